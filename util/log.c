@@ -1,0 +1,68 @@
+/*
+ * log - syslog facility mail, optionally mirrored to stderr.
+ *
+ * syslog() is thread-safe in glibc; the stderr copy is one fprintf per line,
+ * which stdio locks, so lines from milter threads never interleave.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <syslog.h>
+
+#include <glib.h>
+
+#include "util/log.h"
+
+static bool log_to_stderr;
+static bool log_debug_on;
+
+void
+log_init(const char *ident, bool to_stderr)
+{
+    log_to_stderr = to_stderr;
+    openlog(ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
+}
+
+void
+log_set_debug(bool on)
+{
+    log_debug_on = on;
+}
+
+static void
+log_vemit(int priority, const char *fmt, va_list ap)
+{
+    g_autofree char *line = g_strdup_vprintf(fmt, ap);
+
+    syslog(priority, "%s", line);
+    if (log_to_stderr) {
+        g_autoptr(GDateTime) now = g_date_time_new_now_local();
+        g_autofree char *stamp = g_date_time_format(now, "%b %e %H:%M:%S");
+        fprintf(stderr, "%s ticket-milter: %s\n", stamp, line);
+    }
+}
+
+#define LOG_FN(fn, prio)                                                                           \
+    void fn(const char *fmt, ...)                                                                  \
+    {                                                                                              \
+        va_list ap;                                                                                \
+        va_start(ap, fmt);                                                                         \
+        log_vemit(prio, fmt, ap);                                                                  \
+        va_end(ap);                                                                                \
+    }
+
+LOG_FN(log_info, LOG_INFO)
+LOG_FN(log_notice, LOG_NOTICE)
+LOG_FN(log_warning, LOG_WARNING)
+LOG_FN(log_error, LOG_ERR)
+
+void
+log_debug(const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!log_debug_on)
+        return;
+    va_start(ap, fmt);
+    log_vemit(LOG_DEBUG, fmt, ap);
+    va_end(ap);
+}
