@@ -1,0 +1,676 @@
+/*
+ * config - reads and checks ticket-milter.conf.
+ *
+ * The file is a GKeyFile.  GKeyFile says neither which line is wrong nor
+ * that a key is unknown, and an admin needs both: so the text is first
+ * scanned line by line (syntax, groups, keys, duplicates, and where each key
+ * stands), then GKeyFile reads the values, and every value is checked
+ * against the key table below.  Adding a key is one row in that table.
+ *
+ * Edge cases: lists are separated by ';' and their items trimmed; empty
+ * items are dropped; addresses and domains are kept lower-case; a contact
+ * or domain claimed by two customers is refused, since mail from it could
+ * not be told apart.
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "config/config.h"
+
+G_DEFINE_QUARK(config-error-quark, config_error)
+
+enum key_kind {
+    KIND_STRING, /* char *, checked by CHECK */
+    KIND_LIST,   /* char **, each item checked by CHECK */
+    KIND_UINT,   /* guint64 or guint (SIZE says which), between MIN and MAX */
+    KIND_ENUM,   /* int, index into CHOICES */
+};
+
+/* Returns NULL when VALUE is fine, else a sentence saying what is allowed. */
+typedef const char *(*check_fn)(const char *value);
+
+struct key_def {
+    const char *group; /* "customer" stands for every [customer:NAME] */
+    const char *key;
+    enum key_kind kind;
+    size_t offset;     /* into struct config, or struct customer for "customer" */
+    size_t size;       /* KIND_UINT: sizeof the field */
+    const char *def;   /* default as text; NULL: none */
+    guint64 min, max;
+    const char *const *choices;
+    check_fn check;
+    bool lower;        /* store lower-case */
+};
+
+static const char *check_socket(const char *v);
+static const char *check_address(const char *v);
+static const char *check_domain(const char *v);
+static const char *check_prefix(const char *v);
+static const char *check_token(const char *v);
+static const char *check_network(const char *v);
+static const char *check_smtp_url(const char *v);
+static const char *check_http_url(const char *v);
+static const char *check_from(const char *v);
+static const char *check_timezone(const char *v);
+static const char *check_language(const char *v);
+static const char *check_path(const char *v);
+
+static const char *const unknown_sender_choices[] = { "accept", "reject", NULL };
+
+#define CFG(f) offsetof(struct config, f)
+#define CUS(f) offsetof(struct customer, f)
+
+static const struct key_def keys[] = {
+    { "milter", "socket", KIND_STRING, CFG(socket), 0, "inet:8894@127.0.0.1", 0, 0, NULL,
+      check_socket, false },
+    { "milter", "database", KIND_STRING, CFG(database), 0, NULL, 0, 0, NULL, check_path, false },
+    { "milter", "support_addresses", KIND_LIST, CFG(support_addresses), 0, NULL, 0, 0, NULL,
+      check_address, true },
+    { "milter", "ticket_prefix", KIND_STRING, CFG(ticket_prefix), 0, "TKT", 0, 0, NULL,
+      check_prefix, false },
+    { "milter", "max_message_size", KIND_UINT, CFG(max_message_size), sizeof(guint64),
+      "26214400", 1024, 1073741824, NULL, NULL, false },
+    { "milter", "unknown_senders", KIND_ENUM, CFG(unknown_senders), 0, "accept", 0, 0,
+      unknown_sender_choices, NULL, false },
+    { "milter", "busy_timeout", KIND_UINT, CFG(busy_timeout), sizeof(guint), "2000", 0, 60000,
+      NULL, NULL, false },
+    { "milter", "hostname", KIND_STRING, CFG(hostname), 0, NULL, 0, 0, NULL, check_token, false },
+    { "staff", "addresses", KIND_LIST, CFG(staff_addresses), 0, NULL, 0, 0, NULL, check_address,
+      true },
+    { "staff", "domains", KIND_LIST, CFG(staff_domains), 0, NULL, 0, 0, NULL, check_domain,
+      true },
+    { "staff", "trusted_networks", KIND_LIST, CFG(trusted_networks), 0, NULL, 0, 0, NULL, check_network, false },
+    { "staff", "authserv_ids", KIND_LIST, CFG(authserv_ids), 0, NULL, 0, 0, NULL, check_token,
+      true },
+    { "outbound", "smtp_url", KIND_STRING, CFG(smtp_url), 0, "smtp://127.0.0.1:10025", 0, 0,
+      NULL, check_smtp_url, false },
+    { "outbound", "from", KIND_STRING, CFG(from), 0, NULL, 0, 0, NULL, check_from, false },
+    { "outbound", "webhook_url", KIND_STRING, CFG(webhook_url), 0, NULL, 0, 0, NULL,
+      check_http_url, false },
+    { "customer", "domains", KIND_LIST, CUS(domains), 0, NULL, 0, 0, NULL, check_domain, true },
+    { "customer", "contacts", KIND_LIST, CUS(contacts), 0, NULL, 0, 0, NULL, check_address,
+      true },
+    { "customer", "plan", KIND_STRING, CUS(plan), 0, "standard", 0, 0, NULL, check_token,
+      false },
+    { "customer", "timezone", KIND_STRING, CUS(timezone), 0, "UTC", 0, 0, NULL, check_timezone,
+      false },
+    { "customer", "language", KIND_STRING, CUS(language), 0, "en", 0, 0, NULL, check_language,
+      true },
+};
+
+#define CUSTOMER_PREFIX "customer:"
+
+/* ---- value checks ---- */
+
+static const char *
+check_path(const char *v)
+{
+    return *v == '\0' ? "must be a file path" : NULL;
+}
+
+static bool
+is_token_char(char c)
+{
+    return g_ascii_isalnum(c) || strchr("-_.+", c) != NULL;
+}
+
+static const char *
+check_token(const char *v)
+{
+    if (*v == '\0')
+        return "must not be empty";
+    for (const char *p = v; *p != '\0'; p++)
+        if (!is_token_char(*p))
+            return "may contain only letters, digits and - _ . +";
+    return NULL;
+}
+
+static const char *
+check_domain(const char *v)
+{
+    if (*v == '\0' || *v == '.' || strchr(v, '.') == NULL)
+        return "must be a domain name such as example.com";
+    for (const char *p = v; *p != '\0'; p++)
+        if (!g_ascii_isalnum(*p) && *p != '-' && *p != '.')
+            return "must be a domain name such as example.com (no @, no spaces)";
+    return NULL;
+}
+
+static const char *
+check_address(const char *v)
+{
+    const char *at = strrchr(v, '@');
+
+    if (at == NULL || at == v || strchr(v, '@') != at)
+        return "must be one mail address such as support@example.com";
+    for (const char *p = v; p < at; p++)
+        if ((unsigned char)*p <= ' ' || strchr("<>(),;:\"[]\\", *p) != NULL)
+            return "must be a bare mail address such as support@example.com";
+    if (check_domain(at + 1) != NULL)
+        return "must be a mail address whose domain is a domain name";
+    return NULL;
+}
+
+static bool
+parse_port(const char *text, const char *end)
+{
+    guint64 port = 0;
+
+    if (text == end || end - text > 5)
+        return false;
+    for (const char *p = text; p < end; p++) {
+        if (!g_ascii_isdigit(*p))
+            return false;
+        port = port * 10 + (guint64)(*p - '0');
+    }
+    return port >= 1 && port <= 65535;
+}
+
+static const char *
+check_socket(const char *v)
+{
+    const char *why = "must be inet:PORT@HOST, inet6:PORT@HOST or unix:/absolute/path";
+
+    if (g_str_has_prefix(v, "unix:") || g_str_has_prefix(v, "local:")) {
+        const char *path = strchr(v, ':') + 1;
+        return path[0] == '/' ? NULL : why;
+    }
+    if (g_str_has_prefix(v, "inet:") || g_str_has_prefix(v, "inet6:")) {
+        const char *port = strchr(v, ':') + 1;
+        const char *at = strchr(port, '@');
+        if (!parse_port(port, at != NULL ? at : port + strlen(port)))
+            return "port must be a number from 1 to 65535 (inet:PORT@HOST)";
+        if (at != NULL && at[1] == '\0')
+            return why;
+        return NULL;
+    }
+    return why;
+}
+
+static const char *
+check_prefix(const char *v)
+{
+    gsize len = strlen(v);
+
+    if (len < 1 || len > 16 || !g_ascii_isupper(v[0]))
+        return "must be 1 to 16 capital letters and digits, starting with a letter (e.g. TKT)";
+    for (const char *p = v; *p != '\0'; p++)
+        if (!g_ascii_isupper(*p) && !g_ascii_isdigit(*p))
+            return "must be 1 to 16 capital letters and digits, starting with a letter (e.g. TKT)";
+    return NULL;
+}
+
+static const char *
+check_network(const char *v)
+{
+    GInetAddressMask *mask = g_inet_address_mask_new_from_string(v, NULL);
+
+    if (mask == NULL)
+        return "must be an address or network such as 192.0.2.0/24 or 2001:db8::/32";
+    g_object_unref(mask);
+    return NULL;
+}
+
+static const char *
+check_smtp_url(const char *v)
+{
+    if (!g_str_has_prefix(v, "smtp://") && !g_str_has_prefix(v, "smtps://"))
+        return "must be an smtp:// or smtps:// URL such as smtp://127.0.0.1:10025";
+    return NULL;
+}
+
+static const char *
+check_http_url(const char *v)
+{
+    if (!g_str_has_prefix(v, "http://") && !g_str_has_prefix(v, "https://"))
+        return "must be an http:// or https:// URL";
+    return NULL;
+}
+
+static const char *
+check_from(const char *v)
+{
+    if (strchr(v, '@') == NULL || strpbrk(v, "\r\n") != NULL)
+        return "must be an address such as Support <support@example.com>";
+    return NULL;
+}
+
+static const char *
+check_timezone(const char *v)
+{
+    GTimeZone *tz = g_time_zone_new_identifier(v);
+
+    if (tz == NULL)
+        return "must be a time zone name such as Europe/Amsterdam or UTC";
+    g_time_zone_unref(tz);
+    return NULL;
+}
+
+static const char *
+check_language(const char *v)
+{
+    if (g_ascii_strcasecmp(v, "en") != 0 && g_ascii_strcasecmp(v, "nl") != 0)
+        return "must be en or nl";
+    return NULL;
+}
+
+/* ---- the line scan ---- */
+
+struct scan {
+    const char *path;
+    GHashTable *lines;  /* "group\nkey" or "group" -> line number */
+    GPtrArray *groups;  /* group names in file order */
+};
+
+static void
+scan_clear(struct scan *s)
+{
+    g_clear_pointer(&s->lines, g_hash_table_unref);
+    g_clear_pointer(&s->groups, g_ptr_array_unref);
+}
+
+static guint
+scan_line(const struct scan *s, const char *group, const char *key)
+{
+    g_autofree char *id = key != NULL ? g_strconcat(group, "\n", key, NULL) : g_strdup(group);
+
+    return GPOINTER_TO_UINT(g_hash_table_lookup(s->lines, id));
+}
+
+static bool
+group_is_known(const char *group)
+{
+    if (g_str_has_prefix(group, CUSTOMER_PREFIX))
+        return check_token(group + strlen(CUSTOMER_PREFIX)) == NULL;
+    return strcmp(group, "milter") == 0 || strcmp(group, "staff") == 0 ||
+           strcmp(group, "outbound") == 0;
+}
+
+static const char *
+def_group(const char *group)
+{
+    return g_str_has_prefix(group, CUSTOMER_PREFIX) ? "customer" : group;
+}
+
+static const struct key_def *
+find_key(const char *group, const char *key)
+{
+    const char *g = def_group(group);
+
+    for (guint i = 0; i < G_N_ELEMENTS(keys); i++)
+        if (strcmp(keys[i].group, g) == 0 && strcmp(keys[i].key, key) == 0)
+            return &keys[i];
+    return NULL;
+}
+
+static bool
+scan_text(struct scan *s, const char *text, GError **error)
+{
+    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+    const char *group = NULL;
+
+    s->lines = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    s->groups = g_ptr_array_new_with_free_func(g_free);
+    for (guint n = 0; lines[n] != NULL; n++) {
+        g_autofree char *line = g_strstrip(g_strdup(lines[n]));
+        guint lineno = n + 1;
+        char *eq;
+
+        if (*line == '\0' || *line == '#')
+            continue;
+        if (*line == '[') {
+            gsize len = strlen(line);
+            if (line[len - 1] != ']' || len < 3) {
+                g_set_error(error, CONFIG_ERROR, CONFIG_ERROR_SYNTAX,
+                            "%s:%u: a group header must look like [name]", s->path, lineno);
+                return false;
+            }
+            line[len - 1] = '\0';
+            if (!group_is_known(line + 1)) {
+                g_set_error(error, CONFIG_ERROR, CONFIG_ERROR_UNKNOWN,
+                            "%s:%u: [%s]: unknown group (known: [milter], [staff], [outbound],"
+                            " [customer:NAME] with NAME of letters, digits, - _ .)",
+                            s->path, lineno, line + 1);
+                return false;
+            }
+            if (scan_line(s, line + 1, NULL) != 0) {
+                g_set_error(error, CONFIG_ERROR, CONFIG_ERROR_SYNTAX,
+                            "%s:%u: [%s]: group appears twice (first on line %u)", s->path,
+                            lineno, line + 1, scan_line(s, line + 1, NULL));
+                return false;
+            }
+            g_hash_table_insert(s->lines, g_strdup(line + 1), GUINT_TO_POINTER(lineno));
+            g_ptr_array_add(s->groups, g_strdup(line + 1));
+            group = g_ptr_array_index(s->groups, s->groups->len - 1);
+            continue;
+        }
+        eq = strchr(line, '=');
+        if (eq == NULL || eq == line) {
+            g_set_error(error, CONFIG_ERROR, CONFIG_ERROR_SYNTAX,
+                        "%s:%u: expected \"key = value\", a [group] or a comment starting with #, got \"%s\"",
+                        s->path, lineno, line);
+            return false;
+        }
+        *eq = '\0';
+        g_strchomp(line);
+        if (group == NULL) {
+            g_set_error(error, CONFIG_ERROR, CONFIG_ERROR_SYNTAX,
+                        "%s:%u: %s: key outside of any group; put it under [milter] or another"
+                        " group",
+                        s->path, lineno, line);
+            return false;
+        }
+        if (find_key(group, line) == NULL) {
+            g_set_error(error, CONFIG_ERROR, CONFIG_ERROR_UNKNOWN, "%s:%u: [%s] %s: unknown key",
+                        s->path, lineno, group, line);
+            return false;
+        }
+        g_autofree char *id = g_strconcat(group, "\n", line, NULL);
+        if (g_hash_table_contains(s->lines, id)) {
+            g_set_error(error, CONFIG_ERROR, CONFIG_ERROR_SYNTAX,
+                        "%s:%u: [%s] %s: key given twice (first on line %u)", s->path, lineno,
+                        group, line, scan_line(s, group, line));
+            return false;
+        }
+        g_hash_table_insert(s->lines, g_steal_pointer(&id), GUINT_TO_POINTER(lineno));
+    }
+    return true;
+}
+
+/* ---- reading values ---- */
+
+static void
+set_value_error(GError **error, const struct scan *s, const char *group, const char *key,
+                const char *value, const char *why)
+{
+    g_set_error(error, CONFIG_ERROR, CONFIG_ERROR_VALUE, "%s:%u: [%s] %s: \"%s\" %s", s->path,
+                scan_line(s, group, key), group, key, value, why);
+}
+
+/* Splits a list value on ';', trims the items, drops empty ones. */
+static char **
+split_list(const char *value, bool lower)
+{
+    g_auto(GStrv) items = g_strsplit(value, ";", -1);
+    GPtrArray *out = g_ptr_array_new();
+
+    for (char **p = items; *p != NULL; p++) {
+        char *item = g_strstrip(*p);
+        if (*item != '\0')
+            g_ptr_array_add(out, lower ? g_ascii_strdown(item, -1) : g_strdup(item));
+    }
+    g_ptr_array_add(out, NULL);
+    return (char **)g_ptr_array_free(out, FALSE);
+}
+
+static bool
+read_key(GKeyFile *kf, const struct scan *s, const char *group, const struct key_def *def,
+         void *base, GError **error)
+{
+    g_autofree char *raw = NULL;
+    const char *value;
+    char *field = (char *)base + def->offset;
+
+    if (g_key_file_has_key(kf, group, def->key, NULL))
+        raw = g_key_file_get_value(kf, group, def->key, NULL);
+    if (raw != NULL)
+        g_strstrip(raw);
+    value = raw != NULL ? raw : def->def;
+    if (value == NULL && def->kind != KIND_LIST)
+        return true;
+
+    switch (def->kind) {
+    case KIND_STRING: {
+        const char *why = def->check != NULL ? def->check(value) : NULL;
+        if (why != NULL) {
+            set_value_error(error, s, group, def->key, value, why);
+            return false;
+        }
+        *(char **)field = def->lower ? g_ascii_strdown(value, -1) : g_strdup(value);
+        return true;
+    }
+    case KIND_LIST: {
+        char **items = split_list(value != NULL ? value : "", def->lower);
+        for (char **p = items; def->check != NULL && *p != NULL; p++) {
+            const char *why = def->check(*p);
+            if (why != NULL) {
+                set_value_error(error, s, group, def->key, *p, why);
+                g_strfreev(items);
+                return false;
+            }
+        }
+        /* Networks are kept parsed: they are matched on every connection. */
+        if (strcmp(def->key, "trusted_networks") == 0) {
+            for (char **p = items; *p != NULL; p++)
+                g_ptr_array_add(*(GPtrArray **)field,
+                                g_inet_address_mask_new_from_string(*p, NULL));
+            g_strfreev(items);
+        } else {
+            *(char ***)field = items;
+        }
+        return true;
+    }
+    case KIND_UINT: {
+        guint64 n = 0;
+        if (!g_ascii_string_to_unsigned(value, 10, def->min, def->max, &n, NULL)) {
+            g_autofree char *why = g_strdup_printf(
+                "must be a whole number from %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT,
+                def->min, def->max);
+            set_value_error(error, s, group, def->key, value, why);
+            return false;
+        }
+        if (def->size == sizeof(guint64))
+            *(guint64 *)field = n;
+        else
+            *(guint *)field = (guint)n;
+        return true;
+    }
+    case KIND_ENUM:
+        for (int i = 0; def->choices[i] != NULL; i++) {
+            if (g_ascii_strcasecmp(value, def->choices[i]) == 0) {
+                *(int *)field = i;
+                return true;
+            }
+        }
+        g_autofree char *choices = g_strjoinv(" or ", (char **)def->choices);
+        g_autofree char *why = g_strconcat("must be ", choices, NULL);
+        set_value_error(error, s, group, def->key, value, why);
+        return false;
+    }
+    return true;
+}
+
+static bool
+read_group(GKeyFile *kf, const struct scan *s, const char *group, void *base, GError **error)
+{
+    const char *g = def_group(group);
+
+    for (guint i = 0; i < G_N_ELEMENTS(keys); i++)
+        if (strcmp(keys[i].group, g) == 0 && !read_key(kf, s, group, &keys[i], base, error))
+            return false;
+    return true;
+}
+
+static void
+customer_free(gpointer p)
+{
+    struct customer *c = p;
+
+    g_free(c->name);
+    g_strfreev(c->domains);
+    g_strfreev(c->contacts);
+    g_free(c->plan);
+    g_free(c->timezone);
+    g_free(c->language);
+    g_free(c);
+}
+
+/* A contact or domain in two customers: mail from it could be either's. */
+static bool
+check_overlaps(const struct config *cfg, const struct scan *s, GError **error)
+{
+    g_autoptr(GHashTable) owner = g_hash_table_new(g_str_hash, g_str_equal);
+
+    for (guint i = 0; i < cfg->customers->len; i++) {
+        const struct customer *c = g_ptr_array_index(cfg->customers, i);
+        char **lists[] = { c->contacts, c->domains };
+        const char *names[] = { "contacts", "domains" };
+        for (guint l = 0; l < 2; l++) {
+            for (char **p = lists[l]; *p != NULL; p++) {
+                const struct customer *other = g_hash_table_lookup(owner, *p);
+                if (other != NULL && other != c) {
+                    g_autofree char *group = g_strconcat(CUSTOMER_PREFIX, c->name, NULL);
+                    g_set_error(error, CONFIG_ERROR, CONFIG_ERROR_VALUE,
+                                "%s:%u: [%s] %s: \"%s\" belongs to [customer:%s] already",
+                                s->path, scan_line(s, group, names[l]), group, names[l], *p,
+                                other->name);
+                    return false;
+                }
+                g_hash_table_insert(owner, *p, (gpointer)c);
+            }
+        }
+    }
+    return true;
+}
+
+static bool
+config_read(struct config *cfg, GKeyFile *kf, const struct scan *s, GError **error)
+{
+    if (!read_group(kf, s, "milter", cfg, error) || !read_group(kf, s, "staff", cfg, error) ||
+        !read_group(kf, s, "outbound", cfg, error))
+        return false;
+    if (cfg->database == NULL) {
+        g_set_error(error, CONFIG_ERROR, CONFIG_ERROR_MISSING,
+                    "%s: [milter] database: required key is missing (the SQLite file, e.g."
+                    " /var/lib/ticket-milter/tickets.db)",
+                    s->path);
+        return false;
+    }
+    if (cfg->support_addresses[0] == NULL) {
+        g_set_error(error, CONFIG_ERROR, CONFIG_ERROR_MISSING,
+                    "%s: [milter] support_addresses: required key is missing or empty (e.g."
+                    " support@example.com)",
+                    s->path);
+        return false;
+    }
+    if (cfg->hostname == NULL)
+        cfg->hostname = g_strdup(g_get_host_name());
+    if (cfg->from == NULL)
+        cfg->from = g_strdup_printf("Support <%s>", cfg->support_addresses[0]);
+
+    for (guint i = 0; i < s->groups->len; i++) {
+        const char *group = g_ptr_array_index(s->groups, i);
+        struct customer *c;
+
+        if (!g_str_has_prefix(group, CUSTOMER_PREFIX))
+            continue;
+        c = g_new0(struct customer, 1);
+        c->name = g_strdup(group + strlen(CUSTOMER_PREFIX));
+        g_ptr_array_add(cfg->customers, c);
+        if (!read_group(kf, s, group, c, error))
+            return false;
+        if (c->domains[0] == NULL && c->contacts[0] == NULL) {
+            g_set_error(error, CONFIG_ERROR, CONFIG_ERROR_MISSING,
+                        "%s:%u: [%s]: needs domains or contacts, or no mail can be its",
+                        s->path, scan_line(s, group, NULL), group);
+            return false;
+        }
+    }
+    return check_overlaps(cfg, s, error);
+}
+
+struct config *
+config_load(const char *path, GError **error)
+{
+    g_autofree char *text = NULL;
+    g_autoptr(GKeyFile) kf = g_key_file_new();
+    g_autoptr(GError) local = NULL;
+    struct scan s = { .path = path };
+    struct config *cfg;
+    gsize len = 0;
+
+    if (!g_file_get_contents(path, &text, &len, &local)) {
+        g_set_error(error, CONFIG_ERROR, CONFIG_ERROR_IO, "%s: cannot read: %s", path,
+                    local->message);
+        return NULL;
+    }
+    if (!g_utf8_validate(text, (gssize)len, NULL)) {
+        g_set_error(error, CONFIG_ERROR, CONFIG_ERROR_SYNTAX, "%s: is not UTF-8 text", path);
+        return NULL;
+    }
+    if (!scan_text(&s, text, error)) {
+        scan_clear(&s);
+        return NULL;
+    }
+    /* The scan accepted every line, so GKeyFile will too; a failure here
+     * would be a disagreement between the two, reported as it comes. */
+    g_key_file_set_list_separator(kf, ';');
+    if (!g_key_file_load_from_data(kf, text, len, G_KEY_FILE_NONE, &local)) {
+        g_set_error(error, CONFIG_ERROR, CONFIG_ERROR_SYNTAX, "%s: %s", path, local->message);
+        scan_clear(&s);
+        return NULL;
+    }
+
+    cfg = g_new0(struct config, 1);
+    cfg->refcount = 1;
+    cfg->path = g_strdup(path);
+    cfg->customers = g_ptr_array_new_with_free_func(customer_free);
+    cfg->trusted_networks = g_ptr_array_new_with_free_func(g_object_unref);
+    if (!config_read(cfg, kf, &s, error))
+        cfg = config_unref(cfg);
+    scan_clear(&s);
+    return cfg;
+}
+
+struct config *
+config_ref(struct config *cfg)
+{
+    if (cfg != NULL)
+        g_atomic_int_inc(&cfg->refcount);
+    return cfg;
+}
+
+struct config *
+config_unref(struct config *cfg)
+{
+    if (cfg == NULL || !g_atomic_int_dec_and_test(&cfg->refcount))
+        return NULL;
+    g_free(cfg->path);
+    g_free(cfg->socket);
+    g_free(cfg->database);
+    g_strfreev(cfg->support_addresses);
+    g_free(cfg->ticket_prefix);
+    g_free(cfg->hostname);
+    g_strfreev(cfg->staff_addresses);
+    g_strfreev(cfg->staff_domains);
+    g_ptr_array_unref(cfg->trusted_networks);
+    g_strfreev(cfg->authserv_ids);
+    g_free(cfg->smtp_url);
+    g_free(cfg->from);
+    g_free(cfg->webhook_url);
+    g_ptr_array_unref(cfg->customers);
+    g_free(cfg);
+    return NULL;
+}
+
+bool
+config_is_support_address(const struct config *cfg, const char *addr)
+{
+    for (char **p = cfg->support_addresses; *p != NULL; p++)
+        if (g_ascii_strcasecmp(*p, addr) == 0)
+            return true;
+    return false;
+}
+
+bool
+config_is_trusted_client(const struct config *cfg, const char *addr)
+{
+    g_autoptr(GInetAddress) a = addr != NULL ? g_inet_address_new_from_string(addr) : NULL;
+
+    if (a == NULL)
+        return false;
+    for (guint i = 0; i < cfg->trusted_networks->len; i++)
+        if (g_inet_address_mask_matches(g_ptr_array_index(cfg->trusted_networks, i), a))
+            return true;
+    return false;
+}

@@ -1,0 +1,90 @@
+/*
+ * config - the daemon's and ticketctl's view of ticket-milter.conf.
+ *
+ * Reads a GKeyFile, checks every key and value, and returns an immutable
+ * struct config.  A config that does not check out is never half-returned:
+ * config_load() fails with an error that names the file, the line and the
+ * key, so that "ticket-milter -t" can tell the admin exactly what to fix.
+ *
+ * Ownership: config_load() returns a reference the caller owns; the daemon
+ * shares it between threads with config_ref()/config_unref() so that a
+ * reload (SIGUSR1) can swap configs while messages are in flight.
+ * Addresses and domains are stored lower-case.
+ */
+#ifndef TM_CONFIG_H
+#define TM_CONFIG_H
+
+#include <stdbool.h>
+
+#include <gio/gio.h>
+#include <glib.h>
+
+#define CONFIG_ERROR (config_error_quark())
+GQuark config_error_quark(void);
+
+enum config_error_code {
+    CONFIG_ERROR_IO,      /* cannot read the file */
+    CONFIG_ERROR_SYNTAX,  /* a line that is not a group, key = value or comment */
+    CONFIG_ERROR_UNKNOWN, /* unknown group or key (usually a typo) */
+    CONFIG_ERROR_VALUE,   /* a key whose value is out of range or malformed */
+    CONFIG_ERROR_MISSING, /* a required key is absent */
+};
+
+enum unknown_senders {
+    UNKNOWN_SENDERS_ACCEPT, /* record the mail as from an unknown sender */
+    UNKNOWN_SENDERS_REJECT, /* refuse it with 550 5.7.1 */
+};
+
+struct customer {
+    char *name;       /* NAME of [customer:NAME] */
+    char **domains;   /* lower-case, NULL-terminated, may be empty */
+    char **contacts;  /* lower-case addresses, NULL-terminated, may be empty */
+    char *plan;       /* plan name, "standard" when not set */
+    char *timezone;   /* IANA zone name, "UTC" when not set */
+    char *language;   /* "en" or "nl" */
+};
+
+struct config {
+    int refcount;
+    char *path;
+
+    /* [milter] */
+    char *socket;                /* libmilter connection spec */
+    char *database;              /* SQLite file */
+    char **support_addresses;    /* lower-case, at least one */
+    char *ticket_prefix;         /* "TKT" */
+    guint64 max_message_size;    /* bytes */
+    enum unknown_senders unknown_senders;
+    guint busy_timeout;          /* ms SQLite waits for a lock before we answer 451 */
+    char *hostname;              /* used in generated Message-IDs and log lines */
+
+    /* [staff] */
+    char **staff_addresses;
+    char **staff_domains;
+    GPtrArray *trusted_networks; /* GInetAddressMask* */
+    char **authserv_ids;
+
+    /* [outbound] */
+    char *smtp_url;
+    char *from;
+    char *webhook_url;           /* NULL when unset */
+
+    GPtrArray *customers;        /* struct customer*, in file order */
+};
+
+/* Loads and checks PATH. Returns NULL and sets ERROR (CONFIG_ERROR) with a
+ * message of the form "PATH:LINE: [group] key: what is wrong". */
+struct config *config_load(const char *path, GError **error);
+
+struct config *config_ref(struct config *cfg);
+/* Drops one reference; frees on the last. Returns NULL. */
+struct config *config_unref(struct config *cfg);
+
+/* Case-insensitive membership of ADDR in [milter] support_addresses. */
+bool config_is_support_address(const struct config *cfg, const char *addr);
+
+/* Whether ADDR (a textual IPv4/IPv6 address) is in [staff] trusted_networks. */
+bool config_is_trusted_client(const struct config *cfg, const char *addr);
+
+
+#endif

@@ -1,0 +1,238 @@
+/*
+ * test-config - every key read back, every default, and for every kind of
+ * mistake an error that names the line and the key.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <glib.h>
+#include <glib/gstdio.h>
+
+#include "config/config.h"
+
+static char *tmpdir;
+
+/* Writes TEXT to a new file and loads it. */
+static struct config *
+load_text(const char *text, char **path_out, GError **error)
+{
+    static int n;
+    char *path = g_strdup_printf("%s/conf-%d.conf", tmpdir, n++);
+    struct config *cfg;
+
+    g_assert_true(g_file_set_contents(path, text, -1, NULL));
+    cfg = config_load(path, error);
+    if (path_out != NULL)
+        *path_out = path;
+    else
+        g_free(path);
+    return cfg;
+}
+
+#define MINIMAL                                                                                    \
+    "[milter]\n"                                                                                   \
+    "database = /var/lib/tm/tickets.db\n"                                                          \
+    "support_addresses = support@example.com\n"
+
+static void
+test_full(void)
+{
+    g_autoptr(GError) error = NULL;
+    struct config *cfg = load_text(
+        "# comment\n"
+        "  # indented comment\n"
+        "[milter]\n"
+        "socket = unix:/run/tm/tm.sock\n"
+        "database = /var/lib/tm/tickets.db\n"
+        "support_addresses = Support@Example.com ; help@example.com;\n"
+        "ticket_prefix = HELP\n"
+        "max_message_size = 1048576\n"
+        "unknown_senders = reject\n"
+        "busy_timeout = 250\n"
+        "hostname = mx1.example.com\n"
+        "\n"
+        "[staff]\n"
+        "addresses = Lead@Example.com\n"
+        "domains = example.com;example.net\n"
+        "trusted_networks = 127.0.0.0/8; 192.0.2.7; 2001:db8::/32\n"
+        "authserv_ids = mx1.example.com\n"
+        "[outbound]\n"
+        "smtp_url = smtp://127.0.0.1:10026\n"
+        "from = Help Desk <help@example.com>\n"
+        "webhook_url = https://hooks.example.com/x\n"
+        "[customer:acme]\n"
+        "domains = ACME.com\n"
+        "contacts = ops@partner.test\n"
+        "plan = extended\n"
+        "timezone = Europe/Amsterdam\n"
+        "language = NL\n"
+        "[customer:globex]\n"
+        "contacts = it@globex.test\n",
+        NULL, &error);
+
+    g_assert_no_error(error);
+    g_assert_nonnull(cfg);
+    g_assert_cmpstr(cfg->socket, ==, "unix:/run/tm/tm.sock");
+    g_assert_cmpstr(cfg->database, ==, "/var/lib/tm/tickets.db");
+    g_assert_cmpuint(g_strv_length(cfg->support_addresses), ==, 2);
+    g_assert_cmpstr(cfg->support_addresses[0], ==, "support@example.com");
+    g_assert_cmpstr(cfg->ticket_prefix, ==, "HELP");
+    g_assert_cmpuint(cfg->max_message_size, ==, 1048576);
+    g_assert_cmpint(cfg->unknown_senders, ==, UNKNOWN_SENDERS_REJECT);
+    g_assert_cmpuint(cfg->busy_timeout, ==, 250);
+    g_assert_cmpstr(cfg->hostname, ==, "mx1.example.com");
+    g_assert_cmpstr(cfg->staff_addresses[0], ==, "lead@example.com");
+    g_assert_cmpuint(g_strv_length(cfg->staff_domains), ==, 2);
+    g_assert_cmpuint(cfg->trusted_networks->len, ==, 3);
+    g_assert_cmpstr(cfg->authserv_ids[0], ==, "mx1.example.com");
+    g_assert_cmpstr(cfg->smtp_url, ==, "smtp://127.0.0.1:10026");
+    g_assert_cmpstr(cfg->from, ==, "Help Desk <help@example.com>");
+    g_assert_cmpstr(cfg->webhook_url, ==, "https://hooks.example.com/x");
+    g_assert_cmpuint(cfg->customers->len, ==, 2);
+    struct customer *acme = g_ptr_array_index(cfg->customers, 0);
+    g_assert_cmpstr(acme->name, ==, "acme");
+    g_assert_cmpstr(acme->domains[0], ==, "acme.com");
+    g_assert_cmpstr(acme->contacts[0], ==, "ops@partner.test");
+    g_assert_cmpstr(acme->plan, ==, "extended");
+    g_assert_cmpstr(acme->timezone, ==, "Europe/Amsterdam");
+    g_assert_cmpstr(acme->language, ==, "nl");
+    struct customer *globex = g_ptr_array_index(cfg->customers, 1);
+    g_assert_null(globex->domains[0]);
+    g_assert_cmpstr(globex->timezone, ==, "UTC");
+
+    g_assert_true(config_is_support_address(cfg, "HELP@example.COM"));
+    g_assert_false(config_is_support_address(cfg, "sales@example.com"));
+    g_assert_true(config_is_trusted_client(cfg, "127.0.0.2"));
+    g_assert_true(config_is_trusted_client(cfg, "192.0.2.7"));
+    g_assert_false(config_is_trusted_client(cfg, "192.0.2.8"));
+    g_assert_true(config_is_trusted_client(cfg, "2001:db8::1"));
+    g_assert_false(config_is_trusted_client(cfg, "2001:db9::1"));
+    g_assert_false(config_is_trusted_client(cfg, "not an address"));
+    g_assert_false(config_is_trusted_client(cfg, NULL));
+
+    /* References: the last unref frees. */
+    g_assert_true(config_ref(cfg) == cfg);
+    g_assert_null(config_unref(cfg));
+    g_assert_null(config_unref(cfg));
+}
+
+static void
+test_defaults(void)
+{
+    g_autoptr(GError) error = NULL;
+    struct config *cfg = load_text(MINIMAL, NULL, &error);
+
+    g_assert_no_error(error);
+    g_assert_cmpstr(cfg->socket, ==, "inet:8894@127.0.0.1");
+    g_assert_cmpstr(cfg->ticket_prefix, ==, "TKT");
+    g_assert_cmpuint(cfg->max_message_size, ==, 26214400);
+    g_assert_cmpint(cfg->unknown_senders, ==, UNKNOWN_SENDERS_ACCEPT);
+    g_assert_cmpuint(cfg->busy_timeout, ==, 2000);
+    g_assert_nonnull(cfg->hostname);
+    g_assert_null(cfg->staff_addresses[0]);
+    g_assert_cmpuint(cfg->trusted_networks->len, ==, 0);
+    g_assert_cmpstr(cfg->smtp_url, ==, "smtp://127.0.0.1:10025");
+    g_assert_cmpstr(cfg->from, ==, "Support <support@example.com>");
+    g_assert_null(cfg->webhook_url);
+    g_assert_cmpuint(cfg->customers->len, ==, 0);
+    config_unref(cfg);
+}
+
+/* Each bad config, and what its error must say (the line and the key). */
+static const struct {
+    const char *name;
+    const char *text;
+    int code;
+    const char *expect;
+} bad[] = {
+    { "syntax", MINIMAL "this is not a key\n", CONFIG_ERROR_SYNTAX, ":4: expected \"key = value\"" },
+    { "bad-group-header", "[milter\n", CONFIG_ERROR_SYNTAX, ":1: a group header" },
+    { "key-outside-group", "database = x\n", CONFIG_ERROR_SYNTAX, ":1: database: key outside" },
+    { "unknown-group", MINIMAL "[milterr]\n", CONFIG_ERROR_UNKNOWN, ":4: [milterr]: unknown group" },
+    { "unknown-key", MINIMAL "databse = /x\n", CONFIG_ERROR_UNKNOWN, ":4: [milter] databse: unknown key" },
+    { "key-twice", MINIMAL "database = /y\n", CONFIG_ERROR_SYNTAX, ":4: [milter] database: key given twice (first on line 2)" },
+    { "group-twice", MINIMAL "[milter]\n", CONFIG_ERROR_SYNTAX, ":4: [milter]: group appears twice" },
+    { "missing-database", "[milter]\nsupport_addresses = a@b.c\n", CONFIG_ERROR_MISSING, "[milter] database: required key is missing" },
+    { "missing-support", "[milter]\ndatabase = /x\n", CONFIG_ERROR_MISSING, "[milter] support_addresses: required" },
+    { "empty-support", "[milter]\ndatabase = /x\nsupport_addresses = ;\n", CONFIG_ERROR_MISSING, "support_addresses" },
+    { "bad-address", "[milter]\ndatabase = /x\nsupport_addresses = support\n", CONFIG_ERROR_VALUE, ":3: [milter] support_addresses: \"support\" must be" },
+    { "bad-socket", MINIMAL "socket = inet:99999@127.0.0.1\n", CONFIG_ERROR_VALUE, ":4: [milter] socket: \"inet:99999@127.0.0.1\" port must be" },
+    { "bad-socket-kind", MINIMAL "socket = tcp:1\n", CONFIG_ERROR_VALUE, ":4: [milter] socket:" },
+    { "relative-unix", MINIMAL "socket = unix:tm.sock\n", CONFIG_ERROR_VALUE, ":4: [milter] socket:" },
+    { "bad-prefix", MINIMAL "ticket_prefix = tkt\n", CONFIG_ERROR_VALUE, ":4: [milter] ticket_prefix: \"tkt\" must be" },
+    { "size-small", MINIMAL "max_message_size = 10\n", CONFIG_ERROR_VALUE, ":4: [milter] max_message_size: \"10\" must be a whole number from 1024 to 1073741824" },
+    { "size-text", MINIMAL "max_message_size = 10MB\n", CONFIG_ERROR_VALUE, ":4: [milter] max_message_size" },
+    { "bad-enum", MINIMAL "unknown_senders = bounce\n", CONFIG_ERROR_VALUE, ":4: [milter] unknown_senders: \"bounce\" must be accept or reject" },
+    { "busy-too-long", MINIMAL "busy_timeout = 600000\n", CONFIG_ERROR_VALUE, ":4: [milter] busy_timeout" },
+    { "bad-cidr", MINIMAL "[staff]\ntrusted_networks = 10.0.0.0/33\n", CONFIG_ERROR_VALUE, ":5: [staff] trusted_networks: \"10.0.0.0/33\"" },
+    { "bad-domain", MINIMAL "[staff]\ndomains = @example.com\n", CONFIG_ERROR_VALUE, ":5: [staff] domains:" },
+    { "bad-smtp-url", MINIMAL "[outbound]\nsmtp_url = http://x\n", CONFIG_ERROR_VALUE, ":5: [outbound] smtp_url:" },
+    { "bad-webhook", MINIMAL "[outbound]\nwebhook_url = ftp://x\n", CONFIG_ERROR_VALUE, ":5: [outbound] webhook_url:" },
+    { "bad-from", MINIMAL "[outbound]\nfrom = Support\n", CONFIG_ERROR_VALUE, ":5: [outbound] from:" },
+    { "bad-timezone", MINIMAL "[customer:acme]\ndomains = acme.com\ntimezone = Mars/Olympus\n", CONFIG_ERROR_VALUE, ":6: [customer:acme] timezone: \"Mars/Olympus\" must be a time zone" },
+    { "bad-language", MINIMAL "[customer:acme]\ndomains = acme.com\nlanguage = de\n", CONFIG_ERROR_VALUE, ":6: [customer:acme] language: \"de\" must be en or nl" },
+    { "bad-customer-name", MINIMAL "[customer:a b]\n", CONFIG_ERROR_UNKNOWN, ":4: [customer:a b]: unknown group" },
+    { "customer-no-mail", MINIMAL "[customer:acme]\nplan = standard\n", CONFIG_ERROR_MISSING, ":4: [customer:acme]: needs domains or contacts" },
+    { "unknown-customer-key", MINIMAL "[customer:acme]\ndomain = acme.com\n", CONFIG_ERROR_UNKNOWN, ":5: [customer:acme] domain: unknown key" },
+    { "contact-twice", MINIMAL "[customer:a]\ncontacts = x@y.test\n[customer:b]\ncontacts = X@y.test\n", CONFIG_ERROR_VALUE, ":7: [customer:b] contacts: \"x@y.test\" belongs to [customer:a] already" },
+    { "domain-twice", MINIMAL "[customer:a]\ndomains = y.test\n[customer:b]\ndomains = y.test\n", CONFIG_ERROR_VALUE, ":7: [customer:b] domains: \"y.test\" belongs to [customer:a]" },
+};
+
+static void
+test_bad(gconstpointer data)
+{
+    guint i = GPOINTER_TO_UINT(data);
+    g_autoptr(GError) error = NULL;
+    g_autofree char *path = NULL;
+    struct config *cfg = load_text(bad[i].text, &path, &error);
+
+    g_assert_null(cfg);
+    g_assert_error(error, CONFIG_ERROR, bad[i].code);
+    g_test_message("error: %s", error->message);
+    /* Every message starts with the file it is about. */
+    g_assert_true(g_str_has_prefix(error->message, path));
+    g_assert_nonnull(strstr(error->message, bad[i].expect));
+}
+
+static void
+test_missing_file(void)
+{
+    g_autoptr(GError) error = NULL;
+
+    g_assert_null(config_load("/nonexistent/ticket-milter.conf", &error));
+    g_assert_error(error, CONFIG_ERROR, CONFIG_ERROR_IO);
+    g_assert_true(g_str_has_prefix(error->message, "/nonexistent/ticket-milter.conf: cannot read"));
+}
+
+static void
+test_shipped_example(void)
+{
+    g_autoptr(GError) error = NULL;
+    struct config *cfg = config_load("etc/ticket-milter.conf", &error);
+
+    g_assert_no_error(error);
+    config_unref(cfg);
+}
+
+int
+main(int argc, char **argv)
+{
+    int rc;
+
+    g_test_init(&argc, &argv, NULL);
+    tmpdir = g_dir_make_tmp("test-config-XXXXXX", NULL);
+    g_test_add_func("/config/full", test_full);
+    g_test_add_func("/config/defaults", test_defaults);
+    g_test_add_func("/config/missing-file", test_missing_file);
+    g_test_add_func("/config/shipped-example", test_shipped_example);
+    for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+        g_autofree char *name = g_strdup_printf("/config/bad/%s", bad[i].name);
+        g_test_add_data_func(name, GUINT_TO_POINTER(i), test_bad);
+    }
+    rc = g_test_run();
+    g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", tmpdir);
+    if (system(cmd) != 0)
+        rc = 1;
+    g_free(tmpdir);
+    return rc;
+}
