@@ -1,0 +1,54 @@
+/*
+ * parser - turns the raw bytes of one message into a struct mail.
+ *
+ * Pure: no database, no milter, no globals beyond GMime's one-time
+ * initialisation (parser_init(), called once from main before threads start).
+ * Every string in a struct mail is valid UTF-8: bytes that are not are
+ * converted from the declared charset or, failing that, replaced.
+ *
+ * Ownership: parser_mail_parse() returns a struct mail the caller frees with
+ * parser_mail_free(); it keeps no pointer into RAW.
+ */
+#ifndef TM_PARSER_MAIL_H
+#define TM_PARSER_MAIL_H
+
+#include <stdbool.h>
+
+#include <glib.h>
+
+#define PARSER_ERROR (parser_error_quark())
+GQuark parser_error_quark(void);
+
+enum parser_error_code {
+    PARSER_ERROR_FAILED, /* GMime could not produce a message at all */
+};
+
+struct mail_address {
+    char *name; /* display name, UTF-8, "" when none */
+    char *addr; /* local@domain as written; compare with g_ascii_strcasecmp */
+};
+
+struct mail {
+    char *message_id;        /* without angle brackets; NULL when absent */
+    char *in_reply_to;       /* first msg-id of In-Reply-To, no brackets; NULL when absent */
+    GPtrArray *references;   /* char*, msg-ids without brackets, in header order */
+    struct mail_address *from; /* first From mailbox; NULL when none could be read */
+    GPtrArray *to;           /* struct mail_address* */
+    GPtrArray *cc;           /* struct mail_address* */
+    char *subject;           /* decoded; "" when absent */
+    char *date;              /* ISO 8601 UTC of the Date header; NULL when absent or unreadable */
+    char *text;              /* the message's text in UTF-8; "" when it has none */
+    char *digest;            /* hex SHA-256 over what makes two copies "the same message" */
+};
+
+/* Call once before any thread parses. */
+void parser_init(void);
+
+/* Parses LEN bytes of RAW (a whole RFC 5322 message, CRLF or LF line ends).
+ * Returns NULL and sets ERROR only when nothing usable could be read. */
+struct mail *parser_mail_parse(const char *raw, gsize len, GError **error);
+
+/* Frees MAIL (NULL is fine). Returns NULL. */
+struct mail *parser_mail_free(struct mail *mail);
+
+#endif
