@@ -1,0 +1,696 @@
+/*
+ * store - the SQLite connection, the schema and the queries.
+ *
+ * One struct store is one connection with its prepared statements.  The
+ * daemon has exactly one read-write store, owned by the writer thread
+ * (store/writer.c); ticketctl opens its own.  Statements are prepared once
+ * per connection and reset after each use, so the per-message cost is the
+ * binding and the stepping, not the SQL compiler.
+ *
+ * Errors: every SQLite failure becomes a STORE_ERROR whose code says what
+ * the admin can do about it (wait, free space, fix permissions, restore),
+ * with SQLite's own message kept in the text.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <glib.h>
+#include <sqlite3.h>
+
+#include "store/store.h"
+#include "store/store-private.h"
+
+G_DEFINE_QUARK(store-error-quark, store_error)
+
+/*
+ * Schema migrations, applied in order inside one transaction each; the
+ * version is the number of entries applied.  Never edit an entry that has
+ * shipped: append a new one.
+ */
+static const char *const migrations[] = {
+    /* 1: tickets, messages, events */
+    "CREATE TABLE schema_version (version INTEGER NOT NULL, applied_at TEXT NOT NULL);"
+    "CREATE TABLE tickets ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  prefix TEXT NOT NULL,"
+    "  status TEXT NOT NULL CHECK (status IN ('open','pending','resolved','closed')),"
+    "  severity INTEGER NOT NULL CHECK (severity BETWEEN 1 AND 4),"
+    "  stage INTEGER NOT NULL CHECK (stage BETWEEN 0 AND 3),"
+    "  customer TEXT,"
+    "  requester TEXT NOT NULL,"
+    "  subject TEXT NOT NULL,"
+    "  created_at TEXT NOT NULL,"
+    "  updated_at TEXT NOT NULL,"
+    "  first_response_due TEXT, first_response_at TEXT,"
+    "  next_update_due TEXT, resolution_due TEXT, resolved_at TEXT"
+    ");"
+    "CREATE INDEX tickets_status ON tickets(status);"
+    "CREATE TABLE messages ("
+    "  id INTEGER PRIMARY KEY,"
+    "  ticket_id INTEGER NOT NULL REFERENCES tickets(id),"
+    "  dedup_key TEXT NOT NULL UNIQUE,"
+    "  message_id TEXT,"
+    "  digest TEXT NOT NULL,"
+    "  direction TEXT NOT NULL CHECK (direction IN ('in','out')),"
+    "  kind TEXT NOT NULL,"
+    "  from_addr TEXT, to_addrs TEXT, cc_addrs TEXT, subject TEXT,"
+    "  in_reply_to TEXT, refs TEXT, text TEXT, raw BLOB,"
+    "  received_at TEXT NOT NULL, queue_id TEXT, envelope_from TEXT, client_addr TEXT"
+    ");"
+    "CREATE INDEX messages_ticket ON messages(ticket_id);"
+    "CREATE INDEX messages_message_id ON messages(message_id);"
+    "CREATE TABLE events ("
+    "  id INTEGER PRIMARY KEY,"
+    "  ticket_id INTEGER REFERENCES tickets(id),"
+    "  at TEXT NOT NULL,"
+    "  type TEXT NOT NULL,"
+    "  actor TEXT,"
+    "  detail TEXT"
+    ");"
+    "CREATE INDEX events_ticket ON events(ticket_id);",
+};
+
+/* The statements every store prepares; indexes into st->stmt. */
+enum stmt_id {
+    STMT_BEGIN,
+    STMT_COMMIT,
+    STMT_ROLLBACK,
+    STMT_SAVEPOINT,
+    STMT_RELEASE,
+    STMT_ROLLBACK_TO,
+    STMT_TICKET_INSERT,
+    STMT_MESSAGE_INSERT,
+    STMT_MESSAGE_FIND,
+    STMT_EVENT_INSERT,
+    STMT_TICKET_LIST,
+    STMT_TICKET_GET,
+    STMT_TICKET_MESSAGES,
+    STMT_TICKET_EVENTS,
+    STMT_COUNT
+};
+
+#define TICKET_COLUMNS                                                                             \
+    "id, prefix || '-' || id, status, severity, stage, customer, requester, subject, "             \
+    "created_at, updated_at"
+
+static const char *const stmt_sql[STMT_COUNT] = {
+    [STMT_BEGIN] = "BEGIN IMMEDIATE",
+    [STMT_COMMIT] = "COMMIT",
+    [STMT_ROLLBACK] = "ROLLBACK",
+    [STMT_SAVEPOINT] = "SAVEPOINT job",
+    [STMT_RELEASE] = "RELEASE job",
+    [STMT_ROLLBACK_TO] = "ROLLBACK TO job",
+    [STMT_TICKET_INSERT] =
+        "INSERT INTO tickets (prefix, status, severity, stage, customer, requester, subject,"
+        " created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+    [STMT_MESSAGE_INSERT] =
+        "INSERT INTO messages (ticket_id, dedup_key, message_id, digest, direction, kind,"
+        " from_addr, to_addrs, cc_addrs, subject, in_reply_to, refs, text, raw, received_at,"
+        " queue_id, envelope_from, client_addr)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+    [STMT_MESSAGE_FIND] = "SELECT ticket_id, digest FROM messages WHERE dedup_key = ?1",
+    [STMT_EVENT_INSERT] =
+        "INSERT INTO events (ticket_id, at, type, actor, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+    [STMT_TICKET_LIST] = "SELECT " TICKET_COLUMNS " FROM tickets ORDER BY id",
+    [STMT_TICKET_GET] = "SELECT " TICKET_COLUMNS " FROM tickets WHERE id = ?1",
+    [STMT_TICKET_MESSAGES] =
+        "SELECT id, message_id, direction, kind, from_addr, subject, received_at, queue_id"
+        " FROM messages WHERE ticket_id = ?1 ORDER BY id",
+    [STMT_TICKET_EVENTS] =
+        "SELECT id, at, type, actor, detail FROM events WHERE ticket_id = ?1 ORDER BY id",
+};
+
+struct store {
+    sqlite3 *db;
+    char *path;
+    enum store_mode mode;
+    sqlite3_stmt *stmt[STMT_COUNT];
+};
+
+/* Maps an SQLite result to what the admin can act on; SYS_ERRNO is what
+ * the operating system said to SQLite's last call, 0 when unknown. */
+static int
+store_error_code(int rc, int sys_errno)
+{
+    switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return STORE_ERROR_BUSY;
+    case SQLITE_FULL:
+        return STORE_ERROR_FULL;
+    case SQLITE_READONLY:
+    case SQLITE_CANTOPEN:
+    case SQLITE_PERM:
+    case SQLITE_AUTH:
+        return STORE_ERROR_READONLY;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+        return STORE_ERROR_CORRUPT;
+    case SQLITE_IOERR:
+        /* SQLite reports some out-of-space conditions as I/O errors on
+         * write (the WAL grows first); errno tells them apart. */
+        if (sys_errno == ENOSPC || sys_errno == EDQUOT)
+            return STORE_ERROR_FULL;
+        return STORE_ERROR_FAILED;
+    default:
+        return STORE_ERROR_FAILED;
+    }
+}
+
+static const char *
+store_error_hint(int code)
+{
+    switch (code) {
+    case STORE_ERROR_BUSY:
+        return "database is locked by another process";
+    case STORE_ERROR_FULL:
+        return "no space left for the database";
+    case STORE_ERROR_READONLY:
+        return "database is not writable";
+    case STORE_ERROR_CORRUPT:
+        return "database is damaged";
+    default:
+        return "database error";
+    }
+}
+
+void
+store_set_error(struct store *st, int rc, GError **error, const char *what)
+{
+    int code = store_error_code(rc, st != NULL && st->db != NULL ? sqlite3_system_errno(st->db) : 0);
+    const char *detail = st != NULL && st->db != NULL ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc);
+
+    g_set_error(error, STORE_ERROR, code, "%s: %s (%s: %s)", st != NULL ? st->path : "database",
+                store_error_hint(code), what, detail);
+}
+
+static bool
+store_exec(struct store *st, const char *sql, GError **error)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(st->db, sql, NULL, NULL, &msg);
+
+    if (rc != SQLITE_OK) {
+        int code = store_error_code(rc, sqlite3_system_errno(st->db));
+        g_set_error(error, STORE_ERROR, code, "%s: %s (%s)", st->path, store_error_hint(code),
+                    msg != NULL ? msg : sqlite3_errstr(rc));
+        sqlite3_free(msg);
+        return false;
+    }
+    return true;
+}
+
+/* Runs a prepared statement that returns no rows. */
+static bool
+store_step_done(struct store *st, enum stmt_id id, GError **error)
+{
+    sqlite3_stmt *s = st->stmt[id];
+    int rc = sqlite3_step(s);
+
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    if (rc != SQLITE_DONE) {
+        store_set_error(st, rc, error, stmt_sql[id]);
+        return false;
+    }
+    return true;
+}
+
+static int
+store_schema_version(struct store *st, GError **error)
+{
+    sqlite3_stmt *s = NULL;
+    int version = 0;
+    int rc;
+
+    rc = sqlite3_prepare_v2(st->db,
+                            "SELECT count(*) FROM sqlite_master"
+                            " WHERE type = 'table' AND name = 'schema_version'",
+                            -1, &s, NULL);
+    if (rc != SQLITE_OK || sqlite3_step(s) != SQLITE_ROW) {
+        store_set_error(st, rc != SQLITE_OK ? rc : sqlite3_errcode(st->db), error,
+                        "reading the schema");
+        sqlite3_finalize(s);
+        return -1;
+    }
+    bool has_table = sqlite3_column_int(s, 0) > 0;
+    sqlite3_finalize(s);
+    if (!has_table)
+        return 0;
+
+    rc = sqlite3_prepare_v2(st->db, "SELECT max(version) FROM schema_version", -1, &s, NULL);
+    if (rc != SQLITE_OK || sqlite3_step(s) != SQLITE_ROW) {
+        store_set_error(st, rc != SQLITE_OK ? rc : sqlite3_errcode(st->db), error,
+                        "reading the schema version");
+        sqlite3_finalize(s);
+        return -1;
+    }
+    version = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    return version;
+}
+
+static bool
+store_migrate(struct store *st, GError **error)
+{
+    int have;
+    int want = G_N_ELEMENTS(migrations);
+
+    if (!store_exec(st, "BEGIN IMMEDIATE", error))
+        return false;
+    have = store_schema_version(st, error);
+    if (have < 0)
+        goto fail;
+    if (have > want) {
+        g_set_error(error, STORE_ERROR, STORE_ERROR_VERSION,
+                    "%s: schema version %d is newer than this ticket-milter knows (%d);"
+                    " run the newer version or restore a backup",
+                    st->path, have, want);
+        goto fail;
+    }
+    for (int v = have; v < want; v++) {
+        g_autofree char *mark = g_strdup_printf(
+            "INSERT INTO schema_version (version, applied_at)"
+            " VALUES (%d, strftime('%%Y-%%m-%%dT%%H:%%M:%%SZ', 'now'))",
+            v + 1);
+        if (!store_exec(st, migrations[v], error) || !store_exec(st, mark, error))
+            goto fail;
+    }
+    return store_exec(st, "COMMIT", error);
+
+fail:
+    sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    return false;
+}
+
+static bool
+store_prepare_all(struct store *st, GError **error)
+{
+    for (int i = 0; i < STMT_COUNT; i++) {
+        int rc = sqlite3_prepare_v3(st->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+                                    &st->stmt[i], NULL);
+        if (rc != SQLITE_OK) {
+            store_set_error(st, rc, error, "preparing statements");
+            return false;
+        }
+    }
+    return true;
+}
+
+struct store *
+store_open(const char *path, enum store_mode mode, guint busy_timeout_ms, GError **error)
+{
+    struct store *st = g_new0(struct store, 1);
+    int flags = mode == STORE_READ_ONLY ? SQLITE_OPEN_READONLY
+                                        : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    int rc;
+
+    st->path = g_strdup(path);
+    st->mode = mode;
+    /* Each connection is used by one thread at a time (the writer, or
+     * ticketctl), so SQLite's own per-connection mutex is not needed. */
+    rc = sqlite3_open_v2(path, &st->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        if (mode == STORE_READ_ONLY && !g_file_test(path, G_FILE_TEST_EXISTS))
+            g_set_error(error, STORE_ERROR, STORE_ERROR_READONLY,
+                        "%s: no such database (has ticket-milter run yet?)", path);
+        else
+            store_set_error(st, rc, error, "opening");
+        return store_close(st);
+    }
+    sqlite3_extended_result_codes(st->db, 1);
+    sqlite3_busy_timeout(st->db, (int)busy_timeout_ms);
+
+    if (mode == STORE_READ_WRITE) {
+        /* FULL: a commit is on disk (WAL fsync'd) before we tell Postfix
+         * to accept the message. */
+        if (!store_exec(st, "PRAGMA journal_mode = WAL", error) ||
+            !store_exec(st, "PRAGMA synchronous = FULL", error) ||
+            !store_exec(st, "PRAGMA foreign_keys = ON", error) || !store_migrate(st, error))
+            return store_close(st);
+    } else {
+        int version = store_schema_version(st, error);
+        if (version < 0)
+            return store_close(st);
+        if (version != (int)G_N_ELEMENTS(migrations)) {
+            g_set_error(error, STORE_ERROR, STORE_ERROR_VERSION,
+                        "%s: schema version %d, this ticketctl reads version %d;"
+                        " start ticket-milter once to migrate it",
+                        path, version, (int)G_N_ELEMENTS(migrations));
+            return store_close(st);
+        }
+    }
+    if (!store_prepare_all(st, error))
+        return store_close(st);
+    return st;
+}
+
+struct store *
+store_close(struct store *st)
+{
+    if (st == NULL)
+        return NULL;
+    for (int i = 0; i < STMT_COUNT; i++)
+        sqlite3_finalize(st->stmt[i]);
+    sqlite3_close(st->db);
+    g_free(st->path);
+    g_free(st);
+    return NULL;
+}
+
+bool
+store_begin(struct store *st, GError **error)
+{
+    return store_step_done(st, STMT_BEGIN, error);
+}
+
+bool
+store_commit(struct store *st, GError **error)
+{
+    if (store_step_done(st, STMT_COMMIT, error))
+        return true;
+    /* A failed COMMIT (busy, full) leaves the transaction open. */
+    if (!sqlite3_get_autocommit(st->db))
+        store_rollback(st);
+    return false;
+}
+
+void
+store_rollback(struct store *st)
+{
+    if (!sqlite3_get_autocommit(st->db))
+        store_step_done(st, STMT_ROLLBACK, NULL);
+}
+
+bool
+store_savepoint(struct store *st, GError **error)
+{
+    return store_step_done(st, STMT_SAVEPOINT, error);
+}
+
+bool
+store_savepoint_release(struct store *st, GError **error)
+{
+    return store_step_done(st, STMT_RELEASE, error);
+}
+
+void
+store_savepoint_rollback(struct store *st)
+{
+    store_step_done(st, STMT_ROLLBACK_TO, NULL);
+    store_step_done(st, STMT_RELEASE, NULL);
+}
+
+bool
+store_in_transaction(struct store *st)
+{
+    return !sqlite3_get_autocommit(st->db);
+}
+
+/* Binds TEXT or NULL; SQLITE_TRANSIENT is not needed because every value
+ * outlives the step that uses it. */
+static void
+bind_text(sqlite3_stmt *s, int i, const char *text)
+{
+    if (text == NULL)
+        sqlite3_bind_null(s, i);
+    else
+        sqlite3_bind_text(s, i, text, -1, SQLITE_STATIC);
+}
+
+static char *
+column_dup(sqlite3_stmt *s, int i)
+{
+    const unsigned char *t = sqlite3_column_text(s, i);
+
+    return t != NULL ? g_strdup((const char *)t) : NULL;
+}
+
+bool
+store_ticket_insert(struct store *st, const struct store_new_ticket *t, gint64 *id,
+                    GError **error)
+{
+    sqlite3_stmt *s = st->stmt[STMT_TICKET_INSERT];
+
+    bind_text(s, 1, t->prefix);
+    bind_text(s, 2, t->status);
+    sqlite3_bind_int(s, 3, t->severity);
+    sqlite3_bind_int(s, 4, t->stage);
+    bind_text(s, 5, t->customer);
+    bind_text(s, 6, t->requester);
+    bind_text(s, 7, t->subject);
+    bind_text(s, 8, t->created_at);
+    if (!store_step_done(st, STMT_TICKET_INSERT, error))
+        return false;
+    *id = sqlite3_last_insert_rowid(st->db);
+    return true;
+}
+
+bool
+store_message_insert(struct store *st, const struct store_new_message *m, gint64 *id,
+                     GError **error)
+{
+    sqlite3_stmt *s = st->stmt[STMT_MESSAGE_INSERT];
+
+    sqlite3_bind_int64(s, 1, m->ticket_id);
+    bind_text(s, 2, m->dedup_key);
+    bind_text(s, 3, m->message_id);
+    bind_text(s, 4, m->digest);
+    bind_text(s, 5, m->direction);
+    bind_text(s, 6, m->kind);
+    bind_text(s, 7, m->from);
+    bind_text(s, 8, m->to);
+    bind_text(s, 9, m->cc);
+    bind_text(s, 10, m->subject);
+    bind_text(s, 11, m->in_reply_to);
+    bind_text(s, 12, m->references);
+    bind_text(s, 13, m->text);
+    if (m->raw != NULL)
+        sqlite3_bind_blob64(s, 14, m->raw, m->raw_len, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(s, 14);
+    bind_text(s, 15, m->received_at);
+    bind_text(s, 16, m->queue_id);
+    bind_text(s, 17, m->envelope_from);
+    bind_text(s, 18, m->client_addr);
+    if (!store_step_done(st, STMT_MESSAGE_INSERT, error))
+        return false;
+    if (id != NULL)
+        *id = sqlite3_last_insert_rowid(st->db);
+    return true;
+}
+
+bool
+store_message_find(struct store *st, const char *dedup_key, bool *found, gint64 *ticket_id,
+                   char **digest, GError **error)
+{
+    sqlite3_stmt *s = st->stmt[STMT_MESSAGE_FIND];
+    int rc;
+
+    bind_text(s, 1, dedup_key);
+    rc = sqlite3_step(s);
+    *found = rc == SQLITE_ROW;
+    if (*found) {
+        *ticket_id = sqlite3_column_int64(s, 0);
+        *digest = column_dup(s, 1);
+    }
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        store_set_error(st, rc, error, "looking up a message");
+        return false;
+    }
+    return true;
+}
+
+bool
+store_event_insert(struct store *st, gint64 ticket_id, const char *at, const char *type,
+                   const char *actor, const char *detail_json, GError **error)
+{
+    sqlite3_stmt *s = st->stmt[STMT_EVENT_INSERT];
+
+    if (ticket_id > 0)
+        sqlite3_bind_int64(s, 1, ticket_id);
+    else
+        sqlite3_bind_null(s, 1);
+    bind_text(s, 2, at);
+    bind_text(s, 3, type);
+    bind_text(s, 4, actor);
+    bind_text(s, 5, detail_json);
+    return store_step_done(st, STMT_EVENT_INSERT, error);
+}
+
+/* ---- reading ---- */
+
+struct ticket *
+store_ticket_free(struct ticket *t)
+{
+    if (t == NULL)
+        return NULL;
+    g_free(t->tag);
+    g_free(t->status);
+    g_free(t->customer);
+    g_free(t->requester);
+    g_free(t->subject);
+    g_free(t->created_at);
+    g_free(t->updated_at);
+    g_free(t);
+    return NULL;
+}
+
+static void
+ticket_free_cb(gpointer p)
+{
+    store_ticket_free(p);
+}
+
+static struct ticket *
+ticket_from_row(sqlite3_stmt *s)
+{
+    struct ticket *t = g_new0(struct ticket, 1);
+
+    t->id = sqlite3_column_int64(s, 0);
+    t->tag = column_dup(s, 1);
+    t->status = column_dup(s, 2);
+    t->severity = sqlite3_column_int(s, 3);
+    t->stage = sqlite3_column_int(s, 4);
+    t->customer = column_dup(s, 5);
+    t->requester = column_dup(s, 6);
+    t->subject = column_dup(s, 7);
+    t->created_at = column_dup(s, 8);
+    t->updated_at = column_dup(s, 9);
+    return t;
+}
+
+static void
+ticket_message_free(gpointer p)
+{
+    struct ticket_message *m = p;
+
+    g_free(m->message_id);
+    g_free(m->direction);
+    g_free(m->kind);
+    g_free(m->from);
+    g_free(m->subject);
+    g_free(m->received_at);
+    g_free(m->queue_id);
+    g_free(m);
+}
+
+static gpointer
+ticket_message_from_row(sqlite3_stmt *s)
+{
+    struct ticket_message *m = g_new0(struct ticket_message, 1);
+
+    m->id = sqlite3_column_int64(s, 0);
+    m->message_id = column_dup(s, 1);
+    m->direction = column_dup(s, 2);
+    m->kind = column_dup(s, 3);
+    m->from = column_dup(s, 4);
+    m->subject = column_dup(s, 5);
+    m->received_at = column_dup(s, 6);
+    m->queue_id = column_dup(s, 7);
+    return m;
+}
+
+static void
+ticket_event_free(gpointer p)
+{
+    struct ticket_event *e = p;
+
+    g_free(e->at);
+    g_free(e->type);
+    g_free(e->actor);
+    g_free(e->detail);
+    g_free(e);
+}
+
+static gpointer
+ticket_event_from_row(sqlite3_stmt *s)
+{
+    struct ticket_event *e = g_new0(struct ticket_event, 1);
+
+    e->id = sqlite3_column_int64(s, 0);
+    e->at = column_dup(s, 1);
+    e->type = column_dup(s, 2);
+    e->actor = column_dup(s, 3);
+    e->detail = column_dup(s, 4);
+    return e;
+}
+
+/* Steps statement ID (already bound) and collects every row with FROM_ROW. */
+static GPtrArray *
+store_collect(struct store *st, enum stmt_id id, gpointer (*from_row)(sqlite3_stmt *),
+              GDestroyNotify free_fn, GError **error)
+{
+    sqlite3_stmt *s = st->stmt[id];
+    GPtrArray *rows = g_ptr_array_new_with_free_func(free_fn);
+    int rc;
+
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        g_ptr_array_add(rows, from_row(s));
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    if (rc != SQLITE_DONE) {
+        store_set_error(st, rc, error, "reading");
+        g_ptr_array_unref(rows);
+        return NULL;
+    }
+    return rows;
+}
+
+GPtrArray *
+store_ticket_list(struct store *st, GError **error)
+{
+    return store_collect(st, STMT_TICKET_LIST, (gpointer(*)(sqlite3_stmt *))ticket_from_row,
+                         ticket_free_cb, error);
+}
+
+GPtrArray *
+store_ticket_messages(struct store *st, gint64 ticket_id, GError **error)
+{
+    sqlite3_bind_int64(st->stmt[STMT_TICKET_MESSAGES], 1, ticket_id);
+    return store_collect(st, STMT_TICKET_MESSAGES, ticket_message_from_row, ticket_message_free,
+                         error);
+}
+
+GPtrArray *
+store_ticket_events(struct store *st, gint64 ticket_id, GError **error)
+{
+    sqlite3_bind_int64(st->stmt[STMT_TICKET_EVENTS], 1, ticket_id);
+    return store_collect(st, STMT_TICKET_EVENTS, ticket_event_from_row, ticket_event_free,
+                         error);
+}
+
+struct ticket *
+store_ticket_get(struct store *st, gint64 id, GError **error)
+{
+    g_autoptr(GPtrArray) rows = NULL;
+
+    sqlite3_bind_int64(st->stmt[STMT_TICKET_GET], 1, id);
+    rows = store_collect(st, STMT_TICKET_GET, (gpointer(*)(sqlite3_stmt *))ticket_from_row,
+                         ticket_free_cb, error);
+    if (rows == NULL || rows->len == 0)
+        return NULL;
+    return g_ptr_array_steal_index(rows, 0);
+}
+
+struct ticket *
+store_ticket_get_by_tag(struct store *st, const char *tag, GError **error)
+{
+    const char *dash = strrchr(tag, '-');
+    struct ticket *t;
+    char *end = NULL;
+    gint64 id;
+
+    if (dash == NULL || dash[1] == '\0')
+        return NULL;
+    id = g_ascii_strtoll(dash + 1, &end, 10);
+    if (*end != '\0' || id <= 0)
+        return NULL;
+    t = store_ticket_get(st, id, error);
+    /* The number alone is not enough: "ABC-7" must not find "TKT-7". */
+    if (t != NULL && g_ascii_strcasecmp(t->tag, tag) != 0)
+        t = store_ticket_free(t);
+    return t;
+}

@@ -1,0 +1,165 @@
+/*
+ * store - everything ticket-milter keeps, in one SQLite database.
+ *
+ * The only module that speaks SQL.  It owns the schema and its migrations,
+ * the queries (all prepared statements), and the writer thread: one
+ * connection that makes every change, so the daemon never fights itself for
+ * the write lock and several messages that arrive together share one commit
+ * (group commit), one fsync.
+ *
+ * Durability: WAL, synchronous=FULL, BEGIN IMMEDIATE.  A change is reported
+ * done only after COMMIT returned; every failure (busy past the timeout, disk
+ * full, read-only, corrupt) comes back as a STORE_ERROR the caller turns into
+ * "451 4.3.0", so that a message is never accepted without being stored.
+ *
+ * Times are ISO 8601 UTC text ("2026-11-24T09:02:55Z").
+ */
+#ifndef TM_STORE_H
+#define TM_STORE_H
+
+#include <stdbool.h>
+
+#include <glib.h>
+
+#define STORE_ERROR (store_error_quark())
+GQuark store_error_quark(void);
+
+enum store_error_code {
+    STORE_ERROR_BUSY,     /* another process held the lock past busy_timeout */
+    STORE_ERROR_FULL,     /* disk or quota full */
+    STORE_ERROR_READONLY, /* file or directory not writable */
+    STORE_ERROR_CORRUPT,  /* not a database, or damaged */
+    STORE_ERROR_VERSION,  /* written by a newer ticket-milter */
+    STORE_ERROR_FAILED,   /* anything else */
+};
+
+enum store_mode {
+    STORE_READ_WRITE, /* creates the file and migrates the schema */
+    STORE_READ_ONLY,  /* readers: ticketctl list/show */
+};
+
+struct store;
+
+/* Opens PATH. Returns NULL and sets ERROR when the database cannot be used. */
+struct store *store_open(const char *path, enum store_mode mode, guint busy_timeout_ms,
+                         GError **error);
+/* Closes ST (NULL is fine). Returns NULL. */
+struct store *store_close(struct store *st);
+
+/* Explicit transactions for single-threaded users (ticketctl, tests). */
+bool store_begin(struct store *st, GError **error); /* BEGIN IMMEDIATE */
+bool store_commit(struct store *st, GError **error);
+void store_rollback(struct store *st);
+
+/* ---- writing (inside a transaction) ---- */
+
+struct store_new_ticket {
+    const char *prefix;    /* ticket_prefix at creation: the tag is PREFIX-ID for good */
+    const char *status;
+    int severity;
+    int stage;
+    const char *customer;  /* NULL for an unknown sender */
+    const char *requester; /* address */
+    const char *subject;
+    const char *created_at;
+};
+
+bool store_ticket_insert(struct store *st, const struct store_new_ticket *t, gint64 *id,
+                         GError **error);
+
+struct store_new_message {
+    gint64 ticket_id;
+    const char *dedup_key;   /* unique: the Message-ID, or "sha256:DIGEST" without one */
+    const char *message_id;  /* NULL when the message had none */
+    const char *digest;
+    const char *direction;   /* "in" or "out" */
+    const char *kind;        /* customer, staff, internal, auto, bounce, unknown */
+    const char *from;
+    const char *to;          /* comma-separated addresses */
+    const char *cc;
+    const char *subject;
+    const char *in_reply_to;
+    const char *references;  /* space-separated msg-ids */
+    const char *text;
+    const void *raw;
+    gsize raw_len;
+    const char *received_at;
+    const char *queue_id;    /* Postfix queue id, NULL when unknown */
+    const char *envelope_from;
+    const char *client_addr;
+};
+
+bool store_message_insert(struct store *st, const struct store_new_message *m, gint64 *id,
+                          GError **error);
+
+/* Looks up DEDUP_KEY. Returns false only on a database error; *FOUND says
+ * whether it exists, and then *TICKET_ID and *DIGEST (caller frees) are set. */
+bool store_message_find(struct store *st, const char *dedup_key, bool *found, gint64 *ticket_id,
+                        char **digest, GError **error);
+
+/* DETAIL_JSON may be NULL. */
+bool store_event_insert(struct store *st, gint64 ticket_id, const char *at, const char *type,
+                        const char *actor, const char *detail_json, GError **error);
+
+/* ---- reading ---- */
+
+struct ticket {
+    gint64 id;
+    char *tag;      /* "TKT-42" */
+    char *status;
+    int severity;
+    int stage;
+    char *customer; /* NULL when unknown */
+    char *requester;
+    char *subject;
+    char *created_at;
+    char *updated_at;
+};
+
+struct ticket_message {
+    gint64 id;
+    char *message_id; /* NULL when the message had none */
+    char *direction;
+    char *kind;
+    char *from;
+    char *subject;
+    char *received_at;
+    char *queue_id;   /* NULL when unknown */
+};
+
+struct ticket_event {
+    gint64 id;
+    char *at;
+    char *type;
+    char *actor;  /* NULL when none */
+    char *detail; /* JSON text, NULL when none */
+};
+
+/* Each returns a GPtrArray that frees its elements; NULL and ERROR on failure. */
+GPtrArray *store_ticket_list(struct store *st, GError **error);
+GPtrArray *store_ticket_messages(struct store *st, gint64 ticket_id, GError **error);
+GPtrArray *store_ticket_events(struct store *st, gint64 ticket_id, GError **error);
+/* Returns NULL without ERROR when there is no such ticket. */
+struct ticket *store_ticket_get(struct store *st, gint64 id, GError **error);
+/* The same by tag ("TKT-42", any case). */
+struct ticket *store_ticket_get_by_tag(struct store *st, const char *tag, GError **error);
+
+struct ticket *store_ticket_free(struct ticket *t);
+
+/* ---- the writer thread ---- */
+
+/* Runs inside the writer's transaction, in a savepoint of its own: returning
+ * false (with ERROR) undoes this job's changes only. */
+typedef bool (*store_job_fn)(struct store *st, void *job, GError **error);
+
+struct store_writer;
+
+/* Starts the writer thread on ST, which it owns from now on. */
+struct store_writer *store_writer_new(struct store *st, store_job_fn fn);
+/* Runs JOB in the next commit and waits for it. True only when the job
+ * succeeded and its transaction is committed; otherwise ERROR says why. */
+bool store_writer_run(struct store_writer *w, void *job, GError **error);
+/* Finishes the queued jobs, stops the thread, closes the store. Returns NULL. */
+struct store_writer *store_writer_free(struct store_writer *w);
+
+#endif

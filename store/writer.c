@@ -1,0 +1,186 @@
+/*
+ * writer - the one thread that writes to the database.
+ *
+ * Milter threads hand it jobs and wait.  It takes whatever jobs have queued
+ * up while the last commit was being fsync'd and runs them in one
+ * transaction (group commit): under load, twenty messages cost one fsync,
+ * not twenty.  Each job runs in a savepoint of its own, so a job that fails
+ * undoes only its own changes; a job is reported done only after COMMIT.
+ *
+ * Edge cases: SQLite rolls a whole transaction back by itself on some
+ * errors (disk full, I/O); then every job of the batch is failed, since
+ * none of them is on disk.  A failed BEGIN (lock held elsewhere past the
+ * busy timeout) fails the whole batch with that reason.
+ */
+#include <glib.h>
+
+#include "store/store-private.h"
+#include "store/store.h"
+
+/* More than this many jobs in one transaction would make the first one
+ * wait for the last; 64 is far above what 2 cores produce between fsyncs. */
+#define WRITER_MAX_BATCH 64
+
+struct writer_req {
+    void *job;
+    bool ok;
+    bool done;
+    GError *error;
+    GMutex lock;
+    GCond cond;
+};
+
+struct store_writer {
+    struct store *st;
+    store_job_fn fn;
+    GAsyncQueue *queue;
+    GThread *thread;
+};
+
+/* Queued by store_writer_free() to tell the thread to finish. */
+static struct writer_req writer_stop;
+
+static void
+writer_finish(struct writer_req *req, bool ok, const GError *error)
+{
+    g_mutex_lock(&req->lock);
+    req->ok = ok;
+    if (!ok && req->error == NULL && error != NULL)
+        req->error = g_error_copy(error);
+    req->done = true;
+    g_cond_signal(&req->cond);
+    g_mutex_unlock(&req->lock);
+}
+
+/* Runs one job in its savepoint. Returns false when the job failed. */
+static bool
+writer_run_job(struct store_writer *w, struct writer_req *req)
+{
+    GError *error = NULL;
+
+    if (!store_savepoint(w->st, &error)) {
+        req->error = error;
+        return false;
+    }
+    if (w->fn(w->st, req->job, &error)) {
+        if (store_savepoint_release(w->st, &error))
+            return true;
+    }
+    if (store_in_transaction(w->st))
+        store_savepoint_rollback(w->st);
+    req->error = error;
+    return false;
+}
+
+static void
+writer_run_batch(struct store_writer *w, struct writer_req **batch, guint n)
+{
+    g_autoptr(GError) error = NULL;
+    bool ok[WRITER_MAX_BATCH] = { false };
+    guint i;
+
+    if (!store_begin(w->st, &error)) {
+        for (i = 0; i < n; i++)
+            writer_finish(batch[i], false, error);
+        return;
+    }
+    for (i = 0; i < n; i++) {
+        ok[i] = writer_run_job(w, batch[i]);
+        if (!ok[i] && !store_in_transaction(w->st)) {
+            /* The transaction is gone, and with it the jobs before this one. */
+            g_set_error(&error, STORE_ERROR, STORE_ERROR_FAILED, "%s",
+                        batch[i]->error != NULL ? batch[i]->error->message
+                                                : "transaction rolled back");
+            for (guint j = 0; j < n; j++)
+                writer_finish(batch[j], false, error);
+            return;
+        }
+    }
+    if (!store_commit(w->st, &error)) {
+        for (i = 0; i < n; i++)
+            writer_finish(batch[i], false, error);
+        return;
+    }
+    for (i = 0; i < n; i++)
+        writer_finish(batch[i], ok[i], NULL);
+}
+
+static gpointer
+writer_main(gpointer data)
+{
+    struct store_writer *w = data;
+    struct writer_req *batch[WRITER_MAX_BATCH];
+
+    for (;;) {
+        struct writer_req *req = g_async_queue_pop(w->queue);
+        bool stopping = false;
+        guint n = 0;
+
+        if (req == &writer_stop)
+            break;
+        batch[n++] = req;
+        while (n < WRITER_MAX_BATCH && (req = g_async_queue_try_pop(w->queue)) != NULL) {
+            if (req == &writer_stop) {
+                stopping = true;
+                break;
+            }
+            batch[n++] = req;
+        }
+        writer_run_batch(w, batch, n);
+        if (stopping)
+            break;
+    }
+    return NULL;
+}
+
+struct store_writer *
+store_writer_new(struct store *st, store_job_fn fn)
+{
+    struct store_writer *w = g_new0(struct store_writer, 1);
+
+    w->st = st;
+    w->fn = fn;
+    w->queue = g_async_queue_new();
+    w->thread = g_thread_new("store-writer", writer_main, w);
+    return w;
+}
+
+bool
+store_writer_run(struct store_writer *w, void *job, GError **error)
+{
+    struct writer_req req = { .job = job };
+    bool ok;
+
+    g_mutex_init(&req.lock);
+    g_cond_init(&req.cond);
+    g_async_queue_push(w->queue, &req);
+    g_mutex_lock(&req.lock);
+    while (!req.done)
+        g_cond_wait(&req.cond, &req.lock);
+    g_mutex_unlock(&req.lock);
+    ok = req.ok;
+    if (!ok) {
+        if (req.error != NULL)
+            g_propagate_error(error, req.error);
+        else
+            g_set_error(error, STORE_ERROR, STORE_ERROR_FAILED, "job failed");
+    } else {
+        g_clear_error(&req.error);
+    }
+    g_mutex_clear(&req.lock);
+    g_cond_clear(&req.cond);
+    return ok;
+}
+
+struct store_writer *
+store_writer_free(struct store_writer *w)
+{
+    if (w == NULL)
+        return NULL;
+    g_async_queue_push(w->queue, &writer_stop);
+    g_thread_join(w->thread);
+    g_async_queue_unref(w->queue);
+    store_close(w->st);
+    g_free(w);
+    return NULL;
+}
