@@ -1,0 +1,44 @@
+/*
+ * ingest - one support message into the store, run by the writer thread.
+ *
+ * The milter thread fills the inputs of a struct ingest_job, hands it to
+ * store_writer_run(), and reads the outputs once the commit is done.
+ */
+#ifndef TM_MILTER_INGEST_H
+#define TM_MILTER_INGEST_H
+
+#include <stdbool.h>
+
+#include <glib.h>
+
+#include "config/config.h"
+#include "parser/mail.h"
+#include "router/router.h"
+#include "store/store.h"
+
+struct ingest_job {
+    /* in: borrowed from the milter's message context */
+    const struct config *cfg;
+    const struct mail *mail;
+    const char *raw;
+    gsize raw_len;
+    const char *queue_id;      /* NULL when Postfix did not say */
+    const char *envelope_from;
+    const char *client_addr;
+    GDateTime *now;
+
+    /* out: owned by the job, freed by ingest_job_clear() */
+    enum router_action action;
+    gint64 ticket_id;
+    char *tag;                 /* "TKT-42" for create and duplicate */
+    char *customer;            /* customer name or NULL */
+    char *requester;
+    const char *reason;        /* static text */
+};
+
+/* store_job_fn for the writer thread. */
+bool ingest_job_run(struct store *st, void *job, GError **error);
+
+void ingest_job_clear(struct ingest_job *job);
+
+#endif

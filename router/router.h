@@ -1,0 +1,73 @@
+/*
+ * router - what a support message means: who sent it, which ticket it
+ * belongs to, what to do with it.
+ *
+ * Pure: a decision is a function of the parsed mail, the config, what the
+ * store already knows (struct router_view, looked up by the caller) and the
+ * time.  No I/O, no globals, so every rule is a table-driven unit test.
+ *
+ * Ownership: returned strings are the caller's (g_free); pointers into the
+ * config (a struct customer) live as long as the config reference the
+ * caller holds.
+ */
+#ifndef TM_ROUTER_H
+#define TM_ROUTER_H
+
+#include <stdbool.h>
+
+#include <glib.h>
+
+#include "config/config.h"
+#include "parser/mail.h"
+
+enum router_action {
+    ROUTER_CREATE,    /* a new ticket with this message */
+    ROUTER_DUPLICATE, /* this very message is stored already: accept, record nothing */
+    ROUTER_REJECT,    /* refuse at SMTP time (550 5.7.1) */
+};
+
+/* What the store knows about this message, looked up before deciding. */
+struct router_view {
+    bool is_stored;        /* a message with the same dedup key and digest exists */
+    gint64 stored_ticket;  /* its ticket, when is_stored */
+};
+
+struct decision {
+    enum router_action action;
+    const struct customer *customer; /* NULL: the sender is no known contact */
+    char *requester;                 /* lower-case address the ticket answers to */
+    char *subject;                   /* the ticket's subject */
+    int severity;
+    int stage;
+    const char *status;
+    gint64 ticket_id;                /* for ROUTER_DUPLICATE */
+    const char *reason;              /* short, for the log and the SMTP reply */
+};
+
+/* The customer whose contacts hold ADDR, else whose domains hold its
+ * domain; NULL when none. Case-insensitive. */
+const struct customer *router_find_customer(const struct config *cfg, const char *addr);
+
+/* The address a message's ticket answers to: the From mailbox, else the
+ * envelope sender. Lower-case; NULL when there is neither (a bounce). */
+char *router_requester(const struct mail *mail, const char *envelope_from);
+
+/* The key two copies of one message share: the Message-ID, or the digest
+ * when there is none. */
+char *router_dedup_key(const struct mail *mail);
+/* The key for a message that reuses a stored Message-ID with other content:
+ * it is a different message and must be kept apart. */
+char *router_dedup_key_variant(const struct mail *mail);
+
+struct decision *router_decide(const struct mail *mail, const char *envelope_from,
+                               const struct config *cfg, const struct router_view *view,
+                               GDateTime *now);
+struct decision *router_decision_free(struct decision *d);
+
+/* "TKT-42" */
+char *router_ticket_tag(const char *prefix, gint64 id);
+
+/* Whether SUBJECT already carries "[TAG]" (any case). */
+bool router_subject_has_tag(const char *subject, const char *tag);
+
+#endif
