@@ -14,6 +14,7 @@
 
 #include <gmime/gmime.h>
 
+#include "parser/auto.h"
 #include "parser/html.h"
 #include "parser/mail.h"
 
@@ -359,6 +360,7 @@ parser_mail_parse(const char *raw, gsize len, GError **error)
     }
     mail->text = message_text(msg);
     mail->digest = compute_digest(raw, len);
+    parser_auto_signs(msg, mail);
     g_object_unref(msg);
     return mail;
 }
@@ -382,6 +384,7 @@ parser_mail_free(struct mail *mail)
     g_free(mail->date);
     g_free(mail->text);
     g_free(mail->digest);
+    g_free(mail->loop);
     g_free(mail);
     return NULL;
 }

@@ -39,6 +39,13 @@ struct mail {
     char *date;              /* ISO 8601 UTC of the Date header; NULL when absent or unreadable */
     char *text;              /* the message's text in UTF-8; "" when it has none */
     char *digest;            /* hex SHA-256 over what makes two copies "the same message" */
+
+    /* Signs that a machine wrote it (RFC 3834 and common practice). */
+    bool is_auto_reply;      /* Auto-Submitted other than "no", X-Autoreply, vacation subjects */
+    bool is_bulk;            /* Precedence bulk/junk/list, or List-Id / List-Unsubscribe */
+    bool is_bounce;          /* a delivery status report, or from MAILER-DAEMON */
+    bool suppress_autoreply; /* X-Auto-Response-Suppress asks for no automatic answer */
+    char *loop;              /* our X-Ticket-Loop header's value; NULL when absent */
 };
 
 /* Call once before any thread parses. */
