@@ -68,6 +68,28 @@ static const char *const migrations[] = {
     "  detail TEXT"
     ");"
     "CREATE INDEX events_ticket ON events(ticket_id);",
+    /* 2: the outbox, and named values */
+    "CREATE TABLE outbox ("
+    "  id INTEGER PRIMARY KEY,"
+    "  ticket_id INTEGER REFERENCES tickets(id),"
+    "  kind TEXT NOT NULL,"
+    "  template TEXT,"
+    "  transport TEXT NOT NULL CHECK (transport IN ('smtp','webhook')),"
+    "  mail_from TEXT NOT NULL DEFAULT '',"
+    "  recipients TEXT NOT NULL,"
+    "  message_id TEXT,"
+    "  body TEXT NOT NULL,"
+    "  status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending','sent','failed')),"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  created_at TEXT NOT NULL,"
+    "  next_attempt_at TEXT NOT NULL,"
+    "  sent_at TEXT,"
+    "  last_error TEXT"
+    ");"
+    "CREATE INDEX outbox_due ON outbox(status, next_attempt_at);"
+    "CREATE INDEX outbox_recipient ON outbox(kind, recipients, created_at);"
+    "CREATE INDEX outbox_ticket ON outbox(ticket_id);"
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
 };
 
 /* The statements every store prepares; indexes into st->stmt. */
@@ -86,12 +108,27 @@ enum stmt_id {
     STMT_TICKET_GET,
     STMT_TICKET_MESSAGES,
     STMT_TICKET_EVENTS,
+    STMT_OUTBOX_INSERT,
+    STMT_OUTBOX_COUNT_SINCE,
+    STMT_OUTBOX_DUE,
+    STMT_OUTBOX_FOR_TICKET,
+    STMT_OUTBOX_NEXT_DUE,
+    STMT_OUTBOX_SENT,
+    STMT_OUTBOX_RETRY,
+    STMT_OUTBOX_FAILED,
+    STMT_OUTBOX_PENDING,
+    STMT_META_GET,
+    STMT_META_SET,
     STMT_COUNT
 };
 
 #define TICKET_COLUMNS                                                                             \
     "id, prefix || '-' || id, status, severity, stage, customer, requester, subject, "             \
     "created_at, updated_at"
+
+#define OUTBOX_COLUMNS                                                                             \
+    "id, ticket_id, kind, template, transport, mail_from, recipients, message_id, body,"         \
+    " attempts, status, created_at, next_attempt_at, sent_at, last_error"
 
 static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_BEGIN] = "BEGIN IMMEDIATE",
@@ -118,6 +155,29 @@ static const char *const stmt_sql[STMT_COUNT] = {
         " FROM messages WHERE ticket_id = ?1 ORDER BY id",
     [STMT_TICKET_EVENTS] =
         "SELECT id, at, type, actor, detail FROM events WHERE ticket_id = ?1 ORDER BY id",
+    [STMT_OUTBOX_INSERT] =
+        "INSERT INTO outbox (ticket_id, kind, template, transport, mail_from, recipients,"
+        " message_id, body, created_at, next_attempt_at)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+    [STMT_OUTBOX_COUNT_SINCE] =
+        "SELECT count(*) FROM outbox WHERE kind = ?1 AND recipients = ?2 AND created_at >= ?3",
+    [STMT_OUTBOX_DUE] = "SELECT " OUTBOX_COLUMNS " FROM outbox"
+                        " WHERE status = 'pending' AND next_attempt_at <= ?1"
+                        " ORDER BY next_attempt_at, id LIMIT ?2",
+    [STMT_OUTBOX_FOR_TICKET] =
+        "SELECT " OUTBOX_COLUMNS " FROM outbox WHERE ticket_id = ?1 ORDER BY id",
+    [STMT_OUTBOX_NEXT_DUE] =
+        "SELECT min(next_attempt_at) FROM outbox WHERE status = 'pending'",
+    [STMT_OUTBOX_SENT] =
+        "UPDATE outbox SET status = 'sent', sent_at = ?2, attempts = attempts + 1,"
+        " last_error = NULL WHERE id = ?1",
+    [STMT_OUTBOX_RETRY] = "UPDATE outbox SET next_attempt_at = ?2, last_error = ?3,"
+                          " attempts = attempts + 1 WHERE id = ?1",
+    [STMT_OUTBOX_FAILED] = "UPDATE outbox SET status = 'failed', sent_at = ?2, last_error = ?3,"
+                           " attempts = attempts + 1 WHERE id = ?1",
+    [STMT_OUTBOX_PENDING] = "SELECT count(*) FROM outbox WHERE status = 'pending'",
+    [STMT_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+    [STMT_META_SET] = "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
 };
 
 struct store {
@@ -693,4 +753,194 @@ store_ticket_get_by_tag(struct store *st, const char *tag, GError **error)
     if (t != NULL && g_ascii_strcasecmp(t->tag, tag) != 0)
         t = store_ticket_free(t);
     return t;
+}
+
+/* ---- the outbox ---- */
+
+bool
+store_outbox_insert(struct store *st, const struct store_new_outbox *o, gint64 *id,
+                    GError **error)
+{
+    sqlite3_stmt *s = st->stmt[STMT_OUTBOX_INSERT];
+
+    if (o->ticket_id > 0)
+        sqlite3_bind_int64(s, 1, o->ticket_id);
+    else
+        sqlite3_bind_null(s, 1);
+    bind_text(s, 2, o->kind);
+    bind_text(s, 3, o->template_name);
+    bind_text(s, 4, o->transport);
+    bind_text(s, 5, o->mail_from != NULL ? o->mail_from : "");
+    bind_text(s, 6, o->recipients);
+    bind_text(s, 7, o->message_id);
+    bind_text(s, 8, o->body);
+    bind_text(s, 9, o->created_at);
+    if (!store_step_done(st, STMT_OUTBOX_INSERT, error))
+        return false;
+    if (id != NULL)
+        *id = sqlite3_last_insert_rowid(st->db);
+    return true;
+}
+
+/* Runs statement ID (already bound) that yields one value in column 0. */
+static bool
+store_scalar(struct store *st, enum stmt_id id, gint64 *number, char **text, GError **error)
+{
+    sqlite3_stmt *s = st->stmt[id];
+    int rc = sqlite3_step(s);
+
+    if (rc == SQLITE_ROW) {
+        if (number != NULL)
+            *number = sqlite3_column_int64(s, 0);
+        if (text != NULL)
+            *text = column_dup(s, 0);
+    } else if (text != NULL) {
+        *text = NULL;
+    }
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        store_set_error(st, rc, error, stmt_sql[id]);
+        return false;
+    }
+    return true;
+}
+
+bool
+store_outbox_count_since(struct store *st, const char *kind, const char *recipient,
+                         const char *since, gint64 *count, GError **error)
+{
+    sqlite3_stmt *s = st->stmt[STMT_OUTBOX_COUNT_SINCE];
+
+    bind_text(s, 1, kind);
+    bind_text(s, 2, recipient);
+    bind_text(s, 3, since);
+    return store_scalar(st, STMT_OUTBOX_COUNT_SINCE, count, NULL, error);
+}
+
+struct outbox_row *
+store_outbox_row_free(struct outbox_row *r)
+{
+    if (r == NULL)
+        return NULL;
+    g_free(r->kind);
+    g_free(r->template_name);
+    g_free(r->transport);
+    g_free(r->mail_from);
+    g_free(r->recipients);
+    g_free(r->message_id);
+    g_free(r->body);
+    g_free(r->status);
+    g_free(r->created_at);
+    g_free(r->next_attempt_at);
+    g_free(r->sent_at);
+    g_free(r->last_error);
+    g_free(r);
+    return NULL;
+}
+
+static void
+outbox_row_free_cb(gpointer p)
+{
+    store_outbox_row_free(p);
+}
+
+static gpointer
+outbox_row_from_row(sqlite3_stmt *s)
+{
+    struct outbox_row *r = g_new0(struct outbox_row, 1);
+
+    r->id = sqlite3_column_int64(s, 0);
+    r->ticket_id = sqlite3_column_int64(s, 1);
+    r->kind = column_dup(s, 2);
+    r->template_name = column_dup(s, 3);
+    r->transport = column_dup(s, 4);
+    r->mail_from = column_dup(s, 5);
+    r->recipients = column_dup(s, 6);
+    r->message_id = column_dup(s, 7);
+    r->body = column_dup(s, 8);
+    r->attempts = sqlite3_column_int(s, 9);
+    r->status = column_dup(s, 10);
+    r->created_at = column_dup(s, 11);
+    r->next_attempt_at = column_dup(s, 12);
+    r->sent_at = column_dup(s, 13);
+    r->last_error = column_dup(s, 14);
+    return r;
+}
+
+GPtrArray *
+store_outbox_due(struct store *st, const char *now, guint limit, GError **error)
+{
+    bind_text(st->stmt[STMT_OUTBOX_DUE], 1, now);
+    sqlite3_bind_int(st->stmt[STMT_OUTBOX_DUE], 2, (int)limit);
+    return store_collect(st, STMT_OUTBOX_DUE, outbox_row_from_row, outbox_row_free_cb, error);
+}
+
+GPtrArray *
+store_outbox_for_ticket(struct store *st, gint64 ticket_id, GError **error)
+{
+    sqlite3_bind_int64(st->stmt[STMT_OUTBOX_FOR_TICKET], 1, ticket_id);
+    return store_collect(st, STMT_OUTBOX_FOR_TICKET, outbox_row_from_row, outbox_row_free_cb,
+                         error);
+}
+
+bool
+store_outbox_next_due(struct store *st, char **when, GError **error)
+{
+    return store_scalar(st, STMT_OUTBOX_NEXT_DUE, NULL, when, error);
+}
+
+bool
+store_outbox_pending(struct store *st, gint64 *count, GError **error)
+{
+    return store_scalar(st, STMT_OUTBOX_PENDING, count, NULL, error);
+}
+
+/* The three outcomes of a delivery attempt share their shape. */
+static bool
+outbox_mark(struct store *st, enum stmt_id id, gint64 row, const char *at, const char *last_error,
+            GError **error)
+{
+    sqlite3_stmt *s = st->stmt[id];
+
+    sqlite3_bind_int64(s, 1, row);
+    bind_text(s, 2, at);
+    if (id != STMT_OUTBOX_SENT)
+        bind_text(s, 3, last_error);
+    return store_step_done(st, id, error);
+}
+
+bool
+store_outbox_mark_sent(struct store *st, gint64 id, const char *at, GError **error)
+{
+    return outbox_mark(st, STMT_OUTBOX_SENT, id, at, NULL, error);
+}
+
+bool
+store_outbox_mark_retry(struct store *st, gint64 id, const char *next_at, const char *last_error,
+                        GError **error)
+{
+    return outbox_mark(st, STMT_OUTBOX_RETRY, id, next_at, last_error, error);
+}
+
+bool
+store_outbox_mark_failed(struct store *st, gint64 id, const char *at, const char *last_error,
+                         GError **error)
+{
+    return outbox_mark(st, STMT_OUTBOX_FAILED, id, at, last_error, error);
+}
+
+bool
+store_meta_get(struct store *st, const char *key, char **value, GError **error)
+{
+    bind_text(st->stmt[STMT_META_GET], 1, key);
+    return store_scalar(st, STMT_META_GET, NULL, value, error);
+}
+
+bool
+store_meta_set(struct store *st, const char *key, const char *value, GError **error)
+{
+    bind_text(st->stmt[STMT_META_SET], 1, key);
+    bind_text(st->stmt[STMT_META_SET], 2, value);
+    return store_step_done(st, STMT_META_SET, error);
 }

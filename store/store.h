@@ -101,6 +101,63 @@ bool store_message_find(struct store *st, const char *dedup_key, bool *found, gi
 bool store_event_insert(struct store *st, gint64 ticket_id, const char *at, const char *type,
                         const char *actor, const char *detail_json, GError **error);
 
+/* ---- the outbox: mail and webhooks to send, written with the decision ---- */
+
+struct store_new_outbox {
+    gint64 ticket_id;          /* 0 when about no ticket */
+    const char *kind;          /* "ack" (counted for ack_limit), "notice", "webhook" */
+    const char *template_name; /* which template made it, NULL for webhooks */
+    const char *transport;     /* "smtp" or "webhook" */
+    const char *mail_from;     /* envelope sender; "" is the null sender <> */
+    const char *recipients;    /* comma-separated addresses, or the webhook URL */
+    const char *message_id;    /* of the rendered mail, NULL for webhooks */
+    const char *body;          /* the whole message (RFC 5322) or the JSON */
+    const char *created_at;
+};
+
+bool store_outbox_insert(struct store *st, const struct store_new_outbox *o, gint64 *id,
+                         GError **error);
+/* How many rows of KIND went to RECIPIENT since SINCE (any status). */
+bool store_outbox_count_since(struct store *st, const char *kind, const char *recipient,
+                              const char *since, gint64 *count, GError **error);
+
+struct outbox_row {
+    gint64 id;
+    gint64 ticket_id;
+    char *kind;
+    char *template_name;
+    char *transport;
+    char *mail_from;
+    char *recipients;
+    char *message_id;
+    char *body;
+    int attempts;
+    char *status; /* pending, sent, failed */
+    char *created_at;
+    char *next_attempt_at;
+    char *sent_at;
+    char *last_error;
+};
+
+/* Pending rows due at NOW, oldest first, at most LIMIT. */
+GPtrArray *store_outbox_due(struct store *st, const char *now, guint limit, GError **error);
+/* Rows about TICKET_ID (all statuses), oldest first. */
+GPtrArray *store_outbox_for_ticket(struct store *st, gint64 ticket_id, GError **error);
+/* The earliest next_attempt_at of a pending row; *WHEN NULL when none. */
+bool store_outbox_next_due(struct store *st, char **when, GError **error);
+bool store_outbox_mark_sent(struct store *st, gint64 id, const char *at, GError **error);
+bool store_outbox_mark_retry(struct store *st, gint64 id, const char *next_at,
+                             const char *last_error, GError **error);
+bool store_outbox_mark_failed(struct store *st, gint64 id, const char *at,
+                              const char *last_error, GError **error);
+/* Pending rows (the outbox depth). */
+bool store_outbox_pending(struct store *st, gint64 *count, GError **error);
+
+/* Small named values the daemon keeps (the signing secret). *VALUE is NULL
+ * when KEY is not set. */
+bool store_meta_get(struct store *st, const char *key, char **value, GError **error);
+bool store_meta_set(struct store *st, const char *key, const char *value, GError **error);
+
 /* ---- reading ---- */
 
 struct ticket {
@@ -145,6 +202,7 @@ struct ticket *store_ticket_get(struct store *st, gint64 id, GError **error);
 struct ticket *store_ticket_get_by_tag(struct store *st, const char *tag, GError **error);
 
 struct ticket *store_ticket_free(struct ticket *t);
+struct outbox_row *store_outbox_row_free(struct outbox_row *r);
 
 /* ---- the writer thread ---- */
 
@@ -155,10 +213,10 @@ typedef bool (*store_job_fn)(struct store *st, void *job, GError **error);
 struct store_writer;
 
 /* Starts the writer thread on ST, which it owns from now on. */
-struct store_writer *store_writer_new(struct store *st, store_job_fn fn);
-/* Runs JOB in the next commit and waits for it. True only when the job
+struct store_writer *store_writer_new(struct store *st);
+/* Runs FN(JOB) in the next commit and waits for it. True only when the job
  * succeeded and its transaction is committed; otherwise ERROR says why. */
-bool store_writer_run(struct store_writer *w, void *job, GError **error);
+bool store_writer_run(struct store_writer *w, store_job_fn fn, void *job, GError **error);
 /* Finishes the queued jobs, stops the thread, closes the store. Returns NULL. */
 struct store_writer *store_writer_free(struct store_writer *w);
 

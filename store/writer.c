@@ -22,6 +22,7 @@
 #define WRITER_MAX_BATCH 64
 
 struct writer_req {
+    store_job_fn fn;
     void *job;
     bool ok;
     bool done;
@@ -32,7 +33,6 @@ struct writer_req {
 
 struct store_writer {
     struct store *st;
-    store_job_fn fn;
     GAsyncQueue *queue;
     GThread *thread;
 };
@@ -62,7 +62,7 @@ writer_run_job(struct store_writer *w, struct writer_req *req)
         req->error = error;
         return false;
     }
-    if (w->fn(w->st, req->job, &error)) {
+    if (req->fn(w->st, req->job, &error)) {
         if (store_savepoint_release(w->st, &error))
             return true;
     }
@@ -134,21 +134,20 @@ writer_main(gpointer data)
 }
 
 struct store_writer *
-store_writer_new(struct store *st, store_job_fn fn)
+store_writer_new(struct store *st)
 {
     struct store_writer *w = g_new0(struct store_writer, 1);
 
     w->st = st;
-    w->fn = fn;
     w->queue = g_async_queue_new();
     w->thread = g_thread_new("store-writer", writer_main, w);
     return w;
 }
 
 bool
-store_writer_run(struct store_writer *w, void *job, GError **error)
+store_writer_run(struct store_writer *w, store_job_fn fn, void *job, GError **error)
 {
-    struct writer_req req = { .job = job };
+    struct writer_req req = { .fn = fn, .job = job };
     bool ok;
 
     g_mutex_init(&req.lock);

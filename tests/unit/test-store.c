@@ -221,7 +221,7 @@ worker_main(gpointer data)
     for (int i = 0; i < wk->count; i++) {
         struct job j = { .n = wk->first + i, .fail = (wk->first + i) % 10 == 3 };
         g_autoptr(GError) error = NULL;
-        if (store_writer_run(wk->w, &j, &error)) {
+        if (store_writer_run(wk->w, job_fn, &j, &error)) {
             g_assert_false(j.fail);
             wk->ok++;
         } else {
@@ -250,7 +250,7 @@ test_writer_group_commit(struct fixture *f, gconstpointer data)
 {
     g_autoptr(GError) error = NULL;
     struct store *st = store_open(f->path, STORE_READ_WRITE, 1000, &error);
-    struct store_writer *w = store_writer_new(st, job_fn);
+    struct store_writer *w = store_writer_new(st);
     struct worker workers[8];
     GThread *threads[8];
     int ok = 0;
@@ -275,20 +275,20 @@ test_writer_busy(struct fixture *f, gconstpointer data)
 {
     g_autoptr(GError) error = NULL;
     struct store *st = store_open(f->path, STORE_READ_WRITE, 200, &error);
-    struct store_writer *w = store_writer_new(st, job_fn);
+    struct store_writer *w = store_writer_new(st);
     struct job j = { .n = 1 };
     sqlite3 *other;
 
     g_assert_cmpint(sqlite3_open(f->path, &other), ==, SQLITE_OK);
     g_assert_cmpint(sqlite3_exec(other, "BEGIN EXCLUSIVE", NULL, NULL, NULL), ==, SQLITE_OK);
-    g_assert_false(store_writer_run(w, &j, &error));
+    g_assert_false(store_writer_run(w, job_fn, &j, &error));
     g_assert_error(error, STORE_ERROR, STORE_ERROR_BUSY);
     g_assert_nonnull(strstr(error->message, "locked"));
     g_clear_error(&error);
     sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
     sqlite3_close(other);
 
-    g_assert_true(store_writer_run(w, &j, &error));
+    g_assert_true(store_writer_run(w, job_fn, &j, &error));
     g_assert_no_error(error);
     store_writer_free(w);
     g_assert_cmpint(count_tickets(f->path), ==, 1);
@@ -313,8 +313,8 @@ test_readonly_file(struct fixture *f, gconstpointer data)
         st = store_open(f->path, STORE_READ_ONLY, 100, &error);
     }
     g_assert_no_error(error);
-    w = store_writer_new(st, job_fn);
-    g_assert_false(store_writer_run(w, &j, &error));
+    w = store_writer_new(st);
+    g_assert_false(store_writer_run(w, job_fn, &j, &error));
     g_assert_error(error, STORE_ERROR, STORE_ERROR_READONLY);
     store_writer_free(w);
 }
