@@ -24,6 +24,7 @@ enum key_kind {
     KIND_LIST,   /* char **, each item checked by CHECK */
     KIND_UINT,   /* guint64 or guint (SIZE says which), between MIN and MAX */
     KIND_ENUM,   /* int, index into CHOICES */
+    KIND_BOOL,   /* bool: yes/no, true/false, on/off */
 };
 
 /* Returns NULL when VALUE is fine, else a sentence saying what is allowed. */
@@ -54,6 +55,7 @@ static const char *check_from(const char *v);
 static const char *check_timezone(const char *v);
 static const char *check_language(const char *v);
 static const char *check_path(const char *v);
+static const char *check_secret(const char *v);
 
 static const char *const unknown_sender_choices[] = { "accept", "reject", NULL };
 
@@ -75,6 +77,7 @@ static const struct key_def keys[] = {
     { "milter", "busy_timeout", KIND_UINT, CFG(busy_timeout), sizeof(guint), "2000", 0, 60000,
       NULL, NULL, false },
     { "milter", "hostname", KIND_STRING, CFG(hostname), 0, NULL, 0, 0, NULL, check_token, false },
+    { "milter", "secret", KIND_STRING, CFG(secret), 0, NULL, 0, 0, NULL, check_secret, false },
     { "staff", "addresses", KIND_LIST, CFG(staff_addresses), 0, NULL, 0, 0, NULL, check_address,
       true },
     { "staff", "domains", KIND_LIST, CFG(staff_domains), 0, NULL, 0, 0, NULL, check_domain,
@@ -87,6 +90,19 @@ static const struct key_def keys[] = {
     { "outbound", "from", KIND_STRING, CFG(from), 0, NULL, 0, 0, NULL, check_from, false },
     { "outbound", "webhook_url", KIND_STRING, CFG(webhook_url), 0, NULL, 0, 0, NULL,
       check_http_url, false },
+    { "outbound", "ack_limit", KIND_UINT, CFG(ack_limit), sizeof(guint), "5", 0, 1000, NULL, NULL,
+      false },
+    { "outbound", "ack_followup", KIND_BOOL, CFG(ack_followup), 0, "no", 0, 0, NULL, NULL, false },
+    { "outbound", "language", KIND_STRING, CFG(language), 0, "en", 0, 0, NULL, check_language,
+      true },
+    { "outbound", "template_dir", KIND_STRING, CFG(template_dir), 0, DATADIR "/templates", 0, 0,
+      NULL, check_path, false },
+    { "outbound", "retry_base", KIND_UINT, CFG(retry_base), sizeof(guint), "5", 1, 3600, NULL,
+      NULL, false },
+    { "outbound", "retry_max", KIND_UINT, CFG(retry_max), sizeof(guint), "300", 1, 86400, NULL,
+      NULL, false },
+    { "outbound", "give_up", KIND_UINT, CFG(give_up), sizeof(guint), "172800", 60, 2592000, NULL,
+      NULL, false },
     { "customer", "domains", KIND_LIST, CUS(domains), 0, NULL, 0, 0, NULL, check_domain, true },
     { "customer", "contacts", KIND_LIST, CUS(contacts), 0, NULL, 0, 0, NULL, check_address,
       true },
@@ -112,6 +128,12 @@ static bool
 is_token_char(char c)
 {
     return g_ascii_isalnum(c) || strchr("-_.+", c) != NULL;
+}
+
+static const char *
+check_secret(const char *v)
+{
+    return strlen(v) < 16 ? "must be at least 16 characters (a long random string)" : NULL;
 }
 
 static const char *
@@ -333,11 +355,13 @@ scan_text(struct scan *s, const char *text, GError **error)
                             s->path, lineno, line + 1);
                 return false;
             }
+            /* A group may be opened again further down; its keys still
+             * may not repeat. */
             if (scan_line(s, line + 1, NULL) != 0) {
-                g_set_error(error, CONFIG_ERROR, CONFIG_ERROR_SYNTAX,
-                            "%s:%u: [%s]: group appears twice (first on line %u)", s->path,
-                            lineno, line + 1, scan_line(s, line + 1, NULL));
-                return false;
+                for (guint i = 0; i < s->groups->len; i++)
+                    if (strcmp(g_ptr_array_index(s->groups, i), line + 1) == 0)
+                        group = g_ptr_array_index(s->groups, i);
+                continue;
             }
             g_hash_table_insert(s->lines, g_strdup(line + 1), GUINT_TO_POINTER(lineno));
             g_ptr_array_add(s->groups, g_strdup(line + 1));
@@ -379,12 +403,23 @@ scan_text(struct scan *s, const char *text, GError **error)
 
 /* ---- reading values ---- */
 
+/* "PATH:LINE" where the key is written, "PATH" for a default. */
+static char *
+where(const struct scan *s, const char *group, const char *key)
+{
+    guint line = scan_line(s, group, key);
+
+    return line > 0 ? g_strdup_printf("%s:%u", s->path, line) : g_strdup(s->path);
+}
+
 static void
 set_value_error(GError **error, const struct scan *s, const char *group, const char *key,
                 const char *value, const char *why)
 {
-    g_set_error(error, CONFIG_ERROR, CONFIG_ERROR_VALUE, "%s:%u: [%s] %s: \"%s\" %s", s->path,
-                scan_line(s, group, key), group, key, value, why);
+    g_autofree char *at = where(s, group, key);
+
+    g_set_error(error, CONFIG_ERROR, CONFIG_ERROR_VALUE, "%s: [%s] %s: \"%s\" %s", at, group, key,
+                value, why);
 }
 
 /* Splits a list value on ';', trims the items, drops empty ones. */
@@ -465,7 +500,7 @@ read_key(GKeyFile *kf, const struct scan *s, const char *group, const struct key
             *(guint *)field = (guint)n;
         return true;
     }
-    case KIND_ENUM:
+    case KIND_ENUM: {
         for (int i = 0; def->choices[i] != NULL; i++) {
             if (g_ascii_strcasecmp(value, def->choices[i]) == 0) {
                 *(int *)field = i;
@@ -476,6 +511,17 @@ read_key(GKeyFile *kf, const struct scan *s, const char *group, const struct key
         g_autofree char *why = g_strconcat("must be ", choices, NULL);
         set_value_error(error, s, group, def->key, value, why);
         return false;
+    }
+    case KIND_BOOL: {
+        static const char *const yes[] = { "yes", "true", "on", "1", NULL };
+        static const char *const no[] = { "no", "false", "off", "0", NULL };
+        if (g_strv_contains(yes, value) || g_strv_contains(no, value)) {
+            *(bool *)field = g_strv_contains(yes, value);
+            return true;
+        }
+        set_value_error(error, s, group, def->key, value, "must be yes or no");
+        return false;
+    }
     }
     return true;
 }
@@ -576,7 +622,19 @@ config_read(struct config *cfg, GKeyFile *kf, const struct scan *s, GError **err
             return false;
         }
     }
-    return check_overlaps(cfg, s, error);
+    if (!check_overlaps(cfg, s, error))
+        return false;
+    /* Templates are part of the config: a broken one must stop a start or
+     * a reload, not blank out a customer's acknowledgement later. */
+    g_autoptr(GError) local = NULL;
+    cfg->templates = template_set_load(cfg->template_dir, &local);
+    if (cfg->templates == NULL) {
+        g_autofree char *at = where(s, "outbound", "template_dir");
+        g_set_error(error, CONFIG_ERROR, CONFIG_ERROR_TEMPLATE, "%s: [outbound] template_dir: %s",
+                    at, local->message);
+        return false;
+    }
+    return true;
 }
 
 struct config *
@@ -648,6 +706,10 @@ config_unref(struct config *cfg)
     g_free(cfg->smtp_url);
     g_free(cfg->from);
     g_free(cfg->webhook_url);
+    g_free(cfg->secret);
+    g_free(cfg->language);
+    g_free(cfg->template_dir);
+    template_set_free(cfg->templates);
     g_ptr_array_unref(cfg->customers);
     g_free(cfg);
     return NULL;

@@ -19,6 +19,8 @@
 #include <gio/gio.h>
 #include <glib.h>
 
+#include "templates/template.h"
+
 #define CONFIG_ERROR (config_error_quark())
 GQuark config_error_quark(void);
 
@@ -28,6 +30,7 @@ enum config_error_code {
     CONFIG_ERROR_UNKNOWN, /* unknown group or key (usually a typo) */
     CONFIG_ERROR_VALUE,   /* a key whose value is out of range or malformed */
     CONFIG_ERROR_MISSING, /* a required key is absent */
+    CONFIG_ERROR_TEMPLATE,/* a template is missing or does not compile */
 };
 
 enum unknown_senders {
@@ -57,6 +60,7 @@ struct config {
     enum unknown_senders unknown_senders;
     guint busy_timeout;          /* ms SQLite waits for a lock before we answer 451 */
     char *hostname;              /* used in generated Message-IDs and log lines */
+    char *secret;                /* signs ticket addresses and our loop mark; NULL: kept in the database */
 
     /* [staff] */
     char **staff_addresses;
@@ -68,6 +72,14 @@ struct config {
     char *smtp_url;
     char *from;
     char *webhook_url;           /* NULL when unset */
+    guint ack_limit;             /* acknowledgements per recipient per hour */
+    bool ack_followup;           /* acknowledge follow-ups too */
+    char *language;              /* default language of mail we send */
+    char *template_dir;          /* DIR/LANG/NAME.txt */
+    guint retry_base;            /* seconds before the first retry; doubles each time */
+    guint retry_max;             /* longest wait between two attempts, seconds */
+    guint give_up;               /* seconds after which a delivery counts as failed */
+    struct template_set *templates;
 
     GPtrArray *customers;        /* struct customer*, in file order */
 };

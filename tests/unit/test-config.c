@@ -29,7 +29,11 @@ load_text(const char *text, char **path_out, GError **error)
     return cfg;
 }
 
+/* Templates come from the source tree; the last group is [milter], so a
+ * key appended to MINIMAL lands there, on line 6. */
 #define MINIMAL                                                                                    \
+    "[outbound]\n"                                                                                 \
+    "template_dir = templates\n"                                                                  \
     "[milter]\n"                                                                                   \
     "database = /var/lib/tm/tickets.db\n"                                                          \
     "support_addresses = support@example.com\n"
@@ -60,6 +64,10 @@ test_full(void)
         "smtp_url = smtp://127.0.0.1:10026\n"
         "from = Help Desk <help@example.com>\n"
         "webhook_url = https://hooks.example.com/x\n"
+        "template_dir = templates\n"
+        "ack_limit = 3\n"
+        "ack_followup = yes\n"
+        "language = nl\n"
         "[customer:acme]\n"
         "domains = ACME.com\n"
         "contacts = ops@partner.test\n"
@@ -88,6 +96,10 @@ test_full(void)
     g_assert_cmpstr(cfg->smtp_url, ==, "smtp://127.0.0.1:10026");
     g_assert_cmpstr(cfg->from, ==, "Help Desk <help@example.com>");
     g_assert_cmpstr(cfg->webhook_url, ==, "https://hooks.example.com/x");
+    g_assert_cmpuint(cfg->ack_limit, ==, 3);
+    g_assert_true(cfg->ack_followup);
+    g_assert_cmpstr(cfg->language, ==, "nl");
+    g_assert_nonnull(cfg->templates);
     g_assert_cmpuint(cfg->customers->len, ==, 2);
     struct customer *acme = g_ptr_array_index(cfg->customers, 0);
     g_assert_cmpstr(acme->name, ==, "acme");
@@ -134,6 +146,10 @@ test_defaults(void)
     g_assert_cmpstr(cfg->smtp_url, ==, "smtp://127.0.0.1:10025");
     g_assert_cmpstr(cfg->from, ==, "Support <support@example.com>");
     g_assert_null(cfg->webhook_url);
+    g_assert_cmpuint(cfg->ack_limit, ==, 5);
+    g_assert_false(cfg->ack_followup);
+    g_assert_cmpstr(cfg->language, ==, "en");
+    g_assert_cmpuint(cfg->retry_base, ==, 5);
     g_assert_cmpuint(cfg->customers->len, ==, 0);
     config_unref(cfg);
 }
@@ -145,37 +161,39 @@ static const struct {
     int code;
     const char *expect;
 } bad[] = {
-    { "syntax", MINIMAL "this is not a key\n", CONFIG_ERROR_SYNTAX, ":4: expected \"key = value\"" },
+    { "syntax", MINIMAL "this is not a key\n", CONFIG_ERROR_SYNTAX, ":6: expected \"key = value\"" },
     { "bad-group-header", "[milter\n", CONFIG_ERROR_SYNTAX, ":1: a group header" },
     { "key-outside-group", "database = x\n", CONFIG_ERROR_SYNTAX, ":1: database: key outside" },
-    { "unknown-group", MINIMAL "[milterr]\n", CONFIG_ERROR_UNKNOWN, ":4: [milterr]: unknown group" },
-    { "unknown-key", MINIMAL "databse = /x\n", CONFIG_ERROR_UNKNOWN, ":4: [milter] databse: unknown key" },
-    { "key-twice", MINIMAL "database = /y\n", CONFIG_ERROR_SYNTAX, ":4: [milter] database: key given twice (first on line 2)" },
-    { "group-twice", MINIMAL "[milter]\n", CONFIG_ERROR_SYNTAX, ":4: [milter]: group appears twice" },
-    { "missing-database", "[milter]\nsupport_addresses = a@b.c\n", CONFIG_ERROR_MISSING, "[milter] database: required key is missing" },
+    { "unknown-group", MINIMAL "[milterr]\n", CONFIG_ERROR_UNKNOWN, ":6: [milterr]: unknown group" },
+    { "unknown-key", MINIMAL "databse = /x\n", CONFIG_ERROR_UNKNOWN, ":6: [milter] databse: unknown key" },
+    { "key-twice", MINIMAL "database = /y\n", CONFIG_ERROR_SYNTAX, ":6: [milter] database: key given twice (first on line 4)" },
+        { "missing-database", "[milter]\nsupport_addresses = a@b.c\n", CONFIG_ERROR_MISSING, "[milter] database: required key is missing" },
     { "missing-support", "[milter]\ndatabase = /x\n", CONFIG_ERROR_MISSING, "[milter] support_addresses: required" },
     { "empty-support", "[milter]\ndatabase = /x\nsupport_addresses = ;\n", CONFIG_ERROR_MISSING, "support_addresses" },
     { "bad-address", "[milter]\ndatabase = /x\nsupport_addresses = support\n", CONFIG_ERROR_VALUE, ":3: [milter] support_addresses: \"support\" must be" },
-    { "bad-socket", MINIMAL "socket = inet:99999@127.0.0.1\n", CONFIG_ERROR_VALUE, ":4: [milter] socket: \"inet:99999@127.0.0.1\" port must be" },
-    { "bad-socket-kind", MINIMAL "socket = tcp:1\n", CONFIG_ERROR_VALUE, ":4: [milter] socket:" },
-    { "relative-unix", MINIMAL "socket = unix:tm.sock\n", CONFIG_ERROR_VALUE, ":4: [milter] socket:" },
-    { "bad-prefix", MINIMAL "ticket_prefix = tkt\n", CONFIG_ERROR_VALUE, ":4: [milter] ticket_prefix: \"tkt\" must be" },
-    { "size-small", MINIMAL "max_message_size = 10\n", CONFIG_ERROR_VALUE, ":4: [milter] max_message_size: \"10\" must be a whole number from 1024 to 1073741824" },
-    { "size-text", MINIMAL "max_message_size = 10MB\n", CONFIG_ERROR_VALUE, ":4: [milter] max_message_size" },
-    { "bad-enum", MINIMAL "unknown_senders = bounce\n", CONFIG_ERROR_VALUE, ":4: [milter] unknown_senders: \"bounce\" must be accept or reject" },
-    { "busy-too-long", MINIMAL "busy_timeout = 600000\n", CONFIG_ERROR_VALUE, ":4: [milter] busy_timeout" },
-    { "bad-cidr", MINIMAL "[staff]\ntrusted_networks = 10.0.0.0/33\n", CONFIG_ERROR_VALUE, ":5: [staff] trusted_networks: \"10.0.0.0/33\"" },
-    { "bad-domain", MINIMAL "[staff]\ndomains = @example.com\n", CONFIG_ERROR_VALUE, ":5: [staff] domains:" },
-    { "bad-smtp-url", MINIMAL "[outbound]\nsmtp_url = http://x\n", CONFIG_ERROR_VALUE, ":5: [outbound] smtp_url:" },
-    { "bad-webhook", MINIMAL "[outbound]\nwebhook_url = ftp://x\n", CONFIG_ERROR_VALUE, ":5: [outbound] webhook_url:" },
-    { "bad-from", MINIMAL "[outbound]\nfrom = Support\n", CONFIG_ERROR_VALUE, ":5: [outbound] from:" },
-    { "bad-timezone", MINIMAL "[customer:acme]\ndomains = acme.com\ntimezone = Mars/Olympus\n", CONFIG_ERROR_VALUE, ":6: [customer:acme] timezone: \"Mars/Olympus\" must be a time zone" },
-    { "bad-language", MINIMAL "[customer:acme]\ndomains = acme.com\nlanguage = de\n", CONFIG_ERROR_VALUE, ":6: [customer:acme] language: \"de\" must be en or nl" },
-    { "bad-customer-name", MINIMAL "[customer:a b]\n", CONFIG_ERROR_UNKNOWN, ":4: [customer:a b]: unknown group" },
-    { "customer-no-mail", MINIMAL "[customer:acme]\nplan = standard\n", CONFIG_ERROR_MISSING, ":4: [customer:acme]: needs domains or contacts" },
-    { "unknown-customer-key", MINIMAL "[customer:acme]\ndomain = acme.com\n", CONFIG_ERROR_UNKNOWN, ":5: [customer:acme] domain: unknown key" },
-    { "contact-twice", MINIMAL "[customer:a]\ncontacts = x@y.test\n[customer:b]\ncontacts = X@y.test\n", CONFIG_ERROR_VALUE, ":7: [customer:b] contacts: \"x@y.test\" belongs to [customer:a] already" },
-    { "domain-twice", MINIMAL "[customer:a]\ndomains = y.test\n[customer:b]\ndomains = y.test\n", CONFIG_ERROR_VALUE, ":7: [customer:b] domains: \"y.test\" belongs to [customer:a]" },
+    { "bad-socket", MINIMAL "socket = inet:99999@127.0.0.1\n", CONFIG_ERROR_VALUE, ":6: [milter] socket: \"inet:99999@127.0.0.1\" port must be" },
+    { "bad-socket-kind", MINIMAL "socket = tcp:1\n", CONFIG_ERROR_VALUE, ":6: [milter] socket:" },
+    { "relative-unix", MINIMAL "socket = unix:tm.sock\n", CONFIG_ERROR_VALUE, ":6: [milter] socket:" },
+    { "bad-prefix", MINIMAL "ticket_prefix = tkt\n", CONFIG_ERROR_VALUE, ":6: [milter] ticket_prefix: \"tkt\" must be" },
+    { "size-small", MINIMAL "max_message_size = 10\n", CONFIG_ERROR_VALUE, ":6: [milter] max_message_size: \"10\" must be a whole number from 1024 to 1073741824" },
+    { "size-text", MINIMAL "max_message_size = 10MB\n", CONFIG_ERROR_VALUE, ":6: [milter] max_message_size" },
+    { "bad-enum", MINIMAL "unknown_senders = bounce\n", CONFIG_ERROR_VALUE, ":6: [milter] unknown_senders: \"bounce\" must be accept or reject" },
+    { "busy-too-long", MINIMAL "busy_timeout = 600000\n", CONFIG_ERROR_VALUE, ":6: [milter] busy_timeout" },
+    { "bad-cidr", MINIMAL "[staff]\ntrusted_networks = 10.0.0.0/33\n", CONFIG_ERROR_VALUE, ":7: [staff] trusted_networks: \"10.0.0.0/33\"" },
+    { "bad-domain", MINIMAL "[staff]\ndomains = @example.com\n", CONFIG_ERROR_VALUE, ":7: [staff] domains:" },
+    { "bad-smtp-url", MINIMAL "[outbound]\nsmtp_url = http://x\n", CONFIG_ERROR_VALUE, ":7: [outbound] smtp_url:" },
+    { "bad-webhook", MINIMAL "[outbound]\nwebhook_url = ftp://x\n", CONFIG_ERROR_VALUE, ":7: [outbound] webhook_url:" },
+    { "bad-from", MINIMAL "[outbound]\nfrom = Support\n", CONFIG_ERROR_VALUE, ":7: [outbound] from:" },
+    { "bad-timezone", MINIMAL "[customer:acme]\ndomains = acme.com\ntimezone = Mars/Olympus\n", CONFIG_ERROR_VALUE, ":8: [customer:acme] timezone: \"Mars/Olympus\" must be a time zone" },
+    { "bad-language", MINIMAL "[customer:acme]\ndomains = acme.com\nlanguage = de\n", CONFIG_ERROR_VALUE, ":8: [customer:acme] language: \"de\" must be en or nl" },
+    { "bad-customer-name", MINIMAL "[customer:a b]\n", CONFIG_ERROR_UNKNOWN, ":6: [customer:a b]: unknown group" },
+    { "customer-no-mail", MINIMAL "[customer:acme]\nplan = standard\n", CONFIG_ERROR_MISSING, ":6: [customer:acme]: needs domains or contacts" },
+    { "unknown-customer-key", MINIMAL "[customer:acme]\ndomain = acme.com\n", CONFIG_ERROR_UNKNOWN, ":7: [customer:acme] domain: unknown key" },
+    { "contact-twice", MINIMAL "[customer:a]\ncontacts = x@y.test\n[customer:b]\ncontacts = X@y.test\n", CONFIG_ERROR_VALUE, ":9: [customer:b] contacts: \"x@y.test\" belongs to [customer:a] already" },
+    { "bad-bool", MINIMAL "[outbound]\nack_followup = maybe\n", CONFIG_ERROR_VALUE, ":7: [outbound] ack_followup: \"maybe\" must be yes or no" },
+    { "short-secret", MINIMAL "[milter]\nsecret = abc\n", CONFIG_ERROR_VALUE, ":7: [milter] secret: \"abc\" must be at least 16" },
+    { "bad-template-dir", "[milter]\ndatabase = /x\nsupport_addresses = a@b.test\n[outbound]\ntemplate_dir = /nonexistent\n", CONFIG_ERROR_TEMPLATE, ":5: [outbound] template_dir: /nonexistent/en/ack-new.txt: cannot read template" },
+    { "domain-twice", MINIMAL "[customer:a]\ndomains = y.test\n[customer:b]\ndomains = y.test\n", CONFIG_ERROR_VALUE, ":9: [customer:b] domains: \"y.test\" belongs to [customer:a]" },
 };
 
 static void
@@ -208,8 +226,14 @@ static void
 test_shipped_example(void)
 {
     g_autoptr(GError) error = NULL;
-    struct config *cfg = config_load("etc/ticket-milter.conf", &error);
+    g_autofree char *text = NULL;
+    g_autofree char *with_templates = NULL;
+    struct config *cfg;
 
+    /* As shipped, but with the templates of the source tree. */
+    g_assert_true(g_file_get_contents("etc/ticket-milter.conf", &text, NULL, NULL));
+    with_templates = g_strconcat(text, "\n[outbound]\ntemplate_dir = templates\n", NULL);
+    cfg = load_text(with_templates, NULL, &error);
     g_assert_no_error(error);
     config_unref(cfg);
 }
