@@ -45,13 +45,15 @@ struct conn_ctx {
 static GMutex milter_lock;
 static struct config *milter_cfg;
 static struct store_writer *milter_writer;
+static char *milter_secret;
 static gint milter_in_commit;
 
 void
-milter_setup(struct config *cfg, struct store_writer *writer)
+milter_setup(struct config *cfg, struct store_writer *writer, const char *secret)
 {
     milter_set_config(cfg);
     milter_writer = writer;
+    milter_secret = g_strdup(secret);
 }
 
 void
@@ -402,9 +404,10 @@ mlfi_eom(SMFICTX *ctx)
     job.envelope_from = msg->envelope_from;
     job.client_addr = conn->client_addr;
     job.now = now;
+    job.secret = msg->cfg->secret != NULL ? msg->cfg->secret : milter_secret;
 
     g_atomic_int_inc(&milter_in_commit);
-    if (!store_writer_run(milter_writer, &job, &error)) {
+    if (!store_writer_run(milter_writer, ingest_job_run, &job, &error)) {
         log_error("%s: tempfail: %s from=<%s> message-id=<%s>", qid, error->message,
                   msg->envelope_from, mail->message_id != NULL ? mail->message_id : "");
         set_reply(ctx, "451", "4.3.0", tempfail_text(error));

@@ -11,6 +11,9 @@
 #include <json-glib/json-glib.h>
 
 #include "milter/ingest.h"
+#include "router/outbound.h"
+#include "templates/compose.h"
+#include "templates/notice.h"
 #include "util/timefmt.h"
 
 /* Joins the addresses of a GPtrArray of struct mail_address with ", ". */
@@ -91,6 +94,143 @@ ingest_lookup(struct store *st, const struct mail *mail, struct router_view *vie
     return true;
 }
 
+/* One rendered template into the outbox, threaded under the customer's
+ * message, with the signed reply address and our loop mark. */
+struct queued_mail {
+    const char *template_name;
+    const char *kind;           /* "ack" or "notice" */
+    const char *to;
+    const char *to_name;
+    const char *language;
+    const char *timezone;
+    const char *auto_submitted;
+};
+
+static bool
+queue_mail(struct store *st, struct ingest_job *job, const struct decision *d, const char *at,
+           const struct queued_mail *q, GError **error)
+{
+    const struct config *cfg = job->cfg;
+    const struct mail *m = job->mail;
+    struct notice_facts f = {
+        .tag = job->tag,
+        .subject = d->subject,
+        .severity = d->severity,
+        .stage = d->stage,
+        .status = d->status,
+        .created_at = at,
+        .customer = d->customer != NULL ? d->customer->name : NULL,
+        .timezone = q->timezone,
+        .language = q->language,
+        .requester = d->requester,
+        .requester_name = m->from != NULL ? m->from->name : NULL,
+        .message_from = d->requester,
+        .message_subject = m->subject,
+        .message_text = m->text,
+        .support_addresses = cfg->support_addresses,
+        .now = job->now,
+    };
+    const struct template *t = template_set_get(cfg->templates, q->language, q->template_name);
+    struct template_vars *vars = notice_vars(&f);
+    g_autofree char *subject = NULL;
+    g_autofree char *body = template_render(t, vars, &subject);
+    g_autofree char *message_id = compose_message_id(cfg->hostname);
+    g_autofree char *loop = router_loop_value(job->secret, cfg->hostname, message_id);
+    g_autofree char *reply_to =
+        router_ticket_address(job->secret, cfg->support_addresses[0], job->tag);
+    g_autoptr(GPtrArray) refs = g_ptr_array_new();
+    g_autofree char *text = NULL;
+    g_autofree char *detail = NULL;
+
+    template_vars_free(vars);
+    for (guint i = 0; m->references != NULL && i < m->references->len; i++)
+        g_ptr_array_add(refs, g_ptr_array_index(m->references, i));
+    if (m->message_id != NULL)
+        g_ptr_array_add(refs, m->message_id);
+    struct outbound_mail out = {
+        .from = cfg->from,
+        .to = q->to,
+        .to_name = q->to_name,
+        .reply_to = reply_to,
+        .subject = subject,
+        .body = body,
+        .in_reply_to = m->message_id,
+        .references = refs,
+        .message_id = message_id,
+        .auto_submitted = q->auto_submitted,
+        .loop = loop,
+        .ticket_tag = job->tag,
+        .date = job->now,
+    };
+    text = compose_mail(&out);
+    struct store_new_outbox row = {
+        .ticket_id = job->ticket_id,
+        .kind = q->kind,
+        .template_name = q->template_name,
+        .transport = "smtp",
+        /* The null sender: a bounce of our notice must not come back as
+         * new support mail (RFC 3834). */
+        .mail_from = "",
+        .recipients = q->to,
+        .message_id = message_id,
+        .body = text,
+        .created_at = at,
+    };
+    if (!store_outbox_insert(st, &row, NULL, error))
+        return false;
+    detail = g_strdup_printf("{\"template\":\"%s\",\"message_id\":\"%s\"}", q->template_name,
+                             message_id);
+    job->queued++;
+    return store_event_insert(st, job->ticket_id, at, "mail-queued", q->to, detail, error);
+}
+
+/* The acknowledgement to the requester (unless RFC 3834 or the rate limit
+ * says no) and the notice to staff. */
+static bool
+queue_new_ticket_mail(struct store *st, struct ingest_job *job, const struct decision *d,
+                      const char *at, GError **error)
+{
+    const struct config *cfg = job->cfg;
+    const char *language = d->customer != NULL ? d->customer->language : cfg->language;
+    const char *timezone = d->customer != NULL ? d->customer->timezone : "UTC";
+    g_autoptr(GDateTime) hour_ago = g_date_time_add_hours(job->now, -1);
+    g_autofree char *since = timefmt_iso8601(hour_ago);
+    bool own = router_is_own_mail(job->secret, job->mail);
+    gint64 recent = 0;
+    enum ack_verdict verdict;
+
+    if (d->requester != NULL &&
+        !store_outbox_count_since(st, "ack", d->requester, since, &recent, error))
+        return false;
+    verdict = router_ack_verdict(job->mail, job->envelope_from, d->requester, own, recent,
+                                 cfg->ack_limit);
+    job->ack = router_ack_verdict_text(verdict);
+    if (verdict == ACK_SEND) {
+        struct queued_mail ack = {
+            .template_name = "ack-new", .kind = "ack", .to = d->requester,
+            .to_name = job->mail->from != NULL ? job->mail->from->name : NULL,
+            .language = language, .timezone = timezone, .auto_submitted = "auto-replied",
+        };
+        if (!queue_mail(st, job, d, at, &ack, error))
+            return false;
+    } else {
+        g_autofree char *detail = g_strdup_printf("{\"reason\":\"%s\"}", job->ack);
+        if (!store_event_insert(st, job->ticket_id, at, "ack-withheld", d->requester, detail,
+                                error))
+            return false;
+    }
+    if (cfg->staff_addresses[0] != NULL) {
+        g_autofree char *staff = g_strjoinv(", ", cfg->staff_addresses);
+        struct queued_mail notice = {
+            .template_name = "staff-new", .kind = "notice", .to = staff,
+            .language = cfg->language, .timezone = "UTC", .auto_submitted = "auto-generated",
+        };
+        if (!queue_mail(st, job, d, at, &notice, error))
+            return false;
+    }
+    return true;
+}
+
 static bool
 ingest_create(struct store *st, struct ingest_job *job, const struct decision *d,
               const char *key, GError **error)
@@ -137,7 +277,10 @@ ingest_create(struct store *st, struct ingest_job *job, const struct decision *d
     msg.ticket_id = job->ticket_id;
     if (!store_message_insert(st, &msg, NULL, error))
         return false;
-    return store_event_insert(st, job->ticket_id, at, "created", d->requester, detail, error);
+    if (!store_event_insert(st, job->ticket_id, at, "created", d->requester, detail, error))
+        return false;
+    job->tag = router_ticket_tag(job->cfg->ticket_prefix, job->ticket_id);
+    return queue_new_ticket_mail(st, job, d, at, error);
 }
 
 bool
@@ -166,7 +309,7 @@ ingest_job_run(struct store *st, void *data, GError **error)
     case ROUTER_REJECT:
         break;
     }
-    if (ok && job->ticket_id > 0)
+    if (ok && job->ticket_id > 0 && job->tag == NULL)
         job->tag = router_ticket_tag(job->cfg->ticket_prefix, job->ticket_id);
     router_decision_free(d);
     return ok;

@@ -25,6 +25,7 @@ struct ingest_job {
     const char *queue_id;      /* NULL when Postfix did not say */
     const char *envelope_from;
     const char *client_addr;
+    const char *secret;        /* signs ticket addresses and our loop mark */
     GDateTime *now;
 
     /* out: owned by the job, freed by ingest_job_clear() */
@@ -34,6 +35,8 @@ struct ingest_job {
     char *customer;            /* customer name or NULL */
     char *requester;
     const char *reason;        /* static text */
+    const char *ack;           /* what became of the acknowledgement ("send", "bulk", ...) */
+    guint queued;              /* outbox rows written: the dispatcher has work */
 };
 
 /* store_job_fn for the writer thread. */

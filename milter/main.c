@@ -14,9 +14,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sysexits.h>
 #include <unistd.h>
 
+#include <gio/gio.h>
 #include <glib.h>
 #include <libmilter/mfapi.h>
 
@@ -41,6 +43,32 @@ usage(void)
                     "  -p PIDFILE  write the daemon's process id to PIDFILE\n"
                     "  -t          check the configuration and exit\n"
                     "  -V          print the version and exit\n");
+}
+
+/* The key that signs ticket addresses and our loop mark: the configured
+ * one, else one made on first start and kept in the database, so that it
+ * survives restarts without the admin having to invent one. */
+static char *
+load_secret(struct store *st, const struct config *cfg, GError **error)
+{
+    char *secret = NULL;
+    guint8 bytes[32];
+
+    if (cfg->secret != NULL)
+        return g_strdup(cfg->secret);
+    if (!store_meta_get(st, "secret", &secret, error))
+        return NULL;
+    if (secret != NULL)
+        return secret;
+    /* GLib's generator is not meant for keys; the kernel's is. */
+    if (getrandom(bytes, sizeof(bytes), 0) != (ssize_t)sizeof(bytes)) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "getrandom: %s", g_strerror(errno));
+        return NULL;
+    }
+    secret = g_compute_checksum_for_data(G_CHECKSUM_SHA256, bytes, sizeof(bytes));
+    if (!store_meta_set(st, "secret", secret, error))
+        g_clear_pointer(&secret, g_free);
+    return secret;
 }
 
 static bool
@@ -149,8 +177,13 @@ main(int argc, char **argv)
     if (pidfile != NULL && !write_pidfile(pidfile))
         return EX_CANTCREAT;
 
-    writer = store_writer_new(st, ingest_job_run);
-    milter_setup(cfg, writer);
+    g_autofree char *secret = load_secret(st, cfg, &error);
+    if (secret == NULL) {
+        log_error("cannot read or keep the signing secret: %s", error->message);
+        return EX_UNAVAILABLE;
+    }
+    writer = store_writer_new(st);
+    milter_setup(cfg, writer, secret);
     log_info("starting ticket-milter %s socket=%s database=%s", VERSION, cfg->socket,
              cfg->database);
 

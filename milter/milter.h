@@ -16,7 +16,7 @@ extern struct smfiDesc milter_desc;
 
 /* Called once by main before smfi_main(): the config (a reference is taken)
  * and the writer every message is committed through. */
-void milter_setup(struct config *cfg, struct store_writer *writer);
+void milter_setup(struct config *cfg, struct store_writer *writer, const char *secret);
 /* Replaces the config for messages that start from now on (SIGUSR1). */
 void milter_set_config(struct config *cfg);
 /* Waits up to TIMEOUT_MS for messages in their commit to finish; returns

@@ -11,6 +11,8 @@ socket = inet:$port@127.0.0.1
 database = $dir/tickets.db
 support_addresses = support@example.com
 max_message_size = 1048576
+[outbound]
+template_dir = templates
 [customer:acme]
 domains = acme.test
 CONF
