@@ -25,6 +25,7 @@
 #include "config/config.h"
 #include "milter/ingest.h"
 #include "milter/milter.h"
+#include "outbound/dispatch.h"
 #include "parser/mail.h"
 #include "store/store.h"
 #include "util/log.h"
@@ -94,6 +95,7 @@ main(int argc, char **argv)
     struct config *cfg;
     struct store *st;
     struct store_writer *writer;
+    struct dispatcher *dispatcher;
     int opt, rc;
 
     while ((opt = getopt(argc, argv, "c:dfp:tVh")) != -1) {
@@ -140,6 +142,7 @@ main(int argc, char **argv)
     log_init("ticket-milter", foreground);
     log_set_debug(debug);
     parser_init();
+    dispatch_global_init();
 
     /* Opening (and migrating) now means a database we cannot use stops us
      * here, with the reason on the terminal, not at the first message. */
@@ -183,7 +186,12 @@ main(int argc, char **argv)
         return EX_UNAVAILABLE;
     }
     writer = store_writer_new(st);
-    milter_setup(cfg, writer, secret);
+    dispatcher = dispatch_start(cfg, writer, &error);
+    if (dispatcher == NULL) {
+        log_error("cannot start the outbox dispatcher: %s", error->message);
+        return EX_UNAVAILABLE;
+    }
+    milter_setup(cfg, writer, dispatcher, secret);
     log_info("starting ticket-milter %s socket=%s database=%s", VERSION, cfg->socket,
              cfg->database);
 
@@ -193,6 +201,7 @@ main(int argc, char **argv)
      * in their commit finish before the writer goes. */
     if (!milter_drain(30000))
         log_warning("stopping with messages still waiting for their commit");
+    dispatcher = dispatch_stop(dispatcher);
     writer = store_writer_free(writer);
     log_info("stopped");
     if (pidfile != NULL)

@@ -1,0 +1,434 @@
+/*
+ * dispatch - the outbox dispatcher thread and the libcurl transports.
+ *
+ * At-least-once: a row is marked sent only after the relay or webhook
+ * accepted it; a crash in between sends it again, with the same
+ * Message-ID, so the receiving side can tell.  Retries back off
+ * exponentially from retry_base up to retry_max; after give_up seconds, or
+ * at once on a permanent refusal, the row fails and the ticket gets an
+ * event saying so.
+ */
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "outbound/dispatch.h"
+#include "util/log.h"
+#include "util/timefmt.h"
+
+/* Rows sent at once: more would only queue at the relay. */
+#define DISPATCH_BATCH 16
+
+struct dispatcher {
+    GMutex lock;
+    GCond wake;
+    bool kicked;
+    bool stopping;
+    struct config *cfg;
+    struct store_writer *writer;
+    struct store *reader;
+    GThread *thread;
+};
+
+void
+dispatch_global_init(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+/* ---- one attempt ---- */
+
+struct upload {
+    const char *data;
+    gsize len;
+    gsize pos;
+};
+
+static size_t
+upload_read(char *buf, size_t size, size_t nmemb, void *user)
+{
+    struct upload *u = user;
+    size_t n = MIN(size * nmemb, u->len - u->pos);
+
+    memcpy(buf, u->data + u->pos, n);
+    u->pos += n;
+    return n;
+}
+
+static size_t
+discard(char *buf, size_t size, size_t nmemb, void *user)
+{
+    return size * nmemb;
+}
+
+static enum delivery_outcome
+send_smtp(CURL *curl, const struct config *cfg, const struct outbox_row *row, long *code)
+{
+    struct upload u = { .data = row->body, .len = strlen(row->body) };
+    struct curl_slist *rcpts = NULL;
+    g_auto(GStrv) to = g_strsplit(row->recipients, ",", -1);
+    g_autofree char *from = g_strdup_printf("<%s>", row->mail_from);
+    CURLcode rc;
+
+    for (char **p = to; *p != NULL; p++) {
+        g_autofree char *addr = g_strdup_printf("<%s>", g_strstrip(*p));
+        rcpts = curl_slist_append(rcpts, addr);
+    }
+    curl_easy_setopt(curl, CURLOPT_URL, cfg->smtp_url);
+    curl_easy_setopt(curl, CURLOPT_MAIL_FROM, from);
+    curl_easy_setopt(curl, CURLOPT_MAIL_RCPT, rcpts);
+    curl_easy_setopt(curl, CURLOPT_READFUNCTION, upload_read);
+    curl_easy_setopt(curl, CURLOPT_READDATA, &u);
+    curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
+    rc = curl_easy_perform(curl);
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, code);
+    curl_slist_free_all(rcpts);
+    if (rc == CURLE_OK)
+        return DELIVERY_SENT;
+    return *code >= 500 && *code < 600 ? DELIVERY_FAILED : DELIVERY_RETRY;
+}
+
+static enum delivery_outcome
+send_webhook(CURL *curl, const struct outbox_row *row, long *code)
+{
+    struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
+    CURLcode rc;
+
+    curl_easy_setopt(curl, CURLOPT_URL, row->recipients);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, row->body);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
+    rc = curl_easy_perform(curl);
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, code);
+    curl_slist_free_all(headers);
+    if (rc == CURLE_OK && *code >= 200 && *code < 300)
+        return DELIVERY_SENT;
+    /* A webhook that says "bad request" will say it again. */
+    if (rc == CURLE_OK && *code >= 400 && *code < 500 && *code != 408 && *code != 429)
+        return DELIVERY_FAILED;
+    return DELIVERY_RETRY;
+}
+
+enum delivery_outcome
+dispatch_send(const struct config *cfg, const struct outbox_row *row, char **error_text)
+{
+    CURL *curl = curl_easy_init();
+    char errbuf[CURL_ERROR_SIZE] = "";
+    enum delivery_outcome outcome;
+    long code = 0;
+
+    if (curl == NULL) {
+        *error_text = g_strdup("cannot start libcurl");
+        return DELIVERY_RETRY;
+    }
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
+    if (strcmp(row->transport, "webhook") == 0)
+        outcome = send_webhook(curl, row, &code);
+    else
+        outcome = send_smtp(curl, cfg, row, &code);
+    curl_easy_cleanup(curl);
+    *error_text = outcome == DELIVERY_SENT
+                      ? NULL
+                      : g_strdup_printf("%s%s(response %ld)", errbuf, *errbuf ? " " : "", code);
+    return outcome;
+}
+
+/* ---- a batch ---- */
+
+struct attempt {
+    const struct config *cfg;
+    struct outbox_row *row;
+    enum delivery_outcome outcome;
+    char *error;
+};
+
+struct batch {
+    GPtrArray *attempts; /* struct attempt* */
+    GDateTime *now;
+    const struct config *cfg;
+};
+
+static void
+attempt_free(gpointer p)
+{
+    struct attempt *a = p;
+
+    store_outbox_row_free(a->row);
+    g_free(a->error);
+    g_free(a);
+}
+
+static gpointer
+attempt_main(gpointer data)
+{
+    struct attempt *a = data;
+
+    a->outcome = dispatch_send(a->cfg, a->row, &a->error);
+    return NULL;
+}
+
+/* When to try ROW again: retry_base doubled per attempt, at most retry_max. */
+static GDateTime *
+next_attempt(const struct config *cfg, const struct outbox_row *row, GDateTime *now)
+{
+    guint64 wait = cfg->retry_base;
+
+    for (int i = 0; i < row->attempts && wait < cfg->retry_max; i++)
+        wait *= 2;
+    return g_date_time_add_seconds(now, (gdouble)MIN(wait, (guint64)cfg->retry_max));
+}
+
+static bool
+gave_up(const struct config *cfg, const struct outbox_row *row, GDateTime *now)
+{
+    g_autoptr(GDateTime) created = timefmt_parse(row->created_at);
+
+    return created != NULL &&
+           g_date_time_difference(now, created) > (GTimeSpan)cfg->give_up * G_TIME_SPAN_SECOND;
+}
+
+static char *
+event_detail(const struct outbox_row *row, const char *error)
+{
+    g_autoptr(GString) s = g_string_new("{");
+    const char *fields[][2] = {
+        { "to", row->recipients },
+        { "template", row->template_name },
+        { "message_id", row->message_id },
+        { "error", error },
+    };
+
+    /* Values are ours or from libcurl, but quote them properly all the same. */
+    for (guint i = 0; i < G_N_ELEMENTS(fields); i++) {
+        if (fields[i][1] == NULL)
+            continue;
+        g_autofree char *v = g_strescape(fields[i][1], NULL);
+        g_string_append_printf(s, "%s\"%s\":\"%s\"", s->len > 1 ? "," : "", fields[i][0], v);
+    }
+    g_string_append_c(s, '}');
+    return g_strdup(s->str);
+}
+
+/* Writer job: records every outcome of a batch, and the events. */
+static bool
+record_batch(struct store *st, void *data, GError **error)
+{
+    struct batch *b = data;
+    g_autofree char *now = timefmt_iso8601(b->now);
+
+    for (guint i = 0; i < b->attempts->len; i++) {
+        struct attempt *a = g_ptr_array_index(b->attempts, i);
+        const struct outbox_row *r = a->row;
+        g_autofree char *detail = event_detail(r, a->error);
+        bool ok = true;
+
+        if (a->outcome == DELIVERY_RETRY && gave_up(b->cfg, r, b->now))
+            a->outcome = DELIVERY_FAILED;
+        switch (a->outcome) {
+        case DELIVERY_SENT:
+            ok = store_outbox_mark_sent(st, r->id, now, error) &&
+                 (r->ticket_id == 0 ||
+                  store_event_insert(st, r->ticket_id, now, "mail-sent", NULL, detail, error));
+            break;
+        case DELIVERY_RETRY: {
+            g_autoptr(GDateTime) next = next_attempt(b->cfg, r, b->now);
+            g_autofree char *next_at = timefmt_iso8601(next);
+            ok = store_outbox_mark_retry(st, r->id, next_at, a->error, error);
+            break;
+        }
+        case DELIVERY_FAILED:
+            ok = store_outbox_mark_failed(st, r->id, now, a->error, error) &&
+                 (r->ticket_id == 0 || store_event_insert(st, r->ticket_id, now,
+                                                          "delivery-failed", NULL, detail, error));
+            break;
+        }
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+static void
+log_outcome(const struct attempt *a)
+{
+    const struct outbox_row *r = a->row;
+
+    switch (a->outcome) {
+    case DELIVERY_SENT:
+        log_info("outbox=%" G_GINT64_FORMAT " status=sent to=<%s> template=%s message-id=<%s>",
+                 r->id, r->recipients, r->template_name != NULL ? r->template_name : "-",
+                 r->message_id != NULL ? r->message_id : "");
+        break;
+    case DELIVERY_RETRY:
+        log_warning("outbox=%" G_GINT64_FORMAT " status=deferred to=<%s> attempt=%d: %s", r->id,
+                    r->recipients, r->attempts + 1, a->error);
+        break;
+    case DELIVERY_FAILED:
+        log_error("outbox=%" G_GINT64_FORMAT " status=failed to=<%s>: %s", r->id, r->recipients,
+                  a->error);
+        break;
+    }
+}
+
+/* Reads due rows, sends them in parallel, records the outcomes. */
+static int
+run_batch(struct config *cfg, struct store *reader, struct store_writer *writer, GDateTime *now,
+          GError **error)
+{
+    g_autofree char *now_text = timefmt_iso8601(now);
+    g_autoptr(GPtrArray) rows = store_outbox_due(reader, now_text, DISPATCH_BATCH, error);
+    g_autoptr(GPtrArray) threads = g_ptr_array_new();
+    struct batch b = { .now = now, .cfg = cfg };
+    bool ok;
+
+    if (rows == NULL)
+        return -1;
+    if (rows->len == 0)
+        return 0;
+    b.attempts = g_ptr_array_new_with_free_func(attempt_free);
+    for (guint i = 0; i < rows->len; i++) {
+        struct attempt *a = g_new0(struct attempt, 1);
+        a->cfg = cfg;
+        /* The attempt owns the row from here on. */
+        a->row = g_steal_pointer(&rows->pdata[i]);
+        g_ptr_array_add(b.attempts, a);
+        g_ptr_array_add(threads, g_thread_new("outbox-send", attempt_main, a));
+    }
+    for (guint i = 0; i < threads->len; i++)
+        g_thread_join(g_ptr_array_index(threads, i));
+    for (guint i = 0; i < b.attempts->len; i++)
+        log_outcome(g_ptr_array_index(b.attempts, i));
+    ok = store_writer_run(writer, record_batch, &b, error);
+    int n = (int)b.attempts->len;
+    g_ptr_array_unref(b.attempts);
+    return ok ? n : -1;
+}
+
+int
+dispatch_run_once(struct config *cfg, struct store_writer *writer, GDateTime *now,
+                  GError **error)
+{
+    struct store *reader = store_open(cfg->database, STORE_READ_ONLY, cfg->busy_timeout, error);
+    int total = 0, n;
+
+    if (reader == NULL)
+        return -1;
+    while ((n = run_batch(cfg, reader, writer, now, error)) > 0)
+        total += n;
+    store_close(reader);
+    return n < 0 ? -1 : total;
+}
+
+/* ---- the thread ---- */
+
+/* Microseconds until the next pending row is due, capped at a minute so a
+ * clock change or a missed kick costs at most that. */
+static gint64
+time_to_next(struct store *reader, GDateTime *now)
+{
+    g_autofree char *next = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GDateTime) when = NULL;
+    gint64 wait;
+
+    if (!store_outbox_next_due(reader, &next, &error) || next == NULL)
+        return 60 * G_TIME_SPAN_SECOND;
+    when = timefmt_parse(next);
+    if (when == NULL)
+        return 60 * G_TIME_SPAN_SECOND;
+    wait = g_date_time_difference(when, now);
+    return CLAMP(wait, 0, 60 * G_TIME_SPAN_SECOND);
+}
+
+static gpointer
+dispatch_main(gpointer data)
+{
+    struct dispatcher *d = data;
+
+    g_mutex_lock(&d->lock);
+    while (!d->stopping) {
+        struct config *cfg = config_ref(d->cfg);
+        g_autoptr(GDateTime) now = g_date_time_new_now_utc();
+        g_autoptr(GError) error = NULL;
+        int n;
+
+        d->kicked = false;
+        g_mutex_unlock(&d->lock);
+        n = run_batch(cfg, d->reader, d->writer, now, &error);
+        if (n < 0)
+            log_error("outbox: %s", error != NULL ? error->message : "cannot read the outbox");
+        config_unref(cfg);
+        g_mutex_lock(&d->lock);
+        if (n > 0 || d->kicked || d->stopping)
+            continue;
+        gint64 wait = n < 0 ? 5 * G_TIME_SPAN_SECOND : time_to_next(d->reader, now);
+        gint64 until = g_get_monotonic_time() + wait;
+        while (!d->kicked && !d->stopping)
+            if (!g_cond_wait_until(&d->wake, &d->lock, until))
+                break;
+    }
+    g_mutex_unlock(&d->lock);
+    return NULL;
+}
+
+struct dispatcher *
+dispatch_start(struct config *cfg, struct store_writer *writer, GError **error)
+{
+    struct dispatcher *d = g_new0(struct dispatcher, 1);
+
+    d->reader = store_open(cfg->database, STORE_READ_ONLY, cfg->busy_timeout, error);
+    if (d->reader == NULL) {
+        g_free(d);
+        return NULL;
+    }
+    g_mutex_init(&d->lock);
+    g_cond_init(&d->wake);
+    d->cfg = config_ref(cfg);
+    d->writer = writer;
+    d->thread = g_thread_new("outbox", dispatch_main, d);
+    return d;
+}
+
+void
+dispatch_kick(struct dispatcher *d)
+{
+    if (d == NULL)
+        return;
+    g_mutex_lock(&d->lock);
+    d->kicked = true;
+    g_cond_signal(&d->wake);
+    g_mutex_unlock(&d->lock);
+}
+
+void
+dispatch_set_config(struct dispatcher *d, struct config *cfg)
+{
+    struct config *old;
+
+    g_mutex_lock(&d->lock);
+    old = d->cfg;
+    d->cfg = config_ref(cfg);
+    g_mutex_unlock(&d->lock);
+    config_unref(old);
+}
+
+struct dispatcher *
+dispatch_stop(struct dispatcher *d)
+{
+    if (d == NULL)
+        return NULL;
+    g_mutex_lock(&d->lock);
+    d->stopping = true;
+    g_cond_signal(&d->wake);
+    g_mutex_unlock(&d->lock);
+    g_thread_join(d->thread);
+    store_close(d->reader);
+    config_unref(d->cfg);
+    g_mutex_clear(&d->lock);
+    g_cond_clear(&d->wake);
+    g_free(d);
+    return NULL;
+}
