@@ -92,7 +92,8 @@ struct config *config_ref(struct config *cfg);
 /* Drops one reference; frees on the last. Returns NULL. */
 struct config *config_unref(struct config *cfg);
 
-/* Case-insensitive membership of ADDR in [milter] support_addresses. */
+/* Case-insensitive membership of ADDR in [milter] support_addresses; an
+ * address extension (support+tkt-42.mac@) is ignored. */
 bool config_is_support_address(const struct config *cfg, const char *addr);
 
 /* Whether ADDR (a textual IPv4/IPv6 address) is in [staff] trusted_networks. */

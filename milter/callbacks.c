@@ -30,6 +30,7 @@ struct msg_ctx {
     bool is_support;
     GByteArray *raw;
     bool too_big;           /* over max_message_size: refused at end of message */
+    gint64 address_ticket;  /* from a signed support+tkt-N.MAC@ recipient */
     bool leading_space;     /* header values arrive with their leading space */
     char *subject_raw;      /* the first Subject header's value as received */
     guint ticket_headers;   /* X-Ticket-ID headers that came with the message */
@@ -46,13 +47,16 @@ static GMutex milter_lock;
 static struct config *milter_cfg;
 static struct store_writer *milter_writer;
 static char *milter_secret;
+static struct dispatcher *milter_dispatcher;
 static gint milter_in_commit;
 
 void
-milter_setup(struct config *cfg, struct store_writer *writer, const char *secret)
+milter_setup(struct config *cfg, struct store_writer *writer, struct dispatcher *dispatcher,
+             const char *secret)
 {
     milter_set_config(cfg);
     milter_writer = writer;
+    milter_dispatcher = dispatcher;
     milter_secret = g_strdup(secret);
 }
 
@@ -239,8 +243,27 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
     if (conn == NULL || conn->msg == NULL)
         return SMFIS_TEMPFAIL;
     rcpt = envelope_address(argv[0]);
-    if (config_is_support_address(conn->msg->cfg, rcpt))
-        conn->msg->is_support = true;
+    if (!config_is_support_address(conn->msg->cfg, rcpt))
+        return SMFIS_CONTINUE;
+    conn->msg->is_support = true;
+    gint64 ticket = 0;
+    const struct config *cfg = conn->msg->cfg;
+    switch (router_address_ticket(cfg->secret != NULL ? cfg->secret : milter_secret,
+                                  cfg->ticket_prefix, rcpt, &ticket)) {
+    case ADDRESS_FORGED:
+        /* Refused for this recipient only: a ticket address is not
+         * something to guess at. */
+        log_info("%s: reject: RCPT <%s>: forged or stale ticket address from=<%s>",
+                 queue_id(ctx), rcpt, conn->msg->envelope_from);
+        set_reply(ctx, "550", "5.7.1",
+                  "This ticket address is not valid; please write to the support address");
+        return SMFIS_REJECT;
+    case ADDRESS_VALID:
+        conn->msg->address_ticket = ticket;
+        break;
+    case ADDRESS_UNTAGGED:
+        break;
+    }
     return SMFIS_CONTINUE;
 }
 
@@ -405,6 +428,7 @@ mlfi_eom(SMFICTX *ctx)
     job.client_addr = conn->client_addr;
     job.now = now;
     job.secret = msg->cfg->secret != NULL ? msg->cfg->secret : milter_secret;
+    job.address_ticket = msg->address_ticket;
 
     g_atomic_int_inc(&milter_in_commit);
     if (!store_writer_run(milter_writer, ingest_job_run, &job, &error)) {
@@ -420,12 +444,19 @@ mlfi_eom(SMFICTX *ctx)
                   "please ask your administrator to register you");
         rc = SMFIS_REJECT;
     } else {
+        /* The acknowledgement goes out now, not at the next timer. */
+        if (job.queued > 0)
+            dispatch_kick(milter_dispatcher);
         apply_tag(ctx, msg, mail, job.tag);
-        log_info("%s: ticket=%s action=%s customer=%s from=<%s> message-id=<%s> size=%u", qid,
-                 job.tag, job.action == ROUTER_CREATE ? "create" : "duplicate",
+        log_info("%s: ticket=%s action=%s customer=%s from=<%s> message-id=<%s> size=%u ack=%s",
+                 qid, job.tag,
+                 job.action == ROUTER_CREATE     ? "create"
+                 : job.action == ROUTER_FOLLOWUP ? "followup"
+                                                 : "duplicate",
                  job.customer != NULL ? job.customer : "unknown",
                  job.requester != NULL ? job.requester : "",
-                 mail->message_id != NULL ? mail->message_id : "", msg->raw->len);
+                 mail->message_id != NULL ? mail->message_id : "", msg->raw->len,
+                 job.ack != NULL ? job.ack : "none");
         rc = SMFIS_CONTINUE;
     }
     g_atomic_int_dec_and_test(&milter_in_commit);

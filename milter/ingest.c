@@ -187,8 +187,8 @@ queue_mail(struct store *st, struct ingest_job *job, const struct decision *d, c
 /* The acknowledgement to the requester (unless RFC 3834 or the rate limit
  * says no) and the notice to staff. */
 static bool
-queue_new_ticket_mail(struct store *st, struct ingest_job *job, const struct decision *d,
-                      const char *at, GError **error)
+queue_ack(struct store *st, struct ingest_job *job, const struct decision *d, const char *at,
+          const char *template_name, GError **error)
 {
     const struct config *cfg = job->cfg;
     const char *language = d->customer != NULL ? d->customer->language : cfg->language;
@@ -207,7 +207,7 @@ queue_new_ticket_mail(struct store *st, struct ingest_job *job, const struct dec
     job->ack = router_ack_verdict_text(verdict);
     if (verdict == ACK_SEND) {
         struct queued_mail ack = {
-            .template_name = "ack-new", .kind = "ack", .to = d->requester,
+            .template_name = template_name, .kind = "ack", .to = d->requester,
             .to_name = job->mail->from != NULL ? job->mail->from->name : NULL,
             .language = language, .timezone = timezone, .auto_submitted = "auto-replied",
         };
@@ -219,6 +219,18 @@ queue_new_ticket_mail(struct store *st, struct ingest_job *job, const struct dec
                                 error))
             return false;
     }
+    return true;
+}
+
+/* The acknowledgement and the notice to staff. */
+static bool
+queue_new_ticket_mail(struct store *st, struct ingest_job *job, const struct decision *d,
+                      const char *at, GError **error)
+{
+    const struct config *cfg = job->cfg;
+
+    if (!queue_ack(st, job, d, at, "ack-new", error))
+        return false;
     if (cfg->staff_addresses[0] != NULL) {
         g_autofree char *staff = g_strjoinv(", ", cfg->staff_addresses);
         struct queued_mail notice = {
@@ -228,6 +240,125 @@ queue_new_ticket_mail(struct store *st, struct ingest_job *job, const struct dec
         if (!queue_mail(st, job, d, at, &notice, error))
             return false;
     }
+    return true;
+}
+
+static bool queue_followup_mail(struct store *st, struct ingest_job *job,
+                                const struct decision *d, const struct ticket *ref,
+                                const char *at, GError **error);
+
+/* The existing ticket the message names, strongest reference first. */
+static bool
+ingest_find_reference(struct store *st, const struct ingest_job *job, struct router_view *view,
+                      struct ticket **ref, GError **error)
+{
+    const struct mail *m = job->mail;
+    gint64 id = 0;
+
+    *ref = NULL;
+    if (job->address_ticket > 0) {
+        id = job->address_ticket;
+        view->ref_via = REF_ADDRESS;
+    }
+    if (id == 0 && m->in_reply_to != NULL) {
+        if (!store_ticket_by_message_id(st, m->in_reply_to, &id, error))
+            return false;
+        view->ref_via = REF_REFERENCES;
+    }
+    /* The newest reference is the likeliest to be ours. */
+    for (guint i = m->references != NULL ? m->references->len : 0; id == 0 && i > 0; i--) {
+        if (!store_ticket_by_message_id(st, g_ptr_array_index(m->references, i - 1), &id,
+                                        error))
+            return false;
+        view->ref_via = REF_REFERENCES;
+    }
+    if (id == 0) {
+        id = router_subject_ticket(job->cfg->ticket_prefix, m->subject);
+        view->ref_via = REF_SUBJECT;
+    }
+    if (id > 0) {
+        *ref = store_ticket_get(st, id, error);
+        if (*ref == NULL && error != NULL && *error != NULL)
+            return false;
+    }
+    if (*ref == NULL) {
+        view->ref_via = REF_NONE;
+        return true;
+    }
+    view->ref_ticket = (*ref)->id;
+    view->ref_requester = (*ref)->requester;
+    view->ref_customer = (*ref)->customer;
+    return true;
+}
+
+/* A message on an existing ticket: stored with it, staff are told. */
+static bool
+ingest_followup(struct store *st, struct ingest_job *job, const struct decision *d,
+                const char *key, const struct ticket *ref, GError **error)
+{
+    const struct mail *m = job->mail;
+    g_autofree char *at = timefmt_iso8601(job->now);
+    g_autofree char *to = join_addresses(m->to);
+    g_autofree char *cc = join_addresses(m->cc);
+    g_autofree char *refs = join_references(m->references);
+    g_autofree char *detail = g_strdup_printf("{\"message_id\":\"%s\",\"via\":\"%s\"}",
+                                              m->message_id != NULL ? m->message_id : "",
+                                              d->reason);
+    struct store_new_message msg = {
+        .ticket_id = ref->id,
+        .dedup_key = key,
+        .message_id = m->message_id,
+        .digest = m->digest,
+        .direction = "in",
+        .kind = d->kind,
+        .from = d->requester,
+        .to = to,
+        .cc = cc,
+        .subject = m->subject,
+        .in_reply_to = m->in_reply_to,
+        .references = refs,
+        .text = m->text,
+        .raw = job->raw,
+        .raw_len = job->raw_len,
+        .received_at = at,
+        .queue_id = job->queue_id,
+        .envelope_from = job->envelope_from,
+        .client_addr = job->client_addr,
+    };
+
+    job->ticket_id = ref->id;
+    job->tag = g_strdup(ref->tag);
+    if (!store_message_insert(st, &msg, NULL, error) || !store_ticket_touch(st, ref->id, at, error))
+        return false;
+    if (!store_event_insert(st, ref->id, at, d->is_staff ? "staff-reply" : "customer-reply",
+                            d->requester, detail, error))
+        return false;
+    return queue_followup_mail(st, job, d, ref, at, error);
+}
+
+static bool
+queue_followup_mail(struct store *st, struct ingest_job *job, const struct decision *d,
+                    const struct ticket *ref, const char *at, GError **error)
+{
+    const struct config *cfg = job->cfg;
+    /* The notice speaks of the ticket as it stands, not of this message. */
+    struct decision facts = *d;
+
+    facts.subject = ref->subject;
+    facts.severity = ref->severity;
+    facts.stage = ref->stage;
+    facts.status = ref->status;
+    if (!d->is_staff && cfg->staff_addresses[0] != NULL) {
+        g_autofree char *staff = g_strjoinv(", ", cfg->staff_addresses);
+        struct queued_mail notice = {
+            .template_name = "staff-reply", .kind = "notice", .to = staff,
+            .language = cfg->language, .timezone = "UTC", .auto_submitted = "auto-generated",
+        };
+        if (!queue_mail(st, job, &facts, at, &notice, error))
+            return false;
+    }
+    if (!d->is_staff && cfg->ack_followup)
+        return queue_ack(st, job, &facts, at, "ack-followup", error);
     return true;
 }
 
@@ -283,16 +414,36 @@ ingest_create(struct store *st, struct ingest_job *job, const struct decision *d
     return queue_new_ticket_mail(st, job, d, at, error);
 }
 
+/* A sender used a reference to a ticket they do not take part in: both
+ * tickets say so, and nothing of the message reaches the other one. */
+static bool
+record_refused_reference(struct store *st, struct ingest_job *job, const struct decision *d,
+                         GError **error)
+{
+    g_autofree char *at = timefmt_iso8601(job->now);
+    g_autofree char *other = router_ticket_tag(job->cfg->ticket_prefix, d->refused_ticket);
+    g_autofree char *on_new = g_strdup_printf("{\"referenced\":\"%s\"}", other);
+    g_autofree char *on_old = g_strdup_printf("{\"opened\":\"%s\"}", job->tag);
+
+    return store_event_insert(st, job->ticket_id, at, "reference-refused", d->requester, on_new,
+                              error) &&
+           store_event_insert(st, d->refused_ticket, at, "reference-refused", d->requester,
+                              on_old, error);
+}
+
 bool
 ingest_job_run(struct store *st, void *data, GError **error)
 {
     struct ingest_job *job = data;
     struct router_view view = { 0 };
     g_autofree char *key = NULL;
+    struct ticket *ref = NULL;
     struct decision *d;
     bool ok = true;
 
     if (!ingest_lookup(st, job->mail, &view, &key, error))
+        return false;
+    if (!view.is_stored && !ingest_find_reference(st, job, &view, &ref, error))
         return false;
     d = router_decide(job->mail, job->envelope_from, job->cfg, &view, job->now);
     job->action = d->action;
@@ -301,7 +452,11 @@ ingest_job_run(struct store *st, void *data, GError **error)
     job->customer = d->customer != NULL ? g_strdup(d->customer->name) : NULL;
     switch (d->action) {
     case ROUTER_CREATE:
-        ok = ingest_create(st, job, d, key, error);
+        ok = ingest_create(st, job, d, key, error) &&
+             (d->refused_ticket == 0 || record_refused_reference(st, job, d, error));
+        break;
+    case ROUTER_FOLLOWUP:
+        ok = ingest_followup(st, job, d, key, ref, error);
         break;
     case ROUTER_DUPLICATE:
         job->ticket_id = d->ticket_id;
@@ -312,6 +467,7 @@ ingest_job_run(struct store *st, void *data, GError **error)
     if (ok && job->ticket_id > 0 && job->tag == NULL)
         job->tag = router_ticket_tag(job->cfg->ticket_prefix, job->ticket_id);
     router_decision_free(d);
+    store_ticket_free(ref);
     return ok;
 }
 

@@ -26,6 +26,7 @@ struct ingest_job {
     const char *envelope_from;
     const char *client_addr;
     const char *secret;        /* signs ticket addresses and our loop mark */
+    gint64 address_ticket;     /* from a signed support+tkt-N.MAC@ recipient, 0 when none */
     GDateTime *now;
 
     /* out: owned by the job, freed by ingest_job_clear() */

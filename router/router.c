@@ -9,6 +9,7 @@
  */
 #include <string.h>
 
+#include "router/outbound.h"
 #include "router/router.h"
 
 static bool
@@ -67,6 +68,75 @@ router_dedup_key_variant(const struct mail *mail)
                        NULL);
 }
 
+bool
+router_is_staff(const struct config *cfg, const char *addr)
+{
+    const char *at;
+
+    if (addr == NULL || (at = strrchr(addr, '@')) == NULL)
+        return false;
+    return strv_has(cfg->staff_addresses, addr) || strv_has(cfg->staff_domains, at + 1);
+}
+
+gint64
+router_subject_ticket(const char *prefix, const char *subject)
+{
+    gsize plen = strlen(prefix);
+
+    for (const char *p = strchr(subject, '['); p != NULL; p = strchr(p + 1, '[')) {
+        const char *q = p + 1 + plen;
+        gint64 id = 0;
+        if (g_ascii_strncasecmp(p + 1, prefix, plen) != 0 || *q != '-' || !g_ascii_isdigit(q[1]))
+            continue;
+        for (q++; g_ascii_isdigit(*q) && id < G_MAXINT64 / 10; q++)
+            id = id * 10 + (*q - '0');
+        if (*q == ']')
+            return id;
+    }
+    return 0;
+}
+
+enum router_address_tag
+router_address_ticket(const char *secret, const char *prefix, const char *addr, gint64 *ticket)
+{
+    const char *plus = strchr(addr, '+');
+    const char *at = strrchr(addr, '@');
+    g_autofree char *ext = NULL;
+    g_autofree char *want = NULL;
+    char *dot;
+    gint64 id;
+
+    *ticket = 0;
+    if (plus == NULL || at == NULL || plus > at)
+        return ADDRESS_UNTAGGED;
+    ext = g_ascii_strdown(plus + 1, at - plus - 1);
+    dot = strrchr(ext, '.');
+    g_autofree char *lower_prefix = g_ascii_strdown(prefix, -1);
+    if (dot == NULL || !g_str_has_prefix(ext, lower_prefix) || ext[strlen(prefix)] != '-')
+        return ADDRESS_UNTAGGED;
+    *dot = '\0';
+    id = g_ascii_strtoll(ext + strlen(prefix) + 1, NULL, 10);
+    want = router_mac(secret, ext);
+    if (id <= 0 || strcmp(want, dot + 1) != 0)
+        return ADDRESS_FORGED;
+    *ticket = id;
+    return ADDRESS_VALID;
+}
+
+/* A reference is honoured only for someone who already takes part: the
+ * requester, a contact of the same customer, or staff. A tag is not a key. */
+static bool
+is_participant(const struct decision *d, const struct router_view *view)
+{
+    if (d->is_staff)
+        return true;
+    if (d->requester != NULL && view->ref_requester != NULL &&
+        g_ascii_strcasecmp(d->requester, view->ref_requester) == 0)
+        return true;
+    return d->customer != NULL && view->ref_customer != NULL &&
+           strcmp(d->customer->name, view->ref_customer) == 0;
+}
+
 struct decision *
 router_decide(const struct mail *mail, const char *envelope_from, const struct config *cfg,
               const struct router_view *view, GDateTime *now)
@@ -80,17 +150,28 @@ router_decide(const struct mail *mail, const char *envelope_from, const struct c
     d->severity = 3;
     d->stage = 0;
 
+    d->is_staff = router_is_staff(cfg, d->requester);
+    d->kind = d->is_staff ? "staff" : d->customer != NULL ? "customer" : "unknown";
+
     if (view->is_stored) {
         d->action = ROUTER_DUPLICATE;
         d->ticket_id = view->stored_ticket;
         d->reason = "already stored";
+    } else if (view->ref_ticket > 0 && is_participant(d, view)) {
+        d->action = ROUTER_FOLLOWUP;
+        d->ticket_id = view->ref_ticket;
+        d->reason = view->ref_via == REF_ADDRESS      ? "reply to the ticket address"
+                    : view->ref_via == REF_REFERENCES ? "reply in the ticket's thread"
+                                                      : "ticket tag in the subject";
     } else if (d->customer == NULL && cfg->unknown_senders == UNKNOWN_SENDERS_REJECT) {
         d->action = ROUTER_REJECT;
         d->reason = "sender is not a registered support contact";
     } else {
         d->action = ROUTER_CREATE;
-        d->reason = d->customer != NULL ? "new message from a customer"
-                                        : "new message from an unknown sender";
+        d->refused_ticket = view->ref_ticket;
+        d->reason = d->refused_ticket > 0 ? "reference by a sender who is no participant"
+                    : d->customer != NULL ? "new message from a customer"
+                                          : "new message from an unknown sender";
     }
     return d;
 }

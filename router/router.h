@@ -22,14 +22,27 @@
 
 enum router_action {
     ROUTER_CREATE,    /* a new ticket with this message */
+    ROUTER_FOLLOWUP,  /* one more message on an existing ticket */
     ROUTER_DUPLICATE, /* this very message is stored already: accept, record nothing */
     ROUTER_REJECT,    /* refuse at SMTP time (550 5.7.1) */
+};
+
+/* How a message named the ticket it belongs to, strongest first. */
+enum router_ref_via {
+    REF_NONE,
+    REF_ADDRESS,    /* the signed support+tkt-N.MAC@ recipient */
+    REF_REFERENCES, /* In-Reply-To/References naming a message of the ticket */
+    REF_SUBJECT,    /* [TKT-N] in the subject */
 };
 
 /* What the store knows about this message, looked up before deciding. */
 struct router_view {
     bool is_stored;        /* a message with the same dedup key and digest exists */
     gint64 stored_ticket;  /* its ticket, when is_stored */
+    gint64 ref_ticket;     /* the existing ticket the message refers to, 0 when none */
+    enum router_ref_via ref_via;
+    const char *ref_requester;
+    const char *ref_customer; /* NULL for a ticket of an unknown sender */
 };
 
 struct decision {
@@ -40,7 +53,10 @@ struct decision {
     int severity;
     int stage;
     const char *status;
-    gint64 ticket_id;                /* for ROUTER_DUPLICATE */
+    gint64 ticket_id;                /* for ROUTER_DUPLICATE and ROUTER_FOLLOWUP */
+    gint64 refused_ticket;           /* a reference not honoured: the sender is no participant */
+    bool is_staff;
+    const char *kind;                /* customer, staff, unknown */
     const char *reason;              /* short, for the log and the SMTP reply */
 };
 
@@ -63,6 +79,21 @@ struct decision *router_decide(const struct mail *mail, const char *envelope_fro
                                const struct config *cfg, const struct router_view *view,
                                GDateTime *now);
 struct decision *router_decision_free(struct decision *d);
+
+/* Whether ADDR is staff: in [staff] addresses or domains. */
+bool router_is_staff(const struct config *cfg, const char *addr);
+
+/* The ticket number in the first "[PREFIX-N]" of SUBJECT; 0 when none. */
+gint64 router_subject_ticket(const char *prefix, const char *subject);
+
+enum router_address_tag {
+    ADDRESS_UNTAGGED, /* no +extension, or one that is not a ticket tag */
+    ADDRESS_VALID,    /* support+tkt-N.MAC@ with the right MAC */
+    ADDRESS_FORGED,   /* a ticket tag whose MAC is wrong */
+};
+/* Reads the signed ticket reference in the recipient ADDR. */
+enum router_address_tag router_address_ticket(const char *secret, const char *prefix,
+                                              const char *addr, gint64 *ticket);
 
 /* "TKT-42" */
 char *router_ticket_tag(const char *prefix, gint64 id);

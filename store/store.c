@@ -90,6 +90,8 @@ static const char *const migrations[] = {
     "CREATE INDEX outbox_recipient ON outbox(kind, recipients, created_at);"
     "CREATE INDEX outbox_ticket ON outbox(ticket_id);"
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+    /* 3: replies to our own mail find their ticket by its Message-ID */
+    "CREATE INDEX outbox_message_id ON outbox(message_id);",
 };
 
 /* The statements every store prepares; indexes into st->stmt. */
@@ -119,6 +121,8 @@ enum stmt_id {
     STMT_OUTBOX_PENDING,
     STMT_META_GET,
     STMT_META_SET,
+    STMT_TICKET_BY_MESSAGE_ID,
+    STMT_TICKET_TOUCH,
     STMT_COUNT
 };
 
@@ -178,6 +182,11 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_OUTBOX_PENDING] = "SELECT count(*) FROM outbox WHERE status = 'pending'",
     [STMT_META_GET] = "SELECT value FROM meta WHERE key = ?1",
     [STMT_META_SET] = "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+    [STMT_TICKET_BY_MESSAGE_ID] =
+        "SELECT ticket_id FROM messages WHERE message_id = ?1"
+        " UNION ALL SELECT ticket_id FROM outbox WHERE message_id = ?1 AND ticket_id IS NOT NULL"
+        " LIMIT 1",
+    [STMT_TICKET_TOUCH] = "UPDATE tickets SET updated_at = ?2 WHERE id = ?1",
 };
 
 struct store {
@@ -943,4 +952,21 @@ store_meta_set(struct store *st, const char *key, const char *value, GError **er
     bind_text(st->stmt[STMT_META_SET], 1, key);
     bind_text(st->stmt[STMT_META_SET], 2, value);
     return store_step_done(st, STMT_META_SET, error);
+}
+
+bool
+store_ticket_by_message_id(struct store *st, const char *message_id, gint64 *ticket_id,
+                           GError **error)
+{
+    *ticket_id = 0;
+    bind_text(st->stmt[STMT_TICKET_BY_MESSAGE_ID], 1, message_id);
+    return store_scalar(st, STMT_TICKET_BY_MESSAGE_ID, ticket_id, NULL, error);
+}
+
+bool
+store_ticket_touch(struct store *st, gint64 id, const char *at, GError **error)
+{
+    sqlite3_bind_int64(st->stmt[STMT_TICKET_TOUCH], 1, id);
+    bind_text(st->stmt[STMT_TICKET_TOUCH], 2, at);
+    return store_step_done(st, STMT_TICKET_TOUCH, error);
 }

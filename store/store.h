@@ -97,6 +97,12 @@ bool store_message_insert(struct store *st, const struct store_new_message *m, g
 bool store_message_find(struct store *st, const char *dedup_key, bool *found, gint64 *ticket_id,
                         char **digest, GError **error);
 
+/* The ticket of a message we stored or sent with MESSAGE_ID; 0 when none. */
+bool store_ticket_by_message_id(struct store *st, const char *message_id, gint64 *ticket_id,
+                                GError **error);
+/* Marks ticket ID as changed at AT. */
+bool store_ticket_touch(struct store *st, gint64 id, const char *at, GError **error);
+
 /* DETAIL_JSON may be NULL. */
 bool store_event_insert(struct store *st, gint64 ticket_id, const char *at, const char *type,
                         const char *actor, const char *detail_json, GError **error);

@@ -1,0 +1,287 @@
+# lib.sh - a private Postfix on 127.0.0.1 with ticket-milter in front of it,
+# for the end-to-end tests, the benchmarks and the demo.  Sourced by sh.
+#
+# e2e_setup starts, in a directory of its own under /tmp:
+#   - smtp-sink on SINK_PORT, writing every delivered message to $SINK_DIR
+#     (it stands for the support mailbox and for every customer's server);
+#   - ticket-milter on MILTER_PORT with $CONF (E2E_CONF_EXTRA is appended);
+#   - Postfix with its own config directory: smtpd on SMTP_PORT runs the
+#     milter, smtpd on OUT_PORT does not (the relay ticket-milter sends its
+#     own mail through), and everything is relayed to the sink.
+# It needs root (Postfix drops to the postfix user). Nothing outside the
+# directory is touched; only processes started here are stopped, by pid.
+
+BUILD=${BUILD:-build}
+E2E_ROOT=$(pwd)
+TAP_N=0
+TAP_FAILED=0
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# wait_port PORT SECONDS: until something accepts connections on it.
+wait_port() {
+    python3 - "$1" "$2" <<'PY'
+import socket, sys, time
+port, limit = int(sys.argv[1]), float(sys.argv[2])
+end = time.time() + limit
+while time.time() < end:
+    try:
+        socket.create_connection(("127.0.0.1", port), 0.5).close()
+        sys.exit(0)
+    except OSError:
+        time.sleep(0.05)
+sys.exit(1)
+PY
+}
+
+e2e_write_postfix() {
+    pf=$E2E_DIR/postfix
+    milters="inet:127.0.0.1:$MILTER_PORT"
+    [ -n "${E2E_NO_MILTER:-}" ] && milters=
+    mkdir -p "$pf/etc" "$pf/queue" "$pf/data"
+    chown postfix "$pf/data"
+    cat >"$pf/etc/main.cf" <<EOF
+compatibility_level = 3.6
+queue_directory = $pf/queue
+data_directory = $pf/data
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = mx.test.example
+mydomain = test.example
+myorigin = test.example
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mydestination =
+mynetworks = 127.0.0.0/8
+relayhost = [127.0.0.1]:$SINK_PORT
+disable_dns_lookups = yes
+smtp_dns_support_level = disabled
+smtp_host_lookup = native
+smtputf8_enable = no
+maillog_file = $E2E_DIR/maillog
+maillog_file_prefixes = /tmp, /var
+message_size_limit = 52428800
+smtpd_milters = $milters
+milter_default_action = tempfail
+milter_protocol = 6
+queue_run_delay = 2s
+minimal_backoff_time = 2s
+maximal_backoff_time = 4s
+smtp_connect_timeout = 5s
+smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
+smtpd_client_connection_rate_limit = 0
+smtpd_client_connection_count_limit = 0
+default_process_limit = 200
+smtpd_error_sleep_time = 0
+smtpd_soft_error_limit = 1000
+smtpd_hard_error_limit = 1000
+EOF
+    # master.cf: Debian's, with our listeners instead of port 25 and no chroot.
+    awk -v smtp="$SMTP_PORT" -v out="$OUT_PORT" '
+        /^smtp[ \t]+inet/ {
+            print "127.0.0.1:" smtp " inet n - n - - smtpd"
+            print "127.0.0.1:" out " inet n - n - - smtpd -o smtpd_milters="
+            next
+        }
+        /^[a-z]/ && NF >= 8 && $5 == "y" { $5 = "n" }
+        { print }
+    ' /usr/share/postfix/master.cf.dist >"$pf/etc/master.cf"
+}
+
+e2e_write_conf() {
+    cat >"$CONF" <<EOF
+[milter]
+socket = inet:$MILTER_PORT@127.0.0.1
+database = $DB
+support_addresses = support@example.com;help@example.com
+ticket_prefix = TKT
+unknown_senders = ${E2E_UNKNOWN_SENDERS:-accept}
+busy_timeout = 500
+hostname = tickets.test.example
+[staff]
+domains = example.com
+[outbound]
+smtp_url = smtp://127.0.0.1:$OUT_PORT
+from = Support <support@example.com>
+template_dir = $E2E_ROOT/templates
+retry_base = 2
+retry_max = 4
+[customer:acme]
+domains = acme.test
+contacts = ops@partner.test
+timezone = Europe/Amsterdam
+language = en
+[customer:bakker]
+domains = bakker.nl
+timezone = Europe/Amsterdam
+language = nl
+${E2E_CONF_EXTRA:-}
+EOF
+}
+
+milter_start() {
+    [ -n "${E2E_NO_MILTER:-}" ] && return 0
+    "$E2E_ROOT/$BUILD/ticket-milter" -c "$CONF" -f >>"$E2E_DIR/milter.log" 2>&1 &
+    MILTER_PID=$!
+    if ! wait_port "$MILTER_PORT" 10; then
+        echo "# ticket-milter did not start:"
+        sed 's/^/#   /' "$E2E_DIR/milter.log" | tail -n 20
+        return 1
+    fi
+}
+
+milter_stop() {
+    [ -n "${MILTER_PID:-}" ] || return 0
+    kill "$MILTER_PID" 2>/dev/null
+    wait "$MILTER_PID" 2>/dev/null
+    MILTER_PID=
+}
+
+# sink_start: the capture server; sink_stop takes it away (a relay that is down).
+sink_start() {
+    smtp-sink -u postfix -d "$SINK_DIR/%H%M%S." "127.0.0.1:$SINK_PORT" 100 \
+        >>"$E2E_DIR/sink.log" 2>&1 &
+    SINK_PID=$!
+    wait_port "$SINK_PORT" 10
+}
+
+sink_stop() {
+    [ -n "${SINK_PID:-}" ] || return 0
+    kill "$SINK_PID" 2>/dev/null
+    wait "$SINK_PID" 2>/dev/null
+    SINK_PID=
+}
+
+e2e_setup() {
+    E2E_DIR=$(mktemp -d /tmp/tm-e2e.XXXXXX)
+    chmod 755 "$E2E_DIR"
+    SINK_DIR=$E2E_DIR/sink
+    mkdir -p "$SINK_DIR"
+    chown postfix "$SINK_DIR"
+    CONF=$E2E_DIR/ticket-milter.conf
+    DB=$E2E_DIR/tickets.db
+    SMTP_PORT=$(free_port)
+    OUT_PORT=$(free_port)
+    MILTER_PORT=$(free_port)
+    SINK_PORT=$(free_port)
+    export E2E_DIR SINK_DIR CONF DB SMTP_PORT OUT_PORT MILTER_PORT SINK_PORT
+    trap e2e_teardown EXIT
+    trap 'exit 1' INT TERM
+    e2e_write_conf
+    e2e_write_postfix
+    sink_start || { echo "# smtp-sink did not start"; return 1; }
+    milter_start || return 1
+    if ! postfix -c "$E2E_DIR/postfix/etc" start >>"$E2E_DIR/postfix.log" 2>&1 ||
+       ! wait_port "$SMTP_PORT" 20; then
+        echo "# postfix did not start:"
+        sed 's/^/#   /' "$E2E_DIR/postfix.log" "$E2E_DIR/maillog" 2>/dev/null | tail -n 20
+        return 1
+    fi
+}
+
+e2e_teardown() {
+    postfix -c "$E2E_DIR/postfix/etc" stop >/dev/null 2>&1
+    milter_stop
+    sink_stop
+    if [ "$TAP_FAILED" -gt 0 ]; then
+        echo "# milter log (tail):"
+        sed 's/^/#   /' "$E2E_DIR/milter.log" 2>/dev/null | tail -n 25
+        echo "# postfix log (tail):"
+        sed 's/^/#   /' "$E2E_DIR/maillog" 2>/dev/null | tail -n 15
+    fi
+    if [ -z "${E2E_KEEP:-}" ]; then
+        rm -rf "$E2E_DIR"
+    else
+        echo "# kept $E2E_DIR"
+    fi
+}
+
+# send_mail FILE [swaks options]: the message in FILE through Postfix's
+# milter port; the transcript is in $E2E_DIR/swaks.txt. The envelope comes
+# from --from/--to options, else from the file's From and To.
+send_mail() {
+    file=$1
+    shift
+    from=$(sed -n 's/^From:.*<\(.*\)>.*/\1/p; s/^From: *\([^<> ]*@[^<> ]*\) *$/\1/p' "$file" | head -n 1)
+    to=$(sed -n 's/^To:.*<\(.*\)>.*/\1/p; s/^To: *\([^<> ]*@[^<> ]*\) *$/\1/p' "$file" | head -n 1)
+    swaks --server 127.0.0.1 --port "$SMTP_PORT" --from "$from" --to "$to" \
+        --data "@$file" --timeout 30 "$@" >"$E2E_DIR/swaks.txt" 2>&1
+}
+
+# wait_for COUNT SECONDS COMMAND...: until COMMAND prints a number >= COUNT.
+wait_for() {
+    want=$1
+    limit=$2
+    shift 2
+    end=$(( $(date +%s) + limit ))
+    while :; do
+        got=$("$@" 2>/dev/null)
+        [ "${got:-0}" -ge "$want" ] 2>/dev/null && return 0
+        [ "$(date +%s)" -ge "$end" ] && return 1
+        sleep 0.2
+    done
+}
+
+sink_count() {
+    find "$SINK_DIR" -type f | wc -l
+}
+
+# sink_grep REGEX: the delivered files that match, one path a line.
+sink_grep() {
+    grep -l -E "$1" "$SINK_DIR"/* 2>/dev/null
+}
+
+tctl() {
+    "$E2E_ROOT/$BUILD/ticketctl" -c "$CONF" "$@"
+}
+
+# json EXPR: evaluates a Python expression over the JSON on stdin, as d.
+json() {
+    python3 -c 'import json, sys
+d = json.load(sys.stdin)
+v = eval(sys.argv[1])
+print(json.dumps(v) if isinstance(v, (dict, list, bool)) or v is None else v)' "$1"
+}
+
+# sql QUERY: one value from the database (read-only).
+sql() {
+    sqlite3 -readonly "$DB" "$1"
+}
+
+# ---- TAP ----
+
+ok() {
+    TAP_N=$((TAP_N + 1))
+    if [ "$1" -eq 0 ]; then
+        echo "ok $TAP_N - $2"
+    else
+        echo "not ok $TAP_N - $2"
+        TAP_FAILED=$((TAP_FAILED + 1))
+    fi
+}
+
+is() {
+    if [ "$1" = "$2" ]; then
+        ok 0 "$3"
+    else
+        ok 1 "$3"
+        echo "#   got:      '$1'"
+        echo "#   expected: '$2'"
+    fi
+}
+
+like() {
+    if printf '%s\n' "$1" | grep -q -E "$2"; then
+        ok 0 "$3"
+    else
+        ok 1 "$3"
+        printf '%s\n' "$1" | head -n 10 | sed 's/^/#   got: /'
+        echo "#   expected to match: $2"
+    fi
+}
+
+done_testing() {
+    echo "1..$TAP_N"
+}
