@@ -80,7 +80,7 @@ asan:
 	$(MAKE) BUILD=build-asan CC=clang CFLAGS="-O1 -g -fno-omit-frame-pointer" \
 	    EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 	    EXTRA_LDFLAGS="-fsanitize=address,undefined" all
-	@BUILD=build-asan tests/run --unit
+	@BUILD=build-asan tests/run
 
 bench: all
 	@BUILD=$(BUILD) bench/run

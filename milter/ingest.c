@@ -192,7 +192,7 @@ queue_ack(struct store *st, struct ingest_job *job, const struct decision *d, co
 {
     const struct config *cfg = job->cfg;
     const char *language = d->customer != NULL ? d->customer->language : cfg->language;
-    const char *timezone = d->customer != NULL ? d->customer->timezone : "UTC";
+    const char *zone = d->customer != NULL ? d->customer->timezone : "UTC";
     g_autoptr(GDateTime) hour_ago = g_date_time_add_hours(job->now, -1);
     g_autofree char *since = timefmt_iso8601(hour_ago);
     bool own = router_is_own_mail(job->secret, job->mail);
@@ -209,7 +209,7 @@ queue_ack(struct store *st, struct ingest_job *job, const struct decision *d, co
         struct queued_mail ack = {
             .template_name = template_name, .kind = "ack", .to = d->requester,
             .to_name = job->mail->from != NULL ? job->mail->from->name : NULL,
-            .language = language, .timezone = timezone, .auto_submitted = "auto-replied",
+            .language = language, .timezone = zone, .auto_submitted = "auto-replied",
         };
         if (!queue_mail(st, job, d, at, &ack, error))
             return false;

@@ -41,7 +41,7 @@ notice_stage_role(int stage, const char *language)
 }
 
 char *
-notice_format_time(const char *iso, const char *timezone, const char *language)
+notice_format_time(const char *iso, const char *zone, const char *language)
 {
     static const char *const nl_days[] = { "", "ma", "di", "wo", "do", "vr", "za", "zo" };
     static const char *const nl_months[] = { "", "jan", "feb", "mrt", "apr", "mei", "jun",
@@ -56,7 +56,7 @@ notice_format_time(const char *iso, const char *timezone, const char *language)
     t = g_date_time_new_from_iso8601(iso, utc);
     if (t == NULL)
         return g_strdup(iso);
-    tz = g_time_zone_new_identifier(timezone != NULL ? timezone : "UTC");
+    tz = g_time_zone_new_identifier(zone != NULL ? zone : "UTC");
     local = g_date_time_to_timezone(t, tz != NULL ? tz : utc);
     if (is_dutch(language)) {
         g_autofree char *clock = g_date_time_format(local, "%H:%M %Z");

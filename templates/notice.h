@@ -35,7 +35,7 @@ struct notice_facts {
 struct template_vars *notice_vars(const struct notice_facts *f);
 
 /* "Tue 24 Nov 2026 11:02 CET" (en) or "di 24 nov 2026 11:02 CET" (nl). */
-char *notice_format_time(const char *iso, const char *timezone, const char *language);
+char *notice_format_time(const char *iso, const char *zone, const char *language);
 /* "1 h 30 min", "2 days 3 h", "45 min"; "overdue by ..." when negative. */
 char *notice_format_duration(GTimeSpan span, const char *language);
 const char *notice_severity_name(int severity, const char *language);

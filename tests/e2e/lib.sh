@@ -185,6 +185,10 @@ e2e_teardown() {
     postfix -c "$E2E_DIR/postfix/etc" stop >/dev/null 2>&1
     milter_stop
     sink_stop
+    # Under "make asan" the daemon reports memory errors and leaks on exit.
+    if grep -q -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$E2E_DIR/milter.log" 2>/dev/null; then
+        ok 1 "the daemon ran without sanitizer reports"
+    fi
     if [ "$TAP_FAILED" -gt 0 ]; then
         echo "# milter log (tail):"
         sed 's/^/#   /' "$E2E_DIR/milter.log" 2>/dev/null | tail -n 25
