@@ -25,6 +25,7 @@ enum key_kind {
     KIND_UINT,   /* guint64 or guint (SIZE says which), between MIN and MAX */
     KIND_ENUM,   /* int, index into CHOICES */
     KIND_BOOL,   /* bool: yes/no, true/false, on/off */
+    KIND_PLAN,   /* a [plan:NAME] key, handed to plan_set() */
 };
 
 /* Returns NULL when VALUE is fine, else a sentence saying what is allowed. */
@@ -56,6 +57,7 @@ static const char *check_timezone(const char *v);
 static const char *check_language(const char *v);
 static const char *check_path(const char *v);
 static const char *check_secret(const char *v);
+static const char *check_goal(const char *v);
 
 static const char *const unknown_sender_choices[] = { "accept", "reject", NULL };
 
@@ -112,7 +114,32 @@ static const struct key_def keys[] = {
       false },
     { "customer", "language", KIND_STRING, CUS(language), 0, "en", 0, 0, NULL, check_language,
       true },
+    { "severity", "aliases", KIND_STRING, CFG(severity_aliases), 0, NULL, 0, 0, NULL, NULL,
+      false },
+    { "severity", "keywords", KIND_STRING, CFG(severity_keywords), 0, NULL, 0, 0, NULL, NULL,
+      false },
+    { "severity", "matrix", KIND_STRING, CFG(severity_matrix), 0, NULL, 0, 0, NULL, NULL, false },
+    { "escalation", "stage1", KIND_LIST, CFG(stage_contacts[1]), 0, NULL, 0, 0, NULL,
+      check_address, true },
+    { "escalation", "stage2", KIND_LIST, CFG(stage_contacts[2]), 0, NULL, 0, 0, NULL,
+      check_address, true },
+    { "escalation", "stage3", KIND_LIST, CFG(stage_contacts[3]), 0, NULL, 0, 0, NULL,
+      check_address, true },
+    { "escalation", "warn_at", KIND_UINT, CFG(ladder.warn_at), sizeof(guint), "75", 1, 99, NULL,
+      NULL, false },
+    { "escalation", "sev1_initial_stage", KIND_UINT, CFG(ladder.initial_stage[1]), sizeof(guint),
+      "2", 0, 3, NULL, NULL, false },
+    { "escalation", "sev2_initial_stage", KIND_UINT, CFG(ladder.initial_stage[2]), sizeof(guint),
+      "1", 0, 3, NULL, NULL, false },
+    { "escalation", "sev1_stage3_after", KIND_STRING, CFG(sev1_next_after), 0, "1bd", 0, 0, NULL,
+      check_goal, false },
+    { "escalation", "sev2_stage2_after", KIND_STRING, CFG(sev2_next_after), 0, "2bd", 0, 0, NULL,
+      check_goal, false },
 };
+
+/* Every [plan:NAME] key is checked by the plan module itself. */
+static const struct key_def plan_key = { "plan", "", KIND_PLAN, 0, 0, NULL, 0, 0, NULL, NULL,
+                                         false };
 
 #define CUSTOMER_PREFIX "customer:"
 
@@ -128,6 +155,15 @@ static bool
 is_token_char(char c)
 {
     return g_ascii_isalnum(c) || strchr("-_.+", c) != NULL;
+}
+
+static const char *
+check_goal(const char *v)
+{
+    struct goal g;
+    g_autofree char *why = plan_parse_goal(v, &g);
+
+    return why != NULL ? "must be none, or a duration such as 1bd, 4bh, 2h or 30m" : NULL;
 }
 
 static const char *
@@ -299,25 +335,35 @@ scan_line(const struct scan *s, const char *group, const char *key)
     return GPOINTER_TO_UINT(g_hash_table_lookup(s->lines, id));
 }
 
+#define PLAN_PREFIX "plan:"
+
 static bool
 group_is_known(const char *group)
 {
     if (g_str_has_prefix(group, CUSTOMER_PREFIX))
         return check_token(group + strlen(CUSTOMER_PREFIX)) == NULL;
+    if (g_str_has_prefix(group, PLAN_PREFIX))
+        return check_token(group + strlen(PLAN_PREFIX)) == NULL;
     return strcmp(group, "milter") == 0 || strcmp(group, "staff") == 0 ||
-           strcmp(group, "outbound") == 0;
+           strcmp(group, "outbound") == 0 || strcmp(group, "severity") == 0 ||
+           strcmp(group, "escalation") == 0;
 }
 
 static const char *
 def_group(const char *group)
 {
-    return g_str_has_prefix(group, CUSTOMER_PREFIX) ? "customer" : group;
+    if (g_str_has_prefix(group, CUSTOMER_PREFIX))
+        return "customer";
+    return g_str_has_prefix(group, PLAN_PREFIX) ? "plan" : group;
 }
 
 static const struct key_def *
 find_key(const char *group, const char *key)
 {
     const char *g = def_group(group);
+
+    if (strcmp(g, "plan") == 0)
+        return g_strv_contains(plan_keys, key) ? &plan_key : NULL;
 
     for (guint i = 0; i < G_N_ELEMENTS(keys); i++)
         if (strcmp(keys[i].group, g) == 0 && strcmp(keys[i].key, key) == 0)
@@ -351,7 +397,8 @@ scan_text(struct scan *s, const char *text, GError **error)
             if (!group_is_known(line + 1)) {
                 g_set_error(error, CONFIG_ERROR, CONFIG_ERROR_UNKNOWN,
                             "%s:%u: [%s]: unknown group (known: [milter], [staff], [outbound],"
-                            " [customer:NAME] with NAME of letters, digits, - _ .)",
+                            " [severity], [escalation], [plan:NAME], [customer:NAME] with NAME of"
+                            " letters, digits, - _ .)",
                             s->path, lineno, line + 1);
                 return false;
             }
@@ -512,6 +559,8 @@ read_key(GKeyFile *kf, const struct scan *s, const char *group, const struct key
         set_value_error(error, s, group, def->key, value, why);
         return false;
     }
+    case KIND_PLAN:
+        return true;
     case KIND_BOOL: {
         static const char *const yes[] = { "yes", "true", "on", "1", NULL };
         static const char *const no[] = { "no", "false", "off", "0", NULL };
@@ -579,6 +628,88 @@ check_overlaps(const struct config *cfg, const struct scan *s, GError **error)
     return true;
 }
 
+static void
+plan_free_cb(gpointer p)
+{
+    plan_free(p);
+}
+
+const struct plan *
+config_plan(const struct config *cfg, const char *name)
+{
+    for (guint i = 0; i < cfg->plans->len; i++) {
+        const struct plan *p = g_ptr_array_index(cfg->plans, i);
+        if (strcmp(p->name, name) == 0)
+            return p;
+    }
+    return NULL;
+}
+
+/* [severity] and [escalation] values that need more than a table row. */
+static bool
+read_rules(struct config *cfg, const struct scan *s, GError **error)
+{
+    const struct {
+        const char *key;
+        const char *value;
+        char *(*set)(struct severity_rules *, const char *);
+    } rules[] = {
+        { "aliases", cfg->severity_aliases, severity_rules_set_aliases },
+        { "keywords", cfg->severity_keywords, severity_rules_set_keywords },
+        { "matrix", cfg->severity_matrix, severity_rules_set_matrix },
+    };
+
+    cfg->severity = severity_rules_new();
+    for (guint i = 0; i < G_N_ELEMENTS(rules); i++) {
+        g_autofree char *why = NULL;
+        if (rules[i].value == NULL || (why = rules[i].set(cfg->severity, rules[i].value)) == NULL)
+            continue;
+        g_autofree char *at = where(s, "severity", rules[i].key);
+        g_set_error(error, CONFIG_ERROR, CONFIG_ERROR_VALUE, "%s: [severity] %s: %s", at,
+                    rules[i].key, why);
+        return false;
+    }
+    plan_parse_goal(cfg->sev1_next_after, &cfg->ladder.next_after[1]);
+    plan_parse_goal(cfg->sev2_next_after, &cfg->ladder.next_after[2]);
+    return true;
+}
+
+/* The presets, then every [plan:NAME]: a group named like a preset
+ * changes that preset. */
+static bool
+read_plans(struct config *cfg, GKeyFile *kf, const struct scan *s, GError **error)
+{
+    g_autoptr(GDateTime) now = g_date_time_new_now_utc();
+    const char *const presets[] = { "standard", "default", "extended" };
+
+    for (guint i = 0; i < G_N_ELEMENTS(presets); i++)
+        g_ptr_array_add(cfg->plans, plan_preset(presets[i], g_date_time_get_year(now)));
+    for (guint i = 0; i < s->groups->len; i++) {
+        const char *group = g_ptr_array_index(s->groups, i);
+        const char *name = group + strlen(PLAN_PREFIX);
+        struct plan *p;
+
+        if (!g_str_has_prefix(group, PLAN_PREFIX))
+            continue;
+        p = (struct plan *)config_plan(cfg, name);
+        if (p == NULL) {
+            p = plan_new(name);
+            g_ptr_array_add(cfg->plans, p);
+        }
+        for (const char *const *key = plan_keys; *key != NULL; key++) {
+            g_autofree char *value = g_key_file_get_value(kf, group, *key, NULL);
+            g_autofree char *why = NULL;
+            if (value == NULL || (why = plan_set(p, *key, g_strstrip(value))) == NULL)
+                continue;
+            g_autofree char *at = where(s, group, *key);
+            g_set_error(error, CONFIG_ERROR, CONFIG_ERROR_VALUE, "%s: [%s] %s: %s", at, group,
+                        *key, why);
+            return false;
+        }
+    }
+    return true;
+}
+
 static bool
 config_read(struct config *cfg, GKeyFile *kf, const struct scan *s, GError **error)
 {
@@ -604,6 +735,10 @@ config_read(struct config *cfg, GKeyFile *kf, const struct scan *s, GError **err
     if (cfg->from == NULL)
         cfg->from = g_strdup_printf("Support <%s>", cfg->support_addresses[0]);
 
+    if (!read_group(kf, s, "severity", cfg, error) || !read_group(kf, s, "escalation", cfg, error) ||
+        !read_rules(cfg, s, error) || !read_plans(cfg, kf, s, error))
+        return false;
+
     for (guint i = 0; i < s->groups->len; i++) {
         const char *group = g_ptr_array_index(s->groups, i);
         struct customer *c;
@@ -615,6 +750,14 @@ config_read(struct config *cfg, GKeyFile *kf, const struct scan *s, GError **err
         g_ptr_array_add(cfg->customers, c);
         if (!read_group(kf, s, group, c, error))
             return false;
+        if (config_plan(cfg, c->plan) == NULL) {
+            g_autofree char *at = where(s, group, "plan");
+            g_set_error(error, CONFIG_ERROR, CONFIG_ERROR_VALUE,
+                        "%s: [%s] plan: \"%s\" is no plan (there are standard, default, extended"
+                        " and every [plan:NAME])",
+                        at, group, c->plan);
+            return false;
+        }
         if (c->domains[0] == NULL && c->contacts[0] == NULL) {
             g_set_error(error, CONFIG_ERROR, CONFIG_ERROR_MISSING,
                         "%s:%u: [%s]: needs domains or contacts, or no mail can be its",
@@ -673,6 +816,8 @@ config_load(const char *path, GError **error)
     cfg->refcount = 1;
     cfg->path = g_strdup(path);
     cfg->customers = g_ptr_array_new_with_free_func(customer_free);
+    cfg->plans = g_ptr_array_new_with_free_func(plan_free_cb);
+    ladder_init(&cfg->ladder);
     cfg->trusted_networks = g_ptr_array_new_with_free_func(g_object_unref);
     if (!config_read(cfg, kf, &s, error))
         cfg = config_unref(cfg);
@@ -711,6 +856,15 @@ config_unref(struct config *cfg)
     g_free(cfg->template_dir);
     template_set_free(cfg->templates);
     g_ptr_array_unref(cfg->customers);
+    g_ptr_array_unref(cfg->plans);
+    severity_rules_free(cfg->severity);
+    g_free(cfg->severity_aliases);
+    g_free(cfg->severity_keywords);
+    g_free(cfg->severity_matrix);
+    g_free(cfg->sev1_next_after);
+    g_free(cfg->sev2_next_after);
+    for (int i = 1; i <= 3; i++)
+        g_strfreev(cfg->stage_contacts[i]);
     g_free(cfg);
     return NULL;
 }

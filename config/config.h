@@ -19,6 +19,8 @@
 #include <gio/gio.h>
 #include <glib.h>
 
+#include "router/plan.h"
+#include "router/severity.h"
 #include "templates/template.h"
 
 #define CONFIG_ERROR (config_error_quark())
@@ -82,7 +84,20 @@ struct config {
     struct template_set *templates;
 
     GPtrArray *customers;        /* struct customer*, in file order */
+
+    /* [plan:NAME], the presets first */
+    GPtrArray *plans;            /* struct plan* */
+    /* [severity] */
+    struct severity_rules *severity;
+    char *severity_aliases, *severity_keywords, *severity_matrix; /* as written */
+    /* [escalation] */
+    char **stage_contacts[4];    /* [1..3]: who is told when a ticket enters the stage */
+    struct ladder ladder;
+    char *sev1_next_after, *sev2_next_after; /* as written */
 };
+
+/* The plan called NAME; NULL when there is none. */
+const struct plan *config_plan(const struct config *cfg, const char *name);
 
 /* Loads and checks PATH. Returns NULL and sets ERROR (CONFIG_ERROR) with a
  * message of the form "PATH:LINE: [group] key: what is wrong". */

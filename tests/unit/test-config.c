@@ -193,6 +193,14 @@ static const struct {
     { "bad-bool", MINIMAL "[outbound]\nack_followup = maybe\n", CONFIG_ERROR_VALUE, ":7: [outbound] ack_followup: \"maybe\" must be yes or no" },
     { "short-secret", MINIMAL "[milter]\nsecret = abc\n", CONFIG_ERROR_VALUE, ":7: [milter] secret: \"abc\" must be at least 16" },
     { "bad-template-dir", "[milter]\ndatabase = /x\nsupport_addresses = a@b.test\n[outbound]\ntemplate_dir = /nonexistent\n", CONFIG_ERROR_TEMPLATE, ":5: [outbound] template_dir: /nonexistent/en/ack-new.txt: cannot read template" },
+    { "bad-plan-hours", MINIMAL "[plan:gold]\nhours = mon-fri 9-5\n", CONFIG_ERROR_VALUE, ":7: [plan:gold] hours: \"9-5\": hours are HH:MM-HH:MM" },
+    { "bad-plan-goal", MINIMAL "[plan:gold]\nsev1_response = soon\n", CONFIG_ERROR_VALUE, ":7: [plan:gold] sev1_response: \"soon\": a goal is none" },
+    { "unknown-plan-key", MINIMAL "[plan:gold]\nsev5_response = 1h\n", CONFIG_ERROR_UNKNOWN, ":7: [plan:gold] sev5_response: unknown key" },
+    { "customer-unknown-plan", MINIMAL "[customer:acme]\ndomains = acme.com\nplan = platinum\n", CONFIG_ERROR_VALUE, ":8: [customer:acme] plan: \"platinum\" is no plan" },
+    { "bad-matrix", MINIMAL "[severity]\nmatrix = 1,2; 3\n", CONFIG_ERROR_VALUE, ":7: [severity] matrix: expected three rows" },
+    { "bad-alias", MINIMAL "[severity]\naliases = blocker=7\n", CONFIG_ERROR_VALUE, ":7: [severity] aliases: \"blocker=7\"" },
+    { "bad-escalation-goal", MINIMAL "[escalation]\nsev1_stage3_after = tomorrow\n", CONFIG_ERROR_VALUE, ":7: [escalation] sev1_stage3_after: \"tomorrow\" must be none" },
+    { "bad-warn-at", MINIMAL "[escalation]\nwarn_at = 100\n", CONFIG_ERROR_VALUE, ":7: [escalation] warn_at" },
     { "domain-twice", MINIMAL "[customer:a]\ndomains = y.test\n[customer:b]\ndomains = y.test\n", CONFIG_ERROR_VALUE, ":9: [customer:b] domains: \"y.test\" belongs to [customer:a]" },
 };
 
@@ -210,6 +218,56 @@ test_bad(gconstpointer data)
     /* Every message starts with the file it is about. */
     g_assert_true(g_str_has_prefix(error->message, path));
     g_assert_nonnull(strstr(error->message, bad[i].expect));
+}
+
+static void
+test_plans(void)
+{
+    g_autoptr(GError) error = NULL;
+    struct config *cfg = load_text(MINIMAL "[plan:gold]\n"
+                                           "hours = mon-sat 07:00-19:00\n"
+                                           "timezone = Europe/Amsterdam\n"
+                                           "sev2_response = 30m\n"
+                                           "sev2_around_the_clock = yes\n"
+                                           "[plan:standard]\n"
+                                           "sev3_response = 2bd\n"
+                                           "[escalation]\n"
+                                           "stage1 = lead@example.com\n"
+                                           "stage3 = director@example.com; vp@example.com\n"
+                                           "warn_at = 80\n"
+                                           "sev1_stage3_after = 4bh\n"
+                                           "[customer:acme]\n"
+                                           "domains = acme.com\n"
+                                           "plan = gold\n",
+                                   NULL, &error);
+    const struct plan *gold, *standard;
+
+    g_assert_no_error(error);
+    gold = config_plan(cfg, "gold");
+    standard = config_plan(cfg, "standard");
+    g_assert_nonnull(gold);
+    g_assert_nonnull(config_plan(cfg, "default"));
+    g_assert_nonnull(config_plan(cfg, "extended"));
+    g_assert_null(config_plan(cfg, "platinum"));
+    g_assert_cmpstr(gold->timezone, ==, "Europe/Amsterdam");
+    g_assert_cmpint(gold->goals[2][GOAL_RESPONSE].unit, ==, UNIT_REAL);
+    g_assert_cmpint(gold->goals[2][GOAL_RESPONSE].amount, ==, 1800);
+    g_assert_true(gold->around_the_clock[2]);
+    g_assert_cmpint(calendar_day_length(gold->calendar), ==, 12 * 3600);
+    /* A group named like a preset changes only what it says. */
+    g_assert_cmpint(standard->goals[3][GOAL_RESPONSE].amount, ==, 2);
+    g_assert_cmpint(standard->goals[1][GOAL_RESPONSE].amount, ==, 3600);
+    g_assert_true(standard->around_the_clock[1]);
+    g_assert_cmpstr(cfg->stage_contacts[1][0], ==, "lead@example.com");
+    g_assert_cmpuint(g_strv_length(cfg->stage_contacts[3]), ==, 2);
+    g_assert_null(cfg->stage_contacts[2][0]);
+    g_assert_cmpuint(cfg->ladder.warn_at, ==, 80);
+    g_assert_cmpint(cfg->ladder.initial_stage[1], ==, 2);
+    g_assert_cmpint(cfg->ladder.initial_stage[2], ==, 1);
+    g_assert_cmpint(cfg->ladder.next_after[1].unit, ==, UNIT_BUSINESS_HOURS);
+    g_assert_cmpint(cfg->ladder.next_after[2].unit, ==, UNIT_BUSINESS_DAYS);
+    g_assert_cmpint(cfg->ladder.next_after[2].amount, ==, 2);
+    config_unref(cfg);
 }
 
 static void
@@ -248,6 +306,7 @@ main(int argc, char **argv)
     g_test_add_func("/config/full", test_full);
     g_test_add_func("/config/defaults", test_defaults);
     g_test_add_func("/config/missing-file", test_missing_file);
+    g_test_add_func("/config/plans", test_plans);
     g_test_add_func("/config/shipped-example", test_shipped_example);
     for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
         g_autofree char *name = g_strdup_printf("/config/bad/%s", bad[i].name);
