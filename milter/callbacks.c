@@ -31,6 +31,7 @@ struct msg_ctx {
     GByteArray *raw;
     bool too_big;           /* over max_message_size: refused at end of message */
     gint64 address_ticket;  /* from a signed support+tkt-N.MAC@ recipient */
+    bool authenticated;     /* the client used SMTP AUTH */
     bool leading_space;     /* header values arrive with their leading space */
     char *subject_raw;      /* the first Subject header's value as received */
     guint ticket_headers;   /* X-Ticket-ID headers that came with the message */
@@ -216,6 +217,8 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
     msg->cfg = milter_config();
     msg->envelope_from = envelope_address(argv[0]);
     msg->leading_space = conn->leading_space;
+    const char *auth = smfi_getsymval(ctx, "{auth_authen}");
+    msg->authenticated = auth != NULL && *auth != '\0';
     conn->msg = msg;
 
     /* A client that announces the size lets us refuse before the data. */
@@ -429,6 +432,7 @@ mlfi_eom(SMFICTX *ctx)
     job.now = now;
     job.secret = msg->cfg->secret != NULL ? msg->cfg->secret : milter_secret;
     job.address_ticket = msg->address_ticket;
+    job.trusted = msg->authenticated || config_is_trusted_client(msg->cfg, conn->client_addr);
 
     g_atomic_int_inc(&milter_in_commit);
     if (!store_writer_run(milter_writer, ingest_job_run, &job, &error)) {
@@ -448,6 +452,9 @@ mlfi_eom(SMFICTX *ctx)
         if (job.queued > 0)
             dispatch_kick(milter_dispatcher);
         apply_tag(ctx, msg, mail, job.tag);
+        if (job.security != NULL)
+            log_warning("%s: security: %s ticket=%s from=<%s> client=%s", qid, job.security,
+                        job.tag, job.requester != NULL ? job.requester : "", conn->client_addr);
         log_info("%s: ticket=%s action=%s customer=%s from=<%s> message-id=<%s> size=%u ack=%s",
                  qid, job.tag,
                  job.action == ROUTER_CREATE     ? "create"

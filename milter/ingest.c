@@ -1,19 +1,23 @@
 /*
  * ingest - the writer-thread half of taking a message: look up what the
- * store knows, let the router decide, write the decision.
+ * store knows, let the router decide, write the decision and the mail it
+ * causes.
  *
  * Runs inside the writer's transaction (one savepoint per job), so the
  * lookups and the writes see one consistent database: two copies of the
- * same message in one batch cannot both create a ticket.
+ * same message in one batch cannot both create a ticket, and a notice is
+ * queued exactly when the ticket change that caused it is committed.
  */
+#include <stdarg.h>
 #include <string.h>
 
 #include <json-glib/json-glib.h>
 
 #include "milter/ingest.h"
+#include "outbound/notify.h"
 #include "router/outbound.h"
-#include "templates/compose.h"
-#include "templates/notice.h"
+#include "router/severity.h"
+#include "router/sla.h"
 #include "util/timefmt.h"
 
 /* Joins the addresses of a GPtrArray of struct mail_address with ", ". */
@@ -44,30 +48,40 @@ join_references(const GPtrArray *refs)
     return g_string_free(s, FALSE);
 }
 
-/* The detail of the "created" event: enough to see later why and from what
- * a ticket was opened. */
+/* A JSON object from NAME, VALUE pairs (NULL-terminated; NULL values
+ * become null): event details are always built this way, never printf'd. */
 static char *
-created_detail(const struct ingest_job *job, const struct decision *d)
+json_object_text(const char *name, ...)
 {
     g_autoptr(JsonBuilder) b = json_builder_new();
     g_autoptr(JsonGenerator) gen = json_generator_new();
     g_autoptr(JsonNode) root = NULL;
+    va_list ap;
 
     json_builder_begin_object(b);
-    json_builder_set_member_name(b, "message_id");
-    json_builder_add_string_value(b, job->mail->message_id);
-    json_builder_set_member_name(b, "queue_id");
-    json_builder_add_string_value(b, job->queue_id);
-    json_builder_set_member_name(b, "requester");
-    json_builder_add_string_value(b, d->requester);
-    json_builder_set_member_name(b, "customer");
-    json_builder_add_string_value(b, d->customer != NULL ? d->customer->name : NULL);
-    json_builder_set_member_name(b, "reason");
-    json_builder_add_string_value(b, d->reason);
+    va_start(ap, name);
+    for (const char *n = name; n != NULL; n = va_arg(ap, const char *)) {
+        const char *v = va_arg(ap, const char *);
+        json_builder_set_member_name(b, n);
+        if (v != NULL)
+            json_builder_add_string_value(b, v);
+        else
+            json_builder_add_null_value(b);
+    }
+    va_end(ap);
     json_builder_end_object(b);
     root = json_builder_get_root(b);
     json_generator_set_root(gen, root);
     return json_generator_to_data(gen, NULL);
+}
+
+static bool
+event(struct store *st, gint64 ticket, GDateTime *now, const char *type, const char *actor,
+      const char *detail, GError **error)
+{
+    g_autofree char *at = timefmt_iso8601(now);
+
+    return store_event_insert(st, ticket, at, type, actor, detail, error);
 }
 
 /* Finds a stored copy of the message. A Message-ID seen before with other
@@ -93,159 +107,6 @@ ingest_lookup(struct store *st, const struct mail *mail, struct router_view *vie
     view->is_stored = found;
     return true;
 }
-
-/* One rendered template into the outbox, threaded under the customer's
- * message, with the signed reply address and our loop mark. */
-struct queued_mail {
-    const char *template_name;
-    const char *kind;           /* "ack" or "notice" */
-    const char *to;
-    const char *to_name;
-    const char *language;
-    const char *timezone;
-    const char *auto_submitted;
-};
-
-static bool
-queue_mail(struct store *st, struct ingest_job *job, const struct decision *d, const char *at,
-           const struct queued_mail *q, GError **error)
-{
-    const struct config *cfg = job->cfg;
-    const struct mail *m = job->mail;
-    struct notice_facts f = {
-        .tag = job->tag,
-        .subject = d->subject,
-        .severity = d->severity,
-        .stage = d->stage,
-        .status = d->status,
-        .created_at = at,
-        .customer = d->customer != NULL ? d->customer->name : NULL,
-        .timezone = q->timezone,
-        .language = q->language,
-        .requester = d->requester,
-        .requester_name = m->from != NULL ? m->from->name : NULL,
-        .message_from = d->requester,
-        .message_subject = m->subject,
-        .message_text = m->text,
-        .support_addresses = cfg->support_addresses,
-        .now = job->now,
-    };
-    const struct template *t = template_set_get(cfg->templates, q->language, q->template_name);
-    struct template_vars *vars = notice_vars(&f);
-    g_autofree char *subject = NULL;
-    g_autofree char *body = template_render(t, vars, &subject);
-    g_autofree char *message_id = compose_message_id(cfg->hostname);
-    g_autofree char *loop = router_loop_value(job->secret, cfg->hostname, message_id);
-    g_autofree char *reply_to =
-        router_ticket_address(job->secret, cfg->support_addresses[0], job->tag);
-    g_autoptr(GPtrArray) refs = g_ptr_array_new();
-    g_autofree char *text = NULL;
-    g_autofree char *detail = NULL;
-
-    template_vars_free(vars);
-    for (guint i = 0; m->references != NULL && i < m->references->len; i++)
-        g_ptr_array_add(refs, g_ptr_array_index(m->references, i));
-    if (m->message_id != NULL)
-        g_ptr_array_add(refs, m->message_id);
-    struct outbound_mail out = {
-        .from = cfg->from,
-        .to = q->to,
-        .to_name = q->to_name,
-        .reply_to = reply_to,
-        .subject = subject,
-        .body = body,
-        .in_reply_to = m->message_id,
-        .references = refs,
-        .message_id = message_id,
-        .auto_submitted = q->auto_submitted,
-        .loop = loop,
-        .ticket_tag = job->tag,
-        .date = job->now,
-    };
-    text = compose_mail(&out);
-    struct store_new_outbox row = {
-        .ticket_id = job->ticket_id,
-        .kind = q->kind,
-        .template_name = q->template_name,
-        .transport = "smtp",
-        /* The null sender: a bounce of our notice must not come back as
-         * new support mail (RFC 3834). */
-        .mail_from = "",
-        .recipients = q->to,
-        .message_id = message_id,
-        .body = text,
-        .created_at = at,
-    };
-    if (!store_outbox_insert(st, &row, NULL, error))
-        return false;
-    detail = g_strdup_printf("{\"template\":\"%s\",\"message_id\":\"%s\"}", q->template_name,
-                             message_id);
-    job->queued++;
-    return store_event_insert(st, job->ticket_id, at, "mail-queued", q->to, detail, error);
-}
-
-/* The acknowledgement to the requester (unless RFC 3834 or the rate limit
- * says no) and the notice to staff. */
-static bool
-queue_ack(struct store *st, struct ingest_job *job, const struct decision *d, const char *at,
-          const char *template_name, GError **error)
-{
-    const struct config *cfg = job->cfg;
-    const char *language = d->customer != NULL ? d->customer->language : cfg->language;
-    const char *zone = d->customer != NULL ? d->customer->timezone : "UTC";
-    g_autoptr(GDateTime) hour_ago = g_date_time_add_hours(job->now, -1);
-    g_autofree char *since = timefmt_iso8601(hour_ago);
-    bool own = router_is_own_mail(job->secret, job->mail);
-    gint64 recent = 0;
-    enum ack_verdict verdict;
-
-    if (d->requester != NULL &&
-        !store_outbox_count_since(st, "ack", d->requester, since, &recent, error))
-        return false;
-    verdict = router_ack_verdict(job->mail, job->envelope_from, d->requester, own, recent,
-                                 cfg->ack_limit);
-    job->ack = router_ack_verdict_text(verdict);
-    if (verdict == ACK_SEND) {
-        struct queued_mail ack = {
-            .template_name = template_name, .kind = "ack", .to = d->requester,
-            .to_name = job->mail->from != NULL ? job->mail->from->name : NULL,
-            .language = language, .timezone = zone, .auto_submitted = "auto-replied",
-        };
-        if (!queue_mail(st, job, d, at, &ack, error))
-            return false;
-    } else {
-        g_autofree char *detail = g_strdup_printf("{\"reason\":\"%s\"}", job->ack);
-        if (!store_event_insert(st, job->ticket_id, at, "ack-withheld", d->requester, detail,
-                                error))
-            return false;
-    }
-    return true;
-}
-
-/* The acknowledgement and the notice to staff. */
-static bool
-queue_new_ticket_mail(struct store *st, struct ingest_job *job, const struct decision *d,
-                      const char *at, GError **error)
-{
-    const struct config *cfg = job->cfg;
-
-    if (!queue_ack(st, job, d, at, "ack-new", error))
-        return false;
-    if (cfg->staff_addresses[0] != NULL) {
-        g_autofree char *staff = g_strjoinv(", ", cfg->staff_addresses);
-        struct queued_mail notice = {
-            .template_name = "staff-new", .kind = "notice", .to = staff,
-            .language = cfg->language, .timezone = "UTC", .auto_submitted = "auto-generated",
-        };
-        if (!queue_mail(st, job, d, at, &notice, error))
-            return false;
-    }
-    return true;
-}
-
-static bool queue_followup_mail(struct store *st, struct ingest_job *job,
-                                const struct decision *d, const struct ticket *ref,
-                                const char *at, GError **error);
 
 /* The existing ticket the message names, strongest reference first. */
 static bool
@@ -291,21 +152,17 @@ ingest_find_reference(struct store *st, const struct ingest_job *job, struct rou
     return true;
 }
 
-/* A message on an existing ticket: stored with it, staff are told. */
 static bool
-ingest_followup(struct store *st, struct ingest_job *job, const struct decision *d,
-                const char *key, const struct ticket *ref, GError **error)
+store_the_message(struct store *st, const struct ingest_job *job, const struct decision *d,
+                  gint64 ticket, const char *key, GError **error)
 {
     const struct mail *m = job->mail;
     g_autofree char *at = timefmt_iso8601(job->now);
     g_autofree char *to = join_addresses(m->to);
     g_autofree char *cc = join_addresses(m->cc);
     g_autofree char *refs = join_references(m->references);
-    g_autofree char *detail = g_strdup_printf("{\"message_id\":\"%s\",\"via\":\"%s\"}",
-                                              m->message_id != NULL ? m->message_id : "",
-                                              d->reason);
     struct store_new_message msg = {
-        .ticket_id = ref->id,
+        .ticket_id = ticket,
         .dedup_key = key,
         .message_id = m->message_id,
         .digest = m->digest,
@@ -326,92 +183,283 @@ ingest_followup(struct store *st, struct ingest_job *job, const struct decision 
         .client_addr = job->client_addr,
     };
 
-    job->ticket_id = ref->id;
-    job->tag = g_strdup(ref->tag);
-    if (!store_message_insert(st, &msg, NULL, error) || !store_ticket_touch(st, ref->id, at, error))
-        return false;
-    if (!store_event_insert(st, ref->id, at, d->is_staff ? "staff-reply" : "customer-reply",
-                            d->requester, detail, error))
-        return false;
-    return queue_followup_mail(st, job, d, ref, at, error);
+    return store_message_insert(st, &msg, NULL, error);
 }
 
+/* The customer's message as the thread our notices answer. */
+static void
+notice_about_message(struct notice *n, const struct ingest_job *job, GPtrArray *refs)
+{
+    const struct mail *m = job->mail;
+
+    for (guint i = 0; m->references != NULL && i < m->references->len; i++)
+        g_ptr_array_add(refs, g_ptr_array_index(m->references, i));
+    if (m->message_id != NULL)
+        g_ptr_array_add(refs, m->message_id);
+    n->in_reply_to = m->message_id;
+    n->references = refs;
+    n->message_from = job->requester;
+    n->message_subject = m->subject;
+    n->message_text = m->text;
+    n->requester_name = m->from != NULL ? m->from->name : NULL;
+}
+
+/* An acknowledgement to the requester, unless RFC 3834 or ack_limit says no. */
 static bool
-queue_followup_mail(struct store *st, struct ingest_job *job, const struct decision *d,
-                    const struct ticket *ref, const char *at, GError **error)
+queue_ack(struct store *st, struct ingest_job *job, const struct ticket *t,
+          const char *template_name, GError **error)
 {
     const struct config *cfg = job->cfg;
-    /* The notice speaks of the ticket as it stands, not of this message. */
-    struct decision facts = *d;
+    g_autoptr(GDateTime) hour_ago = g_date_time_add_hours(job->now, -1);
+    g_autofree char *since = timefmt_iso8601(hour_ago);
+    g_autoptr(GPtrArray) refs = g_ptr_array_new();
+    bool own = router_is_own_mail(job->secret, job->mail);
+    gint64 recent = 0;
+    enum ack_verdict verdict;
 
-    facts.subject = ref->subject;
-    facts.severity = ref->severity;
-    facts.stage = ref->stage;
-    facts.status = ref->status;
-    if (!d->is_staff && cfg->staff_addresses[0] != NULL) {
-        g_autofree char *staff = g_strjoinv(", ", cfg->staff_addresses);
-        struct queued_mail notice = {
-            .template_name = "staff-reply", .kind = "notice", .to = staff,
-            .language = cfg->language, .timezone = "UTC", .auto_submitted = "auto-generated",
-        };
-        if (!queue_mail(st, job, &facts, at, &notice, error))
+    if (job->requester != NULL &&
+        !store_outbox_count_since(st, "ack", job->requester, since, &recent, error))
+        return false;
+    verdict = router_ack_verdict(job->mail, job->envelope_from, job->requester, own, recent,
+                                 cfg->ack_limit);
+    job->ack = router_ack_verdict_text(verdict);
+    if (verdict != ACK_SEND) {
+        g_autofree char *detail = json_object_text("reason", job->ack, NULL);
+        return event(st, t->id, job->now, "ack-withheld", job->requester, detail, error);
+    }
+    struct notice n = {
+        .template_name = template_name,
+        .kind = "ack",
+        .to = job->requester,
+        .to_name = job->mail->from != NULL ? job->mail->from->name : NULL,
+        .language = t->language,
+        .timezone = t->timezone,
+        .auto_submitted = "auto-replied",
+    };
+    notice_about_message(&n, job, refs);
+    job->queued++;
+    return notify_queue(st, job->cfg, job->secret, t, &n, job->now, error);
+}
+
+/* A notice to staff about this message (new ticket or customer reply). */
+static bool
+queue_staff_notice(struct store *st, struct ingest_job *job, const struct ticket *t,
+                   const char *template_name, const char *untrusted, GError **error)
+{
+    const struct config *cfg = job->cfg;
+    g_autofree char *to = notify_stage_recipients(cfg, t, 0);
+    g_autoptr(GPtrArray) refs = g_ptr_array_new();
+
+    if (to == NULL)
+        return true;
+    struct notice n = {
+        .template_name = template_name,
+        .kind = "notice",
+        .to = to,
+        .auto_submitted = "auto-generated",
+        .untrusted = untrusted,
+    };
+    notice_about_message(&n, job, refs);
+    job->queued++;
+    return notify_queue(st, cfg, job->secret, t, &n, job->now, error);
+}
+
+/* Entering a stage: its contacts get the facts and the deadlines. */
+static bool
+queue_stage_notice(struct store *st, struct ingest_job *job, const struct ticket *t,
+                   const char *reason, GError **error)
+{
+    g_autofree char *to = notify_stage_recipients(job->cfg, t, t->stage);
+
+    if (to == NULL || t->stage == 0)
+        return true;
+    struct notice n = {
+        .template_name = "escalation-staff",
+        .kind = "notice",
+        .to = to,
+        .auto_submitted = "auto-generated",
+        .reason = reason,
+    };
+    job->queued++;
+    return notify_queue(st, job->cfg, job->secret, t, &n, job->now, error) &&
+           notify_webhook(st, job->cfg, t, "escalation", reason, NULL, job->now, error);
+}
+
+/* The timers of a new ticket from its deadlines. The update interval runs
+ * from the first response on, so its timers are set then. */
+static bool
+set_timers(struct store *st, gint64 ticket, const struct sla_times *times, GError **error)
+{
+    for (int k = 0; k < GOAL_COUNT; k++) {
+        if (k == GOAL_UPDATE)
+            continue;
+        for (int breach = 0; breach <= 1; breach++) {
+            GDateTime *when = breach ? times->due[k] : times->warn[k];
+            g_autofree char *kind = sla_timer_kind(k, breach);
+            g_autofree char *at = when != NULL ? timefmt_iso8601(when) : NULL;
+            if (at != NULL && !store_timer_set(st, ticket, kind, at, error))
+                return false;
+        }
+    }
+    if (times->next_stage > 0) {
+        g_autofree char *at = timefmt_iso8601(times->next_stage_at);
+        if (!store_timer_set(st, ticket, "stage", at, error))
             return false;
     }
-    if (!d->is_staff && cfg->ack_followup)
-        return queue_ack(st, job, &facts, at, "ack-followup", error);
     return true;
+}
+
+static char *
+iso_or_null(GDateTime *t)
+{
+    return t != NULL ? timefmt_iso8601(t) : NULL;
 }
 
 static bool
 ingest_create(struct store *st, struct ingest_job *job, const struct decision *d,
               const char *key, GError **error)
 {
+    const struct config *cfg = job->cfg;
     const struct mail *m = job->mail;
+    const char *plan_name = d->customer != NULL ? d->customer->plan : "standard";
+    const struct plan *plan = config_plan(cfg, plan_name);
+    const char *zone = d->customer != NULL ? d->customer->timezone : "UTC";
+    const char *language = d->customer != NULL ? d->customer->language : cfg->language;
     g_autofree char *at = timefmt_iso8601(job->now);
-    g_autofree char *to = join_addresses(m->to);
-    g_autofree char *cc = join_addresses(m->cc);
-    g_autofree char *refs = join_references(m->references);
-    g_autofree char *detail = created_detail(job, d);
-    struct store_new_ticket t = {
-        .prefix = job->cfg->ticket_prefix,
+    g_autofree char *rule = NULL;
+    struct sla_times times;
+    int severity;
+
+    if (plan == NULL)
+        plan = config_plan(cfg, "standard");
+    severity = severity_of(cfg->severity, m->subject, m->text, plan->default_severity, &rule);
+    sla_compute(plan, &cfg->ladder, zone, severity, job->now, 0, &times);
+
+    g_autofree char *first_due = iso_or_null(times.due[GOAL_RESPONSE]);
+    g_autofree char *update_due = iso_or_null(times.due[GOAL_UPDATE]);
+    g_autofree char *resolution_due = iso_or_null(times.due[GOAL_RESOLUTION]);
+    struct store_new_ticket nt = {
+        .prefix = cfg->ticket_prefix,
         .status = d->status,
-        .severity = d->severity,
-        .stage = d->stage,
+        .severity = severity,
+        .stage = times.stage,
         .customer = d->customer != NULL ? d->customer->name : NULL,
         .requester = d->requester != NULL ? d->requester : "",
         .subject = d->subject,
         .created_at = at,
+        .first_response_due = first_due,
+        .next_update_due = update_due,
+        .resolution_due = resolution_due,
+        .plan = plan->name,
+        .timezone = zone,
+        .language = language,
     };
-    struct store_new_message msg = {
-        .dedup_key = key,
-        .message_id = m->message_id,
-        .digest = m->digest,
-        .direction = "in",
-        .kind = d->customer != NULL ? "customer" : "unknown",
-        .from = d->requester,
-        .to = to,
-        .cc = cc,
-        .subject = m->subject,
-        .in_reply_to = m->in_reply_to,
-        .references = refs,
-        .text = m->text,
-        .raw = job->raw,
-        .raw_len = job->raw_len,
-        .received_at = at,
-        .queue_id = job->queue_id,
-        .envelope_from = job->envelope_from,
-        .client_addr = job->client_addr,
-    };
+    g_autofree char *created = json_object_text(
+        "message_id", m->message_id, "queue_id", job->queue_id, "requester", d->requester,
+        "customer", nt.customer, "reason", d->reason, NULL);
+    g_autofree char *sev_text = g_strdup_printf("%d", severity);
+    g_autofree char *sev_detail = json_object_text("severity", sev_text, "rule", rule, NULL);
+    struct ticket *t = NULL;
+    bool ok;
 
-    if (!store_ticket_insert(st, &t, &job->ticket_id, error))
+    ok = store_ticket_insert(st, &nt, &job->ticket_id, error) &&
+         store_the_message(st, job, d, job->ticket_id, key, error) &&
+         event(st, job->ticket_id, job->now, "created", d->requester, created, error) &&
+         event(st, job->ticket_id, job->now, "severity", NULL, sev_detail, error) &&
+         set_timers(st, job->ticket_id, &times, error);
+    if (ok && times.stage > 0) {
+        g_autofree char *stage_text = g_strdup_printf("%d", times.stage);
+        g_autofree char *detail = json_object_text("stage", stage_text, "reason",
+                                                   "automatic for this severity", NULL);
+        ok = event(st, job->ticket_id, job->now, "stage", NULL, detail, error);
+    }
+    sla_times_clear(&times);
+    if (!ok)
         return false;
-    msg.ticket_id = job->ticket_id;
-    if (!store_message_insert(st, &msg, NULL, error))
+
+    t = store_ticket_get(st, job->ticket_id, error);
+    if (t == NULL)
         return false;
-    if (!store_event_insert(st, job->ticket_id, at, "created", d->requester, detail, error))
+    job->tag = g_strdup(t->tag);
+    job->severity = severity;
+    ok = queue_ack(st, job, t, "ack-new", error) &&
+         queue_staff_notice(st, job, t, "staff-new", NULL, error) &&
+         queue_stage_notice(st, job, t, "automatic escalation for this severity", error);
+    store_ticket_free(t);
+    return ok;
+}
+
+/* A staff reply from someone we can trust stops the first-response clock
+ * and starts the next update interval. */
+static bool
+record_staff_response(struct store *st, struct ingest_job *job, const struct ticket *t,
+                      GError **error)
+{
+    const struct plan *plan = config_plan(job->cfg, t->plan != NULL ? t->plan : "standard");
+    g_autofree char *at = timefmt_iso8601(job->now);
+    g_autofree char *next_at = NULL;
+    GDateTime *next = NULL;
+
+    if (plan == NULL)
+        plan = config_plan(job->cfg, "standard");
+    struct calendar *cal = plan_calendar(plan, t->timezone);
+    next = goal_due(&plan->goals[t->severity][GOAL_UPDATE], cal,
+                    plan->around_the_clock[t->severity], job->now, 100);
+    calendar_free(cal);
+    next_at = iso_or_null(next);
+    if (!store_ticket_set_first_response(st, t->id, at, next_at, error))
         return false;
-    job->tag = router_ticket_tag(job->cfg->ticket_prefix, job->ticket_id);
-    return queue_new_ticket_mail(st, job, d, at, error);
+    if (next != NULL) {
+        GDateTime *warn_from = job->now;
+        gint64 span = g_date_time_difference(next, warn_from) * job->cfg->ladder.warn_at / 100;
+        g_autoptr(GDateTime) warn = g_date_time_add(warn_from, span);
+        g_autofree char *warn_at = timefmt_iso8601(warn);
+        g_date_time_unref(next);
+        if (!store_timer_set(st, t->id, "update-warning", warn_at, error) ||
+            !store_timer_set(st, t->id, "update-breach", next_at, error))
+            return false;
+    }
+    if (t->first_response_at == NULL)
+        return event(st, t->id, job->now, "first-response", job->requester, NULL, error);
+    return event(st, t->id, job->now, "update", job->requester, NULL, error);
+}
+
+/* A message on an existing ticket: stored with it; staff are told of a
+ * customer's reply, and a trusted staff reply stops the clocks. */
+static bool
+ingest_followup(struct store *st, struct ingest_job *job, const struct decision *d,
+                const char *key, const struct ticket *ref, GError **error)
+{
+    g_autofree char *at = timefmt_iso8601(job->now);
+    g_autofree char *detail =
+        json_object_text("message_id", job->mail->message_id, "via", d->reason, NULL);
+    bool untrusted_staff = d->is_staff && !job->trusted;
+
+    job->ticket_id = ref->id;
+    job->tag = g_strdup(ref->tag);
+    if (!store_the_message(st, job, d, ref->id, key, error) ||
+        !store_ticket_touch(st, ref->id, at, error))
+        return false;
+    if (untrusted_staff) {
+        /* Anyone can write a staff address into From. */
+        g_autofree char *why = json_object_text(
+            "reason", "staff address without SMTP AUTH, trusted network or authentication",
+            "client", job->client_addr, NULL);
+        job->security = "untrusted-staff";
+        return event(st, ref->id, job->now, "untrusted-staff", job->requester, why, error) &&
+               queue_staff_notice(st, job, ref, "staff-reply",
+                                  "this message claims to come from staff but was not "
+                                  "authenticated; it changed nothing",
+                                  error);
+    }
+    if (!event(st, ref->id, job->now, d->is_staff ? "staff-reply" : "customer-reply",
+               job->requester, detail, error))
+        return false;
+    if (d->is_staff)
+        return record_staff_response(st, job, ref, error);
+    if (!queue_staff_notice(st, job, ref, "staff-reply", NULL, error))
+        return false;
+    return !job->cfg->ack_followup || queue_ack(st, job, ref, "ack-followup", error);
 }
 
 /* A sender used a reference to a ticket they do not take part in: both
@@ -420,15 +468,14 @@ static bool
 record_refused_reference(struct store *st, struct ingest_job *job, const struct decision *d,
                          GError **error)
 {
-    g_autofree char *at = timefmt_iso8601(job->now);
     g_autofree char *other = router_ticket_tag(job->cfg->ticket_prefix, d->refused_ticket);
-    g_autofree char *on_new = g_strdup_printf("{\"referenced\":\"%s\"}", other);
-    g_autofree char *on_old = g_strdup_printf("{\"opened\":\"%s\"}", job->tag);
+    g_autofree char *on_new = json_object_text("referenced", other, NULL);
+    g_autofree char *on_old = json_object_text("opened", job->tag, NULL);
 
-    return store_event_insert(st, job->ticket_id, at, "reference-refused", d->requester, on_new,
-                              error) &&
-           store_event_insert(st, d->refused_ticket, at, "reference-refused", d->requester,
-                              on_old, error);
+    return event(st, job->ticket_id, job->now, "reference-refused", d->requester, on_new,
+                 error) &&
+           event(st, d->refused_ticket, job->now, "reference-refused", d->requester, on_old,
+                 error);
 }
 
 bool
@@ -460,12 +507,11 @@ ingest_job_run(struct store *st, void *data, GError **error)
         break;
     case ROUTER_DUPLICATE:
         job->ticket_id = d->ticket_id;
+        job->tag = router_ticket_tag(job->cfg->ticket_prefix, job->ticket_id);
         break;
     case ROUTER_REJECT:
         break;
     }
-    if (ok && job->ticket_id > 0 && job->tag == NULL)
-        job->tag = router_ticket_tag(job->cfg->ticket_prefix, job->ticket_id);
     router_decision_free(d);
     store_ticket_free(ref);
     return ok;

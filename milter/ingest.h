@@ -27,6 +27,7 @@ struct ingest_job {
     const char *client_addr;
     const char *secret;        /* signs ticket addresses and our loop mark */
     gint64 address_ticket;     /* from a signed support+tkt-N.MAC@ recipient, 0 when none */
+    bool trusted;              /* SMTP AUTH or a client in trusted_networks */
     GDateTime *now;
 
     /* out: owned by the job, freed by ingest_job_clear() */
@@ -38,6 +39,8 @@ struct ingest_job {
     const char *reason;        /* static text */
     const char *ack;           /* what became of the acknowledgement ("send", "bulk", ...) */
     guint queued;              /* outbox rows written: the dispatcher has work */
+    int severity;              /* of a new ticket */
+    const char *security;      /* a security event to log, NULL when none */
 };
 
 /* store_job_fn for the writer thread. */

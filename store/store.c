@@ -92,6 +92,21 @@ static const char *const migrations[] = {
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
     /* 3: replies to our own mail find their ticket by its Message-ID */
     "CREATE INDEX outbox_message_id ON outbox(message_id);",
+    /* 4: what the clocks need, and the timers the scheduler fires */
+    "ALTER TABLE tickets ADD COLUMN plan TEXT;"
+    "ALTER TABLE tickets ADD COLUMN timezone TEXT;"
+    "ALTER TABLE tickets ADD COLUMN language TEXT;"
+    "ALTER TABLE tickets ADD COLUMN assignee TEXT;"
+    "ALTER TABLE tickets ADD COLUMN paused_at TEXT;"
+    "CREATE TABLE timers ("
+    "  id INTEGER PRIMARY KEY,"
+    "  ticket_id INTEGER NOT NULL REFERENCES tickets(id),"
+    "  kind TEXT NOT NULL,"
+    "  due_at TEXT NOT NULL,"
+    "  fired_at TEXT,"
+    "  UNIQUE (ticket_id, kind)"
+    ");"
+    "CREATE INDEX timers_due ON timers(due_at) WHERE fired_at IS NULL;",
 };
 
 /* The statements every store prepares; indexes into st->stmt. */
@@ -123,12 +138,21 @@ enum stmt_id {
     STMT_META_SET,
     STMT_TICKET_BY_MESSAGE_ID,
     STMT_TICKET_TOUCH,
+    STMT_TICKET_SET_DUE,
+    STMT_TICKET_SET_STAGE,
+    STMT_TICKET_SET_FIRST_RESPONSE,
+    STMT_TIMER_SET,
+    STMT_TIMER_DUE,
+    STMT_TIMER_NEXT,
+    STMT_TIMER_FIRED,
+    STMT_TICKET_OPEN,
     STMT_COUNT
 };
 
 #define TICKET_COLUMNS                                                                             \
     "id, prefix || '-' || id, status, severity, stage, customer, requester, subject, "             \
-    "created_at, updated_at"
+    "created_at, updated_at, first_response_due, first_response_at, next_update_due, "             \
+    "resolution_due, resolved_at, plan, timezone, language, assignee, paused_at"
 
 #define OUTBOX_COLUMNS                                                                             \
     "id, ticket_id, kind, template, transport, mail_from, recipients, message_id, body,"         \
@@ -143,7 +167,9 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_ROLLBACK_TO] = "ROLLBACK TO job",
     [STMT_TICKET_INSERT] =
         "INSERT INTO tickets (prefix, status, severity, stage, customer, requester, subject,"
-        " created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+        " created_at, updated_at, first_response_due, next_update_due, resolution_due, plan,"
+        " timezone, language)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     [STMT_MESSAGE_INSERT] =
         "INSERT INTO messages (ticket_id, dedup_key, message_id, digest, direction, kind,"
         " from_addr, to_addrs, cc_addrs, subject, in_reply_to, refs, text, raw, received_at,"
@@ -187,6 +213,21 @@ static const char *const stmt_sql[STMT_COUNT] = {
         " UNION ALL SELECT ticket_id FROM outbox WHERE message_id = ?1 AND ticket_id IS NOT NULL"
         " LIMIT 1",
     [STMT_TICKET_TOUCH] = "UPDATE tickets SET updated_at = ?2 WHERE id = ?1",
+    [STMT_TICKET_SET_DUE] = "UPDATE tickets SET first_response_due = ?2, next_update_due = ?3,"
+                            " resolution_due = ?4 WHERE id = ?1",
+    [STMT_TICKET_SET_STAGE] = "UPDATE tickets SET stage = ?2, updated_at = ?3 WHERE id = ?1",
+    [STMT_TICKET_SET_FIRST_RESPONSE] =
+        "UPDATE tickets SET first_response_at = coalesce(first_response_at, ?2),"
+        " next_update_due = ?3, updated_at = ?2 WHERE id = ?1",
+    [STMT_TIMER_SET] = "INSERT INTO timers (ticket_id, kind, due_at) VALUES (?1, ?2, ?3)"
+                       " ON CONFLICT (ticket_id, kind) DO UPDATE SET due_at = excluded.due_at,"
+                       " fired_at = NULL",
+    [STMT_TIMER_DUE] = "SELECT id, ticket_id, kind, due_at FROM timers"
+                       " WHERE fired_at IS NULL AND due_at <= ?1 ORDER BY due_at, id LIMIT ?2",
+    [STMT_TIMER_NEXT] = "SELECT min(due_at) FROM timers WHERE fired_at IS NULL",
+    [STMT_TIMER_FIRED] = "UPDATE timers SET fired_at = ?2 WHERE id = ?1",
+    [STMT_TICKET_OPEN] = "SELECT " TICKET_COLUMNS " FROM tickets"
+                         " WHERE status IN ('open', 'pending') ORDER BY id",
 };
 
 struct store {
@@ -509,6 +550,12 @@ store_ticket_insert(struct store *st, const struct store_new_ticket *t, gint64 *
     bind_text(s, 6, t->requester);
     bind_text(s, 7, t->subject);
     bind_text(s, 8, t->created_at);
+    bind_text(s, 9, t->first_response_due);
+    bind_text(s, 10, t->next_update_due);
+    bind_text(s, 11, t->resolution_due);
+    bind_text(s, 12, t->plan);
+    bind_text(s, 13, t->timezone);
+    bind_text(s, 14, t->language);
     if (!store_step_done(st, STMT_TICKET_INSERT, error))
         return false;
     *id = sqlite3_last_insert_rowid(st->db);
@@ -603,6 +650,16 @@ store_ticket_free(struct ticket *t)
     g_free(t->subject);
     g_free(t->created_at);
     g_free(t->updated_at);
+    g_free(t->first_response_due);
+    g_free(t->first_response_at);
+    g_free(t->next_update_due);
+    g_free(t->resolution_due);
+    g_free(t->resolved_at);
+    g_free(t->plan);
+    g_free(t->timezone);
+    g_free(t->language);
+    g_free(t->assignee);
+    g_free(t->paused_at);
     g_free(t);
     return NULL;
 }
@@ -628,6 +685,16 @@ ticket_from_row(sqlite3_stmt *s)
     t->subject = column_dup(s, 7);
     t->created_at = column_dup(s, 8);
     t->updated_at = column_dup(s, 9);
+    t->first_response_due = column_dup(s, 10);
+    t->first_response_at = column_dup(s, 11);
+    t->next_update_due = column_dup(s, 12);
+    t->resolution_due = column_dup(s, 13);
+    t->resolved_at = column_dup(s, 14);
+    t->plan = column_dup(s, 15);
+    t->timezone = column_dup(s, 16);
+    t->language = column_dup(s, 17);
+    t->assignee = column_dup(s, 18);
+    t->paused_at = column_dup(s, 19);
     return t;
 }
 
@@ -969,4 +1036,105 @@ store_ticket_touch(struct store *st, gint64 id, const char *at, GError **error)
     sqlite3_bind_int64(st->stmt[STMT_TICKET_TOUCH], 1, id);
     bind_text(st->stmt[STMT_TICKET_TOUCH], 2, at);
     return store_step_done(st, STMT_TICKET_TOUCH, error);
+}
+
+/* ---- clocks and timers ---- */
+
+bool
+store_ticket_set_due(struct store *st, gint64 id, const char *first_response,
+                     const char *next_update, const char *resolution, GError **error)
+{
+    sqlite3_stmt *s = st->stmt[STMT_TICKET_SET_DUE];
+
+    sqlite3_bind_int64(s, 1, id);
+    bind_text(s, 2, first_response);
+    bind_text(s, 3, next_update);
+    bind_text(s, 4, resolution);
+    return store_step_done(st, STMT_TICKET_SET_DUE, error);
+}
+
+bool
+store_ticket_set_stage(struct store *st, gint64 id, int stage, const char *at, GError **error)
+{
+    sqlite3_stmt *s = st->stmt[STMT_TICKET_SET_STAGE];
+
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int(s, 2, stage);
+    bind_text(s, 3, at);
+    return store_step_done(st, STMT_TICKET_SET_STAGE, error);
+}
+
+bool
+store_ticket_set_first_response(struct store *st, gint64 id, const char *at,
+                                const char *next_update_due, GError **error)
+{
+    sqlite3_stmt *s = st->stmt[STMT_TICKET_SET_FIRST_RESPONSE];
+
+    sqlite3_bind_int64(s, 1, id);
+    bind_text(s, 2, at);
+    bind_text(s, 3, next_update_due);
+    return store_step_done(st, STMT_TICKET_SET_FIRST_RESPONSE, error);
+}
+
+bool
+store_timer_set(struct store *st, gint64 ticket_id, const char *kind, const char *due_at,
+                GError **error)
+{
+    sqlite3_stmt *s = st->stmt[STMT_TIMER_SET];
+
+    sqlite3_bind_int64(s, 1, ticket_id);
+    bind_text(s, 2, kind);
+    bind_text(s, 3, due_at);
+    return store_step_done(st, STMT_TIMER_SET, error);
+}
+
+static void
+timer_free(gpointer p)
+{
+    struct timer *t = p;
+
+    g_free(t->kind);
+    g_free(t->due_at);
+    g_free(t);
+}
+
+static gpointer
+timer_from_row(sqlite3_stmt *s)
+{
+    struct timer *t = g_new0(struct timer, 1);
+
+    t->id = sqlite3_column_int64(s, 0);
+    t->ticket_id = sqlite3_column_int64(s, 1);
+    t->kind = column_dup(s, 2);
+    t->due_at = column_dup(s, 3);
+    return t;
+}
+
+GPtrArray *
+store_timers_due(struct store *st, const char *now, guint limit, GError **error)
+{
+    bind_text(st->stmt[STMT_TIMER_DUE], 1, now);
+    sqlite3_bind_int(st->stmt[STMT_TIMER_DUE], 2, (int)limit);
+    return store_collect(st, STMT_TIMER_DUE, timer_from_row, timer_free, error);
+}
+
+bool
+store_timer_next(struct store *st, char **when, GError **error)
+{
+    return store_scalar(st, STMT_TIMER_NEXT, NULL, when, error);
+}
+
+bool
+store_timer_fired(struct store *st, gint64 id, const char *at, GError **error)
+{
+    sqlite3_bind_int64(st->stmt[STMT_TIMER_FIRED], 1, id);
+    bind_text(st->stmt[STMT_TIMER_FIRED], 2, at);
+    return store_step_done(st, STMT_TIMER_FIRED, error);
+}
+
+GPtrArray *
+store_ticket_list_open(struct store *st, GError **error)
+{
+    return store_collect(st, STMT_TICKET_OPEN, (gpointer(*)(sqlite3_stmt *))ticket_from_row,
+                         ticket_free_cb, error);
 }

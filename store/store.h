@@ -62,6 +62,12 @@ struct store_new_ticket {
     const char *requester; /* address */
     const char *subject;
     const char *created_at;
+    const char *first_response_due; /* NULL: no goal */
+    const char *next_update_due;
+    const char *resolution_due;
+    const char *plan;
+    const char *timezone;           /* the customer's, for local times in notices */
+    const char *language;
 };
 
 bool store_ticket_insert(struct store *st, const struct store_new_ticket *t, gint64 *id,
@@ -164,6 +170,34 @@ bool store_outbox_pending(struct store *st, gint64 *count, GError **error);
 bool store_meta_get(struct store *st, const char *key, char **value, GError **error);
 bool store_meta_set(struct store *st, const char *key, const char *value, GError **error);
 
+/* ---- clocks and timers ---- */
+
+bool store_ticket_set_due(struct store *st, gint64 id, const char *first_response,
+                          const char *next_update, const char *resolution, GError **error);
+bool store_ticket_set_stage(struct store *st, gint64 id, int stage, const char *at,
+                            GError **error);
+/* Records the first response (once) at AT and the next update due. */
+bool store_ticket_set_first_response(struct store *st, gint64 id, const char *at,
+                                     const char *next_update_due, GError **error);
+
+struct timer {
+    gint64 id;
+    gint64 ticket_id;
+    char *kind;   /* response-warning, response-breach, ..., stage */
+    char *due_at;
+};
+
+/* Sets (or moves, and re-arms) the timer KIND of a ticket. */
+bool store_timer_set(struct store *st, gint64 ticket_id, const char *kind, const char *due_at,
+                     GError **error);
+/* Unfired timers due at NOW, in due order. */
+GPtrArray *store_timers_due(struct store *st, const char *now, guint limit, GError **error);
+/* The earliest unfired timer; *WHEN NULL when none. */
+bool store_timer_next(struct store *st, char **when, GError **error);
+bool store_timer_fired(struct store *st, gint64 id, const char *at, GError **error);
+/* Tickets with status open or pending, oldest first. */
+GPtrArray *store_ticket_list_open(struct store *st, GError **error);
+
 /* ---- reading ---- */
 
 struct ticket {
@@ -177,6 +211,16 @@ struct ticket {
     char *subject;
     char *created_at;
     char *updated_at;
+    char *first_response_due; /* NULL when there is no such goal */
+    char *first_response_at;
+    char *next_update_due;
+    char *resolution_due;
+    char *resolved_at;
+    char *plan;
+    char *timezone;
+    char *language;
+    char *assignee;
+    char *paused_at;
 };
 
 struct ticket_message {
