@@ -49,12 +49,14 @@ static struct config *milter_cfg;
 static struct store_writer *milter_writer;
 static char *milter_secret;
 static struct dispatcher *milter_dispatcher;
+static struct scheduler *milter_scheduler;
 static gint milter_in_commit;
 
 void
 milter_setup(struct config *cfg, struct store_writer *writer, struct dispatcher *dispatcher,
-             const char *secret)
+             struct scheduler *scheduler, const char *secret)
 {
+    milter_scheduler = scheduler;
     milter_set_config(cfg);
     milter_writer = writer;
     milter_dispatcher = dispatcher;
@@ -451,6 +453,10 @@ mlfi_eom(SMFICTX *ctx)
         /* The acknowledgement goes out now, not at the next timer. */
         if (job.queued > 0)
             dispatch_kick(milter_dispatcher);
+        /* A new ticket's first timer may be sooner than the one the
+         * scheduler sleeps for. */
+        if (job.action == ROUTER_CREATE)
+            scheduler_kick(milter_scheduler);
         apply_tag(ctx, msg, mail, job.tag);
         if (job.security != NULL)
             log_warning("%s: security: %s ticket=%s from=<%s> client=%s", qid, job.security,

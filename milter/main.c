@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -26,6 +25,7 @@
 #include "milter/ingest.h"
 #include "milter/milter.h"
 #include "outbound/dispatch.h"
+#include "outbound/scheduler.h"
 #include "parser/mail.h"
 #include "store/store.h"
 #include "util/log.h"
@@ -44,32 +44,6 @@ usage(void)
                     "  -p PIDFILE  write the daemon's process id to PIDFILE\n"
                     "  -t          check the configuration and exit\n"
                     "  -V          print the version and exit\n");
-}
-
-/* The key that signs ticket addresses and our loop mark: the configured
- * one, else one made on first start and kept in the database, so that it
- * survives restarts without the admin having to invent one. */
-static char *
-load_secret(struct store *st, const struct config *cfg, GError **error)
-{
-    char *secret = NULL;
-    guint8 bytes[32];
-
-    if (cfg->secret != NULL)
-        return g_strdup(cfg->secret);
-    if (!store_meta_get(st, "secret", &secret, error))
-        return NULL;
-    if (secret != NULL)
-        return secret;
-    /* GLib's generator is not meant for keys; the kernel's is. */
-    if (getrandom(bytes, sizeof(bytes), 0) != (ssize_t)sizeof(bytes)) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "getrandom: %s", g_strerror(errno));
-        return NULL;
-    }
-    secret = g_compute_checksum_for_data(G_CHECKSUM_SHA256, bytes, sizeof(bytes));
-    if (!store_meta_set(st, "secret", secret, error))
-        g_clear_pointer(&secret, g_free);
-    return secret;
 }
 
 static bool
@@ -96,6 +70,7 @@ main(int argc, char **argv)
     struct store *st;
     struct store_writer *writer;
     struct dispatcher *dispatcher;
+    struct scheduler *scheduler;
     int opt, rc;
 
     while ((opt = getopt(argc, argv, "c:dfp:tVh")) != -1) {
@@ -180,7 +155,8 @@ main(int argc, char **argv)
     if (pidfile != NULL && !write_pidfile(pidfile))
         return EX_CANTCREAT;
 
-    g_autofree char *secret = load_secret(st, cfg, &error);
+    g_autofree char *secret =
+        cfg->secret != NULL ? g_strdup(cfg->secret) : store_signing_secret(st, &error);
     if (secret == NULL) {
         log_error("cannot read or keep the signing secret: %s", error->message);
         return EX_UNAVAILABLE;
@@ -191,7 +167,13 @@ main(int argc, char **argv)
         log_error("cannot start the outbox dispatcher: %s", error->message);
         return EX_UNAVAILABLE;
     }
-    milter_setup(cfg, writer, dispatcher, secret);
+    /* Timers that fell due while we were stopped fire now, in order. */
+    scheduler = scheduler_start(cfg, writer, dispatcher, secret, &error);
+    if (scheduler == NULL) {
+        log_error("cannot start the scheduler: %s", error->message);
+        return EX_UNAVAILABLE;
+    }
+    milter_setup(cfg, writer, dispatcher, scheduler, secret);
     log_info("starting ticket-milter %s socket=%s database=%s", VERSION, cfg->socket,
              cfg->database);
 
@@ -201,6 +183,7 @@ main(int argc, char **argv)
      * in their commit finish before the writer goes. */
     if (!milter_drain(30000))
         log_warning("stopping with messages still waiting for their commit");
+    scheduler = scheduler_stop(scheduler);
     dispatcher = dispatch_stop(dispatcher);
     writer = store_writer_free(writer);
     log_info("stopped");

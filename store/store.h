@@ -198,6 +198,11 @@ bool store_timer_fired(struct store *st, gint64 id, const char *at, GError **err
 /* Tickets with status open or pending, oldest first. */
 GPtrArray *store_ticket_list_open(struct store *st, GError **error);
 
+/* The key that signs ticket addresses and our loop mark: made from the
+ * kernel's random source on first use and kept in the database, so that it
+ * survives restarts and is the same for the daemon and ticketctl. */
+char *store_signing_secret(struct store *st, GError **error);
+
 /* ---- reading ---- */
 
 struct ticket {
