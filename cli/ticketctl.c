@@ -3,6 +3,8 @@
  *
  *   ticketctl [-c FILE | --db PATH] list [--json]
  *   ticketctl [-c FILE | --db PATH] show TAG [--json]
+ *   ticketctl [-c FILE | --db PATH] sla [--json] [--at ISO8601]
+ *   ticketctl [-c FILE] tick [--now ISO8601]
  *
  * It opens its own read-only connection: WAL lets it read while the daemon
  * writes, and it can never hold the write lock the milter needs.
@@ -17,7 +19,10 @@
 #include <json-glib/json-glib.h>
 
 #include "config/config.h"
+#include "outbound/scheduler.h"
+#include "parser/mail.h"
 #include "store/store.h"
+#include "util/timefmt.h"
 
 #define DEFAULT_CONFIG SYSCONFDIR "/ticket-milter.conf"
 
@@ -27,6 +32,7 @@ struct options {
     const char *config_path;
     const char *db_path;
     bool json;
+    const char *at;  /* --at / --now: the time to act or report at */
     GPtrArray *args; /* command and its arguments */
 };
 
@@ -37,10 +43,13 @@ usage(FILE *out)
                  "commands:\n"
                  "  list            every ticket, oldest first\n"
                  "  show TAG        one ticket (e.g. TKT-42) with its messages and events\n"
+                 "  sla             every open ticket with its deadlines and the time left\n"
+                 "  tick            fire the timers that are due (what the daemon does itself)\n"
                  "options:\n"
                  "  -c FILE         configuration file (default " DEFAULT_CONFIG ")\n"
                  "  --db PATH       read this database instead of the configured one\n"
-                 "  --json          machine-readable output\n");
+                 "  --json          machine-readable output\n"
+                 "  --at, --now T   act or report as if it were T (ISO 8601, e.g. 2026-11-24T10:00:00Z)\n");
 }
 
 static bool
@@ -56,6 +65,8 @@ parse_options(int argc, char **argv, struct options *o)
             o->db_path = argv[++i];
         else if (strcmp(a, "--json") == 0)
             o->json = true;
+        else if ((strcmp(a, "--at") == 0 || strcmp(a, "--now") == 0) && i + 1 < argc)
+            o->at = argv[++i];
         else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             usage(stdout);
             exit(0);
@@ -156,6 +167,12 @@ show_text(const struct ticket *t, GPtrArray *messages, GPtrArray *events)
     printf("Subject:   %s\n", t->subject);
     printf("Created:   %s\n", t->created_at);
     printf("Updated:   %s\n", t->updated_at);
+    printf("Plan:      %s\n", t->plan != NULL ? t->plan : "-");
+    printf("Response:  due %s, given %s\n", t->first_response_due ? t->first_response_due : "-",
+           t->first_response_at ? t->first_response_at : "-");
+    printf("Update:    due %s\n", t->next_update_due ? t->next_update_due : "-");
+    printf("Resolution: due %s, resolved %s\n", t->resolution_due ? t->resolution_due : "-",
+           t->resolved_at ? t->resolved_at : "-");
     printf("\nMessages:\n");
     for (guint i = 0; i < messages->len; i++) {
         const struct ticket_message *m = g_ptr_array_index(messages, i);
@@ -179,6 +196,12 @@ show_json(const struct ticket *t, GPtrArray *messages, GPtrArray *events)
     json_builder_begin_object(b);
     ticket_members(b, t);
     add_string(b, "updated_at", t->updated_at);
+    add_string(b, "plan", t->plan);
+    add_string(b, "first_response_due", t->first_response_due);
+    add_string(b, "first_response_at", t->first_response_at);
+    add_string(b, "next_update_due", t->next_update_due);
+    add_string(b, "resolution_due", t->resolution_due);
+    add_string(b, "resolved_at", t->resolved_at);
     json_builder_set_member_name(b, "messages");
     json_builder_begin_array(b);
     for (guint i = 0; i < messages->len; i++) {
@@ -255,6 +278,150 @@ cmd_show(struct store *st, const struct options *o)
     return 0;
 }
 
+/* The time --at/--now names, else now. NULL (with a message) when unreadable. */
+static GDateTime *
+options_time(const struct options *o)
+{
+    GDateTime *t;
+
+    if (o->at == NULL)
+        return g_date_time_new_now_utc();
+    t = timefmt_parse(o->at);
+    if (t == NULL)
+        fprintf(stderr, "ticketctl: \"%s\" is not an ISO 8601 time with a zone, e.g. "
+                        "2026-11-24T10:00:00Z\n",
+                o->at);
+    return t;
+}
+
+/* Seconds from NOW to DUE (negative: overdue). */
+static gint64
+seconds_left(const char *due, GDateTime *now)
+{
+    g_autoptr(GDateTime) t = timefmt_parse(due);
+
+    return t != NULL ? g_date_time_difference(t, now) / G_TIME_SPAN_SECOND : 0;
+}
+
+static char *
+human_left(gint64 s)
+{
+    gint64 a = s < 0 ? -s : s;
+
+    return g_strdup_printf("%s%" G_GINT64_FORMAT "h%02" G_GINT64_FORMAT "m%s", s < 0 ? "overdue " : "",
+                           a / 3600, a / 60 % 60, s < 0 ? "" : " left");
+}
+
+static void
+sla_goal_json(JsonBuilder *b, const char *name, const char *due, const char *met, GDateTime *now)
+{
+    json_builder_set_member_name(b, name);
+    if (due == NULL) {
+        json_builder_add_null_value(b);
+        return;
+    }
+    json_builder_begin_object(b);
+    add_string(b, "due", due);
+    add_string(b, "met_at", met);
+    json_builder_set_member_name(b, "seconds_left");
+    if (met != NULL)
+        json_builder_add_null_value(b);
+    else
+        json_builder_add_int_value(b, seconds_left(due, now));
+    json_builder_end_object(b);
+}
+
+static int
+cmd_sla(struct store *st, const struct options *o)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GDateTime) now = options_time(o);
+    g_autoptr(GPtrArray) tickets = NULL;
+
+    if (now == NULL)
+        return EXIT_USAGE;
+    tickets = store_ticket_list_open(st, &error);
+    if (tickets == NULL) {
+        fprintf(stderr, "ticketctl: %s\n", error->message);
+        return EXIT_DATABASE;
+    }
+    if (o->json) {
+        g_autoptr(JsonBuilder) b = json_builder_new();
+        json_builder_begin_array(b);
+        for (guint i = 0; i < tickets->len; i++) {
+            const struct ticket *t = g_ptr_array_index(tickets, i);
+            json_builder_begin_object(b);
+            ticket_members(b, t);
+            sla_goal_json(b, "response", t->first_response_due, t->first_response_at, now);
+            sla_goal_json(b, "update", t->next_update_due, NULL, now);
+            sla_goal_json(b, "resolution", t->resolution_due, t->resolved_at, now);
+            json_builder_end_object(b);
+        }
+        json_builder_end_array(b);
+        print_json(b);
+        return 0;
+    }
+    printf("%-10s %-8s %-3s %-5s %-12s %-32s %s\n", "ID", "STATUS", "SEV", "STAGE", "CUSTOMER",
+           "RESPONSE", "RESOLUTION");
+    for (guint i = 0; i < tickets->len; i++) {
+        const struct ticket *t = g_ptr_array_index(tickets, i);
+        g_autofree char *resp = NULL, *reso = NULL;
+        if (t->first_response_at != NULL)
+            resp = g_strdup("met");
+        else if (t->first_response_due != NULL)
+            resp = human_left(seconds_left(t->first_response_due, now));
+        if (t->resolution_due != NULL)
+            reso = human_left(seconds_left(t->resolution_due, now));
+        printf("%-10s %-8s %-3d %-5d %-12s %-32s %s\n", t->tag, t->status, t->severity, t->stage,
+               t->customer != NULL ? t->customer : "-", resp != NULL ? resp : "-",
+               reso != NULL ? reso : "-");
+    }
+    return 0;
+}
+
+/* One scheduler pass, committed in batches: for cron, tests and catching
+ * up after downtime. The daemon does the same by itself. */
+static int
+cmd_tick(const struct config *cfg, const struct options *o)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GDateTime) now = options_time(o);
+    g_autofree char *secret = NULL;
+    g_autofree char *at = NULL;
+    guint seen = 0, fired = 0, total_seen = 0, total_fired = 0;
+    struct store *st;
+
+    if (now == NULL)
+        return EXIT_USAGE;
+    if (cfg == NULL) {
+        fprintf(stderr, "ticketctl: tick renders notices and needs the configuration (-c)\n");
+        return EXIT_USAGE;
+    }
+    parser_init();
+    st = store_open(cfg->database, STORE_READ_WRITE, 10000, &error);
+    if (st == NULL) {
+        fprintf(stderr, "ticketctl: %s\n", error->message);
+        return EXIT_DATABASE;
+    }
+    secret = cfg->secret != NULL ? g_strdup(cfg->secret) : store_signing_secret(st, &error);
+    do {
+        if (secret == NULL || !store_begin(st, &error) ||
+            !scheduler_run(st, cfg, secret, now, 500, &seen, &fired, &error) ||
+            !store_commit(st, &error)) {
+            store_rollback(st);
+            fprintf(stderr, "ticketctl: %s\n", error != NULL ? error->message : "tick failed");
+            store_close(st);
+            return EXIT_DATABASE;
+        }
+        total_seen += seen;
+        total_fired += fired;
+    } while (seen == 500);
+    store_close(st);
+    at = timefmt_iso8601(now);
+    printf("tick at %s: %u timers due, %u fired\n", at, total_seen, total_fired);
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -279,7 +446,14 @@ main(int argc, char **argv)
         db_path = cfg->database;
     }
     command = g_ptr_array_index(o.args, 0);
-    if (strcmp(command, "list") != 0 && strcmp(command, "show") != 0) {
+    if (strcmp(command, "tick") == 0) {
+        rc = cmd_tick(cfg, &o);
+        config_unref(cfg);
+        g_ptr_array_unref(o.args);
+        return rc;
+    }
+    if (strcmp(command, "list") != 0 && strcmp(command, "show") != 0 &&
+        strcmp(command, "sla") != 0) {
         fprintf(stderr, "ticketctl: unknown command %s\n", command);
         usage(stderr);
         return EXIT_USAGE;
@@ -290,7 +464,12 @@ main(int argc, char **argv)
         config_unref(cfg);
         return EXIT_DATABASE;
     }
-    rc = strcmp(command, "list") == 0 ? cmd_list(st, &o) : cmd_show(st, &o);
+    if (strcmp(command, "list") == 0)
+        rc = cmd_list(st, &o);
+    else if (strcmp(command, "sla") == 0)
+        rc = cmd_sla(st, &o);
+    else
+        rc = cmd_show(st, &o);
     store_close(st);
     config_unref(cfg);
     g_ptr_array_unref(o.args);

@@ -18,6 +18,7 @@
 
 /* Rows sent at once: more would only queue at the relay. */
 #define DISPATCH_BATCH 16
+#define DISPATCH_IDLE_WAIT (3 * G_TIME_SPAN_SECOND)
 
 struct dispatcher {
     GMutex lock;
@@ -324,8 +325,9 @@ dispatch_run_once(struct config *cfg, struct store_writer *writer, GDateTime *no
 
 /* ---- the thread ---- */
 
-/* Microseconds until the next pending row is due, capped at a minute so a
- * clock change or a missed kick costs at most that. */
+/* Microseconds until the next pending row is due, capped at a few seconds:
+ * rows queued by another process (ticketctl tick) get no kick, and one
+ * indexed query every few seconds costs nothing measurable. */
 static gint64
 time_to_next(struct store *reader, GDateTime *now)
 {
@@ -335,12 +337,12 @@ time_to_next(struct store *reader, GDateTime *now)
     gint64 wait;
 
     if (!store_outbox_next_due(reader, &next, &error) || next == NULL)
-        return 60 * G_TIME_SPAN_SECOND;
+        return DISPATCH_IDLE_WAIT;
     when = timefmt_parse(next);
     if (when == NULL)
-        return 60 * G_TIME_SPAN_SECOND;
+        return DISPATCH_IDLE_WAIT;
     wait = g_date_time_difference(when, now);
-    return CLAMP(wait, 0, 60 * G_TIME_SPAN_SECOND);
+    return CLAMP(wait, 0, DISPATCH_IDLE_WAIT);
 }
 
 static gpointer

@@ -188,7 +188,8 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_OUTBOX_INSERT] =
         "INSERT INTO outbox (ticket_id, kind, template, transport, mail_from, recipients,"
         " message_id, body, created_at, next_attempt_at)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
+        " coalesce(?10, strftime('%Y-%m-%dT%H:%M:%SZ', 'now')))",
     [STMT_OUTBOX_COUNT_SINCE] =
         "SELECT count(*) FROM outbox WHERE kind = ?1 AND recipients = ?2 AND created_at >= ?3",
     [STMT_OUTBOX_DUE] = "SELECT " OUTBOX_COLUMNS " FROM outbox"
@@ -851,6 +852,7 @@ store_outbox_insert(struct store *st, const struct store_new_outbox *o, gint64 *
     bind_text(s, 7, o->message_id);
     bind_text(s, 8, o->body);
     bind_text(s, 9, o->created_at);
+    bind_text(s, 10, o->send_at);
     if (!store_step_done(st, STMT_OUTBOX_INSERT, error))
         return false;
     if (id != NULL)

@@ -124,7 +124,8 @@ struct store_new_outbox {
     const char *recipients;    /* comma-separated addresses, or the webhook URL */
     const char *message_id;    /* of the rendered mail, NULL for webhooks */
     const char *body;          /* the whole message (RFC 5322) or the JSON */
-    const char *created_at;
+    const char *created_at;    /* when it was decided (ticketctl tick --now may say when) */
+    const char *send_at;       /* first attempt; NULL: at once */
 };
 
 bool store_outbox_insert(struct store *st, const struct store_new_outbox *o, gint64 *id,
