@@ -21,6 +21,7 @@
 
 #include "milter/ingest.h"
 #include "milter/milter.h"
+#include "router/commands.h"
 #include "parser/mail.h"
 #include "util/log.h"
 
@@ -31,6 +32,9 @@ struct msg_ctx {
     GByteArray *raw;
     bool too_big;           /* over max_message_size: refused at end of message */
     gint64 address_ticket;  /* from a signed support+tkt-N.MAC@ recipient */
+    bool other_recipients;  /* it goes on to someone besides support (a staff reply) */
+    bool has_content_type;
+    bool has_encoding;
     bool authenticated;     /* the client used SMTP AUTH */
     bool leading_space;     /* header values arrive with their leading space */
     char *subject_raw;      /* the first Subject header's value as received */
@@ -160,7 +164,7 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f
                unsigned long f3, unsigned long *pf0, unsigned long *pf1, unsigned long *pf2,
                unsigned long *pf3)
 {
-    const unsigned long actions = SMFIF_ADDHDRS | SMFIF_CHGHDRS;
+    const unsigned long actions = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY;
     /* Steps we never look at; skipping them saves a round trip each. */
     const unsigned long skip = SMFIP_NOHELO | SMFIP_NOUNKNOWN;
     /* Steps whose answer is always "go on": the MTA need not wait for it,
@@ -248,8 +252,10 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
     if (conn == NULL || conn->msg == NULL)
         return SMFIS_TEMPFAIL;
     rcpt = envelope_address(argv[0]);
-    if (!config_is_support_address(conn->msg->cfg, rcpt))
+    if (!config_is_support_address(conn->msg->cfg, rcpt)) {
+        conn->msg->other_recipients = true;
         return SMFIS_CONTINUE;
+    }
     conn->msg->is_support = true;
     gint64 ticket = 0;
     const struct config *cfg = conn->msg->cfg;
@@ -317,6 +323,10 @@ mlfi_header(SMFICTX *ctx, char *name, char *value)
         msg->subject_raw = g_strdup(value);
     else if (g_ascii_strcasecmp(name, "X-Ticket-ID") == 0)
         msg->ticket_headers++;
+    else if (g_ascii_strcasecmp(name, "Content-Type") == 0)
+        msg->has_content_type = true;
+    else if (g_ascii_strcasecmp(name, "Content-Transfer-Encoding") == 0)
+        msg->has_encoding = true;
     if (msg->raw->len > msg->cfg->max_message_size)
         msg->too_big = true;
     return go_on(conn, SMFIP_NR_HDR);
@@ -395,6 +405,50 @@ apply_tag(SMFICTX *ctx, const struct msg_ctx *msg, const struct mail *mail, cons
     }
 }
 
+static void
+set_header(SMFICTX *ctx, const struct msg_ctx *msg, const char *name, bool present,
+           const char *value)
+{
+    g_autofree char *v = NULL;
+
+    if (value == NULL)
+        return;
+    v = g_strconcat(msg->leading_space ? " " : "", value, NULL);
+    if (present)
+        smfi_chgheader(ctx, (char *)name, 1, v);
+    else
+        smfi_addheader(ctx, (char *)name, v);
+}
+
+/* A staff reply that goes on to the customer loses its command lines: they
+ * are for the ticket, not for the customer to read. */
+static void
+strip_commands(SMFICTX *ctx, const struct msg_ctx *msg, const struct mail *mail, const char *qid)
+{
+    g_autofree char *text = commands_strip(mail->text);
+    g_autofree char *content_type = NULL;
+    g_autofree char *encoding = NULL;
+    g_autoptr(GBytes) body = NULL;
+    const guint8 *data;
+    gsize size;
+
+    if (!parser_replace_text((const char *)msg->raw->data, msg->raw->len, text, &body,
+                             &content_type, &encoding)) {
+        log_warning("%s: staff reply without a text/plain part: command lines left in", qid);
+        return;
+    }
+    data = g_bytes_get_data(body, &size);
+    /* libmilter sends a body in chunks of at most 64 KiB. */
+    for (gsize off = 0; off < size || off == 0; off += 65535) {
+        gsize n = MIN(65535, size - off);
+        smfi_replacebody(ctx, (unsigned char *)data + off, (int)n);
+        if (size == 0)
+            break;
+    }
+    set_header(ctx, msg, "Content-Type", msg->has_content_type, content_type);
+    set_header(ctx, msg, "Content-Transfer-Encoding", msg->has_encoding, encoding);
+}
+
 static sfsistat
 mlfi_eom(SMFICTX *ctx)
 {
@@ -458,6 +512,8 @@ mlfi_eom(SMFICTX *ctx)
         if (job.action == ROUTER_CREATE)
             scheduler_kick(milter_scheduler);
         apply_tag(ctx, msg, mail, job.tag);
+        if (job.commands > 0 && msg->other_recipients)
+            strip_commands(ctx, msg, mail, qid);
         if (job.security != NULL)
             log_warning("%s: security: %s ticket=%s from=<%s> client=%s", qid, job.security,
                         job.tag, job.requester != NULL ? job.requester : "", conn->client_addr);
@@ -505,7 +561,7 @@ mlfi_close(SMFICTX *ctx)
 struct smfiDesc milter_desc = {
     .xxfi_name = "ticket-milter",
     .xxfi_version = SMFI_VERSION,
-    .xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS,
+    .xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY,
     .xxfi_connect = mlfi_connect,
     .xxfi_envfrom = mlfi_envfrom,
     .xxfi_envrcpt = mlfi_envrcpt,

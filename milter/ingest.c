@@ -15,6 +15,8 @@
 
 #include "milter/ingest.h"
 #include "outbound/notify.h"
+#include "router/change.h"
+#include "router/commands.h"
 #include "router/outbound.h"
 #include "router/severity.h"
 #include "router/sla.h"
@@ -424,11 +426,154 @@ record_staff_response(struct store *st, struct ingest_job *job, const struct tic
     return event(st, t->id, job->now, "update", job->requester, NULL, error);
 }
 
+static const struct plan *
+plan_of(const struct config *cfg, const struct ticket *t)
+{
+    const struct plan *p = t->plan != NULL ? config_plan(cfg, t->plan) : NULL;
+
+    return p != NULL ? p : config_plan(cfg, "standard");
+}
+
+/* Sets the timers again after the deadlines moved (a severity change, a
+ * pause that ended). A goal already met or gone keeps its timers, which
+ * then do nothing. */
+static bool
+arm_timers(struct store *st, const struct config *cfg, const struct ticket *t, GError **error)
+{
+    const struct plan *p = plan_of(cfg, t);
+    g_autoptr(GDateTime) start = timefmt_parse(t->created_at);
+    struct sla_times times;
+    bool ok;
+
+    if (start == NULL)
+        return true;
+    sla_compute(p, &cfg->ladder, t->timezone, t->severity, start, t->paused_seconds, &times);
+    if (t->first_response_at != NULL)
+        g_clear_pointer(&times.due[GOAL_RESPONSE], g_date_time_unref);
+    if (t->first_response_at != NULL)
+        g_clear_pointer(&times.warn[GOAL_RESPONSE], g_date_time_unref);
+    if (times.next_stage <= t->stage)
+        times.next_stage = 0;
+    ok = set_timers(st, t->id, &times, error);
+    sla_times_clear(&times);
+    return ok;
+}
+
+/* Writes T after CHANGES and sends what they call for. */
+static bool
+commit_changes(struct store *st, struct ingest_job *job, struct ticket *t, GArray *changes,
+               GError **error)
+{
+    g_autofree char *at = timefmt_iso8601(job->now);
+    bool rearm = false;
+
+    if (changes->len == 0)
+        return true;
+    if (!store_ticket_update(st, t, at, error))
+        return false;
+    for (guint i = 0; i < changes->len; i++) {
+        const struct change *c = &g_array_index(changes, struct change, i);
+        rearm |= c->rearm;
+        if (!event(st, t->id, job->now, c->type, job->requester, c->detail, error))
+            return false;
+        if (c->stage_entered > 0 && !queue_stage_notice(st, job, t, c->type, error))
+            return false;
+        if (c->old_status != NULL && *t->requester != '\0') {
+            struct notice n = {
+                .template_name = "status-change",
+                .kind = "notice",
+                .to = t->requester,
+                .language = t->language,
+                .timezone = t->timezone,
+                .auto_submitted = "auto-generated",
+                .old_status = c->old_status,
+            };
+            job->queued++;
+            if (!notify_queue(st, job->cfg, job->secret, t, &n, job->now, error))
+                return false;
+        }
+    }
+    return !rearm || arm_timers(st, job->cfg, t, error);
+}
+
+static void
+change_array_clear(gpointer p)
+{
+    change_clear(p);
+}
+
+/* A trusted staff reply: its command lines change the ticket; unknown ones
+ * go back to the sender; without #internal it is the response. */
+static bool
+staff_commands(struct store *st, struct ingest_job *job, struct ticket *t, GError **error)
+{
+    g_autoptr(GPtrArray) cmds = commands_parse(job->mail->text);
+    g_autoptr(GArray) changes = g_array_new(FALSE, TRUE, sizeof(struct change));
+    g_autoptr(GPtrArray) unknown = g_ptr_array_new();
+    const struct plan *p = plan_of(job->cfg, t);
+    bool internal = false;
+
+    g_array_set_clear_func(changes, change_array_clear);
+    for (guint i = 0; i < cmds->len; i++) {
+        const struct command *c = g_ptr_array_index(cmds, i);
+        struct change ch = { 0 };
+        if (c->kind == CMD_UNKNOWN)
+            g_ptr_array_add(unknown, c->line);
+        internal |= c->kind == CMD_INTERNAL;
+        change_apply(t, c, p, &job->cfg->ladder, job->now, &ch);
+        if (ch.type != NULL)
+            g_array_append_val(changes, ch);
+    }
+    job->commands = cmds->len;
+    if (!commit_changes(st, job, t, changes, error))
+        return false;
+    if (unknown->len > 0) {
+        g_ptr_array_add(unknown, NULL);
+        struct notice n = {
+            .template_name = "unknown-command",
+            .kind = "notice",
+            .to = job->requester,
+            .auto_submitted = "auto-replied",
+            .unknown_commands = (char **)unknown->pdata,
+        };
+        job->queued++;
+        if (!notify_queue(st, job->cfg, job->secret, t, &n, job->now, error))
+            return false;
+    }
+    if (internal)
+        return event(st, t->id, job->now, "internal-note", job->requester, NULL, error);
+    return record_staff_response(st, job, t, error);
+}
+
+/* A customer's reply: it ends a wait, and may ask for escalation. */
+static bool
+customer_reply(struct store *st, struct ingest_job *job, struct ticket *t, GError **error)
+{
+    g_autoptr(GArray) changes = g_array_new(FALSE, TRUE, sizeof(struct change));
+    g_autoptr(GPtrArray) cmds = commands_parse(job->mail->text);
+    g_autofree char *subject = g_ascii_strdown(job->mail->subject, -1);
+    bool wants_escalation = strstr(subject, "escalate") != NULL;
+    struct change ch = { 0 };
+
+    g_array_set_clear_func(changes, change_array_clear);
+    for (guint i = 0; i < cmds->len; i++)
+        wants_escalation |= ((struct command *)g_ptr_array_index(cmds, i))->kind == CMD_ESCALATE;
+    if (strcmp(t->status, "pending") == 0) {
+        change_resume(t, plan_of(job->cfg, t), &job->cfg->ladder, job->now, &ch);
+        g_array_append_val(changes, ch);
+        memset(&ch, 0, sizeof(ch));
+    }
+    if (wants_escalation && change_escalate(t, "the customer asked", &ch))
+        g_array_append_val(changes, ch);
+    return commit_changes(st, job, t, changes, error);
+}
+
 /* A message on an existing ticket: stored with it; staff are told of a
- * customer's reply, and a trusted staff reply stops the clocks. */
+ * customer's reply, and a trusted staff reply stops the clocks and runs
+ * its commands. */
 static bool
 ingest_followup(struct store *st, struct ingest_job *job, const struct decision *d,
-                const char *key, const struct ticket *ref, GError **error)
+                const char *key, struct ticket *ref, GError **error)
 {
     g_autofree char *at = timefmt_iso8601(job->now);
     g_autofree char *detail =
@@ -456,8 +601,9 @@ ingest_followup(struct store *st, struct ingest_job *job, const struct decision 
                job->requester, detail, error))
         return false;
     if (d->is_staff)
-        return record_staff_response(st, job, ref, error);
-    if (!queue_staff_notice(st, job, ref, "staff-reply", NULL, error))
+        return staff_commands(st, job, ref, error);
+    if (!customer_reply(st, job, ref, error) ||
+        !queue_staff_notice(st, job, ref, "staff-reply", NULL, error))
         return false;
     return !job->cfg->ack_followup || queue_ack(st, job, ref, "ack-followup", error);
 }

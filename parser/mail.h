@@ -55,6 +55,15 @@ void parser_init(void);
  * Returns NULL and sets ERROR only when nothing usable could be read. */
 struct mail *parser_mail_parse(const char *raw, gsize len, GError **error);
 
+/* The message RAW with the text of its first inline text/plain part
+ * replaced by TEXT (UTF-8): what milter/ delivers when it removes staff
+ * command lines. *BODY gets everything after the header block; the
+ * top-level Content-Type and Content-Transfer-Encoding it needs are set in
+ * *CONTENT_TYPE and *ENCODING (NULL when the message had none). Returns
+ * false when there is no such part. */
+bool parser_replace_text(const char *raw, gsize len, const char *text, GBytes **body,
+                         char **content_type, char **encoding);
+
 /* Frees MAIL (NULL is fine). Returns NULL. */
 struct mail *parser_mail_free(struct mail *mail);
 

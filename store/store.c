@@ -107,6 +107,8 @@ static const char *const migrations[] = {
     "  UNIQUE (ticket_id, kind)"
     ");"
     "CREATE INDEX timers_due ON timers(due_at) WHERE fired_at IS NULL;",
+    /* 5: business time spent waiting for the customer, excluded from goals */
+    "ALTER TABLE tickets ADD COLUMN paused_seconds INTEGER NOT NULL DEFAULT 0;",
 };
 
 /* The statements every store prepares; indexes into st->stmt. */
@@ -146,13 +148,14 @@ enum stmt_id {
     STMT_TIMER_NEXT,
     STMT_TIMER_FIRED,
     STMT_TICKET_OPEN,
+    STMT_TICKET_UPDATE,
     STMT_COUNT
 };
 
 #define TICKET_COLUMNS                                                                             \
     "id, prefix || '-' || id, status, severity, stage, customer, requester, subject, "             \
     "created_at, updated_at, first_response_due, first_response_at, next_update_due, "             \
-    "resolution_due, resolved_at, plan, timezone, language, assignee, paused_at"
+    "resolution_due, resolved_at, plan, timezone, language, assignee, paused_at, paused_seconds"
 
 #define OUTBOX_COLUMNS                                                                             \
     "id, ticket_id, kind, template, transport, mail_from, recipients, message_id, body,"         \
@@ -227,6 +230,10 @@ static const char *const stmt_sql[STMT_COUNT] = {
                        " WHERE fired_at IS NULL AND due_at <= ?1 ORDER BY due_at, id LIMIT ?2",
     [STMT_TIMER_NEXT] = "SELECT min(due_at) FROM timers WHERE fired_at IS NULL",
     [STMT_TIMER_FIRED] = "UPDATE timers SET fired_at = ?2 WHERE id = ?1",
+    [STMT_TICKET_UPDATE] =
+        "UPDATE tickets SET status = ?2, severity = ?3, stage = ?4, assignee = ?5,"
+        " first_response_due = ?6, next_update_due = ?7, resolution_due = ?8, resolved_at = ?9,"
+        " paused_at = ?10, paused_seconds = ?11, updated_at = ?12 WHERE id = ?1",
     [STMT_TICKET_OPEN] = "SELECT " TICKET_COLUMNS " FROM tickets"
                          " WHERE status IN ('open', 'pending') ORDER BY id",
 };
@@ -696,6 +703,7 @@ ticket_from_row(sqlite3_stmt *s)
     t->language = column_dup(s, 17);
     t->assignee = column_dup(s, 18);
     t->paused_at = column_dup(s, 19);
+    t->paused_seconds = sqlite3_column_int64(s, 20);
     return t;
 }
 
@@ -1139,4 +1147,24 @@ store_ticket_list_open(struct store *st, GError **error)
 {
     return store_collect(st, STMT_TICKET_OPEN, (gpointer(*)(sqlite3_stmt *))ticket_from_row,
                          ticket_free_cb, error);
+}
+
+bool
+store_ticket_update(struct store *st, const struct ticket *t, const char *at, GError **error)
+{
+    sqlite3_stmt *s = st->stmt[STMT_TICKET_UPDATE];
+
+    sqlite3_bind_int64(s, 1, t->id);
+    bind_text(s, 2, t->status);
+    sqlite3_bind_int(s, 3, t->severity);
+    sqlite3_bind_int(s, 4, t->stage);
+    bind_text(s, 5, t->assignee);
+    bind_text(s, 6, t->first_response_due);
+    bind_text(s, 7, t->next_update_due);
+    bind_text(s, 8, t->resolution_due);
+    bind_text(s, 9, t->resolved_at);
+    bind_text(s, 10, t->paused_at);
+    sqlite3_bind_int64(s, 11, t->paused_seconds);
+    bind_text(s, 12, at);
+    return store_step_done(st, STMT_TICKET_UPDATE, error);
 }

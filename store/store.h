@@ -113,6 +113,8 @@ bool store_ticket_touch(struct store *st, gint64 id, const char *at, GError **er
 bool store_event_insert(struct store *st, gint64 ticket_id, const char *at, const char *type,
                         const char *actor, const char *detail_json, GError **error);
 
+struct ticket;
+
 /* ---- the outbox: mail and webhooks to send, written with the decision ---- */
 
 struct store_new_outbox {
@@ -177,6 +179,10 @@ bool store_ticket_set_due(struct store *st, gint64 id, const char *first_respons
                           const char *next_update, const char *resolution, GError **error);
 bool store_ticket_set_stage(struct store *st, gint64 id, int stage, const char *at,
                             GError **error);
+/* Writes the changeable fields of T (status, severity, stage, assignee,
+ * deadlines, resolved and paused state) and updated_at = AT. */
+bool store_ticket_update(struct store *st, const struct ticket *t, const char *at,
+                         GError **error);
 /* Records the first response (once) at AT and the next update due. */
 bool store_ticket_set_first_response(struct store *st, gint64 id, const char *at,
                                      const char *next_update_due, GError **error);
@@ -226,7 +232,8 @@ struct ticket {
     char *timezone;
     char *language;
     char *assignee;
-    char *paused_at;
+    char *paused_at;      /* when it went pending; NULL when not waiting */
+    gint64 paused_seconds; /* business time spent pending so far */
 };
 
 struct ticket_message {

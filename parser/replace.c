@@ -1,0 +1,88 @@
+/*
+ * replace - a message with other text in its main text part.
+ *
+ * GMime re-writes the message; the caller (the milter) can only replace
+ * the body and change headers, so the result is split into the body and
+ * the two top-level headers that describe it.  The part keeps UTF-8 and
+ * gets the encoding GMime finds best for 7-bit transport.
+ */
+#include <string.h>
+
+#include <gmime/gmime.h>
+
+#include "parser/mail.h"
+
+static GMimeTextPart *
+first_plain(GMimeObject *obj, int depth)
+{
+    if (obj == NULL || depth > 50)
+        return NULL;
+    if (GMIME_IS_MULTIPART(obj)) {
+        GMimeMultipart *mp = GMIME_MULTIPART(obj);
+        for (int i = 0; i < g_mime_multipart_get_count(mp) && i < 1000; i++) {
+            GMimeTextPart *t = first_plain(g_mime_multipart_get_part(mp, i), depth + 1);
+            if (t != NULL)
+                return t;
+        }
+        return NULL;
+    }
+    if (GMIME_IS_TEXT_PART(obj) &&
+        g_mime_content_type_is_type(g_mime_object_get_content_type(obj), "text", "plain")) {
+        GMimeContentDisposition *d = g_mime_object_get_content_disposition(obj);
+        if (d == NULL || !g_mime_content_disposition_is_attachment(d))
+            return GMIME_TEXT_PART(obj);
+    }
+    return NULL;
+}
+
+static char *
+top_header(GMimeObject *obj, const char *name)
+{
+    const char *v = g_mime_object_get_header(obj, name);
+
+    return v != NULL ? g_strdup(v) : NULL;
+}
+
+bool
+parser_replace_text(const char *raw, gsize len, const char *text, GBytes **body,
+                    char **content_type, char **encoding)
+{
+    GMimeStream *stream = g_mime_stream_mem_new_with_buffer(raw, len);
+    GMimeParser *parser = g_mime_parser_new_with_stream(stream);
+    GMimeMessage *msg = g_mime_parser_construct_message(parser, NULL);
+    GMimeTextPart *part;
+    GMimeFormatOptions *fo;
+    GMimeStream *out;
+    GByteArray *bytes;
+    GMimeObject *top;
+
+    g_object_unref(parser);
+    g_object_unref(stream);
+    if (msg == NULL)
+        return false;
+    top = g_mime_message_get_mime_part(msg);
+    part = first_plain(top, 0);
+    if (part == NULL) {
+        g_object_unref(msg);
+        return false;
+    }
+    g_mime_text_part_set_text(part, text);
+    g_mime_part_set_content_encoding(
+        GMIME_PART(part),
+        g_mime_part_get_best_content_encoding(GMIME_PART(part), GMIME_ENCODING_CONSTRAINT_7BIT));
+
+    fo = g_mime_format_options_clone(NULL);
+    g_mime_format_options_set_newline_format(fo, GMIME_NEWLINE_FORMAT_DOS);
+    bytes = g_byte_array_new();
+    out = g_mime_stream_mem_new_with_byte_array(bytes);
+    g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(out), FALSE);
+    g_mime_object_write_content_to_stream(top, fo, out);
+    g_object_unref(out);
+    g_mime_format_options_free(fo);
+
+    *content_type = top_header(top, "Content-Type");
+    *encoding = top_header(top, "Content-Transfer-Encoding");
+    *body = g_byte_array_free_to_bytes(bytes);
+    g_object_unref(msg);
+    return true;
+}
