@@ -503,6 +503,10 @@ mlfi_eom(SMFICTX *ctx)
                   "This address takes mail from registered support contacts only; "
                   "please ask your administrator to register you");
         rc = SMFIS_REJECT;
+    } else if (job.action == ROUTER_PASS) {
+        log_info("%s: pass: %s from=<%s> message-id=<%s>", qid, job.reason, msg->envelope_from,
+                 mail->message_id != NULL ? mail->message_id : "");
+        rc = SMFIS_CONTINUE;
     } else {
         /* The acknowledgement goes out now, not at the next timer. */
         if (job.queued > 0)
@@ -521,6 +525,8 @@ mlfi_eom(SMFICTX *ctx)
                  qid, job.tag,
                  job.action == ROUTER_CREATE     ? "create"
                  : job.action == ROUTER_FOLLOWUP ? "followup"
+                 : job.action == ROUTER_BOUNCE   ? "bounce"
+                 : job.action == ROUTER_AUTO     ? "auto-reply"
                                                  : "duplicate",
                  job.customer != NULL ? job.customer : "unknown",
                  job.requester != NULL ? job.requester : "",

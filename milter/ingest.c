@@ -123,6 +123,12 @@ ingest_find_reference(struct store *st, const struct ingest_job *job, struct rou
         id = job->address_ticket;
         view->ref_via = REF_ADDRESS;
     }
+    /* A bounce names the failed message in its report. */
+    if (id == 0 && m->dsn_message_id != NULL) {
+        if (!store_ticket_by_message_id(st, m->dsn_message_id, &id, error))
+            return false;
+        view->ref_via = REF_REFERENCES;
+    }
     if (id == 0 && m->in_reply_to != NULL) {
         if (!store_ticket_by_message_id(st, m->in_reply_to, &id, error))
             return false;
@@ -608,6 +614,28 @@ ingest_followup(struct store *st, struct ingest_job *job, const struct decision 
     return !job->cfg->ack_followup || queue_ack(st, job, ref, "ack-followup", error);
 }
 
+/* A bounce or an auto-reply in a ticket's thread: kept with the ticket for
+ * the record, and nothing else. Answering it could start a loop. */
+static bool
+ingest_machine_mail(struct store *st, struct ingest_job *job, const struct decision *d,
+                    const char *key, const struct ticket *ref, GError **error)
+{
+    const struct mail *m = job->mail;
+    g_autofree char *detail = NULL;
+
+    job->ticket_id = ref->id;
+    job->tag = g_strdup(ref->tag);
+    if (!store_the_message(st, job, d, ref->id, key, error))
+        return false;
+    if (d->action == ROUTER_BOUNCE) {
+        detail = json_object_text("recipient", m->dsn_recipient, "status", m->dsn_status,
+                                  "message_id", m->dsn_message_id, NULL);
+        return event(st, ref->id, job->now, "delivery-failed", m->dsn_recipient, detail, error);
+    }
+    detail = json_object_text("message_id", m->message_id, "subject", m->subject, NULL);
+    return event(st, ref->id, job->now, "auto-reply", job->requester, detail, error);
+}
+
 /* A sender used a reference to a ticket they do not take part in: both
  * tickets say so, and nothing of the message reaches the other one. */
 static bool
@@ -638,6 +666,7 @@ ingest_job_run(struct store *st, void *data, GError **error)
         return false;
     if (!view.is_stored && !ingest_find_reference(st, job, &view, &ref, error))
         return false;
+    view.is_own_mail = router_is_own_mail(job->secret, job->mail);
     d = router_decide(job->mail, job->envelope_from, job->cfg, &view, job->now);
     job->action = d->action;
     job->reason = d->reason;
@@ -655,7 +684,12 @@ ingest_job_run(struct store *st, void *data, GError **error)
         job->ticket_id = d->ticket_id;
         job->tag = router_ticket_tag(job->cfg->ticket_prefix, job->ticket_id);
         break;
+    case ROUTER_BOUNCE:
+    case ROUTER_AUTO:
+        ok = ingest_machine_mail(st, job, d, key, ref, error);
+        break;
     case ROUTER_REJECT:
+    case ROUTER_PASS:
         break;
     }
     router_decision_free(d);

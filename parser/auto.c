@@ -53,6 +53,85 @@ is_delivery_report(GMimeMessage *msg)
                                    g_ascii_strcasecmp(report_type, "disposition-notification") == 0);
 }
 
+/* The value of FIELD: in a delivery-status block, after "rfc822;" if any. */
+static char *
+dsn_field(const char *text, const char *field)
+{
+    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+    gsize n = strlen(field);
+
+    for (char **l = lines; *l != NULL; l++) {
+        if (g_ascii_strncasecmp(*l, field, n) != 0 || (*l)[n] != ':')
+            continue;
+        char *v = g_strstrip(*l + n + 1);
+        char *semi = strchr(v, ';');
+        if (semi != NULL)
+            v = g_strstrip(semi + 1);
+        return g_utf8_make_valid(v, -1);
+    }
+    return NULL;
+}
+
+static char *
+part_content(GMimeObject *part)
+{
+    GMimeDataWrapper *w = GMIME_IS_PART(part) ? g_mime_part_get_content(GMIME_PART(part)) : NULL;
+    GMimeStream *out;
+    GByteArray *bytes;
+    char *text;
+
+    if (w == NULL)
+        return NULL;
+    bytes = g_byte_array_new();
+    out = g_mime_stream_mem_new_with_byte_array(bytes);
+    g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(out), FALSE);
+    g_mime_data_wrapper_write_to_stream(w, out);
+    g_object_unref(out);
+    g_byte_array_append(bytes, (const guint8 *)"", 1);
+    text = (char *)g_byte_array_free(bytes, FALSE);
+    return text;
+}
+
+/* What a delivery report reports on: the failed recipient and status from
+ * its message/delivery-status part, the Message-ID from the returned
+ * message or its headers. */
+static void
+read_report(GMimeMessage *msg, struct mail *mail)
+{
+    GMimeObject *body = g_mime_message_get_mime_part(msg);
+    GMimeMultipart *mp;
+
+    if (body == NULL || !GMIME_IS_MULTIPART(body))
+        return;
+    mp = GMIME_MULTIPART(body);
+    for (int i = 0; i < g_mime_multipart_get_count(mp) && i < 10; i++) {
+        GMimeObject *part = g_mime_multipart_get_part(mp, i);
+        GMimeContentType *ct = g_mime_object_get_content_type(part);
+        if (g_mime_content_type_is_type(ct, "message", "delivery-status")) {
+            g_autofree char *text = part_content(part);
+            if (text != NULL && mail->dsn_recipient == NULL) {
+                mail->dsn_recipient = dsn_field(text, "Final-Recipient");
+                mail->dsn_status = dsn_field(text, "Status");
+            }
+        } else if (GMIME_IS_MESSAGE_PART(part)) {
+            GMimeMessage *inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(part));
+            const char *id = inner != NULL ? g_mime_message_get_message_id(inner) : NULL;
+            if (id != NULL && mail->dsn_message_id == NULL)
+                mail->dsn_message_id = g_utf8_make_valid(id, -1);
+        } else if (g_mime_content_type_is_type(ct, "text", "rfc822-headers")) {
+            g_autofree char *text = part_content(part);
+            g_autofree char *id = text != NULL ? dsn_field(text, "Message-ID") : NULL;
+            if (id != NULL && mail->dsn_message_id == NULL) {
+                GMimeReferences *refs = g_mime_references_parse(NULL, id);
+                if (refs != NULL && g_mime_references_length(refs) > 0)
+                    mail->dsn_message_id = g_strdup(g_mime_references_get_message_id(refs, 0));
+                if (refs != NULL)
+                    g_mime_references_free(refs);
+            }
+        }
+    }
+}
+
 void
 parser_auto_signs(GMimeMessage *msg, struct mail *mail)
 {
@@ -89,4 +168,6 @@ parser_auto_signs(GMimeMessage *msg, struct mail *mail)
     }
     if (loop != NULL)
         mail->loop = g_utf8_make_valid(loop, -1);
+    if (is_delivery_report(msg))
+        read_report(msg, mail);
 }

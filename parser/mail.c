@@ -385,6 +385,9 @@ parser_mail_free(struct mail *mail)
     g_free(mail->text);
     g_free(mail->digest);
     g_free(mail->loop);
+    g_free(mail->dsn_message_id);
+    g_free(mail->dsn_recipient);
+    g_free(mail->dsn_status);
     g_free(mail);
     return NULL;
 }

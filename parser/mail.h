@@ -46,6 +46,10 @@ struct mail {
     bool is_bounce;          /* a delivery status report, or from MAILER-DAEMON */
     bool suppress_autoreply; /* X-Auto-Response-Suppress asks for no automatic answer */
     char *loop;              /* our X-Ticket-Loop header's value; NULL when absent */
+    /* For a delivery status report: what it reports on (NULL when unknown). */
+    char *dsn_message_id;    /* Message-ID of the message that failed */
+    char *dsn_recipient;     /* Final-Recipient address */
+    char *dsn_status;        /* Status, e.g. 5.1.1 */
 };
 
 /* Call once before any thread parses. */

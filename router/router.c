@@ -153,10 +153,30 @@ router_decide(const struct mail *mail, const char *envelope_from, const struct c
     d->is_staff = router_is_staff(cfg, d->requester);
     d->kind = d->is_staff ? "staff" : d->customer != NULL ? "customer" : "unknown";
 
+    bool is_bounce = envelope_from == NULL || *envelope_from == '\0' || mail->is_bounce;
+
     if (view->is_stored) {
         d->action = ROUTER_DUPLICATE;
         d->ticket_id = view->stored_ticket;
         d->reason = "already stored";
+    } else if (view->is_own_mail) {
+        d->action = ROUTER_PASS;
+        d->reason = "our own mail";
+    } else if (is_bounce) {
+        /* Machines never open tickets: a bounce is about a message we know,
+         * or about nothing we need. */
+        d->kind = "bounce";
+        d->action = view->ref_ticket > 0 ? ROUTER_BOUNCE : ROUTER_PASS;
+        d->ticket_id = view->ref_ticket;
+        d->reason = view->ref_ticket > 0 ? "delivery failure report"
+                                         : "delivery report about no message of ours";
+    } else if (mail->is_auto_reply || mail->is_bulk) {
+        bool joins = view->ref_ticket > 0 && is_participant(d, view);
+        d->kind = "auto";
+        d->action = joins ? ROUTER_AUTO : ROUTER_PASS;
+        d->ticket_id = joins ? view->ref_ticket : 0;
+        d->reason = joins ? "automatic reply in the ticket's thread"
+                          : "automatic or list mail outside any ticket";
     } else if (view->ref_ticket > 0 && is_participant(d, view)) {
         d->action = ROUTER_FOLLOWUP;
         d->ticket_id = view->ref_ticket;

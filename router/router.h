@@ -25,6 +25,9 @@ enum router_action {
     ROUTER_FOLLOWUP,  /* one more message on an existing ticket */
     ROUTER_DUPLICATE, /* this very message is stored already: accept, record nothing */
     ROUTER_REJECT,    /* refuse at SMTP time (550 5.7.1) */
+    ROUTER_PASS,      /* accept, record nothing (our own mail, machine mail about nothing of ours) */
+    ROUTER_BOUNCE,    /* a delivery failure about one of the ticket's messages */
+    ROUTER_AUTO,      /* an auto-reply or list mail in a ticket's thread: recorded, never answered */
 };
 
 /* How a message named the ticket it belongs to, strongest first. */
@@ -43,6 +46,7 @@ struct router_view {
     enum router_ref_via ref_via;
     const char *ref_requester;
     const char *ref_customer; /* NULL for a ticket of an unknown sender */
+    bool is_own_mail;         /* our loop mark with a valid MAC */
 };
 
 struct decision {
