@@ -6,6 +6,7 @@
 
 #include <glib.h>
 
+#include "router/outbound.h"
 #include "router/router.h"
 
 static struct customer acme = {
@@ -146,6 +147,108 @@ test_decide(void)
     }
 }
 
+/* The decision for each kind of message and what the store knows. */
+static void
+test_machines_and_threads(void)
+{
+    static const struct {
+        const char *what;
+        const char *from;
+        const char *envelope_from;
+        bool bounce, auto_reply, bulk, own;
+        gint64 ref;
+        const char *ref_requester, *ref_customer;
+        enum router_action action;
+        gint64 ticket;
+    } cases[] = {
+        { "own mail passes", "support@example.com", "", false, false, false, true, 1,
+          "jan@acme.test", "acme", ROUTER_PASS, 0 },
+        { "null sender about a ticket", "mailer-daemon@acme.test", "", false, false, false,
+          false, 4, "jan@acme.test", "acme", ROUTER_BOUNCE, 4 },
+        { "DSN with a sender", "postmaster@x.test", "x@x.test", true, false, false, false, 4,
+          "jan@acme.test", "acme", ROUTER_BOUNCE, 4 },
+        { "bounce about nothing", "mailer-daemon@acme.test", "", true, false, false, false, 0,
+          NULL, NULL, ROUTER_PASS, 0 },
+        { "auto-reply in thread", "jan@acme.test", "jan@acme.test", false, true, false, false,
+          4, "jan@acme.test", "acme", ROUTER_AUTO, 4 },
+        { "auto-reply outside", "jan@acme.test", "jan@acme.test", false, true, false, false, 0,
+          NULL, NULL, ROUTER_PASS, 0 },
+        { "list mail from a stranger in a thread", "list@lists.test", "list@lists.test", false,
+          false, true, false, 4, "jan@acme.test", "acme", ROUTER_PASS, 0 },
+        { "requester follows up", "jan@acme.test", "jan@acme.test", false, false, false, false,
+          4, "jan@acme.test", "acme", ROUTER_FOLLOWUP, 4 },
+        { "colleague follows up", "piet@acme.test", "piet@acme.test", false, false, false,
+          false, 4, "jan@acme.test", "acme", ROUTER_FOLLOWUP, 4 },
+        { "other customer is refused", "piet@bakker.nl", "piet@bakker.nl", false, false, false,
+          false, 4, "jan@acme.test", "acme", ROUTER_CREATE, 0 },
+        { "stranger on an unknown sender's ticket", "eve@evil.test", "eve@evil.test", false,
+          false, false, false, 4, "x@nowhere.test", NULL, ROUTER_CREATE, 0 },
+        { "staff joins any ticket", "lead@example.com", "lead@example.com", false, false, false,
+          false, 4, "jan@acme.test", "acme", ROUTER_FOLLOWUP, 4 },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+        struct config *cfg = make_config(UNKNOWN_SENDERS_ACCEPT);
+        char *staff_domains[] = { "example.com", NULL };
+        char *none[] = { NULL };
+        struct mail *m = make_mail(cases[i].from, "Re: something", "id@x");
+        struct router_view view = {
+            .ref_ticket = cases[i].ref,
+            .ref_requester = cases[i].ref_requester,
+            .ref_customer = cases[i].ref_customer,
+            .is_own_mail = cases[i].own,
+            .ref_via = cases[i].ref > 0 ? REF_REFERENCES : REF_NONE,
+        };
+        g_autoptr(GDateTime) now = g_date_time_new_utc(2026, 11, 24, 9, 0, 0);
+        struct decision *d;
+
+        cfg->staff_domains = staff_domains;
+        cfg->staff_addresses = none;
+        m->is_bounce = cases[i].bounce;
+        m->is_auto_reply = cases[i].auto_reply;
+        m->is_bulk = cases[i].bulk;
+        d = router_decide(m, cases[i].envelope_from, cfg, &view, now);
+        g_test_message("%s", cases[i].what);
+        g_assert_cmpint(d->action, ==, cases[i].action);
+        if (cases[i].ticket > 0)
+            g_assert_cmpint(d->ticket_id, ==, cases[i].ticket);
+        if (cases[i].action == ROUTER_CREATE)
+            g_assert_cmpint(d->refused_ticket, ==, cases[i].ref);
+        router_decision_free(d);
+        free_mail(m);
+        free_config(cfg);
+    }
+}
+
+static void
+test_signed_addresses(void)
+{
+    static const char *secret = "0123456789abcdef0123456789abcdef";
+    g_autofree char *addr = router_ticket_address(secret, "support@example.com", "TKT-42");
+    g_autofree char *other = router_ticket_address(secret, "support@example.com", "TKT-43");
+    g_autofree char *upper = g_ascii_strup(addr, -1);
+    gint64 id = 0;
+
+    g_assert_true(g_str_has_prefix(addr, "support+tkt-42."));
+    g_assert_true(g_str_has_suffix(addr, "@example.com"));
+    g_assert_cmpint(router_address_ticket(secret, "TKT", addr, &id), ==, ADDRESS_VALID);
+    g_assert_cmpint(id, ==, 42);
+    g_assert_cmpint(router_address_ticket(secret, "TKT", upper, &id), ==, ADDRESS_VALID);
+    /* Another ticket's MAC on this number, or any other secret: forged. */
+    g_autofree char *mixed = g_strdup(addr);
+    memcpy(strchr(mixed, '.') + 1, strchr(other, '.') + 1, 16);
+    g_assert_cmpint(router_address_ticket(secret, "TKT", mixed, &id), ==, ADDRESS_FORGED);
+    g_assert_cmpint(router_address_ticket("another secret, long enough", "TKT", addr, &id), ==,
+                    ADDRESS_FORGED);
+    g_assert_cmpint(router_address_ticket(secret, "TKT", "support@example.com", &id), ==,
+                    ADDRESS_UNTAGGED);
+    g_assert_cmpint(router_address_ticket(secret, "TKT", "support+sales@example.com", &id), ==,
+                    ADDRESS_UNTAGGED);
+    g_assert_cmpint(router_subject_ticket("TKT", "Re: [TKT-42] x [TKT-7]"), ==, 42);
+    g_assert_cmpint(router_subject_ticket("TKT", "Re: [tkt-9] x"), ==, 9);
+    g_assert_cmpint(router_subject_ticket("TKT", "Re: [ABC-9] TKT-3 [TKT-]"), ==, 0);
+}
+
 static void
 test_dedup_key(void)
 {
@@ -192,5 +295,7 @@ main(int argc, char **argv)
     g_test_add_func("/router/decide", test_decide);
     g_test_add_func("/router/dedup-key", test_dedup_key);
     g_test_add_func("/router/tags", test_tags);
+    g_test_add_func("/router/machines-and-threads", test_machines_and_threads);
+    g_test_add_func("/router/signed-addresses", test_signed_addresses);
     return g_test_run();
 }
