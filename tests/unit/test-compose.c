@@ -1,0 +1,131 @@
+/*
+ * test-compose - outbound mail as it leaves: encoded and folded headers,
+ * nothing from a customer able to add a header, UTF-8 bodies.
+ */
+#include <string.h>
+
+#include <glib.h>
+
+#include "parser/mail.h"
+#include "templates/compose.h"
+
+static char *
+compose(const char *subject, const char *to_name, const char *body)
+{
+    g_autoptr(GDateTime) date = g_date_time_new_utc(2026, 11, 24, 9, 0, 0);
+    g_autoptr(GPtrArray) refs = g_ptr_array_new();
+    struct outbound_mail m = {
+        .from = "Support <support@example.com>",
+        .to = "jan@acme.test",
+        .to_name = to_name,
+        .reply_to = "support+tkt-1.0123456789abcdef@example.com",
+        .subject = subject,
+        .body = body,
+        .in_reply_to = "orig@acme.test",
+        .references = refs,
+        .message_id = "tm.1.abc@tickets.example.com",
+        .auto_submitted = "auto-replied",
+        .loop = "tickets.example.com; mac=0123456789abcdef",
+        .ticket_tag = "TKT-1",
+        .date = date,
+    };
+
+    g_ptr_array_add(refs, "root@acme.test");
+    g_ptr_array_add(refs, "orig@acme.test");
+    return compose_mail(&m);
+}
+
+/* The header block, unfolded, one header a line. */
+static char **
+headers(const char *text)
+{
+    const char *end = strstr(text, "\r\n\r\n");
+    g_autofree char *block = g_strndup(text, end - text);
+    g_autoptr(GRegex) fold = g_regex_new("\r\n[ \t]+", 0, 0, NULL);
+    g_autofree char *unfolded = g_regex_replace_literal(fold, block, -1, 0, " ", 0, NULL);
+
+    return g_strsplit(unfolded, "\r\n", -1);
+}
+
+static bool
+has_header(char **h, const char *prefix)
+{
+    for (char **p = h; *p != NULL; p++)
+        if (g_ascii_strncasecmp(*p, prefix, strlen(prefix)) == 0)
+            return true;
+    return false;
+}
+
+static void
+test_headers(void)
+{
+    g_autofree char *text = compose("[TKT-1] Received: printer", "Jan", "Hello\n");
+    g_auto(GStrv) h = headers(text);
+
+    g_assert_true(has_header(h, "Subject: [TKT-1] Received: printer"));
+    g_assert_true(has_header(h, "To: Jan <jan@acme.test>"));
+    g_assert_true(has_header(h, "In-Reply-To: <orig@acme.test>"));
+    g_assert_true(has_header(h, "References: <root@acme.test> <orig@acme.test>"));
+    g_assert_true(has_header(h, "Message-Id: <tm.1.abc@tickets.example.com>") ||
+                  has_header(h, "Message-ID: <tm.1.abc@tickets.example.com>"));
+    g_assert_true(has_header(h, "Auto-Submitted: auto-replied"));
+    g_assert_true(has_header(h, "Reply-To: support+tkt-1.0123456789abcdef@example.com"));
+    g_assert_true(has_header(h, "X-Ticket-Loop: tickets.example.com; mac=0123456789abcdef"));
+    g_assert_true(has_header(h, "Date: Tue, 24 Nov 2026 09:00:00 +0000"));
+    g_assert_true(has_header(h, "MIME-Version: 1.0"));
+    g_assert_true(has_header(h, "Content-Type: text/plain; charset=utf-8"));
+    /* Every line ends CRLF and no line is longer than RFC 5322 allows. */
+    g_auto(GStrv) lines = g_strsplit(text, "\r\n", -1);
+    for (char **l = lines; *l != NULL; l++) {
+        g_assert_null(strchr(*l, '\n'));
+        g_assert_cmpuint(strlen(*l), <=, 998);
+    }
+}
+
+/* A subject from a customer that tries to add a Bcc: header. */
+static void
+test_no_injection(void)
+{
+    g_autofree char *text =
+        compose("[TKT-1] Hello\r\nBcc: victim@example.net\r\n\r\nfake body", "Eve\r\nBcc: x@y",
+                "body\n");
+    g_auto(GStrv) h = headers(text);
+
+    g_assert_false(has_header(h, "Bcc:"));
+    for (char **p = h; *p != NULL; p++)
+        g_assert_false(g_str_has_prefix(*p, "Bcc"));
+}
+
+/* A long subject with non-ASCII words: encoded words, folded lines, and
+ * read back the same by a parser. */
+static void
+test_encoding(void)
+{
+    const char *subject = "[TKT-42] Storing: kassa’s geven foutcode E42 in alle filialen van "
+                          "Bakker Bart én Albert Heijn, zie bijlage — dringend";
+    const char *body = "Alle kassa’s geven foutcode E42.\nGrüße, Jürgen\n";
+    g_autofree char *text = compose(subject, "Jürgen Müller", body);
+    GError *error = NULL;
+    struct mail *m;
+
+    g_assert_nonnull(strcasestr(text, "=?utf-8?"));
+    g_assert_null(strstr(text, "’")); /* no raw 8-bit byte in the message */
+    m = parser_mail_parse(text, strlen(text), &error);
+    g_assert_no_error(error);
+    g_assert_cmpstr(m->subject, ==, subject);
+    g_assert_cmpstr(m->to->len > 0 ? ((struct mail_address *)m->to->pdata[0])->name : NULL, ==,
+                    "Jürgen Müller");
+    g_assert_cmpstr(m->text, ==, body);
+    parser_mail_free(m);
+}
+
+int
+main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    parser_init();
+    g_test_add_func("/compose/headers", test_headers);
+    g_test_add_func("/compose/no-injection", test_no_injection);
+    g_test_add_func("/compose/encoding", test_encoding);
+    return g_test_run();
+}
