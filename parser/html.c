@@ -50,14 +50,22 @@ is_block(const char *name)
     return false;
 }
 
+static bool
+starts_tag(const char *p)
+{
+    return g_ascii_isalpha(*p) || *p == '/' || *p == '!' || *p == '?';
+}
+
 /* Decodes the entity at P ('&'); returns the bytes consumed, 0 if none. */
 static gsize
 decode_entity(const char *p, GString *out)
 {
-    const char *semi = strchr(p, ';');
+    /* Look no further than the longest entity: a search to the end of the
+     * text for every '&' made a page of ampersands cost quadratic time. */
+    const char *semi = memchr(p, ';', strnlen(p, 12));
     gsize len;
 
-    if (semi == NULL || semi - p > 10)
+    if (semi == NULL)
         return 0;
     len = (gsize)(semi - p) + 1;
     if (p[1] == '#') {
@@ -93,6 +101,18 @@ skip_element(const char *p, const char *name)
         if (*p == '<' && g_ascii_strncasecmp(p, close, strlen(close)) == 0)
             break;
     return p;
+}
+
+/* A block's end (and <br>) ends a line; a block's start only makes sure
+ * one has begun, so that "</li><li>" or Outlook's paragraph per line gives
+ * one line break, not an empty line between every two lines. */
+static void
+line_break(GString *out, bool always)
+{
+    while (out->len > 0 && (out->str[out->len - 1] == ' ' || out->str[out->len - 1] == '\t'))
+        g_string_truncate(out, out->len - 1);
+    if (always || (out->len > 0 && out->str[out->len - 1] != '\n'))
+        g_string_append_c(out, '\n');
 }
 
 /* Collapses blank runs inside lines and more than one empty line. */
@@ -134,6 +154,9 @@ parser_html_to_text(const char *html)
         if (p[0] == '<' && p[1] == '!' && p[2] == '-' && p[3] == '-') {
             const char *end = strstr(p + 4, "-->");
             p = end != NULL ? end + 3 : p + strlen(p);
+        } else if (*p == '<' && !starts_tag(p + 1)) {
+            /* "1 < 2" in text: a '<' no tag can start with is the character. */
+            g_string_append_c(out, *p++);
         } else if (*p == '<') {
             char name[16];
             const char *end = strchr(p, '>');
@@ -148,7 +171,7 @@ parser_html_to_text(const char *html)
                 end = strchr(p, '>');
                 p = end != NULL ? end + 1 : p + strlen(p);
             } else if (is_block(name)) {
-                g_string_append_c(out, '\n');
+                line_break(out, closing || strcmp(name, "br") == 0 || strcmp(name, "hr") == 0);
             } else if (strcmp(name, "td") == 0 || strcmp(name, "th") == 0) {
                 g_string_append_c(out, ' ');
             }

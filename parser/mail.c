@@ -122,11 +122,38 @@ msgids_of(GMimeObject *obj, const char *header)
 /* Decoded content of a text part in UTF-8. GMime converts from the declared
  * charset; a missing or wrong label leaves bytes that are not UTF-8, which
  * are most often windows-1252 in practice. */
+/* The part's content with the transfer encoding undone and no charset
+ * conversion: the bytes as the sender wrote them. */
+static char *
+raw_content(GMimeTextPart *part)
+{
+    GMimeDataWrapper *w = g_mime_part_get_content(GMIME_PART(part));
+    GByteArray *bytes = g_byte_array_new();
+    GMimeStream *out = g_mime_stream_mem_new_with_byte_array(bytes);
+
+    g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(out), FALSE);
+    if (w != NULL)
+        g_mime_data_wrapper_write_to_stream(w, out);
+    g_object_unref(out);
+    g_byte_array_append(bytes, (const guint8 *)"", 1);
+    return (char *)g_byte_array_free(bytes, FALSE);
+}
+
 static char *
 part_text(GMimeTextPart *part)
 {
-    g_autofree char *text = g_mime_text_part_get_text(part);
+    const char *charset = g_mime_text_part_get_charset(part);
+    g_autofree char *text = NULL;
     g_autoptr(GString) out = NULL;
+
+    /* GMime's UTF-8 "conversion" drops bytes that are not UTF-8, so a body
+     * labelled utf-8 (or not labelled) but written in Latin-1 would lose
+     * its accented letters: read such bodies as bytes and check them here. */
+    if (charset == NULL || g_ascii_strcasecmp(charset, "utf-8") == 0 ||
+        g_ascii_strcasecmp(charset, "utf8") == 0 || g_ascii_strcasecmp(charset, "us-ascii") == 0)
+        text = raw_content(part);
+    else
+        text = g_mime_text_part_get_text(part);
 
     if (text == NULL)
         return g_strdup("");
@@ -321,6 +348,10 @@ parser_mail_parse(const char *raw, gsize len, GError **error)
     GPtrArray *in_reply_to;
     GDateTime *date;
 
+    if (raw == NULL) {
+        raw = "";
+        len = 0;
+    }
     /* A copy: GMime's stream owns its buffer, ours belongs to the milter. */
     stream = g_mime_stream_mem_new_with_buffer(raw, len);
     parser = g_mime_parser_new_with_stream(stream);

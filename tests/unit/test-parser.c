@@ -11,6 +11,7 @@
 #include <glib.h>
 #include <gmime/gmime.h>
 
+#include "parser/html.h"
 #include "parser/mail.h"
 
 #define FIXTURES "tests/fixtures/parser/"
@@ -269,6 +270,7 @@ static const struct {
     { "attachment-before-text.eml", "See the attached log." },
     { "base64-text.eml", "Hallo wereld, de koffie is op!" },
     { "latin1-declared.eml", "Caf\xc3\xa9 cr\xc3\xa8me br\xc3\xbbl\xc3\xa9" "e.\n" },
+    { "unknown-charset-8bit.eml", "\xc3\x87" "a co\xc3\xbbte 5\xe2\x82\xac.\n" },
     { "windows-1252-undeclared.eml",
       "He said \xe2\x80\x9cit costs \xe2\x82\xac" "10\xe2\x80\x9d \xe2\x80\x93 fine.\n" },
 };
@@ -283,6 +285,65 @@ test_text_selection(void)
         g_assert_cmpstr(m->text, ==, text_cases[i].text);
         parser_mail_free(m);
     }
+}
+
+/* Declared UTF-8, written in Latin-1: the bytes must come back as the
+ * letters, not vanish. */
+static void
+test_utf8_label_latin1_bytes(void)
+{
+    struct mail *m = parse_fixture("utf8-label-latin1-bytes.eml");
+
+    assert_all_utf8(m);
+    g_assert_cmpstr(m->text, ==, "Na\xc3\xafve r\xc3\xa9sum\xc3\xa9\n");
+    parser_mail_free(m);
+}
+
+static const struct {
+    const char *html;
+    const char *text;
+} html_cases[] = {
+    { "a<br>b<br/>c", "a\nb\nc" },
+    { "<p>one</p><p>two</p>", "one\ntwo" },
+    { "text<p>para", "text\npara" },
+    { "<div>x</div>\n\n\n\n<div>y</div>", "x\ny" },
+    { "<div>x</div><div><br></div><div>y</div>", "x\n\ny" },
+    { "a<br><br><br><br><br>b", "a\n\nb" },
+    { "<ul><li>a</li><li>b</li></ul>", "a\nb" },
+    { "<h1>T</h1>body", "T\nbody" },
+    { "<table><tr><td>a</td><td>b</td></tr><tr><td>c</td></tr></table>", "a b\nc" },
+    { "<SCRIPT>x = '<p>'</SCRIPT>shown", "shown" },
+    { "<style>.a{}</style><b>bold</b>", "bold" },
+    { "<!-- hidden <p> -->seen", "seen" },
+    { "&amp;&lt;&gt;&quot;&#39;&apos;&nbsp;|", "&<>\"'' |" },
+    { "&#65;&#x42;&#X43;", "ABC" },
+    { "&unknown; &#xZZ; &#0; & alone", "&unknown; &#xZZ; &#0; & alone" },
+    { "if 1 < 2 and 3 > 2", "if 1 < 2 and 3 > 2" },
+    { "unclosed <b", "unclosed" },
+    { "<script>never closed", "" },
+    { "", "" },
+};
+
+static void
+test_html_to_text(void)
+{
+    for (guint i = 0; i < G_N_ELEMENTS(html_cases); i++) {
+        g_autofree char *text = parser_html_to_text(html_cases[i].html);
+
+        g_assert_cmpstr(text, ==, html_cases[i].text);
+    }
+}
+
+/* A run of '&' once cost a scan to the end per character. */
+static void
+test_html_linear(void)
+{
+    g_autofree char *amps = g_strnfill(2 * 1024 * 1024, '&');
+    gint64 start = g_get_monotonic_time();
+    g_autofree char *text = parser_html_to_text(amps);
+
+    g_assert_cmpuint(strlen(text), ==, 2 * 1024 * 1024);
+    g_assert_cmpint(g_get_monotonic_time() - start, <, 5 * G_USEC_PER_SEC);
 }
 
 static void
@@ -520,7 +581,10 @@ main(int argc, char **argv)
     g_test_add_func("/parser/raw-8bit-headers", test_raw_8bit_headers_made_valid);
     g_test_add_func("/parser/dates", test_dates);
     g_test_add_func("/parser/text-selection", test_text_selection);
+    g_test_add_func("/parser/utf8-label-latin1-bytes", test_utf8_label_latin1_bytes);
     g_test_add_func("/parser/html-only", test_html_only);
+    g_test_add_func("/parser/html-to-text", test_html_to_text);
+    g_test_add_func("/parser/html-linear", test_html_linear);
     g_test_add_func("/parser/crlf-text", test_crlf_text_normalised);
     g_test_add_func("/parser/no-text", test_no_text);
     g_test_add_func("/parser/digest-crlf-same", test_digest_crlf_same);
