@@ -144,6 +144,7 @@ struct attempt {
     struct outbox_row *row;
     enum delivery_outcome outcome;
     char *error;
+    gint64 done_us;
 };
 
 struct batch {
@@ -168,6 +169,7 @@ attempt_main(gpointer data)
     struct attempt *a = data;
 
     a->outcome = dispatch_send(a->cfg, a->row, &a->error);
+    a->done_us = g_get_real_time();
     return NULL;
 }
 
@@ -230,7 +232,7 @@ record_batch(struct store *st, void *data, GError **error)
             a->outcome = DELIVERY_FAILED;
         switch (a->outcome) {
         case DELIVERY_SENT:
-            ok = store_outbox_mark_sent(st, r->id, now, error) &&
+            ok = store_outbox_mark_sent(st, r->id, now, a->done_us, error) &&
                  (r->ticket_id == 0 ||
                   store_event_insert(st, r->ticket_id, now, "mail-sent", NULL, detail, error));
             break;

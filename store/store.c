@@ -109,6 +109,9 @@ static const char *const migrations[] = {
     "CREATE INDEX timers_due ON timers(due_at) WHERE fired_at IS NULL;",
     /* 5: business time spent waiting for the customer, excluded from goals */
     "ALTER TABLE tickets ADD COLUMN paused_seconds INTEGER NOT NULL DEFAULT 0;",
+    /* 6: queue-to-relay latency in microseconds, for statistics */
+    "ALTER TABLE outbox ADD COLUMN queued_us INTEGER;"
+    "ALTER TABLE outbox ADD COLUMN sent_us INTEGER;",
 };
 
 /* The statements every store prepares; indexes into st->stmt. */
@@ -190,9 +193,9 @@ static const char *const stmt_sql[STMT_COUNT] = {
         "SELECT id, at, type, actor, detail FROM events WHERE ticket_id = ?1 ORDER BY id",
     [STMT_OUTBOX_INSERT] =
         "INSERT INTO outbox (ticket_id, kind, template, transport, mail_from, recipients,"
-        " message_id, body, created_at, next_attempt_at)"
+        " message_id, body, created_at, next_attempt_at, queued_us)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
-        " coalesce(?10, strftime('%Y-%m-%dT%H:%M:%SZ', 'now')))",
+        " coalesce(?10, strftime('%Y-%m-%dT%H:%M:%SZ', 'now')), ?11)",
     [STMT_OUTBOX_COUNT_SINCE] =
         "SELECT count(*) FROM outbox WHERE kind = ?1 AND recipients = ?2 AND created_at >= ?3",
     [STMT_OUTBOX_DUE] = "SELECT " OUTBOX_COLUMNS " FROM outbox"
@@ -204,7 +207,7 @@ static const char *const stmt_sql[STMT_COUNT] = {
         "SELECT min(next_attempt_at) FROM outbox WHERE status = 'pending'",
     [STMT_OUTBOX_SENT] =
         "UPDATE outbox SET status = 'sent', sent_at = ?2, attempts = attempts + 1,"
-        " last_error = NULL WHERE id = ?1",
+        " last_error = NULL, sent_us = ?3 WHERE id = ?1",
     [STMT_OUTBOX_RETRY] = "UPDATE outbox SET next_attempt_at = ?2, last_error = ?3,"
                           " attempts = attempts + 1 WHERE id = ?1",
     [STMT_OUTBOX_FAILED] = "UPDATE outbox SET status = 'failed', sent_at = ?2, last_error = ?3,"
@@ -861,6 +864,7 @@ store_outbox_insert(struct store *st, const struct store_new_outbox *o, gint64 *
     bind_text(s, 8, o->body);
     bind_text(s, 9, o->created_at);
     bind_text(s, 10, o->send_at);
+    sqlite3_bind_int64(s, 11, g_get_real_time());
     if (!store_step_done(st, STMT_OUTBOX_INSERT, error))
         return false;
     if (id != NULL)
@@ -997,8 +1001,10 @@ outbox_mark(struct store *st, enum stmt_id id, gint64 row, const char *at, const
 }
 
 bool
-store_outbox_mark_sent(struct store *st, gint64 id, const char *at, GError **error)
+store_outbox_mark_sent(struct store *st, gint64 id, const char *at, gint64 sent_us,
+                       GError **error)
 {
+    sqlite3_bind_int64(st->stmt[STMT_OUTBOX_SENT], 3, sent_us);
     return outbox_mark(st, STMT_OUTBOX_SENT, id, at, NULL, error);
 }
 

@@ -160,7 +160,9 @@ GPtrArray *store_outbox_due(struct store *st, const char *now, guint limit, GErr
 GPtrArray *store_outbox_for_ticket(struct store *st, gint64 ticket_id, GError **error);
 /* The earliest next_attempt_at of a pending row; *WHEN NULL when none. */
 bool store_outbox_next_due(struct store *st, char **when, GError **error);
-bool store_outbox_mark_sent(struct store *st, gint64 id, const char *at, GError **error);
+/* SENT_US: when the relay accepted it (g_get_real_time()). */
+bool store_outbox_mark_sent(struct store *st, gint64 id, const char *at, gint64 sent_us,
+                            GError **error);
 bool store_outbox_mark_retry(struct store *st, gint64 id, const char *next_at,
                              const char *last_error, GError **error);
 bool store_outbox_mark_failed(struct store *st, gint64 id, const char *at,
