@@ -511,9 +511,10 @@ mlfi_eom(SMFICTX *ctx)
         /* The acknowledgement goes out now, not at the next timer. */
         if (job.queued > 0)
             dispatch_kick(milter_dispatcher);
-        /* A new ticket's first timer may be sooner than the one the
-         * scheduler sleeps for. */
-        if (job.action == ROUTER_CREATE)
+        /* A new ticket's first timer is minutes away at the least; the
+         * scheduler looks again within a minute anyway, so only a goal
+         * shorter than that needs to wake it. */
+        if (job.action == ROUTER_CREATE && job.soon)
             scheduler_kick(milter_scheduler);
         apply_tag(ctx, msg, mail, job.tag);
         if (job.commands > 0 && msg->other_recipients)

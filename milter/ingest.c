@@ -342,6 +342,9 @@ ingest_create(struct store *st, struct ingest_job *job, const struct decision *d
         plan = config_plan(cfg, "standard");
     severity = severity_of(cfg->severity, m->subject, m->text, plan->default_severity, &rule);
     sla_compute(plan, &cfg->ladder, zone, severity, job->now, 0, &times);
+    for (int k = 0; k < GOAL_COUNT; k++)
+        if (times.warn[k] != NULL && g_date_time_difference(times.warn[k], job->now) < 60 * G_TIME_SPAN_SECOND)
+            job->soon = true;
 
     g_autofree char *first_due = iso_or_null(times.due[GOAL_RESPONSE]);
     g_autofree char *update_due = iso_or_null(times.due[GOAL_UPDATE]);

@@ -40,6 +40,7 @@ struct ingest_job {
     const char *ack;           /* what became of the acknowledgement ("send", "bulk", ...) */
     guint queued;              /* outbox rows written: the dispatcher has work */
     int severity;              /* of a new ticket */
+    bool soon;                 /* a timer of the new ticket falls due within a minute */
     guint commands;            /* command lines in a staff reply: strip them from the copy */
     const char *security;      /* a security event to log, NULL when none */
 };
