@@ -60,11 +60,15 @@ starts_tag(const char *p)
 static gsize
 decode_entity(const char *p, GString *out)
 {
-    /* Look no further than the longest entity: a search to the end of the
-     * text for every '&' made a page of ampersands cost quadratic time. */
-    const char *semi = memchr(p, ';', strnlen(p, 12));
+    const char *semi = NULL;
     gsize len;
 
+    /* Look no further than the longest entity: a search to the end of the
+     * text for every '&' made a page of ampersands cost quadratic time.
+     * (A loop, not strnlen(), which C11 does not have.) */
+    for (gsize i = 1; i < 12 && p[i] != '\0' && semi == NULL; i++)
+        if (p[i] == ';')
+            semi = p + i;
     if (semi == NULL)
         return 0;
     len = (gsize)(semi - p) + 1;
