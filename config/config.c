@@ -60,6 +60,9 @@ static const char *check_secret(const char *v);
 static const char *check_goal(const char *v);
 
 static const char *const unknown_sender_choices[] = { "accept", "reject", NULL };
+static const char *const auto_reply_choices[] = { "record", "ignore", NULL };
+static const char *check_mode(const char *v);
+static const char *check_owner(const char *v);
 
 #define CFG(f) offsetof(struct config, f)
 #define CUS(f) offsetof(struct customer, f)
@@ -80,6 +83,26 @@ static const struct key_def keys[] = {
       NULL, NULL, false },
     { "milter", "hostname", KIND_STRING, CFG(hostname), 0, NULL, 0, 0, NULL, check_token, false },
     { "milter", "secret", KIND_STRING, CFG(secret), 0, NULL, 0, 0, NULL, check_secret, false },
+    { "milter", "max_mime_depth", KIND_UINT, CFG(max_mime_depth), sizeof(guint), "50", 1, 1000,
+      NULL, NULL, false },
+    { "milter", "max_mime_parts", KIND_UINT, CFG(max_mime_parts), sizeof(guint), "500", 1, 100000,
+      NULL, NULL, false },
+    { "milter", "max_headers", KIND_UINT, CFG(max_headers), sizeof(guint), "1000", 10, 100000,
+      NULL, NULL, false },
+    { "milter", "reopen_days", KIND_UINT, CFG(reopen_days), sizeof(guint), "14", 0, 3650, NULL,
+      NULL, false },
+    { "milter", "auto_replies", KIND_ENUM, CFG(auto_replies), 0, "record", 0, 0,
+      auto_reply_choices, NULL, false },
+    { "milter", "user", KIND_STRING, CFG(user), 0, NULL, 0, 0, NULL, check_token, false },
+    { "milter", "socket_owner", KIND_STRING, CFG(socket_owner), 0, NULL, 0, 0, NULL, check_owner,
+      false },
+    { "milter", "socket_mode", KIND_STRING, CFG(socket_mode_text), 0, "0660", 0, 0, NULL,
+      check_mode, false },
+    { "milter", "pid_file", KIND_STRING, CFG(pid_file), 0, NULL, 0, 0, NULL, check_path, false },
+    { "milter", "metrics_file", KIND_STRING, CFG(metrics_file), 0, NULL, 0, 0, NULL, check_path,
+      false },
+    { "milter", "metrics_interval", KIND_UINT, CFG(metrics_interval), sizeof(guint), "15", 1,
+      3600, NULL, NULL, false },
     { "staff", "addresses", KIND_LIST, CFG(staff_addresses), 0, NULL, 0, 0, NULL, check_address,
       true },
     { "staff", "domains", KIND_LIST, CFG(staff_domains), 0, NULL, 0, 0, NULL, check_domain,
@@ -149,6 +172,28 @@ static const char *
 check_path(const char *v)
 {
     return *v == '\0' ? "must be a file path" : NULL;
+}
+
+/* An octal permission mode such as 0660. */
+static const char *
+check_mode(const char *v)
+{
+    char *end;
+    guint64 m = g_ascii_strtoull(v, &end, 8);
+
+    return *v == '\0' || *end != '\0' || m > 0777 ? "must be an octal mode such as 0660" : NULL;
+}
+
+/* USER or USER:GROUP, or :GROUP alone. */
+static const char *
+check_owner(const char *v)
+{
+    const char *colon = strchr(v, ':');
+    bool ok = *v != '\0' && strcmp(v, ":") != 0 && (colon == NULL || strchr(colon + 1, ':') == NULL);
+
+    for (const char *p = v; ok && *p != '\0'; p++)
+        ok = g_ascii_isalnum(*p) || strchr("-_.:", *p) != NULL;
+    return ok ? NULL : "must be user, user:group or :group";
 }
 
 static bool
@@ -732,6 +777,7 @@ config_read(struct config *cfg, GKeyFile *kf, const struct scan *s, GError **err
     }
     if (cfg->hostname == NULL)
         cfg->hostname = g_strdup(g_get_host_name());
+    cfg->socket_mode = (guint)g_ascii_strtoull(cfg->socket_mode_text, NULL, 8);
     if (cfg->from == NULL)
         cfg->from = g_strdup_printf("Support <%s>", cfg->support_addresses[0]);
 
@@ -852,6 +898,11 @@ config_unref(struct config *cfg)
     g_free(cfg->from);
     g_free(cfg->webhook_url);
     g_free(cfg->secret);
+    g_free(cfg->user);
+    g_free(cfg->socket_owner);
+    g_free(cfg->socket_mode_text);
+    g_free(cfg->pid_file);
+    g_free(cfg->metrics_file);
     g_free(cfg->language);
     g_free(cfg->template_dir);
     template_set_free(cfg->templates);

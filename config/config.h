@@ -40,6 +40,11 @@ enum unknown_senders {
     UNKNOWN_SENDERS_REJECT, /* refuse it with 550 5.7.1 */
 };
 
+enum auto_replies {
+    AUTO_REPLIES_RECORD, /* auto-replies and list mail are stored on their ticket */
+    AUTO_REPLIES_IGNORE, /* they are accepted and passed on, but not stored */
+};
+
 struct customer {
     char *name;       /* NAME of [customer:NAME] */
     char **domains;   /* lower-case, NULL-terminated, may be empty */
@@ -63,6 +68,18 @@ struct config {
     guint busy_timeout;          /* ms SQLite waits for a lock before we answer 451 */
     char *hostname;              /* used in generated Message-IDs and log lines */
     char *secret;                /* signs ticket addresses and our loop mark; NULL: kept in the database */
+    guint max_mime_depth;        /* nesting beyond this is recorded, not parsed */
+    guint max_mime_parts;        /* parts beyond this are recorded, not parsed */
+    guint max_headers;           /* header fields beyond this are not parsed */
+    guint reopen_days;           /* a reply this soon after resolution reopens the ticket */
+    enum auto_replies auto_replies;
+    char *user;                  /* started as root: drop to this user after binding; NULL: stay */
+    char *socket_owner;          /* unix: socket owner[:group]; NULL: the daemon's */
+    guint socket_mode;           /* unix: socket permission bits */
+    char *socket_mode_text;      /* as written */
+    char *pid_file;              /* NULL: none */
+    char *metrics_file;          /* Prometheus textfile; NULL: none */
+    guint metrics_interval;      /* seconds between two writes of it */
 
     /* [staff] */
     char **staff_addresses;

@@ -74,6 +74,31 @@ address_free(gpointer p)
     g_free(a);
 }
 
+static void
+attachment_free(gpointer p)
+{
+    struct mail_attachment *a = p;
+
+    g_free(a->filename);
+    g_free(a->media_type);
+    g_free(a->disposition);
+    g_free(a->content_id);
+    g_free(a);
+}
+
+static void
+auth_result_free(gpointer p)
+{
+    struct mail_auth_result *r = p;
+
+    g_free(r->authserv_id);
+    g_free(r->method);
+    g_free(r->result);
+    g_free(r->header_d);
+    g_free(r->header_from);
+    g_free(r);
+}
+
 /* Adds every mailbox of LIST to OUT, taking groups apart. */
 static void
 collect_addresses(InternetAddressList *list, GPtrArray *out, int depth)
@@ -366,6 +391,8 @@ parser_mail_parse(const char *raw, gsize len, GError **error)
     }
 
     mail = g_new0(struct mail, 1);
+    mail->attachments = g_ptr_array_new_with_free_func(attachment_free);
+    mail->auth_results = g_ptr_array_new_with_free_func(auth_result_free);
     if (g_mime_message_get_message_id(msg) != NULL)
         mail->message_id = clean_line(g_mime_message_get_message_id(msg));
     if (mail->message_id != NULL && *mail->message_id == '\0')
@@ -419,6 +446,24 @@ parser_mail_free(struct mail *mail)
     g_free(mail->dsn_message_id);
     g_free(mail->dsn_recipient);
     g_free(mail->dsn_status);
+    if (mail->reply_to != NULL)
+        address_free(mail->reply_to);
+    g_free(mail->list_id);
+    g_free(mail->reply_text);
+    if (mail->attachments != NULL)
+        g_ptr_array_unref(mail->attachments);
+    if (mail->auth_results != NULL)
+        g_ptr_array_unref(mail->auth_results);
     g_free(mail);
     return NULL;
+}
+
+const struct parser_limits parser_default_limits = { 50, 500, 1000 };
+
+struct mail *
+parser_mail_parse_limited(const char *raw, gsize len, const struct parser_limits *limits,
+                          GError **error)
+{
+    (void)limits; /* enforced in a following change */
+    return parser_mail_parse(raw, len, error);
 }

@@ -28,6 +28,40 @@ struct mail_address {
     char *addr; /* local@domain as written; compare with g_ascii_strcasecmp */
 };
 
+/* One method=result of an Authentication-Results header (RFC 8601). */
+struct mail_auth_result {
+    char *authserv_id;       /* the header's authserv-id, lower-case */
+    char *method;            /* "dkim", "spf", "dmarc", ... lower-case */
+    char *result;            /* "pass", "fail", ... lower-case */
+    char *header_d;          /* header.d= (DKIM signing domain), lower-case; NULL when absent */
+    char *header_from;       /* header.from= (DMARC), lower-case; NULL when absent */
+};
+
+/* A part that is not the message's text. */
+struct mail_attachment {
+    char *filename;          /* decoded (RFC 2231, encoded words), UTF-8; "" when none */
+    char *media_type;        /* "application/pdf", lower-case */
+    char *disposition;       /* "attachment", "inline" or "" */
+    char *content_id;        /* without brackets; NULL when none */
+    guint64 size;            /* decoded bytes */
+    char sha256[65];         /* hex over the decoded bytes */
+    bool is_tnef;            /* winmail.dat / application/ms-tnef */
+};
+
+/* What the parser will read at most; beyond it the message is still
+ * taken, the rest is not parsed, and struct mail says so. */
+struct parser_limits {
+    guint max_depth;         /* MIME nesting */
+    guint max_parts;         /* MIME parts in all */
+    guint max_headers;       /* header fields of the top-level header */
+};
+
+enum mail_limit_hit {
+    MAIL_LIMIT_DEPTH = 1 << 0,
+    MAIL_LIMIT_PARTS = 1 << 1,
+    MAIL_LIMIT_HEADERS = 1 << 2,
+};
+
 struct mail {
     char *message_id;        /* without angle brackets; NULL when absent */
     char *in_reply_to;       /* first msg-id of In-Reply-To, no brackets; NULL when absent */
@@ -50,6 +84,13 @@ struct mail {
     char *dsn_message_id;    /* Message-ID of the message that failed */
     char *dsn_recipient;     /* Final-Recipient address */
     char *dsn_status;        /* Status, e.g. 5.1.1 */
+
+    struct mail_address *reply_to; /* first Reply-To mailbox; NULL when none */
+    char *list_id;           /* List-Id without brackets; NULL when none */
+    char *reply_text;        /* the new part of a reply: quotes, attribution, signature cut */
+    GPtrArray *attachments;  /* struct mail_attachment*, never NULL */
+    GPtrArray *auth_results; /* struct mail_auth_result*, in header order, never NULL */
+    unsigned limits_hit;     /* enum mail_limit_hit bits: what was not parsed */
 };
 
 /* Call once before any thread parses. */
@@ -58,6 +99,10 @@ void parser_init(void);
 /* Parses LEN bytes of RAW (a whole RFC 5322 message, CRLF or LF line ends).
  * Returns NULL and sets ERROR only when nothing usable could be read. */
 struct mail *parser_mail_parse(const char *raw, gsize len, GError **error);
+/* The same within LIMITS (NULL: parser_default_limits). */
+struct mail *parser_mail_parse_limited(const char *raw, gsize len,
+                                       const struct parser_limits *limits, GError **error);
+extern const struct parser_limits parser_default_limits;
 
 /* The message RAW with the text of its first inline text/plain part
  * replaced by TEXT (UTF-8): what milter/ delivers when it removes staff
