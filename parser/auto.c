@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "parser/auto.h"
+#include "parser/header.h"
+#include "parser/text.h"
 
 /* Subject starts that vacation responders use when they set no header. */
 static const char *const auto_subjects[] = {
@@ -67,7 +69,7 @@ dsn_field(const char *text, const char *field)
         char *semi = strchr(v, ';');
         if (semi != NULL)
             v = g_strstrip(semi + 1);
-        return g_utf8_make_valid(v, -1);
+        return parser_header_text(v);
     }
     return NULL;
 }
@@ -75,21 +77,7 @@ dsn_field(const char *text, const char *field)
 static char *
 part_content(GMimeObject *part)
 {
-    GMimeDataWrapper *w = GMIME_IS_PART(part) ? g_mime_part_get_content(GMIME_PART(part)) : NULL;
-    GMimeStream *out;
-    GByteArray *bytes;
-    char *text;
-
-    if (w == NULL)
-        return NULL;
-    bytes = g_byte_array_new();
-    out = g_mime_stream_mem_new_with_byte_array(bytes);
-    g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(out), FALSE);
-    g_mime_data_wrapper_write_to_stream(w, out);
-    g_object_unref(out);
-    g_byte_array_append(bytes, (const guint8 *)"", 1);
-    text = (char *)g_byte_array_free(bytes, FALSE);
-    return text;
+    return GMIME_IS_PART(part) ? parser_part_utf8(GMIME_PART(part)) : NULL;
 }
 
 /* What a delivery report reports on: the failed recipient and status from
@@ -117,16 +105,14 @@ read_report(GMimeMessage *msg, struct mail *mail)
             GMimeMessage *inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(part));
             const char *id = inner != NULL ? g_mime_message_get_message_id(inner) : NULL;
             if (id != NULL && mail->dsn_message_id == NULL)
-                mail->dsn_message_id = g_utf8_make_valid(id, -1);
+                mail->dsn_message_id = parser_msgid_text(id);
         } else if (g_mime_content_type_is_type(ct, "text", "rfc822-headers")) {
             g_autofree char *text = part_content(part);
             g_autofree char *id = text != NULL ? dsn_field(text, "Message-ID") : NULL;
             if (id != NULL && mail->dsn_message_id == NULL) {
-                GMimeReferences *refs = g_mime_references_parse(NULL, id);
-                if (refs != NULL && g_mime_references_length(refs) > 0)
-                    mail->dsn_message_id = g_strdup(g_mime_references_get_message_id(refs, 0));
-                if (refs != NULL)
-                    g_mime_references_free(refs);
+                g_autoptr(GPtrArray) ids = parser_msgid_list(id);
+                if (ids->len > 0)
+                    mail->dsn_message_id = g_strdup(g_ptr_array_index(ids, 0));
             }
         }
     }
@@ -167,7 +153,7 @@ parser_auto_signs(GMimeMessage *msg, struct mail *mail)
                 mail->suppress_autoreply = true;
     }
     if (loop != NULL)
-        mail->loop = g_utf8_make_valid(loop, -1);
+        mail->loop = parser_header_text(loop);
     if (is_delivery_report(msg))
         read_report(msg, mail);
 }

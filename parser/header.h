@@ -23,4 +23,11 @@ char *parser_msgid_text(const char *id);
  * the array frees its strings. */
 GPtrArray *parser_msgid_list(const char *value);
 
+/* RAW, a header value as it arrived (folded, encoded words, maybe raw
+ * 8-bit), with every run of adjacent encoded words of one charset
+ * replaced by a single UTF-8 encoded word and every other byte made
+ * UTF-8 (windows-1252 for what is not): what GMime should have been
+ * given.  Still to be decoded and unfolded by GMime.  Never NULL. */
+char *parser_header_fix_words(const char *raw);
+
 #endif

@@ -7,21 +7,38 @@
  * that it depends only on what the sender wrote: a copy relayed a second
  * time (other Received lines, other trace headers) has the same digest.
  *
- * Limits: the MIME walk stops at MAIL_MAX_DEPTH levels and MAIL_MAX_PARTS
- * parts, so a hostile message costs bounded work.
+ * Limits: GMime builds the whole tree (it caps nesting itself, at about a
+ * thousand levels, and its work is linear in the size the milter already
+ * bounded); what this file then looks at is bounded by struct
+ * parser_limits through walk.c.  The header count is bounded before GMime
+ * sees the message: fields past max_headers are cut from a copy of the
+ * top-level header block, so no lookup can find them.  A limit never makes
+ * the parse fail; mail->limits_hit tells the caller what was left out.
+ *
+ * Charsets in headers: raw 8-bit bytes (against RFC 5322, but common) are
+ * read as UTF-8 when they are, else as windows-1252, the same fallback the
+ * text uses (text.c); GMime also merges adjacent encoded words before
+ * converting, so a character split across two words survives.
  */
 #include <string.h>
 
 #include <gmime/gmime.h>
 
+#include "parser/attach.h"
+#include "parser/auth.h"
 #include "parser/auto.h"
-#include "parser/html.h"
+#include "parser/header.h"
 #include "parser/mail.h"
+#include "parser/reply.h"
+#include "parser/text.h"
+#include "parser/walk.h"
 
 G_DEFINE_QUARK(parser-error-quark, parser_error)
 
-#define MAIL_MAX_DEPTH 50
-#define MAIL_MAX_PARTS 1000
+const struct parser_limits parser_default_limits = { 50, 500, 1000 };
+
+/* GMime tries these in order on header bytes that are not ASCII. */
+static const char *header_fallback_charsets[] = { "UTF-8", "windows-1252", NULL };
 
 /* Headers that say what the message is; everything else (trace, X-*)
  * may differ between two copies of the same message. */
@@ -40,18 +57,6 @@ parser_init(void)
     }
 }
 
-/* Valid UTF-8 with no control characters that could break a header line. */
-static char *
-clean_line(const char *text)
-{
-    char *s = g_utf8_make_valid(text != NULL ? text : "", -1);
-
-    for (char *p = s; *p != '\0'; p++)
-        if (*p == '\r' || *p == '\n' || *p == '\t')
-            *p = ' ';
-    return g_strstrip(s);
-}
-
 static struct mail_address *
 address_new(InternetAddressMailbox *mb)
 {
@@ -59,8 +64,8 @@ address_new(InternetAddressMailbox *mb)
     const char *name = internet_address_get_name(INTERNET_ADDRESS(mb));
     const char *addr = internet_address_mailbox_get_addr(mb);
 
-    a->name = clean_line(name);
-    a->addr = clean_line(addr);
+    a->name = parser_header_text(name);
+    a->addr = parser_header_text(addr);
     return a;
 }
 
@@ -72,31 +77,6 @@ address_free(gpointer p)
     g_free(a->name);
     g_free(a->addr);
     g_free(a);
-}
-
-static void
-attachment_free(gpointer p)
-{
-    struct mail_attachment *a = p;
-
-    g_free(a->filename);
-    g_free(a->media_type);
-    g_free(a->disposition);
-    g_free(a->content_id);
-    g_free(a);
-}
-
-static void
-auth_result_free(gpointer p)
-{
-    struct mail_auth_result *r = p;
-
-    g_free(r->authserv_id);
-    g_free(r->method);
-    g_free(r->result);
-    g_free(r->header_d);
-    g_free(r->header_from);
-    g_free(r);
 }
 
 /* Adds every mailbox of LIST to OUT, taking groups apart. */
@@ -115,147 +95,48 @@ collect_addresses(InternetAddressList *list, GPtrArray *out, int depth)
     }
 }
 
+/* Every mailbox of every NAME field, in order, groups taken apart.  The
+ * raw values go through parser_header_fix_words() first (see header.c). */
 static GPtrArray *
-addresses_of(GMimeMessage *msg, GMimeAddressType type)
+addresses_of(GMimeMessage *msg, const char *name, GMimeParserOptions *options)
 {
     GPtrArray *out = g_ptr_array_new_with_free_func(address_free);
+    GMimeHeaderList *headers = g_mime_object_get_header_list(GMIME_OBJECT(msg));
+    int n = g_mime_header_list_get_count(headers);
 
-    collect_addresses(g_mime_message_get_addresses(msg, type), out, 0);
+    for (int i = 0; i < n; i++) {
+        GMimeHeader *h = g_mime_header_list_get_header_at(headers, i);
+        g_autofree char *fixed = NULL;
+        InternetAddressList *list;
+
+        if (g_ascii_strcasecmp(g_mime_header_get_name(h), name) != 0)
+            continue;
+        fixed = parser_header_fix_words(g_mime_header_get_raw_value(h));
+        list = internet_address_list_parse(options, fixed);
+        if (list == NULL)
+            continue;
+        collect_addresses(list, out, 0);
+        g_object_unref(list);
+    }
     return out;
 }
 
-/* Message-IDs of a References-like header, in order, without brackets. */
-static GPtrArray *
-msgids_of(GMimeObject *obj, const char *header)
-{
-    GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
-    const char *value = g_mime_object_get_header(obj, header);
-    GMimeReferences *refs;
-
-    if (value == NULL)
-        return out;
-    refs = g_mime_references_parse(NULL, value);
-    for (int i = 0; refs != NULL && i < g_mime_references_length(refs); i++)
-        g_ptr_array_add(out, clean_line(g_mime_references_get_message_id(refs, i)));
-    if (refs != NULL)
-        g_mime_references_free(refs);
-    return out;
-}
-
-/* ---- the text ---- */
-
-/* Decoded content of a text part in UTF-8. GMime converts from the declared
- * charset; a missing or wrong label leaves bytes that are not UTF-8, which
- * are most often windows-1252 in practice. */
-/* The part's content with the transfer encoding undone and no charset
- * conversion: the bytes as the sender wrote them. */
+/* The decoded text of the first NAME field; NULL when there is none. */
 static char *
-raw_content(GMimeTextPart *part)
+decoded_header(GMimeMessage *msg, const char *name, GMimeParserOptions *options)
 {
-    GMimeDataWrapper *w = g_mime_part_get_content(GMIME_PART(part));
-    GByteArray *bytes = g_byte_array_new();
-    GMimeStream *out = g_mime_stream_mem_new_with_byte_array(bytes);
+    GMimeHeaderList *headers = g_mime_object_get_header_list(GMIME_OBJECT(msg));
+    GMimeHeader *h = g_mime_header_list_get_header(headers, name);
+    g_autofree char *fixed = NULL;
+    g_autofree char *unfolded = NULL;
+    g_autofree char *decoded = NULL;
 
-    g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(out), FALSE);
-    if (w != NULL)
-        g_mime_data_wrapper_write_to_stream(w, out);
-    g_object_unref(out);
-    g_byte_array_append(bytes, (const guint8 *)"", 1);
-    return (char *)g_byte_array_free(bytes, FALSE);
-}
-
-static char *
-part_text(GMimeTextPart *part)
-{
-    const char *charset = g_mime_text_part_get_charset(part);
-    g_autofree char *text = NULL;
-    g_autoptr(GString) out = NULL;
-
-    /* GMime's UTF-8 "conversion" drops bytes that are not UTF-8, so a body
-     * labelled utf-8 (or not labelled) but written in Latin-1 would lose
-     * its accented letters: read such bodies as bytes and check them here. */
-    if (charset == NULL || g_ascii_strcasecmp(charset, "utf-8") == 0 ||
-        g_ascii_strcasecmp(charset, "utf8") == 0 || g_ascii_strcasecmp(charset, "us-ascii") == 0)
-        text = raw_content(part);
-    else
-        text = g_mime_text_part_get_text(part);
-
-    if (text == NULL)
-        return g_strdup("");
-    if (!g_utf8_validate(text, -1, NULL)) {
-        char *converted = g_convert_with_fallback(text, -1, "UTF-8", "WINDOWS-1252", "?", NULL,
-                                                  NULL, NULL);
-        if (converted != NULL) {
-            g_free(text);
-            text = converted;
-        }
-    }
-    /* Line ends become LF; NUL bytes ended the string already. */
-    out = g_string_sized_new(strlen(text));
-    for (const char *p = text; *p != '\0'; p++)
-        if (*p != '\r')
-            g_string_append_c(out, *p);
-        else if (p[1] != '\n')
-            g_string_append_c(out, '\n');
-    return g_utf8_make_valid(out->str, (gssize)out->len);
-}
-
-static bool
-is_attachment(GMimeObject *part)
-{
-    GMimeContentDisposition *d = g_mime_object_get_content_disposition(part);
-
-    return d != NULL && g_mime_content_disposition_is_attachment(d);
-}
-
-struct text_search {
-    GMimeTextPart *plain; /* first inline text/plain */
-    GMimeTextPart *html;  /* first inline text/html */
-    guint parts;
-};
-
-/* Depth-first, bounded: the first inline text/plain wins, else the first
- * text/html. A forwarded message (message/rfc822) counts only when the
- * outer message has no text of its own. */
-static void
-find_text(GMimeObject *obj, struct text_search *ts, int depth)
-{
-    if (obj == NULL || depth > MAIL_MAX_DEPTH || ++ts->parts > MAIL_MAX_PARTS ||
-        ts->plain != NULL)
-        return;
-    if (GMIME_IS_MULTIPART(obj)) {
-        GMimeMultipart *mp = GMIME_MULTIPART(obj);
-        int n = g_mime_multipart_get_count(mp);
-        for (int i = 0; i < n && ts->plain == NULL; i++)
-            find_text(g_mime_multipart_get_part(mp, i), ts, depth + 1);
-    } else if (GMIME_IS_MESSAGE_PART(obj)) {
-        if (ts->html == NULL && !is_attachment(obj)) {
-            GMimeMessage *inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
-            if (inner != NULL)
-                find_text(g_mime_message_get_mime_part(inner), ts, depth + 1);
-        }
-    } else if (GMIME_IS_TEXT_PART(obj) && !is_attachment(obj)) {
-        GMimeContentType *ct = g_mime_object_get_content_type(obj);
-        if (g_mime_content_type_is_type(ct, "text", "plain"))
-            ts->plain = GMIME_TEXT_PART(obj);
-        else if (g_mime_content_type_is_type(ct, "text", "html") && ts->html == NULL)
-            ts->html = GMIME_TEXT_PART(obj);
-    }
-}
-
-static char *
-message_text(GMimeMessage *msg)
-{
-    struct text_search ts = { 0 };
-
-    find_text(g_mime_message_get_mime_part(msg), &ts, 0);
-    if (ts.plain != NULL)
-        return part_text(ts.plain);
-    if (ts.html != NULL) {
-        g_autofree char *html = part_text(ts.html);
-        return parser_html_to_text(html);
-    }
-    return g_strdup("");
+    if (h == NULL)
+        return NULL;
+    fixed = parser_header_fix_words(g_mime_header_get_raw_value(h));
+    unfolded = g_mime_utils_header_unfold(fixed);
+    decoded = g_mime_utils_header_decode_text(options, unfolded);
+    return parser_header_text(decoded);
 }
 
 /* ---- the digest ---- */
@@ -360,67 +241,213 @@ compute_digest(const char *raw, gsize len)
     return g_strdup(g_checksum_get_string(sum));
 }
 
+/* ---- the header count ---- */
+
+/* RAW with the top-level header block cut after MAX fields, as a new
+ * buffer in *OUT; false (and nothing in *OUT) when it has no more. */
+static bool
+limit_headers(const char *raw, gsize len, guint max, GByteArray **out)
+{
+    const char *body;
+    const char *head_end = header_end(raw, len, &body);
+    guint fields = 0;
+
+    for (const char *line = raw; line < head_end;) {
+        const char *eol;
+        /* A continuation line belongs to the field above it. */
+        if (*line != ' ' && *line != '\t' && fields++ == max) {
+            *out = g_byte_array_sized_new((guint)(len - (gsize)(head_end - line)));
+            g_byte_array_append(*out, (const guint8 *)raw, (guint)(line - raw));
+            g_byte_array_append(*out, (const guint8 *)head_end, (guint)(raw + len - head_end));
+            return true;
+        }
+        eol = memchr(line, '\n', (gsize)(head_end - line));
+        if (eol == NULL)
+            break;
+        line = eol + 1;
+    }
+    return false;
+}
+
 /* ---- the message ---- */
 
-struct mail *
-parser_mail_parse(const char *raw, gsize len, GError **error)
+static GMimeMessage *
+construct(const char *raw, gsize len, GMimeParserOptions *options)
 {
-    GMimeStream *stream;
-    GMimeParser *parser;
-    GMimeMessage *msg;
-    struct mail *mail;
-    GPtrArray *from;
-    GPtrArray *in_reply_to;
-    GDateTime *date;
-
-    if (raw == NULL) {
-        raw = "";
-        len = 0;
-    }
     /* A copy: GMime's stream owns its buffer, ours belongs to the milter. */
-    stream = g_mime_stream_mem_new_with_buffer(raw, len);
-    parser = g_mime_parser_new_with_stream(stream);
-    msg = g_mime_parser_construct_message(parser, NULL);
+    GMimeStream *stream = g_mime_stream_mem_new_with_buffer(raw, len);
+    GMimeParser *parser = g_mime_parser_new_with_stream(stream);
+    GMimeMessage *msg = g_mime_parser_construct_message(parser, options);
+
     /* GMime 3.2 has no autoptr support; the message keeps what it needs. */
     g_object_unref(parser);
     g_object_unref(stream);
-    if (msg == NULL) {
-        g_set_error(error, PARSER_ERROR, PARSER_ERROR_FAILED,
-                    "not a mail message (no header block could be read)");
-        return NULL;
-    }
+    return msg;
+}
 
-    mail = g_new0(struct mail, 1);
-    mail->attachments = g_ptr_array_new_with_free_func(attachment_free);
-    mail->auth_results = g_ptr_array_new_with_free_func(auth_result_free);
-    if (g_mime_message_get_message_id(msg) != NULL)
-        mail->message_id = clean_line(g_mime_message_get_message_id(msg));
-    if (mail->message_id != NULL && *mail->message_id == '\0')
-        g_clear_pointer(&mail->message_id, g_free);
-    in_reply_to = msgids_of(GMIME_OBJECT(msg), "In-Reply-To");
+static struct mail_address *
+first_address(GMimeMessage *msg, const char *name, GMimeParserOptions *options)
+{
+    g_autoptr(GPtrArray) list = addresses_of(msg, name, options);
+
+    return list->len > 0 ? g_ptr_array_steal_index(list, 0) : NULL;
+}
+
+/* "Support list <support.lists.example>" -> "support.lists.example". */
+static char *
+list_id_of(GMimeMessage *msg)
+{
+    const char *value = g_mime_object_get_header(GMIME_OBJECT(msg), "List-Id");
+    g_autofree char *text = NULL;
+    const char *open;
+    const char *close;
+    char *id;
+
+    if (value == NULL)
+        return NULL;
+    text = parser_header_text(value);
+    open = strrchr(text, '<');
+    close = open != NULL ? strchr(open, '>') : NULL;
+    if (open != NULL && close != NULL)
+        id = g_strndup(open + 1, (gsize)(close - open - 1));
+    else
+        id = g_strdup(text);
+    g_strstrip(id);
+    if (*id == '\0')
+        g_clear_pointer(&id, g_free);
+    return id;
+}
+
+/* Every Authentication-Results field, in header order: the router needs
+ * to see all of them to tell ours from ones the sender wrote. */
+static void
+read_auth_results(GMimeMessage *msg, GPtrArray *out)
+{
+    GMimeHeaderList *headers = g_mime_object_get_header_list(GMIME_OBJECT(msg));
+    int n = g_mime_header_list_get_count(headers);
+
+    for (int i = 0; i < n; i++) {
+        GMimeHeader *h = g_mime_header_list_get_header_at(headers, i);
+        if (g_ascii_strcasecmp(g_mime_header_get_name(h), "Authentication-Results") == 0)
+            parser_auth_results(g_mime_header_get_value(h), out);
+    }
+}
+
+static void
+read_headers(GMimeMessage *msg, GMimeParserOptions *options, struct mail *mail)
+{
+    GMimeObject *obj = GMIME_OBJECT(msg);
+    GDateTime *date;
+    g_autoptr(GPtrArray) in_reply_to = NULL;
+
+    mail->message_id = parser_msgid_text(g_mime_message_get_message_id(msg));
+    in_reply_to = parser_msgid_list(g_mime_object_get_header(obj, "In-Reply-To"));
     if (in_reply_to->len > 0)
         mail->in_reply_to = g_strdup(g_ptr_array_index(in_reply_to, 0));
-    g_ptr_array_unref(in_reply_to);
-    mail->references = msgids_of(GMIME_OBJECT(msg), "References");
+    mail->references = parser_msgid_list(g_mime_object_get_header(obj, "References"));
 
-    from = addresses_of(msg, GMIME_ADDRESS_TYPE_FROM);
-    if (from->len > 0)
-        mail->from = g_ptr_array_steal_index(from, 0);
-    g_ptr_array_unref(from);
-    mail->to = addresses_of(msg, GMIME_ADDRESS_TYPE_TO);
-    mail->cc = addresses_of(msg, GMIME_ADDRESS_TYPE_CC);
-    mail->subject = clean_line(g_mime_message_get_subject(msg));
+    mail->from = first_address(msg, "From", options);
+    mail->to = addresses_of(msg, "To", options);
+    mail->cc = addresses_of(msg, "Cc", options);
+    mail->reply_to = first_address(msg, "Reply-To", options);
+    mail->subject = decoded_header(msg, "Subject", options);
+    if (mail->subject == NULL)
+        mail->subject = g_strdup("");
+    mail->list_id = list_id_of(msg);
 
     date = g_mime_message_get_date(msg);
     if (date != NULL) {
         g_autoptr(GDateTime) utc = g_date_time_to_utc(date);
         mail->date = g_date_time_format(utc, "%Y-%m-%dT%H:%M:%SZ");
     }
-    mail->text = message_text(msg);
+    read_auth_results(msg, mail->auth_results);
+}
+
+/* A multipart whose boundary never occurs has no parts: GMime keeps all
+ * of its content as the prologue, and that is all the text there is. */
+static char *
+prologue_text(GMimeObject *top, char *text)
+{
+    const char *prologue;
+
+    if (top == NULL || !GMIME_IS_MULTIPART(top))
+        return text;
+    prologue = g_mime_multipart_get_prologue(GMIME_MULTIPART(top));
+    if (prologue == NULL || *prologue == '\0')
+        return text;
+    g_free(text);
+    return parser_text_bytes_to_utf8(prologue, strlen(prologue));
+}
+
+static void
+read_body(GMimeMessage *msg, const struct parser_limits *limits, struct mail *mail)
+{
+    struct parser_walk walk;
+    GArray *leaves;
+    GMimeTextPart *text;
+    bool is_html;
+
+    parser_walk_init(&walk, limits);
+    leaves = parser_walk_leaves(&walk, g_mime_message_get_mime_part(msg), 0);
+    text = parser_text_pick(&walk, leaves, &is_html);
+    mail->text = parser_text_of_part(text, is_html);
+    if (text == NULL && leaves->len == 0)
+        mail->text = prologue_text(g_mime_message_get_mime_part(msg), mail->text);
+    mail->reply_text = parser_reply_text(mail->text);
+    parser_attachments(leaves, text != NULL ? GMIME_OBJECT(text) : NULL, mail->attachments);
+    mail->limits_hit |= walk.limits_hit;
+    g_array_unref(leaves);
+}
+
+struct mail *
+parser_mail_parse_limited(const char *raw, gsize len, const struct parser_limits *limits,
+                          GError **error)
+{
+    GMimeParserOptions *options;
+    GByteArray *cut = NULL;
+    GMimeMessage *msg;
+    struct mail *mail;
+
+    if (raw == NULL) {
+        raw = "";
+        len = 0;
+    }
+    if (limits == NULL)
+        limits = &parser_default_limits;
+    options = g_mime_parser_options_new();
+    g_mime_parser_options_set_fallback_charsets(options, header_fallback_charsets);
+    if (limit_headers(raw, len, limits->max_headers, &cut))
+        msg = construct((const char *)cut->data, cut->len, options);
+    else
+        msg = construct(raw, len, options);
+    if (cut != NULL)
+        g_byte_array_unref(cut);
+    if (msg == NULL) {
+        g_mime_parser_options_free(options);
+        g_set_error(error, PARSER_ERROR, PARSER_ERROR_FAILED,
+                    "not a mail message (no header block could be read)");
+        return NULL;
+    }
+
+    mail = g_new0(struct mail, 1);
+    mail->attachments = g_ptr_array_new_with_free_func(parser_attachment_free);
+    mail->auth_results = g_ptr_array_new_with_free_func(parser_auth_result_free);
+    if (cut != NULL)
+        mail->limits_hit |= MAIL_LIMIT_HEADERS;
+    read_headers(msg, options, mail);
+    read_body(msg, limits, mail);
     mail->digest = compute_digest(raw, len);
     parser_auto_signs(msg, mail);
     g_object_unref(msg);
+    /* Header values may be decoded lazily with the options: freed last. */
+    g_mime_parser_options_free(options);
     return mail;
+}
+
+struct mail *
+parser_mail_parse(const char *raw, gsize len, GError **error)
+{
+    return parser_mail_parse_limited(raw, len, NULL, error);
 }
 
 struct mail *
@@ -456,14 +483,4 @@ parser_mail_free(struct mail *mail)
         g_ptr_array_unref(mail->auth_results);
     g_free(mail);
     return NULL;
-}
-
-const struct parser_limits parser_default_limits = { 50, 500, 1000 };
-
-struct mail *
-parser_mail_parse_limited(const char *raw, gsize len, const struct parser_limits *limits,
-                          GError **error)
-{
-    (void)limits; /* enforced in a following change */
-    return parser_mail_parse(raw, len, error);
 }

@@ -11,29 +11,7 @@
 #include <gmime/gmime.h>
 
 #include "parser/mail.h"
-
-static GMimeTextPart *
-first_plain(GMimeObject *obj, int depth)
-{
-    if (obj == NULL || depth > 50)
-        return NULL;
-    if (GMIME_IS_MULTIPART(obj)) {
-        GMimeMultipart *mp = GMIME_MULTIPART(obj);
-        for (int i = 0; i < g_mime_multipart_get_count(mp) && i < 1000; i++) {
-            GMimeTextPart *t = first_plain(g_mime_multipart_get_part(mp, i), depth + 1);
-            if (t != NULL)
-                return t;
-        }
-        return NULL;
-    }
-    if (GMIME_IS_TEXT_PART(obj) &&
-        g_mime_content_type_is_type(g_mime_object_get_content_type(obj), "text", "plain")) {
-        GMimeContentDisposition *d = g_mime_object_get_content_disposition(obj);
-        if (d == NULL || !g_mime_content_disposition_is_attachment(d))
-            return GMIME_TEXT_PART(obj);
-    }
-    return NULL;
-}
+#include "parser/text.h"
 
 static char *
 top_header(GMimeObject *obj, const char *name)
@@ -51,6 +29,7 @@ parser_replace_text(const char *raw, gsize len, const char *text, GBytes **body,
     GMimeParser *parser = g_mime_parser_new_with_stream(stream);
     GMimeMessage *msg = g_mime_parser_construct_message(parser, NULL);
     GMimeTextPart *part;
+    bool is_html;
     GMimeFormatOptions *fo;
     GMimeStream *out;
     GByteArray *bytes;
@@ -61,8 +40,10 @@ parser_replace_text(const char *raw, gsize len, const char *text, GBytes **body,
     if (msg == NULL)
         return false;
     top = g_mime_message_get_mime_part(msg);
-    part = first_plain(top, 0);
-    if (part == NULL) {
+    /* The very part the ticket's text came from, so that what is removed
+     * from the text is removed where it was read. */
+    part = parser_text_part(msg, &is_html);
+    if (part == NULL || is_html) {
         g_object_unref(msg);
         return false;
     }

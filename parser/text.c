@@ -17,12 +17,13 @@
  * declared charset (ISO-2022-JP, KOI8-R, ...) goes through GMime's iconv
  * filter.
  *
- * Limits: PARSER_TEXT_MAX_DEPTH levels, PARSER_TEXT_MAX_PARTS parts.
+ * Limits: those of the walk (walk.c); a text part beyond them is not seen.
  */
 #include <string.h>
 
 #include "parser/html.h"
 #include "parser/text.h"
+#include "parser/walk.h"
 
 /* Labels read by the lenient byte-wise decoder rather than iconv (see above).
  * windows-cp1252 is GMime's canonical name for windows-1252. */
@@ -94,70 +95,75 @@ parser_text_bytes_to_utf8(const char *bytes, gsize len)
 
 /* ---- which part ---- */
 
-static bool
-is_attachment(GMimeObject *part)
+bool
+parser_part_is_attachment(GMimeObject *part)
 {
     GMimeContentDisposition *d = g_mime_object_get_content_disposition(part);
 
     return d != NULL && g_mime_content_disposition_is_attachment(d);
 }
 
-struct text_search {
-    GMimeTextPart *plain;       /* first inline text/plain */
-    GMimeTextPart *html;        /* first inline text/html */
-    GMimeMessagePart *forward;  /* first inline message/rfc822 not yet looked into */
-    int forward_depth;
-    guint parts;
-};
-
-/* Depth-first and bounded.  Forwarded messages are only noted here; the
- * caller looks into them once the rest of the tree has no text. */
-static void
-find_text(GMimeObject *obj, struct text_search *ts, int depth)
+GMimeTextPart *
+parser_text_pick(struct parser_walk *w, GArray *leaves, bool *is_html)
 {
-    if (obj == NULL || depth > PARSER_TEXT_MAX_DEPTH || ts->plain != NULL ||
-        ++ts->parts > PARSER_TEXT_MAX_PARTS)
-        return;
-    if (GMIME_IS_MULTIPART(obj)) {
-        GMimeMultipart *mp = GMIME_MULTIPART(obj);
-        int n = g_mime_multipart_get_count(mp);
-        for (int i = 0; i < n && ts->plain == NULL && ts->parts < PARSER_TEXT_MAX_PARTS; i++)
-            find_text(g_mime_multipart_get_part(mp, i), ts, depth + 1);
-    } else if (GMIME_IS_MESSAGE_PART(obj)) {
-        if (ts->forward == NULL && !is_attachment(obj)) {
-            ts->forward = GMIME_MESSAGE_PART(obj);
-            ts->forward_depth = depth;
+    GMimeTextPart *html = NULL;
+    GMimeMessagePart *forward = NULL;
+    guint forward_depth = 0;
+    GArray *inner_leaves = NULL;
+
+    *is_html = false;
+    /* A loop, not recursion: each forwarded message may forward another,
+     * and the walk's limits bound them all together. */
+    for (;;) {
+        for (guint i = 0; i < leaves->len; i++) {
+            const struct parser_leaf *leaf = &g_array_index(leaves, struct parser_leaf, i);
+            GMimeContentType *ct = g_mime_object_get_content_type(leaf->obj);
+
+            if (parser_part_is_attachment(leaf->obj))
+                continue;
+            if (GMIME_IS_MESSAGE_PART(leaf->obj)) {
+                if (forward == NULL) {
+                    forward = GMIME_MESSAGE_PART(leaf->obj);
+                    forward_depth = leaf->depth;
+                }
+            } else if (GMIME_IS_TEXT_PART(leaf->obj)) {
+                if (g_mime_content_type_is_type(ct, "text", "plain")) {
+                    GMimeTextPart *plain = GMIME_TEXT_PART(leaf->obj);
+                    g_clear_pointer(&inner_leaves, g_array_unref);
+                    return plain;
+                }
+                if (html == NULL && g_mime_content_type_is_type(ct, "text", "html"))
+                    html = GMIME_TEXT_PART(leaf->obj);
+            }
         }
-    } else if (GMIME_IS_TEXT_PART(obj) && !is_attachment(obj)) {
-        GMimeContentType *ct = g_mime_object_get_content_type(obj);
-        if (g_mime_content_type_is_type(ct, "text", "plain"))
-            ts->plain = GMIME_TEXT_PART(obj);
-        else if (g_mime_content_type_is_type(ct, "text", "html") && ts->html == NULL)
-            ts->html = GMIME_TEXT_PART(obj);
+        if (html != NULL || forward == NULL)
+            break;
+        GMimeMessage *inner = g_mime_message_part_get_message(forward);
+        g_clear_pointer(&inner_leaves, g_array_unref);
+        if (inner == NULL)
+            break;
+        inner_leaves = parser_walk_leaves(w, g_mime_message_get_mime_part(inner),
+                                          forward_depth + 1);
+        leaves = inner_leaves;
+        forward = NULL;
     }
+    g_clear_pointer(&inner_leaves, g_array_unref);
+    *is_html = html != NULL;
+    return html;
 }
 
 GMimeTextPart *
 parser_text_part(GMimeMessage *msg, bool *is_html)
 {
-    struct text_search ts = { 0 };
+    struct parser_walk w;
+    GArray *leaves;
+    GMimeTextPart *part;
 
-    *is_html = false;
-    find_text(g_mime_message_get_mime_part(msg), &ts, 0);
-    /* A loop, not recursion: each forwarded message may forward another,
-     * and the part count bounds them all together. */
-    while (ts.plain == NULL && ts.html == NULL && ts.forward != NULL) {
-        GMimeMessage *inner = g_mime_message_part_get_message(ts.forward);
-        int depth = ts.forward_depth + 1;
-
-        ts.forward = NULL;
-        if (inner != NULL)
-            find_text(g_mime_message_get_mime_part(inner), &ts, depth);
-    }
-    if (ts.plain != NULL)
-        return ts.plain;
-    *is_html = ts.html != NULL;
-    return ts.html;
+    parser_walk_init(&w, NULL);
+    leaves = parser_walk_leaves(&w, g_mime_message_get_mime_part(msg), 0);
+    part = parser_text_pick(&w, leaves, is_html);
+    g_array_unref(leaves);
+    return part;
 }
 
 /* ---- the part's text ---- */
@@ -178,9 +184,9 @@ is_lenient_charset(const char *charset)
  * UTF-8 when FILTER is given; bytes as the sender wrote them otherwise.
  * The length is kept: a NUL in the content must not end the text. */
 static GByteArray *
-part_bytes(GMimeTextPart *part, GMimeFilter *filter)
+part_bytes(GMimePart *part, GMimeFilter *filter)
 {
-    GMimeDataWrapper *content = g_mime_part_get_content(GMIME_PART(part));
+    GMimeDataWrapper *content = g_mime_part_get_content(part);
     GByteArray *bytes = g_byte_array_new();
     GMimeStream *mem;
 
@@ -213,7 +219,7 @@ part_text(GMimeTextPart *part)
     /* An empty label would make iconv use the locale's charset. */
     if (charset != NULL && *charset != '\0' && !is_lenient_charset(charset))
         filter = g_mime_filter_charset_new(charset, "UTF-8"); /* NULL: iconv does not know it */
-    bytes = part_bytes(part, filter);
+    bytes = part_bytes(GMIME_PART(part), filter);
     /* iconv's output is UTF-8 already; the lenient pass still drops NULs
      * and normalises line ends, and costs one linear scan. */
     text = parser_text_bytes_to_utf8((const char *)bytes->data, bytes->len);
@@ -224,10 +230,18 @@ part_text(GMimeTextPart *part)
 }
 
 char *
-parser_text_of(GMimeMessage *msg)
+parser_part_utf8(GMimePart *part)
 {
-    bool is_html;
-    GMimeTextPart *part = parser_text_part(msg, &is_html);
+    GByteArray *bytes = part_bytes(part, NULL);
+    char *text = parser_text_bytes_to_utf8((const char *)bytes->data, bytes->len);
+
+    g_byte_array_unref(bytes);
+    return text;
+}
+
+char *
+parser_text_of_part(GMimeTextPart *part, bool is_html)
+{
     g_autofree char *text = NULL;
 
     if (part == NULL)
@@ -236,4 +250,13 @@ parser_text_of(GMimeMessage *msg)
     if (is_html)
         return parser_html_to_text(text);
     return g_steal_pointer(&text);
+}
+
+char *
+parser_text_of(GMimeMessage *msg)
+{
+    bool is_html;
+    GMimeTextPart *part = parser_text_part(msg, &is_html);
+
+    return parser_text_of_part(part, is_html);
 }

@@ -13,20 +13,33 @@
 #include <glib.h>
 #include <gmime/gmime.h>
 
-/* How far the MIME walk goes before it gives up: hostile nesting and part
- * counts cost bounded work. */
-#define PARSER_TEXT_MAX_DEPTH 50
-#define PARSER_TEXT_MAX_PARTS 1000
+struct parser_walk;
 
-/* The part the message's text comes from: the first inline text/plain,
- * else the first inline text/html (*IS_HTML set), looking into an inline
- * forwarded message only when the message has no text of its own. NULL
- * when there is none. The part belongs to MSG. */
+/* The part the message's text comes from, among LEAVES (from
+ * parser_walk_leaves() on the message's body): the first inline
+ * text/plain, else the first inline text/html (*IS_HTML set), looking into
+ * an inline forwarded message (through W, one level deeper) only when the
+ * message has no text of its own. NULL when there is none. The part
+ * belongs to the message. */
+GMimeTextPart *parser_text_pick(struct parser_walk *w, GArray *leaves, bool *is_html);
+
+/* parser_text_pick() over all of MSG within parser_default_limits. */
 GMimeTextPart *parser_text_part(GMimeMessage *msg, bool *is_html);
 
-/* The message's text: UTF-8, LF line ends, HTML turned into plain text;
- * "" when it has none. Free with g_free(). */
+/* PART's text (NULL is fine: ""): UTF-8, LF line ends, HTML turned into
+ * plain text when IS_HTML. Free with g_free(). */
+char *parser_text_of_part(GMimeTextPart *part, bool is_html);
+
+/* parser_text_of_part() of parser_text_part(MSG). */
 char *parser_text_of(GMimeMessage *msg);
+
+/* Any part's content, transfer encoding undone, read as by
+ * parser_text_bytes_to_utf8() whatever its label: for the machine-written
+ * parts of a report, which are ASCII by their RFCs but not always in fact. */
+char *parser_part_utf8(GMimePart *part);
+
+/* A part the sender marked as an attachment (Content-Disposition). */
+bool parser_part_is_attachment(GMimeObject *part);
 
 /* LEN bytes of BYTES as UTF-8: valid UTF-8 sequences are kept, every other
  * byte is read as windows-1252, NUL bytes are dropped, CRLF and lone CR

@@ -12,11 +12,14 @@
 #include <string.h>
 
 #include <glib.h>
+#include <glib/gstdio.h>
 #include <gmime/gmime.h>
 
+#include "parser/auth.h"
 #include "parser/header.h"
 #include "parser/html.h"
 #include "parser/mail.h"
+#include "parser/reply.h"
 #include "parser/text.h"
 
 #define FIXTURES "tests/fixtures/parser/"
@@ -718,6 +721,9 @@ test_crlf_same_fields(void)
         if (!g_str_has_suffix(name, ".eml"))
             continue;
         raw = read_fixture(name, &len);
+        /* A fixture with CRs of its own is about them. */
+        if (memchr(raw, '\r', len) != NULL)
+            continue;
         crlf = to_crlf(raw, len, &crlf_len);
         a = parse_bytes(raw, len);
         b = parse_bytes(crlf, crlf_len);
@@ -939,9 +945,283 @@ test_many_parts(void)
         g_string_append(raw, "--x\nContent-Type: image/gif\n\nGIF\n");
     g_string_append(raw, "--x\nContent-Type: text/plain\n\ntoo late\n--x--\n");
     m = parse_bytes(raw->str, raw->len);
-    /* The text part lies past MAIL_MAX_PARTS: not looked at. */
+    /* The text part lies past the part limit: not looked at. */
     g_assert_cmpstr(m->text, ==, "");
     parser_mail_free(m);
+}
+
+
+/* ---- limits ---- */
+
+static GString *
+nested(int depth)
+{
+    GString *raw = g_string_new("From: a@b.example\nSubject: deep\n");
+
+    for (int i = 0; i < depth; i++)
+        g_string_append_printf(raw, "Content-Type: multipart/mixed; boundary=\"b%d\"\n\n--b%d\n",
+                               i, i);
+    g_string_append(raw, "Content-Type: text/plain\n\ndeep\n");
+    for (int i = depth - 1; i >= 0; i--)
+        g_string_append_printf(raw, "--b%d--\n", i);
+    return raw;
+}
+
+static void
+test_limit_depth(void)
+{
+    const struct parser_limits limits = { 3, 500, 1000 };
+    g_autoptr(GString) shallow = nested(3);
+    g_autoptr(GString) deep = nested(4);
+    struct mail *m;
+
+    m = parser_mail_parse_limited(shallow->str, shallow->len, &limits, NULL);
+    g_assert_cmpstr(m->text, ==, "deep");
+    g_assert_cmpuint(m->limits_hit, ==, 0);
+    parser_mail_free(m);
+    m = parser_mail_parse_limited(deep->str, deep->len, &limits, NULL);
+    g_assert_cmpstr(m->text, ==, "");
+    g_assert_cmpuint(m->limits_hit, ==, MAIL_LIMIT_DEPTH);
+    g_assert_cmpstr(m->subject, ==, "deep");
+    parser_mail_free(m);
+}
+
+/* A thousand levels: parsed, bounded, and fast (the 100 ms). */
+static void
+test_limit_depth_1000_fast(void)
+{
+    g_autoptr(GString) raw = nested(1000);
+    gint64 start = g_get_monotonic_time();
+    struct mail *m = parser_mail_parse(raw->str, raw->len, NULL);
+    gint64 took = g_get_monotonic_time() - start;
+
+    g_assert_nonnull(m);
+    g_assert_true(m->limits_hit & MAIL_LIMIT_DEPTH);
+    parser_mail_free(m);
+    g_test_message("1000 levels in %" G_GINT64_FORMAT " us", took);
+    /* Sanitizer builds are several times slower. */
+    g_assert_cmpint(took, <, 500 * 1000);
+}
+
+static void
+test_limit_parts(void)
+{
+    const struct parser_limits limits = { 50, 5, 1000 };
+    g_autoptr(GString) raw =
+        g_string_new("From: a@b.example\nContent-Type: multipart/mixed; boundary=\"x\"\n\n"
+                     "--x\nContent-Type: text/plain\n\nfirst\n");
+    struct mail *m;
+
+    for (int i = 0; i < 10; i++)
+        g_string_append_printf(raw, "--x\nContent-Type: image/gif; name=\"%d.gif\"\n\nGIF\n", i);
+    g_string_append(raw, "--x--\n");
+    m = parser_mail_parse_limited(raw->str, raw->len, &limits, NULL);
+    g_assert_cmpstr(m->text, ==, "first");
+    /* The multipart, the text and three images make five. */
+    g_assert_cmpuint(m->attachments->len, ==, 3);
+    g_assert_cmpuint(m->limits_hit, ==, MAIL_LIMIT_PARTS);
+    parser_mail_free(m);
+}
+
+static void
+test_limit_headers(void)
+{
+    const struct parser_limits limits = { 50, 500, 10 };
+    g_autoptr(GString) raw = g_string_new("From: a@b.example\nSubject: kept\n");
+    struct mail *m;
+
+    for (int i = 0; i < 8; i++)
+        g_string_append_printf(raw, "X-Pad-%d: x\n folded\n", i);
+    g_string_append(raw, "Reply-To: late@b.example\r\nList-Id: <late.b.example>\n\nbody\n");
+    m = parser_mail_parse_limited(raw->str, raw->len, &limits, NULL);
+    g_assert_cmpstr(m->subject, ==, "kept");
+    g_assert_null(m->reply_to);
+    g_assert_null(m->list_id);
+    g_assert_cmpstr(m->text, ==, "body\n");
+    g_assert_cmpuint(m->limits_hit, ==, MAIL_LIMIT_HEADERS);
+    parser_mail_free(m);
+    /* Exactly at the limit is within it. */
+    m = parser_mail_parse_limited(raw->str, raw->len, &(struct parser_limits){ 50, 500, 11 },
+                                  NULL);
+    g_assert_nonnull(m->reply_to);
+    g_assert_cmpuint(m->limits_hit, ==, MAIL_LIMIT_HEADERS);
+    parser_mail_free(m);
+    m = parser_mail_parse_limited(raw->str, raw->len, &(struct parser_limits){ 50, 500, 12 },
+                                  NULL);
+    g_assert_cmpstr(m->list_id, ==, "late.b.example");
+    g_assert_cmpuint(m->limits_hit, ==, 0);
+    parser_mail_free(m);
+}
+
+/* Generated here, not kept in the tree: 20 MB of base64. */
+static void
+test_attachment_20mb(void)
+{
+    const gsize size = 20 * 1024 * 1024;
+    g_autofree guchar *data = g_malloc(size);
+    g_autofree char *b64 = NULL;
+    g_autofree char *expected = NULL;
+    g_autofree char *dir = g_dir_make_tmp("tm-parser-XXXXXX", NULL);
+    g_autofree char *path = g_build_filename(dir, "big-attachment.eml", NULL);
+    g_autofree char *raw = NULL;
+    g_autoptr(GString) msg = g_string_new(
+        "From: a@b.example\nSubject: big\nContent-Type: multipart/mixed; boundary=\"z\"\n\n"
+        "--z\nContent-Type: text/plain\n\nThe dump is attached.\n--z\n"
+        "Content-Type: application/octet-stream\n"
+        "Content-Disposition: attachment; filename=\"core.dump\"\n"
+        "Content-Transfer-Encoding: base64\n\n");
+    const struct mail_attachment *a;
+    gsize len = 0;
+    struct mail *m;
+
+    g_assert_nonnull(dir);
+    for (gsize i = 0; i < size; i++)
+        data[i] = (guchar)(i * 7 + i / 4096);
+    expected = g_compute_checksum_for_data(G_CHECKSUM_SHA256, data, size);
+    b64 = g_base64_encode(data, size);
+    for (gsize i = 0, n = strlen(b64); i < n; i += 76) {
+        g_string_append_len(msg, b64 + i, MIN(76, n - i));
+        g_string_append_c(msg, '\n');
+    }
+    g_string_append(msg, "--z--\n");
+    g_assert_true(g_file_set_contents(path, msg->str, (gssize)msg->len, NULL));
+    g_assert_true(g_file_get_contents(path, &raw, &len, NULL));
+    m = parse_bytes(raw, len);
+    g_assert_cmpstr(m->text, ==, "The dump is attached.");
+    g_assert_cmpuint(m->attachments->len, ==, 1);
+    a = g_ptr_array_index(m->attachments, 0);
+    g_assert_cmpstr(a->filename, ==, "core.dump");
+    g_assert_cmpuint(a->size, ==, size);
+    g_assert_cmpstr(a->sha256, ==, expected);
+    parser_mail_free(m);
+    g_remove(path);
+    g_rmdir(dir);
+}
+
+/* ---- Authentication-Results ---- */
+
+static const struct {
+    const char *value;
+    const char *results; /* "id method result d from; ..." with - for NULL */
+} auth_cases[] = {
+    { "mx.example; dkim=pass header.d=a.example", "mx.example dkim pass a.example -" },
+    { "MX.Example 1; SPF=Pass smtp.mailfrom=x; DMARC=FAIL header.from=A.Example",
+      "mx.example spf pass - -; mx.example dmarc fail - a.example" },
+    { "mx.example (our server); dkim=pass (good) header.d=\"q.example\" header.s=s1",
+      "mx.example dkim pass q.example -" },
+    { "mx.example; dkim/2 = neutral header.d=b.example", "mx.example dkim neutral b.example -" },
+    { "mx.example; none", "" },
+    { "; dkim=pass", "" },
+    { "", "" },
+    { "mx.example; dkim=pass (a; b) header.d=c.example; spf=none",
+      "mx.example dkim pass c.example -; mx.example spf none - -" },
+    { "mx.example; (unclosed dkim=pass", "" },
+};
+
+static void
+test_auth_results(void)
+{
+    for (guint i = 0; i < G_N_ELEMENTS(auth_cases); i++) {
+        g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func(parser_auth_result_free);
+        g_autoptr(GString) got = g_string_new(NULL);
+
+        parser_auth_results(auth_cases[i].value, out);
+        for (guint j = 0; j < out->len; j++) {
+            const struct mail_auth_result *r = g_ptr_array_index(out, j);
+            g_string_append_printf(got, "%s%s %s %s %s %s", j > 0 ? "; " : "", r->authserv_id,
+                                   r->method, r->result, r->header_d ? r->header_d : "-",
+                                   r->header_from ? r->header_from : "-");
+        }
+        g_assert_cmpstr(got->str, ==, auth_cases[i].results);
+    }
+}
+
+/* ---- the new part of a reply ---- */
+
+static const struct {
+    const char *text;
+    const char *reply;
+} reply_cases[] = {
+    { "", "" },
+    { "just text\n", "just text\n" },
+    { "new\n\nOn Mon, 3 Mar 2025, A <a@x> wrote:\n> old\n", "new\n" },
+    { "new\nOp ma 3 mrt 2025 om 10:00 schreef A <a@x>:\n\n> oud\n", "new\n" },
+    { "neu\nAm Mo., 3. März 2025 um 10:00 Uhr schrieb A <a@x>:\n> alt\n", "neu\n" },
+    /* Without a quote below it, the same words are the customer's. */
+    { "On Monday it wrote:\nerror 5\n", "On Monday it wrote:\nerror 5\n" },
+    { "answer\n> q\nmore\n", "answer\nmore\n" },
+    { "text\n-- \nsig\n", "text\n" },
+    /* "--" without the blank is not the separator. */
+    { "a\n--\nb\n", "a\n--\nb\n" },
+    { "top\n-----Original Message-----\nFrom: x\n", "top\n" },
+    { "top\n----- Oorspronkelijk bericht -----\nx\n", "top\n" },
+    { "top\nFrom: S <s@x>\nSent: Monday\nTo: A\n\nold\n", "top\n" },
+    { "top\nVon: S <s@x>\nGesendet: Montag\n", "top\n" },
+    { "top\n__________________\n\nVan: S\nVerzonden: maandag\n", "top\n" },
+    /* A From: line alone is just text. */
+    { "From: the logs\nwe see errors\n", "From: the logs\nwe see errors\n" },
+    { "> all quoted\n", "" },
+};
+
+static void
+test_reply_text(void)
+{
+    for (guint i = 0; i < G_N_ELEMENTS(reply_cases); i++) {
+        g_autofree char *reply = parser_reply_text(reply_cases[i].text);
+
+        g_assert_cmpstr(reply, ==, reply_cases[i].reply);
+    }
+}
+
+/* ---- encoded words ---- */
+
+static const struct {
+    const char *raw;
+    const char *subject;
+} word_cases[] = {
+    { "=?us-ascii?Q?caf=E9?=", "caf\xc3\xa9" },
+    { "=?utf-8?Q?caf=E9?=", "caf\xc3\xa9" },
+    { "=?utf-8?Q?caf=C3=A9?=", "caf\xc3\xa9" },
+    /* A character split between two words. */
+    { "=?UTF-8?B?w4?= =?UTF-8?B?k=?=", NULL },
+    { "=?UTF-8?Q?=C3?=\n =?UTF-8?Q?=A9t=C3=A9?=", "\xc3\xa9t\xc3\xa9" },
+    { "=?x-unknown?Q?a=E9?=", "a\xc3\xa9" },
+    { "=?iso-8859-2?Q?=B1?=", "\xc4\x85" },
+    { "=?utf-8*en?Q?lang?=", "lang" },
+    { "plain \xe9t\xe9", "plain \xc3\xa9t\xc3\xa9" },
+    { "=?utf-8?Q?unterminated", "=?utf-8?Q?unterminated" },
+    { "a =?utf-8?q?b?= c", "a b c" },
+};
+
+static void
+test_encoded_words(void)
+{
+    for (guint i = 0; i < G_N_ELEMENTS(word_cases); i++) {
+        g_autofree char *raw = g_strdup_printf("From: a@b.example\nSubject: %s\n\nbody\n",
+                                               word_cases[i].raw);
+        struct mail *m = parse_string(raw);
+
+        assert_all_utf8(m);
+        if (word_cases[i].subject != NULL)
+            g_assert_cmpstr(m->subject, ==, word_cases[i].subject);
+        parser_mail_free(m);
+    }
+}
+
+/* A header of nothing but word starts must cost linear time. */
+static void
+test_encoded_words_linear(void)
+{
+    g_autoptr(GString) raw = g_string_new("=?");
+    gint64 start;
+    g_autofree char *fixed = NULL;
+
+    for (int i = 0; i < 200000; i++)
+        g_string_append(raw, "=?a?Q?");
+    start = g_get_monotonic_time();
+    fixed = parser_header_fix_words(raw->str);
+    g_assert_nonnull(fixed);
+    g_assert_cmpint(g_get_monotonic_time() - start, <, 5 * G_USEC_PER_SEC);
 }
 
 static gpointer
@@ -1015,6 +1295,15 @@ main(int argc, char **argv)
     g_test_add_func("/parser/empty-and-garbage", test_empty_and_garbage);
     g_test_add_func("/parser/deep-nesting", test_deep_nesting);
     g_test_add_func("/parser/many-parts", test_many_parts);
+    g_test_add_func("/parser/limit/depth", test_limit_depth);
+    g_test_add_func("/parser/limit/depth-1000-fast", test_limit_depth_1000_fast);
+    g_test_add_func("/parser/limit/parts", test_limit_parts);
+    g_test_add_func("/parser/limit/headers", test_limit_headers);
+    g_test_add_func("/parser/attachment-20mb", test_attachment_20mb);
+    g_test_add_func("/parser/auth-results", test_auth_results);
+    g_test_add_func("/parser/reply-text", test_reply_text);
+    g_test_add_func("/parser/header/encoded-words", test_encoded_words);
+    g_test_add_func("/parser/header/encoded-words-linear", test_encoded_words_linear);
     g_test_add_func("/parser/threads", test_threads);
     g_test_add_func("/parser/free-null", test_free_null);
 

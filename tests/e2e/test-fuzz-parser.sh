@@ -1,0 +1,54 @@
+#!/bin/sh
+# A short libFuzzer run of the parser (about 60 s, FUZZ_SECONDS to change)
+# over the fixture corpus, in a copy of it so that new inputs stay out of
+# the tree. Fails on any crash, sanitizer report, leak, broken promise of
+# mail.h (the target aborts), an input that takes a second under the
+# sanitizers, and then on any input of the final corpus that takes more
+# than 100 ms in an optimised build (parser-time, the fastest of 3 runs).
+# Needs clang with libFuzzer; says so and skips without it.
+set -u
+. tests/e2e/lib.sh
+SECONDS_TO_RUN=${FUZZ_SECONDS:-60}
+LIMIT_MS=100
+
+if ! command -v clang >/dev/null 2>&1; then
+    echo "ok 1 # SKIP no clang for libFuzzer"
+    done_testing
+    exit 0
+fi
+WORK=$(mktemp -d /tmp/tm-fuzz.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+mkdir -p "$WORK/corpus" "$WORK/artifacts"
+cp tests/fixtures/parser/*.eml "$WORK/corpus/"
+
+make -s fuzz BUILD="$BUILD" >"$WORK/build.log" 2>&1
+ok $? "make fuzz builds the libFuzzer target"
+[ -x "$BUILD/fuzz/fuzz-parser" ] || { sed 's/^/# /' "$WORK/build.log" | tail -n 20; done_testing; exit 1; }
+
+"$BUILD/fuzz/fuzz-parser" -max_total_time="$SECONDS_TO_RUN" -timeout=1 -rss_limit_mb=2048 \
+    -max_len=131072 -print_final_stats=1 -artifact_prefix="$WORK/artifacts/" \
+    "$WORK/corpus" >"$WORK/fuzz.log" 2>&1
+rc=$?
+execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$WORK/fuzz.log")
+echo "# libFuzzer: ${execs:-?} inputs in ${SECONDS_TO_RUN} s, exit $rc"
+ok "$rc" "no crash, leak, sanitizer report or 1 s timeout in ${execs:-?} inputs"
+if [ "$rc" -ne 0 ]; then
+    grep -E 'ERROR|SUMMARY|Test unit written|timeout' "$WORK/fuzz.log" | head -n 20 | sed 's/^/#   /'
+    mkdir -p "$BUILD/fuzz/artifacts" && cp "$WORK"/artifacts/* "$BUILD/fuzz/artifacts/" 2>/dev/null
+    echo "#   inputs kept in $BUILD/fuzz/artifacts"
+fi
+
+# Every input of the corpus the run ended with, without sanitizers.
+TIMER=$WORK/parser-time
+cc -std=c11 -O2 -D_GNU_SOURCE -I. $(pkg-config --cflags gmime-3.0 glib-2.0) -o "$TIMER" \
+    fuzz/parser-time.c parser/*.c $(pkg-config --libs gmime-3.0 glib-2.0) 2>"$WORK/cc.log"
+ok $? "parser-time builds"
+find "$WORK/corpus" -type f -print0 | xargs -0 "$TIMER" -n 3 >"$WORK/times" 2>&1
+ok $? "parser-time read every input of the corpus"
+slowest=$(grep '^TIME ' "$WORK/times" | sort -k2 -g | tail -n 1)
+n=$(grep -c '^TIME ' "$WORK/times")
+ms=$(echo "$slowest" | awk '{ print $2 }')
+echo "# slowest of $n inputs: $slowest"
+slow=$(awk -v l="$LIMIT_MS" '$1 == "TIME" && $2 > l' "$WORK/times" | wc -l)
+is "$slow" 0 "no input takes more than ${LIMIT_MS} ms (slowest ${ms:-?} ms)"
+done_testing
