@@ -42,7 +42,7 @@ TEST_BIN  := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # objects except main().
 MILTER_LIB_OBJ := $(filter-out $(BUILD)/obj/milter/main.o,$(MILTER_OBJ))
 
-.PHONY: all check unit e2e asan bench demo install clean fuzz
+.PHONY: all check unit e2e asan bench demo install uninstall clean fuzz
 all: $(BUILD)/ticket-milter $(BUILD)/ticketctl $(TEST_BIN)
 
 $(BUILD)/obj/%.o: %.c
@@ -90,16 +90,61 @@ demo:
 	$(MAKE) all
 	@BUILD=$(BUILD) scripts/demo
 
+# Build and install with the same PREFIX: the daemon looks for its
+# templates in DATADIR.  The unit and the example config name the installed paths; the copies in
+# etc/ say /usr/local and /etc, and are rewritten for other prefixes.
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+TEMPLATE_LANGS := $(patsubst templates/%/,%,$(wildcard templates/*/))
+INSTALL_SED := sed -e 's|/usr/local/sbin|$(SBINDIR)|g' -e 's|/usr/local/share/ticket-milter|$(DATADIR)|g' \
+    -e 's|/etc/ticket-milter.conf|$(SYSCONFDIR)/ticket-milter.conf|g'
+
 install: $(BUILD)/ticket-milter $(BUILD)/ticketctl
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
-	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR) \
+	    $(DESTDIR)$(SYSTEMDUNITDIR)
 	install -m 755 $(BUILD)/ticket-milter $(DESTDIR)$(SBINDIR)/ticket-milter
 	install -m 755 $(BUILD)/ticketctl $(DESTDIR)$(BINDIR)/ticketctl
 	install -m 644 man/ticketctl.1 $(DESTDIR)$(MANDIR)/man1/ticketctl.1
 	install -m 644 man/ticket-milter.conf.5 $(DESTDIR)$(MANDIR)/man5/ticket-milter.conf.5
 	install -m 644 man/ticket-milter.8 $(DESTDIR)$(MANDIR)/man8/ticket-milter.8
-	test -e $(DESTDIR)$(SYSCONFDIR)/ticket-milter.conf || \
-	    install -m 640 etc/ticket-milter.conf $(DESTDIR)$(SYSCONFDIR)/ticket-milter.conf
+	for lang in $(TEMPLATE_LANGS); do \
+	    install -d $(DESTDIR)$(DATADIR)/templates/$$lang && \
+	    install -m 644 templates/$$lang/*.txt $(DESTDIR)$(DATADIR)/templates/$$lang/ || exit 1; \
+	done
+	$(INSTALL_SED) etc/ticket-milter.service >$(DESTDIR)$(SYSTEMDUNITDIR)/ticket-milter.service
+	chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/ticket-milter.service
+	@# An admin's config is never overwritten; the new example goes beside it.
+	if [ -e $(DESTDIR)$(SYSCONFDIR)/ticket-milter.conf ]; then \
+	    $(INSTALL_SED) etc/ticket-milter.conf >$(DESTDIR)$(SYSCONFDIR)/ticket-milter.conf.example; \
+	    chmod 644 $(DESTDIR)$(SYSCONFDIR)/ticket-milter.conf.example; \
+	else \
+	    $(INSTALL_SED) etc/ticket-milter.conf >$(DESTDIR)$(SYSCONFDIR)/ticket-milter.conf; \
+	    chmod 640 $(DESTDIR)$(SYSCONFDIR)/ticket-milter.conf; \
+	    if [ -z "$(DESTDIR)" ] && getent group ticket-milter >/dev/null; then \
+	        chgrp ticket-milter $(SYSCONFDIR)/ticket-milter.conf; \
+	    fi; \
+	fi
+
+# Leaves the config (the admin's) and the database alone.
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/ticket-milter $(DESTDIR)$(BINDIR)/ticketctl \
+	    $(DESTDIR)$(MANDIR)/man1/ticketctl.1 $(DESTDIR)$(MANDIR)/man5/ticket-milter.conf.5 \
+	    $(DESTDIR)$(MANDIR)/man8/ticket-milter.8 \
+	    $(DESTDIR)$(SYSTEMDUNITDIR)/ticket-milter.service \
+	    $(DESTDIR)$(SYSCONFDIR)/ticket-milter.conf.example
+	rm -rf $(DESTDIR)$(DATADIR)/templates
+	-rmdir $(DESTDIR)$(DATADIR)
+
+# The parser's libFuzzer target (clang): build/fuzz/fuzz-parser. A short
+# run is tests/e2e/test-fuzz-parser.sh; ticket-milter(8) says how to run
+# it longer.
+fuzz:
+	@mkdir -p $(BUILD)/fuzz
+	@echo "  FUZZ    $(BUILD)/fuzz/fuzz-parser"
+	@clang $(WARN) $(DEFS) -I. $(shell pkg-config --cflags gmime-3.0 glib-2.0) -O1 -g \
+	    -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
+	    -fno-sanitize-recover=undefined -o $(BUILD)/fuzz/fuzz-parser fuzz/fuzz-parser.c \
+	    $(wildcard parser/*.c) $(shell pkg-config --libs gmime-3.0 glib-2.0)
 
 clean:
 	rm -rf build build-asan

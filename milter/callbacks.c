@@ -21,6 +21,7 @@
 
 #include "milter/ingest.h"
 #include "milter/milter.h"
+#include "milter/stats.h"
 #include "router/commands.h"
 #include "parser/mail.h"
 #include "util/log.h"
@@ -236,6 +237,7 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
                 log_info("%s: reject: message too big size=%" G_GUINT64_FORMAT " limit=%"
                          G_GUINT64_FORMAT " from=<%s>",
                          queue_id(ctx), size, msg->cfg->max_message_size, msg->envelope_from);
+                stats_count(STAT_REJECT, "too-big");
                 return SMFIS_REJECT;
             }
         }
@@ -268,6 +270,7 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
                  queue_id(ctx), rcpt, conn->msg->envelope_from);
         set_reply(ctx, "550", "5.7.1",
                   "This ticket address is not valid; please write to the support address");
+        stats_count(STAT_REJECT, "forged-ticket-address");
         return SMFIS_REJECT;
     case ADDRESS_VALID:
         conn->msg->address_ticket = ticket;
@@ -467,6 +470,7 @@ mlfi_eom(SMFICTX *ctx)
         set_reply(ctx, "552", "5.3.4", "Message too big for the support system");
         log_info("%s: reject: message too big limit=%" G_GUINT64_FORMAT " from=<%s>", qid,
                  msg->cfg->max_message_size, msg->envelope_from);
+        stats_count(STAT_REJECT, "too-big");
         return SMFIS_REJECT;
     }
     mail = parser_mail_parse((const char *)msg->raw->data, msg->raw->len, &error);
@@ -474,6 +478,7 @@ mlfi_eom(SMFICTX *ctx)
         log_error("%s: tempfail: cannot parse message: %s from=<%s>", qid, error->message,
                   msg->envelope_from);
         set_reply(ctx, "451", "4.3.0", tempfail_text(NULL));
+        stats_count(STAT_TEMPFAIL, "parse");
         return SMFIS_TEMPFAIL;
     }
 
@@ -495,8 +500,11 @@ mlfi_eom(SMFICTX *ctx)
         log_error("%s: tempfail: %s from=<%s> message-id=<%s>", qid, error->message,
                   msg->envelope_from, mail->message_id != NULL ? mail->message_id : "");
         set_reply(ctx, "451", "4.3.0", tempfail_text(error));
+        stats_count(STAT_TEMPFAIL, stats_store_reason(error));
         rc = SMFIS_TEMPFAIL;
     } else if (job.action == ROUTER_REJECT) {
+        stats_commit_done(now);
+        stats_count(STAT_REJECT, "unregistered-sender");
         log_info("%s: reject: %s from=<%s> requester=<%s>", qid, job.reason, msg->envelope_from,
                  job.requester != NULL ? job.requester : "");
         set_reply(ctx, "550", "5.7.1",
@@ -504,10 +512,14 @@ mlfi_eom(SMFICTX *ctx)
                   "please ask your administrator to register you");
         rc = SMFIS_REJECT;
     } else if (job.action == ROUTER_PASS) {
+        stats_commit_done(now);
+        stats_count(STAT_ACCEPT, "pass");
         log_info("%s: pass: %s from=<%s> message-id=<%s>", qid, job.reason, msg->envelope_from,
                  mail->message_id != NULL ? mail->message_id : "");
         rc = SMFIS_CONTINUE;
     } else {
+        stats_commit_done(now);
+        stats_count_job(&job);
         /* The acknowledgement goes out now, not at the next timer. */
         if (job.queued > 0)
             dispatch_kick(milter_dispatcher);

@@ -4,16 +4,34 @@
  *   ticket-milter [-c FILE] [-f] [-d] [-p PIDFILE]
  *   ticket-milter -t [-c FILE]
  *
- * Start-up order matters: the config is checked, the database opened and
- * migrated, and the milter socket bound before we detach, so that every
- * reason not to run is printed to the admin's terminal with a non-zero exit
- * status, and a daemon that runs is one that works.
+ * Start-up order matters: the config is checked, the milter socket bound
+ * (as root, when started so), the privileges dropped to [milter] user, the
+ * pid file taken and the database opened and migrated as that user, all
+ * before we detach, so that every reason not to run is printed to the
+ * admin's terminal with a non-zero exit status, and a daemon that runs is
+ * one that works.  The database is opened after the drop so that a file it
+ * creates belongs to the user who will write to it.
+ *
+ * Signals: every thread blocks them; the main thread waits for them with
+ * sigwait() while libmilter's smfi_main() runs in a thread of its own.
+ * Linux hands a signal sent to the process to its main thread first when
+ * that thread is waiting for it, so SIGTERM and SIGINT reach us, not
+ * libmilter's own signal thread (which would abort the sessions on SIGINT).
+ * SIGHUP stays libmilter's: it stops the milter as SIGTERM does.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pthread.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -24,6 +42,7 @@
 #include "config/config.h"
 #include "milter/ingest.h"
 #include "milter/milter.h"
+#include "milter/stats.h"
 #include "outbound/dispatch.h"
 #include "outbound/scheduler.h"
 #include "parser/mail.h"
@@ -32,6 +51,12 @@
 
 #define DEFAULT_CONFIG SYSCONFDIR "/ticket-milter.conf"
 #define VERSION "0.1.0"
+/* How long a stop waits for messages in their commit. */
+#define DRAIN_MS 30000
+/* Sessions libmilter accepted before it stopped listening go on to their
+ * end of message; Postfix sends headers, body and end of message in one
+ * burst, so this is ample for them to reach the writer. */
+#define SETTLE_MS 1000
 
 static void
 usage(void)
@@ -41,37 +66,337 @@ usage(void)
                     "  -c FILE     configuration file (default " DEFAULT_CONFIG ")\n"
                     "  -f          stay in the foreground and copy log lines to stderr\n"
                     "  -d          log debugging detail\n"
-                    "  -p PIDFILE  write the daemon's process id to PIDFILE\n"
+                    "  -p PIDFILE  write the daemon's process id to PIDFILE ([milter] pid_file)\n"
                     "  -t          check the configuration and exit\n"
                     "  -V          print the version and exit\n");
 }
 
-static bool
-write_pidfile(const char *path)
-{
-    g_autofree char *text = g_strdup_printf("%ld\n", (long)getpid());
-    g_autoptr(GError) error = NULL;
+/* Everything main() needs to hand to the signal loop and the stop. */
+struct daemon_state {
+    char *config_path;
+    struct config *cfg;
+    struct dispatcher *dispatcher;
+    struct scheduler *scheduler;
+    pthread_t main_thread;
+    int milter_rc;
+};
 
-    if (!g_file_set_contents(path, text, -1, &error)) {
-        log_error("cannot write pid file: %s", error->message);
+/* The path of a unix: (or local:) socket spec; NULL for inet sockets. */
+static const char *
+unix_socket_path(const char *spec)
+{
+    if (g_str_has_prefix(spec, "unix:"))
+        return spec + 5;
+    if (g_str_has_prefix(spec, "local:"))
+        return spec + 6;
+    return NULL;
+}
+
+/* A socket file left by a daemon that did not stop cleanly would make the
+ * bind fail.  It is removed only when it is a socket nobody answers on: a
+ * running daemon's socket, or a file that is not a socket, stays. */
+static bool
+remove_stale_socket(const char *path)
+{
+    struct sockaddr_un sun = { .sun_family = AF_UNIX };
+    struct stat sb;
+    int fd, rc, saved;
+
+    if (lstat(path, &sb) != 0) {
+        if (errno == ENOENT)
+            return true;
+        fprintf(stderr, "ticket-milter: %s: %s\n", path, g_strerror(errno));
+        return false;
+    }
+    if (!S_ISSOCK(sb.st_mode)) {
+        fprintf(stderr, "ticket-milter: %s exists and is not a socket; not removing it\n", path);
+        return false;
+    }
+    if (strlen(path) >= sizeof(sun.sun_path)) {
+        fprintf(stderr, "ticket-milter: %s: socket path too long\n", path);
+        return false;
+    }
+    g_strlcpy(sun.sun_path, path, sizeof(sun.sun_path));
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        fprintf(stderr, "ticket-milter: socket: %s\n", g_strerror(errno));
+        return false;
+    }
+    rc = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+    saved = errno;
+    close(fd);
+    if (rc == 0) {
+        fprintf(stderr, "ticket-milter: %s: another process is listening on it; is ticket-milter "
+                        "running already?\n", path);
+        return false;
+    }
+    if (saved != ECONNREFUSED) {
+        fprintf(stderr, "ticket-milter: %s: cannot tell whether it is in use: %s\n", path,
+                g_strerror(saved));
+        return false;
+    }
+    if (unlink(path) != 0 && errno != ENOENT) {
+        fprintf(stderr, "ticket-milter: cannot remove the stale socket %s: %s\n", path,
+                g_strerror(errno));
+        return false;
+    }
+    log_info("removed a stale socket path=%s", path);
+    return true;
+}
+
+/* Applies [milter] socket_owner ("user", "user:group" or ":group") and
+ * socket_mode to the socket file PATH. */
+static bool
+set_socket_access(const struct config *cfg, const char *path)
+{
+    uid_t uid = (uid_t)-1;
+    gid_t gid = (gid_t)-1;
+
+    if (cfg->socket_owner != NULL) {
+        g_auto(GStrv) parts = g_strsplit(cfg->socket_owner, ":", 2);
+        if (parts[0] != NULL && *parts[0] != '\0') {
+            struct passwd *pw = getpwnam(parts[0]);
+            if (pw == NULL) {
+                fprintf(stderr, "ticket-milter: socket_owner: no such user: %s\n", parts[0]);
+                return false;
+            }
+            uid = pw->pw_uid;
+        }
+        if (parts[0] != NULL && parts[1] != NULL && *parts[1] != '\0') {
+            struct group *gr = getgrnam(parts[1]);
+            if (gr == NULL) {
+                fprintf(stderr, "ticket-milter: socket_owner: no such group: %s\n", parts[1]);
+                return false;
+            }
+            gid = gr->gr_gid;
+        }
+        if (chown(path, uid, gid) != 0) {
+            fprintf(stderr, "ticket-milter: cannot give %s to %s: %s\n", path, cfg->socket_owner,
+                    g_strerror(errno));
+            return false;
+        }
+    }
+    if (chmod(path, cfg->socket_mode) != 0) {
+        fprintf(stderr, "ticket-milter: cannot set mode %s on %s: %s\n", cfg->socket_mode_text,
+                path, g_strerror(errno));
         return false;
     }
     return true;
+}
+
+static bool
+bind_socket(const struct config *cfg)
+{
+    const char *path = unix_socket_path(cfg->socket);
+    mode_t old_umask;
+    int rc;
+
+    if (smfi_register(milter_desc) != MI_SUCCESS || smfi_setconn(cfg->socket) != MI_SUCCESS ||
+        smfi_setbacklog(128) != MI_SUCCESS) {
+        fprintf(stderr, "ticket-milter: cannot register with libmilter (socket %s)\n",
+                cfg->socket);
+        return false;
+    }
+    if (path != NULL && !remove_stale_socket(path))
+        return false;
+    /* Until the chmod below, nobody but us may connect. */
+    old_umask = umask(0177);
+    rc = smfi_opensocket(false);
+    umask(old_umask);
+    if (rc != MI_SUCCESS) {
+        fprintf(stderr, "ticket-milter: cannot listen on %s: %s\n", cfg->socket,
+                g_strerror(errno));
+        return false;
+    }
+    if (path != NULL && !set_socket_access(cfg, path)) {
+        unlink(path);
+        return false;
+    }
+    return true;
+}
+
+/* Who we become after binding: looked up before the bind, so that a user
+ * that does not exist stops us before we touch the socket.  False with the
+ * reason on stderr; *PW NULL when we stay who we are. */
+static bool
+lookup_user(const struct config *cfg, struct passwd **pw)
+{
+    *pw = NULL;
+    if (geteuid() != 0) {
+        struct passwd *me = cfg->user != NULL ? getpwnam(cfg->user) : NULL;
+        if (cfg->user != NULL && (me == NULL || me->pw_uid != geteuid()))
+            log_notice("not started as root: running as uid %ld, not as user %s",
+                       (long)geteuid(), cfg->user);
+        return true;
+    }
+    if (cfg->user == NULL) {
+        log_warning("running as root: set [milter] user to the account the daemon should use");
+        return true;
+    }
+    *pw = getpwnam(cfg->user);
+    if (*pw == NULL) {
+        fprintf(stderr, "ticket-milter: [milter] user: no such user: %s\n", cfg->user);
+        return false;
+    }
+    return true;
+}
+
+/* Started as root, we bind and then become [milter] user for good; a drop
+ * that does not take is fatal rather than a daemon that parses mail as root. */
+static bool
+drop_privileges(const char *name, uid_t uid, gid_t gid)
+{
+    if (initgroups(name, gid) != 0 || setgid(gid) != 0 || setuid(uid) != 0) {
+        fprintf(stderr, "ticket-milter: cannot become user %s: %s\n", name, g_strerror(errno));
+        return false;
+    }
+    if (uid != 0 && (getuid() != uid || geteuid() != uid || getegid() != gid || setuid(0) == 0)) {
+        fprintf(stderr, "ticket-milter: the switch to user %s did not take; not running as root\n",
+                name);
+        return false;
+    }
+    return true;
+}
+
+/* Start-up failed after the bind: the socket is ours and nobody will ever
+ * answer on it. */
+static void
+unbind_socket(const struct config *cfg)
+{
+    const char *path = unix_socket_path(cfg->socket);
+
+    if (path != NULL)
+        unlink(path);
+}
+
+/* Creates and locks the pid file before we detach, so that "cannot write"
+ * and "already running" reach the terminal; the pid goes in after the fork. */
+static int
+pidfile_open(const char *path)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+
+    if (fd < 0) {
+        fprintf(stderr, "ticket-milter: cannot create the pid file %s: %s\n", path,
+                g_strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        char buf[32] = "";
+        ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+        buf[n > 0 ? n : 0] = '\0';
+        g_strchomp(buf);
+        fprintf(stderr, "ticket-milter: %s is locked: ticket-milter runs already (pid %s)\n", path,
+                *buf != '\0' ? buf : "unknown");
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static bool
+pidfile_write(int fd)
+{
+    g_autofree char *text = g_strdup_printf("%ld\n", (long)getpid());
+    gsize len = strlen(text);
+
+    return ftruncate(fd, 0) == 0 && pwrite(fd, text, len, 0) == (ssize_t)len;
+}
+
+static gpointer
+milter_thread(gpointer data)
+{
+    struct daemon_state *ds = data;
+
+    ds->milter_rc = smfi_main();
+    /* Whatever ended it (a stop, SIGHUP, a broken socket), the main
+     * thread is in sigwait() and must hear of it. */
+    pthread_kill(ds->main_thread, SIGUSR2);
+    return NULL;
+}
+
+static bool
+same_text(const char *a, const char *b)
+{
+    return g_strcmp0(a, b) == 0;
+}
+
+/* SIGUSR1: messages that have begun keep the config they began with (they
+ * hold a reference); new ones get the new one.  A config that does not
+ * check out changes nothing. */
+static void
+reload(struct daemon_state *ds)
+{
+    g_autoptr(GError) error = NULL;
+    struct config *cfg = config_load(ds->config_path, &error);
+    const struct config *old = ds->cfg;
+
+    if (cfg == NULL) {
+        log_error("reload refused, the running configuration stays: %s", error->message);
+        return;
+    }
+    /* These were used once, at start-up. */
+    if (!same_text(cfg->socket, old->socket) || !same_text(cfg->database, old->database) ||
+        !same_text(cfg->user, old->user) || !same_text(cfg->socket_owner, old->socket_owner) ||
+        cfg->socket_mode != old->socket_mode || !same_text(cfg->pid_file, old->pid_file))
+        log_warning("reload: socket, database, user, socket_owner, socket_mode and pid_file "
+                    "changes take effect at the next start");
+    milter_set_config(cfg);
+    scheduler_set_config(ds->scheduler, cfg);
+    dispatch_set_config(ds->dispatcher, cfg);
+    stats_set_config(cfg);
+    config_unref(ds->cfg);
+    ds->cfg = cfg;
+    log_info("configuration reloaded path=%s customers=%u", ds->config_path, cfg->customers->len);
+}
+
+/* Waits for signals until the milter thread has ended. */
+static void
+signal_loop(struct daemon_state *ds, const sigset_t *set)
+{
+    bool stopping = false;
+
+    for (;;) {
+        int sig = 0;
+
+        if (sigwait(set, &sig) != 0)
+            continue;
+        switch (sig) {
+        case SIGUSR1:
+            reload(ds);
+            break;
+        case SIGTERM:
+        case SIGINT:
+            if (!stopping)
+                log_info("stopping on %s: finishing the messages in progress",
+                         sig == SIGTERM ? "SIGTERM" : "SIGINT");
+            stopping = true;
+            smfi_stop();
+            break;
+        case SIGUSR2:
+            return;
+        }
+    }
 }
 
 int
 main(int argc, char **argv)
 {
     const char *config_path = DEFAULT_CONFIG;
-    const char *pidfile = NULL;
+    g_autofree char *pidfile = NULL;
     bool foreground = false, check_only = false, debug = false;
     g_autoptr(GError) error = NULL;
+    struct daemon_state ds = { 0 };
     struct config *cfg;
     struct store *st;
     struct store_writer *writer;
-    struct dispatcher *dispatcher;
-    struct scheduler *scheduler;
-    int opt, rc;
+    GThread *milter;
+    struct passwd *pw;
+    g_autofree char *user_name = NULL;
+    uid_t user_uid = 0;
+    gid_t user_gid = 0;
+    sigset_t signals;
+    int opt, pid_fd = -1;
 
     while ((opt = getopt(argc, argv, "c:dfp:tVh")) != -1) {
         switch (opt) {
@@ -85,7 +410,8 @@ main(int argc, char **argv)
             foreground = true;
             break;
         case 'p':
-            pidfile = optarg;
+            g_free(pidfile);
+            pidfile = g_strdup(optarg);
             break;
         case 't':
             check_only = true;
@@ -113,29 +439,55 @@ main(int argc, char **argv)
         config_unref(cfg);
         return 0;
     }
+    /* A reload after daemon() has moved us to / reads the same file. */
+    ds.config_path = g_canonicalize_filename(config_path, NULL);
+    /* A copy: a reload frees the config it came from. */
+    if (pidfile == NULL)
+        pidfile = g_strdup(cfg->pid_file);
+
+    /* Blocked before any thread exists, so that every thread inherits it
+     * and only sigwait() sees these. */
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGUSR1);
+    sigaddset(&signals, SIGUSR2);
+    sigaddset(&signals, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &signals, NULL);
+    sigdelset(&signals, SIGHUP);
+    signal(SIGPIPE, SIG_IGN);
 
     log_init("ticket-milter", foreground);
     log_set_debug(debug);
     parser_init();
     dispatch_global_init();
 
+    if (!lookup_user(cfg, &pw))
+        return EX_NOUSER;
+    /* Copied: getpwnam()'s buffer is reused by the next look-up. */
+    if (pw != NULL) {
+        user_name = g_strdup(pw->pw_name);
+        user_uid = pw->pw_uid;
+        user_gid = pw->pw_gid;
+    }
+    /* Not unbound on failure: the file may be another daemon's. */
+    if (!bind_socket(cfg))
+        return EX_UNAVAILABLE;
+    if (user_name != NULL && !drop_privileges(user_name, user_uid, user_gid)) {
+        unbind_socket(cfg);
+        return EX_OSERR;
+    }
+    if (pidfile != NULL && (pid_fd = pidfile_open(pidfile)) < 0) {
+        unbind_socket(cfg);
+        return EX_CANTCREAT;
+    }
+
     /* Opening (and migrating) now means a database we cannot use stops us
      * here, with the reason on the terminal, not at the first message. */
     st = store_open(cfg->database, STORE_READ_WRITE, cfg->busy_timeout, &error);
     if (st == NULL) {
         fprintf(stderr, "ticket-milter: %s\n", error->message);
-        return EX_UNAVAILABLE;
-    }
-
-    if (smfi_register(milter_desc) != MI_SUCCESS || smfi_setconn(cfg->socket) != MI_SUCCESS ||
-        smfi_setbacklog(128) != MI_SUCCESS) {
-        fprintf(stderr, "ticket-milter: cannot register with libmilter (socket %s)\n",
-                cfg->socket);
-        return EX_SOFTWARE;
-    }
-    if (smfi_opensocket(true) != MI_SUCCESS) {
-        fprintf(stderr, "ticket-milter: cannot listen on %s: %s\n", cfg->socket,
-                g_strerror(errno));
+        unbind_socket(cfg);
         return EX_UNAVAILABLE;
     }
 
@@ -152,8 +504,10 @@ main(int argc, char **argv)
             return EX_UNAVAILABLE;
         }
     }
-    if (pidfile != NULL && !write_pidfile(pidfile))
+    if (pid_fd >= 0 && !pidfile_write(pid_fd)) {
+        log_error("cannot write the pid file %s: %s", pidfile, g_strerror(errno));
         return EX_CANTCREAT;
+    }
 
     g_autofree char *secret =
         cfg->secret != NULL ? g_strdup(cfg->secret) : store_signing_secret(st, &error);
@@ -162,33 +516,47 @@ main(int argc, char **argv)
         return EX_UNAVAILABLE;
     }
     writer = store_writer_new(st);
-    dispatcher = dispatch_start(cfg, writer, &error);
-    if (dispatcher == NULL) {
+    ds.dispatcher = dispatch_start(cfg, writer, &error);
+    if (ds.dispatcher == NULL) {
         log_error("cannot start the outbox dispatcher: %s", error->message);
         return EX_UNAVAILABLE;
     }
     /* Timers that fell due while we were stopped fire now, in order. */
-    scheduler = scheduler_start(cfg, writer, dispatcher, secret, &error);
-    if (scheduler == NULL) {
+    ds.scheduler = scheduler_start(cfg, writer, ds.dispatcher, secret, &error);
+    if (ds.scheduler == NULL) {
         log_error("cannot start the scheduler: %s", error->message);
         return EX_UNAVAILABLE;
     }
-    milter_setup(cfg, writer, dispatcher, scheduler, secret);
-    log_info("starting ticket-milter %s socket=%s database=%s", VERSION, cfg->socket,
-             cfg->database);
+    milter_setup(cfg, writer, ds.dispatcher, ds.scheduler, secret);
+    stats_start(cfg);
+    ds.cfg = cfg;
+    ds.main_thread = pthread_self();
+    log_info("starting ticket-milter %s socket=%s database=%s uid=%ld", VERSION, cfg->socket,
+             cfg->database, (long)geteuid());
 
-    rc = smfi_main();
+    milter = g_thread_new("milter", milter_thread, &ds);
+    signal_loop(&ds, &signals);
+    g_thread_join(milter);
 
     /* libmilter has stopped taking connections; let the messages that are
      * in their commit finish before the writer goes. */
-    if (!milter_drain(30000))
+    bool drained = milter_drain(DRAIN_MS);
+    g_usleep(SETTLE_MS * 1000);
+    if (!milter_drain(DRAIN_MS) || !drained)
         log_warning("stopping with messages still waiting for their commit");
-    scheduler = scheduler_stop(scheduler);
-    dispatcher = dispatch_stop(dispatcher);
+    ds.scheduler = scheduler_stop(ds.scheduler);
+    ds.dispatcher = dispatch_stop(ds.dispatcher);
     writer = store_writer_free(writer);
+    /* Last, so that the final figures include everything above. */
+    stats_stop();
     log_info("stopped");
-    if (pidfile != NULL)
+    if (pid_fd >= 0) {
+        /* In a directory the user cannot write this fails; the lock, gone
+         * with us, is what tells the next start that the file is stale. */
         unlink(pidfile);
-    config_unref(cfg);
-    return rc == MI_SUCCESS ? 0 : EX_SOFTWARE;
+        close(pid_fd);
+    }
+    ds.cfg = config_unref(ds.cfg);
+    g_free(ds.config_path);
+    return ds.milter_rc == MI_SUCCESS ? 0 : EX_SOFTWARE;
 }
