@@ -5,11 +5,14 @@
  *   ticketctl [-c FILE | --db PATH] show TAG [--json]
  *   ticketctl [-c FILE | --db PATH] sla [--json] [--at ISO8601]
  *   ticketctl [-c FILE] tick [--now ISO8601]
+ *   and the admin commands of cli/admin-commands.c: stats, customers,
+ *   close, reopen, search, export, purge, backup, verify, restore.
  *
- * It opens its own read-only connection: WAL lets it read while the daemon
- * writes, and it can never hold the write lock the milter needs.
- * Exit status: 0 done, 1 no such ticket, 2 usage or config error,
- * 3 database error.
+ * Readers open their own read-only connection: WAL lets them read while the
+ * daemon writes, and they can never hold the write lock the milter needs.
+ * Exit status: 0 done, 1 no such ticket (or a backup that failed
+ * verification), 2 usage or config error, 3 database error, 4 restore
+ * refused because the daemon has the database.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +21,7 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
+#include "cli/ticketctl.h"
 #include "config/config.h"
 #include "outbound/scheduler.h"
 #include "parser/mail.h"
@@ -26,60 +30,101 @@
 
 #define DEFAULT_CONFIG SYSCONFDIR "/ticket-milter.conf"
 
-enum { EXIT_NOT_FOUND = 1, EXIT_USAGE = 2, EXIT_DATABASE = 3 };
-
-struct options {
-    const char *config_path;
-    const char *db_path;
-    bool json;
-    const char *at;  /* --at / --now: the time to act or report at */
-    GPtrArray *args; /* command and its arguments */
-};
-
 static void
 usage(FILE *out)
 {
-    fprintf(out, "usage: ticketctl [-c FILE | --db PATH] COMMAND [--json]\n"
-                 "commands:\n"
-                 "  list            every ticket, oldest first\n"
-                 "  show TAG        one ticket (e.g. TKT-42) with its messages and events\n"
-                 "  sla             every open ticket with its deadlines and the time left\n"
-                 "  tick            fire the timers that are due (what the daemon does itself)\n"
-                 "options:\n"
-                 "  -c FILE         configuration file (default " DEFAULT_CONFIG ")\n"
-                 "  --db PATH       read this database instead of the configured one\n"
-                 "  --json          machine-readable output\n"
-                 "  --at, --now T   act or report as if it were T (ISO 8601, e.g. 2026-11-24T10:00:00Z)\n");
+    fprintf(out,
+            "usage: ticketctl [-c FILE | --db PATH] COMMAND [options]\n"
+            "commands:\n"
+            "  list              every ticket, oldest first\n"
+            "  show TAG          one ticket (e.g. TKT-42) with its messages and events\n"
+            "  sla               every open ticket with its deadlines and the time left\n"
+            "  tick              fire the timers that are due (what the daemon does itself)\n"
+            "  stats             what the daemon has done: mail, tickets, acks, SLA, latency\n"
+            "  customers         each customer with its open tickets and SLA breaches\n"
+            "  close TAG         close a ticket; reopen TAG opens it again\n"
+            "  search TEXT...    tickets whose subject or messages have every word\n"
+            "  export [TAG]      whole tickets with messages and events, as JSON\n"
+            "  purge --before DATE  drop raw mail of closed tickets last changed before DATE\n"
+            "  backup DIR        verified online copy into DIR, then prune old copies\n"
+            "  verify FILE       check a backup: integrity and schema version\n"
+            "  restore FILE      replace the database by a backup (daemon stopped)\n"
+            "options:\n"
+            "  -c FILE           configuration file (default " DEFAULT_CONFIG ")\n"
+            "  --db PATH         use this database instead of the configured one\n"
+            "  --json            machine-readable output\n"
+            "  --at, --now T     act or report as if it were T\n"
+            "                    (ISO 8601, e.g. 2026-11-24T10:00:00Z)\n"
+            "  --before DATE     purge: YYYY-MM-DD or ISO 8601\n"
+            "  --daily N, --weekly N, --monthly N  backup retention (default 7, 5, 13)\n"
+            "  --limit N         search: at most N tickets (default 50)\n"
+            "  --quiet           close, reopen: do not tell the customer\n"
+            "  --force           restore: the daemon is stopped, whatever its pid file says\n");
+}
+
+/* A non-negative number for option NAME; -2 (with a message) when not one. */
+static int
+option_number(const char *name, const char *text)
+{
+    char *end = NULL;
+    gint64 n = g_ascii_strtoll(text, &end, 10);
+
+    if (end == text || *end != '\0' || n < 0 || n > 100000) {
+        fprintf(stderr, "ticketctl: %s needs a number from 0 to 100000, not \"%s\"\n", name, text);
+        return -2;
+    }
+    return (int)n;
 }
 
 static bool
 parse_options(int argc, char **argv, struct options *o)
 {
     o->config_path = DEFAULT_CONFIG;
+    o->daily = o->weekly = o->monthly = -1;
+    o->limit = 50;
     o->args = g_ptr_array_new();
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if ((strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) && i + 1 < argc)
+        bool has_value = i + 1 < argc;
+        int *number = NULL;
+
+        if ((strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) && has_value)
             o->config_path = argv[++i];
-        else if (strcmp(a, "--db") == 0 && i + 1 < argc)
+        else if (strcmp(a, "--db") == 0 && has_value)
             o->db_path = argv[++i];
         else if (strcmp(a, "--json") == 0)
             o->json = true;
-        else if ((strcmp(a, "--at") == 0 || strcmp(a, "--now") == 0) && i + 1 < argc)
+        else if (strcmp(a, "--force") == 0)
+            o->force = true;
+        else if (strcmp(a, "--quiet") == 0)
+            o->quiet = true;
+        else if ((strcmp(a, "--at") == 0 || strcmp(a, "--now") == 0) && has_value)
             o->at = argv[++i];
+        else if (strcmp(a, "--before") == 0 && has_value)
+            o->before = argv[++i];
+        else if (strcmp(a, "--daily") == 0 && has_value)
+            number = &o->daily;
+        else if (strcmp(a, "--weekly") == 0 && has_value)
+            number = &o->weekly;
+        else if (strcmp(a, "--monthly") == 0 && has_value)
+            number = &o->monthly;
+        else if (strcmp(a, "--limit") == 0 && has_value)
+            number = &o->limit;
         else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             usage(stdout);
             exit(0);
-        } else if (a[0] == '-') {
-            fprintf(stderr, "ticketctl: unknown option %s\n", a);
+        } else if (a[0] == '-' && a[1] != '\0') {
+            fprintf(stderr, "ticketctl: unknown option %s, or it lacks its value\n", a);
             return false;
         } else
             g_ptr_array_add(o->args, (gpointer)a);
+        if (number != NULL && (*number = option_number(a, argv[++i])) < 0)
+            return false;
     }
     return o->args->len > 0;
 }
 
-static void
+void
 print_json(JsonBuilder *b)
 {
     g_autoptr(JsonGenerator) gen = json_generator_new();
@@ -92,7 +137,7 @@ print_json(JsonBuilder *b)
     printf("%s\n", text);
 }
 
-static void
+void
 add_string(JsonBuilder *b, const char *name, const char *value)
 {
     json_builder_set_member_name(b, name);
@@ -102,15 +147,14 @@ add_string(JsonBuilder *b, const char *name, const char *value)
         json_builder_add_null_value(b);
 }
 
-static void
+void
 add_int(JsonBuilder *b, const char *name, gint64 value)
 {
     json_builder_set_member_name(b, name);
     json_builder_add_int_value(b, value);
 }
 
-/* The members "list" prints; "show" starts from the same. */
-static void
+void
 ticket_members(JsonBuilder *b, const struct ticket *t)
 {
     add_string(b, "id", t->tag);
@@ -278,8 +322,7 @@ cmd_show(struct store *st, const struct options *o)
     return 0;
 }
 
-/* The time --at/--now names, else now. NULL (with a message) when unreadable. */
-static GDateTime *
+GDateTime *
 options_time(const struct options *o)
 {
     GDateTime *t;
@@ -422,6 +465,32 @@ cmd_tick(const struct config *cfg, const struct options *o)
     return 0;
 }
 
+/* The admin commands, which open the database their own way. */
+static int
+run_admin_command(const char *command, const struct config *cfg, const char *db_path,
+                  const struct options *o, bool *known)
+{
+    *known = true;
+    if (strcmp(command, "stats") == 0)
+        return cmd_stats(db_path, o);
+    if (strcmp(command, "customers") == 0)
+        return cmd_customers(cfg, db_path, o);
+    if (strcmp(command, "close") == 0 || strcmp(command, "reopen") == 0)
+        return cmd_status(cfg, db_path, o);
+    if (strcmp(command, "search") == 0)
+        return cmd_search(db_path, o);
+    if (strcmp(command, "export") == 0)
+        return cmd_export(db_path, o);
+    if (strcmp(command, "purge") == 0)
+        return cmd_purge(cfg, db_path, o);
+    if (strcmp(command, "backup") == 0)
+        return cmd_backup(cfg, db_path, o);
+    if (strcmp(command, "restore") == 0)
+        return cmd_restore(cfg, db_path, o);
+    *known = false;
+    return EXIT_USAGE;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -430,11 +499,19 @@ main(int argc, char **argv)
     struct config *cfg = NULL;
     struct store *st;
     const char *db_path, *command;
+    bool known;
     int rc;
 
     if (!parse_options(argc, argv, &o)) {
         usage(stderr);
         return EXIT_USAGE;
+    }
+    command = g_ptr_array_index(o.args, 0);
+    /* A backup file is checked on its own: no configuration needed. */
+    if (strcmp(command, "verify") == 0) {
+        rc = cmd_verify(&o);
+        g_ptr_array_unref(o.args);
+        return rc;
     }
     db_path = o.db_path;
     if (db_path == NULL) {
@@ -445,9 +522,14 @@ main(int argc, char **argv)
         }
         db_path = cfg->database;
     }
-    command = g_ptr_array_index(o.args, 0);
     if (strcmp(command, "tick") == 0) {
         rc = cmd_tick(cfg, &o);
+        config_unref(cfg);
+        g_ptr_array_unref(o.args);
+        return rc;
+    }
+    rc = run_admin_command(command, cfg, db_path, &o, &known);
+    if (known) {
         config_unref(cfg);
         g_ptr_array_unref(o.args);
         return rc;
@@ -456,6 +538,7 @@ main(int argc, char **argv)
         strcmp(command, "sla") != 0) {
         fprintf(stderr, "ticketctl: unknown command %s\n", command);
         usage(stderr);
+        config_unref(cfg);
         return EXIT_USAGE;
     }
     st = store_open(db_path, STORE_READ_ONLY, 5000, &error);

@@ -112,6 +112,42 @@ static const char *const migrations[] = {
     /* 6: queue-to-relay latency in microseconds, for statistics */
     "ALTER TABLE outbox ADD COLUMN queued_us INTEGER;"
     "ALTER TABLE outbox ADD COLUMN sent_us INTEGER;",
+    /* 7: full-text search (ticketctl search) and the daemon's counters.
+     * The indexes are external-content: the words live once, in tickets
+     * and messages, and the triggers keep the index in step with them.
+     * The update triggers name their columns so that touching a ticket or
+     * purging a raw message does not rewrite the index. */
+    "CREATE VIRTUAL TABLE tickets_fts USING fts5(subject, content='tickets',"
+    "  content_rowid='id', tokenize='unicode61 remove_diacritics 2');"
+    "CREATE VIRTUAL TABLE messages_fts USING fts5(subject, text, content='messages',"
+    "  content_rowid='id', tokenize='unicode61 remove_diacritics 2');"
+    "CREATE TRIGGER tickets_fts_insert AFTER INSERT ON tickets BEGIN"
+    "  INSERT INTO tickets_fts (rowid, subject) VALUES (new.id, new.subject);"
+    " END;"
+    "CREATE TRIGGER tickets_fts_delete AFTER DELETE ON tickets BEGIN"
+    "  INSERT INTO tickets_fts (tickets_fts, rowid, subject)"
+    "  VALUES ('delete', old.id, old.subject);"
+    " END;"
+    "CREATE TRIGGER tickets_fts_update AFTER UPDATE OF subject ON tickets BEGIN"
+    "  INSERT INTO tickets_fts (tickets_fts, rowid, subject)"
+    "  VALUES ('delete', old.id, old.subject);"
+    "  INSERT INTO tickets_fts (rowid, subject) VALUES (new.id, new.subject);"
+    " END;"
+    "CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN"
+    "  INSERT INTO messages_fts (rowid, subject, text) VALUES (new.id, new.subject, new.text);"
+    " END;"
+    "CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN"
+    "  INSERT INTO messages_fts (messages_fts, rowid, subject, text)"
+    "  VALUES ('delete', old.id, old.subject, old.text);"
+    " END;"
+    "CREATE TRIGGER messages_fts_update AFTER UPDATE OF subject, text ON messages BEGIN"
+    "  INSERT INTO messages_fts (messages_fts, rowid, subject, text)"
+    "  VALUES ('delete', old.id, old.subject, old.text);"
+    "  INSERT INTO messages_fts (rowid, subject, text) VALUES (new.id, new.subject, new.text);"
+    " END;"
+    "INSERT INTO tickets_fts (tickets_fts) VALUES ('rebuild');"
+    "INSERT INTO messages_fts (messages_fts) VALUES ('rebuild');"
+    "CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL DEFAULT 0);",
 };
 
 /* The statements every store prepares; indexes into st->stmt. */

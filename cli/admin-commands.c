@@ -1,0 +1,954 @@
+/*
+ * admin-commands - ticketctl's commands for the mail admin: stats,
+ * customers, close/reopen, search, export, purge, backup, verify, restore.
+ *
+ * Each prints one sentence naming the file or ticket when it fails, and
+ * returns an exit status (cli/ticketctl.h). The daemon may be running
+ * throughout: readers take one snapshot; writers use BEGIN IMMEDIATE with a
+ * busy timeout, and only restore insists on having the database alone.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+#include "cli/ticketctl.h"
+#include "outbound/notify.h"
+#include "parser/mail.h"
+#include "router/change.h"
+#include "router/sla.h"
+#include "store/admin.h"
+#include "util/timefmt.h"
+
+/* Long enough to outwait a burst of the daemon's commits. */
+#define WRITE_BUSY_TIMEOUT_MS 10000
+#define READ_BUSY_TIMEOUT_MS 5000
+
+static int
+fail(const GError *error, int status)
+{
+    fprintf(stderr, "ticketctl: %s\n", error != NULL ? error->message : "failed");
+    return status;
+}
+
+/* Opens DB_PATH for the admin queries after the store has checked that
+ * its schema is the one this ticketctl reads. */
+static struct admin *
+open_checked(const char *db_path, bool writable, GError **error)
+{
+    struct store *st = store_open(db_path, STORE_READ_ONLY, READ_BUSY_TIMEOUT_MS, error);
+
+    if (st == NULL)
+        return NULL;
+    store_close(st);
+    return admin_open(db_path, writable, writable ? WRITE_BUSY_TIMEOUT_MS : READ_BUSY_TIMEOUT_MS,
+                      error);
+}
+
+static const char *
+arg(const struct options *o, guint i)
+{
+    return i < o->args->len ? g_ptr_array_index(o->args, i) : NULL;
+}
+
+/* Microseconds for people: "850 us", "12.3 ms", "2.05 s"; "-" for none. */
+static char *
+human_us(gint64 us)
+{
+    if (us < 0)
+        return g_strdup("-");
+    if (us < 1000)
+        return g_strdup_printf("%" G_GINT64_FORMAT " us", us);
+    if (us < 1000000)
+        return g_strdup_printf("%.1f ms", us / 1000.0);
+    return g_strdup_printf("%.2f s", us / 1000000.0);
+}
+
+static char *
+human_bytes(gint64 n)
+{
+    return g_format_size((guint64)(n < 0 ? 0 : n));
+}
+
+/* ---- stats ---- */
+
+/* Counter names with PREFIX, sorted, without the prefix. */
+static GPtrArray *
+counter_reasons(const struct admin_stats *s, const char *prefix)
+{
+    GPtrArray *names = g_ptr_array_new();
+    GHashTableIter it;
+    gpointer key;
+
+    g_hash_table_iter_init(&it, s->counters);
+    while (g_hash_table_iter_next(&it, &key, NULL))
+        if (g_str_has_prefix(key, prefix))
+            g_ptr_array_add(names, key);
+    return names;
+}
+
+static gint
+compare_names(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void
+reasons_json(JsonBuilder *b, const struct admin_stats *s, const char *name, const char *prefix)
+{
+    g_autoptr(GPtrArray) names = counter_reasons(s, prefix);
+
+    g_ptr_array_sort(names, compare_names);
+    json_builder_set_member_name(b, name);
+    json_builder_begin_object(b);
+    for (guint i = 0; i < names->len; i++) {
+        const char *full = g_ptr_array_index(names, i);
+        add_int(b, full + strlen(prefix), admin_stats_counter(s, full));
+    }
+    json_builder_end_object(b);
+}
+
+static void
+latency_json(JsonBuilder *b, const char *name, gint64 p50, gint64 p99, gint64 samples)
+{
+    json_builder_set_member_name(b, name);
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "p50");
+    if (p50 >= 0)
+        json_builder_add_int_value(b, p50);
+    else
+        json_builder_add_null_value(b);
+    json_builder_set_member_name(b, "p99");
+    if (p99 >= 0)
+        json_builder_add_int_value(b, p99);
+    else
+        json_builder_add_null_value(b);
+    if (samples >= 0)
+        add_int(b, "samples", samples);
+    json_builder_end_object(b);
+}
+
+/* Commit latency is what the daemon last measured; "not yet" is -1. */
+static gint64
+counter_or_none(const struct admin_stats *s, const char *name)
+{
+    return g_hash_table_contains(s->counters, name) ? admin_stats_counter(s, name) : -1;
+}
+
+static void
+stats_json(const struct admin_stats *s)
+{
+    g_autoptr(JsonBuilder) b = json_builder_new();
+    g_autoptr(GPtrArray) all = counter_reasons(s, "");
+
+    json_builder_begin_object(b);
+    add_int(b, "messages_seen", admin_stats_counter(s, "messages_seen"));
+    add_int(b, "tickets_created", admin_stats_counter(s, "tickets_created"));
+    add_int(b, "followups", admin_stats_counter(s, "followups"));
+    add_int(b, "staff_replies", admin_stats_counter(s, "staff_replies"));
+    reasons_json(b, s, "tempfails", "tempfail_");
+    reasons_json(b, s, "rejects", "reject_");
+    json_builder_set_member_name(b, "tickets");
+    json_builder_begin_object(b);
+    add_int(b, "total", s->tickets_total);
+    add_int(b, "open", s->tickets_open);
+    json_builder_end_object(b);
+    json_builder_set_member_name(b, "acks");
+    json_builder_begin_object(b);
+    add_int(b, "sent", s->acks_sent);
+    add_int(b, "failed", s->acks_failed);
+    add_int(b, "pending", s->acks_pending);
+    json_builder_end_object(b);
+    json_builder_set_member_name(b, "sla");
+    json_builder_begin_object(b);
+    add_int(b, "warnings", s->sla_warnings);
+    add_int(b, "breaches", s->sla_breaches);
+    json_builder_end_object(b);
+    add_int(b, "outbox_depth", s->outbox_depth);
+    latency_json(b, "commit_latency_us", counter_or_none(s, "commit_us_p50"),
+                 counter_or_none(s, "commit_us_p99"), -1);
+    latency_json(b, "ack_latency_us", s->ack_latency_p50_us, s->ack_latency_p99_us,
+                 s->ack_latency_samples);
+    /* Everything the daemon counts, for whoever graphs more than we show. */
+    g_ptr_array_sort(all, compare_names);
+    json_builder_set_member_name(b, "counters");
+    json_builder_begin_object(b);
+    for (guint i = 0; i < all->len; i++)
+        add_int(b, g_ptr_array_index(all, i),
+                admin_stats_counter(s, g_ptr_array_index(all, i)));
+    json_builder_end_object(b);
+    json_builder_end_object(b);
+    print_json(b);
+}
+
+static void
+reasons_text(const struct admin_stats *s, const char *title, const char *prefix)
+{
+    g_autoptr(GPtrArray) names = counter_reasons(s, prefix);
+    gint64 total = 0;
+
+    g_ptr_array_sort(names, compare_names);
+    for (guint i = 0; i < names->len; i++)
+        total += admin_stats_counter(s, g_ptr_array_index(names, i));
+    printf("%-24s %" G_GINT64_FORMAT "\n", title, total);
+    for (guint i = 0; i < names->len; i++) {
+        const char *full = g_ptr_array_index(names, i);
+        printf("  %-22s %" G_GINT64_FORMAT "\n", full + strlen(prefix),
+               admin_stats_counter(s, full));
+    }
+}
+
+static void
+stats_text(const struct admin_stats *s)
+{
+    g_autofree char *c50 = human_us(counter_or_none(s, "commit_us_p50"));
+    g_autofree char *c99 = human_us(counter_or_none(s, "commit_us_p99"));
+    g_autofree char *a50 = human_us(s->ack_latency_p50_us);
+    g_autofree char *a99 = human_us(s->ack_latency_p99_us);
+
+    printf("%-24s %" G_GINT64_FORMAT "\n", "Messages seen",
+           admin_stats_counter(s, "messages_seen"));
+    printf("%-24s %" G_GINT64_FORMAT "\n", "Tickets created",
+           admin_stats_counter(s, "tickets_created"));
+    printf("%-24s %" G_GINT64_FORMAT "\n", "Follow-ups", admin_stats_counter(s, "followups"));
+    printf("%-24s %" G_GINT64_FORMAT "\n", "Staff replies",
+           admin_stats_counter(s, "staff_replies"));
+    reasons_text(s, "Tempfails", "tempfail_");
+    reasons_text(s, "Rejects", "reject_");
+    printf("%-24s %" G_GINT64_FORMAT " open of %" G_GINT64_FORMAT "\n", "Tickets",
+           s->tickets_open, s->tickets_total);
+    printf("%-24s %" G_GINT64_FORMAT " sent, %" G_GINT64_FORMAT " failed, %" G_GINT64_FORMAT
+           " pending\n",
+           "Acknowledgements", s->acks_sent, s->acks_failed, s->acks_pending);
+    printf("%-24s p50 %s, p99 %s (last %" G_GINT64_FORMAT " sent)\n", "  queue to relay", a50,
+           a99, s->ack_latency_samples);
+    printf("%-24s %" G_GINT64_FORMAT " warnings, %" G_GINT64_FORMAT " breaches\n", "SLA",
+           s->sla_warnings, s->sla_breaches);
+    printf("%-24s %" G_GINT64_FORMAT " pending\n", "Outbox", s->outbox_depth);
+    printf("%-24s p50 %s, p99 %s\n", "Commit latency", c50, c99);
+}
+
+int
+cmd_stats(const char *db_path, const struct options *o)
+{
+    g_autoptr(GError) error = NULL;
+    struct admin *a = open_checked(db_path, false, &error);
+    struct admin_stats s;
+    bool ok;
+
+    if (a == NULL)
+        return fail(error, EXIT_DATABASE);
+    ok = admin_stats_read(a, &s, &error);
+    admin_close(a);
+    if (!ok) {
+        admin_stats_clear(&s);
+        return fail(error, EXIT_DATABASE);
+    }
+    if (o->json)
+        stats_json(&s);
+    else
+        stats_text(&s);
+    admin_stats_clear(&s);
+    return 0;
+}
+
+/* ---- customers ---- */
+
+static const struct admin_customer *
+find_customer(GPtrArray *rows, const char *name)
+{
+    for (guint i = 0; i < rows->len; i++) {
+        const struct admin_customer *c = g_ptr_array_index(rows, i);
+        if (g_strcmp0(c->name, name) == 0)
+            return c;
+    }
+    return NULL;
+}
+
+static void
+customer_out(JsonBuilder *b, const char *name, const struct admin_customer *c, bool in_config)
+{
+    static const struct admin_customer none = { 0 };
+
+    if (c == NULL)
+        c = &none;
+    if (b != NULL) {
+        json_builder_begin_object(b);
+        add_string(b, "customer", name);
+        add_int(b, "open", c->open);
+        add_int(b, "open_breached", c->open_breached);
+        add_int(b, "breaches", c->breaches);
+        add_int(b, "tickets", c->tickets);
+        json_builder_set_member_name(b, "in_config");
+        json_builder_add_boolean_value(b, in_config);
+        json_builder_end_object(b);
+        return;
+    }
+    printf("%-20s %6" G_GINT64_FORMAT " %14" G_GINT64_FORMAT " %9" G_GINT64_FORMAT
+           " %8" G_GINT64_FORMAT "%s\n",
+           name, c->open, c->open_breached, c->breaches, c->tickets,
+           in_config || g_strcmp0(name, "unknown") == 0 ? "" : "  (not in the configuration)");
+}
+
+int
+cmd_customers(const struct config *cfg, const char *db_path, const struct options *o)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GPtrArray) rows = NULL;
+    g_autoptr(JsonBuilder) b = o->json ? json_builder_new() : NULL;
+    struct admin *a = open_checked(db_path, false, &error);
+
+    if (a == NULL)
+        return fail(error, EXIT_DATABASE);
+    rows = admin_customers(a, &error);
+    admin_close(a);
+    if (rows == NULL)
+        return fail(error, EXIT_DATABASE);
+    if (b != NULL)
+        json_builder_begin_array(b);
+    else
+        printf("%-20s %6s %14s %9s %8s\n", "CUSTOMER", "OPEN", "OPEN-BREACHED", "BREACHES",
+               "TICKETS");
+    /* The configured customers first, in the file's order, with or
+     * without tickets; then names only the database still knows. */
+    for (guint i = 0; cfg != NULL && i < cfg->customers->len; i++) {
+        const struct customer *c = g_ptr_array_index(cfg->customers, i);
+        customer_out(b, c->name, find_customer(rows, c->name), true);
+    }
+    for (guint i = 0; i < rows->len; i++) {
+        const struct admin_customer *c = g_ptr_array_index(rows, i);
+        bool configured = false;
+        for (guint k = 0; c->name != NULL && cfg != NULL && k < cfg->customers->len; k++)
+            configured |= strcmp(((struct customer *)g_ptr_array_index(cfg->customers, k))->name,
+                                 c->name) == 0;
+        if (c->name != NULL && !configured)
+            customer_out(b, c->name, c, cfg == NULL);
+    }
+    customer_out(b, "unknown", find_customer(rows, NULL), false);
+    if (b != NULL) {
+        json_builder_end_array(b);
+        print_json(b);
+    }
+    return 0;
+}
+
+/* ---- close and reopen ---- */
+
+/* The goal timers again after the deadlines moved, as the daemon sets
+ * them after a staff command; a goal already met keeps its timers. */
+static bool
+arm_timers(struct store *st, const struct config *cfg, const struct plan *p,
+           const struct ticket *t, GError **error)
+{
+    g_autoptr(GDateTime) start = timefmt_parse(t->created_at);
+    struct sla_times times;
+    bool ok = true;
+
+    if (start == NULL)
+        return true;
+    sla_compute(p, &cfg->ladder, t->timezone, t->severity, start, t->paused_seconds, &times);
+    for (int k = 0; k < GOAL_COUNT && ok; k++) {
+        if (k == GOAL_UPDATE || (k == GOAL_RESPONSE && t->first_response_at != NULL))
+            continue;
+        for (int breach = 0; breach <= 1 && ok; breach++) {
+            GDateTime *when = breach ? times.due[k] : times.warn[k];
+            g_autofree char *kind = sla_timer_kind(k, breach);
+            g_autofree char *at = when != NULL ? timefmt_iso8601(when) : NULL;
+            ok = at == NULL || store_timer_set(st, t->id, kind, at, error);
+        }
+    }
+    if (ok && times.next_stage > t->stage && times.next_stage_at != NULL) {
+        g_autofree char *at = timefmt_iso8601(times.next_stage_at);
+        ok = store_timer_set(st, t->id, "stage", at, error);
+    }
+    sla_times_clear(&times);
+    return ok;
+}
+
+/* The status change itself, without the configuration: the deadlines
+ * stay as they are. */
+static char *
+change_plain(struct ticket *t, const char *to, const char *at)
+{
+    char *detail = g_strdup_printf("{\"from\":\"%s\",\"to\":\"%s\"}", t->status, to);
+
+    if (strcmp(to, "closed") == 0) {
+        if (t->resolved_at == NULL)
+            t->resolved_at = g_strdup(at);
+    } else {
+        g_clear_pointer(&t->resolved_at, g_free);
+    }
+    g_clear_pointer(&t->paused_at, g_free);
+    g_free(t->status);
+    t->status = g_strdup(to);
+    return detail;
+}
+
+struct status_job {
+    const struct config *cfg;
+    const struct options *o;
+    const char *tag;
+    const char *to;
+    GDateTime *now;
+    bool told; /* the customer is told */
+};
+
+/* Inside BEGIN IMMEDIATE: the change, its event, the timers, the notice. */
+static int
+status_change(struct store *st, struct status_job *job, GError **error)
+{
+    g_autofree char *at = timefmt_iso8601(job->now);
+    g_autofree char *actor = g_strdup_printf("ticketctl:%s", g_get_user_name());
+    g_autofree char *secret = NULL;
+    struct change ch = { 0 };
+    struct ticket *t = store_ticket_get_by_tag(st, job->tag, error);
+    const struct plan *p = NULL;
+    char *detail;
+    bool ok;
+
+    if (t == NULL)
+        return *error != NULL ? EXIT_DATABASE : EXIT_NOT_FOUND;
+    if (strcmp(t->status, job->to) == 0 ||
+        (strcmp(job->to, "open") == 0 && strcmp(t->status, "pending") == 0)) {
+        printf("%s is already %s: nothing to do\n", t->tag, t->status);
+        store_ticket_free(t);
+        return -1;
+    }
+    if (job->cfg != NULL) {
+        struct command cmd = { .kind = CMD_STATUS, .word = (char *)job->to };
+        p = t->plan != NULL ? config_plan(job->cfg, t->plan) : NULL;
+        if (p == NULL)
+            p = config_plan(job->cfg, "standard");
+        change_apply(t, &cmd, p, &job->cfg->ladder, job->now, &ch);
+        detail = g_strdup(ch.detail);
+    } else {
+        ch.old_status = g_strdup(t->status);
+        detail = change_plain(t, job->to, at);
+    }
+    ok = store_ticket_update(st, t, at, error) &&
+         store_event_insert(st, t->id, at, "status", actor, detail, error);
+    if (ok && p != NULL && strcmp(job->to, "open") == 0)
+        ok = arm_timers(st, job->cfg, p, t, error);
+    if (ok && job->cfg != NULL && !job->o->quiet && *t->requester != '\0') {
+        secret = job->cfg->secret != NULL ? g_strdup(job->cfg->secret)
+                                          : store_signing_secret(st, error);
+        struct notice n = {
+            .template_name = "status-change",
+            .kind = "notice",
+            .to = t->requester,
+            .language = t->language,
+            .timezone = t->timezone,
+            .auto_submitted = "auto-generated",
+            .old_status = ch.old_status,
+        };
+        ok = secret != NULL && notify_queue(st, job->cfg, secret, t, &n, job->now, error);
+        job->told = ok;
+    }
+    if (ok)
+        printf("%s: %s -> %s%s\n", t->tag, ch.old_status, t->status,
+               job->told ? "; the customer is told" : "");
+    g_free(detail);
+    change_clear(&ch);
+    store_ticket_free(t);
+    return ok ? 0 : EXIT_DATABASE;
+}
+
+int
+cmd_status(const struct config *cfg, const char *db_path, const struct options *o)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GDateTime) now = options_time(o);
+    const char *command = arg(o, 0);
+    struct status_job job = {
+        .cfg = cfg,
+        .o = o,
+        .tag = arg(o, 1),
+        .to = strcmp(command, "close") == 0 ? "closed" : "open",
+        .now = now,
+    };
+    struct store *st;
+    int rc;
+
+    if (job.tag == NULL || o->args->len != 2) {
+        fprintf(stderr, "ticketctl: %s takes one ticket, e.g. ticketctl %s TKT-42\n", command,
+                command);
+        return EXIT_USAGE;
+    }
+    if (now == NULL)
+        return EXIT_USAGE;
+    if (!g_file_test(db_path, G_FILE_TEST_IS_REGULAR)) {
+        fprintf(stderr, "ticketctl: %s: no such database file\n", db_path);
+        return EXIT_DATABASE;
+    }
+    if (cfg != NULL)
+        parser_init();
+    st = store_open(db_path, STORE_READ_WRITE, WRITE_BUSY_TIMEOUT_MS, &error);
+    if (st == NULL)
+        return fail(error, EXIT_DATABASE);
+    if (!store_begin(st, &error)) {
+        store_close(st);
+        return fail(error, EXIT_DATABASE);
+    }
+    rc = status_change(st, &job, &error);
+    if (rc == 0 && !store_commit(st, &error))
+        rc = EXIT_DATABASE;
+    if (rc != 0)
+        store_rollback(st);
+    store_close(st);
+    if (rc == EXIT_NOT_FOUND)
+        fprintf(stderr, "ticketctl: no ticket %s\n", job.tag);
+    else if (rc == EXIT_DATABASE)
+        return fail(error, rc);
+    return rc < 0 ? 0 : rc;
+}
+
+/* ---- search ---- */
+
+int
+cmd_search(const char *db_path, const struct options *o)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GPtrArray) hits = NULL;
+    g_autofree char *text = NULL;
+    struct admin *a;
+
+    if (o->args->len < 2) {
+        fprintf(stderr, "ticketctl: search needs words to look for, e.g. ticketctl search "
+                        "checkout error\n");
+        return EXIT_USAGE;
+    }
+    {
+        GString *words = g_string_new(NULL);
+        for (guint i = 1; i < o->args->len; i++)
+            g_string_append_printf(words, "%s%s", i > 1 ? " " : "",
+                                   (const char *)g_ptr_array_index(o->args, i));
+        text = g_string_free(words, FALSE);
+    }
+    a = open_checked(db_path, false, &error);
+    if (a == NULL)
+        return fail(error, EXIT_DATABASE);
+    hits = admin_search(a, text, o->limit > 0 ? (guint)o->limit : 50, &error);
+    admin_close(a);
+    if (hits == NULL)
+        return fail(error, EXIT_DATABASE);
+    if (o->json) {
+        g_autoptr(JsonBuilder) b = json_builder_new();
+        json_builder_begin_array(b);
+        for (guint i = 0; i < hits->len; i++) {
+            const struct admin_hit *h = g_ptr_array_index(hits, i);
+            json_builder_begin_object(b);
+            add_string(b, "id", h->tag);
+            add_string(b, "status", h->status);
+            add_string(b, "subject", h->subject);
+            add_string(b, "snippet", h->snippet);
+            json_builder_end_object(b);
+        }
+        json_builder_end_array(b);
+        print_json(b);
+        return 0;
+    }
+    for (guint i = 0; i < hits->len; i++) {
+        const struct admin_hit *h = g_ptr_array_index(hits, i);
+        /* One line of context, whatever the lines of the mail were. */
+        g_autofree char *context = g_strdup(h->snippet != NULL ? h->snippet : "");
+        g_strdelimit(context, "\r\n\t", ' ');
+        printf("%-10s %-8s %s\n           %s\n", h->tag, h->status, h->subject, context);
+    }
+    if (hits->len == 0)
+        printf("(no ticket has \"%s\")\n", text);
+    return 0;
+}
+
+/* ---- export ---- */
+
+static void
+detail_member(JsonBuilder *b, const char *detail)
+{
+    g_autoptr(JsonNode) node = detail != NULL ? json_from_string(detail, NULL) : NULL;
+
+    json_builder_set_member_name(b, "detail");
+    if (node != NULL)
+        json_builder_add_value(b, g_steal_pointer(&node));
+    else if (detail != NULL)
+        json_builder_add_string_value(b, detail);
+    else
+        json_builder_add_null_value(b);
+}
+
+static void
+export_messages(JsonBuilder *b, GPtrArray *messages)
+{
+    json_builder_set_member_name(b, "messages");
+    json_builder_begin_array(b);
+    for (guint i = 0; i < messages->len; i++) {
+        const struct admin_message *m = g_ptr_array_index(messages, i);
+        json_builder_begin_object(b);
+        add_string(b, "message_id", m->message_id);
+        add_string(b, "direction", m->direction);
+        add_string(b, "kind", m->kind);
+        add_string(b, "from", m->from);
+        add_string(b, "to", m->to);
+        add_string(b, "cc", m->cc);
+        add_string(b, "subject", m->subject);
+        add_string(b, "in_reply_to", m->in_reply_to);
+        add_string(b, "references", m->references);
+        add_string(b, "received_at", m->received_at);
+        add_string(b, "queue_id", m->queue_id);
+        add_string(b, "envelope_from", m->envelope_from);
+        add_string(b, "client_addr", m->client_addr);
+        json_builder_set_member_name(b, "raw_size");
+        if (m->raw_size >= 0)
+            json_builder_add_int_value(b, m->raw_size);
+        else
+            json_builder_add_null_value(b); /* purged */
+        add_string(b, "text", m->text);
+        json_builder_end_object(b);
+    }
+    json_builder_end_array(b);
+}
+
+struct export_out {
+    JsonGenerator *gen;
+    guint written;
+};
+
+/* One ticket at a time, so that exporting a large database takes the
+ * memory of its largest ticket, not of all of them. */
+static bool
+export_one(const struct ticket *t, GPtrArray *messages, GPtrArray *events, void *data,
+           GError **error)
+{
+    struct export_out *out = data;
+    g_autoptr(JsonBuilder) b = json_builder_new();
+    g_autoptr(JsonNode) root = NULL;
+    g_autofree char *text = NULL;
+
+    json_builder_begin_object(b);
+    ticket_members(b, t);
+    add_string(b, "updated_at", t->updated_at);
+    add_string(b, "plan", t->plan);
+    add_string(b, "timezone", t->timezone);
+    add_string(b, "language", t->language);
+    add_string(b, "assignee", t->assignee);
+    add_string(b, "first_response_due", t->first_response_due);
+    add_string(b, "first_response_at", t->first_response_at);
+    add_string(b, "next_update_due", t->next_update_due);
+    add_string(b, "resolution_due", t->resolution_due);
+    add_string(b, "resolved_at", t->resolved_at);
+    add_string(b, "paused_at", t->paused_at);
+    add_int(b, "paused_seconds", t->paused_seconds);
+    export_messages(b, messages);
+    json_builder_set_member_name(b, "events");
+    json_builder_begin_array(b);
+    for (guint i = 0; i < events->len; i++) {
+        const struct ticket_event *e = g_ptr_array_index(events, i);
+        json_builder_begin_object(b);
+        add_string(b, "at", e->at);
+        add_string(b, "type", e->type);
+        add_string(b, "actor", e->actor);
+        detail_member(b, e->detail);
+        json_builder_end_object(b);
+    }
+    json_builder_end_array(b);
+    json_builder_end_object(b);
+    root = json_builder_get_root(b);
+    json_generator_set_root(out->gen, root);
+    text = json_generator_to_data(out->gen, NULL);
+    if (printf("%s%s", out->written > 0 ? ",\n" : "", text) < 0) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot write the export: %s",
+                    g_strerror(errno));
+        return false;
+    }
+    out->written++;
+    return true;
+}
+
+int
+cmd_export(const char *db_path, const struct options *o)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(JsonGenerator) gen = json_generator_new();
+    struct export_out out = { .gen = gen };
+    const char *tag = arg(o, 1);
+    struct admin *a;
+    gint64 id = 0;
+    guint count = 0;
+    bool ok;
+
+    if (o->args->len > 2) {
+        fprintf(stderr, "ticketctl: export takes at most one ticket, e.g. ticketctl export "
+                        "--json TKT-42\n");
+        return EXIT_USAGE;
+    }
+    if (tag != NULL) {
+        struct store *st = store_open(db_path, STORE_READ_ONLY, READ_BUSY_TIMEOUT_MS, &error);
+        struct ticket *t = st != NULL ? store_ticket_get_by_tag(st, tag, &error) : NULL;
+        if (t != NULL)
+            id = t->id;
+        store_ticket_free(t);
+        store_close(st);
+        if (error != NULL)
+            return fail(error, EXIT_DATABASE);
+        if (id == 0) {
+            fprintf(stderr, "ticketctl: no ticket %s\n", tag);
+            return EXIT_NOT_FOUND;
+        }
+    }
+    a = open_checked(db_path, false, &error);
+    if (a == NULL)
+        return fail(error, EXIT_DATABASE);
+    json_generator_set_pretty(gen, TRUE);
+    printf("[\n");
+    ok = admin_export(a, id, export_one, &out, &count, &error);
+    admin_close(a);
+    printf("%s]\n", out.written > 0 ? "\n" : "");
+    if (fflush(stdout) != 0 && ok) {
+        fprintf(stderr, "ticketctl: cannot write the export: %s\n", g_strerror(errno));
+        return EXIT_DATABASE;
+    }
+    return ok ? 0 : fail(error, EXIT_DATABASE);
+}
+
+/* ---- purge ---- */
+
+/* DATE as YYYY-MM-DD (midnight UTC) or an ISO 8601 time with a zone. */
+static GDateTime *
+parse_date(const char *text)
+{
+    int y, m, d;
+    char end;
+
+    if (sscanf(text, "%4d-%2d-%2d%c", &y, &m, &d, &end) == 3 && strlen(text) == 10)
+        return g_date_time_new_utc(y, m, d, 0, 0, 0);
+    return timefmt_parse(text);
+}
+
+int
+cmd_purge(const struct config *cfg, const char *db_path, const struct options *o)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GDateTime) now = options_time(o);
+    g_autoptr(GDateTime) before = o->before != NULL ? parse_date(o->before) : NULL;
+    g_autofree char *before_text = NULL, *at = NULL, *size = NULL;
+    g_autofree char *actor = g_strdup_printf("ticketctl:%s", g_get_user_name());
+    struct admin_purge_result r;
+    struct admin *a;
+    bool ok;
+
+    if (o->before == NULL || o->args->len != 1) {
+        fprintf(stderr, "ticketctl: purge needs --before DATE, e.g. ticketctl purge --before "
+                        "2026-01-01\n");
+        return EXIT_USAGE;
+    }
+    if (before == NULL) {
+        fprintf(stderr, "ticketctl: \"%s\" is not a date (YYYY-MM-DD) or an ISO 8601 time with "
+                        "a zone\n",
+                o->before);
+        return EXIT_USAGE;
+    }
+    if (now == NULL)
+        return EXIT_USAGE;
+    before_text = timefmt_iso8601(before);
+    at = timefmt_iso8601(now);
+    a = open_checked(db_path, true, &error);
+    if (a == NULL)
+        return fail(error, EXIT_DATABASE);
+    ok = admin_purge(a, before_text, at, actor, &r, &error);
+    admin_close(a);
+    size = human_bytes(r.bytes);
+    if (o->json && ok) {
+        g_autoptr(JsonBuilder) b = json_builder_new();
+        json_builder_begin_object(b);
+        add_string(b, "before", before_text);
+        add_int(b, "tickets", r.tickets);
+        add_int(b, "messages", r.messages);
+        add_int(b, "attachments", r.attachments);
+        add_int(b, "bytes", r.bytes);
+        json_builder_end_object(b);
+        print_json(b);
+    } else if (r.tickets > 0 || ok) {
+        printf("purged %u closed tickets last changed before %s: %u raw messages (%s), %u "
+               "attachments; their events are kept\n",
+               r.tickets, before_text, r.messages, size, r.attachments);
+    }
+    return ok ? 0 : fail(error, EXIT_DATABASE);
+}
+
+/* ---- backup, verify, restore ---- */
+
+static gint64
+table_rows(GPtrArray *counts, const char *table)
+{
+    for (guint i = 0; i < counts->len; i++) {
+        const struct admin_table_count *c = g_ptr_array_index(counts, i);
+        if (strcmp(c->table, table) == 0)
+            return c->rows;
+    }
+    return 0;
+}
+
+int
+cmd_backup(const struct config *cfg, const char *db_path, const struct options *o)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GDateTime) now = options_time(o);
+    g_autoptr(GPtrArray) dropped = NULL;
+    g_autofree char *size = NULL, *copy = NULL, *verify = NULL;
+    struct admin_retention keep = ADMIN_RETENTION_DEFAULT;
+    struct admin_backup b;
+    const char *dir = arg(o, 1);
+
+    if (dir == NULL || o->args->len != 2) {
+        fprintf(stderr, "ticketctl: backup takes the directory to write to, e.g. ticketctl "
+                        "backup /var/backups/ticket-milter\n");
+        return EXIT_USAGE;
+    }
+    if (now == NULL)
+        return EXIT_USAGE;
+    if (o->daily >= 0)
+        keep.daily = (guint)o->daily;
+    if (o->weekly >= 0)
+        keep.weekly = (guint)o->weekly;
+    if (o->monthly >= 0)
+        keep.monthly = (guint)o->monthly;
+    if (!admin_backup_run(db_path, dir, now,
+                          cfg != NULL ? MAX(cfg->busy_timeout, READ_BUSY_TIMEOUT_MS)
+                                      : READ_BUSY_TIMEOUT_MS,
+                          &b, &error))
+        return fail(error, EXIT_DATABASE);
+    dropped = admin_prune(dir, &keep, &error);
+    size = human_bytes(b.bytes);
+    copy = human_us(b.copy_us);
+    verify = human_us(b.verify_us);
+    if (o->json) {
+        g_autoptr(JsonBuilder) jb = json_builder_new();
+        json_builder_begin_object(jb);
+        add_string(jb, "path", b.path);
+        add_int(jb, "bytes", b.bytes);
+        add_int(jb, "copy_us", b.copy_us);
+        add_int(jb, "verify_us", b.verify_us);
+        json_builder_set_member_name(jb, "rows");
+        json_builder_begin_object(jb);
+        for (guint i = 0; i < b.counts->len; i++) {
+            const struct admin_table_count *c = g_ptr_array_index(b.counts, i);
+            add_int(jb, c->table, c->rows);
+        }
+        json_builder_end_object(jb);
+        json_builder_set_member_name(jb, "pruned");
+        json_builder_begin_array(jb);
+        for (guint i = 0; dropped != NULL && i < dropped->len; i++)
+            json_builder_add_string_value(jb, g_ptr_array_index(dropped, i));
+        json_builder_end_array(jb);
+        json_builder_end_object(jb);
+        print_json(jb);
+    } else {
+        printf("backup %s: %" G_GINT64_FORMAT " tickets, %" G_GINT64_FORMAT " messages, %"
+               G_GINT64_FORMAT " events, %s; copied in %s, verified in %s (integrity ok, row "
+               "counts of %u tables equal)\n",
+               b.path, table_rows(b.counts, "tickets"), table_rows(b.counts, "messages"),
+               table_rows(b.counts, "events"), size, copy, verify, b.counts->len);
+        for (guint i = 0; dropped != NULL && i < dropped->len; i++)
+            printf("pruned %s/%s\n", dir, (char *)g_ptr_array_index(dropped, i));
+    }
+    admin_backup_clear(&b);
+    /* The backup itself is good; a prune that failed is still an error the
+     * admin must see, or the disk fills. */
+    return dropped != NULL ? 0 : fail(error, EXIT_DATABASE);
+}
+
+int
+cmd_verify(const struct options *o)
+{
+    g_autoptr(GError) error = NULL;
+    const char *file = arg(o, 1);
+    struct admin_verify v;
+
+    if (file == NULL || o->args->len != 2) {
+        fprintf(stderr, "ticketctl: verify takes one backup file, e.g. ticketctl verify "
+                        "tickets-20261127T1630Z.db\n");
+        return EXIT_USAGE;
+    }
+    if (!admin_verify_file(file, &v, &error))
+        return fail(error, EXIT_NOT_FOUND);
+    if (o->json) {
+        g_autoptr(JsonBuilder) b = json_builder_new();
+        json_builder_begin_object(b);
+        add_string(b, "file", file);
+        add_string(b, "integrity", "ok");
+        add_int(b, "schema_version", v.schema_version);
+        add_int(b, "known_version", v.known_version);
+        add_int(b, "tickets", v.tickets);
+        add_int(b, "messages", v.messages);
+        json_builder_end_object(b);
+        print_json(b);
+    } else {
+        printf("%s: integrity ok, schema version %d (%s), %" G_GINT64_FORMAT " tickets, %"
+               G_GINT64_FORMAT " messages\n",
+               file, v.schema_version,
+               v.schema_version == v.known_version ? "current"
+                                                   : "older: ticket-milter migrates it on start",
+               v.tickets, v.messages);
+    }
+    return 0;
+}
+
+/* The pid in the daemon's pid file when that process is alive; 0 else. */
+static pid_t
+daemon_pid(const char *pid_file)
+{
+    g_autofree char *text = NULL;
+    gint64 pid;
+
+    if (pid_file == NULL || !g_file_get_contents(pid_file, &text, NULL, NULL))
+        return 0;
+    pid = g_ascii_strtoll(g_strstrip(text), NULL, 10);
+    if (pid <= 1 || pid > G_MAXINT)
+        return 0;
+    return kill((pid_t)pid, 0) == 0 || errno == EPERM ? (pid_t)pid : 0;
+}
+
+int
+cmd_restore(const struct config *cfg, const char *db_path, const struct options *o)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GDateTime) now = g_date_time_new_now_utc();
+    g_autofree char *saved = NULL;
+    const char *file = arg(o, 1);
+    pid_t pid;
+
+    if (file == NULL || o->args->len != 2) {
+        fprintf(stderr, "ticketctl: restore takes one backup file, e.g. ticketctl restore "
+                        "tickets-20261127T1630Z.db\n");
+        return EXIT_USAGE;
+    }
+    pid = cfg != NULL ? daemon_pid(cfg->pid_file) : 0;
+    if (pid > 0 && !o->force) {
+        fprintf(stderr, "ticketctl: ticket-milter is running (pid %ld in %s): stop it before "
+                        "restoring %s, or add --force if that pid is not ticket-milter\n",
+                (long)pid, cfg->pid_file, db_path);
+        return EXIT_IN_USE;
+    }
+    /* The lock is a fact, not a guess like a pid file: no --force past it. */
+    pid = admin_database_holder(db_path);
+    if (pid != 0) {
+        fprintf(stderr, "ticketctl: %s is in use by process %ld (ticket-milter or a reader): "
+                        "stop it before restoring\n",
+                db_path, (long)pid);
+        return EXIT_IN_USE;
+    }
+    if (!admin_restore(file, db_path, now, &saved, &error))
+        return fail(error, g_error_matches(error, STORE_ERROR, STORE_ERROR_CORRUPT) ||
+                                   g_error_matches(error, STORE_ERROR, STORE_ERROR_VERSION)
+                               ? EXIT_NOT_FOUND
+                               : EXIT_DATABASE);
+    printf("restored %s from %s", db_path, file);
+    if (saved != NULL)
+        printf("; the database it replaced is kept as %s", saved);
+    printf("\n");
+    return 0;
+}

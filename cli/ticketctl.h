@@ -1,0 +1,56 @@
+/*
+ * ticketctl - what the command files of ticketctl share: the parsed
+ * command line, the exit statuses and the JSON helpers.
+ */
+#ifndef TM_CLI_TICKETCTL_H
+#define TM_CLI_TICKETCTL_H
+
+#include <stdbool.h>
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+#include "config/config.h"
+#include "store/store.h"
+
+/* Exit statuses; the man page lists them. */
+enum {
+    EXIT_NOT_FOUND = 1, /* no such ticket, or a file that failed verification */
+    EXIT_USAGE = 2,
+    EXIT_DATABASE = 3,
+    EXIT_IN_USE = 4,    /* restore refused: the daemon has the database */
+};
+
+struct options {
+    const char *config_path;
+    const char *db_path;
+    bool json;
+    bool force;      /* restore: the admin says the daemon is stopped */
+    bool quiet;      /* close/reopen: do not tell the customer */
+    const char *at;  /* --at / --now: the time to act or report at */
+    const char *before;
+    int daily, weekly, monthly; /* -1: the default */
+    int limit;                  /* search: most tickets shown */
+    GPtrArray *args; /* command and its arguments */
+};
+
+void print_json(JsonBuilder *b);
+void add_string(JsonBuilder *b, const char *name, const char *value);
+void add_int(JsonBuilder *b, const char *name, gint64 value);
+/* The members "list" prints; "show" and "export" start from the same. */
+void ticket_members(JsonBuilder *b, const struct ticket *t);
+/* The time --at/--now names, else now. NULL (with a message) when unreadable. */
+GDateTime *options_time(const struct options *o);
+
+/* The admin commands (cli/admin-commands.c). CFG is NULL with --db. */
+int cmd_stats(const char *db_path, const struct options *o);
+int cmd_customers(const struct config *cfg, const char *db_path, const struct options *o);
+int cmd_status(const struct config *cfg, const char *db_path, const struct options *o);
+int cmd_search(const char *db_path, const struct options *o);
+int cmd_export(const char *db_path, const struct options *o);
+int cmd_purge(const struct config *cfg, const char *db_path, const struct options *o);
+int cmd_backup(const struct config *cfg, const char *db_path, const struct options *o);
+int cmd_verify(const struct options *o);
+int cmd_restore(const struct config *cfg, const char *db_path, const struct options *o);
+
+#endif
