@@ -157,6 +157,8 @@ ingest_find_reference(struct store *st, const struct ingest_job *job, struct rou
     view->ref_ticket = (*ref)->id;
     view->ref_requester = (*ref)->requester;
     view->ref_customer = (*ref)->customer;
+    view->ref_status = (*ref)->status;
+    view->ref_resolved_at = (*ref)->resolved_at;
     return true;
 }
 
@@ -572,6 +574,13 @@ customer_reply(struct store *st, struct ingest_job *job, struct ticket *t, GErro
         g_array_append_val(changes, ch);
         memset(&ch, 0, sizeof(ch));
     }
+    /* The router sent a reply to an old ticket to a new one: this one is
+     * recent enough to be the same problem. */
+    if (strcmp(t->status, "resolved") == 0 || strcmp(t->status, "closed") == 0) {
+        change_reopen(t, plan_of(job->cfg, t), &job->cfg->ladder, job->now, &ch);
+        g_array_append_val(changes, ch);
+        memset(&ch, 0, sizeof(ch));
+    }
     if (wants_escalation && change_escalate(t, "the customer asked", &ch))
         g_array_append_val(changes, ch);
     return commit_changes(st, job, t, changes, error);
@@ -639,20 +648,18 @@ ingest_machine_mail(struct store *st, struct ingest_job *job, const struct decis
     return event(st, ref->id, job->now, "auto-reply", job->requester, detail, error);
 }
 
-/* A sender used a reference to a ticket they do not take part in: both
- * tickets say so, and nothing of the message reaches the other one. */
+/* A new ticket that names another: both say so, so staff can follow the
+ * trail either way. Nothing of the message reaches the other ticket. */
 static bool
-record_refused_reference(struct store *st, struct ingest_job *job, const struct decision *d,
-                         GError **error)
+record_link(struct store *st, struct ingest_job *job, const struct decision *d, gint64 other,
+            const char *type, GError **error)
 {
-    g_autofree char *other = router_ticket_tag(job->cfg->ticket_prefix, d->refused_ticket);
-    g_autofree char *on_new = json_object_text("referenced", other, NULL);
+    g_autofree char *other_tag = router_ticket_tag(job->cfg->ticket_prefix, other);
+    g_autofree char *on_new = json_object_text("referenced", other_tag, NULL);
     g_autofree char *on_old = json_object_text("opened", job->tag, NULL);
 
-    return event(st, job->ticket_id, job->now, "reference-refused", d->requester, on_new,
-                 error) &&
-           event(st, d->refused_ticket, job->now, "reference-refused", d->requester, on_old,
-                 error);
+    return event(st, job->ticket_id, job->now, type, d->requester, on_new, error) &&
+           event(st, other, job->now, type, d->requester, on_old, error);
 }
 
 bool
@@ -677,8 +684,13 @@ ingest_job_run(struct store *st, void *data, GError **error)
     job->customer = d->customer != NULL ? g_strdup(d->customer->name) : NULL;
     switch (d->action) {
     case ROUTER_CREATE:
+        /* A sender used a reference to a ticket they take no part in, or
+         * wrote again long after it was done. */
         ok = ingest_create(st, job, d, key, error) &&
-             (d->refused_ticket == 0 || record_refused_reference(st, job, d, error));
+             (d->refused_ticket == 0 ||
+              record_link(st, job, d, d->refused_ticket, "reference-refused", error)) &&
+             (d->linked_ticket == 0 ||
+              record_link(st, job, d, d->linked_ticket, "linked", error));
         break;
     case ROUTER_FOLLOWUP:
         ok = ingest_followup(st, job, d, key, ref, error);

@@ -63,9 +63,11 @@ paused_for(const struct ticket *t, const struct plan *p, GDateTime *now)
     return s;
 }
 
-void
-change_resume(struct ticket *t, const struct plan *p, const struct ladder *l, GDateTime *now,
-              struct change *out)
+/* Back to open after a stop that began at T->paused_at: that stretch of
+ * business time does not count against the goals. */
+static void
+resume(struct ticket *t, const struct plan *p, const struct ladder *l, GDateTime *now,
+       struct change *out)
 {
     gint64 waited = paused_for(t, p, now);
 
@@ -73,12 +75,29 @@ change_resume(struct ticket *t, const struct plan *p, const struct ladder *l, GD
     set(&t->status, "open");
     t->paused_seconds += waited;
     g_clear_pointer(&t->paused_at, g_free);
+    g_clear_pointer(&t->resolved_at, g_free);
     change_recompute(t, p, l);
     out->type = "status";
-    out->detail = g_strdup_printf("{\"from\":\"pending\",\"to\":\"open\",\"paused_seconds\":%"
+    out->detail = g_strdup_printf("{\"from\":\"%s\",\"to\":\"open\",\"paused_seconds\":%"
                                   G_GINT64_FORMAT ",\"reason\":\"the customer replied\"}",
-                                  waited);
+                                  out->old_status, waited);
     out->rearm = true;
+}
+
+void
+change_resume(struct ticket *t, const struct plan *p, const struct ladder *l, GDateTime *now,
+              struct change *out)
+{
+    resume(t, p, l, now, out);
+}
+
+void
+change_reopen(struct ticket *t, const struct plan *p, const struct ladder *l, GDateTime *now,
+              struct change *out)
+{
+    set(&t->paused_at, t->resolved_at);
+    resume(t, p, l, now, out);
+    out->type = "reopened";
 }
 
 bool

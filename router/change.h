@@ -36,6 +36,9 @@ bool change_escalate(struct ticket *t, const char *why, struct change *out);
 void change_resume(struct ticket *t, const struct plan *p, const struct ladder *l, GDateTime *now,
                    struct change *out);
 /* Deadlines from the start, the severity and the paused time. */
+/* A customer wrote again about a resolved ticket: it is open again. */
+void change_reopen(struct ticket *t, const struct plan *p, const struct ladder *l, GDateTime *now,
+                   struct change *out);
 void change_recompute(struct ticket *t, const struct plan *p, const struct ladder *l);
 
 #endif

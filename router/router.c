@@ -11,6 +11,7 @@
 
 #include "router/outbound.h"
 #include "router/router.h"
+#include "util/timefmt.h"
 
 static bool
 strv_has(char **list, const char *value)
@@ -137,6 +138,22 @@ is_participant(const struct decision *d, const struct router_view *view)
            strcmp(d->customer->name, view->ref_customer) == 0;
 }
 
+/* A closed ticket is done for good; a resolved one takes replies for
+ * REOPEN_DAYS and is reopened by them. */
+static bool
+is_past_reopening(const struct router_view *view, guint reopen_days, GDateTime *now)
+{
+    if (view->ref_status == NULL)
+        return false;
+    if (strcmp(view->ref_status, "closed") == 0)
+        return true;
+    if (strcmp(view->ref_status, "resolved") != 0 || view->ref_resolved_at == NULL)
+        return false;
+    g_autoptr(GDateTime) resolved = timefmt_parse(view->ref_resolved_at);
+    return resolved != NULL &&
+           g_date_time_difference(now, resolved) > (GTimeSpan)reopen_days * G_TIME_SPAN_DAY;
+}
+
 struct decision *
 router_decide(const struct mail *mail, const char *envelope_from, const struct config *cfg,
               const struct router_view *view, GDateTime *now)
@@ -171,12 +188,22 @@ router_decide(const struct mail *mail, const char *envelope_from, const struct c
         d->reason = view->ref_ticket > 0 ? "delivery failure report"
                                          : "delivery report about no message of ours";
     } else if (mail->is_auto_reply || mail->is_bulk) {
-        bool joins = view->ref_ticket > 0 && is_participant(d, view);
+        bool joins = view->ref_ticket > 0 && is_participant(d, view) &&
+                     cfg->auto_replies == AUTO_REPLIES_RECORD;
         d->kind = "auto";
         d->action = joins ? ROUTER_AUTO : ROUTER_PASS;
         d->ticket_id = joins ? view->ref_ticket : 0;
         d->reason = joins ? "automatic reply in the ticket's thread"
-                          : "automatic or list mail outside any ticket";
+                    : view->ref_ticket > 0 && cfg->auto_replies == AUTO_REPLIES_IGNORE
+                        ? "automatic or list mail, ignored (auto_replies = ignore)"
+                        : "automatic or list mail outside any ticket";
+    } else if (view->ref_ticket > 0 && is_participant(d, view) && !d->is_staff &&
+               is_past_reopening(view, cfg->reopen_days, now)) {
+        /* Months later, "the same problem again" is a new problem that
+         * deserves its own clock; the old ticket stays as it was closed. */
+        d->action = ROUTER_CREATE;
+        d->linked_ticket = view->ref_ticket;
+        d->reason = "reply to a ticket closed or resolved too long ago";
     } else if (view->ref_ticket > 0 && is_participant(d, view)) {
         d->action = ROUTER_FOLLOWUP;
         d->ticket_id = view->ref_ticket;

@@ -47,6 +47,8 @@ struct router_view {
     const char *ref_requester;
     const char *ref_customer; /* NULL for a ticket of an unknown sender */
     bool is_own_mail;         /* our loop mark with a valid MAC */
+    const char *ref_status;   /* the referenced ticket's status */
+    const char *ref_resolved_at; /* ISO 8601 UTC; NULL while unresolved */
 };
 
 struct decision {
@@ -59,6 +61,7 @@ struct decision {
     const char *status;
     gint64 ticket_id;                /* for ROUTER_DUPLICATE and ROUTER_FOLLOWUP */
     gint64 refused_ticket;           /* a reference not honoured: the sender is no participant */
+    gint64 linked_ticket;            /* a new ticket that follows up one resolved too long ago */
     bool is_staff;
     const char *kind;                /* customer, staff, unknown */
     const char *reason;              /* short, for the log and the SMTP reply */

@@ -220,6 +220,67 @@ test_machines_and_threads(void)
     }
 }
 
+/* A resolved ticket takes replies for reopen_days; a closed one none. */
+static void
+test_reopen_window(void)
+{
+    static const struct {
+        const char *what;
+        const char *from;
+        const char *status;
+        const char *resolved_at;
+        bool auto_reply;
+        enum auto_replies rule;
+        enum router_action action;
+        gint64 linked;
+    } cases[] = {
+        { "open ticket", "jan@acme.test", "open", NULL, false, AUTO_REPLIES_RECORD,
+          ROUTER_FOLLOWUP, 0 },
+        { "resolved 13 days ago: reopens", "jan@acme.test", "resolved", "2026-11-11T09:00:00Z",
+          false, AUTO_REPLIES_RECORD, ROUTER_FOLLOWUP, 0 },
+        { "resolved 15 days ago: a new linked ticket", "jan@acme.test", "resolved",
+          "2026-11-09T09:00:00Z", false, AUTO_REPLIES_RECORD, ROUTER_CREATE, 4 },
+        { "closed: a new linked ticket", "jan@acme.test", "closed", "2026-11-24T08:00:00Z",
+          false, AUTO_REPLIES_RECORD, ROUTER_CREATE, 4 },
+        { "staff may still write on an old ticket", "lead@example.com", "closed",
+          "2026-01-01T08:00:00Z", false, AUTO_REPLIES_RECORD, ROUTER_FOLLOWUP, 0 },
+        { "auto-reply recorded", "jan@acme.test", "open", NULL, true, AUTO_REPLIES_RECORD,
+          ROUTER_AUTO, 0 },
+        { "auto-reply ignored by the rule", "jan@acme.test", "open", NULL, true,
+          AUTO_REPLIES_IGNORE, ROUTER_PASS, 0 },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+        struct config *cfg = make_config(UNKNOWN_SENDERS_ACCEPT);
+        char *staff_domains[] = { "example.com", NULL };
+        char *none[] = { NULL };
+        struct mail *m = make_mail(cases[i].from, "Re: [TKT-4] printer", "id@x");
+        struct router_view view = {
+            .ref_ticket = 4,
+            .ref_requester = "jan@acme.test",
+            .ref_customer = "acme",
+            .ref_via = REF_REFERENCES,
+            .ref_status = cases[i].status,
+            .ref_resolved_at = cases[i].resolved_at,
+        };
+        g_autoptr(GDateTime) now = g_date_time_new_utc(2026, 11, 24, 9, 0, 0);
+        struct decision *d;
+
+        cfg->staff_domains = staff_domains;
+        cfg->staff_addresses = none;
+        cfg->reopen_days = 14;
+        cfg->auto_replies = cases[i].rule;
+        m->is_auto_reply = cases[i].auto_reply;
+        d = router_decide(m, "jan@acme.test", cfg, &view, now);
+        g_test_message("%s", cases[i].what);
+        g_assert_cmpint(d->action, ==, cases[i].action);
+        g_assert_cmpint(d->linked_ticket, ==, cases[i].linked);
+        router_decision_free(d);
+        free_mail(m);
+        free_config(cfg);
+    }
+}
+
 static void
 test_signed_addresses(void)
 {
@@ -297,5 +358,6 @@ main(int argc, char **argv)
     g_test_add_func("/router/tags", test_tags);
     g_test_add_func("/router/machines-and-threads", test_machines_and_threads);
     g_test_add_func("/router/signed-addresses", test_signed_addresses);
+    g_test_add_func("/router/reopen-window", test_reopen_window);
     return g_test_run();
 }
