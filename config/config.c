@@ -110,6 +110,8 @@ static const struct key_def keys[] = {
     { "staff", "trusted_networks", KIND_LIST, CFG(trusted_networks), 0, NULL, 0, 0, NULL, check_network, false },
     { "staff", "authserv_ids", KIND_LIST, CFG(authserv_ids), 0, NULL, 0, 0, NULL, check_token,
       true },
+    { "staff", "authserv_networks", KIND_LIST, CFG(authserv_networks), 0, "127.0.0.0/8;::1", 0,
+      0, NULL, check_network, false },
     { "outbound", "smtp_url", KIND_STRING, CFG(smtp_url), 0, "smtp://127.0.0.1:10025", 0, 0,
       NULL, check_smtp_url, false },
     { "outbound", "from", KIND_STRING, CFG(from), 0, NULL, 0, 0, NULL, check_from, false },
@@ -567,7 +569,7 @@ read_key(GKeyFile *kf, const struct scan *s, const char *group, const struct key
             }
         }
         /* Networks are kept parsed: they are matched on every connection. */
-        if (strcmp(def->key, "trusted_networks") == 0) {
+        if (def->check == check_network) {
             for (char **p = items; *p != NULL; p++)
                 g_ptr_array_add(*(GPtrArray **)field,
                                 g_inet_address_mask_new_from_string(*p, NULL));
@@ -865,6 +867,7 @@ config_load(const char *path, GError **error)
     cfg->plans = g_ptr_array_new_with_free_func(plan_free_cb);
     ladder_init(&cfg->ladder);
     cfg->trusted_networks = g_ptr_array_new_with_free_func(g_object_unref);
+    cfg->authserv_networks = g_ptr_array_new_with_free_func(g_object_unref);
     if (!config_read(cfg, kf, &s, error))
         cfg = config_unref(cfg);
     scan_clear(&s);
@@ -893,6 +896,7 @@ config_unref(struct config *cfg)
     g_strfreev(cfg->staff_addresses);
     g_strfreev(cfg->staff_domains);
     g_ptr_array_unref(cfg->trusted_networks);
+    g_ptr_array_unref(cfg->authserv_networks);
     g_strfreev(cfg->authserv_ids);
     g_free(cfg->smtp_url);
     g_free(cfg->from);
@@ -937,15 +941,27 @@ config_is_support_address(const struct config *cfg, const char *addr)
     return false;
 }
 
-bool
-config_is_trusted_client(const struct config *cfg, const char *addr)
+static bool
+in_networks(GPtrArray *networks, const char *addr)
 {
     g_autoptr(GInetAddress) a = addr != NULL ? g_inet_address_new_from_string(addr) : NULL;
 
     if (a == NULL)
         return false;
-    for (guint i = 0; i < cfg->trusted_networks->len; i++)
-        if (g_inet_address_mask_matches(g_ptr_array_index(cfg->trusted_networks, i), a))
+    for (guint i = 0; i < networks->len; i++)
+        if (g_inet_address_mask_matches(g_ptr_array_index(networks, i), a))
             return true;
     return false;
+}
+
+bool
+config_is_trusted_client(const struct config *cfg, const char *addr)
+{
+    return in_networks(cfg->trusted_networks, addr);
+}
+
+bool
+config_is_authserv_client(const struct config *cfg, const char *addr)
+{
+    return in_networks(cfg->authserv_networks, addr);
 }

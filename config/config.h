@@ -86,6 +86,7 @@ struct config {
     char **staff_domains;
     GPtrArray *trusted_networks; /* GInetAddressMask* */
     char **authserv_ids;
+    GPtrArray *authserv_networks; /* GInetAddressMask*: hosts whose Authentication-Results count */
 
     /* [outbound] */
     char *smtp_url;
@@ -130,6 +131,9 @@ bool config_is_support_address(const struct config *cfg, const char *addr);
 
 /* Whether ADDR (a textual IPv4/IPv6 address) is in [staff] trusted_networks. */
 bool config_is_trusted_client(const struct config *cfg, const char *addr);
+/* Whether ADDR is in [staff] authserv_networks: the hosts that verify DKIM
+ * and DMARC for us and hand the mail on with their Authentication-Results. */
+bool config_is_authserv_client(const struct config *cfg, const char *addr);
 
 
 #endif

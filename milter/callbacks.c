@@ -23,7 +23,9 @@
 #include "milter/milter.h"
 #include "milter/stats.h"
 #include "router/commands.h"
+#include "parser/auth.h"
 #include "parser/mail.h"
+#include "router/router.h"
 #include "util/log.h"
 
 struct msg_ctx {
@@ -40,6 +42,8 @@ struct msg_ctx {
     bool leading_space;     /* header values arrive with their leading space */
     char *subject_raw;      /* the first Subject header's value as received */
     guint ticket_headers;   /* X-Ticket-ID headers that came with the message */
+    bool seen_received;     /* a Received header went by: what follows came from outside */
+    GPtrArray *top_auth;    /* struct mail_auth_result* of the A-R headers above it */
 };
 
 struct conn_ctx {
@@ -56,6 +60,7 @@ static char *milter_secret;
 static struct dispatcher *milter_dispatcher;
 static struct scheduler *milter_scheduler;
 static gint milter_in_commit;
+static bool milter_stopping;    /* under milter_lock: no new commit may start */
 
 void
 milter_setup(struct config *cfg, struct store_writer *writer, struct dispatcher *dispatcher,
@@ -94,6 +99,11 @@ milter_config(void)
 bool
 milter_drain(guint timeout_ms)
 {
+    /* A message that reaches its end after this is refused with 451 and
+     * Postfix tries again later: the writer is about to go away. */
+    g_mutex_lock(&milter_lock);
+    milter_stopping = true;
+    g_mutex_unlock(&milter_lock);
     for (guint waited = 0; g_atomic_int_get(&milter_in_commit) > 0; waited += 50) {
         if (waited >= timeout_ms)
             return false;
@@ -112,6 +122,8 @@ msg_free(struct msg_ctx *msg)
     if (msg->raw != NULL)
         g_byte_array_unref(msg->raw);
     g_free(msg->subject_raw);
+    if (msg->top_auth != NULL)
+        g_ptr_array_unref(msg->top_auth);
     g_free(msg);
     return NULL;
 }
@@ -330,6 +342,15 @@ mlfi_header(SMFICTX *ctx, char *name, char *value)
         msg->has_content_type = true;
     else if (g_ascii_strcasecmp(name, "Content-Transfer-Encoding") == 0)
         msg->has_encoding = true;
+    else if (g_ascii_strcasecmp(name, "Received") == 0)
+        msg->seen_received = true;
+    /* Only the results the last hop added count: one below a Received
+     * header was in the message before, and anyone can write one. */
+    else if (g_ascii_strcasecmp(name, "Authentication-Results") == 0 && !msg->seen_received) {
+        if (msg->top_auth == NULL)
+            msg->top_auth = g_ptr_array_new_with_free_func(parser_auth_result_free);
+        parser_auth_results(value, msg->top_auth);
+    }
     if (msg->raw->len > msg->cfg->max_message_size)
         msg->too_big = true;
     return go_on(conn, SMFIP_NR_HDR);
@@ -473,7 +494,13 @@ mlfi_eom(SMFICTX *ctx)
         stats_count(STAT_REJECT, "too-big");
         return SMFIS_REJECT;
     }
-    mail = parser_mail_parse((const char *)msg->raw->data, msg->raw->len, &error);
+    struct parser_limits limits = {
+        .max_depth = msg->cfg->max_mime_depth,
+        .max_parts = msg->cfg->max_mime_parts,
+        .max_headers = msg->cfg->max_headers,
+    };
+    mail = parser_mail_parse_limited((const char *)msg->raw->data, msg->raw->len, &limits,
+                                     &error);
     if (mail == NULL) {
         log_error("%s: tempfail: cannot parse message: %s from=<%s>", qid, error->message,
                   msg->envelope_from);
@@ -493,9 +520,25 @@ mlfi_eom(SMFICTX *ctx)
     job.now = now;
     job.secret = msg->cfg->secret != NULL ? msg->cfg->secret : milter_secret;
     job.address_ticket = msg->address_ticket;
-    job.trusted = msg->authenticated || config_is_trusted_client(msg->cfg, conn->client_addr);
+    job.trust = msg->authenticated ? "smtp-auth"
+                : config_is_trusted_client(msg->cfg, conn->client_addr) ? "trusted-network"
+                : config_is_authserv_client(msg->cfg, conn->client_addr)
+                    ? router_auth_vouches(msg->cfg, msg->top_auth,
+                                          mail->from != NULL ? mail->from->addr : NULL)
+                    : NULL;
+    job.trusted = job.trust != NULL;
 
+    g_mutex_lock(&milter_lock);
+    if (milter_stopping) {
+        g_mutex_unlock(&milter_lock);
+        log_info("%s: tempfail: shutting down from=<%s>", qid, msg->envelope_from);
+        set_reply(ctx, "451", "4.3.0", "The support system is restarting; please try again");
+        stats_count(STAT_TEMPFAIL, "shutdown");
+        parser_mail_free(mail);
+        return SMFIS_TEMPFAIL;
+    }
     g_atomic_int_inc(&milter_in_commit);
+    g_mutex_unlock(&milter_lock);
     if (!store_writer_run(milter_writer, ingest_job_run, &job, &error)) {
         log_error("%s: tempfail: %s from=<%s> message-id=<%s>", qid, error->message,
                   msg->envelope_from, mail->message_id != NULL ? mail->message_id : "");

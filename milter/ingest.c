@@ -162,10 +162,72 @@ ingest_find_reference(struct store *st, const struct ingest_job *job, struct rou
     return true;
 }
 
+/* What each attachment was, for staff and for ticketctl export; the bytes
+ * themselves stay in the raw message. NULL when there is none. */
+static char *
+attachments_json(const GPtrArray *list)
+{
+    g_autoptr(JsonBuilder) b = NULL;
+    g_autoptr(JsonGenerator) gen = NULL;
+    g_autoptr(JsonNode) root = NULL;
+
+    if (list == NULL || list->len == 0)
+        return NULL;
+    b = json_builder_new();
+    json_builder_begin_array(b);
+    for (guint i = 0; i < list->len; i++) {
+        const struct mail_attachment *a = g_ptr_array_index(list, i);
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "name");
+        json_builder_add_string_value(b, a->filename);
+        json_builder_set_member_name(b, "type");
+        json_builder_add_string_value(b, a->media_type);
+        json_builder_set_member_name(b, "disposition");
+        json_builder_add_string_value(b, a->disposition);
+        json_builder_set_member_name(b, "size");
+        json_builder_add_int_value(b, (gint64)a->size);
+        json_builder_set_member_name(b, "sha256");
+        json_builder_add_string_value(b, a->sha256);
+        json_builder_set_member_name(b, "content_id");
+        if (a->content_id != NULL)
+            json_builder_add_string_value(b, a->content_id);
+        else
+            json_builder_add_null_value(b);
+        json_builder_set_member_name(b, "tnef");
+        json_builder_add_boolean_value(b, a->is_tnef);
+        json_builder_end_object(b);
+    }
+    json_builder_end_array(b);
+    root = json_builder_get_root(b);
+    gen = json_generator_new();
+    json_generator_set_root(gen, root);
+    return json_generator_to_data(gen, NULL);
+}
+
+/* The parts of the message past the [milter] MIME limits were not read:
+ * staff should look at the raw message. */
+static bool
+note_limits(struct store *st, const struct ingest_job *job, gint64 ticket, GError **error)
+{
+    unsigned hit = job->mail->limits_hit;
+    g_autofree char *detail = NULL;
+
+    if (hit == 0)
+        return true;
+    detail = json_object_text("message_id", job->mail->message_id,
+                              "depth", (hit & MAIL_LIMIT_DEPTH) ? "max_mime_depth" : NULL,
+                              "parts", (hit & MAIL_LIMIT_PARTS) ? "max_mime_parts" : NULL,
+                              "headers", (hit & MAIL_LIMIT_HEADERS) ? "max_headers" : NULL,
+                              "note", "the message is stored whole; the rest was not parsed",
+                              NULL);
+    return event(st, ticket, job->now, "parse-limits", NULL, detail, error);
+}
+
 static bool
 store_the_message(struct store *st, const struct ingest_job *job, const struct decision *d,
                   gint64 ticket, const char *key, GError **error)
 {
+    g_autofree char *attachments = attachments_json(job->mail->attachments);
     const struct mail *m = job->mail;
     g_autofree char *at = timefmt_iso8601(job->now);
     g_autofree char *to = join_addresses(m->to);
@@ -191,9 +253,11 @@ store_the_message(struct store *st, const struct ingest_job *job, const struct d
         .queue_id = job->queue_id,
         .envelope_from = job->envelope_from,
         .client_addr = job->client_addr,
+        .reply_text = m->reply_text,
+        .attachments = attachments,
     };
 
-    return store_message_insert(st, &msg, NULL, error);
+    return store_message_insert(st, &msg, NULL, error) && note_limits(st, job, ticket, error);
 }
 
 /* The customer's message as the thread our notices answer. */
@@ -595,7 +659,8 @@ ingest_followup(struct store *st, struct ingest_job *job, const struct decision 
 {
     g_autofree char *at = timefmt_iso8601(job->now);
     g_autofree char *detail =
-        json_object_text("message_id", job->mail->message_id, "via", d->reason, NULL);
+        json_object_text("message_id", job->mail->message_id, "via", d->reason, "trust",
+                         d->is_staff ? job->trust : NULL, NULL);
     bool untrusted_staff = d->is_staff && !job->trusted;
 
     job->ticket_id = ref->id;

@@ -27,7 +27,8 @@ struct ingest_job {
     const char *client_addr;
     const char *secret;        /* signs ticket addresses and our loop mark */
     gint64 address_ticket;     /* from a signed support+tkt-N.MAC@ recipient, 0 when none */
-    bool trusted;              /* SMTP AUTH or a client in trusted_networks */
+    bool trusted;              /* TRUST is set */
+    const char *trust;         /* why staff mail is believed: smtp-auth, trusted-network, dkim, dmarc */
     GDateTime *now;
 
     /* out: owned by the job, freed by ingest_job_clear() */

@@ -5,7 +5,8 @@
  * open slot with the interval of interest; a slot's ends are built as
  * local wall-clock times (so 08:00 is 08:00 on either side of a DST change)
  * and compared as instants.  The walk is bounded (CALENDAR_MAX_DAYS), so a
- * calendar without open hours cannot hang the daemon.
+ * calendar without open hours cannot hang the daemon.  Closures cut pieces
+ * out of a slot; a calendar has few of them, so each slot looks at all.
  */
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 G_DEFINE_QUARK(calendar-error-quark, calendar_error)
 
 #define CALENDAR_MAX_DAYS 3700
+#define DAY_SECONDS (24 * 3600)
 
 static const char *const day_names[] = { NULL, "mon", "tue", "wed", "thu", "fri", "sat", "sun" };
 
@@ -29,6 +31,7 @@ calendar_new(const char *zone)
     for (int d = 1; d <= 7; d++)
         c->slots[d] = g_array_new(FALSE, FALSE, sizeof(guint));
     c->holidays = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    c->closures = g_array_new(FALSE, FALSE, sizeof(struct calendar_closure));
     return c;
 }
 
@@ -49,6 +52,8 @@ calendar_copy(const struct calendar *c)
     g_hash_table_iter_init(&it, c->holidays);
     while (g_hash_table_iter_next(&it, &key, NULL))
         g_hash_table_add(n->holidays, g_strdup(key));
+    n->closures = g_array_new(FALSE, FALSE, sizeof(struct calendar_closure));
+    g_array_append_vals(n->closures, c->closures->data, c->closures->len);
     return n;
 }
 
@@ -61,6 +66,7 @@ calendar_free(struct calendar *c)
     for (int d = 1; d <= 7; d++)
         g_array_unref(c->slots[d]);
     g_hash_table_unref(c->holidays);
+    g_array_unref(c->closures);
     g_free(c);
     return NULL;
 }
@@ -182,6 +188,15 @@ calendar_add_holiday(struct calendar *c, int year, int month, int day)
 }
 
 void
+calendar_add_closure(struct calendar *c, gint64 start, gint64 end, bool is_floating)
+{
+    struct calendar_closure cl = { start, end, is_floating };
+
+    if (end > start)
+        g_array_append_val(c->closures, cl);
+}
+
+void
 calendar_easter(int year, int *month, int *day)
 {
     /* The anonymous Gregorian algorithm (Meeus/Jones/Butcher). */
@@ -287,6 +302,75 @@ at_minutes(const struct calendar *c, const GDate *d, guint minutes)
  * returns false or the walk ends. */
 typedef bool (*slot_fn)(GDateTime *open, GDateTime *close, gpointer data);
 
+/* Wall-clock seconds (read as UTC) as an instant in C's zone. */
+static gint64
+wall_to_unix(const struct calendar *c, gint64 wall)
+{
+    g_autoptr(GDateTime) w = g_date_time_new_from_unix_utc(wall);
+    g_autoptr(GDateTime) t = NULL;
+
+    if (w == NULL)
+        return wall;
+    t = g_date_time_new(c->tz, g_date_time_get_year(w), g_date_time_get_month(w),
+                        g_date_time_get_day_of_month(w), g_date_time_get_hour(w),
+                        g_date_time_get_minute(w), g_date_time_get_second(w));
+    return t != NULL ? g_date_time_to_unix(t) : wall;
+}
+
+static gint
+cut_compare(gconstpointer a, gconstpointer b)
+{
+    const gint64 *x = a, *y = b;
+
+    return x[0] < y[0] ? -1 : x[0] > y[0];
+}
+
+static bool
+piece(const struct calendar *c, gint64 from, gint64 to, slot_fn fn, gpointer data)
+{
+    g_autoptr(GDateTime) u_open = g_date_time_new_from_unix_utc(from);
+    g_autoptr(GDateTime) u_close = g_date_time_new_from_unix_utc(to);
+    g_autoptr(GDateTime) open = g_date_time_to_timezone(u_open, c->tz);
+    g_autoptr(GDateTime) close = g_date_time_to_timezone(u_close, c->tz);
+
+    return fn(open, close, data);
+}
+
+/* FN for the parts of the slot [OPEN, CLOSE) that no closure covers. */
+static bool
+slot_pieces(const struct calendar *c, GDateTime *open, GDateTime *close, slot_fn fn,
+            gpointer data)
+{
+    gint64 from = g_date_time_to_unix(open), to = g_date_time_to_unix(close);
+    g_autoptr(GArray) cuts = g_array_new(FALSE, FALSE, 2 * sizeof(gint64));
+    gint64 cursor = from;
+
+    for (guint i = 0; i < c->closures->len; i++) {
+        const struct calendar_closure *cl =
+            &g_array_index(c->closures, struct calendar_closure, i);
+        gint64 cut[2] = { cl->start, cl->end };
+        /* A floating span is at most a day away from its instants. */
+        if (cl->end + DAY_SECONDS <= from || cl->start - DAY_SECONDS >= to)
+            continue;
+        if (cl->is_floating) {
+            cut[0] = wall_to_unix(c, cl->start);
+            cut[1] = wall_to_unix(c, cl->end);
+        }
+        if (cut[1] > from && cut[0] < to)
+            g_array_append_val(cuts, cut);
+    }
+    if (cuts->len == 0)
+        return fn(open, close, data);
+    g_array_sort(cuts, cut_compare);
+    for (guint i = 0; i < cuts->len && cursor < to; i++) {
+        const gint64 *cut = &g_array_index(cuts, gint64, 2 * i);
+        if (cut[0] > cursor && !piece(c, cursor, MIN(cut[0], to), fn, data))
+            return false;
+        cursor = MAX(cursor, cut[1]);
+    }
+    return cursor < to ? piece(c, cursor, to, fn, data) : true;
+}
+
 static void
 walk_slots(const struct calendar *c, GDateTime *start, guint max_days, slot_fn fn, gpointer data)
 {
@@ -306,7 +390,7 @@ walk_slots(const struct calendar *c, GDateTime *start, guint max_days, slot_fn f
             g_autoptr(GDateTime) close = at_minutes(c, &d, v[j + 1]);
             if (open == NULL || close == NULL)
                 continue;
-            if (!fn(open, close, data))
+            if (!slot_pieces(c, open, close, fn, data))
                 return;
         }
     }

@@ -138,6 +138,41 @@ is_participant(const struct decision *d, const struct router_view *view)
            strcmp(d->customer->name, view->ref_customer) == 0;
 }
 
+/* Relaxed alignment (RFC 7489): the signing domain is the From domain or
+ * one of its parents. */
+static bool
+is_aligned(const char *signer, const char *domain)
+{
+    gsize sl = strlen(signer), dl = strlen(domain);
+
+    if (g_ascii_strcasecmp(signer, domain) == 0)
+        return true;
+    return strchr(signer, '.') != NULL && dl > sl + 1 && domain[dl - sl - 1] == '.' &&
+           g_ascii_strcasecmp(domain + dl - sl, signer) == 0;
+}
+
+const char *
+router_auth_vouches(const struct config *cfg, const GPtrArray *results, const char *from)
+{
+    const char *at = from != NULL ? strrchr(from, '@') : NULL;
+
+    if (at == NULL || results == NULL || cfg->authserv_ids == NULL)
+        return NULL;
+    for (guint i = 0; i < results->len; i++) {
+        const struct mail_auth_result *r = g_ptr_array_index(results, i);
+        if (r->authserv_id == NULL || r->result == NULL || r->method == NULL ||
+            !g_strv_contains((const char *const *)cfg->authserv_ids, r->authserv_id) ||
+            strcmp(r->result, "pass") != 0)
+            continue;
+        if (strcmp(r->method, "dmarc") == 0 && r->header_from != NULL &&
+            g_ascii_strcasecmp(r->header_from, at + 1) == 0)
+            return "dmarc";
+        if (strcmp(r->method, "dkim") == 0 && r->header_d != NULL && is_aligned(r->header_d, at + 1))
+            return "dkim";
+    }
+    return NULL;
+}
+
 /* A closed ticket is done for good; a resolved one takes replies for
  * REOPEN_DAYS and is reopened by them. */
 static bool

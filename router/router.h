@@ -87,6 +87,14 @@ struct decision *router_decide(const struct mail *mail, const char *envelope_fro
                                GDateTime *now);
 struct decision *router_decision_free(struct decision *d);
 
+/* Whether RESULTS (struct mail_auth_result*, those the milter kept: added
+ * by a host in [staff] authserv_networks above every Received header) vouch
+ * for FROM: from one of [staff] authserv_ids, dkim=pass with header.d
+ * aligned to FROM's domain, or dmarc=pass for FROM's domain. Returns
+ * "dkim" or "dmarc", else NULL. */
+const char *router_auth_vouches(const struct config *cfg, const GPtrArray *results,
+                                const char *from);
+
 /* Whether ADDR is staff: in [staff] addresses or domains. */
 bool router_is_staff(const struct config *cfg, const char *addr);
 

@@ -148,6 +148,11 @@ static const char *const migrations[] = {
     "INSERT INTO tickets_fts (tickets_fts) VALUES ('rebuild');"
     "INSERT INTO messages_fts (messages_fts) VALUES ('rebuild');"
     "CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL DEFAULT 0);",
+    /* 8: the new part of a reply apart from the whole text, and what the
+     * attachments were (a JSON array: name, type, size, sha256, ...); the
+     * bytes stay in raw. */
+    "ALTER TABLE messages ADD COLUMN reply_text TEXT;"
+    "ALTER TABLE messages ADD COLUMN attachments TEXT;",
 };
 
 /* The statements every store prepares; indexes into st->stmt. */
@@ -215,8 +220,9 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_MESSAGE_INSERT] =
         "INSERT INTO messages (ticket_id, dedup_key, message_id, digest, direction, kind,"
         " from_addr, to_addrs, cc_addrs, subject, in_reply_to, refs, text, raw, received_at,"
-        " queue_id, envelope_from, client_addr)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+        " queue_id, envelope_from, client_addr, reply_text, attachments)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
+        " ?19, ?20)",
     [STMT_MESSAGE_FIND] = "SELECT ticket_id, digest FROM messages WHERE dedup_key = ?1",
     [STMT_EVENT_INSERT] =
         "INSERT INTO events (ticket_id, at, type, actor, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -636,6 +642,8 @@ store_message_insert(struct store *st, const struct store_new_message *m, gint64
     bind_text(s, 16, m->queue_id);
     bind_text(s, 17, m->envelope_from);
     bind_text(s, 18, m->client_addr);
+    bind_text(s, 19, m->reply_text);
+    bind_text(s, 20, m->attachments);
     if (!store_step_done(st, STMT_MESSAGE_INSERT, error))
         return false;
     if (id != NULL)

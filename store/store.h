@@ -93,6 +93,8 @@ struct store_new_message {
     const char *queue_id;    /* Postfix queue id, NULL when unknown */
     const char *envelope_from;
     const char *client_addr;
+    const char *reply_text;  /* the new part of a reply; NULL: same as text */
+    const char *attachments; /* JSON array; NULL when none */
 };
 
 bool store_message_insert(struct store *st, const struct store_new_message *m, gint64 *id,

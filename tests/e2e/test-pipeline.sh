@@ -125,6 +125,44 @@ ok $(grep -c '^X-Ticket-ID' "$copy") "it has no X-Ticket-ID"
 like "$(cat "$copy")" '^Subject: Lunch on Friday\?$' "its subject is unchanged"
 is "$(tickets)" "$before_t" "it made no ticket"
 
+# i. Attachments are listed with the message; a message past the MIME
+# limits is still taken whole, and its ticket says what was not read.
+python3 - "$E2E_DIR" <<'PY'
+import base64, hashlib, sys
+d = sys.argv[1]
+pdf = b"%PDF-1.4 invoice 2026-11 " * 40
+open(d + "/pdf.sha256", "w").write(hashlib.sha256(pdf).hexdigest())
+b64 = base64.encodebytes(pdf).decode()
+open(d + "/attach.eml", "w").write(
+    "From: Jan Jansen <jan@acme.test>\nTo: support@example.com\nSubject: Invoice attached\n"
+    "Message-ID: <attach-1@acme.test>\nMIME-Version: 1.0\n"
+    "Content-Type: multipart/mixed; boundary=b1\n\n--b1\nContent-Type: text/plain\n\n"
+    "See the invoice.\n--b1\nContent-Type: application/pdf\n"
+    "Content-Disposition: attachment; filename*=UTF-8''factuur%20n%C2%BA7.pdf\n"
+    "Content-Transfer-Encoding: base64\n\n" + b64 + "--b1--\n")
+deep = "From: Jan Jansen <jan@acme.test>\nTo: support@example.com\nSubject: Deep\n" \
+       "Message-ID: <deep-1@acme.test>\nMIME-Version: 1.0\n"
+head, tail = "", ""
+for i in range(80):
+    head += "Content-Type: multipart/mixed; boundary=d%d\n\n--d%d\n" % (i, i)
+    tail = "--d%d--\n" % i + tail
+open(d + "/deep.eml", "w").write(deep + head + "Content-Type: text/plain\n\nhello from the bottom\n" + tail)
+PY
+send_mail "$E2E_DIR/attach.eml"
+ok $? "a mail with a PDF attachment is accepted"
+att=$(sql "SELECT attachments FROM messages WHERE message_id = 'attach-1@acme.test'")
+like "$att" '"name":"factuur nº7.pdf"' "its attachment is listed with its decoded name"
+like "$att" "\"sha256\":\"$(cat "$E2E_DIR/pdf.sha256")\"" "and the SHA-256 of its bytes"
+like "$att" '"type":"application/pdf"' "and its type"
+send_mail "$E2E_DIR/deep.eml"
+ok $? "a mail nested 80 levels deep (max_mime_depth 50) is accepted"
+deep_ticket=$(sql "SELECT ticket_id FROM messages WHERE message_id = 'deep-1@acme.test'")
+like "$deep_ticket" '^[0-9]+$' "it is stored with a ticket"
+like "$(sql "SELECT detail FROM events WHERE ticket_id = '$deep_ticket' AND type = 'parse-limits'")" \
+    'max_mime_depth' "whose events say the depth limit was reached"
+is "$(sql "SELECT length(raw) > 2000 FROM messages WHERE message_id = 'deep-1@acme.test'")" "1" \
+    "and the raw message is kept whole"
+
 # The config check an admin runs.
 "$E2E_ROOT/$BUILD/ticket-milter" -t -c "$CONF" >/dev/null 2>&1
 ok $? "ticket-milter -t accepts the test config"

@@ -211,7 +211,9 @@ test_search_migration(struct fixture *f, gconstpointer data)
                      " DROP TRIGGER tickets_fts_update; DROP TRIGGER messages_fts_insert;"
                      " DROP TRIGGER messages_fts_delete; DROP TRIGGER messages_fts_update;"
                      " DROP TABLE tickets_fts; DROP TABLE messages_fts; DROP TABLE counters;"
-                     " DELETE FROM schema_version WHERE version = 7");
+                     " ALTER TABLE messages DROP COLUMN reply_text;"
+                     " ALTER TABLE messages DROP COLUMN attachments;"
+                     " DELETE FROM schema_version WHERE version >= 7");
     st = store_open(f->path, STORE_READ_WRITE, 1000, &error);
     g_assert_no_error(error);
     g_assert_true(store_begin(st, &error));

@@ -281,6 +281,73 @@ test_reopen_window(void)
     }
 }
 
+static struct mail_auth_result *
+auth(const char *id, const char *method, const char *result, const char *d, const char *from)
+{
+    struct mail_auth_result *r = g_new0(struct mail_auth_result, 1);
+
+    r->authserv_id = g_strdup(id);
+    r->method = g_strdup(method);
+    r->result = g_strdup(result);
+    r->header_d = g_strdup(d);
+    r->header_from = g_strdup(from);
+    return r;
+}
+
+static void
+free_auth(gpointer p)
+{
+    struct mail_auth_result *r = p;
+
+    g_free(r->authserv_id);
+    g_free(r->method);
+    g_free(r->result);
+    g_free(r->header_d);
+    g_free(r->header_from);
+    g_free(r);
+}
+
+/* Which Authentication-Results vouch for a staff sender. */
+static void
+test_auth_vouches(void)
+{
+    static const struct {
+        const char *what, *id, *method, *result, *d, *from, *sender, *want;
+    } cases[] = {
+        { "dkim pass, same domain", "mx.example.com", "dkim", "pass", "example.com", NULL,
+          "lead@example.com", "dkim" },
+        { "dkim pass, parent domain (relaxed)", "mx.example.com", "dkim", "pass", "example.com",
+          NULL, "lead@eu.example.com", "dkim" },
+        { "dkim pass, sub domain signs parent", "mx.example.com", "dkim", "pass",
+          "eu.example.com", NULL, "lead@example.com", NULL },
+        { "dkim pass, look-alike domain", "mx.example.com", "dkim", "pass", "ample.com", NULL,
+          "lead@example.com", NULL },
+        { "dkim fail", "mx.example.com", "dkim", "fail", "example.com", NULL,
+          "lead@example.com", NULL },
+        { "dmarc pass", "mx.example.com", "dmarc", "pass", NULL, "example.com",
+          "lead@example.com", "dmarc" },
+        { "dmarc pass for another domain", "mx.example.com", "dmarc", "pass", NULL, "evil.test",
+          "lead@example.com", NULL },
+        { "not our authserv-id", "mx.evil.test", "dkim", "pass", "example.com", NULL,
+          "lead@example.com", NULL },
+        { "spf pass is not enough", "mx.example.com", "spf", "pass", NULL, NULL,
+          "lead@example.com", NULL },
+    };
+    struct config *cfg = make_config(UNKNOWN_SENDERS_ACCEPT);
+    char *ids[] = { "mx.example.com", NULL };
+
+    cfg->authserv_ids = ids;
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autoptr(GPtrArray) results = g_ptr_array_new_with_free_func(free_auth);
+        g_ptr_array_add(results, auth(cases[i].id, cases[i].method, cases[i].result, cases[i].d,
+                                      cases[i].from));
+        g_test_message("%s", cases[i].what);
+        g_assert_cmpstr(router_auth_vouches(cfg, results, cases[i].sender), ==, cases[i].want);
+    }
+    g_assert_null(router_auth_vouches(cfg, NULL, "lead@example.com"));
+    free_config(cfg);
+}
+
 static void
 test_signed_addresses(void)
 {
@@ -359,5 +426,6 @@ main(int argc, char **argv)
     g_test_add_func("/router/machines-and-threads", test_machines_and_threads);
     g_test_add_func("/router/signed-addresses", test_signed_addresses);
     g_test_add_func("/router/reopen-window", test_reopen_window);
+    g_test_add_func("/router/auth-vouches", test_auth_vouches);
     return g_test_run();
 }
