@@ -23,6 +23,7 @@
 #include <sqlite3.h>
 
 #include "store/admin.h"
+#include "store/internal.h"
 #include "store/store.h"
 
 #define PURGE_BATCH 200
@@ -34,26 +35,6 @@ struct admin {
 
 /* ---- errors ---- */
 
-static int
-admin_error_code(int rc)
-{
-    switch (rc & 0xff) {
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-        return STORE_ERROR_BUSY;
-    case SQLITE_FULL:
-        return STORE_ERROR_FULL;
-    case SQLITE_READONLY:
-    case SQLITE_CANTOPEN:
-    case SQLITE_PERM:
-        return STORE_ERROR_READONLY;
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-        return STORE_ERROR_CORRUPT;
-    default:
-        return STORE_ERROR_FAILED;
-    }
-}
 
 /* "PATH: WHAT failed: SQLite's words". */
 static void
@@ -64,7 +45,7 @@ set_db_error(GError **error, sqlite3 *db, int rc, const char *path, const char *
     if ((rc & 0xff) == SQLITE_NOTADB)
         g_set_error(error, STORE_ERROR, STORE_ERROR_CORRUPT, "%s: is not an SQLite database", path);
     else
-        g_set_error(error, STORE_ERROR, admin_error_code(rc), "%s: %s failed: %s", path, what,
+        g_set_error(error, STORE_ERROR, store_error_code(rc, 0), "%s: %s failed: %s", path, what,
                     detail);
 }
 
@@ -94,13 +75,6 @@ prepare(sqlite3 *db, const char *path, const char *sql, GError **error)
     return s;
 }
 
-static char *
-column_dup(sqlite3_stmt *s, int i)
-{
-    const unsigned char *t = sqlite3_column_text(s, i);
-
-    return t != NULL ? g_strdup((const char *)t) : NULL;
-}
 
 /* Runs SQL that yields one row of integers into OUT[0..N-1]; NULLs are 0. */
 static bool
@@ -220,7 +194,7 @@ read_counters(struct admin *a, GHashTable *into, GError **error)
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         gint64 *v = g_new(gint64, 1);
         *v = sqlite3_column_int64(s, 1);
-        g_hash_table_insert(into, column_dup(s, 0), v);
+        g_hash_table_insert(into, store_column_dup(s, 0), v);
     }
     sqlite3_finalize(s);
     if (rc != SQLITE_DONE) {
@@ -343,7 +317,7 @@ admin_customers(struct admin *a, GError **error)
         return g_ptr_array_unref(rows), NULL;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         struct admin_customer *c = g_new0(struct admin_customer, 1);
-        c->name = column_dup(s, 0);
+        c->name = store_column_dup(s, 0);
         c->tickets = sqlite3_column_int64(s, 1);
         c->open = sqlite3_column_int64(s, 2);
         c->breaches = sqlite3_column_int64(s, 3);
@@ -440,10 +414,10 @@ admin_search(struct admin *a, const char *text, guint limit, GError **error)
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         struct admin_hit *h = g_new0(struct admin_hit, 1);
         h->ticket_id = sqlite3_column_int64(s, 0);
-        h->tag = column_dup(s, 1);
-        h->status = column_dup(s, 2);
-        h->subject = column_dup(s, 3);
-        h->snippet = column_dup(s, 5);
+        h->tag = store_column_dup(s, 1);
+        h->status = store_column_dup(s, 2);
+        h->subject = store_column_dup(s, 3);
+        h->snippet = store_column_dup(s, 5);
         g_ptr_array_add(hits, h);
     }
     sqlite3_finalize(s);
@@ -457,39 +431,7 @@ admin_search(struct admin *a, const char *text, guint limit, GError **error)
 
 /* ---- export ---- */
 
-#define TICKET_COLUMNS                                                                             \
-    "id, prefix || '-' || id, status, severity, stage, customer, requester, subject, "             \
-    "created_at, updated_at, first_response_due, first_response_at, next_update_due, "             \
-    "resolution_due, resolved_at, plan, timezone, language, assignee, paused_at, paused_seconds"
-
-static struct ticket *
-ticket_from_row(sqlite3_stmt *s)
-{
-    struct ticket *t = g_new0(struct ticket, 1);
-
-    t->id = sqlite3_column_int64(s, 0);
-    t->tag = column_dup(s, 1);
-    t->status = column_dup(s, 2);
-    t->severity = sqlite3_column_int(s, 3);
-    t->stage = sqlite3_column_int(s, 4);
-    t->customer = column_dup(s, 5);
-    t->requester = column_dup(s, 6);
-    t->subject = column_dup(s, 7);
-    t->created_at = column_dup(s, 8);
-    t->updated_at = column_dup(s, 9);
-    t->first_response_due = column_dup(s, 10);
-    t->first_response_at = column_dup(s, 11);
-    t->next_update_due = column_dup(s, 12);
-    t->resolution_due = column_dup(s, 13);
-    t->resolved_at = column_dup(s, 14);
-    t->plan = column_dup(s, 15);
-    t->timezone = column_dup(s, 16);
-    t->language = column_dup(s, 17);
-    t->assignee = column_dup(s, 18);
-    t->paused_at = column_dup(s, 19);
-    t->paused_seconds = sqlite3_column_int64(s, 20);
-    return t;
-}
+#define TICKET_COLUMNS STORE_TICKET_COLUMNS
 
 static void
 message_free(gpointer p)
@@ -535,20 +477,20 @@ read_messages(struct admin *a, sqlite3_stmt *s, gint64 ticket, GError **error)
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         struct admin_message *m = g_new0(struct admin_message, 1);
         m->id = sqlite3_column_int64(s, 0);
-        m->message_id = column_dup(s, 1);
-        m->direction = column_dup(s, 2);
-        m->kind = column_dup(s, 3);
-        m->from = column_dup(s, 4);
-        m->to = column_dup(s, 5);
-        m->cc = column_dup(s, 6);
-        m->subject = column_dup(s, 7);
-        m->in_reply_to = column_dup(s, 8);
-        m->references = column_dup(s, 9);
-        m->text = column_dup(s, 10);
-        m->received_at = column_dup(s, 11);
-        m->queue_id = column_dup(s, 12);
-        m->envelope_from = column_dup(s, 13);
-        m->client_addr = column_dup(s, 14);
+        m->message_id = store_column_dup(s, 1);
+        m->direction = store_column_dup(s, 2);
+        m->kind = store_column_dup(s, 3);
+        m->from = store_column_dup(s, 4);
+        m->to = store_column_dup(s, 5);
+        m->cc = store_column_dup(s, 6);
+        m->subject = store_column_dup(s, 7);
+        m->in_reply_to = store_column_dup(s, 8);
+        m->references = store_column_dup(s, 9);
+        m->text = store_column_dup(s, 10);
+        m->received_at = store_column_dup(s, 11);
+        m->queue_id = store_column_dup(s, 12);
+        m->envelope_from = store_column_dup(s, 13);
+        m->client_addr = store_column_dup(s, 14);
         m->raw_size = sqlite3_column_int64(s, 15);
         g_ptr_array_add(rows, m);
     }
@@ -571,10 +513,10 @@ read_events(struct admin *a, sqlite3_stmt *s, gint64 ticket, GError **error)
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         struct ticket_event *e = g_new0(struct ticket_event, 1);
         e->id = sqlite3_column_int64(s, 0);
-        e->at = column_dup(s, 1);
-        e->type = column_dup(s, 2);
-        e->actor = column_dup(s, 3);
-        e->detail = column_dup(s, 4);
+        e->at = store_column_dup(s, 1);
+        e->type = store_column_dup(s, 2);
+        e->actor = store_column_dup(s, 3);
+        e->detail = store_column_dup(s, 4);
         g_ptr_array_add(rows, e);
     }
     sqlite3_reset(s);
@@ -619,7 +561,7 @@ admin_export(struct admin *a, gint64 id, admin_export_fn fn, void *data, guint *
     if (id > 0)
         sqlite3_bind_int64(tickets, 1, id);
     while ((rc = sqlite3_step(tickets)) == SQLITE_ROW) {
-        struct ticket *t = ticket_from_row(tickets);
+        struct ticket *t = store_ticket_from_row(tickets);
         g_autoptr(GPtrArray) msgs = read_messages(a, messages, t->id, error);
         g_autoptr(GPtrArray) evs = msgs != NULL ? read_events(a, events, t->id, error) : NULL;
         bool done = evs != NULL && fn(t, msgs, evs, data, error);
@@ -877,7 +819,7 @@ count_rows(sqlite3 *db, const char *path, GError **error)
         return g_ptr_array_unref(counts), NULL;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         struct admin_table_count *c = g_new0(struct admin_table_count, 1);
-        c->table = column_dup(s, 0);
+        c->table = store_column_dup(s, 0);
         g_ptr_array_add(counts, c);
     }
     sqlite3_finalize(s);
@@ -959,7 +901,7 @@ copy_into_file(sqlite3 *src, const char *src_path, const char *dest, GError **er
     rc = sqlite3_backup_step(b, -1);
     sqlite3_backup_finish(b);
     if (rc != SQLITE_DONE) {
-        g_set_error(error, STORE_ERROR, admin_error_code(rc), "%s: copying %s failed: %s", dest,
+        g_set_error(error, STORE_ERROR, store_error_code(rc, 0), "%s: copying %s failed: %s", dest,
                     src_path, sqlite3_errstr(rc));
         sqlite3_close(db);
         return false;
@@ -1445,7 +1387,7 @@ admin_restore(const char *file, const char *db_path, GDateTime *now, char **save
     rc = sqlite3_backup_step(b, -1);
     sqlite3_backup_finish(b);
     if (rc != SQLITE_DONE) {
-        g_set_error(error, STORE_ERROR, admin_error_code(rc), "%s: restoring from %s failed: %s",
+        g_set_error(error, STORE_ERROR, store_error_code(rc, 0), "%s: restoring from %s failed: %s",
                     db_path, file, sqlite3_errstr(rc));
         goto out;
     }

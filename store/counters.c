@@ -11,6 +11,7 @@
 #include <glib.h>
 
 #include "store/counters.h"
+#include "store/internal.h"
 #include "store/store.h"
 
 enum counters_stmt {
@@ -46,31 +47,11 @@ struct store_counters {
     sqlite3_stmt *stmt[CSTMT_COUNT];
 };
 
-static int
-counters_error_code(int rc)
-{
-    switch (rc & 0xff) {
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-        return STORE_ERROR_BUSY;
-    case SQLITE_FULL:
-        return STORE_ERROR_FULL;
-    case SQLITE_READONLY:
-    case SQLITE_CANTOPEN:
-    case SQLITE_PERM:
-        return STORE_ERROR_READONLY;
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-        return STORE_ERROR_CORRUPT;
-    default:
-        return STORE_ERROR_FAILED;
-    }
-}
 
 static void
 counters_set_error(struct store_counters *c, int rc, GError **error, const char *what)
 {
-    g_set_error(error, STORE_ERROR, counters_error_code(rc), "%s: statistics: %s: %s", c->path,
+    g_set_error(error, STORE_ERROR, store_error_code(rc, 0), "%s: statistics: %s: %s", c->path,
                 what, c->db != NULL ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
 }
 

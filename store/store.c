@@ -17,6 +17,7 @@
 #include <glib.h>
 #include <sqlite3.h>
 
+#include "store/internal.h"
 #include "store/store.h"
 #include "store/store-private.h"
 
@@ -196,10 +197,7 @@ enum stmt_id {
     STMT_COUNT
 };
 
-#define TICKET_COLUMNS                                                                             \
-    "id, prefix || '-' || id, status, severity, stage, customer, requester, subject, "             \
-    "created_at, updated_at, first_response_due, first_response_at, next_update_due, "             \
-    "resolution_due, resolved_at, plan, timezone, language, assignee, paused_at, paused_seconds"
+#define TICKET_COLUMNS STORE_TICKET_COLUMNS
 
 #define OUTBOX_COLUMNS                                                                             \
     "id, ticket_id, kind, template, transport, mail_from, recipients, message_id, body,"         \
@@ -290,9 +288,7 @@ struct store {
     sqlite3_stmt *stmt[STMT_COUNT];
 };
 
-/* Maps an SQLite result to what the admin can act on; SYS_ERRNO is what
- * the operating system said to SQLite's last call, 0 when unknown. */
-static int
+int
 store_error_code(int rc, int sys_errno)
 {
     switch (rc & 0xff) {
@@ -581,8 +577,8 @@ bind_text(sqlite3_stmt *s, int i, const char *text)
         sqlite3_bind_text(s, i, text, -1, SQLITE_STATIC);
 }
 
-static char *
-column_dup(sqlite3_stmt *s, int i)
+char *
+store_column_dup(sqlite3_stmt *s, int i)
 {
     const unsigned char *t = sqlite3_column_text(s, i);
 
@@ -663,7 +659,7 @@ store_message_find(struct store *st, const char *dedup_key, bool *found, gint64 
     *found = rc == SQLITE_ROW;
     if (*found) {
         *ticket_id = sqlite3_column_int64(s, 0);
-        *digest = column_dup(s, 1);
+        *digest = store_column_dup(s, 1);
     }
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
@@ -725,31 +721,31 @@ ticket_free_cb(gpointer p)
     store_ticket_free(p);
 }
 
-static struct ticket *
-ticket_from_row(sqlite3_stmt *s)
+struct ticket *
+store_ticket_from_row(sqlite3_stmt *s)
 {
     struct ticket *t = g_new0(struct ticket, 1);
 
     t->id = sqlite3_column_int64(s, 0);
-    t->tag = column_dup(s, 1);
-    t->status = column_dup(s, 2);
+    t->tag = store_column_dup(s, 1);
+    t->status = store_column_dup(s, 2);
     t->severity = sqlite3_column_int(s, 3);
     t->stage = sqlite3_column_int(s, 4);
-    t->customer = column_dup(s, 5);
-    t->requester = column_dup(s, 6);
-    t->subject = column_dup(s, 7);
-    t->created_at = column_dup(s, 8);
-    t->updated_at = column_dup(s, 9);
-    t->first_response_due = column_dup(s, 10);
-    t->first_response_at = column_dup(s, 11);
-    t->next_update_due = column_dup(s, 12);
-    t->resolution_due = column_dup(s, 13);
-    t->resolved_at = column_dup(s, 14);
-    t->plan = column_dup(s, 15);
-    t->timezone = column_dup(s, 16);
-    t->language = column_dup(s, 17);
-    t->assignee = column_dup(s, 18);
-    t->paused_at = column_dup(s, 19);
+    t->customer = store_column_dup(s, 5);
+    t->requester = store_column_dup(s, 6);
+    t->subject = store_column_dup(s, 7);
+    t->created_at = store_column_dup(s, 8);
+    t->updated_at = store_column_dup(s, 9);
+    t->first_response_due = store_column_dup(s, 10);
+    t->first_response_at = store_column_dup(s, 11);
+    t->next_update_due = store_column_dup(s, 12);
+    t->resolution_due = store_column_dup(s, 13);
+    t->resolved_at = store_column_dup(s, 14);
+    t->plan = store_column_dup(s, 15);
+    t->timezone = store_column_dup(s, 16);
+    t->language = store_column_dup(s, 17);
+    t->assignee = store_column_dup(s, 18);
+    t->paused_at = store_column_dup(s, 19);
     t->paused_seconds = sqlite3_column_int64(s, 20);
     return t;
 }
@@ -775,13 +771,13 @@ ticket_message_from_row(sqlite3_stmt *s)
     struct ticket_message *m = g_new0(struct ticket_message, 1);
 
     m->id = sqlite3_column_int64(s, 0);
-    m->message_id = column_dup(s, 1);
-    m->direction = column_dup(s, 2);
-    m->kind = column_dup(s, 3);
-    m->from = column_dup(s, 4);
-    m->subject = column_dup(s, 5);
-    m->received_at = column_dup(s, 6);
-    m->queue_id = column_dup(s, 7);
+    m->message_id = store_column_dup(s, 1);
+    m->direction = store_column_dup(s, 2);
+    m->kind = store_column_dup(s, 3);
+    m->from = store_column_dup(s, 4);
+    m->subject = store_column_dup(s, 5);
+    m->received_at = store_column_dup(s, 6);
+    m->queue_id = store_column_dup(s, 7);
     return m;
 }
 
@@ -803,10 +799,10 @@ ticket_event_from_row(sqlite3_stmt *s)
     struct ticket_event *e = g_new0(struct ticket_event, 1);
 
     e->id = sqlite3_column_int64(s, 0);
-    e->at = column_dup(s, 1);
-    e->type = column_dup(s, 2);
-    e->actor = column_dup(s, 3);
-    e->detail = column_dup(s, 4);
+    e->at = store_column_dup(s, 1);
+    e->type = store_column_dup(s, 2);
+    e->actor = store_column_dup(s, 3);
+    e->detail = store_column_dup(s, 4);
     return e;
 }
 
@@ -834,7 +830,7 @@ store_collect(struct store *st, enum stmt_id id, gpointer (*from_row)(sqlite3_st
 GPtrArray *
 store_ticket_list(struct store *st, GError **error)
 {
-    return store_collect(st, STMT_TICKET_LIST, (gpointer(*)(sqlite3_stmt *))ticket_from_row,
+    return store_collect(st, STMT_TICKET_LIST, (gpointer(*)(sqlite3_stmt *))store_ticket_from_row,
                          ticket_free_cb, error);
 }
 
@@ -860,7 +856,7 @@ store_ticket_get(struct store *st, gint64 id, GError **error)
     g_autoptr(GPtrArray) rows = NULL;
 
     sqlite3_bind_int64(st->stmt[STMT_TICKET_GET], 1, id);
-    rows = store_collect(st, STMT_TICKET_GET, (gpointer(*)(sqlite3_stmt *))ticket_from_row,
+    rows = store_collect(st, STMT_TICKET_GET, (gpointer(*)(sqlite3_stmt *))store_ticket_from_row,
                          ticket_free_cb, error);
     if (rows == NULL || rows->len == 0)
         return NULL;
@@ -927,7 +923,7 @@ store_scalar(struct store *st, enum stmt_id id, gint64 *number, char **text, GEr
         if (number != NULL)
             *number = sqlite3_column_int64(s, 0);
         if (text != NULL)
-            *text = column_dup(s, 0);
+            *text = store_column_dup(s, 0);
     } else if (text != NULL) {
         *text = NULL;
     }
@@ -986,19 +982,19 @@ outbox_row_from_row(sqlite3_stmt *s)
 
     r->id = sqlite3_column_int64(s, 0);
     r->ticket_id = sqlite3_column_int64(s, 1);
-    r->kind = column_dup(s, 2);
-    r->template_name = column_dup(s, 3);
-    r->transport = column_dup(s, 4);
-    r->mail_from = column_dup(s, 5);
-    r->recipients = column_dup(s, 6);
-    r->message_id = column_dup(s, 7);
-    r->body = column_dup(s, 8);
+    r->kind = store_column_dup(s, 2);
+    r->template_name = store_column_dup(s, 3);
+    r->transport = store_column_dup(s, 4);
+    r->mail_from = store_column_dup(s, 5);
+    r->recipients = store_column_dup(s, 6);
+    r->message_id = store_column_dup(s, 7);
+    r->body = store_column_dup(s, 8);
     r->attempts = sqlite3_column_int(s, 9);
-    r->status = column_dup(s, 10);
-    r->created_at = column_dup(s, 11);
-    r->next_attempt_at = column_dup(s, 12);
-    r->sent_at = column_dup(s, 13);
-    r->last_error = column_dup(s, 14);
+    r->status = store_column_dup(s, 10);
+    r->created_at = store_column_dup(s, 11);
+    r->next_attempt_at = store_column_dup(s, 12);
+    r->sent_at = store_column_dup(s, 13);
+    r->last_error = store_column_dup(s, 14);
     return r;
 }
 
@@ -1165,8 +1161,8 @@ timer_from_row(sqlite3_stmt *s)
 
     t->id = sqlite3_column_int64(s, 0);
     t->ticket_id = sqlite3_column_int64(s, 1);
-    t->kind = column_dup(s, 2);
-    t->due_at = column_dup(s, 3);
+    t->kind = store_column_dup(s, 2);
+    t->due_at = store_column_dup(s, 3);
     return t;
 }
 
@@ -1195,7 +1191,7 @@ store_timer_fired(struct store *st, gint64 id, const char *at, GError **error)
 GPtrArray *
 store_ticket_list_open(struct store *st, GError **error)
 {
-    return store_collect(st, STMT_TICKET_OPEN, (gpointer(*)(sqlite3_stmt *))ticket_from_row,
+    return store_collect(st, STMT_TICKET_OPEN, (gpointer(*)(sqlite3_stmt *))store_ticket_from_row,
                          ticket_free_cb, error);
 }
 
