@@ -342,9 +342,13 @@ slot_pieces(const struct calendar *c, GDateTime *open, GDateTime *close, slot_fn
             gpointer data)
 {
     gint64 from = g_date_time_to_unix(open), to = g_date_time_to_unix(close);
-    g_autoptr(GArray) cuts = g_array_new(FALSE, FALSE, 2 * sizeof(gint64));
+    g_autoptr(GArray) cuts = NULL;
     gint64 cursor = from;
 
+    /* Most calendars have no closures: no allocation per slot for them. */
+    if (c->closures->len == 0)
+        return fn(open, close, data);
+    cuts = g_array_new(FALSE, FALSE, 2 * sizeof(gint64));
     for (guint i = 0; i < c->closures->len; i++) {
         const struct calendar_closure *cl =
             &g_array_index(c->closures, struct calendar_closure, i);

@@ -4,12 +4,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "router/ical.h"
 #include "router/plan.h"
 
 const char *const plan_goal_names[GOAL_COUNT] = { "response", "update", "resolution" };
 
 const char *const plan_keys[] = {
-    "hours", "timezone", "holidays", "dutch_holidays", "default_severity",
+    "hours", "timezone", "holidays", "holiday_file", "dutch_holidays", "default_severity",
     "sev1_response", "sev1_update", "sev1_resolution", "sev1_around_the_clock",
     "sev2_response", "sev2_update", "sev2_resolution", "sev2_around_the_clock",
     "sev3_response", "sev3_update", "sev3_resolution", "sev3_around_the_clock",
@@ -162,6 +163,20 @@ plan_set(struct plan *p, const char *key, const char *value)
             if (sscanf(t, "%4d-%2d-%2d", &y, &m, &day) != 3 || !g_date_valid_dmy(day, m, y))
                 return g_strdup_printf("\"%s\" is not a date such as 2026-12-24", t);
             calendar_add_holiday(p->calendar, y, m, day);
+        }
+        return NULL;
+    }
+    if (strcmp(key, "holiday_file") == 0) {
+        g_auto(GStrv) paths = g_strsplit(value, ";", -1);
+        g_autoptr(GDateTime) now = g_date_time_new_now_utc();
+        int y = g_date_time_get_year(now);
+        /* The same years as the computed Dutch holidays. */
+        for (char **f = paths; *f != NULL; f++) {
+            char *path = g_strstrip(*f);
+            if (*path == '\0')
+                continue;
+            if (!ical_read_holidays(p->calendar, path, y - 1, y + 2, &error))
+                return g_strdup(error->message);
         }
         return NULL;
     }
