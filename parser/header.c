@@ -263,7 +263,9 @@ parser_header_fix_words(const char *raw)
         if (!joins) {
             /* The word's bytes went into RUN already: keep them aside. */
             g_autoptr(GByteArray) mine = g_byte_array_new();
-            g_byte_array_append(mine, run->data + before, run->len - before);
+            /* An empty array has no data at all: no pointer arithmetic on it. */
+            if (run->len > before)
+                g_byte_array_append(mine, run->data + before, run->len - before);
             g_byte_array_set_size(run, (guint)before);
             flush_run(out, run_charset, run);
             g_autofree char *text = parser_text_bytes_to_utf8(plain, (gsize)(p - plain));

@@ -20,6 +20,8 @@ WORK=$(mktemp -d /tmp/tm-fuzz.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 mkdir -p "$WORK/corpus" "$WORK/artifacts"
 cp tests/fixtures/parser/*.eml "$WORK/corpus/"
+# Inputs that once broke the parser start every run, so they stay fixed.
+cp tests/fixtures/fuzz/* "$WORK/corpus/"
 
 make -s fuzz BUILD="$BUILD" >"$WORK/build.log" 2>&1
 ok $? "make fuzz builds the libFuzzer target"
