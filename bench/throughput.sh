@@ -54,6 +54,20 @@ load() {
     echo "ids $(cat "$SINK_DIR"/* | grep -i '^Message-Id:' | sort -u | wc -l)" >>"$RES"
 ) || exit 1
 
+# Postfix with a milter that only reads each message and accepts it: what
+# the milter protocol costs before any work is done.
+NOOP=$(mktemp /tmp/tm-noop-milter.XXXXXX)
+# shellcheck disable=SC2046
+cc -O2 -o "$NOOP" bench/noop-milter.c $(pkg-config --cflags --libs milter) -lpthread ||
+    { echo "# cannot build bench/noop-milter.c"; exit 1; }
+(
+    E2E_MILTER_CMD=$NOOP
+    e2e_setup >/dev/null || { echo "# postfix with the no-op milter did not start"; exit 1; }
+    echo "phase noop" >>"$RES"
+    load
+) || exit 1
+rm -f "$NOOP"
+
 # Postfix with the milter; the tickets are counted when smtp-source is done:
 # each was committed before its 250.
 (
@@ -76,7 +90,11 @@ calc() {
 }
 
 alone_s=$(value alone seconds)
+noop_s=$(value noop seconds)
 with_s=$(value milter seconds)
+noop=$(calc "'%.1f' % (N / $noop_s)")
+noop_ratio=$(calc "'%.1f' % (100 * $alone_s / $noop_s)")
+vs_noop=$(calc "'%.1f' % (100 * $noop_s / $with_s)")
 alone=$(calc "'%.1f' % (N / $alone_s)")
 with=$(calc "'%.1f' % (N / $with_s)")
 ratio=$(calc "'%.1f' % (100 * $alone_s / $with_s)")
@@ -85,15 +103,16 @@ cpu_with=$(calc "'%.2f' % (1000 * $(value milter busy_ticks) / HZ / N)")
 cpu_milter=$(calc "'%.2f' % (1000 * $(value milter milter_ticks) / HZ / N)")
 ids=$(value alone ids)
 tickets=$(value milter tickets)
-errors=$(($(value alone source_errors) + $(value milter source_errors)))
+errors=$(($(value alone source_errors) + $(value noop source_errors) + $(value milter source_errors)))
 tempfails=$(value milter tempfails)
 rm -f "$RES"
 
 echo "messages: $N in $S sessions of $SIZE bytes on $(nproc) CPUs; distinct Message-Ids from smtp-source: $ids"
-echo "postfix alone: $alone msg/s; with milter: $with msg/s; ratio $ratio%"
+echo "postfix alone: $alone msg/s; with a no-op milter: $noop msg/s ($noop_ratio%); with ticket-milter: $with msg/s; ratio $ratio%"
 echo "CPU per message (whole machine): alone $cpu_alone ms, with milter $cpu_with ms, of which the milter process $cpu_milter ms"
 echo "tickets committed with the milter: $tickets of $N (ticketctl list --json); smtp-source error lines: $errors; milter tempfails: $tempfails"
 verdict=ok
 [ "$tickets" = "$N" ] || verdict=MISMATCH
 echo "RESULT throughput: postfix $alone msg/s, with milter $with msg/s, ratio $ratio% (target >= 90%), tickets $tickets/$N $verdict"
+echo "RESULT throughput baseline: a no-op milter alone keeps $noop_ratio% ($noop msg/s); ticket-milter keeps $vs_noop% of the no-op milter's rate"
 [ "$verdict" = ok ]
