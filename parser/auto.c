@@ -97,10 +97,12 @@ read_report(GMimeMessage *msg, struct mail *mail)
         GMimeContentType *ct = g_mime_object_get_content_type(part);
         if (g_mime_content_type_is_type(ct, "message", "delivery-status")) {
             g_autofree char *text = part_content(part);
-            if (text != NULL && mail->dsn_recipient == NULL) {
+            /* A report may hold several such parts: the first that names
+             * each field wins. */
+            if (text != NULL && mail->dsn_recipient == NULL)
                 mail->dsn_recipient = dsn_field(text, "Final-Recipient");
+            if (text != NULL && mail->dsn_status == NULL)
                 mail->dsn_status = dsn_field(text, "Status");
-            }
         } else if (GMIME_IS_MESSAGE_PART(part)) {
             GMimeMessage *inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(part));
             const char *id = inner != NULL ? g_mime_message_get_message_id(inner) : NULL;
