@@ -87,7 +87,39 @@ EOF
         }
         /^[a-z]/ && NF >= 8 && $5 == "y" { $5 = "n" }
         { print }
-    ' /usr/share/postfix/master.cf.dist >"$pf/etc/master.cf"
+    ' /usr/share/postfix/master.cf.dist >"$pf/etc/master.cf" || return
+    [ -z "${E2E_SASL:-}" ] || e2e_write_sasl
+}
+
+# E2E_SASL=1: the milter smtpd offers SMTP AUTH (Cyrus SASL, PLAIN and LOGIN,
+# no TLS) against a private sasldb with one user, $E2E_SASL_USER with
+# $E2E_SASL_PASS. The port ticket-milter sends through stays without AUTH.
+e2e_write_sasl() {
+    E2E_SASL_USER=${E2E_SASL_USER:-lead@example.com}
+    E2E_SASL_PASS=${E2E_SASL_PASS:-staff-secret-1}
+    export E2E_SASL_USER E2E_SASL_PASS
+    sasl=$E2E_DIR/sasl
+    mkdir -p "$sasl"
+    cat >"$sasl/smtpd.conf" <<EOF
+pwcheck_method: auxprop
+auxprop_plugin: sasldb
+mech_list: PLAIN LOGIN
+sasldb_path: $sasl/sasldb2
+EOF
+    printf '%s' "$E2E_SASL_PASS" |
+        saslpasswd2 -f "$sasl/sasldb2" -p -c -u "${E2E_SASL_USER##*@}" "${E2E_SASL_USER%@*}" ||
+        return 1
+    chown -R postfix "$sasl"
+    chmod 600 "$sasl/sasldb2"
+    cat >>"$E2E_DIR/postfix/etc/main.cf" <<EOF
+cyrus_sasl_config_path = $sasl
+smtpd_sasl_type = cyrus
+smtpd_sasl_path = smtpd
+smtpd_sasl_security_options = noanonymous
+smtpd_tls_security_level = none
+EOF
+    postconf -c "$E2E_DIR/postfix/etc" -P \
+        "127.0.0.1:$SMTP_PORT/inet/smtpd_sasl_auth_enable=yes"
 }
 
 e2e_write_conf() {
