@@ -94,11 +94,14 @@ EOF
 # E2E_SASL=1: the milter smtpd offers SMTP AUTH (Cyrus SASL, PLAIN and LOGIN,
 # no TLS) against a private sasldb with one user, $E2E_SASL_USER with
 # $E2E_SASL_PASS. The port ticket-milter sends through stays without AUTH.
+# Debian's Postfix looks for smtpd.conf in $config_directory/sasl whatever
+# cyrus_sasl_config_path says, so the files live there and the parameter
+# names the same directory for other builds.
 e2e_write_sasl() {
     E2E_SASL_USER=${E2E_SASL_USER:-lead@example.com}
     E2E_SASL_PASS=${E2E_SASL_PASS:-staff-secret-1}
     export E2E_SASL_USER E2E_SASL_PASS
-    sasl=$E2E_DIR/sasl
+    sasl=$E2E_DIR/postfix/etc/sasl
     mkdir -p "$sasl"
     cat >"$sasl/smtpd.conf" <<EOF
 pwcheck_method: auxprop
@@ -109,8 +112,9 @@ EOF
     printf '%s' "$E2E_SASL_PASS" |
         saslpasswd2 -f "$sasl/sasldb2" -p -c -u "${E2E_SASL_USER##*@}" "${E2E_SASL_USER%@*}" ||
         return 1
-    chown -R postfix "$sasl"
-    chmod 600 "$sasl/sasldb2"
+    # Root owns the config directory (postfix check); smtpd reads as postfix.
+    chgrp postfix "$sasl/sasldb2"
+    chmod 640 "$sasl/sasldb2"
     cat >>"$E2E_DIR/postfix/etc/main.cf" <<EOF
 cyrus_sasl_config_path = $sasl
 smtpd_sasl_type = cyrus
