@@ -20,15 +20,27 @@
 #define DISPATCH_BATCH 16
 #define DISPATCH_IDLE_WAIT (3 * G_TIME_SPAN_SECOND)
 
+/* Mail and webhooks go out in lanes of their own, each a thread that sends
+ * a batch and waits for all of it: a webhook endpoint that takes a minute
+ * to answer must not hold the acknowledgements back. */
+struct lane {
+    struct dispatcher *d;
+    const char *transport;
+    struct store *reader;
+    GThread *thread;
+    bool kicked;               /* under d->lock */
+};
+
+static const char *const lane_transports[] = { "smtp", "webhook" };
+#define LANES G_N_ELEMENTS(lane_transports)
+
 struct dispatcher {
     GMutex lock;
     GCond wake;
-    bool kicked;
     bool stopping;
     struct config *cfg;
     struct store_writer *writer;
-    struct store *reader;
-    GThread *thread;
+    struct lane lanes[LANES];
 };
 
 void
@@ -173,15 +185,19 @@ attempt_main(gpointer data)
     return NULL;
 }
 
-/* When to try ROW again: retry_base doubled per attempt, at most retry_max. */
+/* When to try ROW again: retry_base doubled per attempt, at most retry_max,
+ * counted from the end of the attempt that failed (a slow endpoint must
+ * not eat the pause) and rounded up to the outbox's whole seconds. */
 static GDateTime *
-next_attempt(const struct config *cfg, const struct outbox_row *row, GDateTime *now)
+next_attempt(const struct config *cfg, const struct outbox_row *row, gint64 done_us)
 {
     guint64 wait = cfg->retry_base;
+    g_autoptr(GDateTime) done = g_date_time_new_from_unix_utc(
+        (done_us + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC);
 
     for (int i = 0; i < row->attempts && wait < cfg->retry_max; i++)
         wait *= 2;
-    return g_date_time_add_seconds(now, (gdouble)MIN(wait, (guint64)cfg->retry_max));
+    return g_date_time_add_seconds(done, (gdouble)MIN(wait, (guint64)cfg->retry_max));
 }
 
 static bool
@@ -237,7 +253,7 @@ record_batch(struct store *st, void *data, GError **error)
                   store_event_insert(st, r->ticket_id, now, "mail-sent", NULL, detail, error));
             break;
         case DELIVERY_RETRY: {
-            g_autoptr(GDateTime) next = next_attempt(b->cfg, r, b->now);
+            g_autoptr(GDateTime) next = next_attempt(b->cfg, r, a->done_us);
             g_autofree char *next_at = timefmt_iso8601(next);
             ok = store_outbox_mark_retry(st, r->id, next_at, a->error, error);
             break;
@@ -276,13 +292,15 @@ log_outcome(const struct attempt *a)
     }
 }
 
-/* Reads due rows, sends them in parallel, records the outcomes. */
+/* Reads due rows of TRANSPORT (NULL: any), sends them in parallel, records
+ * the outcomes. */
 static int
-run_batch(struct config *cfg, struct store *reader, struct store_writer *writer, GDateTime *now,
-          GError **error)
+run_batch(struct config *cfg, struct store *reader, const char *transport,
+          struct store_writer *writer, GDateTime *now, GError **error)
 {
     g_autofree char *now_text = timefmt_iso8601(now);
-    g_autoptr(GPtrArray) rows = store_outbox_due(reader, now_text, DISPATCH_BATCH, error);
+    g_autoptr(GPtrArray) rows = store_outbox_due(reader, now_text, transport, DISPATCH_BATCH,
+                                                 error);
     g_autoptr(GPtrArray) threads = g_ptr_array_new();
     struct batch b = { .now = now, .cfg = cfg };
     bool ok;
@@ -319,7 +337,7 @@ dispatch_run_once(struct config *cfg, struct store_writer *writer, GDateTime *no
 
     if (reader == NULL)
         return -1;
-    while ((n = run_batch(cfg, reader, writer, now, error)) > 0)
+    while ((n = run_batch(cfg, reader, NULL, writer, now, error)) > 0)
         total += n;
     store_close(reader);
     return n < 0 ? -1 : total;
@@ -331,14 +349,14 @@ dispatch_run_once(struct config *cfg, struct store_writer *writer, GDateTime *no
  * rows queued by another process (ticketctl tick) get no kick, and one
  * indexed query every few seconds costs nothing measurable. */
 static gint64
-time_to_next(struct store *reader, GDateTime *now)
+time_to_next(struct store *reader, const char *transport, GDateTime *now)
 {
     g_autofree char *next = NULL;
     g_autoptr(GError) error = NULL;
     g_autoptr(GDateTime) when = NULL;
     gint64 wait;
 
-    if (!store_outbox_next_due(reader, &next, &error) || next == NULL)
+    if (!store_outbox_next_due(reader, transport, &next, &error) || next == NULL)
         return DISPATCH_IDLE_WAIT;
     when = timefmt_parse(next);
     if (when == NULL)
@@ -348,9 +366,10 @@ time_to_next(struct store *reader, GDateTime *now)
 }
 
 static gpointer
-dispatch_main(gpointer data)
+lane_main(gpointer data)
 {
-    struct dispatcher *d = data;
+    struct lane *l = data;
+    struct dispatcher *d = l->d;
 
     g_mutex_lock(&d->lock);
     while (!d->stopping) {
@@ -359,18 +378,18 @@ dispatch_main(gpointer data)
         g_autoptr(GError) error = NULL;
         int n;
 
-        d->kicked = false;
+        l->kicked = false;
         g_mutex_unlock(&d->lock);
-        n = run_batch(cfg, d->reader, d->writer, now, &error);
+        n = run_batch(cfg, l->reader, l->transport, d->writer, now, &error);
         if (n < 0)
             log_error("outbox: %s", error != NULL ? error->message : "cannot read the outbox");
         config_unref(cfg);
         g_mutex_lock(&d->lock);
-        if (n > 0 || d->kicked || d->stopping)
+        if (n > 0 || l->kicked || d->stopping)
             continue;
-        gint64 wait = n < 0 ? 5 * G_TIME_SPAN_SECOND : time_to_next(d->reader, now);
+        gint64 wait = n < 0 ? 5 * G_TIME_SPAN_SECOND : time_to_next(l->reader, l->transport, now);
         gint64 until = g_get_monotonic_time() + wait;
-        while (!d->kicked && !d->stopping)
+        while (!l->kicked && !d->stopping)
             if (!g_cond_wait_until(&d->wake, &d->lock, until))
                 break;
     }
@@ -378,21 +397,35 @@ dispatch_main(gpointer data)
     return NULL;
 }
 
+static void
+lanes_close(struct dispatcher *d)
+{
+    for (guint i = 0; i < LANES; i++)
+        d->lanes[i].reader = store_close(d->lanes[i].reader);
+}
+
 struct dispatcher *
 dispatch_start(struct config *cfg, struct store_writer *writer, GError **error)
 {
     struct dispatcher *d = g_new0(struct dispatcher, 1);
 
-    d->reader = store_open(cfg->database, STORE_READ_ONLY, cfg->busy_timeout, error);
-    if (d->reader == NULL) {
-        g_free(d);
-        return NULL;
+    for (guint i = 0; i < LANES; i++) {
+        d->lanes[i].d = d;
+        d->lanes[i].transport = lane_transports[i];
+        d->lanes[i].reader =
+            store_open(cfg->database, STORE_READ_ONLY, cfg->busy_timeout, error);
+        if (d->lanes[i].reader == NULL) {
+            lanes_close(d);
+            g_free(d);
+            return NULL;
+        }
     }
     g_mutex_init(&d->lock);
     g_cond_init(&d->wake);
     d->cfg = config_ref(cfg);
     d->writer = writer;
-    d->thread = g_thread_new("outbox", dispatch_main, d);
+    for (guint i = 0; i < LANES; i++)
+        d->lanes[i].thread = g_thread_new("outbox", lane_main, &d->lanes[i]);
     return d;
 }
 
@@ -402,8 +435,9 @@ dispatch_kick(struct dispatcher *d)
     if (d == NULL)
         return;
     g_mutex_lock(&d->lock);
-    d->kicked = true;
-    g_cond_signal(&d->wake);
+    for (guint i = 0; i < LANES; i++)
+        d->lanes[i].kicked = true;
+    g_cond_broadcast(&d->wake);
     g_mutex_unlock(&d->lock);
 }
 
@@ -426,10 +460,11 @@ dispatch_stop(struct dispatcher *d)
         return NULL;
     g_mutex_lock(&d->lock);
     d->stopping = true;
-    g_cond_signal(&d->wake);
+    g_cond_broadcast(&d->wake);
     g_mutex_unlock(&d->lock);
-    g_thread_join(d->thread);
-    store_close(d->reader);
+    for (guint i = 0; i < LANES; i++)
+        g_thread_join(d->lanes[i].thread);
+    lanes_close(d);
     config_unref(d->cfg);
     g_mutex_clear(&d->lock);
     g_cond_clear(&d->wake);

@@ -240,11 +240,13 @@ static const char *const stmt_sql[STMT_COUNT] = {
         "SELECT count(*) FROM outbox WHERE kind = ?1 AND recipients = ?2 AND created_at >= ?3",
     [STMT_OUTBOX_DUE] = "SELECT " OUTBOX_COLUMNS " FROM outbox"
                         " WHERE status = 'pending' AND next_attempt_at <= ?1"
+                        " AND (?3 IS NULL OR transport = ?3)"
                         " ORDER BY next_attempt_at, id LIMIT ?2",
     [STMT_OUTBOX_FOR_TICKET] =
         "SELECT " OUTBOX_COLUMNS " FROM outbox WHERE ticket_id = ?1 ORDER BY id",
     [STMT_OUTBOX_NEXT_DUE] =
-        "SELECT min(next_attempt_at) FROM outbox WHERE status = 'pending'",
+        "SELECT min(next_attempt_at) FROM outbox WHERE status = 'pending'"
+        " AND (?1 IS NULL OR transport = ?1)",
     [STMT_OUTBOX_SENT] =
         "UPDATE outbox SET status = 'sent', sent_at = ?2, attempts = attempts + 1,"
         " last_error = NULL, sent_us = ?3 WHERE id = ?1",
@@ -999,10 +1001,12 @@ outbox_row_from_row(sqlite3_stmt *s)
 }
 
 GPtrArray *
-store_outbox_due(struct store *st, const char *now, guint limit, GError **error)
+store_outbox_due(struct store *st, const char *now, const char *transport, guint limit,
+                 GError **error)
 {
     bind_text(st->stmt[STMT_OUTBOX_DUE], 1, now);
     sqlite3_bind_int(st->stmt[STMT_OUTBOX_DUE], 2, (int)limit);
+    bind_text(st->stmt[STMT_OUTBOX_DUE], 3, transport);
     return store_collect(st, STMT_OUTBOX_DUE, outbox_row_from_row, outbox_row_free_cb, error);
 }
 
@@ -1015,8 +1019,9 @@ store_outbox_for_ticket(struct store *st, gint64 ticket_id, GError **error)
 }
 
 bool
-store_outbox_next_due(struct store *st, char **when, GError **error)
+store_outbox_next_due(struct store *st, const char *transport, char **when, GError **error)
 {
+    bind_text(st->stmt[STMT_OUTBOX_NEXT_DUE], 1, transport);
     return store_scalar(st, STMT_OUTBOX_NEXT_DUE, NULL, when, error);
 }
 

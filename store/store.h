@@ -157,11 +157,13 @@ struct outbox_row {
 };
 
 /* Pending rows due at NOW, oldest first, at most LIMIT. */
-GPtrArray *store_outbox_due(struct store *st, const char *now, guint limit, GError **error);
+/* Pending rows due at NOW, of TRANSPORT ("smtp", "webhook"; NULL: any). */
+GPtrArray *store_outbox_due(struct store *st, const char *now, const char *transport, guint limit,
+                            GError **error);
 /* Rows about TICKET_ID (all statuses), oldest first. */
 GPtrArray *store_outbox_for_ticket(struct store *st, gint64 ticket_id, GError **error);
 /* The earliest next_attempt_at of a pending row; *WHEN NULL when none. */
-bool store_outbox_next_due(struct store *st, char **when, GError **error);
+bool store_outbox_next_due(struct store *st, const char *transport, char **when, GError **error);
 /* SENT_US: when the relay accepted it (g_get_real_time()). */
 bool store_outbox_mark_sent(struct store *st, gint64 id, const char *at, gint64 sent_us,
                             GError **error);
