@@ -344,9 +344,13 @@ queue_stage_notice(struct store *st, struct ingest_job *job, const struct ticket
                    const char *reason, GError **error)
 {
     g_autofree char *to = notify_stage_recipients(job->cfg, t, t->stage);
+    g_autofree char *text = NULL;
 
-    if (to == NULL || t->stage == 0)
+    if (t->stage == 0)
         return true;
+    /* What a chat channel shows: the ticket, where it went, and why. */
+    text = g_strdup_printf("%s escalated to stage %d: %s (%s)", t->tag, t->stage, t->subject,
+                           reason);
     struct notice n = {
         .template_name = "escalation-staff",
         .kind = "notice",
@@ -354,9 +358,10 @@ queue_stage_notice(struct store *st, struct ingest_job *job, const struct ticket
         .auto_submitted = "auto-generated",
         .reason = reason,
     };
-    job->queued++;
-    return notify_queue(st, job->cfg, job->secret, t, &n, job->now, error) &&
-           notify_webhook(st, job->cfg, t, "escalation", reason, NULL, job->now, error);
+    if (to != NULL)
+        job->queued++;
+    return (to == NULL || notify_queue(st, job->cfg, job->secret, t, &n, job->now, error)) &&
+           notify_webhook(st, job->cfg, t, "escalation", text, NULL, job->now, error);
 }
 
 /* The timers of a new ticket from its deadlines. The update interval runs
@@ -445,9 +450,9 @@ ingest_create(struct store *st, struct ingest_job *job, const struct decision *d
          event(st, job->ticket_id, job->now, "severity", NULL, sev_detail, error) &&
          set_timers(st, job->ticket_id, &times, error);
     if (ok && times.stage > 0) {
-        g_autofree char *stage_text = g_strdup_printf("%d", times.stage);
-        g_autofree char *detail = json_object_text("stage", stage_text, "reason",
-                                                   "automatic for this severity", NULL);
+        /* The stage is a number here as in every other stage event. */
+        g_autofree char *detail = g_strdup_printf(
+            "{\"stage\":%d,\"reason\":\"automatic for this severity\"}", times.stage);
         ok = event(st, job->ticket_id, job->now, "stage", NULL, detail, error);
     }
     sla_times_clear(&times);
@@ -551,7 +556,8 @@ commit_changes(struct store *st, struct ingest_job *job, struct ticket *t, GArra
         rearm |= c->rearm;
         if (!event(st, t->id, job->now, c->type, job->requester, c->detail, error))
             return false;
-        if (c->stage_entered > 0 && !queue_stage_notice(st, job, t, c->type, error))
+        if (c->stage_entered > 0 &&
+            !queue_stage_notice(st, job, t, c->why != NULL ? c->why : "stage changed", error))
             return false;
         if (c->old_status != NULL && *t->requester != '\0') {
             struct notice n = {
@@ -674,6 +680,9 @@ ingest_followup(struct store *st, struct ingest_job *job, const struct decision 
             "reason", "staff address without SMTP AUTH, trusted network or authentication",
             "client", job->client_addr, NULL);
         job->security = "untrusted-staff";
+        /* Not applied, but not the customer's to read either. */
+        g_autoptr(GPtrArray) cmds = commands_parse(job->mail->text);
+        job->commands = cmds->len;
         return event(st, ref->id, job->now, "untrusted-staff", job->requester, why, error) &&
                queue_staff_notice(st, job, ref, "staff-reply",
                                   "this message claims to come from staff but was not "

@@ -106,6 +106,7 @@ change_escalate(struct ticket *t, const char *why, struct change *out)
     if (t->stage >= 3)
         return false;
     out->type = "stage";
+    out->why = why;
     out->detail = g_strdup_printf("{\"stage\":%d,\"from\":%d,\"reason\":\"%s\"}", t->stage + 1,
                                   t->stage, why);
     t->stage++;
@@ -169,6 +170,7 @@ change_apply(struct ticket *t, const struct command *cmd, const struct plan *p,
         if (cmd->number == t->stage)
             return;
         out->type = "stage";
+        out->why = "a staff #stage command";
         out->detail = g_strdup_printf("{\"stage\":%d,\"from\":%d,\"reason\":\"command\"}",
                                       cmd->number, t->stage);
         if (cmd->number > t->stage)
@@ -182,6 +184,7 @@ change_apply(struct ticket *t, const struct command *cmd, const struct plan *p,
         return;
     case CMD_ESCALATE:
         change_escalate(t, "command", out);
+        out->why = "a staff #escalate command";
         return;
     case CMD_INTERNAL:
     case CMD_UNKNOWN:

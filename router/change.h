@@ -21,6 +21,7 @@ struct change {
     const char *type;   /* event type: severity, status, stage, assign; NULL: nothing changed */
     char *detail;       /* the event's JSON */
     int stage_entered;  /* a stage the ticket entered: its contacts are told */
+    const char *why;    /* for a stage change: why, in words (a string literal) */
     char *old_status;   /* set when the customer should hear of a status change */
     bool rearm;         /* deadlines moved: set the timers again */
 };
