@@ -73,9 +73,18 @@ is "$(value sink_distinct "$C")" "$accepted" "every accepted message reached the
 echo "# sent $sent accepted $accepted tempfailed $(value answers_4xx "$S") tickets $(value tickets_ours "$C")"
 
 ok $(kill -0 "$MILTER_PID" 2>/dev/null; echo $?) "the daemon is still running"
-ok $([ "$late" -le $((early * 11 / 10 + 4096)) ]; echo $?) \
-    "memory flat under load: $late kB at the end <= 1.1 x $early kB (10 s in) + 4 MB"
-ok $([ "$after" -le $((before * 3 / 2 + 10240)) ]; echo $?) \
-    "memory after the load: $after kB <= 1.5 x $before kB (before) + 10 MB"
+# AddressSanitizer keeps freed memory in quarantine (256 MB) on purpose, so
+# the resident size says nothing there; its LeakSanitizer checks at exit.
+if nm -D "$BUILD/ticket-milter" 2>/dev/null | grep -q __asan_init ||
+   nm "$BUILD/ticket-milter" 2>/dev/null | grep -q __asan_init; then
+    echo "ok $((TAP_N + 1)) # SKIP memory flat: AddressSanitizer build (leaks are checked at exit)"
+    echo "ok $((TAP_N + 2)) # SKIP memory after the load: AddressSanitizer build"
+    TAP_N=$((TAP_N + 2))
+else
+    ok $([ "$late" -le $((early * 11 / 10 + 4096)) ]; echo $?) \
+        "memory flat under load: $late kB at the end <= 1.1 x $early kB (10 s in) + 4 MB"
+    ok $([ "$after" -le $((before * 3 / 2 + 10240)) ]; echo $?) \
+        "memory after the load: $after kB <= 1.5 x $before kB (before) + 10 MB"
+fi
 
 done_testing
