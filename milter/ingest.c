@@ -253,7 +253,11 @@ store_the_message(struct store *st, const struct ingest_job *job, const struct d
         .queue_id = job->queue_id,
         .envelope_from = job->envelope_from,
         .client_addr = job->client_addr,
-        .reply_text = m->reply_text,
+        /* Most mail is no reply: the same text twice would only double
+         * the bytes every commit writes. */
+        .reply_text = m->reply_text != NULL && strcmp(m->reply_text, m->text) != 0
+                          ? m->reply_text
+                          : NULL,
         .attachments = attachments,
     };
 
