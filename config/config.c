@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "config/ical.h"
 
 G_DEFINE_QUARK(config-error-quark, config_error)
 
@@ -746,7 +747,12 @@ read_plans(struct config *cfg, GKeyFile *kf, const struct scan *s, GError **erro
         for (const char *const *key = plan_keys; *key != NULL; key++) {
             g_autofree char *value = g_key_file_get_value(kf, group, *key, NULL);
             g_autofree char *why = NULL;
-            if (value == NULL || (why = plan_set(p, *key, g_strstrip(value))) == NULL)
+            if (value == NULL)
+                continue;
+            why = strcmp(*key, "holiday_file") == 0
+                      ? ical_plan_holiday_files(p, g_strstrip(value))
+                      : plan_set(p, *key, g_strstrip(value));
+            if (why == NULL)
                 continue;
             g_autofree char *at = where(s, group, *key);
             g_set_error(error, CONFIG_ERROR, CONFIG_ERROR_VALUE, "%s: [%s] %s: %s", at, group,

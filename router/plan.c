@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "router/ical.h"
 #include "router/plan.h"
 
 const char *const plan_goal_names[GOAL_COUNT] = { "response", "update", "resolution" };
@@ -166,20 +165,9 @@ plan_set(struct plan *p, const char *key, const char *value)
         }
         return NULL;
     }
-    if (strcmp(key, "holiday_file") == 0) {
-        g_auto(GStrv) paths = g_strsplit(value, ";", -1);
-        g_autoptr(GDateTime) now = g_date_time_new_now_utc();
-        int y = g_date_time_get_year(now);
-        /* The same years as the computed Dutch holidays. */
-        for (char **f = paths; *f != NULL; f++) {
-            char *path = g_strstrip(*f);
-            if (*path == '\0')
-                continue;
-            if (!ical_read_holidays(p->calendar, path, y - 1, y + 2, &error))
-                return g_strdup(error->message);
-        }
-        return NULL;
-    }
+    /* Files are read by config/ (ical.c): router/ does no I/O. */
+    if (strcmp(key, "holiday_file") == 0)
+        return g_strdup("is read by the config loader, not by plan_set()");
     if (strcmp(key, "dutch_holidays") == 0) {
         bool on;
         if (!parse_bool(value, &on))

@@ -11,7 +11,7 @@
 
 #include "config/config.h"
 #include "router/calendar.h"
-#include "router/ical.h"
+#include "config/ical.h"
 #include "router/plan.h"
 
 #define FIXTURES "tests/fixtures/ical/"
@@ -253,7 +253,7 @@ test_plan_key(void)
     g_autofree char *eve = g_strdup_printf("%04d-12-24", g_date_time_get_year(now));
 
     g_assert_true(g_strv_contains(plan_keys, "holiday_file"));
-    why = plan_set(p, "holiday_file", FIXTURES "yearly.ics ; " FIXTURES "timed.ics;");
+    why = ical_plan_holiday_files(p, FIXTURES "yearly.ics ; " FIXTURES "timed.ics;");
     g_assert_null(why);
     g_assert_true(g_hash_table_contains(p->calendar->holidays, eve));
     g_assert_cmpuint(p->calendar->closures->len, ==, 3);
@@ -262,7 +262,7 @@ test_plan_key(void)
     g_assert_true(g_hash_table_contains(p->calendar->holidays, "2030-01-02"));
     g_assert_true(g_hash_table_contains(p->calendar->holidays, eve));
 
-    why = plan_set(p, "holiday_file", FIXTURES "single-day.ics;" FIXTURES "broken-date.ics");
+    why = ical_plan_holiday_files(p, FIXTURES "single-day.ics;" FIXTURES "broken-date.ics");
     g_assert_nonnull(why);
     g_assert_nonnull(strstr(why, FIXTURES "broken-date.ics: "));
     plan_free(p);

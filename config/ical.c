@@ -17,7 +17,7 @@
 
 #include <libical/ical.h>
 
-#include "router/ical.h"
+#include "config/ical.h"
 
 G_DEFINE_QUARK(ical-error-quark, ical_error)
 
@@ -534,4 +534,22 @@ ical_read_holidays(struct calendar *c, const char *path, int first, int last, GE
     calendar_free(r.found);
     icalcomponent_free(root);
     return ok;
+}
+
+char *
+ical_plan_holiday_files(struct plan *p, const char *value)
+{
+    g_auto(GStrv) paths = g_strsplit(value, ";", -1);
+    g_autoptr(GDateTime) now = g_date_time_new_now_utc();
+    int y = g_date_time_get_year(now);
+
+    for (char **f = paths; *f != NULL; f++) {
+        g_autoptr(GError) error = NULL;
+        char *path = g_strstrip(*f);
+        if (*path == '\0')
+            continue;
+        if (!ical_read_holidays(p->calendar, path, y - 1, y + 2, &error))
+            return g_strdup(error->message);
+    }
+    return NULL;
 }

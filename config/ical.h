@@ -1,5 +1,6 @@
 /*
- * ical - holidays from iCalendar (RFC 5545) files, for a plan's calendar.
+ * ical - holidays from iCalendar (RFC 5545) files, for a plan's calendar
+ * (the [plan:NAME] holiday_file key).
  *
  * Every VEVENT in the file closes the calendar:
  *   - an all-day event (DTSTART;VALUE=DATE) closes whole local days, from
@@ -12,17 +13,18 @@
  * take occurrences out; occurrences are expanded for the years FIRST..LAST
  * only.  A cancelled event (STATUS:CANCELLED) closes nothing.
  *
- * This is the one part of router/ that reads a file: it runs while the
- * config is loaded, never while mail is decided.
+ * It lives in config/ because it reads files: router/, which decides
+ * mail, does no I/O and only gets the calendar this fills.
  */
-#ifndef TM_ROUTER_ICAL_H
-#define TM_ROUTER_ICAL_H
+#ifndef TM_CONFIG_ICAL_H
+#define TM_CONFIG_ICAL_H
 
 #include <stdbool.h>
 
 #include <glib.h>
 
 #include "router/calendar.h"
+#include "router/plan.h"
 
 #define ICAL_ERROR (ical_error_quark())
 GQuark ical_error_quark(void);
@@ -37,5 +39,10 @@ GQuark ical_error_quark(void);
  * is wrong with it. */
 bool ical_read_holidays(struct calendar *c, const char *path, int first, int last,
                         GError **error);
+
+/* The holiday_file value VALUE (files separated by ';') read into plan P
+ * for last year to two years ahead, the years of the computed Dutch
+ * holidays. Returns NULL, or what is wrong (the caller frees it). */
+char *ical_plan_holiday_files(struct plan *p, const char *value);
 
 #endif
