@@ -65,6 +65,7 @@ cc -O2 -o "$NOOP" bench/noop-milter.c $(pkg-config --cflags --libs milter) -lpth
     e2e_setup >/dev/null || { echo "# postfix with the no-op milter did not start"; exit 1; }
     echo "phase noop" >>"$RES"
     load
+    echo "milter_ticks $(awk '{ print $14 + $15 }' "/proc/$MILTER_PID/stat")" >>"$RES"
 ) || exit 1
 rm -f "$NOOP"
 
@@ -101,6 +102,8 @@ ratio=$(calc "'%.1f' % (100 * $alone_s / $with_s)")
 cpu_alone=$(calc "'%.2f' % (1000 * $(value alone busy_ticks) / HZ / N)")
 cpu_with=$(calc "'%.2f' % (1000 * $(value milter busy_ticks) / HZ / N)")
 cpu_milter=$(calc "'%.2f' % (1000 * $(value milter milter_ticks) / HZ / N)")
+cpu_noop=$(calc "'%.2f' % (1000 * $(value noop busy_ticks) / HZ / N)")
+cpu_noop_milter=$(calc "'%.2f' % (1000 * $(value noop milter_ticks) / HZ / N)")
 ids=$(value alone ids)
 tickets=$(value milter tickets)
 errors=$(($(value alone source_errors) + $(value noop source_errors) + $(value milter source_errors)))
@@ -109,7 +112,7 @@ rm -f "$RES"
 
 echo "messages: $N in $S sessions of $SIZE bytes on $(nproc) CPUs; distinct Message-Ids from smtp-source: $ids"
 echo "postfix alone: $alone msg/s; with a no-op milter: $noop msg/s ($noop_ratio%); with ticket-milter: $with msg/s; ratio $ratio%"
-echo "CPU per message (whole machine): alone $cpu_alone ms, with milter $cpu_with ms, of which the milter process $cpu_milter ms"
+echo "CPU per message (whole machine): alone $cpu_alone ms, with the no-op milter $cpu_noop ms (of which that milter $cpu_noop_milter ms), with ticket-milter $cpu_with ms (of which the milter process $cpu_milter ms)"
 echo "tickets committed with the milter: $tickets of $N (ticketctl list --json); smtp-source error lines: $errors; milter tempfails: $tempfails"
 verdict=ok
 [ "$tickets" = "$N" ] || verdict=MISMATCH
