@@ -34,6 +34,7 @@ struct msg_ctx {
     bool is_support;
     GByteArray *raw;
     bool too_big;           /* over max_message_size: refused at end of message */
+    guint64 announced_size; /* the client's MAIL FROM SIZE=, 0 when none */
     gint64 address_ticket;  /* from a signed support+tkt-N.MAC@ recipient */
     bool other_recipients;  /* it goes on to someone besides support (a staff reply) */
     bool has_content_type;
@@ -240,20 +241,12 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
     msg->authenticated = auth != NULL && *auth != '\0';
     conn->msg = msg;
 
-    /* A client that announces the size lets us refuse before the data. */
-    for (char **arg = argv + 1; *arg != NULL; arg++) {
-        if (g_ascii_strncasecmp(*arg, "SIZE=", 5) == 0) {
-            guint64 size = g_ascii_strtoull(*arg + 5, NULL, 10);
-            if (size > msg->cfg->max_message_size) {
-                set_reply(ctx, "552", "5.3.4", "Message too big for the support system");
-                log_info("%s: reject: message too big size=%" G_GUINT64_FORMAT " limit=%"
-                         G_GUINT64_FORMAT " from=<%s>",
-                         queue_id(ctx), size, msg->cfg->max_message_size, msg->envelope_from);
-                stats_count(STAT_REJECT, "too-big");
-                return SMFIS_REJECT;
-            }
-        }
-    }
+    /* A client that announces the size lets us refuse before the data, at
+     * the first support recipient: other mail on a shared server is none
+     * of our business. */
+    for (char **arg = argv + 1; *arg != NULL; arg++)
+        if (g_ascii_strncasecmp(*arg, "SIZE=", 5) == 0)
+            msg->announced_size = g_ascii_strtoull(*arg + 5, NULL, 10);
     return SMFIS_CONTINUE;
 }
 
@@ -270,9 +263,19 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
         conn->msg->other_recipients = true;
         return SMFIS_CONTINUE;
     }
+    const struct config *cfg = conn->msg->cfg;
+    if (conn->msg->announced_size > cfg->max_message_size) {
+        /* RFC 1870: refused for this recipient, the others may have it. */
+        log_info("%s: reject: RCPT <%s>: message too big size=%" G_GUINT64_FORMAT
+                 " limit=%" G_GUINT64_FORMAT " from=<%s>",
+                 queue_id(ctx), rcpt, conn->msg->announced_size, cfg->max_message_size,
+                 conn->msg->envelope_from);
+        set_reply(ctx, "552", "5.3.4", "Message too big for the support system");
+        stats_count(STAT_REJECT, "too-big");
+        return SMFIS_REJECT;
+    }
     conn->msg->is_support = true;
     gint64 ticket = 0;
-    const struct config *cfg = conn->msg->cfg;
     switch (router_address_ticket(cfg->secret != NULL ? cfg->secret : milter_secret,
                                   cfg->ticket_prefix, rcpt, &ticket)) {
     case ADDRESS_FORGED:
