@@ -162,6 +162,26 @@ ingest_find_reference(struct store *st, const struct ingest_job *job, struct rou
     return true;
 }
 
+/* {"severity": N, "rule": "..."}: the number as a number, as in every
+ * severity and stage event. */
+static char *
+severity_detail(int severity, const char *rule)
+{
+    g_autoptr(JsonBuilder) b = json_builder_new();
+    g_autoptr(JsonGenerator) gen = json_generator_new();
+    g_autoptr(JsonNode) root = NULL;
+
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "severity");
+    json_builder_add_int_value(b, severity);
+    json_builder_set_member_name(b, "rule");
+    json_builder_add_string_value(b, rule);
+    json_builder_end_object(b);
+    root = json_builder_get_root(b);
+    json_generator_set_root(gen, root);
+    return json_generator_to_data(gen, NULL);
+}
+
 /* What each attachment was, for staff and for ticketctl export; the bytes
  * themselves stay in the raw message. NULL when there is none. */
 static char *
@@ -443,8 +463,7 @@ ingest_create(struct store *st, struct ingest_job *job, const struct decision *d
     g_autofree char *created = json_object_text(
         "message_id", m->message_id, "queue_id", job->queue_id, "requester", d->requester,
         "customer", nt.customer, "reason", d->reason, NULL);
-    g_autofree char *sev_text = g_strdup_printf("%d", severity);
-    g_autofree char *sev_detail = json_object_text("severity", sev_text, "rule", rule, NULL);
+    g_autofree char *sev_detail = severity_detail(severity, rule);
     struct ticket *t = NULL;
     bool ok;
 
@@ -668,9 +687,12 @@ ingest_followup(struct store *st, struct ingest_job *job, const struct decision 
                 const char *key, struct ticket *ref, GError **error)
 {
     g_autofree char *at = timefmt_iso8601(job->now);
+    /* For staff, what vouched for the sender; customers need no such word. */
     g_autofree char *detail =
-        json_object_text("message_id", job->mail->message_id, "via", d->reason, "trust",
-                         d->is_staff ? job->trust : NULL, NULL);
+        d->is_staff ? json_object_text("message_id", job->mail->message_id, "via", d->reason,
+                                       "trust", job->trust, NULL)
+                    : json_object_text("message_id", job->mail->message_id, "via", d->reason,
+                                       NULL);
     bool untrusted_staff = d->is_staff && !job->trusted;
 
     job->ticket_id = ref->id;

@@ -152,7 +152,7 @@ change_apply(struct ticket *t, const struct command *cmd, const struct plan *p,
         if (cmd->number == t->severity)
             return;
         out->type = "severity";
-        out->detail = g_strdup_printf("{\"severity\":\"%d\",\"from\":\"%d\",\"rule\":\"command\"}",
+        out->detail = g_strdup_printf("{\"severity\":%d,\"from\":%d,\"rule\":\"command\"}",
                                       cmd->number, t->severity);
         t->severity = cmd->number;
         change_recompute(t, p, l);
