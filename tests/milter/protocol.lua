@@ -60,10 +60,15 @@ ok(mt.eom_check(conn, MT_HDRDELETE, "X-Ticket-ID") or
    mt.eom_check(conn, MT_HDRCHANGE, "X-Ticket-ID"), "the sender's X-Ticket-ID is removed")
 mt.disconnect(conn)
 
--- 3. A client that announces a size over the limit is refused at MAIL FROM.
+-- 3. A client that announces a size over the limit is refused at the
+-- support recipient; another recipient of the same mail is not our business.
 conn = connect()
 mt.mailfrom(conn, "<jan@acme.test>", "SIZE=999999999")
-ok(mt.getreply(conn) == SMFIR_REPLYCODE, "an announced oversized message is refused at MAIL FROM")
+ok(mt.getreply(conn) == SMFIR_CONTINUE, "an announced oversized message passes MAIL FROM")
+mt.rcptto(conn, "<colleague@elsewhere.test>")
+ok(mt.getreply(conn) == SMFIR_CONTINUE, "and a recipient that is not support")
+mt.rcptto(conn, "<support@example.com>")
+ok(mt.getreply(conn) == SMFIR_REPLYCODE, "it is refused at the support recipient")
 mt.disconnect(conn)
 
 -- 4. The same message again: same ticket, nothing new.
