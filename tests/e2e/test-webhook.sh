@@ -174,8 +174,10 @@ is "$(sql "SELECT status FROM outbox WHERE id = $row")" "pending" "its escalatio
 like "$(sql "SELECT last_error FROM outbox WHERE id = $row")" '500' "the outbox records the 500"
 echo "# seconds between attempts: $(hooks gaps)"
 is "$(hooks 'len(fails) >= 3')" "true" "it is tried again and again"
-is "$(hooks 'gaps[0] < 2.5 and max(gaps) >= 3 and all(b >= a - 0.5 for a, b in zip(gaps, gaps[1:]))')" \
-    "true" "with waits that grow from retry_base (2 s) to retry_max (4 s)"
+# Each wait runs from the end of the failed attempt, in the outbox's whole
+# seconds: retry_base (2 s) first, then doubled up to retry_max (4 s).
+is "$(hooks '1.9 <= gaps[0] < 3.5 and all(3.9 <= g < 5.5 for g in gaps[1:])')" \
+    "true" "with waits that grow from retry_base (2 s) to retry_max (4 s), never shorter"
 is "$(hooks 'len(fails) < 10')" "true" "and not in a tight loop ($(hooks 'len(fails)') attempts)"
 rm -f "$HOOK_FAIL"
 wait_for 1 20 hooks 'len([h for h in ok if h["json"]["ticket"]["id"] == "TKT-2"])'
