@@ -389,6 +389,29 @@ change_plain(struct ticket *t, const char *to, const char *at)
     return detail;
 }
 
+static bool
+is_stopped(const struct ticket *t)
+{
+    return strcmp(t->status, "resolved") == 0 || strcmp(t->status, "closed") == 0;
+}
+
+/* Open again after resolved or closed, as the daemon does when the
+ * customer writes again: the time since resolved_at does not count against
+ * the goals. A plain status change would compute the deadlines from
+ * created_at alone, put the timers in the past, and the next tick would
+ * escalate and mail at once. */
+static char *
+reopen(struct ticket *t, const struct plan *p, const struct ladder *l, GDateTime *now,
+       struct change *ch)
+{
+    gint64 paused_before = t->paused_seconds;
+
+    change_reopen(t, p, l, now, ch);
+    return g_strdup_printf("{\"from\":\"%s\",\"to\":\"open\",\"paused_seconds\":%" G_GINT64_FORMAT
+                           ",\"reason\":\"ticketctl reopen\"}",
+                           ch->old_status, t->paused_seconds - paused_before);
+}
+
 struct status_job {
     const struct config *cfg;
     const struct options *o;
@@ -424,8 +447,12 @@ status_change(struct store *st, struct status_job *job, GError **error)
         p = t->plan != NULL ? config_plan(job->cfg, t->plan) : NULL;
         if (p == NULL)
             p = config_plan(job->cfg, "standard");
-        change_apply(t, &cmd, p, &job->cfg->ladder, job->now, &ch);
-        detail = g_strdup(ch.detail);
+        if (strcmp(job->to, "open") == 0 && is_stopped(t)) {
+            detail = reopen(t, p, &job->cfg->ladder, job->now, &ch);
+        } else {
+            change_apply(t, &cmd, p, &job->cfg->ladder, job->now, &ch);
+            detail = g_strdup(ch.detail);
+        }
     } else {
         ch.old_status = g_strdup(t->status);
         detail = change_plain(t, job->to, at);
@@ -821,7 +848,11 @@ cmd_backup(const struct config *cfg, const char *db_path, const struct options *
                                       : READ_BUSY_TIMEOUT_MS,
                           &b, &error))
         return fail(error, EXIT_DATABASE);
-    dropped = admin_prune(dir, &keep, &error);
+    {
+        /* The copy just verified is never pruned, whatever sorts newer. */
+        g_autofree char *made = g_path_get_basename(b.path);
+        dropped = admin_prune(dir, &keep, made, &error);
+    }
     size = human_bytes(b.bytes);
     copy = human_us(b.copy_us);
     verify = human_us(b.verify_us);
@@ -941,11 +972,19 @@ cmd_restore(const struct config *cfg, const char *db_path, const struct options 
                 db_path, (long)pid);
         return EXIT_IN_USE;
     }
-    if (!admin_restore(file, db_path, now, &saved, &error))
-        return fail(error, g_error_matches(error, STORE_ERROR, STORE_ERROR_CORRUPT) ||
-                                   g_error_matches(error, STORE_ERROR, STORE_ERROR_VERSION)
-                               ? EXIT_NOT_FOUND
-                               : EXIT_DATABASE);
+    if (!admin_restore(file, db_path, now, &saved, &error)) {
+        int status = g_error_matches(error, STORE_ERROR, STORE_ERROR_CORRUPT) ||
+                             g_error_matches(error, STORE_ERROR, STORE_ERROR_VERSION)
+                         ? EXIT_NOT_FOUND
+                         : EXIT_DATABASE;
+        fail(error, status);
+        /* Whatever went wrong, the admin must know where the old data is. */
+        if (saved != NULL)
+            fprintf(stderr, "ticketctl: the database as it was before this restore is saved "
+                            "as %s\n",
+                    saved);
+        return status;
+    }
     printf("restored %s from %s", db_path, file);
     if (saved != NULL)
         printf("; the database it replaced is kept as %s", saved);

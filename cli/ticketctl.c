@@ -1,10 +1,10 @@
 /*
  * ticketctl - the admin's and support lead's view of the ticket database.
  *
- *   ticketctl [-c FILE | --db PATH] list [--json]
- *   ticketctl [-c FILE | --db PATH] show TAG [--json]
- *   ticketctl [-c FILE | --db PATH] sla [--json] [--at ISO8601]
- *   ticketctl [-c FILE] tick [--now ISO8601]
+ *   ticketctl [-c FILE] [--db PATH] list [--json]
+ *   ticketctl [-c FILE] [--db PATH] show TAG [--json]
+ *   ticketctl [-c FILE] [--db PATH] sla [--json] [--at ISO8601]
+ *   ticketctl [-c FILE] [--db PATH] tick [--now ISO8601]
  *   and the admin commands of cli/admin-commands.c: stats, customers,
  *   close, reopen, search, export, purge, backup, verify, restore.
  *
@@ -34,7 +34,7 @@ static void
 usage(FILE *out)
 {
     fprintf(out,
-            "usage: ticketctl [-c FILE | --db PATH] COMMAND [options]\n"
+            "usage: ticketctl [-c FILE] [--db PATH] COMMAND [options]\n"
             "commands:\n"
             "  list              every ticket, oldest first\n"
             "  show TAG          one ticket (e.g. TKT-42) with its messages and events\n"
@@ -43,7 +43,7 @@ usage(FILE *out)
             "  stats             what the daemon has done: mail, tickets, acks, SLA, latency\n"
             "  customers         each customer with its open tickets and SLA breaches\n"
             "  close TAG         close a ticket; reopen TAG opens it again\n"
-            "  search TEXT...    tickets whose subject or messages have every word\n"
+            "  search TEXT...    tickets with every word in their subject or messages\n"
             "  export [TAG]      whole tickets with messages and events, as JSON\n"
             "  purge --before DATE  drop raw mail of closed tickets last changed before DATE\n"
             "  backup DIR        verified online copy into DIR, then prune old copies\n"
@@ -51,7 +51,8 @@ usage(FILE *out)
             "  restore FILE      replace the database by a backup (daemon stopped)\n"
             "options:\n"
             "  -c FILE           configuration file (default " DEFAULT_CONFIG ")\n"
-            "  --db PATH         use this database instead of the configured one\n"
+            "  --db PATH         use this database instead of the configured one (the\n"
+            "                    configuration is still read when -c is given)\n"
             "  --json            machine-readable output\n"
             "  --at, --now T     act or report as if it were T\n"
             "                    (ISO 8601, e.g. 2026-11-24T10:00:00Z)\n"
@@ -88,9 +89,10 @@ parse_options(int argc, char **argv, struct options *o)
         bool has_value = i + 1 < argc;
         int *number = NULL;
 
-        if ((strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) && has_value)
+        if ((strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) && has_value) {
             o->config_path = argv[++i];
-        else if (strcmp(a, "--db") == 0 && has_value)
+            o->has_config = true;
+        } else if (strcmp(a, "--db") == 0 && has_value)
             o->db_path = argv[++i];
         else if (strcmp(a, "--json") == 0)
             o->json = true;
@@ -425,7 +427,7 @@ cmd_sla(struct store *st, const struct options *o)
 /* One scheduler pass, committed in batches: for cron, tests and catching
  * up after downtime. The daemon does the same by itself. */
 static int
-cmd_tick(const struct config *cfg, const struct options *o)
+cmd_tick(const struct config *cfg, const char *db_path, const struct options *o)
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(GDateTime) now = options_time(o);
@@ -441,7 +443,7 @@ cmd_tick(const struct config *cfg, const struct options *o)
         return EXIT_USAGE;
     }
     parser_init();
-    st = store_open(cfg->database, STORE_READ_WRITE, 10000, &error);
+    st = store_open(db_path, STORE_READ_WRITE, 10000, &error);
     if (st == NULL) {
         fprintf(stderr, "ticketctl: %s\n", error->message);
         return EXIT_DATABASE;
@@ -513,17 +515,19 @@ main(int argc, char **argv)
         g_ptr_array_unref(o.args);
         return rc;
     }
-    db_path = o.db_path;
-    if (db_path == NULL) {
+    /* --db names the database and nothing else: a configuration named
+     * with -c still gives the notices, timers and pid file. Without -c,
+     * --db works on a database alone, even where no default config is. */
+    if (o.db_path == NULL || o.has_config) {
         cfg = config_load(o.config_path, &error);
         if (cfg == NULL) {
             fprintf(stderr, "ticketctl: %s\n", error->message);
             return EXIT_USAGE;
         }
-        db_path = cfg->database;
     }
+    db_path = o.db_path != NULL ? o.db_path : cfg->database;
     if (strcmp(command, "tick") == 0) {
-        rc = cmd_tick(cfg, &o);
+        rc = cmd_tick(cfg, db_path, &o);
         config_unref(cfg);
         g_ptr_array_unref(o.args);
         return rc;

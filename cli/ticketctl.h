@@ -23,6 +23,7 @@ enum {
 
 struct options {
     const char *config_path;
+    bool has_config;      /* -c was given: load it even with --db */
     const char *db_path;
     bool json;
     bool force;      /* restore: the admin says the daemon is stopped */
@@ -42,7 +43,8 @@ void ticket_members(JsonBuilder *b, const struct ticket *t);
 /* The time --at/--now names, else now. NULL (with a message) when unreadable. */
 GDateTime *options_time(const struct options *o);
 
-/* The admin commands (cli/admin-commands.c). CFG is NULL with --db. */
+/* The admin commands (cli/admin-commands.c). CFG is NULL with --db and
+ * no -c; DB_PATH is --db when given, else the configured database. */
 int cmd_stats(const char *db_path, const struct options *o);
 int cmd_customers(const struct config *cfg, const char *db_path, const struct options *o);
 int cmd_status(const struct config *cfg, const char *db_path, const struct options *o);

@@ -2,8 +2,10 @@
  * admin - the queries behind ticketctl's admin commands, and backups.
  *
  * Owns: its own SQLite connection per struct admin, and the backup file
- * names in a backup directory (tickets-YYYYMMDDTHHMMZ.db; nothing else in
- * that directory is ever removed).
+ * names in a backup directory (tickets-YYYYMMDDTHHMMSSZ.db, and the older
+ * tickets-YYYYMMDDTHHMMZ.db; nothing else in that directory is ever
+ * removed), and the files beside the live database a restore makes
+ * (DB.before-restore-STAMP[-N], never overwritten, and a hidden .restore.tmp).
  *
  * Edge cases: the daemon writes while we read, so every report is one read
  * transaction (one snapshot). A backup counts the rows of the source inside
@@ -27,6 +29,7 @@
 #include "store/store.h"
 
 #define PURGE_BATCH 200
+#define RESTORE_MAX_SAVED_PER_SECOND 1000
 
 struct admin {
     sqlite3 *db;
@@ -335,25 +338,25 @@ admin_customers(struct admin *a, GError **error)
 
 /* ---- search ---- */
 
-char *
-admin_search_query(const char *text)
+/* Each word of TEXT as an FTS5 term: a quoted string (whatever it holds,
+ * the admin's punctuation can never be FTS5 syntax), '*' after it for a
+ * prefix. */
+static GPtrArray *
+search_terms(const char *text)
 {
     g_auto(GStrv) words = g_strsplit_set(text, " \t\r\n", -1);
-    GString *q = g_string_new(NULL);
+    GPtrArray *terms = g_ptr_array_new_with_free_func(g_free);
 
     for (char **w = words; *w != NULL; w++) {
         gsize len = strlen(*w);
         bool is_prefix = len > 1 && (*w)[len - 1] == '*';
+        GString *q;
 
         if (len == 0 || strcmp(*w, "*") == 0)
             continue;
         if (is_prefix)
             (*w)[--len] = '\0';
-        if (q->len > 0)
-            g_string_append_c(q, ' ');
-        /* A quoted string is one phrase whatever it contains: the
-         * admin's punctuation can never be FTS5 syntax. */
-        g_string_append_c(q, '"');
+        q = g_string_new("\"");
         for (const char *c = *w; *c != '\0'; c++) {
             if (*c == '"')
                 g_string_append_c(q, '"');
@@ -362,12 +365,27 @@ admin_search_query(const char *text)
         g_string_append_c(q, '"');
         if (is_prefix)
             g_string_append_c(q, '*');
+        g_ptr_array_add(terms, g_string_free(q, FALSE));
     }
-    if (q->len == 0) {
-        g_string_free(q, TRUE);
-        return NULL;
-    }
+    return terms;
+}
+
+static char *
+join_terms(GPtrArray *terms, const char *sep)
+{
+    GString *q = g_string_new(NULL);
+
+    for (guint i = 0; i < terms->len; i++)
+        g_string_append_printf(q, "%s%s", i > 0 ? sep : "", (char *)g_ptr_array_index(terms, i));
     return g_string_free(q, FALSE);
+}
+
+char *
+admin_search_query(const char *text)
+{
+    g_autoptr(GPtrArray) terms = search_terms(text);
+
+    return terms->len > 0 ? join_terms(terms, " ") : NULL;
 }
 
 static void
@@ -382,50 +400,120 @@ hit_free(gpointer p)
     g_free(h);
 }
 
+/* The tickets that have every one of TERMS (each bound as ?N, N from 1)
+ * somewhere, in the subject or in any message: one row per ticket and
+ * term with that term's best score, kept when all terms are there.
+ * FTS5 ANDs words within one row only, so each word is matched alone.
+ * The score is the sum of each word's best bm25 (lower is better). */
+static char *
+search_sql(guint n_terms)
+{
+    GString *q = g_string_new("SELECT t.id, t.prefix || '-' || t.id, t.status, t.subject"
+                              " FROM (SELECT ticket_id, sum(best) AS score FROM (");
+
+    for (guint i = 1; i <= n_terms; i++)
+        g_string_append_printf(
+            q,
+            "%sSELECT ticket_id, min(score) AS best FROM ("
+            "  SELECT m.ticket_id AS ticket_id, bm25(messages_fts) AS score"
+            "  FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid"
+            "  WHERE messages_fts MATCH ?%u"
+            "  UNION ALL"
+            "  SELECT rowid, bm25(tickets_fts) FROM tickets_fts WHERE tickets_fts MATCH ?%u)"
+            " GROUP BY ticket_id",
+            i > 1 ? " UNION ALL " : "", i, i);
+    g_string_append_printf(q,
+                           ") GROUP BY ticket_id HAVING count(*) = %u) h"
+                           " JOIN tickets t ON t.id = h.ticket_id"
+                           " ORDER BY h.score, t.id LIMIT ?%u",
+                           n_terms, n_terms + 1);
+    return g_string_free(q, FALSE);
+}
+
+/* The words in context from the row of ticket ID that best matches any
+ * of them: its subject or one of its messages. */
+static char *
+search_snippet(struct admin *a, sqlite3_stmt *s, gint64 id, GError **error)
+{
+    char *snip = NULL;
+    int rc;
+
+    sqlite3_bind_int64(s, 2, id);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        snip = store_column_dup(s, 0);
+    sqlite3_reset(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        set_db_error(error, a->db, rc, a->path, "searching");
+        return NULL;
+    }
+    return snip != NULL ? snip : g_strdup("");
+}
+
 GPtrArray *
 admin_search(struct admin *a, const char *text, guint limit, GError **error)
 {
-    /* The best hit of each ticket, whether in its subject or in any of its
-     * messages; min() picks the row whose snippet goes with it. */
-    static const char sql[] =
-        "WITH hits (ticket_id, score, snip) AS ("
-        "  SELECT m.ticket_id, bm25(messages_fts),"
-        "   snippet(messages_fts, -1, '[', ']', '...', 12)"
-        "  FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid"
-        "  WHERE messages_fts MATCH ?1"
+    static const char snippet_sql[] =
+        "SELECT snip FROM ("
+        "  SELECT bm25(messages_fts) AS score,"
+        "   snippet(messages_fts, -1, '[', ']', '...', 12) AS snip"
+        "  FROM messages_fts WHERE messages_fts MATCH ?1"
+        "   AND rowid IN (SELECT id FROM messages WHERE ticket_id = ?2)"
         "  UNION ALL"
-        "  SELECT rowid, bm25(tickets_fts), snippet(tickets_fts, 0, '[', ']', '...', 12)"
-        "  FROM tickets_fts WHERE tickets_fts MATCH ?1)"
-        " SELECT t.id, t.prefix || '-' || t.id, t.status, t.subject, min(h.score), h.snip"
-        " FROM hits h JOIN tickets t ON t.id = h.ticket_id"
-        " GROUP BY t.id ORDER BY min(h.score), t.id LIMIT ?2";
-    g_autofree char *query = admin_search_query(text);
+        "  SELECT bm25(tickets_fts), snippet(tickets_fts, 0, '[', ']', '...', 12)"
+        "  FROM tickets_fts WHERE tickets_fts MATCH ?1 AND rowid = ?2)"
+        " ORDER BY score LIMIT 1";
+    g_autoptr(GPtrArray) terms = search_terms(text);
+    g_autofree char *sql = NULL;
+    g_autofree char *any = NULL;
     GPtrArray *hits = g_ptr_array_new_with_free_func(hit_free);
-    sqlite3_stmt *s;
+    sqlite3_stmt *s = NULL, *snip = NULL;
+    bool ok = false;
     int rc;
 
-    if (query == NULL)
+    if (terms->len == 0)
         return hits;
-    s = prepare(a->db, a->path, sql, error);
-    if (s == NULL)
+    if (terms->len > ADMIN_SEARCH_MAX_WORDS) {
+        g_set_error(error, STORE_ERROR, STORE_ERROR_FAILED,
+                    "search takes at most %d words, not %u", ADMIN_SEARCH_MAX_WORDS, terms->len);
         return g_ptr_array_unref(hits), NULL;
-    sqlite3_bind_text(s, 1, query, -1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 2, (int)limit);
+    }
+    sql = search_sql(terms->len);
+    any = join_terms(terms, " OR ");
+    /* One snapshot for the tickets and their snippets. */
+    if (!read_begin(a, error))
+        return g_ptr_array_unref(hits), NULL;
+    s = prepare(a->db, a->path, sql, error);
+    if (s != NULL)
+        snip = prepare(a->db, a->path, snippet_sql, error);
+    if (snip == NULL)
+        goto out;
+    for (guint i = 0; i < terms->len; i++)
+        sqlite3_bind_text(s, (int)i + 1, g_ptr_array_index(terms, i), -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, (int)terms->len + 1, (int)limit);
+    sqlite3_bind_text(snip, 1, any, -1, SQLITE_STATIC);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         struct admin_hit *h = g_new0(struct admin_hit, 1);
         h->ticket_id = sqlite3_column_int64(s, 0);
         h->tag = store_column_dup(s, 1);
         h->status = store_column_dup(s, 2);
         h->subject = store_column_dup(s, 3);
-        h->snippet = store_column_dup(s, 5);
         g_ptr_array_add(hits, h);
+        h->snippet = search_snippet(a, snip, h->ticket_id, error);
+        if (h->snippet == NULL)
+            goto out;
     }
-    sqlite3_finalize(s);
     if (rc != SQLITE_DONE) {
         set_db_error(error, a->db, rc, a->path, "searching");
-        g_ptr_array_unref(hits);
-        return NULL;
+        goto out;
     }
+    ok = true;
+out:
+    sqlite3_finalize(s);
+    sqlite3_finalize(snip);
+    read_end(a);
+    if (!ok)
+        g_clear_pointer(&hits, g_ptr_array_unref);
     return hits;
 }
 
@@ -586,32 +674,8 @@ out:
 
 /* ---- purge ---- */
 
-/* How attachments are tied to messages, if the schema keeps them apart
- * from the raw message at all: by message or by ticket. */
-static const char *
-attachments_link(struct admin *a)
-{
-    sqlite3_stmt *s = NULL;
-    const char *link = NULL;
-
-    if (sqlite3_prepare_v2(a->db, "SELECT name FROM pragma_table_info('attachments')", -1, &s,
-                           NULL) != SQLITE_OK) {
-        sqlite3_finalize(s);
-        return NULL;
-    }
-    while (sqlite3_step(s) == SQLITE_ROW) {
-        const char *col = (const char *)sqlite3_column_text(s, 0);
-        if (g_strcmp0(col, "message_id") == 0)
-            link = "message_id";
-        else if (g_strcmp0(col, "ticket_id") == 0 && link == NULL)
-            link = "ticket_id";
-    }
-    sqlite3_finalize(s);
-    return link;
-}
-
 struct purge_sql {
-    sqlite3_stmt *candidates, *measure, *clear, *attachments, *event;
+    sqlite3_stmt *candidates, *measure, *clear, *event;
 };
 
 static void
@@ -620,7 +684,6 @@ purge_sql_clear(struct purge_sql *q)
     sqlite3_finalize(q->candidates);
     sqlite3_finalize(q->measure);
     sqlite3_finalize(q->clear);
-    sqlite3_finalize(q->attachments);
     sqlite3_finalize(q->event);
     memset(q, 0, sizeof(*q));
 }
@@ -628,40 +691,30 @@ purge_sql_clear(struct purge_sql *q)
 static bool
 purge_prepare(struct admin *a, struct purge_sql *q, GError **error)
 {
-    const char *link = attachments_link(a);
-    g_autofree char *has_attachments = NULL;
-    g_autofree char *candidates = NULL;
-    g_autofree char *drop = NULL;
-
-    if (link != NULL && strcmp(link, "message_id") == 0) {
-        has_attachments = g_strdup(" OR EXISTS (SELECT 1 FROM attachments x JOIN messages m"
-                                   " ON m.id = x.message_id WHERE m.ticket_id = tickets.id)");
-        drop = g_strdup("DELETE FROM attachments WHERE message_id IN"
-                        " (SELECT id FROM messages WHERE ticket_id = ?1)");
-    } else if (link != NULL) {
-        has_attachments = g_strdup(
-            " OR EXISTS (SELECT 1 FROM attachments x WHERE x.ticket_id = tickets.id)");
-        drop = g_strdup("DELETE FROM attachments WHERE ticket_id = ?1");
-    }
-    candidates = g_strdup_printf(
+    g_autofree char *candidates = g_strdup_printf(
         "SELECT id FROM tickets WHERE status = 'closed' AND updated_at < ?1 AND id > ?2"
-        " AND (EXISTS (SELECT 1 FROM messages WHERE ticket_id = tickets.id AND raw IS NOT NULL)"
-        "%s) ORDER BY id LIMIT %d",
-        has_attachments != NULL ? has_attachments : "", PURGE_BATCH);
+        " AND EXISTS (SELECT 1 FROM messages WHERE ticket_id = tickets.id AND raw IS NOT NULL)"
+        " ORDER BY id LIMIT %d",
+        PURGE_BATCH);
+
     q->candidates = prepare(a->db, a->path, candidates, error);
+    /* Attachments are a JSON list per message (schema 8), their bytes in
+     * raw; a list that is not valid JSON counts for none rather than
+     * stopping the purge. */
     if (q->candidates != NULL)
         q->measure = prepare(a->db, a->path,
-                             "SELECT count(*), coalesce(sum(length(raw)), 0) FROM messages"
-                             " WHERE ticket_id = ?1 AND raw IS NOT NULL",
+                             "SELECT count(*), coalesce(sum(length(raw)), 0),"
+                             " coalesce(sum(CASE WHEN json_valid(attachments)"
+                             "  AND json_type(attachments) = 'array'"
+                             "  THEN json_array_length(attachments) ELSE 0 END), 0)"
+                             " FROM messages WHERE ticket_id = ?1 AND raw IS NOT NULL",
                              error);
     if (q->measure != NULL)
         q->clear = prepare(a->db, a->path,
                            "UPDATE messages SET raw = NULL"
                            " WHERE ticket_id = ?1 AND raw IS NOT NULL",
                            error);
-    if (q->clear != NULL && drop != NULL)
-        q->attachments = prepare(a->db, a->path, drop, error);
-    if (q->clear != NULL && (drop == NULL || q->attachments != NULL))
+    if (q->clear != NULL)
         q->event = prepare(a->db, a->path,
                            "INSERT INTO events (ticket_id, at, type, actor, detail)"
                            " VALUES (?1, ?2, 'purged', ?3, ?4)",
@@ -695,6 +748,7 @@ purge_ticket(struct admin *a, struct purge_sql *q, gint64 id, const char *before
     if (rc == SQLITE_ROW) {
         messages = sqlite3_column_int64(q->measure, 0);
         bytes = sqlite3_column_int64(q->measure, 1);
+        attachments = sqlite3_column_int64(q->measure, 2);
     }
     sqlite3_reset(q->measure);
     if (rc != SQLITE_ROW) {
@@ -704,12 +758,6 @@ purge_ticket(struct admin *a, struct purge_sql *q, gint64 id, const char *before
     sqlite3_bind_int64(q->clear, 1, id);
     if (!step_done(a, q->clear, "removing raw messages", error))
         return false;
-    if (q->attachments != NULL) {
-        sqlite3_bind_int64(q->attachments, 1, id);
-        if (!step_done(a, q->attachments, "removing attachments", error))
-            return false;
-        attachments = sqlite3_changes(a->db);
-    }
     detail = g_strdup_printf("{\"before\":\"%s\",\"messages\":%" G_GINT64_FORMAT
                              ",\"bytes\":%" G_GINT64_FORMAT ",\"attachments\":%" G_GINT64_FORMAT
                              "}",
@@ -881,6 +929,34 @@ sync_path(const char *path, GError **error)
     return ok;
 }
 
+/* The rename into DIR is only durable once DIR is synced. Some file
+ * systems cannot sync a directory and say so with EINVAL (or ENOTSUP,
+ * EBADF); SQLite ignores those too. The file itself is synced already, so
+ * a verified backup is not thrown away for them. */
+static bool
+sync_dir(const char *dir, GError **error)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int err;
+
+    if (fd < 0) {
+        g_set_error(error, STORE_ERROR, STORE_ERROR_FAILED, "%s: cannot open to sync: %s", dir,
+                    g_strerror(errno));
+        return false;
+    }
+    if (fsync(fd) == 0) {
+        close(fd);
+        return true;
+    }
+    err = errno;
+    close(fd);
+    if (err == EINVAL || err == ENOTSUP || err == EOPNOTSUPP || err == EBADF)
+        return true;
+    g_set_error(error, STORE_ERROR, err == ENOSPC ? STORE_ERROR_FULL : STORE_ERROR_FAILED,
+                "%s: cannot sync: %s", dir, g_strerror(err));
+    return false;
+}
+
 /* Copies the open SRC (in whatever transaction it is in) into a new file
  * DEST that stands alone: rollback journal, no -wal beside it. */
 static bool
@@ -938,13 +1014,15 @@ counts_equal(GPtrArray *want, GPtrArray *got, const char *path, GError **error)
     return true;
 }
 
+/* Always to the second: a name to the minute sorts before a later one of
+ * the same minute with seconds (T1000Z is 10:00:00, before T100030Z), so a
+ * third backup named to the minute would read as older than the second. */
 static char *
-backup_name(GDateTime *now, bool with_seconds)
+backup_name(GDateTime *now)
 {
     g_autoptr(GDateTime) utc = g_date_time_to_utc(now);
 
-    return g_date_time_format(utc, with_seconds ? "tickets-%Y%m%dT%H%M%SZ.db"
-                                                : "tickets-%Y%m%dT%H%MZ.db");
+    return g_date_time_format(utc, "tickets-%Y%m%dT%H%M%SZ.db");
 }
 
 static void
@@ -1019,7 +1097,7 @@ bool
 admin_backup_run(const char *db_path, const char *dir, GDateTime *now, guint busy_timeout_ms,
                  struct admin_backup *out, GError **error)
 {
-    g_autofree char *name = backup_name(now, false);
+    g_autofree char *name = backup_name(now);
     g_autofree char *path = g_build_filename(dir, name, NULL);
     g_autofree char *tmp = NULL;
     gint64 t0, t1;
@@ -1032,16 +1110,9 @@ admin_backup_run(const char *db_path, const char *dir, GDateTime *now, guint bus
         return false;
     }
     if (g_file_test(path, G_FILE_TEST_EXISTS)) {
-        /* A second backup within the minute: keep both. */
-        g_free(name);
-        g_free(path);
-        name = backup_name(now, true);
-        path = g_build_filename(dir, name, NULL);
-        if (g_file_test(path, G_FILE_TEST_EXISTS)) {
-            g_set_error(error, STORE_ERROR, STORE_ERROR_FAILED,
-                        "%s: a backup of this second exists", path);
-            return false;
-        }
+        g_set_error(error, STORE_ERROR, STORE_ERROR_FAILED, "%s: a backup of this second exists",
+                    path);
+        return false;
     }
     /* Hidden and suffixed, so that pruning and readers never take a copy
      * that is not finished and verified for a backup. */
@@ -1059,7 +1130,7 @@ admin_backup_run(const char *db_path, const char *dir, GDateTime *now, guint bus
         goto fail;
     }
     remove_database_files(tmp);
-    if (!sync_path(dir, error))
+    if (!sync_dir(dir, error))
         goto fail_final;
     out->path = g_steal_pointer(&path);
     out->copy_us = t1 - t0;
@@ -1158,7 +1229,7 @@ keep_per_period(GPtrArray *backups, const char *format, guint n)
 }
 
 GPtrArray *
-admin_retention_drop(GPtrArray *names, const struct admin_retention *r)
+admin_retention_drop(GPtrArray *names, const struct admin_retention *r, const char *keep)
 {
     g_autoptr(GPtrArray) backups = g_ptr_array_new_with_free_func(dated_free);
     GPtrArray *drop = g_ptr_array_new_with_free_func(g_free);
@@ -1182,14 +1253,16 @@ admin_retention_drop(GPtrArray *names, const struct admin_retention *r)
     keep_per_period(backups, "%Y-%m", r->monthly);
     for (guint i = 0; i < backups->len; i++) {
         struct dated *d = g_ptr_array_index(backups, i);
-        if (!d->keep)
+        /* The backup this run made and verified is never its own victim,
+         * whatever else (a file dated in the future, say) sorts newer. */
+        if (!d->keep && g_strcmp0(d->name, keep) != 0)
             g_ptr_array_add(drop, g_strdup(d->name));
     }
     return drop;
 }
 
 GPtrArray *
-admin_prune(const char *dir, const struct admin_retention *r, GError **error)
+admin_prune(const char *dir, const struct admin_retention *r, const char *keep, GError **error)
 {
     g_autoptr(GDir) d = g_dir_open(dir, 0, error);
     g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
@@ -1200,7 +1273,7 @@ admin_prune(const char *dir, const struct admin_retention *r, GError **error)
         return NULL;
     while ((name = g_dir_read_name(d)) != NULL)
         g_ptr_array_add(names, g_strdup(name));
-    drop = admin_retention_drop(names, r);
+    drop = admin_retention_drop(names, r, keep);
     for (guint i = 0; i < drop->len; i++) {
         g_autofree char *path = g_build_filename(dir, g_ptr_array_index(drop, i), NULL);
         if (g_unlink(path) != 0 && errno != ENOENT) {
@@ -1328,16 +1401,19 @@ admin_database_holder(const char *db_path)
 }
 
 /* Renames the database file PATH and its WAL (committed changes may still
- * be there) to TO; the -shm is only an index and goes. */
+ * be there) or rollback journal to TO; the -shm is only an index and goes. */
 static bool
 move_aside(const char *path, const char *to, GError **error)
 {
     g_autofree char *wal = g_strconcat(path, "-wal", NULL);
     g_autofree char *to_wal = g_strconcat(to, "-wal", NULL);
+    g_autofree char *journal = g_strconcat(path, "-journal", NULL);
+    g_autofree char *to_journal = g_strconcat(to, "-journal", NULL);
     g_autofree char *shm = g_strconcat(path, "-shm", NULL);
 
     if (g_rename(path, to) != 0 ||
-        (g_file_test(wal, G_FILE_TEST_EXISTS) && g_rename(wal, to_wal) != 0)) {
+        (g_file_test(wal, G_FILE_TEST_EXISTS) && g_rename(wal, to_wal) != 0) ||
+        (g_file_test(journal, G_FILE_TEST_EXISTS) && g_rename(journal, to_journal) != 0)) {
         g_set_error(error, STORE_ERROR, STORE_ERROR_READONLY, "%s: cannot move it aside to %s: %s",
                     path, to, g_strerror(errno));
         return false;
@@ -1346,54 +1422,154 @@ move_aside(const char *path, const char *to, GError **error)
     return true;
 }
 
+/* A name for the copy of DB_PATH that no earlier restore took, claimed by
+ * creating it empty (O_EXCL): two restores within one second must not
+ * overwrite the first one's copy, which may be all that is left of the
+ * original database. */
+static char *
+claim_saved_name(const char *db_path, GDateTime *now, GError **error)
+{
+    g_autoptr(GDateTime) utc = g_date_time_to_utc(now);
+    g_autofree char *stamp = g_date_time_format(utc, "%Y%m%dT%H%M%SZ");
+
+    for (int n = 1; n <= RESTORE_MAX_SAVED_PER_SECOND; n++) {
+        g_autofree char *name =
+            n == 1 ? g_strdup_printf("%s.before-restore-%s", db_path, stamp)
+                   : g_strdup_printf("%s.before-restore-%s-%d", db_path, stamp, n);
+        g_autofree char *wal = g_strconcat(name, "-wal", NULL);
+        g_autofree char *journal = g_strconcat(name, "-journal", NULL);
+        int fd;
+
+        /* A -wal or -journal without its database is still someone's data. */
+        if (g_file_test(wal, G_FILE_TEST_EXISTS) || g_file_test(journal, G_FILE_TEST_EXISTS))
+            continue;
+        fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+            close(fd);
+            return g_steal_pointer(&name);
+        }
+        if (errno != EEXIST) {
+            g_set_error(error, STORE_ERROR, STORE_ERROR_READONLY, "%s: cannot create: %s", name,
+                        g_strerror(errno));
+            return NULL;
+        }
+    }
+    g_set_error(error, STORE_ERROR, STORE_ERROR_FAILED,
+                "%s: %d copies saved before restores in this second already", db_path,
+                RESTORE_MAX_SAVED_PER_SECOND);
+    return NULL;
+}
+
+/* Saves DB_PATH as a new *SAVED. A damaged database cannot be copied page
+ * by page, so it is moved aside whole (onto the name we claimed). */
+static bool
+save_current(const char *db_path, GDateTime *now, char **saved, GError **error)
+{
+    g_autofree char *copy = claim_saved_name(db_path, now, error);
+    g_autoptr(GPtrArray) counts = NULL;
+
+    if (copy == NULL)
+        return false;
+    if (!backup_snapshot(db_path, copy, 5000, &counts, NULL)) {
+        g_autofree char *wal = g_strconcat(copy, "-wal", NULL);
+        g_autofree char *shm = g_strconcat(copy, "-shm", NULL);
+        g_autofree char *journal = g_strconcat(copy, "-journal", NULL);
+        g_unlink(wal);
+        g_unlink(shm);
+        g_unlink(journal);
+        if (!move_aside(db_path, copy, error)) {
+            g_unlink(copy);
+            return false;
+        }
+    }
+    *saved = g_steal_pointer(&copy);
+    return true;
+}
+
+/* The new file gets the old one's owner and mode: the daemon may run as
+ * another user than the admin who restores. */
+static bool
+take_owner(const char *tmp, const GStatBuf *old, GError **error)
+{
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    bool ok;
+
+    if (fd < 0) {
+        g_set_error(error, STORE_ERROR, STORE_ERROR_READONLY, "%s: cannot create: %s", tmp,
+                    g_strerror(errno));
+        return false;
+    }
+    ok = old == NULL || ((fchown(fd, old->st_uid, old->st_gid) == 0 || geteuid() == old->st_uid) &&
+                         fchmod(fd, old->st_mode & 0777) == 0);
+    if (!ok)
+        g_set_error(error, STORE_ERROR, STORE_ERROR_READONLY,
+                    "%s: cannot give it the owner and mode of the database: %s", tmp,
+                    g_strerror(errno));
+    close(fd);
+    return ok;
+}
+
+/* FILE copied into TMP, which stands alone: its rows counted in the read
+ * of FILE that fed the copy and checked in the copy, then switched to WAL
+ * as the daemon runs it. */
+static bool
+restore_copy(const char *file, const char *tmp, GError **error)
+{
+    g_autoptr(GPtrArray) counts = NULL;
+    sqlite3 *db;
+    bool ok;
+
+    if (!backup_snapshot(file, tmp, 5000, &counts, error) || !backup_check(tmp, counts, error))
+        return false;
+    db = open_db(tmp, SQLITE_OPEN_READWRITE, 5000, error);
+    ok = db != NULL && exec_sql(db, tmp, "PRAGMA journal_mode = WAL", error);
+    sqlite3_close(db);
+    return ok && sync_path(tmp, error);
+}
+
 bool
 admin_restore(const char *file, const char *db_path, GDateTime *now, char **saved,
               GError **error)
 {
+    g_autofree char *dir = g_path_get_dirname(db_path);
+    g_autofree char *base = g_path_get_basename(db_path);
+    g_autofree char *tmp = g_strdup_printf("%s/.%s.restore.tmp", dir, base);
+    g_autofree char *wal = g_strconcat(db_path, "-wal", NULL);
+    g_autofree char *shm = g_strconcat(db_path, "-shm", NULL);
+    g_autofree char *journal = g_strconcat(db_path, "-journal", NULL);
     struct admin_verify v;
-    sqlite3 *src = NULL, *dest = NULL;
-    sqlite3_backup *b;
-    bool ok = false;
-    int rc;
+    GStatBuf old;
+    bool has_old;
 
     *saved = NULL;
     if (!admin_verify_file(file, &v, error))
         return false;
-    if (g_file_test(db_path, G_FILE_TEST_EXISTS)) {
-        g_autoptr(GDateTime) utc = g_date_time_to_utc(now);
-        g_autofree char *stamp = g_date_time_format(utc, "%Y%m%dT%H%M%SZ");
-        g_autofree char *copy = g_strdup_printf("%s.before-restore-%s", db_path, stamp);
-        g_autoptr(GPtrArray) counts = NULL;
-        /* The database we are about to overwrite may be the only copy of
-         * the last hours: keep it, whatever the admin meant. A damaged one
-         * cannot be copied page by page, so it is moved aside whole. */
-        if (!backup_snapshot(db_path, copy, 5000, &counts, NULL)) {
-            remove_database_files(copy);
-            if (!move_aside(db_path, copy, error))
-                return false;
-        }
-        *saved = g_steal_pointer(&copy);
+    has_old = g_stat(db_path, &old) == 0;
+    /* The database we are about to replace may be the only copy of the
+     * last hours: keep it, whatever the admin meant. */
+    if (g_file_test(db_path, G_FILE_TEST_EXISTS) && !save_current(db_path, now, saved, error))
+        return false;
+    /* A new file beside the live one, renamed over it once it is checked:
+     * copying into the live file fails when the page sizes differ (the
+     * live file is in WAL mode), and a half-written live file is worse
+     * than the old one. */
+    remove_database_files(tmp);
+    if (!take_owner(tmp, has_old ? &old : NULL, error) || !restore_copy(file, tmp, error))
+        goto fail;
+    /* The old database is saved: its WAL would be replayed into the new
+     * file, and its -shm describes that WAL. Nobody has it open (the
+     * caller checked), so they can go. */
+    g_unlink(wal);
+    g_unlink(shm);
+    g_unlink(journal);
+    if (g_rename(tmp, db_path) != 0) {
+        g_set_error(error, STORE_ERROR, STORE_ERROR_READONLY, "%s: cannot rename %s over it: %s",
+                    db_path, tmp, g_strerror(errno));
+        goto fail;
     }
-    src = open_db(file, SQLITE_OPEN_READONLY, 5000, error);
-    if (src != NULL)
-        dest = open_db(db_path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, 5000, error);
-    if (dest == NULL)
-        goto out;
-    b = sqlite3_backup_init(dest, "main", src, "main");
-    if (b == NULL) {
-        set_db_error(error, dest, sqlite3_errcode(dest), db_path, "starting the restore");
-        goto out;
-    }
-    rc = sqlite3_backup_step(b, -1);
-    sqlite3_backup_finish(b);
-    if (rc != SQLITE_DONE) {
-        g_set_error(error, STORE_ERROR, store_error_code(rc, 0), "%s: restoring from %s failed: %s",
-                    db_path, file, sqlite3_errstr(rc));
-        goto out;
-    }
-    ok = exec_sql(dest, db_path, "PRAGMA journal_mode = WAL", error);
-out:
-    sqlite3_close(dest);
-    sqlite3_close(src);
-    return ok;
+    remove_database_files(tmp);
+    return sync_dir(dir, error);
+fail:
+    remove_database_files(tmp);
+    return false;
 }

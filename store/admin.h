@@ -79,9 +79,12 @@ struct admin_hit {
     char *snippet; /* the best matching words in context, matches in [ ] */
 };
 
-/* TEXT is what the admin typed: every word must occur (a trailing '*' makes
- * a word a prefix); FTS5 syntax in TEXT is taken literally. Best first. */
+/* TEXT is what the admin typed: every word must occur somewhere in the
+ * ticket, in its subject or in any of its messages, not necessarily in the
+ * same one (a trailing '*' makes a word a prefix); FTS5 syntax in TEXT is
+ * taken literally. Best first. At most ADMIN_SEARCH_MAX_WORDS words. */
 GPtrArray *admin_search(struct admin *a, const char *text, guint limit, GError **error);
+#define ADMIN_SEARCH_MAX_WORDS 16
 /* The FTS5 query for TEXT; NULL when TEXT has no words. */
 char *admin_search_query(const char *text);
 
@@ -125,9 +128,12 @@ struct admin_purge_result {
     gint64 bytes;
 };
 
-/* Removes the raw messages (and attachments) of closed tickets last
- * updated before BEFORE (ISO 8601 UTC), keeps everything else, and records
- * a "purged" event by ACTOR at AT on each ticket it changed. */
+/* Removes the raw messages of closed tickets last updated before BEFORE
+ * (ISO 8601 UTC), keeps everything else, and records a "purged" event by
+ * ACTOR at AT on each ticket it changed. The attachments' bytes are in the
+ * raw message and go with it; ATTACHMENTS counts them, from the JSON list
+ * of each purged message (messages.attachments), which is kept as the
+ * record of what was attached (name, type, size, hash). */
 bool admin_purge(struct admin *a, const char *before, const char *at, const char *actor,
                  struct admin_purge_result *out, GError **error);
 
@@ -146,7 +152,7 @@ struct admin_backup {
     gint64 verify_us;
 };
 
-/* Copies DB_PATH into DIR as tickets-YYYYMMDDTHHMMZ.db (UTC time NOW) with
+/* Copies DB_PATH into DIR as tickets-YYYYMMDDTHHMMSSZ.db (UTC time NOW) with
  * SQLite's online backup while other connections write, then verifies it:
  * integrity_check, and every table's row count equal to the source's in
  * the snapshot that was copied. Nothing is left in DIR on failure. */
@@ -162,13 +168,19 @@ struct admin_retention {
 
 #define ADMIN_RETENTION_DEFAULT { 7, 5, 13 }
 
-/* The time a backup file name stands for; NULL when NAME is not ours. */
+/* The time a backup file name stands for; NULL when NAME is not ours.
+ * Names to the minute (tickets-YYYYMMDDTHHMMZ.db, written by older
+ * versions) are read too, as that minute's second 0. */
 GDateTime *admin_backup_name_time(const char *name);
 /* Of NAMES (backup file names), those the retention rule R does not keep,
- * newest first. The newest backup is always kept. */
-GPtrArray *admin_retention_drop(GPtrArray *names, const struct admin_retention *r);
-/* Removes from DIR the backups R does not keep; returns their names. */
-GPtrArray *admin_prune(const char *dir, const struct admin_retention *r, GError **error);
+ * newest first. The newest backup is always kept, and so is KEEP (the
+ * name of the backup just made; NULL: none). */
+GPtrArray *admin_retention_drop(GPtrArray *names, const struct admin_retention *r,
+                                const char *keep);
+/* Removes from DIR the backups R does not keep, never KEEP (a file name in
+ * DIR, or NULL); returns their names. */
+GPtrArray *admin_prune(const char *dir, const struct admin_retention *r, const char *keep,
+                       GError **error);
 
 struct admin_verify {
     int schema_version;
@@ -185,9 +197,13 @@ bool admin_verify_file(const char *file, struct admin_verify *out, GError **erro
  * none. It sees other processes only, which is what restore needs. */
 pid_t admin_database_holder(const char *db_path);
 
-/* Replaces DB_PATH by FILE (verified first) with the backup API, after
- * saving the current database next to it; *SAVED names that copy (NULL
- * when there was no database). The caller has made sure nobody uses it. */
+/* Replaces DB_PATH by FILE (verified first), after saving the current
+ * database next to it as DB_PATH.before-restore-STAMP (a name no earlier
+ * restore used); *SAVED names that copy (NULL when there was no database),
+ * also when the restore fails after saving it. FILE is copied into a new
+ * file in DB_PATH's directory, checked, and renamed over DB_PATH, so page
+ * size and journal mode of the two never meet. The caller has made sure
+ * nobody uses DB_PATH. */
 bool admin_restore(const char *file, const char *db_path, GDateTime *now, char **saved,
                    GError **error);
 

@@ -65,6 +65,39 @@ like "$(tctl close TKT-1)" 'already closed' "closing again changes nothing"
 tctl reopen TKT-1 >/dev/null
 is "$(field TKT-1 'd["status"]')" "open" "reopen TKT-1 opens it again"
 is "$(field TKT-1 'd["resolved_at"]')" "null" "and clears its resolution time"
+# A ticket resolved weeks ago and reopened: the weeks it stood resolved
+# are paused time, so its deadlines lie ahead and tick escalates nothing.
+long_ago=$(date -u -d '30 days ago' +%Y-%m-%dT%H:%M:%SZ)
+resolved=$(date -u -d '30 days ago + 1 minute' +%Y-%m-%dT%H:%M:%SZ)
+sqlite3 -cmd '.timeout 5000' "$DB" "UPDATE tickets SET status = 'resolved',
+    created_at = '$long_ago', first_response_at = NULL, resolved_at = '$resolved'
+    WHERE id = 1; DELETE FROM timers WHERE ticket_id = 1"
+last_event=$(sql 'SELECT max(id) FROM events')
+escalations() {
+    sql "SELECT count(*) FROM events WHERE ticket_id = 1 AND id > $last_event
+         AND type IN ('sla-warning', 'sla-breach', 'stage')"
+}
+out=$(tctl reopen TKT-1 --quiet)
+like "$out" 'TKT-1: resolved -> open$' "reopen TKT-1 from resolved, quietly"
+now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+is "$(field TKT-1 "d['status'] == 'open' and d['first_response_due'] > '$now'")" "true" \
+    "it is open with its response deadline ahead"
+like "$(tctl tick)" 'tick at ' "tick runs after the reopen"
+is "$(escalations)" "0" "and escalates nothing: the time it stood resolved does not count"
+is "$(sql "SELECT count(*) FROM timers WHERE ticket_id = 1 AND fired_at IS NULL
+           AND due_at <= strftime('%Y-%m-%dT%H:%M:%SZ', 'now')")" "0" \
+    "none of its timers lies in the past"
+
+# --db with an explicit -c still reads the configuration
+out=$(tctl --db "$DB" tick 2>&1)
+is "$?" "0" "tick with -c and --db runs"
+like "$out" '^tick at ' "and does not ask for -c"
+out=$(tctl --db "$DB" close TKT-1)
+like "$out" 'TKT-1: open -> closed; the customer is told' \
+    "close with -c and --db tells the customer, as the configuration says"
+tctl --db "$DB" reopen TKT-1 --quiet >/dev/null
+is "$(field TKT-1 'd["status"]')" "open" "and reopen with --db opens it again"
+
 err=$(tctl close TKT-99 2>&1)
 is "$?" "1" "close of a ticket that does not exist exits 1"
 is "$err" "ticketctl: no ticket TKT-99" "and says so in one sentence"
@@ -110,7 +143,7 @@ echo "# $out"
 echo "# backup while the daemon writes: ${ms} ms wall"
 like "$out" 'integrity ok, row counts of [0-9]+ tables equal' "backup reports its verification"
 file=$(ls "$BK"/tickets-*Z.db | head -n 1)
-like "$(basename "$file")" '^tickets-[0-9]{8}T[0-9]{4}Z\.db$' "the copy is named by UTC time"
+like "$(basename "$file")" '^tickets-[0-9]{8}T[0-9]{6}Z\.db$' "the copy is named by UTC time, to the second"
 # More copies for as long as the load lasts, each in a directory of its
 # own (one directory keeps only the newest of a day).
 n=0
@@ -137,8 +170,22 @@ like "$err" "bad.db: is not an SQLite database" "and names the file"
 for day in 2026-11-20 2026-11-21 2026-11-22; do
     tctl backup "$E2E_DIR/ret" --now "${day}T03:00:00Z" --daily 2 --weekly 0 --monthly 0 >/dev/null
 done
-is "$(ls "$E2E_DIR/ret" | tr '\n' ' ')" "tickets-20261121T0300Z.db tickets-20261122T0300Z.db " \
+is "$(ls "$E2E_DIR/ret" | tr '\n' ' ')" "tickets-20261121T030000Z.db tickets-20261122T030000Z.db " \
     "backup prunes by the retention rule"
+# Three copies within a minute, each pruned to one a day: the copy just
+# made is the one kept, every time; and so it is with a copy dated later.
+kept=0
+for t in 10:00:00 10:00:30 10:00:45; do
+    out=$(tctl backup "$E2E_DIR/ret2" --json --now "2026-11-20T${t}Z" --daily 1 --weekly 0 \
+        --monthly 0)
+    [ -f "$(printf '%s\n' "$out" | json 'd["path"]')" ] && kept=$((kept + 1))
+done
+is "$kept" "3" "a backup is never pruned by its own run, within one minute"
+: >"$E2E_DIR/ret2/tickets-20991231T0000Z.db"
+out=$(tctl backup "$E2E_DIR/ret2" --json --now 2026-11-21T10:00:00Z --daily 1 --weekly 0 \
+    --monthly 0)
+ok "$([ -f "$(printf '%s\n' "$out" | json 'd["path"]')" ]; echo $?)" \
+    "nor when a copy dated in the future is in the directory"
 
 # restore
 backup_tickets=$(sqlite3 -readonly "$file" 'SELECT count(*) FROM tickets')
@@ -146,9 +193,24 @@ err=$(tctl restore "$file" 2>&1)
 is "$?" "4" "restore is refused while the daemon runs"
 like "$err" "tickets.db is in use by process $MILTER_PID" "and says which process holds it"
 milter_stop
+# A failed restore says where the database it would have replaced is.
+mkdir -p "$E2E_DIR/.tickets.db.restore.tmp/blocker"
+err=$(tctl restore "$file" 2>&1)
+is "$?" "3" "a restore that cannot write its new file fails"
+like "$err" 'as it was before this restore is saved as .*tickets.db.before-restore-' \
+    "and says where the database was saved"
+rm -rf "$E2E_DIR/.tickets.db.restore.tmp"
+# A backup of another page size than the live (WAL) database.
+cp "$file" "$E2E_DIR/big-pages.db"
+sqlite3 "$E2E_DIR/big-pages.db" 'PRAGMA page_size = 8192; VACUUM'
+out=$(tctl restore "$E2E_DIR/big-pages.db" 2>&1)
+is "$?" "0" "restore of a backup with 8192-byte pages succeeds"
+is "$(sql 'PRAGMA page_size')" "8192" "and the database has its page size"
 out=$(tctl restore "$file")
 is "$?" "0" "restore succeeds with the daemon stopped"
 like "$out" 'kept as .*tickets.db.before-restore-' "the replaced database is kept"
+is "$(ls "$E2E_DIR" | grep -c 'tickets.db.before-restore-[0-9TZ]*\(-[0-9]*\)\?$')" "3" \
+    "each restore kept its own copy of the database it replaced"
 is "$(tickets)" "$backup_tickets" "the database has the backup's tickets"
 milter_start
 send_mail "$F/sev1-outage.eml"

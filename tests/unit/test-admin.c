@@ -4,9 +4,12 @@
  * and new rows, statistics, customers, purge, export, the retention rule,
  * backups taken while another thread writes, verify and restore.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,6 +24,24 @@ struct fixture {
     char *dir;
     char *path;
 };
+
+/* The errno a directory's fsync fails with; 0: it works. */
+static int dir_fsync_errno;
+
+/* This program's fsync stands in for libc's (the store's code is linked
+ * in statically), so that a test can be a file system that cannot sync a
+ * directory. Files are synced for real. */
+int
+fsync(int fd)
+{
+    struct stat sb;
+
+    if (dir_fsync_errno != 0 && fstat(fd, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        errno = dir_fsync_errno;
+        return -1;
+    }
+    return (int)syscall(SYS_fsync, fd);
+}
 
 static void
 fixture_setup(struct fixture *f, gconstpointer data)
@@ -198,6 +219,42 @@ test_search(struct fixture *f, gconstpointer data)
     }
 }
 
+/* Every word somewhere in the ticket, not all in one message: FTS5 alone
+ * ANDs words within one row. */
+static void
+test_search_across_messages(struct fixture *f, gconstpointer data)
+{
+    static const struct {
+        const char *text, *tag;
+    } cases[] = {
+        { "inloggen werkt", "TKT-2" },      /* two messages of one ticket */
+        { "wachtwoord werkt", "TKT-2" },    /* the subject and a message */
+        { "wachtwoord inlog* dank", "TKT-2" },
+        { "inloggen invoice", "(none)" },   /* words of two tickets */
+        { "checkout december", "(none)" },
+        { "invoice december", "TKT-3" },
+    };
+
+    seed(f->path);
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autoptr(GPtrArray) hits = search(f->path, cases[i].text);
+        g_assert_cmpuint(hits->len, <=, 1);
+        g_assert_cmpstr(first_tag(hits), ==, cases[i].tag);
+        if (hits->len > 0)
+            g_assert_nonnull(
+                strstr(((struct admin_hit *)g_ptr_array_index(hits, 0))->snippet, "["));
+    }
+    {
+        g_autoptr(GError) error = NULL;
+        struct admin *a = admin_open(f->path, false, 1000, &error);
+        g_autoptr(GPtrArray) hits =
+            admin_search(a, "a b c d e f g h i j k l m n o p q", 50, &error);
+        g_assert_null(hits);
+        g_assert_nonnull(strstr(error->message, "at most 16 words"));
+        admin_close(a);
+    }
+}
+
 /* A database of schema 6 gets its existing rows indexed by migration 7;
  * rows written after are indexed by the triggers. */
 static void
@@ -325,6 +382,12 @@ test_purge(struct fixture *f, gconstpointer data)
     struct admin *a;
 
     seed(f->path);
+    /* Attachments are a JSON list per message (schema 8), NULL for none. */
+    exec_ok(f->path, "UPDATE messages SET attachments ="
+                     " '[{\"name\":\"a.pdf\",\"sha256\":\"01\"},{\"name\":\"b.png\"}]'"
+                     " WHERE message_id = '<m2@acme.test>';"
+                     "UPDATE messages SET attachments = '[{\"name\":\"c.txt\"}]'"
+                     " WHERE message_id = '<m1@acme.test>'");
     a = admin_open(f->path, true, 1000, &error);
     /* Closed, but changed after the date: kept. */
     g_assert_true(admin_purge(a, "2026-01-06T00:00:00Z", "2026-03-01T00:00:00Z", "test", &r,
@@ -336,6 +399,7 @@ test_purge(struct fixture *f, gconstpointer data)
     g_assert_cmpuint(r.tickets, ==, 1);
     g_assert_cmpuint(r.messages, ==, 2);
     g_assert_cmpint(r.bytes, ==, 18);
+    g_assert_cmpuint(r.attachments, ==, 2);
     /* Done once: a second run finds nothing more. */
     g_assert_true(admin_purge(a, "2026-02-01T00:00:00Z", "2026-03-01T00:00:00Z", "test", &r,
                               &error));
@@ -347,6 +411,13 @@ test_purge(struct fixture *f, gconstpointer data)
                                     " AND ticket_id = 2 AND actor = 'test'"),
                     ==, 1);
     g_assert_cmpint(scalar(f->path, "SELECT count(*) FROM events WHERE ticket_id = 2"), ==, 2);
+    g_assert_cmpint(scalar(f->path, "SELECT json_extract(detail, '$.attachments') FROM events"
+                                    " WHERE type = 'purged' AND ticket_id = 2"),
+                    ==, 2);
+    /* What was attached stays on record; only the bytes (in raw) went. */
+    g_assert_cmpint(scalar(f->path, "SELECT json_array_length(attachments) FROM messages"
+                                    " WHERE message_id = '<m2@acme.test>'"),
+                    ==, 2);
     {
         /* The text is still searchable. */
         g_autoptr(GPtrArray) hits = search(f->path, "inloggen");
@@ -440,7 +511,7 @@ test_retention(void)
         g_ptr_array_add(names, g_date_time_format(t, "tickets-%Y%m%dT%H%MZ.db"));
     }
     g_ptr_array_add(names, g_strdup("README"));
-    drop = admin_retention_drop(names, &keep);
+    drop = admin_retention_drop(names, &keep, NULL);
     for (guint i = 0; i < drop->len; i++)
         g_hash_table_add(dropped, g_ptr_array_index(drop, i));
     kept = names->len - 1 - drop->len;
@@ -460,7 +531,7 @@ test_retention(void)
     /* Nothing asked for: the newest alone stays. */
     {
         struct admin_retention none = { 0, 0, 0 };
-        g_autoptr(GPtrArray) all = admin_retention_drop(names, &none);
+        g_autoptr(GPtrArray) all = admin_retention_drop(names, &none, NULL);
         g_assert_cmpuint(all->len, ==, names->len - 2);
     }
 }
@@ -532,9 +603,9 @@ test_backup_while_writing(struct fixture *f, gconstpointer data)
         g_test_message("backup of %d+ tickets while writing: copy %" G_GINT64_FORMAT
                        " ms, verify %" G_GINT64_FORMAT " ms, %" G_GINT64_FORMAT " bytes",
                        tickets, b.copy_us / 1000, b.verify_us / 1000, b.bytes);
-        g_assert_true(g_str_has_suffix(b.path, i == 0   ? "tickets-20261127T1630Z.db"
-                                               : i == 1 ? "tickets-20261127T1631Z.db"
-                                                        : "tickets-20261127T1632Z.db"));
+        g_assert_true(g_str_has_suffix(b.path, i == 0   ? "tickets-20261127T163000Z.db"
+                                               : i == 1 ? "tickets-20261127T163100Z.db"
+                                                        : "tickets-20261127T163200Z.db"));
         g_assert_true(admin_verify_file(b.path, &v, &error));
         g_assert_cmpint(v.schema_version, ==, v.known_version);
         g_assert_cmpint(v.tickets, >=, tickets);
@@ -544,7 +615,7 @@ test_backup_while_writing(struct fixture *f, gconstpointer data)
     g_atomic_int_set(&w.stop, 1);
     g_thread_join(thread);
     {
-        /* Same minute again: a name with seconds, the first stays. */
+        /* Same minute again: another second, the first stays. */
         g_autoptr(GDateTime) now = g_date_time_new_utc(2026, 11, 27, 16, 32, 7);
         struct admin_backup b;
         g_assert_true(admin_backup_run(f->path, dir, now, 5000, &b, &error));
@@ -561,6 +632,98 @@ test_backup_while_writing(struct fixture *f, gconstpointer data)
             n++;
         }
         g_assert_cmpint(n, ==, 4);
+    }
+}
+
+/* Backups a few seconds apart, each pruned right after it is made, as
+ * cron runs them: the copy just made and verified is never pruned, not by
+ * an older name that sorts after it, nor by a copy dated in the future. */
+static void
+test_backup_keeps_its_own(struct fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *dir = g_build_filename(f->dir, "backups", NULL);
+    g_autofree char *future = g_build_filename(dir, "tickets-20991231T0000Z.db", NULL);
+    struct admin_retention one = { 1, 0, 0 };
+    static const int seconds[] = { 0, 30, 45 };
+
+    seed(f->path);
+    for (gsize i = 0; i < G_N_ELEMENTS(seconds); i++) {
+        g_autoptr(GDateTime) now = g_date_time_new_utc(2026, 11, 27, 10, 0, seconds[i]);
+        g_autoptr(GPtrArray) dropped = NULL;
+        g_autofree char *made = NULL;
+        struct admin_backup b;
+
+        g_assert_true(admin_backup_run(f->path, dir, now, 1000, &b, &error));
+        g_assert_no_error(error);
+        made = g_path_get_basename(b.path);
+        g_assert_true(g_str_has_suffix(b.path, "Z.db"));
+        g_assert_cmpuint(strlen(made), ==, strlen("tickets-20261127T100000Z.db"));
+        dropped = admin_prune(dir, &one, made, &error);
+        g_assert_no_error(error);
+        g_assert_true(g_file_test(b.path, G_FILE_TEST_EXISTS));
+        g_assert_cmpuint(dropped->len, ==, i > 0 ? 1 : 0);
+        admin_backup_clear(&b);
+    }
+    /* A copy named for a later time sorts newest: still ours stays. */
+    g_assert_true(g_file_set_contents(future, "", 0, NULL));
+    {
+        g_autoptr(GDateTime) now = g_date_time_new_utc(2026, 11, 28, 10, 0, 0);
+        g_autoptr(GPtrArray) dropped = NULL;
+        g_autofree char *made = NULL;
+        struct admin_backup b;
+
+        g_assert_true(admin_backup_run(f->path, dir, now, 1000, &b, &error));
+        made = g_path_get_basename(b.path);
+        dropped = admin_prune(dir, &one, made, &error);
+        g_assert_no_error(error);
+        g_assert_true(g_file_test(b.path, G_FILE_TEST_EXISTS));
+        g_assert_true(g_file_test(future, G_FILE_TEST_EXISTS));
+        admin_backup_clear(&b);
+    }
+    {
+        /* Old names to the minute still count for the retention rule. */
+        g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+        g_autoptr(GPtrArray) drop = NULL;
+        g_ptr_array_add(names, g_strdup("tickets-20261127T1000Z.db"));
+        g_ptr_array_add(names, g_strdup("tickets-20261127T100030Z.db"));
+        drop = admin_retention_drop(names, &one, NULL);
+        g_assert_cmpuint(drop->len, ==, 1);
+        g_assert_cmpstr(g_ptr_array_index(drop, 0), ==, "tickets-20261127T1000Z.db");
+        g_clear_pointer(&drop, g_ptr_array_unref);
+        drop = admin_retention_drop(names, &one, "tickets-20261127T1000Z.db");
+        g_assert_cmpuint(drop->len, ==, 0);
+    }
+}
+
+/* A file system that cannot sync a directory (EINVAL) keeps the verified
+ * backup; a real failure to sync still fails and leaves nothing. */
+static void
+test_backup_dir_fsync(struct fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *dir = g_build_filename(f->dir, "backups", NULL);
+    static const int ignored[] = { EINVAL, ENOTSUP, EBADF };
+    struct admin_backup b;
+
+    seed(f->path);
+    for (gsize i = 0; i < G_N_ELEMENTS(ignored); i++) {
+        g_autoptr(GDateTime) now = g_date_time_new_utc(2026, 11, 27, 10, 0, (int)i);
+        dir_fsync_errno = ignored[i];
+        g_assert_true(admin_backup_run(f->path, dir, now, 1000, &b, &error));
+        dir_fsync_errno = 0;
+        g_assert_no_error(error);
+        g_assert_true(g_file_test(b.path, G_FILE_TEST_EXISTS));
+        admin_backup_clear(&b);
+    }
+    {
+        g_autoptr(GDateTime) now = g_date_time_new_utc(2026, 11, 27, 11, 0, 0);
+        g_autofree char *path = g_build_filename(dir, "tickets-20261127T110000Z.db", NULL);
+        dir_fsync_errno = EIO;
+        g_assert_false(admin_backup_run(f->path, dir, now, 1000, &b, &error));
+        dir_fsync_errno = 0;
+        g_assert_nonnull(strstr(error->message, "cannot sync"));
+        g_assert_false(g_file_test(path, G_FILE_TEST_EXISTS));
     }
 }
 
@@ -649,6 +812,95 @@ test_restore(struct fixture *f, gconstpointer data)
     admin_backup_clear(&b);
 }
 
+/* A backup of another page size than the live database (in WAL mode,
+ * where the page size cannot change) restores all the same. */
+static void
+test_restore_page_size(struct fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GDateTime) now = g_date_time_new_utc(2026, 11, 27, 16, 30, 0);
+    g_autofree char *dir = g_build_filename(f->dir, "backups", NULL);
+    g_autofree char *saved = NULL;
+    g_autofree char *wal = g_strconcat(f->path, "-wal", NULL);
+    struct admin_backup b;
+
+    seed(f->path);
+    g_assert_true(admin_backup_run(f->path, dir, now, 1000, &b, &error));
+    exec_ok(b.path, "PRAGMA page_size = 8192; VACUUM");
+    g_assert_cmpint(scalar(b.path, "PRAGMA page_size"), ==, 8192);
+    exec_ok(f->path, "DELETE FROM events");
+    g_assert_cmpint(scalar(f->path, "PRAGMA page_size"), ==, 4096);
+    g_assert_true(admin_restore(b.path, f->path, now, &saved, &error));
+    g_assert_no_error(error);
+    g_assert_nonnull(saved);
+    g_assert_cmpint(scalar(f->path, "PRAGMA page_size"), ==, 8192);
+    g_assert_cmpint(scalar(f->path, "SELECT count(*) FROM events"), ==, 3);
+    g_assert_cmpint(scalar(saved, "SELECT count(*) FROM events"), ==, 0);
+    {
+        /* The daemon's way of opening it works, in WAL mode. */
+        struct store *st = store_open(f->path, STORE_READ_WRITE, 1000, &error);
+        g_assert_no_error(error);
+        store_close(st);
+    }
+    {
+        /* Nothing temporary is left beside the database. */
+        g_autoptr(GDir) d = g_dir_open(f->dir, 0, NULL);
+        const char *name;
+        while ((name = g_dir_read_name(d)) != NULL)
+            g_assert_null(strstr(name, "tmp"));
+    }
+    admin_backup_clear(&b);
+}
+
+/* Two restores in one second: the copy the first saved (the original
+ * database) is not overwritten by the second. */
+static void
+test_restore_twice(struct fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GDateTime) now = g_date_time_new_utc(2026, 11, 27, 16, 30, 0);
+    g_autofree char *dir = g_build_filename(f->dir, "backups", NULL);
+    g_autofree char *first = NULL, *second = NULL;
+    struct admin_backup b;
+
+    seed(f->path);
+    g_assert_true(admin_backup_run(f->path, dir, now, 1000, &b, &error));
+    exec_ok(f->path, "INSERT INTO events (ticket_id, at, type) VALUES (1, 'x', 'original')");
+    g_assert_true(admin_restore(b.path, f->path, now, &first, &error));
+    g_assert_true(admin_restore(b.path, f->path, now, &second, &error));
+    g_assert_no_error(error);
+    g_assert_true(g_str_has_suffix(first, "tickets.db.before-restore-20261127T163000Z"));
+    g_assert_true(g_str_has_suffix(second, "tickets.db.before-restore-20261127T163000Z-2"));
+    g_assert_cmpint(scalar(first, "SELECT count(*) FROM events WHERE type = 'original'"), ==,
+                    1);
+    g_assert_cmpint(scalar(second, "SELECT count(*) FROM events WHERE type = 'original'"), ==,
+                    0);
+    admin_backup_clear(&b);
+}
+
+/* A restore that fails after the database was saved says where. */
+static void
+test_restore_fails_saved(struct fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GDateTime) now = g_date_time_new_utc(2026, 11, 27, 16, 30, 0);
+    g_autofree char *dir = g_build_filename(f->dir, "backups", NULL);
+    g_autofree char *blocker = g_build_filename(f->dir, ".tickets.db.restore.tmp", "x", NULL);
+    g_autofree char *saved = NULL;
+    struct admin_backup b;
+
+    seed(f->path);
+    g_assert_true(admin_backup_run(f->path, dir, now, 1000, &b, &error));
+    /* A directory where the new file would go: the copy cannot be made. */
+    g_assert_cmpint(g_mkdir_with_parents(blocker, 0700), ==, 0);
+    g_assert_false(admin_restore(b.path, f->path, now, &saved, &error));
+    g_assert_nonnull(error);
+    g_assert_nonnull(saved);
+    g_assert_cmpint(scalar(saved, "SELECT count(*) FROM tickets"), ==, 3);
+    g_assert_cmpint(scalar(f->path, "SELECT count(*) FROM tickets"), ==, 3);
+    admin_backup_clear(&b);
+}
+
 /* The database to replace is damaged: it is moved aside whole, and the
  * backup comes in. */
 static void
@@ -713,6 +965,7 @@ main(int argc, char **argv)
     g_test_add_func("/admin/search/query", test_search_query);
     ADD("/admin/search/words", test_search);
     ADD("/admin/search/migration-indexes-old-rows", test_search_migration);
+    ADD("/admin/search/words-across-messages", test_search_across_messages);
     g_test_add_func("/admin/stats/percentile", test_percentile);
     ADD("/admin/stats/read", test_stats);
     ADD("/admin/customers", test_customers);
@@ -722,9 +975,14 @@ main(int argc, char **argv)
     g_test_add_func("/admin/backup/retention", test_retention);
     ADD("/admin/backup/while-writing", test_backup_while_writing);
     ADD("/admin/backup/missing-source", test_backup_missing_source);
+    ADD("/admin/backup/keeps-its-own", test_backup_keeps_its_own);
+    ADD("/admin/backup/dir-fsync-unsupported", test_backup_dir_fsync);
     ADD("/admin/verify/failures", test_verify_failures);
     ADD("/admin/restore", test_restore);
     ADD("/admin/restore/over-damage", test_restore_over_damage);
+    ADD("/admin/restore/page-size", test_restore_page_size);
+    ADD("/admin/restore/twice-in-a-second", test_restore_twice);
+    ADD("/admin/restore/fails-says-saved", test_restore_fails_saved);
     ADD("/admin/restore/holder", test_database_holder);
     return g_test_run();
 }
