@@ -769,6 +769,16 @@ config_read(struct config *cfg, GKeyFile *kf, const struct scan *s, GError **err
     if (!read_group(kf, s, "milter", cfg, error) || !read_group(kf, s, "staff", cfg, error) ||
         !read_group(kf, s, "outbound", cfg, error))
         return false;
+    /* A relative path is taken from the working directory (the daemon
+     * keeps the one it was started in), and kept absolute so that log lines
+     * and ticketctl name the very file. */
+    char **paths[] = { &cfg->database, &cfg->pid_file, &cfg->metrics_file, &cfg->template_dir };
+    for (guint i = 0; i < G_N_ELEMENTS(paths); i++)
+        if (*paths[i] != NULL && !g_path_is_absolute(*paths[i])) {
+            char *abs = g_canonicalize_filename(*paths[i], NULL);
+            g_free(*paths[i]);
+            *paths[i] = abs;
+        }
     if (cfg->database == NULL) {
         g_set_error(error, CONFIG_ERROR, CONFIG_ERROR_MISSING,
                     "%s: [milter] database: required key is missing (the SQLite file, e.g."
