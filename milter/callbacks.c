@@ -98,13 +98,15 @@ milter_config(void)
 }
 
 bool
-milter_drain(guint timeout_ms)
+milter_drain(guint timeout_ms, bool close)
 {
-    /* A message that reaches its end after this is refused with 451 and
+    /* Once closed, a message that reaches its end is refused with 451 and
      * Postfix tries again later: the writer is about to go away. */
-    g_mutex_lock(&milter_lock);
-    milter_stopping = true;
-    g_mutex_unlock(&milter_lock);
+    if (close) {
+        g_mutex_lock(&milter_lock);
+        milter_stopping = true;
+        g_mutex_unlock(&milter_lock);
+    }
     for (guint waited = 0; g_atomic_int_get(&milter_in_commit) > 0; waited += 50) {
         if (waited >= timeout_ms)
             return false;
@@ -276,7 +278,9 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
     }
     conn->msg->is_support = true;
     gint64 ticket = 0;
-    switch (router_address_ticket(cfg->secret != NULL ? cfg->secret : milter_secret,
+    /* The secret of the start: the scheduler signs with it too (a changed
+     * [milter] secret takes effect at the next start). */
+    switch (router_address_ticket(milter_secret,
                                   cfg->ticket_prefix, rcpt, &ticket)) {
     case ADDRESS_FORGED:
         /* Refused for this recipient only: a ticket address is not
@@ -505,11 +509,15 @@ mlfi_eom(SMFICTX *ctx)
     mail = parser_mail_parse_limited((const char *)msg->raw->data, msg->raw->len, &limits,
                                      &error);
     if (mail == NULL) {
-        log_error("%s: tempfail: cannot parse message: %s from=<%s>", qid, error->message,
-                  msg->envelope_from);
-        set_reply(ctx, "451", "4.3.0", tempfail_text(NULL));
-        stats_count(STAT_TEMPFAIL, "parse");
-        return SMFIS_TEMPFAIL;
+        /* The same bytes will not parse next time either: a retry cannot
+         * help, so the sender hears it now rather than after days. */
+        log_info("%s: reject: cannot parse message: %s from=<%s>", qid, error->message,
+                 msg->envelope_from);
+        set_reply(ctx, "554", "5.6.0",
+                  "This message has no header the support system can read; please resend it"
+                  " from a mail program");
+        stats_count(STAT_REJECT, "unparsable");
+        return SMFIS_REJECT;
     }
 
     now = g_date_time_new_now_utc();
@@ -521,7 +529,7 @@ mlfi_eom(SMFICTX *ctx)
     job.envelope_from = msg->envelope_from;
     job.client_addr = conn->client_addr;
     job.now = now;
-    job.secret = msg->cfg->secret != NULL ? msg->cfg->secret : milter_secret;
+    job.secret = milter_secret;
     job.address_ticket = msg->address_ticket;
     job.trust = msg->authenticated ? "smtp-auth"
                 : config_is_trusted_client(msg->cfg, conn->client_addr) ? "trusted-network"

@@ -338,9 +338,10 @@ reload(struct daemon_state *ds)
     /* These were used once, at start-up. */
     if (!same_text(cfg->socket, old->socket) || !same_text(cfg->database, old->database) ||
         !same_text(cfg->user, old->user) || !same_text(cfg->socket_owner, old->socket_owner) ||
-        cfg->socket_mode != old->socket_mode || !same_text(cfg->pid_file, old->pid_file))
-        log_warning("reload: socket, database, user, socket_owner, socket_mode and pid_file "
-                    "changes take effect at the next start");
+        cfg->socket_mode != old->socket_mode || !same_text(cfg->pid_file, old->pid_file) ||
+        !same_text(cfg->secret, old->secret))
+        log_warning("reload: socket, database, user, socket_owner, socket_mode, pid_file and "
+                    "secret changes take effect at the next start");
     milter_set_config(cfg);
     scheduler_set_config(ds->scheduler, cfg);
     dispatch_set_config(ds->dispatcher, cfg);
@@ -473,6 +474,8 @@ main(int argc, char **argv)
     /* Not unbound on failure: the file may be another daemon's. */
     if (!bind_socket(cfg))
         return EX_UNAVAILABLE;
+    /* Reloads may name another socket; the one we bound is this. */
+    g_autofree char *bound_socket = g_strdup(cfg->socket);
     if (user_name != NULL && !drop_privileges(user_name, user_uid, user_gid)) {
         unbind_socket(cfg);
         return EX_OSERR;
@@ -494,7 +497,9 @@ main(int argc, char **argv)
     if (!foreground) {
         /* SQLite connections must not cross a fork: reopen in the child. */
         st = store_close(st);
-        if (daemon(0, 0) != 0) {
+        /* The working directory stays: relative paths in the config (and
+         * in a reloaded one) keep meaning what they meant at the start. */
+        if (daemon(1, 0) != 0) {
             fprintf(stderr, "ticket-milter: cannot detach: %s\n", g_strerror(errno));
             return EX_OSERR;
         }
@@ -538,17 +543,27 @@ main(int argc, char **argv)
     signal_loop(&ds, &signals);
     g_thread_join(milter);
 
-    /* libmilter has stopped taking connections; let the messages that are
-     * in their commit finish before the writer goes. */
-    bool drained = milter_drain(DRAIN_MS);
+    /* libmilter has stopped taking connections. Sessions it took before may
+     * still reach their end of message: they get their commit. Then the
+     * door closes (a late one gets 451 and comes again) and the last
+     * commits finish before the writer goes. */
     g_usleep(SETTLE_MS * 1000);
-    if (!milter_drain(DRAIN_MS) || !drained)
-        log_warning("stopping with messages still waiting for their commit");
+    if (!milter_drain(DRAIN_MS, false) || !milter_drain(DRAIN_MS, true)) {
+        /* A session still inside its commit would use the writer, the
+         * dispatcher and the scheduler after we freed them. Postfix gets no
+         * answer for it and tries again; the database is consistent. */
+        log_error("stopping with a message still in its commit after %d s: exiting at once",
+                  2 * DRAIN_MS / 1000);
+        _exit(EX_SOFTWARE);
+    }
     ds.scheduler = scheduler_stop(ds.scheduler);
     ds.dispatcher = dispatch_stop(ds.dispatcher);
     writer = store_writer_free(writer);
     /* Last, so that the final figures include everything above. */
     stats_stop();
+    /* libmilter removes a unix socket only when not running as root. */
+    if (unix_socket_path(bound_socket) != NULL)
+        unlink(unix_socket_path(bound_socket));
     log_info("stopped");
     if (pid_fd >= 0) {
         /* In a directory the user cannot write this fails; the lock, gone

@@ -23,7 +23,8 @@ void milter_setup(struct config *cfg, struct store_writer *writer, struct dispat
 /* Replaces the config for messages that start from now on (SIGUSR1). */
 void milter_set_config(struct config *cfg);
 /* Waits up to TIMEOUT_MS for messages in their commit to finish; returns
- * whether none is left. */
-bool milter_drain(guint timeout_ms);
+ * whether none is left. With CLOSE, no new commit starts from now on:
+ * such a message is refused with 451. */
+bool milter_drain(guint timeout_ms, bool close);
 
 #endif

@@ -93,11 +93,23 @@ send_smtp(CURL *curl, const struct config *cfg, const struct outbox_row *row, lo
     curl_easy_setopt(curl, CURLOPT_READFUNCTION, upload_read);
     curl_easy_setopt(curl, CURLOPT_READDATA, &u);
     curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
+    /* One recipient the relay refuses (a staff address that left) must not
+     * cost the others their notice; only when all are refused does the
+     * row fail. libcurl before 8.2 spells the option with three Ls. */
+#if LIBCURL_VERSION_NUM >= 0x080200
+    curl_easy_setopt(curl, CURLOPT_MAIL_RCPT_ALLOWFAILS, 1L);
+#elif LIBCURL_VERSION_NUM >= 0x074500
+    curl_easy_setopt(curl, CURLOPT_MAIL_RCPT_ALLLOWFAILS, 1L);
+#endif
     rc = curl_easy_perform(curl);
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, code);
     curl_slist_free_all(rcpts);
     if (rc == CURLE_OK)
         return DELIVERY_SENT;
+    /* A relay that refuses our login is misconfigured, not the message
+     * undeliverable: keep it until the admin has fixed the relay. */
+    if (rc == CURLE_LOGIN_DENIED)
+        return DELIVERY_RETRY;
     return *code >= 500 && *code < 600 ? DELIVERY_FAILED : DELIVERY_RETRY;
 }
 
