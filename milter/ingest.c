@@ -259,7 +259,8 @@ store_the_message(struct store *st, const struct ingest_job *job, const struct d
         .message_id = m->message_id,
         .digest = m->digest,
         .direction = "in",
-        .kind = d->kind,
+        /* A staff address without trust is what it claims, not what it is. */
+        .kind = d->is_staff && !job->trusted ? "untrusted-staff" : d->kind,
         .from = d->requester,
         .to = to,
         .cc = cc,

@@ -180,8 +180,10 @@ stats_count_job(const struct ingest_job *job)
     stats_count(STAT_ACCEPT, NULL);
     if (job->action == ROUTER_CREATE)
         bump(FC_CREATED);
-    else if (job->action == ROUTER_FOLLOWUP && job->cfg != NULL && job->requester != NULL &&
-             router_is_staff(job->cfg, job->requester))
+    /* A staff reply is one we believed; an untrusted one is a follow-up
+     * (and a security event). */
+    else if (job->action == ROUTER_FOLLOWUP && job->trusted && job->cfg != NULL &&
+             job->requester != NULL && router_is_staff(job->cfg, job->requester))
         bump(FC_STAFF);
     else if (job->action == ROUTER_FOLLOWUP)
         bump(FC_FOLLOWUPS);

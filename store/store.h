@@ -79,7 +79,7 @@ struct store_new_message {
     const char *message_id;  /* NULL when the message had none */
     const char *digest;
     const char *direction;   /* "in" or "out" */
-    const char *kind;        /* customer, staff, internal, auto, bounce, unknown */
+    const char *kind;        /* customer, staff, untrusted-staff, internal, auto, bounce, unknown */
     const char *from;
     const char *to;          /* comma-separated addresses */
     const char *cc;

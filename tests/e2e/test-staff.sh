@@ -54,6 +54,8 @@ ok $? "a staff reply from an untrusted client is accepted"
 is "$(field TKT-1 'd["status"]')" "open" "it does not change the status"
 is "$(field TKT-1 'd["severity"]')" "3" "nor the severity"
 like "$(events TKT-1)" '"untrusted-staff"' "it is recorded as a security event"
+is "$(sql "SELECT kind FROM messages WHERE message_id = 'forged-1@example.com'")" \
+    "untrusted-staff" "and stored as untrusted staff mail, not as staff's"
 like "$(cat "$E2E_DIR/milter.log")" 'security: untrusted-staff ticket=TKT-1' "and logged as one"
 is "$(field TKT-1 'd["first_response_at"]')" "null" "it does not count as the first response"
 
