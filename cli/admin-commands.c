@@ -19,6 +19,7 @@
 
 #include "cli/ticketctl.h"
 #include "outbound/notify.h"
+#include "outbound/timers.h"
 #include "parser/mail.h"
 #include "router/change.h"
 #include "router/sla.h"
@@ -339,37 +340,6 @@ cmd_customers(const struct config *cfg, const char *db_path, const struct option
 
 /* ---- close and reopen ---- */
 
-/* The goal timers again after the deadlines moved, as the daemon sets
- * them after a staff command; a goal already met keeps its timers. */
-static bool
-arm_timers(struct store *st, const struct config *cfg, const struct plan *p,
-           const struct ticket *t, GError **error)
-{
-    g_autoptr(GDateTime) start = timefmt_parse(t->created_at);
-    struct sla_times times;
-    bool ok = true;
-
-    if (start == NULL)
-        return true;
-    sla_compute(p, &cfg->ladder, t->timezone, t->severity, start, t->paused_seconds, &times);
-    for (int k = 0; k < GOAL_COUNT && ok; k++) {
-        if (k == GOAL_UPDATE || (k == GOAL_RESPONSE && t->first_response_at != NULL))
-            continue;
-        for (int breach = 0; breach <= 1 && ok; breach++) {
-            GDateTime *when = breach ? times.due[k] : times.warn[k];
-            g_autofree char *kind = sla_timer_kind(k, breach);
-            g_autofree char *at = when != NULL ? timefmt_iso8601(when) : NULL;
-            ok = at == NULL || store_timer_set(st, t->id, kind, at, error);
-        }
-    }
-    if (ok && times.next_stage > t->stage && times.next_stage_at != NULL) {
-        g_autofree char *at = timefmt_iso8601(times.next_stage_at);
-        ok = store_timer_set(st, t->id, "stage", at, error);
-    }
-    sla_times_clear(&times);
-    return ok;
-}
-
 /* The status change itself, without the configuration: the deadlines
  * stay as they are. */
 static char *
@@ -460,7 +430,7 @@ status_change(struct store *st, struct status_job *job, GError **error)
     ok = store_ticket_update(st, t, at, error) &&
          store_event_insert(st, t->id, at, "status", actor, detail, error);
     if (ok && p != NULL && strcmp(job->to, "open") == 0)
-        ok = arm_timers(st, job->cfg, p, t, error);
+        ok = timers_arm(st, job->cfg, p, t, error);
     if (ok && job->cfg != NULL && !job->o->quiet && *t->requester != '\0') {
         secret = job->cfg->secret != NULL ? g_strdup(job->cfg->secret)
                                           : store_signing_secret(st, error);

@@ -15,6 +15,7 @@
 
 #include "milter/ingest.h"
 #include "outbound/notify.h"
+#include "outbound/timers.h"
 #include "router/change.h"
 #include "router/commands.h"
 #include "router/outbound.h"
@@ -389,30 +390,6 @@ queue_stage_notice(struct store *st, struct ingest_job *job, const struct ticket
            notify_webhook(st, job->cfg, t, "escalation", text, NULL, job->now, error);
 }
 
-/* The timers of a new ticket from its deadlines. The update interval runs
- * from the first response on, so its timers are set then. */
-static bool
-set_timers(struct store *st, gint64 ticket, const struct sla_times *times, GError **error)
-{
-    for (int k = 0; k < GOAL_COUNT; k++) {
-        if (k == GOAL_UPDATE)
-            continue;
-        for (int breach = 0; breach <= 1; breach++) {
-            GDateTime *when = breach ? times->due[k] : times->warn[k];
-            g_autofree char *kind = sla_timer_kind(k, breach);
-            g_autofree char *at = when != NULL ? timefmt_iso8601(when) : NULL;
-            if (at != NULL && !store_timer_set(st, ticket, kind, at, error))
-                return false;
-        }
-    }
-    if (times->next_stage > 0) {
-        g_autofree char *at = timefmt_iso8601(times->next_stage_at);
-        if (!store_timer_set(st, ticket, "stage", at, error))
-            return false;
-    }
-    return true;
-}
-
 static char *
 iso_or_null(GDateTime *t)
 {
@@ -472,7 +449,7 @@ ingest_create(struct store *st, struct ingest_job *job, const struct decision *d
          store_the_message(st, job, d, job->ticket_id, key, error) &&
          event(st, job->ticket_id, job->now, "created", d->requester, created, error) &&
          event(st, job->ticket_id, job->now, "severity", NULL, sev_detail, error) &&
-         set_timers(st, job->ticket_id, &times, error);
+         timers_set(st, job->ticket_id, &times, error);
     if (ok && times.stage > 0) {
         /* The stage is a number here as in every other stage event. */
         g_autofree char *detail = g_strdup_printf(
@@ -538,31 +515,6 @@ plan_of(const struct config *cfg, const struct ticket *t)
     return p != NULL ? p : config_plan(cfg, "standard");
 }
 
-/* Sets the timers again after the deadlines moved (a severity change, a
- * pause that ended). A goal already met or gone keeps its timers, which
- * then do nothing. */
-static bool
-arm_timers(struct store *st, const struct config *cfg, const struct ticket *t, GError **error)
-{
-    const struct plan *p = plan_of(cfg, t);
-    g_autoptr(GDateTime) start = timefmt_parse(t->created_at);
-    struct sla_times times;
-    bool ok;
-
-    if (start == NULL)
-        return true;
-    sla_compute(p, &cfg->ladder, t->timezone, t->severity, start, t->paused_seconds, &times);
-    if (t->first_response_at != NULL)
-        g_clear_pointer(&times.due[GOAL_RESPONSE], g_date_time_unref);
-    if (t->first_response_at != NULL)
-        g_clear_pointer(&times.warn[GOAL_RESPONSE], g_date_time_unref);
-    if (times.next_stage <= t->stage)
-        times.next_stage = 0;
-    ok = set_timers(st, t->id, &times, error);
-    sla_times_clear(&times);
-    return ok;
-}
-
 /* Writes T after CHANGES and sends what they call for. */
 static bool
 commit_changes(struct store *st, struct ingest_job *job, struct ticket *t, GArray *changes,
@@ -598,7 +550,7 @@ commit_changes(struct store *st, struct ingest_job *job, struct ticket *t, GArra
                 return false;
         }
     }
-    return !rearm || arm_timers(st, job->cfg, t, error);
+    return !rearm || timers_arm(st, job->cfg, plan_of(job->cfg, t), t, error);
 }
 
 static void
