@@ -821,7 +821,6 @@ test_restore_page_size(struct fixture *f, gconstpointer data)
     g_autoptr(GDateTime) now = g_date_time_new_utc(2026, 11, 27, 16, 30, 0);
     g_autofree char *dir = g_build_filename(f->dir, "backups", NULL);
     g_autofree char *saved = NULL;
-    g_autofree char *wal = g_strconcat(f->path, "-wal", NULL);
     struct admin_backup b;
 
     seed(f->path);
