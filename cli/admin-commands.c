@@ -434,16 +434,8 @@ status_change(struct store *st, struct status_job *job, GError **error)
     if (ok && job->cfg != NULL && !job->o->quiet && *t->requester != '\0') {
         secret = job->cfg->secret != NULL ? g_strdup(job->cfg->secret)
                                           : store_signing_secret(st, error);
-        struct notice n = {
-            .template_name = "status-change",
-            .kind = "notice",
-            .to = t->requester,
-            .language = t->language,
-            .timezone = t->timezone,
-            .auto_submitted = "auto-generated",
-            .old_status = ch.old_status,
-        };
-        ok = secret != NULL && notify_queue(st, job->cfg, secret, t, &n, job->now, error);
+        ok = secret != NULL && notify_status_change(st, job->cfg, secret, t, ch.old_status,
+                                                    job->now, error);
         job->told = ok;
     }
     if (ok)

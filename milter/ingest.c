@@ -536,17 +536,9 @@ commit_changes(struct store *st, struct ingest_job *job, struct ticket *t, GArra
             !queue_stage_notice(st, job, t, c->why != NULL ? c->why : "stage changed", error))
             return false;
         if (c->old_status != NULL && *t->requester != '\0') {
-            struct notice n = {
-                .template_name = "status-change",
-                .kind = "notice",
-                .to = t->requester,
-                .language = t->language,
-                .timezone = t->timezone,
-                .auto_submitted = "auto-generated",
-                .old_status = c->old_status,
-            };
             job->queued++;
-            if (!notify_queue(st, job->cfg, job->secret, t, &n, job->now, error))
+            if (!notify_status_change(st, job->cfg, job->secret, t, c->old_status, job->now,
+                                      error))
                 return false;
         }
     }

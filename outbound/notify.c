@@ -184,3 +184,21 @@ notify_stage_recipients(const struct config *cfg, const struct ticket *t, int st
         return g_strjoinv(", ", cfg->staff_addresses);
     return NULL;
 }
+
+bool
+notify_status_change(struct store *st, const struct config *cfg, const char *secret,
+                     const struct ticket *t, const char *old_status, GDateTime *now,
+                     GError **error)
+{
+    struct notice n = {
+        .template_name = "status-change",
+        .kind = "notice",
+        .to = t->requester,
+        .language = t->language,
+        .timezone = t->timezone,
+        .auto_submitted = "auto-generated",
+        .old_status = old_status,
+    };
+
+    return notify_queue(st, cfg, secret, t, &n, now, error);
+}

@@ -44,6 +44,12 @@ struct notice {
 bool notify_queue(struct store *st, const struct config *cfg, const char *secret,
                   const struct ticket *t, const struct notice *n, GDateTime *now, GError **error);
 
+/* Tells T's requester that its status went from OLD_STATUS to what it is
+ * now: the same notice whether staff changed it by mail or by ticketctl. */
+bool notify_status_change(struct store *st, const struct config *cfg, const char *secret,
+                          const struct ticket *t, const char *old_status, GDateTime *now,
+                          GError **error);
+
 /* POSTs EVENT about T to [outbound] webhook_url (nothing when unset):
  * {"event", "ticket": {...}, "detail": {...}, "text"}. DETAIL may be NULL. */
 bool notify_webhook(struct store *st, const struct config *cfg, const struct ticket *t,
