@@ -18,11 +18,9 @@
 #include <json-glib/json-glib.h>
 
 #include "cli/ticketctl.h"
-#include "outbound/notify.h"
-#include "outbound/timers.h"
+#include "outbound/apply.h"
 #include "parser/mail.h"
-#include "router/change.h"
-#include "router/sla.h"
+#include "router/timer.h"
 #include "store/admin.h"
 #include "util/timefmt.h"
 
@@ -340,110 +338,52 @@ cmd_customers(const struct config *cfg, const char *db_path, const struct option
 
 /* ---- close and reopen ---- */
 
-/* The status change itself, without the configuration: the deadlines
- * stay as they are. */
-static char *
-change_plain(struct ticket *t, const char *to, const char *at)
-{
-    char *detail = g_strdup_printf("{\"from\":\"%s\",\"to\":\"%s\"}", t->status, to);
-
-    if (strcmp(to, "closed") == 0) {
-        if (t->resolved_at == NULL)
-            t->resolved_at = g_strdup(at);
-    } else {
-        g_clear_pointer(&t->resolved_at, g_free);
-    }
-    g_clear_pointer(&t->paused_at, g_free);
-    g_free(t->status);
-    t->status = g_strdup(to);
-    return detail;
-}
-
-static bool
-is_stopped(const struct ticket *t)
-{
-    return strcmp(t->status, "resolved") == 0 || strcmp(t->status, "closed") == 0;
-}
-
-/* Open again after resolved or closed, as the daemon does when the
- * customer writes again: the time since resolved_at does not count against
- * the goals. A plain status change would compute the deadlines from
- * created_at alone, put the timers in the past, and the next tick would
- * escalate and mail at once. */
-static char *
-reopen(struct ticket *t, const struct plan *p, const struct ladder *l, GDateTime *now,
-       struct change *ch)
-{
-    gint64 paused_before = t->paused_seconds;
-
-    change_reopen(t, p, l, now, ch);
-    return g_strdup_printf("{\"from\":\"%s\",\"to\":\"open\",\"paused_seconds\":%" G_GINT64_FORMAT
-                           ",\"reason\":\"ticketctl reopen\"}",
-                           ch->old_status, t->paused_seconds - paused_before);
-}
-
 struct status_job {
     const struct config *cfg;
     const struct options *o;
     const char *tag;
-    const char *to;
+    enum ticket_status to;
     GDateTime *now;
-    bool told; /* the customer is told */
 };
 
-/* Inside BEGIN IMMEDIATE: the change, its event, the timers, the notice. */
+/* Inside BEGIN IMMEDIATE: the router decides, the applier writes. Returns
+ * an exit status, -1 for "nothing to do". */
 static int
 status_change(struct store *st, struct status_job *job, GError **error)
 {
-    g_autofree char *at = timefmt_iso8601(job->now);
     g_autofree char *actor = g_strdup_printf("ticketctl:%s", g_get_user_name());
-    g_autofree char *secret = NULL;
-    struct change ch = { 0 };
     struct ticket *t = store_ticket_get_by_tag(st, job->tag, error);
-    const struct plan *p = NULL;
-    char *detail;
+    struct keys *keys = NULL;
+    struct decision *d;
+    struct apply_result r = { 0 };
     bool ok;
 
     if (t == NULL)
         return *error != NULL ? EXIT_DATABASE : EXIT_NOT_FOUND;
-    if (strcmp(t->status, job->to) == 0 ||
-        (strcmp(job->to, "open") == 0 && strcmp(t->status, "pending") == 0)) {
-        printf("%s is already %s: nothing to do\n", t->tag, t->status);
-        store_ticket_free(t);
+    if (t->status == job->to || (job->to == TICKET_OPEN && t->status == TICKET_PENDING)) {
+        printf("%s is already %s: nothing to do\n", t->tag, ticket_status_name(t->status));
+        ticket_free(t);
         return -1;
     }
-    if (job->cfg != NULL) {
-        struct command cmd = { .kind = CMD_STATUS, .word = (char *)job->to };
-        p = t->plan != NULL ? config_plan(job->cfg, t->plan) : NULL;
-        if (p == NULL)
-            p = config_plan(job->cfg, "standard");
-        if (strcmp(job->to, "open") == 0 && is_stopped(t)) {
-            detail = reopen(t, p, &job->cfg->ladder, job->now, &ch);
-        } else {
-            change_apply(t, &cmd, p, &job->cfg->ladder, job->now, &ch);
-            detail = g_strdup(ch.detail);
-        }
-    } else {
-        ch.old_status = g_strdup(t->status);
-        detail = change_plain(t, job->to, at);
+    d = router_admin_status(job->cfg != NULL ? &job->cfg->policy : NULL, t, job->to, actor,
+                            job->o->quiet, job->now);
+    /* Notices are signed: only a user who can read the secret sends them. */
+    if (d->notices->len > 0 && (keys = cli_keys(job->cfg, error)) == NULL) {
+        decision_free(d);
+        ticket_free(t);
+        return EXIT_USAGE;
     }
-    ok = store_ticket_update(st, t, at, error) &&
-         store_event_insert(st, t->id, at, "status", actor, detail, error);
-    if (ok && p != NULL && strcmp(job->to, "open") == 0)
-        ok = timers_arm(st, job->cfg, p, t, error);
-    if (ok && job->cfg != NULL && !job->o->quiet && *t->requester != '\0') {
-        secret = job->cfg->secret != NULL ? g_strdup(job->cfg->secret)
-                                          : store_signing_secret(st, error);
-        ok = secret != NULL && notify_status_change(st, job->cfg, secret, t, ch.old_status,
-                                                    job->now, error);
-        job->told = ok;
-    }
+    /* Without a configuration the decision has no notice: nothing of the
+     * config is needed to write it. */
+    ok = apply_decision(st, job->cfg, keys, d, NULL, job->now, &r, error);
     if (ok)
-        printf("%s: %s -> %s%s\n", t->tag, ch.old_status, t->status,
-               job->told ? "; the customer is told" : "");
-    g_free(detail);
-    change_clear(&ch);
-    store_ticket_free(t);
+        printf("%s: %s -> %s%s\n", t->tag, ticket_status_name(t->status),
+               ticket_status_name(d->ticket->status),
+               decision_count_notices(d, "status-change") > 0 ? "; the customer is told" : "");
+    apply_result_clear(&r);
+    keys_free(keys);
+    decision_free(d);
+    ticket_free(t);
     return ok ? 0 : EXIT_DATABASE;
 }
 
@@ -457,7 +397,7 @@ cmd_status(const struct config *cfg, const char *db_path, const struct options *
         .cfg = cfg,
         .o = o,
         .tag = arg(o, 1),
-        .to = strcmp(command, "close") == 0 ? "closed" : "open",
+        .to = strcmp(command, "close") == 0 ? TICKET_CLOSED : TICKET_OPEN,
         .now = now,
     };
     struct store *st;
@@ -679,7 +619,7 @@ cmd_export(const char *db_path, const struct options *o)
         struct ticket *t = st != NULL ? store_ticket_get_by_tag(st, tag, &error) : NULL;
         if (t != NULL)
             id = t->id;
-        store_ticket_free(t);
+        ticket_free(t);
         store_close(st);
         if (error != NULL)
             return fail(error, EXIT_DATABASE);

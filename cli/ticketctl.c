@@ -23,6 +23,7 @@
 
 #include "cli/ticketctl.h"
 #include "config/config.h"
+#include "config/secret.h"
 #include "outbound/scheduler.h"
 #include "parser/mail.h"
 #include "store/store.h"
@@ -160,7 +161,7 @@ void
 ticket_members(JsonBuilder *b, const struct ticket *t)
 {
     add_string(b, "id", t->tag);
-    add_string(b, "status", t->status);
+    add_string(b, "status", ticket_status_name(t->status));
     add_int(b, "severity", t->severity);
     add_int(b, "stage", t->stage);
     add_string(b, "customer", t->customer);
@@ -195,7 +196,7 @@ cmd_list(struct store *st, const struct options *o)
            "CUSTOMER", "REQUESTER", "CREATED", "SUBJECT");
     for (guint i = 0; i < tickets->len; i++) {
         const struct ticket *t = g_ptr_array_index(tickets, i);
-        printf("%-10s %-8s %-3d %-5d %-12s %-28s %-20s %s\n", t->tag, t->status, t->severity,
+        printf("%-10s %-8s %-3d %-5d %-12s %-28s %-20s %s\n", t->tag, ticket_status_name(t->status), t->severity,
                t->stage, t->customer != NULL ? t->customer : "-", t->requester, t->created_at,
                t->subject);
     }
@@ -207,7 +208,7 @@ cmd_list(struct store *st, const struct options *o)
 static void
 show_text(const struct ticket *t, GPtrArray *messages, GPtrArray *events)
 {
-    printf("%s  %s  severity %d  stage %d\n", t->tag, t->status, t->severity, t->stage);
+    printf("%s  %s  severity %d  stage %d\n", t->tag, ticket_status_name(t->status), t->severity, t->stage);
     printf("Customer:  %s\n", t->customer != NULL ? t->customer : "(unknown sender)");
     printf("Requester: %s\n", t->requester);
     printf("Subject:   %s\n", t->subject);
@@ -313,15 +314,28 @@ cmd_show(struct store *st, const struct options *o)
         events = store_ticket_events(st, t->id, &error);
     if (events == NULL) {
         fprintf(stderr, "ticketctl: %s\n", error->message);
-        store_ticket_free(t);
+        ticket_free(t);
         return EXIT_DATABASE;
     }
     if (o->json)
         show_json(t, messages, events);
     else
         show_text(t, messages, events);
-    store_ticket_free(t);
+    ticket_free(t);
     return 0;
+}
+
+struct keys *
+cli_keys(const struct config *cfg, GError **error)
+{
+    g_autofree char *secret = config_secret_load(cfg->secret_file, false, NULL, error);
+    struct keys *k;
+
+    if (secret == NULL)
+        return NULL;
+    k = keys_new(secret);
+    memset(secret, 0, strlen(secret));
+    return k;
 }
 
 GDateTime *
@@ -417,7 +431,7 @@ cmd_sla(struct store *st, const struct options *o)
             resp = human_left(seconds_left(t->first_response_due, now));
         if (t->resolution_due != NULL)
             reso = human_left(seconds_left(t->resolution_due, now));
-        printf("%-10s %-8s %-3d %-5d %-12s %-32s %s\n", t->tag, t->status, t->severity, t->stage,
+        printf("%-10s %-8s %-3d %-5d %-12s %-32s %s\n", t->tag, ticket_status_name(t->status), t->severity, t->stage,
                t->customer != NULL ? t->customer : "-", resp != NULL ? resp : "-",
                reso != NULL ? reso : "-");
     }
@@ -431,7 +445,7 @@ cmd_tick(const struct config *cfg, const char *db_path, const struct options *o)
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(GDateTime) now = options_time(o);
-    g_autofree char *secret = NULL;
+    struct keys *keys = NULL;
     g_autofree char *at = NULL;
     guint seen = 0, fired = 0, total_seen = 0, total_fired = 0;
     struct store *st;
@@ -443,25 +457,32 @@ cmd_tick(const struct config *cfg, const char *db_path, const struct options *o)
         return EXIT_USAGE;
     }
     parser_init();
+    keys = cli_keys(cfg, &error);
+    if (keys == NULL) {
+        fprintf(stderr, "ticketctl: %s\n", error->message);
+        return EXIT_USAGE;
+    }
     st = store_open(db_path, STORE_READ_WRITE, 10000, &error);
     if (st == NULL) {
         fprintf(stderr, "ticketctl: %s\n", error->message);
+        keys_free(keys);
         return EXIT_DATABASE;
     }
-    secret = cfg->secret != NULL ? g_strdup(cfg->secret) : store_signing_secret(st, &error);
     do {
-        if (secret == NULL || !store_begin(st, &error) ||
-            !scheduler_run(st, cfg, secret, now, 500, &seen, &fired, &error) ||
+        if (!store_begin(st, &error) ||
+            !scheduler_run(st, cfg, keys, now, 500, &seen, &fired, &error) ||
             !store_commit(st, &error)) {
             store_rollback(st);
             fprintf(stderr, "ticketctl: %s\n", error != NULL ? error->message : "tick failed");
             store_close(st);
+            keys_free(keys);
             return EXIT_DATABASE;
         }
         total_seen += seen;
         total_fired += fired;
     } while (seen == 500);
     store_close(st);
+    keys_free(keys);
     at = timefmt_iso8601(now);
     printf("tick at %s: %u timers due, %u fired\n", at, total_seen, total_fired);
     return 0;

@@ -57,7 +57,7 @@ static const char *check_from(const char *v);
 static const char *check_timezone(const char *v);
 static const char *check_language(const char *v);
 static const char *check_path(const char *v);
-static const char *check_secret(const char *v);
+static const char *check_login(const char *v);
 static const char *check_goal(const char *v);
 
 static const char *const unknown_sender_choices[] = { "accept", "reject", NULL };
@@ -83,7 +83,8 @@ static const struct key_def keys[] = {
     { "milter", "busy_timeout", KIND_UINT, CFG(busy_timeout), sizeof(guint), "2000", 0, 60000,
       NULL, NULL, false },
     { "milter", "hostname", KIND_STRING, CFG(hostname), 0, NULL, 0, 0, NULL, check_token, false },
-    { "milter", "secret", KIND_STRING, CFG(secret), 0, NULL, 0, 0, NULL, check_secret, false },
+    { "milter", "secret_file", KIND_STRING, CFG(secret_file), 0, NULL, 0, 0, NULL, check_path,
+      false },
     { "milter", "max_mime_depth", KIND_UINT, CFG(max_mime_depth), sizeof(guint), "50", 1, 1000,
       NULL, NULL, false },
     { "milter", "max_mime_parts", KIND_UINT, CFG(max_mime_parts), sizeof(guint), "500", 1, 100000,
@@ -109,6 +110,7 @@ static const struct key_def keys[] = {
     { "staff", "domains", KIND_LIST, CFG(staff_domains), 0, NULL, 0, 0, NULL, check_domain,
       true },
     { "staff", "trusted_networks", KIND_LIST, CFG(trusted_networks), 0, NULL, 0, 0, NULL, check_network, false },
+    { "staff", "logins", KIND_LIST, CFG(staff_logins), 0, NULL, 0, 0, NULL, check_login, true },
     { "staff", "authserv_ids", KIND_LIST, CFG(authserv_ids), 0, NULL, 0, 0, NULL, check_token,
       true },
     { "staff", "authserv_networks", KIND_LIST, CFG(authserv_networks), 0, "127.0.0.0/8;::1", 0,
@@ -214,10 +216,18 @@ check_goal(const char *v)
     return why != NULL ? "must be none, or a duration such as 1bd, 4bh, 2h or 30m" : NULL;
 }
 
+/* LOGIN:ADDRESS, the SMTP AUTH name a staff member logs in with and the
+ * From address it may send as. */
 static const char *
-check_secret(const char *v)
+check_login(const char *v)
 {
-    return strlen(v) < 16 ? "must be at least 16 characters (a long random string)" : NULL;
+    const char *colon = strchr(v, ':');
+    g_autofree char *login = colon != NULL ? g_strndup(v, (gsize)(colon - v)) : NULL;
+
+    if (colon == NULL || *login == '\0' || strpbrk(login, " \t\"<>") != NULL ||
+        check_address(colon + 1) != NULL)
+        return "must be LOGIN:ADDRESS, e.g. jdoe:john.doe@example.com";
+    return NULL;
 }
 
 static const char *
@@ -477,6 +487,14 @@ scan_text(struct scan *s, const char *text, GError **error)
                         "%s:%u: %s: key outside of any group; put it under [milter] or another"
                         " group",
                         s->path, lineno, line);
+            return false;
+        }
+        if (strcmp(group, "milter") == 0 && strcmp(line, "secret") == 0) {
+            g_set_error(error, CONFIG_ERROR, CONFIG_ERROR_UNKNOWN,
+                        "%s:%u: [milter] secret: no longer read from the configuration; put the"
+                        " value alone in a file readable only by the daemon and name it with"
+                        " secret_file",
+                        s->path, lineno);
             return false;
         }
         if (find_key(group, line) == NULL) {
@@ -763,6 +781,32 @@ read_plans(struct config *cfg, GKeyFile *kf, const struct scan *s, GError **erro
     return true;
 }
 
+/* The router's view of the config: borrowed pointers, set once. */
+static void
+fill_policy(struct config *cfg)
+{
+    struct policy *p = &cfg->policy;
+
+    p->ticket_prefix = cfg->ticket_prefix;
+    p->support_addresses = cfg->support_addresses;
+    p->unknown_senders = cfg->unknown_senders;
+    p->auto_replies = cfg->auto_replies;
+    p->reopen_days = cfg->reopen_days;
+    p->staff_addresses = cfg->staff_addresses;
+    p->staff_domains = cfg->staff_domains;
+    p->staff_logins = cfg->staff_logins;
+    p->authserv_ids = cfg->authserv_ids;
+    p->customers = cfg->customers;
+    p->plans = cfg->plans;
+    p->severity = cfg->severity;
+    for (int i = 0; i < 4; i++)
+        p->stage_contacts[i] = cfg->stage_contacts[i];
+    p->ladder = &cfg->ladder;
+    p->ack_limit = cfg->ack_limit;
+    p->ack_followup = cfg->ack_followup;
+    p->language = cfg->language;
+}
+
 static bool
 config_read(struct config *cfg, GKeyFile *kf, const struct scan *s, GError **error)
 {
@@ -772,7 +816,8 @@ config_read(struct config *cfg, GKeyFile *kf, const struct scan *s, GError **err
     /* A relative path is taken from the working directory (the daemon
      * keeps the one it was started in), and kept absolute so that log lines
      * and ticketctl name the very file. */
-    char **paths[] = { &cfg->database, &cfg->pid_file, &cfg->metrics_file, &cfg->template_dir };
+    char **paths[] = { &cfg->database, &cfg->pid_file, &cfg->metrics_file, &cfg->template_dir,
+                       &cfg->secret_file };
     for (guint i = 0; i < G_N_ELEMENTS(paths); i++)
         if (*paths[i] != NULL && !g_path_is_absolute(*paths[i])) {
             char *abs = g_canonicalize_filename(*paths[i], NULL);
@@ -792,6 +837,11 @@ config_read(struct config *cfg, GKeyFile *kf, const struct scan *s, GError **err
                     " support@example.com)",
                     s->path);
         return false;
+    }
+    /* Beside the database by default: the directory the daemon owns. */
+    if (cfg->secret_file == NULL) {
+        g_autofree char *dir = g_path_get_dirname(cfg->database);
+        cfg->secret_file = g_build_filename(dir, "secret", NULL);
     }
     if (cfg->hostname == NULL)
         cfg->hostname = g_strdup(g_get_host_name());
@@ -831,6 +881,7 @@ config_read(struct config *cfg, GKeyFile *kf, const struct scan *s, GError **err
     }
     if (!check_overlaps(cfg, s, error))
         return false;
+    fill_policy(cfg);
     /* Templates are part of the config: a broken one must stop a start or
      * a reload, not blank out a customer's acknowledgement later. */
     g_autoptr(GError) local = NULL;
@@ -917,7 +968,8 @@ config_unref(struct config *cfg)
     g_free(cfg->smtp_url);
     g_free(cfg->from);
     g_free(cfg->webhook_url);
-    g_free(cfg->secret);
+    g_free(cfg->secret_file);
+    g_strfreev(cfg->staff_logins);
     g_free(cfg->user);
     g_free(cfg->socket_owner);
     g_free(cfg->socket_mode_text);

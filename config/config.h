@@ -19,8 +19,7 @@
 #include <gio/gio.h>
 #include <glib.h>
 
-#include "router/plan.h"
-#include "router/severity.h"
+#include "router/policy.h"
 #include "templates/template.h"
 
 #define CONFIG_ERROR (config_error_quark())
@@ -33,25 +32,6 @@ enum config_error_code {
     CONFIG_ERROR_VALUE,   /* a key whose value is out of range or malformed */
     CONFIG_ERROR_MISSING, /* a required key is absent */
     CONFIG_ERROR_TEMPLATE,/* a template is missing or does not compile */
-};
-
-enum unknown_senders {
-    UNKNOWN_SENDERS_ACCEPT, /* record the mail as from an unknown sender */
-    UNKNOWN_SENDERS_REJECT, /* refuse it with 550 5.7.1 */
-};
-
-enum auto_replies {
-    AUTO_REPLIES_RECORD, /* auto-replies and list mail are stored on their ticket */
-    AUTO_REPLIES_IGNORE, /* they are accepted and passed on, but not stored */
-};
-
-struct customer {
-    char *name;       /* NAME of [customer:NAME] */
-    char **domains;   /* lower-case, NULL-terminated, may be empty */
-    char **contacts;  /* lower-case addresses, NULL-terminated, may be empty */
-    char *plan;       /* plan name, "standard" when not set */
-    char *timezone;   /* IANA zone name, "UTC" when not set */
-    char *language;   /* "en" or "nl" */
 };
 
 struct config {
@@ -67,7 +47,7 @@ struct config {
     enum unknown_senders unknown_senders;
     guint busy_timeout;          /* ms SQLite waits for a lock before we answer 451 */
     char *hostname;              /* used in generated Message-IDs and log lines */
-    char *secret;                /* signs ticket addresses and our loop mark; NULL: kept in the database */
+    char *secret_file;           /* the signing secret, a file of its own (0600) */
     guint max_mime_depth;        /* nesting beyond this is recorded, not parsed */
     guint max_mime_parts;        /* parts beyond this are recorded, not parsed */
     guint max_headers;           /* header fields beyond this are not parsed */
@@ -87,6 +67,7 @@ struct config {
     GPtrArray *trusted_networks; /* GInetAddressMask* */
     char **authserv_ids;
     GPtrArray *authserv_networks; /* GInetAddressMask*: hosts whose Authentication-Results count */
+    char **staff_logins;         /* "login:address": SMTP AUTH names that are not the address */
 
     /* [outbound] */
     char *smtp_url;
@@ -112,6 +93,9 @@ struct config {
     char **stage_contacts[4];    /* [1..3]: who is told when a ticket enters the stage */
     struct ladder ladder;
     char *sev1_next_after, *sev2_next_after; /* as written */
+
+    /* What the router decides by, pointing into the fields above. */
+    struct policy policy;
 };
 
 /* The plan called NAME; NULL when there is none. */

@@ -5,7 +5,15 @@
  * message context from MAIL FROM to the end of the message, freed at the
  * next MAIL FROM, in abort and in close.  Mail that is not for a support
  * address is accepted at DATA, before Postfix sends us a single header, so
- * a shared MTA pays one round trip per recipient for it.
+ * a shared MTA pays one round trip per recipient for it; only mail from a
+ * trusted staff client is read on (a staff reply on its way out), and that
+ * too is let go at the end of its header unless it is staff mail about a
+ * ticket.
+ *
+ * A refusal is per recipient where the answer is known at RCPT (a forged
+ * ticket address, a sender no customer's, a message announced too big);
+ * at end of message a 5xx is given only when every recipient is a support
+ * address, so that other mail in the same transaction is never lost.
  *
  * For support mail we keep the raw bytes (headers as Postfix hands them
  * over, then the body), parse at end of message, and wait for the writer
@@ -31,17 +39,22 @@
 struct msg_ctx {
     struct config *cfg;     /* reference taken at MAIL FROM: a reload mid-message is harmless */
     char *envelope_from;
-    bool is_support;
+    bool is_support;        /* a support address is a recipient (after its checks) */
+    bool is_outbound;       /* no support recipient, but a trusted staff client: read on */
+    bool is_ignored;        /* outgoing mail that is no staff reply: passes untouched */
     GByteArray *raw;
     bool too_big;           /* over max_message_size: refused at end of message */
     guint64 announced_size; /* the client's MAIL FROM SIZE=, 0 when none */
-    gint64 address_ticket;  /* from a signed support+tkt-N.MAC@ recipient */
+    gint64 address_ticket;  /* from a signed support+tkt-N.TAG@ recipient */
+    gint64 return_path_ticket; /* from our signed return path as recipient (a bounce) */
     bool other_recipients;  /* it goes on to someone besides support (a staff reply) */
     bool has_content_type;
     bool has_encoding;
-    bool authenticated;     /* the client used SMTP AUTH */
+    char *auth_login;       /* the client's SMTP AUTH login; NULL when none */
     bool leading_space;     /* header values arrive with their leading space */
     char *subject_raw;      /* the first Subject header's value as received */
+    char *from_raw;         /* the first From header's value as received */
+    bool has_references;    /* In-Reply-To or References came with it */
     guint ticket_headers;   /* X-Ticket-ID headers that came with the message */
     bool seen_received;     /* a Received header went by: what follows came from outside */
     GPtrArray *top_auth;    /* struct mail_auth_result* of the A-R headers above it */
@@ -57,7 +70,7 @@ struct conn_ctx {
 static GMutex milter_lock;
 static struct config *milter_cfg;
 static struct store_writer *milter_writer;
-static char *milter_secret;
+static const struct keys *milter_keys; /* of the start: a reload keeps them */
 static struct dispatcher *milter_dispatcher;
 static struct scheduler *milter_scheduler;
 static gint milter_in_commit;
@@ -65,13 +78,13 @@ static bool milter_stopping;    /* under milter_lock: no new commit may start */
 
 void
 milter_setup(struct config *cfg, struct store_writer *writer, struct dispatcher *dispatcher,
-             struct scheduler *scheduler, const char *secret)
+             struct scheduler *scheduler, const struct keys *keys)
 {
     milter_scheduler = scheduler;
     milter_set_config(cfg);
     milter_writer = writer;
     milter_dispatcher = dispatcher;
-    milter_secret = g_strdup(secret);
+    milter_keys = keys;
 }
 
 void
@@ -125,6 +138,8 @@ msg_free(struct msg_ctx *msg)
     if (msg->raw != NULL)
         g_byte_array_unref(msg->raw);
     g_free(msg->subject_raw);
+    g_free(msg->from_raw);
+    g_free(msg->auth_login);
     if (msg->top_auth != NULL)
         g_ptr_array_unref(msg->top_auth);
     g_free(msg);
@@ -240,7 +255,7 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
     msg->envelope_from = envelope_address(argv[0]);
     msg->leading_space = conn->leading_space;
     const char *auth = smfi_getsymval(ctx, "{auth_authen}");
-    msg->authenticated = auth != NULL && *auth != '\0';
+    msg->auth_login = auth != NULL && *auth != '\0' ? g_strdup(auth) : NULL;
     conn->msg = msg;
 
     /* A client that announces the size lets us refuse before the data, at
@@ -252,51 +267,86 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
     return SMFIS_CONTINUE;
 }
 
+/* Refuses RCPT with CODE XCODE TEXT, counted under REASON and logged with WHY. */
+static sfsistat
+refuse_rcpt(SMFICTX *ctx, const struct msg_ctx *msg, const char *rcpt, const char *code,
+            const char *xcode, const char *text, const char *reason, const char *why)
+{
+    log_info("%s: reject: RCPT <%s>: %s from=<%s>", queue_id(ctx), rcpt, why, msg->envelope_from);
+    set_reply(ctx, code, xcode, text);
+    stats_count(STAT_REJECT, reason);
+    return SMFIS_REJECT;
+}
+
+/* Whether the envelope sender alone shows, at RCPT, that the mail is no
+ * designated contact's under unknown_senders = reject: a sender that is no
+ * customer's contact or domain and no staff's.  The null sender (a bounce)
+ * and replies to a signed ticket address are decided later. */
+static bool
+is_unregistered_sender(const struct config *cfg, const char *envelope_from)
+{
+    if (cfg->unknown_senders != UNKNOWN_SENDERS_REJECT || *envelope_from == '\0')
+        return false;
+    return router_find_customer(&cfg->policy, envelope_from) == NULL &&
+           !router_is_staff(&cfg->policy, envelope_from);
+}
+
 static sfsistat
 mlfi_envrcpt(SMFICTX *ctx, char **argv)
 {
     struct conn_ctx *conn = conn_get(ctx);
     g_autofree char *rcpt = NULL;
+    struct msg_ctx *msg;
+    gint64 ticket = 0;
 
     if (conn == NULL || conn->msg == NULL)
         return SMFIS_TEMPFAIL;
+    msg = conn->msg;
     rcpt = envelope_address(argv[0]);
-    if (!config_is_support_address(conn->msg->cfg, rcpt)) {
-        conn->msg->other_recipients = true;
+    if (!config_is_support_address(msg->cfg, rcpt)) {
+        msg->other_recipients = true;
         return SMFIS_CONTINUE;
     }
-    const struct config *cfg = conn->msg->cfg;
-    if (conn->msg->announced_size > cfg->max_message_size) {
+    const struct config *cfg = msg->cfg;
+    /* Addresses are UTF-8 from here on (RFC 6531); anything else is
+     * no address we can answer or store. */
+    if (!g_utf8_validate(msg->envelope_from, -1, NULL))
+        return refuse_rcpt(ctx, msg, rcpt, "553", "5.6.7",
+                           "The sender address is not valid UTF-8", "bad-sender-address",
+                           "sender address is not UTF-8");
+    if (msg->announced_size > cfg->max_message_size) {
         /* RFC 1870: refused for this recipient, the others may have it. */
-        log_info("%s: reject: RCPT <%s>: message too big size=%" G_GUINT64_FORMAT
-                 " limit=%" G_GUINT64_FORMAT " from=<%s>",
-                 queue_id(ctx), rcpt, conn->msg->announced_size, cfg->max_message_size,
-                 conn->msg->envelope_from);
-        set_reply(ctx, "552", "5.3.4", "Message too big for the support system");
-        stats_count(STAT_REJECT, "too-big");
-        return SMFIS_REJECT;
+        g_autofree char *why = g_strdup_printf("message too big size=%" G_GUINT64_FORMAT
+                                               " limit=%" G_GUINT64_FORMAT,
+                                               msg->announced_size, cfg->max_message_size);
+        return refuse_rcpt(ctx, msg, rcpt, "552", "5.3.4", "Message too big for the support system",
+                           "too-big", why);
     }
-    conn->msg->is_support = true;
-    gint64 ticket = 0;
-    /* The secret of the start: the scheduler signs with it too (a changed
-     * [milter] secret takes effect at the next start). */
-    switch (router_address_ticket(milter_secret,
-                                  cfg->ticket_prefix, rcpt, &ticket)) {
-    case ADDRESS_FORGED:
-        /* Refused for this recipient only: a ticket address is not
-         * something to guess at. */
-        log_info("%s: reject: RCPT <%s>: forged or stale ticket address from=<%s>",
-                 queue_id(ctx), rcpt, conn->msg->envelope_from);
-        set_reply(ctx, "550", "5.7.1",
-                  "This ticket address is not valid; please write to the support address");
-        stats_count(STAT_REJECT, "forged-ticket-address");
-        return SMFIS_REJECT;
-    case ADDRESS_VALID:
-        conn->msg->address_ticket = ticket;
-        break;
-    case ADDRESS_UNTAGGED:
-        break;
+    /* A ticket address is not something to guess at: a tag that does not
+     * verify is refused for this recipient only. */
+    enum router_address_tag reply = router_address_ticket(milter_keys, cfg->ticket_prefix, rcpt,
+                                                          &ticket);
+    if (reply == ADDRESS_VALID) {
+        msg->address_ticket = ticket;
+    } else if (reply == ADDRESS_UNTAGGED) {
+        enum router_address_tag bounce =
+            router_return_path_ticket(milter_keys, cfg->ticket_prefix, rcpt, &ticket);
+        if (bounce == ADDRESS_VALID)
+            msg->return_path_ticket = ticket;
+        reply = bounce;
     }
+    if (reply == ADDRESS_FORGED)
+        return refuse_rcpt(ctx, msg, rcpt, "550", "5.7.1",
+                           "This ticket address is not valid; please write to the support address",
+                           "forged-ticket-address", "forged or stale ticket address");
+    if (ticket == 0 && is_unregistered_sender(cfg, msg->envelope_from))
+        return refuse_rcpt(ctx, msg, rcpt, "550", "5.7.1",
+                           "This address takes mail from registered support contacts only; "
+                           "please ask your administrator to register you",
+                           "unregistered-sender", "sender is not a registered support contact");
+    /* Support mail only once its checks passed: a refused recipient
+     * leaves the rest of the transaction as it was. */
+    msg->is_support = true;
     return SMFIS_CONTINUE;
 }
 
@@ -307,8 +357,14 @@ mlfi_data(SMFICTX *ctx)
 
     if (conn == NULL || conn->msg == NULL)
         return SMFIS_TEMPFAIL;
-    if (!conn->msg->is_support)
-        return SMFIS_ACCEPT;
+    if (!conn->msg->is_support) {
+        /* A staff reply that goes straight to the customer is seen on its
+         * way out; only a client staff could use is worth reading on. */
+        if (conn->msg->auth_login == NULL &&
+            !config_is_trusted_client(conn->msg->cfg, conn->client_addr))
+            return SMFIS_ACCEPT;
+        conn->msg->is_outbound = true;
+    }
     conn->msg->raw = g_byte_array_sized_new(16384);
     return SMFIS_CONTINUE;
 }
@@ -343,6 +399,11 @@ mlfi_header(SMFICTX *ctx, char *name, char *value)
 
     if (g_ascii_strcasecmp(name, "Subject") == 0 && msg->subject_raw == NULL)
         msg->subject_raw = g_strdup(value);
+    else if (g_ascii_strcasecmp(name, "From") == 0 && msg->from_raw == NULL)
+        msg->from_raw = g_strdup(value);
+    else if (g_ascii_strcasecmp(name, "In-Reply-To") == 0 ||
+             g_ascii_strcasecmp(name, "References") == 0)
+        msg->has_references = true;
     else if (g_ascii_strcasecmp(name, "X-Ticket-ID") == 0)
         msg->ticket_headers++;
     else if (g_ascii_strcasecmp(name, "Content-Type") == 0)
@@ -363,6 +424,25 @@ mlfi_header(SMFICTX *ctx, char *name, char *value)
     return go_on(conn, SMFIP_NR_HDR);
 }
 
+/* Whether outgoing mail may be a trusted staff reply about a ticket: a
+ * staff From that the client can vouch for, and a ticket tag or a thread
+ * to look up.  Everything else goes on untouched, now. */
+static bool
+may_be_staff_reply(const struct conn_ctx *conn, const struct msg_ctx *msg)
+{
+    g_autofree char *from = parser_first_address(msg->from_raw);
+    struct router_input in = {
+        .auth_login = msg->auth_login,
+        .from_trusted_network = config_is_trusted_client(msg->cfg, conn->client_addr),
+    };
+
+    if (from == NULL || !router_is_staff(&msg->cfg->policy, from) ||
+        router_staff_trust(&msg->cfg->policy, &in, from) == NULL)
+        return false;
+    return msg->has_references ||
+           (msg->subject_raw != NULL && strchr(msg->subject_raw, '[') != NULL);
+}
+
 static sfsistat
 mlfi_eoh(SMFICTX *ctx)
 {
@@ -370,6 +450,10 @@ mlfi_eoh(SMFICTX *ctx)
 
     if (conn == NULL || conn->msg == NULL || conn->msg->raw == NULL)
         return SMFIS_TEMPFAIL;
+    /* The MTA does not wait for this step's answer (SMFIP_NR_EOH), so
+     * mail that is none of ours is let go by keeping nothing more of it. */
+    if (conn->msg->is_outbound && !may_be_staff_reply(conn, conn->msg))
+        conn->msg->is_ignored = true;
     g_byte_array_append(conn->msg->raw, (const guint8 *)"\r\n", 2);
     return go_on(conn, SMFIP_NR_EOH);
 }
@@ -382,6 +466,8 @@ mlfi_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 
     if (msg == NULL || msg->raw == NULL)
         return SMFIS_TEMPFAIL;
+    if (msg->is_ignored)
+        return go_on(conn, SMFIP_NR_BODY);
     /* The answer to a body chunk may not be waited for, so an oversized
      * message is refused at the end; until then we just stop keeping it. */
     if (msg->too_big || msg->raw->len + len > msg->cfg->max_message_size)
@@ -480,6 +566,152 @@ strip_commands(SMFICTX *ctx, const struct msg_ctx *msg, const struct mail *mail,
     set_header(ctx, msg, "Content-Transfer-Encoding", msg->has_encoding, encoding);
 }
 
+static const char *
+action_name(enum router_action a)
+{
+    switch (a) {
+    case ROUTER_CREATE:
+        return "create";
+    case ROUTER_FOLLOWUP:
+        return "followup";
+    case ROUTER_DUPLICATE:
+        return "duplicate";
+    case ROUTER_BOUNCE:
+        return "bounce";
+    case ROUTER_AUTO:
+        return "auto-reply";
+    case ROUTER_UNATTACHED:
+        return "unattached";
+    case ROUTER_REJECT:
+        return "reject";
+    case ROUTER_PASS:
+        return "pass";
+    case ROUTER_CHANGE:
+        break;
+    }
+    return "change";
+}
+
+/* The facts the writer job needs, from the session and the parsed mail. */
+static void
+job_fill(struct ingest_job *job, const struct conn_ctx *conn, const struct msg_ctx *msg,
+         const struct mail *mail, const char *qid, GDateTime *now)
+{
+    const struct config *cfg = msg->cfg;
+
+    job->cfg = cfg;
+    job->keys = milter_keys;
+    job->mail = mail;
+    job->raw = (const char *)msg->raw->data;
+    job->raw_len = msg->raw->len;
+    job->queue_id = strcmp(qid, "NOQUEUE") != 0 ? qid : NULL;
+    job->envelope_from = msg->envelope_from;
+    job->client_addr = conn->client_addr;
+    job->now = now;
+    job->address_ticket = msg->address_ticket;
+    job->return_path_ticket = msg->return_path_ticket;
+    job->is_outbound = msg->is_outbound;
+    job->auth_login = msg->auth_login;
+    job->from_trusted_network = config_is_trusted_client(cfg, conn->client_addr);
+    /* Only the results our own verifiers added count: the top ones, and
+     * only from a host that verifies for us. */
+    job->auth_results = config_is_authserv_client(cfg, conn->client_addr) ? msg->top_auth : NULL;
+}
+
+/* Runs the job in the next commit; false with ERROR when it did not
+ * commit, or with *STOPPING when the daemon takes no more. */
+static bool
+commit(struct ingest_job *job, bool *stopping, GError **error)
+{
+    bool ok;
+
+    g_mutex_lock(&milter_lock);
+    *stopping = milter_stopping;
+    if (milter_stopping) {
+        g_mutex_unlock(&milter_lock);
+        return false;
+    }
+    g_atomic_int_inc(&milter_in_commit);
+    g_mutex_unlock(&milter_lock);
+    ok = store_writer_run(milter_writer, ingest_job_run, job, error);
+    g_atomic_int_dec_and_test(&milter_in_commit);
+    return ok;
+}
+
+/* The message was taken: tag the copy, cut staff commands, say so. */
+static void
+accepted(SMFICTX *ctx, const struct msg_ctx *msg, const struct mail *mail,
+         const struct ingest_job *job, const char *qid, const char *client)
+{
+    const struct decision *d = job->decision;
+
+    stats_count_job(job);
+    /* The acknowledgement goes out now, not at the next timer. */
+    if (job->queued > 0)
+        dispatch_kick(milter_dispatcher);
+    /* A new ticket's first timer is minutes away at the least; the
+     * scheduler looks again within a minute anyway, so only a goal
+     * shorter than that needs to wake it. */
+    if (d->soon)
+        scheduler_kick(milter_scheduler);
+    if (job->tag != NULL && d->action != ROUTER_UNATTACHED)
+        apply_tag(ctx, msg, mail, job->tag);
+    /* Command lines are the ticket's, not for anyone the mail goes on to. */
+    if (d->commands > 0 && (msg->other_recipients || msg->is_outbound))
+        strip_commands(ctx, msg, mail, qid);
+    if (d->is_security)
+        log_warning("%s: security: untrusted-staff ticket=%s from=<%s> client=%s", qid,
+                    job->tag != NULL ? job->tag : "-",
+                    d->requester != NULL ? d->requester : "", client);
+    log_info("%s: ticket=%s action=%s customer=%s from=<%s> message-id=<%s> size=%u ack=%s%s", qid,
+             job->tag != NULL ? job->tag : "-", action_name(d->action),
+             d->customer != NULL ? d->customer->name : "unknown",
+             d->requester != NULL ? d->requester : "",
+             mail->message_id != NULL ? mail->message_id : "", msg->raw->len,
+             d->ack != NULL ? d->ack : "none", msg->is_outbound ? " outbound=yes" : "");
+}
+
+/* What the client hears once the job is done (or failed). */
+static sfsistat
+answer(SMFICTX *ctx, const struct msg_ctx *msg, const struct mail *mail,
+       const struct ingest_job *job, bool committed, bool stopping, const GError *error,
+       const char *qid, const char *client, GDateTime *now)
+{
+    const struct decision *d = job->decision;
+
+    if (!committed) {
+        log_error("%s: tempfail: %s from=<%s> message-id=<%s>", qid,
+                  stopping ? "shutting down" : error->message, msg->envelope_from,
+                  mail->message_id != NULL ? mail->message_id : "");
+        set_reply(ctx, "451", "4.3.0",
+                  stopping ? "The support system is restarting; please try again"
+                           : tempfail_text(error));
+        stats_count(STAT_TEMPFAIL, stopping ? "shutdown" : stats_store_reason(error));
+        return SMFIS_TEMPFAIL;
+    }
+    stats_commit_done(now);
+    if (d->action == ROUTER_REJECT && !msg->other_recipients) {
+        stats_count(STAT_REJECT, "unregistered-sender");
+        log_info("%s: reject: %s from=<%s> requester=<%s>", qid, d->reason, msg->envelope_from,
+                 d->requester != NULL ? d->requester : "");
+        set_reply(ctx, "550", "5.7.1",
+                  "This address takes mail from registered support contacts only; "
+                  "please ask your administrator to register you");
+        return SMFIS_REJECT;
+    }
+    if (d->action == ROUTER_REJECT || d->action == ROUTER_PASS) {
+        /* Refused for support alone: the other recipients keep their copy. */
+        stats_count(STAT_ACCEPT, "pass");
+        log_info("%s: pass: %s%s from=<%s> message-id=<%s>", qid, d->reason,
+                 d->action == ROUTER_REJECT ? ", no ticket; delivered to the other recipients"
+                                            : "",
+                 msg->envelope_from, mail->message_id != NULL ? mail->message_id : "");
+        return SMFIS_CONTINUE;
+    }
+    accepted(ctx, msg, mail, job, qid, client);
+    return SMFIS_CONTINUE;
+}
+
 static sfsistat
 mlfi_eom(SMFICTX *ctx)
 {
@@ -494,6 +726,10 @@ mlfi_eom(SMFICTX *ctx)
 
     if (msg == NULL || msg->raw == NULL)
         return SMFIS_TEMPFAIL;
+    /* Outgoing mail that is no staff reply, or too big to be one we keep,
+     * goes on as it came. */
+    if (msg->is_ignored || (msg->is_outbound && msg->too_big))
+        return SMFIS_CONTINUE;
     if (msg->too_big) {
         set_reply(ctx, "552", "5.3.4", "Message too big for the support system");
         log_info("%s: reject: message too big limit=%" G_GUINT64_FORMAT " from=<%s>", qid,
@@ -509,6 +745,11 @@ mlfi_eom(SMFICTX *ctx)
     mail = parser_mail_parse_limited((const char *)msg->raw->data, msg->raw->len, &limits,
                                      &error);
     if (mail == NULL) {
+        if (msg->is_outbound || msg->other_recipients) {
+            log_info("%s: pass: cannot parse message, not ticketed: %s from=<%s>", qid,
+                     error->message, msg->envelope_from);
+            return SMFIS_CONTINUE;
+        }
         /* The same bytes will not parse next time either: a retry cannot
          * help, so the sender hears it now rather than after days. */
         log_info("%s: reject: cannot parse message: %s from=<%s>", qid, error->message,
@@ -521,87 +762,10 @@ mlfi_eom(SMFICTX *ctx)
     }
 
     now = g_date_time_new_now_utc();
-    job.cfg = msg->cfg;
-    job.mail = mail;
-    job.raw = (const char *)msg->raw->data;
-    job.raw_len = msg->raw->len;
-    job.queue_id = strcmp(qid, "NOQUEUE") != 0 ? qid : NULL;
-    job.envelope_from = msg->envelope_from;
-    job.client_addr = conn->client_addr;
-    job.now = now;
-    job.secret = milter_secret;
-    job.address_ticket = msg->address_ticket;
-    job.trust = msg->authenticated ? "smtp-auth"
-                : config_is_trusted_client(msg->cfg, conn->client_addr) ? "trusted-network"
-                : config_is_authserv_client(msg->cfg, conn->client_addr)
-                    ? router_auth_vouches(msg->cfg, msg->top_auth,
-                                          mail->from != NULL ? mail->from->addr : NULL)
-                    : NULL;
-    job.trusted = job.trust != NULL;
-
-    g_mutex_lock(&milter_lock);
-    if (milter_stopping) {
-        g_mutex_unlock(&milter_lock);
-        log_info("%s: tempfail: shutting down from=<%s>", qid, msg->envelope_from);
-        set_reply(ctx, "451", "4.3.0", "The support system is restarting; please try again");
-        stats_count(STAT_TEMPFAIL, "shutdown");
-        parser_mail_free(mail);
-        return SMFIS_TEMPFAIL;
-    }
-    g_atomic_int_inc(&milter_in_commit);
-    g_mutex_unlock(&milter_lock);
-    if (!store_writer_run(milter_writer, ingest_job_run, &job, &error)) {
-        log_error("%s: tempfail: %s from=<%s> message-id=<%s>", qid, error->message,
-                  msg->envelope_from, mail->message_id != NULL ? mail->message_id : "");
-        set_reply(ctx, "451", "4.3.0", tempfail_text(error));
-        stats_count(STAT_TEMPFAIL, stats_store_reason(error));
-        rc = SMFIS_TEMPFAIL;
-    } else if (job.action == ROUTER_REJECT) {
-        stats_commit_done(now);
-        stats_count(STAT_REJECT, "unregistered-sender");
-        log_info("%s: reject: %s from=<%s> requester=<%s>", qid, job.reason, msg->envelope_from,
-                 job.requester != NULL ? job.requester : "");
-        set_reply(ctx, "550", "5.7.1",
-                  "This address takes mail from registered support contacts only; "
-                  "please ask your administrator to register you");
-        rc = SMFIS_REJECT;
-    } else if (job.action == ROUTER_PASS) {
-        stats_commit_done(now);
-        stats_count(STAT_ACCEPT, "pass");
-        log_info("%s: pass: %s from=<%s> message-id=<%s>", qid, job.reason, msg->envelope_from,
-                 mail->message_id != NULL ? mail->message_id : "");
-        rc = SMFIS_CONTINUE;
-    } else {
-        stats_commit_done(now);
-        stats_count_job(&job);
-        /* The acknowledgement goes out now, not at the next timer. */
-        if (job.queued > 0)
-            dispatch_kick(milter_dispatcher);
-        /* A new ticket's first timer is minutes away at the least; the
-         * scheduler looks again within a minute anyway, so only a goal
-         * shorter than that needs to wake it. */
-        if (job.action == ROUTER_CREATE && job.soon)
-            scheduler_kick(milter_scheduler);
-        apply_tag(ctx, msg, mail, job.tag);
-        if (job.commands > 0 && msg->other_recipients)
-            strip_commands(ctx, msg, mail, qid);
-        if (job.security != NULL)
-            log_warning("%s: security: %s ticket=%s from=<%s> client=%s", qid, job.security,
-                        job.tag, job.requester != NULL ? job.requester : "", conn->client_addr);
-        log_info("%s: ticket=%s action=%s customer=%s from=<%s> message-id=<%s> size=%u ack=%s",
-                 qid, job.tag,
-                 job.action == ROUTER_CREATE     ? "create"
-                 : job.action == ROUTER_FOLLOWUP ? "followup"
-                 : job.action == ROUTER_BOUNCE   ? "bounce"
-                 : job.action == ROUTER_AUTO     ? "auto-reply"
-                                                 : "duplicate",
-                 job.customer != NULL ? job.customer : "unknown",
-                 job.requester != NULL ? job.requester : "",
-                 mail->message_id != NULL ? mail->message_id : "", msg->raw->len,
-                 job.ack != NULL ? job.ack : "none");
-        rc = SMFIS_CONTINUE;
-    }
-    g_atomic_int_dec_and_test(&milter_in_commit);
+    job_fill(&job, conn, msg, mail, qid, now);
+    bool stopping = false;
+    bool committed = commit(&job, &stopping, &error);
+    rc = answer(ctx, msg, mail, &job, committed, stopping, error, qid, conn->client_addr, now);
     ingest_job_clear(&job);
     parser_mail_free(mail);
     return rc;

@@ -1,5 +1,5 @@
 /*
- * ingest - one support message into the store, run by the writer thread.
+ * ingest - one message into the store, run by the writer thread.
  *
  * The milter thread fills the inputs of a struct ingest_job, hands it to
  * store_writer_run(), and reads the outputs once the commit is done.
@@ -13,37 +13,33 @@
 
 #include "config/config.h"
 #include "parser/mail.h"
+#include "router/keys.h"
 #include "router/router.h"
 #include "store/store.h"
 
 struct ingest_job {
     /* in: borrowed from the milter's message context */
     const struct config *cfg;
+    const struct keys *keys;
     const struct mail *mail;
     const char *raw;
     gsize raw_len;
-    const char *queue_id;      /* NULL when Postfix did not say */
-    const char *envelope_from;
+    const char *queue_id;          /* NULL when Postfix did not say */
+    const char *envelope_from;     /* "" for the null sender */
     const char *client_addr;
-    const char *secret;        /* signs ticket addresses and our loop mark */
-    gint64 address_ticket;     /* from a signed support+tkt-N.MAC@ recipient, 0 when none */
-    bool trusted;              /* TRUST is set */
-    const char *trust;         /* why staff mail is believed: smtp-auth, trusted-network, dkim, dmarc */
+    gint64 address_ticket;         /* from a signed support+tkt-N.TAG@ recipient, 0 when none */
+    gint64 return_path_ticket;     /* from our signed return path as recipient, 0 when none */
+    bool is_outbound;              /* for no support address: staff mail on its way out */
+    const char *auth_login;        /* SMTP AUTH login; NULL when none */
+    bool from_trusted_network;
+    const GPtrArray *auth_results; /* our verifiers' Authentication-Results, or NULL */
     GDateTime *now;
 
     /* out: owned by the job, freed by ingest_job_clear() */
-    enum router_action action;
+    struct decision *decision;
     gint64 ticket_id;
-    char *tag;                 /* "TKT-42" for create and duplicate */
-    char *customer;            /* customer name or NULL */
-    char *requester;
-    const char *reason;        /* static text */
-    const char *ack;           /* what became of the acknowledgement ("send", "bulk", ...) */
-    guint queued;              /* outbox rows written: the dispatcher has work */
-    int severity;              /* of a new ticket */
-    bool soon;                 /* a timer of the new ticket falls due within a minute */
-    guint commands;            /* command lines in a staff reply: strip them from the copy */
-    const char *security;      /* a security event to log, NULL when none */
+    char *tag;                     /* "TKT-42" when the message is on a ticket */
+    guint queued;                  /* outbox rows written: the dispatcher has work */
 };
 
 /* store_job_fn for the writer thread. */

@@ -40,6 +40,7 @@
 #include <libmilter/mfapi.h>
 
 #include "config/config.h"
+#include "config/secret.h"
 #include "milter/ingest.h"
 #include "milter/milter.h"
 #include "milter/stats.h"
@@ -321,6 +322,33 @@ same_text(const char *a, const char *b)
     return g_strcmp0(a, b) == 0;
 }
 
+/* The secret file, made on first start.  An older database kept the
+ * secret in its meta table: that one moves to the file, so that reply
+ * addresses already sent keep working, and leaves the database. */
+static char *
+load_secret(const struct config *cfg, struct store *st, GError **error)
+{
+    g_autofree char *legacy = NULL;
+    char *secret;
+
+    if (!g_file_test(cfg->secret_file, G_FILE_TEST_EXISTS) &&
+        !store_meta_get(st, "secret", &legacy, error))
+        return NULL;
+    secret = config_secret_load(cfg->secret_file, true, legacy, error);
+    if (secret != NULL && legacy != NULL) {
+        if (!store_begin(st, error) || !store_meta_delete(st, "secret", error) ||
+            !store_commit(st, error)) {
+            store_rollback(st);
+            g_free(secret);
+            return NULL;
+        }
+        log_info("the signing secret moved from the database to %s", cfg->secret_file);
+    }
+    if (legacy != NULL)
+        memset(legacy, 0, strlen(legacy));
+    return secret;
+}
+
 /* SIGUSR1: messages that have begun keep the config they began with (they
  * hold a reference); new ones get the new one.  A config that does not
  * check out changes nothing. */
@@ -339,9 +367,9 @@ reload(struct daemon_state *ds)
     if (!same_text(cfg->socket, old->socket) || !same_text(cfg->database, old->database) ||
         !same_text(cfg->user, old->user) || !same_text(cfg->socket_owner, old->socket_owner) ||
         cfg->socket_mode != old->socket_mode || !same_text(cfg->pid_file, old->pid_file) ||
-        !same_text(cfg->secret, old->secret))
+        !same_text(cfg->secret_file, old->secret_file))
         log_warning("reload: socket, database, user, socket_owner, socket_mode, pid_file and "
-                    "secret changes take effect at the next start");
+                    "secret_file changes take effect at the next start");
     milter_set_config(cfg);
     scheduler_set_config(ds->scheduler, cfg);
     dispatch_set_config(ds->dispatcher, cfg);
@@ -391,6 +419,7 @@ main(int argc, char **argv)
     struct config *cfg;
     struct store *st;
     struct store_writer *writer;
+    struct keys *keys = NULL;
     GThread *milter;
     struct passwd *pw;
     g_autofree char *user_name = NULL;
@@ -493,6 +522,14 @@ main(int argc, char **argv)
         unbind_socket(cfg);
         return EX_UNAVAILABLE;
     }
+    g_autofree char *secret = load_secret(cfg, st, &error);
+    if (secret == NULL) {
+        fprintf(stderr, "ticket-milter: %s\n", error->message);
+        unbind_socket(cfg);
+        return EX_CONFIG;
+    }
+    keys = keys_new(secret);
+    memset(secret, 0, strlen(secret));
 
     if (!foreground) {
         /* SQLite connections must not cross a fork: reopen in the child. */
@@ -514,12 +551,6 @@ main(int argc, char **argv)
         return EX_CANTCREAT;
     }
 
-    g_autofree char *secret =
-        cfg->secret != NULL ? g_strdup(cfg->secret) : store_signing_secret(st, &error);
-    if (secret == NULL) {
-        log_error("cannot read or keep the signing secret: %s", error->message);
-        return EX_UNAVAILABLE;
-    }
     writer = store_writer_new(st);
     ds.dispatcher = dispatch_start(cfg, writer, &error);
     if (ds.dispatcher == NULL) {
@@ -527,12 +558,12 @@ main(int argc, char **argv)
         return EX_UNAVAILABLE;
     }
     /* Timers that fell due while we were stopped fire now, in order. */
-    ds.scheduler = scheduler_start(cfg, writer, ds.dispatcher, secret, &error);
+    ds.scheduler = scheduler_start(cfg, writer, ds.dispatcher, keys, &error);
     if (ds.scheduler == NULL) {
         log_error("cannot start the scheduler: %s", error->message);
         return EX_UNAVAILABLE;
     }
-    milter_setup(cfg, writer, ds.dispatcher, ds.scheduler, secret);
+    milter_setup(cfg, writer, ds.dispatcher, ds.scheduler, keys);
     stats_start(cfg);
     ds.cfg = cfg;
     ds.main_thread = pthread_self();
@@ -573,5 +604,6 @@ main(int argc, char **argv)
     }
     ds.cfg = config_unref(ds.cfg);
     g_free(ds.config_path);
+    keys_free(keys);
     return ds.milter_rc == MI_SUCCESS ? 0 : EX_SOFTWARE;
 }

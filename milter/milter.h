@@ -11,6 +11,7 @@
 #include "config/config.h"
 #include "outbound/dispatch.h"
 #include "outbound/scheduler.h"
+#include "router/keys.h"
 #include "store/store.h"
 
 /* The callbacks, for smfi_register(). */
@@ -19,7 +20,7 @@ extern struct smfiDesc milter_desc;
 /* Called once by main before smfi_main(): the config (a reference is taken)
  * and the writer every message is committed through. */
 void milter_setup(struct config *cfg, struct store_writer *writer, struct dispatcher *dispatcher,
-                  struct scheduler *scheduler, const char *secret);
+                  struct scheduler *scheduler, const struct keys *keys);
 /* Replaces the config for messages that start from now on (SIGUSR1). */
 void milter_set_config(struct config *cfg);
 /* Waits up to TIMEOUT_MS for messages in their commit to finish; returns

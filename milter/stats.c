@@ -177,15 +177,16 @@ stats_count(enum stat_verdict verdict, const char *reason)
 void
 stats_count_job(const struct ingest_job *job)
 {
+    const struct decision *d = job->decision;
+
     stats_count(STAT_ACCEPT, NULL);
-    if (job->action == ROUTER_CREATE)
+    if (d->action == ROUTER_CREATE)
         bump(FC_CREATED);
     /* A staff reply is one we believed; an untrusted one is a follow-up
      * (and a security event). */
-    else if (job->action == ROUTER_FOLLOWUP && job->trusted && job->cfg != NULL &&
-             job->requester != NULL && router_is_staff(job->cfg, job->requester))
+    else if (d->action == ROUTER_FOLLOWUP && d->kind == SENDER_STAFF)
         bump(FC_STAFF);
-    else if (job->action == ROUTER_FOLLOWUP)
+    else if (d->action == ROUTER_FOLLOWUP)
         bump(FC_FOLLOWUPS);
 }
 

@@ -13,6 +13,7 @@
 #include <curl/curl.h>
 
 #include "outbound/dispatch.h"
+#include "router/event.h"
 #include "util/log.h"
 #include "util/timefmt.h"
 
@@ -79,12 +80,12 @@ send_smtp(CURL *curl, const struct config *cfg, const struct outbox_row *row, lo
 {
     struct upload u = { .data = row->body, .len = strlen(row->body) };
     struct curl_slist *rcpts = NULL;
-    g_auto(GStrv) to = g_strsplit(row->recipients, ",", -1);
     g_autofree char *from = g_strdup_printf("<%s>", row->mail_from);
     CURLcode rc;
 
-    for (char **p = to; *p != NULL; p++) {
-        g_autofree char *addr = g_strdup_printf("<%s>", g_strstrip(*p));
+    /* One RCPT per stored recipient: the list is never split or joined. */
+    for (char **p = row->recipients; p != NULL && *p != NULL; p++) {
+        g_autofree char *addr = g_strdup_printf("<%s>", *p);
         rcpts = curl_slist_append(rcpts, addr);
     }
     curl_easy_setopt(curl, CURLOPT_URL, cfg->smtp_url);
@@ -119,7 +120,7 @@ send_webhook(CURL *curl, const struct outbox_row *row, long *code)
     struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
     CURLcode rc;
 
-    curl_easy_setopt(curl, CURLOPT_URL, row->recipients);
+    curl_easy_setopt(curl, CURLOPT_URL, row->recipients[0]);
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, row->body);
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
@@ -145,6 +146,11 @@ dispatch_send(const struct config *cfg, const struct outbox_row *row, char **err
     if (curl == NULL) {
         *error_text = g_strdup("cannot start libcurl");
         return DELIVERY_RETRY;
+    }
+    if (row->recipients == NULL || row->recipients[0] == NULL) {
+        curl_easy_cleanup(curl);
+        *error_text = g_strdup("the outbox row has no recipient");
+        return DELIVERY_FAILED;
     }
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
@@ -224,23 +230,19 @@ gave_up(const struct config *cfg, const struct outbox_row *row, GDateTime *now)
 static char *
 event_detail(const struct outbox_row *row, const char *error)
 {
-    g_autoptr(GString) s = g_string_new("{");
-    const char *fields[][2] = {
-        { "to", row->recipients },
-        { "template", row->template_name },
-        { "message_id", row->message_id },
-        { "error", error },
-    };
+    struct event *e = event_new(EVENT_MAIL_SENT, NULL);
+    char *text;
 
-    /* Values are ours or from libcurl, but quote them properly all the same. */
-    for (guint i = 0; i < G_N_ELEMENTS(fields); i++) {
-        if (fields[i][1] == NULL)
-            continue;
-        g_autofree char *v = g_strescape(fields[i][1], NULL);
-        g_string_append_printf(s, "%s\"%s\":\"%s\"", s->len > 1 ? "," : "", fields[i][0], v);
-    }
-    g_string_append_c(s, '}');
-    return g_strdup(s->str);
+    event_set_strv(e, "to", (const char *const *)row->recipients);
+    if (row->template_name != NULL)
+        event_set_string(e, "template", row->template_name);
+    if (row->message_id != NULL)
+        event_set_string(e, "message_id", row->message_id);
+    if (error != NULL)
+        event_set_string(e, "error", error);
+    text = event_detail_text(e);
+    event_free(e);
+    return text;
 }
 
 /* Writer job: records every outcome of a batch, and the events. */
@@ -262,7 +264,8 @@ record_batch(struct store *st, void *data, GError **error)
         case DELIVERY_SENT:
             ok = store_outbox_mark_sent(st, r->id, now, a->done_us, error) &&
                  (r->ticket_id == 0 ||
-                  store_event_insert(st, r->ticket_id, now, "mail-sent", NULL, detail, error));
+                  store_event_insert(st, r->ticket_id, now, event_type_name(EVENT_MAIL_SENT), NULL,
+                                     detail, error));
             break;
         case DELIVERY_RETRY: {
             g_autoptr(GDateTime) next = next_attempt(b->cfg, r, a->done_us);
@@ -272,8 +275,9 @@ record_batch(struct store *st, void *data, GError **error)
         }
         case DELIVERY_FAILED:
             ok = store_outbox_mark_failed(st, r->id, now, a->error, error) &&
-                 (r->ticket_id == 0 || store_event_insert(st, r->ticket_id, now,
-                                                          "delivery-failed", NULL, detail, error));
+                 (r->ticket_id == 0 ||
+                  store_event_insert(st, r->ticket_id, now, event_type_name(EVENT_DELIVERY_FAILED),
+                                     NULL, detail, error));
             break;
         }
         if (!ok)
@@ -286,20 +290,20 @@ static void
 log_outcome(const struct attempt *a)
 {
     const struct outbox_row *r = a->row;
+    g_autofree char *to = g_strjoinv(">,<", r->recipients);
 
     switch (a->outcome) {
     case DELIVERY_SENT:
         log_info("outbox=%" G_GINT64_FORMAT " status=sent to=<%s> template=%s message-id=<%s>",
-                 r->id, r->recipients, r->template_name != NULL ? r->template_name : "-",
+                 r->id, to, r->template_name != NULL ? r->template_name : "-",
                  r->message_id != NULL ? r->message_id : "");
         break;
     case DELIVERY_RETRY:
         log_warning("outbox=%" G_GINT64_FORMAT " status=deferred to=<%s> attempt=%d: %s", r->id,
-                    r->recipients, r->attempts + 1, a->error);
+                    to, r->attempts + 1, a->error);
         break;
     case DELIVERY_FAILED:
-        log_error("outbox=%" G_GINT64_FORMAT " status=failed to=<%s>: %s", r->id, r->recipients,
-                  a->error);
+        log_error("outbox=%" G_GINT64_FORMAT " status=failed to=<%s>: %s", r->id, to, a->error);
         break;
     }
 }

@@ -1,37 +1,55 @@
 /*
  * notify - rendering and queueing notices.
+ *
+ * Envelope: an acknowledgement goes out with the null sender (RFC 3834:
+ * nothing answers an automatic answer); every other notice has the signed
+ * return path of its ticket, so that a delivery failure comes back to the
+ * ticket it was about, and nowhere else.
  */
 #include <string.h>
 
 #include "outbound/notify.h"
-#include "router/outbound.h"
+#include "router/router.h"
 #include "templates/compose.h"
 #include "templates/notice.h"
 #include "util/timefmt.h"
 
-static struct template_vars *
-vars_for(const struct config *cfg, const struct ticket *t, const struct notice *n, GDateTime *now)
+/* A NULL-terminated copy of the pointers of LIST (which keeps the strings). */
+static GPtrArray *
+null_terminated(const GPtrArray *list)
 {
-    const char *language = n->language != NULL ? n->language : cfg->language;
+    GPtrArray *out = g_ptr_array_sized_new(list->len + 1);
+
+    for (guint i = 0; i < list->len; i++)
+        g_ptr_array_add(out, g_ptr_array_index(list, i));
+    g_ptr_array_add(out, NULL);
+    return out;
+}
+
+static struct template_vars *
+vars_for(const struct config *cfg, const struct ticket *t, const struct notice_order *n,
+         const struct mail *about, const char *language, const char *zone, GDateTime *now)
+{
+    bool quote = n->about_message && about != NULL;
     struct notice_facts f = {
         .tag = t->tag,
         .subject = t->subject,
         .severity = t->severity,
         .stage = t->stage,
-        .status = t->status,
+        .status = ticket_status_name(t->status),
         .created_at = t->created_at,
         .first_response_due = t->first_response_at == NULL ? t->first_response_due : NULL,
         .next_update_due = t->next_update_due,
         .resolution_due = t->resolved_at == NULL ? t->resolution_due : NULL,
         .assignee = t->assignee,
         .customer = t->customer,
-        .timezone = n->timezone,
+        .timezone = zone,
         .language = language,
         .requester = t->requester,
-        .requester_name = n->requester_name,
-        .message_from = n->message_from,
-        .message_subject = n->message_subject,
-        .message_text = n->message_text,
+        .requester_name = quote && about->from != NULL ? about->from->name : NULL,
+        .message_from = quote && about->from != NULL ? about->from->addr : NULL,
+        .message_subject = quote ? about->subject : NULL,
+        .message_text = quote ? about->text : NULL,
         .support_addresses = cfg->support_addresses,
         .now = now,
     };
@@ -39,68 +57,102 @@ vars_for(const struct config *cfg, const struct ticket *t, const struct notice *
 
     template_vars_set(v, "notice.goal", n->goal);
     if (n->due != NULL) {
-        g_autofree char *due = notice_format_time(n->due, n->timezone, language);
+        g_autofree char *due = notice_format_time(n->due, zone, language);
         template_vars_set(v, "notice.due", due);
     }
     template_vars_set(v, "notice.reason", n->reason);
     template_vars_set(v, "notice.old_status", n->old_status);
     template_vars_set(v, "notice.untrusted", n->untrusted);
-    if (n->unknown_commands != NULL)
-        template_vars_set_list(v, "commands.unknown", n->unknown_commands);
+    if (n->unknown_commands != NULL) {
+        g_autoptr(GPtrArray) lines = null_terminated(n->unknown_commands);
+        template_vars_set_list(v, "commands.unknown", (char **)lines->pdata);
+    }
     return v;
 }
 
-bool
-notify_queue(struct store *st, const struct config *cfg, const char *secret,
-             const struct ticket *t, const struct notice *n, GDateTime *now, GError **error)
+/* The thread a notice answers: the incoming mail's, when it is about one. */
+static GPtrArray *
+thread_of(const struct notice_order *n, const struct mail *about)
 {
-    const char *language = n->language != NULL ? n->language : cfg->language;
+    GPtrArray *refs = g_ptr_array_new();
+
+    if (!n->about_message || about == NULL)
+        return refs;
+    for (guint i = 0; about->references != NULL && i < about->references->len; i++)
+        g_ptr_array_add(refs, g_ptr_array_index(about->references, i));
+    if (about->message_id != NULL)
+        g_ptr_array_add(refs, about->message_id);
+    return refs;
+}
+
+bool
+notify_queue(struct store *st, const struct config *cfg, const struct keys *keys,
+             const struct ticket *t, const struct notice_order *n, const struct mail *about,
+             GDateTime *now, GError **error)
+{
+    const char *language = n->to_customer && t->language != NULL ? t->language : cfg->language;
+    const char *zone = n->to_customer ? t->timezone : NULL;
     const struct template *tmpl = template_set_get(cfg->templates, language, n->template_name);
-    struct template_vars *vars = vars_for(cfg, t, n, now);
+    struct template_vars *vars = vars_for(cfg, t, n, about, language, zone, now);
     g_autofree char *subject = NULL;
     g_autofree char *body = template_render(tmpl, vars, &subject);
     g_autofree char *message_id = compose_message_id(cfg->hostname);
-    g_autofree char *loop = router_loop_value(secret, cfg->hostname, message_id);
-    g_autofree char *reply_to = router_ticket_address(secret, cfg->support_addresses[0], t->tag);
+    g_autofree char *loop = router_loop_value(keys, cfg->hostname, message_id);
+    g_autofree char *reply_to = router_ticket_address(keys, cfg->support_addresses[0], t->tag);
+    g_autofree char *return_path =
+        n->kind == NOTICE_ACK ? g_strdup("")
+                              : router_return_path(keys, cfg->support_addresses[0], t->tag);
     g_autofree char *at = timefmt_iso8601(now);
-    g_autofree char *detail = NULL;
-    g_autofree char *text = NULL;
+    g_autofree char *to = NULL;
+    g_autoptr(GPtrArray) refs = thread_of(n, about);
+    g_autoptr(GPtrArray) rcpts = null_terminated(n->to);
+    const char *const *list = (const char *const *)rcpts->pdata;
+    bool ok;
 
     template_vars_free(vars);
+    /* A notice to a customer goes to the one requester, never a list. */
+    g_assert(n->to->len >= 1 && (!n->to_customer || n->to->len == 1));
+    to = g_strjoinv(", ", (char **)rcpts->pdata);
     struct outbound_mail out = {
         .from = cfg->from,
-        .to = n->to,
-        .to_name = n->to_name,
+        .to = list,
+        .to_name = n->to->len == 1 ? n->to_name : NULL,
         .reply_to = reply_to,
         .subject = subject,
         .body = body,
-        .in_reply_to = n->in_reply_to,
-        .references = n->references,
+        .in_reply_to = n->about_message && about != NULL ? about->message_id : NULL,
+        .references = refs,
         .message_id = message_id,
         .auto_submitted = n->auto_submitted,
         .loop = loop,
         .ticket_tag = t->tag,
         .date = now,
     };
-    text = compose_mail(&out);
+    g_autofree char *text = compose_mail(&out);
     struct store_new_outbox row = {
         .ticket_id = t->id,
-        .kind = n->kind,
+        .kind = n->kind == NOTICE_ACK ? "ack" : "notice",
         .template_name = n->template_name,
         .transport = "smtp",
-        /* The null sender: a bounce of a notice must not come back as new
-         * support mail (RFC 3834). */
-        .mail_from = "",
-        .recipients = n->to,
+        .mail_from = return_path,
+        .recipients = list,
         .message_id = message_id,
         .body = text,
         .created_at = at,
     };
-    if (!store_outbox_insert(st, &row, NULL, error))
-        return false;
-    detail = g_strdup_printf("{\"template\":\"%s\",\"message_id\":\"%s\"}", n->template_name,
-                             message_id);
-    return store_event_insert(st, t->id, at, "mail-queued", n->to, detail, error);
+    ok = store_outbox_insert(st, &row, NULL, error);
+    if (ok) {
+        struct event *e = event_new(EVENT_MAIL_QUEUED, NULL);
+        g_autofree char *detail = NULL;
+        event_set_string(e, "template", n->template_name);
+        event_set_string(e, "message_id", message_id);
+        event_set_strv(e, "to", list);
+        detail = event_detail_text(e);
+        ok = store_event_insert(st, t->id, at, event_type_name(EVENT_MAIL_QUEUED), to, detail,
+                                error);
+        event_free(e);
+    }
+    return ok;
 }
 
 static void
@@ -115,7 +167,7 @@ member(JsonBuilder *b, const char *name, const char *value)
 
 bool
 notify_webhook(struct store *st, const struct config *cfg, const struct ticket *t,
-               const char *event, const char *text, JsonNode *detail, GDateTime *now,
+               const char *event, const char *text, JsonObject *detail, GDateTime *now,
                GError **error)
 {
     g_autoptr(JsonBuilder) b = NULL;
@@ -124,11 +176,8 @@ notify_webhook(struct store *st, const struct config *cfg, const struct ticket *
     g_autofree char *at = timefmt_iso8601(now);
     g_autofree char *body = NULL;
 
-    if (cfg->webhook_url == NULL) {
-        if (detail != NULL)
-            json_node_unref(detail);
+    if (cfg->webhook_url == NULL)
         return true;
-    }
     b = json_builder_new();
     json_builder_begin_object(b);
     member(b, "event", event);
@@ -137,7 +186,7 @@ notify_webhook(struct store *st, const struct config *cfg, const struct ticket *
     json_builder_begin_object(b);
     member(b, "id", t->tag);
     member(b, "subject", t->subject);
-    member(b, "status", t->status);
+    member(b, "status", ticket_status_name(t->status));
     json_builder_set_member_name(b, "severity");
     json_builder_add_int_value(b, t->severity);
     json_builder_set_member_name(b, "stage");
@@ -149,10 +198,13 @@ notify_webhook(struct store *st, const struct config *cfg, const struct ticket *
     member(b, "resolution_due", t->resolution_due);
     json_builder_end_object(b);
     json_builder_set_member_name(b, "detail");
-    if (detail != NULL)
-        json_builder_add_value(b, detail);
-    else
+    if (detail != NULL) {
+        JsonNode *node = json_node_new(JSON_NODE_OBJECT);
+        json_node_set_object(node, detail);
+        json_builder_add_value(b, node);
+    } else {
         json_builder_add_null_value(b);
+    }
     /* Slack and Teams incoming webhooks show this field. */
     member(b, "text", text);
     json_builder_end_object(b);
@@ -161,44 +213,14 @@ notify_webhook(struct store *st, const struct config *cfg, const struct ticket *
     json_generator_set_root(gen, root);
     body = json_generator_to_data(gen, NULL);
 
+    const char *url[] = { cfg->webhook_url, NULL };
     struct store_new_outbox row = {
         .ticket_id = t->id,
         .kind = "webhook",
         .transport = "webhook",
-        .recipients = cfg->webhook_url,
+        .recipients = url,
         .body = body,
         .created_at = at,
     };
     return store_outbox_insert(st, &row, NULL, error);
-}
-
-char *
-notify_stage_recipients(const struct config *cfg, const struct ticket *t, int stage)
-{
-    if (stage >= 1 && stage <= 3 && cfg->stage_contacts[stage] != NULL &&
-        cfg->stage_contacts[stage][0] != NULL)
-        return g_strjoinv(", ", cfg->stage_contacts[stage]);
-    if (t->assignee != NULL)
-        return g_strdup(t->assignee);
-    if (cfg->staff_addresses[0] != NULL)
-        return g_strjoinv(", ", cfg->staff_addresses);
-    return NULL;
-}
-
-bool
-notify_status_change(struct store *st, const struct config *cfg, const char *secret,
-                     const struct ticket *t, const char *old_status, GDateTime *now,
-                     GError **error)
-{
-    struct notice n = {
-        .template_name = "status-change",
-        .kind = "notice",
-        .to = t->requester,
-        .language = t->language,
-        .timezone = t->timezone,
-        .auto_submitted = "auto-generated",
-        .old_status = old_status,
-    };
-
-    return notify_queue(st, cfg, secret, t, &n, now, error);
 }

@@ -1,6 +1,6 @@
 /*
  * scheduler - fires the timers: SLA warnings and breaches, and the next
- * escalation stage.
+ * escalation stage (what each means is router/timer.c's to say).
  *
  * scheduler_run() is one pass, in the caller's transaction, so that firing
  * a timer, the event, the notices and marking it fired are one commit: a
@@ -15,18 +15,19 @@
 #include <glib.h>
 
 #include "config/config.h"
+#include "router/keys.h"
 #include "store/store.h"
 
-/* Fires up to LIMIT timers due at NOW, oldest first; *FIRED counts the ones
+/* KEYS is borrowed for the scheduler's life. Fires up to LIMIT timers due at NOW, oldest first; *FIRED counts the ones
  * that did something, *SEEN all that were taken off the list. */
-bool scheduler_run(struct store *st, const struct config *cfg, const char *secret, GDateTime *now,
-                   guint limit, guint *seen, guint *fired, GError **error);
+bool scheduler_run(struct store *st, const struct config *cfg, const struct keys *keys,
+                   GDateTime *now, guint limit, guint *seen, guint *fired, GError **error);
 
 struct scheduler;
 struct dispatcher;
 
 struct scheduler *scheduler_start(struct config *cfg, struct store_writer *writer,
-                                  struct dispatcher *dispatcher, const char *secret,
+                                  struct dispatcher *dispatcher, const struct keys *keys,
                                   GError **error);
 void scheduler_kick(struct scheduler *s);
 void scheduler_set_config(struct scheduler *s, struct config *cfg);

@@ -120,6 +120,16 @@ read_report(GMimeMessage *msg, struct mail *mail)
     }
 }
 
+/* Keeps the first heuristic sign (taking SIGN): the event names one. */
+static void
+note_sign(struct mail *mail, char *sign)
+{
+    if (mail->automation_sign == NULL)
+        mail->automation_sign = sign;
+    else
+        g_free(sign);
+}
+
 void
 parser_auto_signs(GMimeMessage *msg, struct mail *mail)
 {
@@ -131,21 +141,42 @@ parser_auto_signs(GMimeMessage *msg, struct mail *mail)
     g_auto(GStrv) suppress_items = NULL;
     const char *xars = header(msg, "X-Auto-Response-Suppress");
 
-    mail->is_auto_reply = (auto_submitted != NULL && !value_is(auto_submitted,
-                                                               (const char *const[]){ "no", NULL })) ||
-                          header(msg, "X-Autoreply") != NULL ||
-                          header(msg, "X-Autorespond") != NULL;
-    for (guint i = 0; i < G_N_ELEMENTS(auto_subjects) && !mail->is_auto_reply; i++)
-        if (g_str_has_prefix(subject, auto_subjects[i]))
+    mail->is_auto_submitted =
+        auto_submitted != NULL && !value_is(auto_submitted, (const char *const[]){ "no", NULL });
+    mail->is_report = is_delivery_report(msg);
+    mail->is_auto_reply = mail->is_auto_submitted;
+    if (header(msg, "X-Autoreply") != NULL || header(msg, "X-Autorespond") != NULL) {
+        mail->is_auto_reply = true;
+        note_sign(mail, g_strdup(header(msg, "X-Autoreply") != NULL ? "X-Autoreply header"
+                                                                     : "X-Autorespond header"));
+    }
+    for (guint i = 0; i < G_N_ELEMENTS(auto_subjects); i++)
+        if (g_str_has_prefix(subject, auto_subjects[i])) {
             mail->is_auto_reply = true;
+            note_sign(mail, g_strdup_printf("subject starts with \"%s\"", auto_subjects[i]));
+            break;
+        }
 
-    mail->is_bulk = value_is(header(msg, "Precedence"), bulk) || header(msg, "List-Id") != NULL ||
-                    header(msg, "List-Unsubscribe") != NULL;
+    const char *precedence = header(msg, "Precedence");
+    if (value_is(precedence, bulk)) {
+        mail->is_bulk = true;
+        g_autofree char *v = parser_header_text(precedence);
+        note_sign(mail, g_strdup_printf("Precedence: %.20s", v));
+    }
+    if (header(msg, "List-Id") != NULL || header(msg, "List-Unsubscribe") != NULL) {
+        mail->is_bulk = true;
+        note_sign(mail, g_strdup(header(msg, "List-Id") != NULL ? "List-Id header"
+                                                                 : "List-Unsubscribe header"));
+    }
 
-    mail->is_bounce = is_delivery_report(msg) ||
-                      (mail->from != NULL &&
-                       (g_ascii_strncasecmp(mail->from->addr, "mailer-daemon@", 14) == 0 ||
-                        g_ascii_strncasecmp(mail->from->addr, "postmaster@", 11) == 0));
+    mail->is_bounce = mail->is_report;
+    if (mail->from != NULL && (g_ascii_strncasecmp(mail->from->addr, "mailer-daemon@", 14) == 0 ||
+                               g_ascii_strncasecmp(mail->from->addr, "postmaster@", 11) == 0)) {
+        mail->is_bounce = true;
+        note_sign(mail, g_strdup_printf("from %.14s", mail->from->addr));
+    }
+    if (mail->is_report)
+        note_sign(mail, g_strdup("a delivery report (multipart/report)"));
 
     /* Outlook's list: "DR, NDR, RN, NRN, OOF, AutoReply" or "All". */
     if (xars != NULL) {
@@ -156,6 +187,6 @@ parser_auto_signs(GMimeMessage *msg, struct mail *mail)
     }
     if (loop != NULL)
         mail->loop = parser_header_text(loop);
-    if (is_delivery_report(msg))
+    if (mail->is_report)
         read_report(msg, mail);
 }

@@ -450,6 +450,27 @@ parser_mail_parse(const char *raw, gsize len, GError **error)
     return parser_mail_parse_limited(raw, len, NULL, error);
 }
 
+char *
+parser_first_address(const char *value)
+{
+    g_autofree char *fixed = NULL;
+    g_autoptr(GPtrArray) all = NULL;
+    InternetAddressList *list;
+
+    if (value == NULL)
+        return NULL;
+    fixed = parser_header_fix_words(value);
+    list = internet_address_list_parse(NULL, fixed);
+    if (list == NULL)
+        return NULL;
+    all = g_ptr_array_new_with_free_func(address_free);
+    collect_addresses(list, all, 0);
+    g_object_unref(list);
+    if (all->len == 0)
+        return NULL;
+    return g_strdup(((struct mail_address *)g_ptr_array_index(all, 0))->addr);
+}
+
 struct mail *
 parser_mail_free(struct mail *mail)
 {
@@ -470,6 +491,7 @@ parser_mail_free(struct mail *mail)
     g_free(mail->text);
     g_free(mail->digest);
     g_free(mail->loop);
+    g_free(mail->automation_sign);
     g_free(mail->dsn_message_id);
     g_free(mail->dsn_recipient);
     g_free(mail->dsn_status);

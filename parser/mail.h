@@ -72,6 +72,7 @@ struct mail {
     char *subject;           /* decoded; "" when absent */
     char *date;              /* ISO 8601 UTC of the Date header; NULL when absent or unreadable */
     char *text;              /* the message's text in UTF-8; "" when it has none */
+    bool text_is_forwarded;  /* TEXT is a forwarded message's: no command of the sender's */
     char *digest;            /* hex SHA-256 over what makes two copies "the same message" */
 
     /* Signs that a machine wrote it (RFC 3834 and common practice). */
@@ -79,6 +80,11 @@ struct mail {
     bool is_bulk;            /* Precedence bulk/junk/list, or List-Id / List-Unsubscribe */
     bool is_bounce;          /* a delivery status report, or from MAILER-DAEMON */
     bool suppress_autoreply; /* X-Auto-Response-Suppress asks for no automatic answer */
+    /* Which of those signs are certain: only these may keep a mail out of
+     * the tickets (RFC 3834); every other sign only withholds the ack. */
+    bool is_auto_submitted;  /* Auto-Submitted with a value other than "no" */
+    bool is_report;          /* multipart/report: a delivery or disposition notification */
+    char *automation_sign;   /* the first heuristic sign, in words; NULL when none */
     char *loop;              /* our X-Ticket-Loop header's value; NULL when absent */
     /* For a delivery status report: what it reports on (NULL when unknown). */
     char *dsn_message_id;    /* Message-ID of the message that failed */
@@ -112,6 +118,11 @@ extern const struct parser_limits parser_default_limits;
  * false when there is no such part. */
 bool parser_replace_text(const char *raw, gsize len, const char *text, GBytes **body,
                          char **content_type, char **encoding);
+
+/* The address of the first mailbox in VALUE, the raw value of an address
+ * header (From, To, ...), as parser_mail_parse() would read it; NULL when
+ * there is none. */
+char *parser_first_address(const char *value);
 
 /* Frees MAIL (NULL is fine). Returns NULL. */
 struct mail *parser_mail_free(struct mail *mail);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "router/commands.h"
+#include "router/router.h"
 
 static void
 command_free(gpointer p)
@@ -43,6 +44,16 @@ is_address(const char *a)
         if (!g_ascii_isalnum(*p) && strchr("@._+-", *p) == NULL)
             return false;
     return true;
+}
+
+/* A [customer:NAME] name: letters, digits and - _ . + */
+static bool
+is_name(const char *w)
+{
+    for (const char *p = w; *p != '\0'; p++)
+        if (!g_ascii_isalnum(*p) && strchr("-_.+", *p) == NULL)
+            return false;
+    return *w != '\0';
 }
 
 static struct command *
@@ -86,11 +97,19 @@ parse_line(const char *raw)
         c->kind = CMD_INTERNAL;
     } else if (strcmp(verb, "escalate") == 0 && arg == NULL) {
         c->kind = CMD_ESCALATE;
+    } else if (strcmp(verb, "requester") == 0 && arg != NULL && n == 0 &&
+               router_is_plain_address(arg)) {
+        c->kind = CMD_REQUESTER;
+        c->word = router_normal_address(arg);
+    } else if (strcmp(verb, "customer") == 0 && arg != NULL && n == 0 && is_name(arg)) {
+        c->kind = CMD_CUSTOMER;
+        c->word = g_strdup(arg);
     }
     return c;
 }
 
-/* Calls FN for each leading command line; returns where the rest starts. */
+/* Collects the leading command lines into OUT (may be NULL); returns
+ * where the rest of TEXT starts. */
 static const char *
 leading_commands(const char *text, GPtrArray *out)
 {

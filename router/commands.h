@@ -3,6 +3,7 @@
  *
  *   #severity 1-4   #status open|pending|resolved|closed   #stage 1-3
  *   #assign ADDRESS   #internal   #escalate
+ *   #requester ADDRESS   #customer NAME   (a ticket staff open for a customer)
  *
  * Only the lines before the first line of prose count, so a "#" further
  * down (a quoted mail, a code sample) is never a command.  A line that
@@ -23,13 +24,15 @@ enum command_kind {
     CMD_ASSIGN,
     CMD_INTERNAL,
     CMD_ESCALATE,
+    CMD_REQUESTER,
+    CMD_CUSTOMER,
     CMD_UNKNOWN,
 };
 
 struct command {
     enum command_kind kind;
     int number;  /* severity or stage */
-    char *word;  /* status or address */
+    char *word;  /* status, address (lower case) or customer name */
     char *line;  /* as written */
 };
 

@@ -1,286 +1,664 @@
 /*
- * router - identity and the decision for one message.
+ * router - the decision for one message.
  *
- * Today a support message either opens a ticket, is a copy of one already
- * stored (a retry after a tempfail, a second delivery), or is refused
- * because unknown senders are not served.  Threading onto existing tickets,
- * staff commands and severity rules grow here, as more rows of the same
- * decision.
+ * In order: a copy already stored is a duplicate; our own mail (a loop
+ * mark that verifies) passes; staff mail on its way out counts only when
+ * trusted staff answer a ticket; certain machine mail (the null sender, a
+ * delivery report, Auto-Submitted) never opens a ticket and joins one only
+ * when it names mail we sent (a bounce) or answers in a ticket's thread
+ * (an auto-reply); everything else is a person's mail, which becomes a
+ * follow-up when it names a ticket its sender takes part in, else a new
+ * ticket.  Heuristic signs of a program (list headers, "Auto:" subjects)
+ * only withhold the acknowledgement: they never lose a customer's mail.
+ *
+ * Entitlement: only designated contacts get the service (seeds 003, 004).
+ * A stranger's ticket runs no goal and its sender gets the not-contact
+ * reply, until trusted staff accept it with #customer or #requester.
  */
 #include <string.h>
 
+#include "router/change.h"
+#include "router/clock.h"
+#include "router/commands.h"
+#include "router/notices.h"
 #include "router/outbound.h"
 #include "router/router.h"
 #include "util/timefmt.h"
 
-static bool
-strv_has(char **list, const char *value)
-{
-    for (char **p = list; p != NULL && *p != NULL; p++)
-        if (g_ascii_strcasecmp(*p, value) == 0)
-            return true;
-    return false;
-}
+/* The references looked up at most: a References header of thousands of
+ * ids must not cost thousands of queries. */
+#define MAX_REFERENCES 20
 
-const struct customer *
-router_find_customer(const struct config *cfg, const char *addr)
+GArray *
+router_references(const struct policy *p, const struct mail *mail, gint64 address_ticket)
 {
-    const char *at;
+    GArray *refs = g_array_new(FALSE, TRUE, sizeof(struct router_reference));
+    struct router_reference r = { 0 };
 
-    if (addr == NULL || (at = strrchr(addr, '@')) == NULL)
-        return NULL;
-    /* A named contact beats a domain rule: a partner's address may sit in
-     * another customer's domain. */
-    for (guint i = 0; i < cfg->customers->len; i++) {
-        const struct customer *c = g_ptr_array_index(cfg->customers, i);
-        if (strv_has(c->contacts, addr))
-            return c;
+    if (address_ticket > 0) {
+        r = (struct router_reference){ .via = REF_ADDRESS, .ticket_id = address_ticket };
+        g_array_append_val(refs, r);
     }
-    for (guint i = 0; i < cfg->customers->len; i++) {
-        const struct customer *c = g_ptr_array_index(cfg->customers, i);
-        if (strv_has(c->domains, at + 1))
-            return c;
+    if (mail->in_reply_to != NULL) {
+        r = (struct router_reference){ .via = REF_REFERENCES, .message_id = mail->in_reply_to };
+        g_array_append_val(refs, r);
     }
-    return NULL;
-}
-
-char *
-router_requester(const struct mail *mail, const char *envelope_from)
-{
-    if (mail->from != NULL && strchr(mail->from->addr, '@') != NULL)
-        return g_ascii_strdown(mail->from->addr, -1);
-    if (envelope_from != NULL && *envelope_from != '\0')
-        return g_ascii_strdown(envelope_from, -1);
-    return NULL;
-}
-
-char *
-router_dedup_key(const struct mail *mail)
-{
-    if (mail->message_id != NULL && *mail->message_id != '\0')
-        return g_strdup(mail->message_id);
-    return g_strconcat("sha256:", mail->digest, NULL);
-}
-
-char *
-router_dedup_key_variant(const struct mail *mail)
-{
-    return g_strconcat(mail->message_id != NULL ? mail->message_id : "", " sha256:", mail->digest,
-                       NULL);
-}
-
-bool
-router_is_staff(const struct config *cfg, const char *addr)
-{
-    const char *at;
-
-    if (addr == NULL || (at = strrchr(addr, '@')) == NULL)
-        return false;
-    return strv_has(cfg->staff_addresses, addr) || strv_has(cfg->staff_domains, at + 1);
-}
-
-gint64
-router_subject_ticket(const char *prefix, const char *subject)
-{
-    gsize plen = strlen(prefix);
-
-    for (const char *p = strchr(subject, '['); p != NULL; p = strchr(p + 1, '[')) {
-        const char *q = p + 1 + plen;
-        gint64 id = 0;
-        if (g_ascii_strncasecmp(p + 1, prefix, plen) != 0 || *q != '-' || !g_ascii_isdigit(q[1]))
+    /* The newest reference is the likeliest to be ours. */
+    for (guint i = mail->references != NULL ? mail->references->len : 0;
+         i > 0 && refs->len < MAX_REFERENCES; i--) {
+        const char *id = g_ptr_array_index(mail->references, i - 1);
+        if (mail->in_reply_to != NULL && strcmp(id, mail->in_reply_to) == 0)
             continue;
-        for (q++; g_ascii_isdigit(*q) && id < G_MAXINT64 / 10; q++)
-            id = id * 10 + (*q - '0');
-        if (*q == ']')
-            return id;
+        r = (struct router_reference){ .via = REF_REFERENCES, .message_id = id };
+        g_array_append_val(refs, r);
     }
-    return 0;
+    gint64 tagged = router_subject_ticket(p->ticket_prefix, mail->subject);
+    if (tagged > 0) {
+        r = (struct router_reference){ .via = REF_SUBJECT, .ticket_id = tagged };
+        g_array_append_val(refs, r);
+    }
+    return refs;
 }
 
-enum router_address_tag
-router_address_ticket(const char *secret, const char *prefix, const char *addr, gint64 *ticket)
-{
-    const char *plus = strchr(addr, '+');
-    const char *at = strrchr(addr, '@');
-    g_autofree char *ext = NULL;
-    g_autofree char *want = NULL;
-    char *dot;
-    gint64 id;
+/* ---- who takes part ---- */
 
-    *ticket = 0;
-    if (plus == NULL || at == NULL || plus > at)
-        return ADDRESS_UNTAGGED;
-    ext = g_ascii_strdown(plus + 1, at - plus - 1);
-    dot = strrchr(ext, '.');
-    g_autofree char *lower_prefix = g_ascii_strdown(prefix, -1);
-    if (dot == NULL || !g_str_has_prefix(ext, lower_prefix) || ext[strlen(prefix)] != '-')
-        return ADDRESS_UNTAGGED;
-    *dot = '\0';
-    id = g_ascii_strtoll(ext + strlen(prefix) + 1, NULL, 10);
-    want = router_mac(secret, ext);
-    if (id <= 0 || strcmp(want, dot + 1) != 0)
-        return ADDRESS_FORGED;
-    *ticket = id;
-    return ADDRESS_VALID;
-}
+struct sender {
+    char *requester;                 /* plain address or NULL */
+    const char *no_requester;        /* why there is none */
+    const struct customer *customer;
+    bool is_staff;
+    const char *trust;               /* for staff: what vouches; NULL: nothing */
+};
 
 /* A reference is honoured only for someone who already takes part: the
  * requester, a contact of the same customer, or staff. A tag is not a key. */
 static bool
-is_participant(const struct decision *d, const struct router_view *view)
+is_participant(const struct sender *s, const struct ticket *t)
 {
-    if (d->is_staff)
+    if (s->is_staff)
         return true;
-    if (d->requester != NULL && view->ref_requester != NULL &&
-        g_ascii_strcasecmp(d->requester, view->ref_requester) == 0)
+    if (s->requester != NULL && *t->requester != '\0' &&
+        g_ascii_strcasecmp(s->requester, t->requester) == 0)
         return true;
-    return d->customer != NULL && view->ref_customer != NULL &&
-           strcmp(d->customer->name, view->ref_customer) == 0;
+    return s->customer != NULL && t->customer != NULL && strcmp(s->customer->name, t->customer) == 0;
 }
 
-/* Relaxed alignment (RFC 7489): the signing domain is the From domain or
- * one of its parents. */
-static bool
-is_aligned(const char *signer, const char *domain)
+/* The strongest candidate the sender takes part in; *REFUSED is the first
+ * one named that they do not. */
+static const struct router_candidate *
+choose(const struct router_view *v, const struct sender *s, gint64 *refused)
 {
-    gsize sl = strlen(signer), dl = strlen(domain);
-
-    if (g_ascii_strcasecmp(signer, domain) == 0)
-        return true;
-    return strchr(signer, '.') != NULL && dl > sl + 1 && domain[dl - sl - 1] == '.' &&
-           g_ascii_strcasecmp(domain + dl - sl, signer) == 0;
-}
-
-const char *
-router_auth_vouches(const struct config *cfg, const GPtrArray *results, const char *from)
-{
-    const char *at = from != NULL ? strrchr(from, '@') : NULL;
-
-    if (at == NULL || results == NULL || cfg->authserv_ids == NULL)
-        return NULL;
-    for (guint i = 0; i < results->len; i++) {
-        const struct mail_auth_result *r = g_ptr_array_index(results, i);
-        if (r->authserv_id == NULL || r->result == NULL || r->method == NULL ||
-            !g_strv_contains((const char *const *)cfg->authserv_ids, r->authserv_id) ||
-            strcmp(r->result, "pass") != 0)
-            continue;
-        if (strcmp(r->method, "dmarc") == 0 && r->header_from != NULL &&
-            g_ascii_strcasecmp(r->header_from, at + 1) == 0)
-            return "dmarc";
-        if (strcmp(r->method, "dkim") == 0 && r->header_d != NULL && is_aligned(r->header_d, at + 1))
-            return "dkim";
+    *refused = 0;
+    for (guint i = 0; v->candidates != NULL && i < v->candidates->len; i++) {
+        const struct router_candidate *c = g_ptr_array_index(v->candidates, i);
+        if (is_participant(s, c->ticket))
+            return c;
+        if (*refused == 0)
+            *refused = c->ticket->id;
     }
     return NULL;
 }
 
 /* A closed ticket is done for good; a resolved one takes replies for
- * REOPEN_DAYS and is reopened by them. */
+ * reopen_days and is reopened by them. */
 static bool
-is_past_reopening(const struct router_view *view, guint reopen_days, GDateTime *now)
+is_past_reopening(const struct policy *p, const struct ticket *t, GDateTime *now)
 {
-    if (view->ref_status == NULL)
-        return false;
-    if (strcmp(view->ref_status, "closed") == 0)
+    if (t->status == TICKET_CLOSED)
         return true;
-    if (strcmp(view->ref_status, "resolved") != 0 || view->ref_resolved_at == NULL)
+    if (t->status != TICKET_RESOLVED || t->resolved_at == NULL)
         return false;
-    g_autoptr(GDateTime) resolved = timefmt_parse(view->ref_resolved_at);
+    g_autoptr(GDateTime) resolved = timefmt_parse(t->resolved_at);
     return resolved != NULL &&
-           g_date_time_difference(now, resolved) > (GTimeSpan)reopen_days * G_TIME_SPAN_DAY;
+           g_date_time_difference(now, resolved) > (GTimeSpan)p->reopen_days * G_TIME_SPAN_DAY;
 }
 
-struct decision *
-router_decide(const struct mail *mail, const char *envelope_from, const struct config *cfg,
-              const struct router_view *view, GDateTime *now)
+static const char *
+via_text(enum router_ref_via via)
 {
-    struct decision *d = g_new0(struct decision, 1);
+    switch (via) {
+    case REF_ADDRESS:
+        return "reply to the ticket address";
+    case REF_REFERENCES:
+        return "reply in the ticket's thread";
+    case REF_SUBJECT:
+        return "ticket tag in the subject";
+    case REF_NONE:
+        break;
+    }
+    return "none";
+}
 
-    d->requester = router_requester(mail, envelope_from);
-    d->customer = router_find_customer(cfg, d->requester);
-    d->subject = g_strdup(*mail->subject != '\0' ? mail->subject : "(no subject)");
-    d->status = "open";
-    d->severity = 3;
-    d->stage = 0;
+/* ---- what the customer asks for ---- */
 
-    d->is_staff = router_is_staff(cfg, d->requester);
-    d->kind = d->is_staff ? "staff" : d->customer != NULL ? "customer" : "unknown";
+static const GRegex *
+escalation_words(void)
+{
+    static GRegex *re;
 
-    bool is_bounce = envelope_from == NULL || *envelope_from == '\0' || mail->is_bounce;
+    if (g_once_init_enter(&re)) {
+        GRegex *r = g_regex_new("\\b(?:escalate|escalation|escaleren|escalatie)\\b",
+                                G_REGEX_CASELESS | G_REGEX_OPTIMIZE, 0, NULL);
+        g_once_init_leave(&re, r);
+    }
+    return re;
+}
 
-    if (view->is_stored) {
-        d->action = ROUTER_DUPLICATE;
-        d->ticket_id = view->stored_ticket;
-        d->reason = "already stored";
-    } else if (view->is_own_mail) {
+static bool
+mentions_escalation(const char *subject)
+{
+    return subject != NULL && g_regex_match(escalation_words(), subject, 0, NULL);
+}
+
+/* Whether the customer asks for escalation in this message: an #escalate
+ * line, or an escalation word in a subject that did not carry one before
+ * (a thread that keeps "please escalate" in its subject asks once). */
+static bool
+asks_escalation(const struct mail *mail, const GPtrArray *cmds, char **prior_subjects)
+{
+    for (guint i = 0; cmds != NULL && i < cmds->len; i++)
+        if (((const struct command *)g_ptr_array_index(cmds, i))->kind == CMD_ESCALATE)
+            return true;
+    if (!mentions_escalation(mail->subject))
+        return false;
+    for (char **s = prior_subjects; s != NULL && *s != NULL; s++)
+        if (mentions_escalation(*s))
+            return false;
+    return true;
+}
+
+/* ---- building blocks ---- */
+
+static void
+note_automation(struct decision *d, const struct mail *mail, const char *actor)
+{
+    struct event *e;
+
+    if (mail->automation_sign == NULL)
+        return;
+    e = decision_event(d, EVENT_AUTOMATION_SIGN, actor);
+    event_set_string(e, "sign", mail->automation_sign);
+    event_set_string(e, "effect", "no automatic answer; the mail is kept as any other");
+}
+
+/* An acknowledgement (TEMPLATE) to T's requester, unless RFC 3834 or
+ * ack_limit says no; LIMIT G_MAXUINT for mail trusted staff asked for. */
+static void
+acknowledge(const struct router_input *in, const struct router_view *v, struct decision *d,
+            const struct ticket *t, const char *template_name, guint limit, bool about_message)
+{
+    const struct mail *m = in->mail;
+    enum ack_verdict verdict;
+    struct notice_order *n;
+
+    verdict = router_ack_verdict(m, in->envelope_from, *t->requester != '\0' ? t->requester : NULL,
+                                 false, v->acks_last_hour, limit);
+    /* Mail staff asked for answers a customer, not the machine that wrote
+     * the mail to us. */
+    if (limit == G_MAXUINT && *t->requester != '\0')
+        verdict = ACK_SEND;
+    d->ack = router_ack_verdict_text(verdict);
+    if (verdict != ACK_SEND) {
+        struct event *e = decision_event(d, EVENT_ACK_WITHHELD, t->requester);
+        event_set_string(e, "reason", d->ack);
+        if (m->automation_sign != NULL)
+            event_set_string(e, "sign", m->automation_sign);
+        return;
+    }
+    n = notices_to_requester(d, t, template_name, NOTICE_ACK);
+    n->about_message = about_message;
+    if (about_message && m->from != NULL && *m->from->name != '\0')
+        n->to_name = g_strdup(m->from->name);
+}
+
+static void
+staff_notice(const struct policy *p, struct decision *d, const struct ticket *t,
+             const char *template_name, const char *untrusted)
+{
+    struct notice_order *n = notices_to_staff(p, d, t, 0, false, template_name);
+
+    if (n != NULL) {
+        n->about_message = true;
+        n->untrusted = untrusted;
+    }
+}
+
+static void
+parse_limits_event(struct decision *d, const struct mail *m)
+{
+    struct event *e;
+
+    if (m->limits_hit == 0)
+        return;
+    e = decision_event(d, EVENT_PARSE_LIMITS, NULL);
+    event_set_string(e, "message_id", m->message_id);
+    event_set_string(e, "depth", (m->limits_hit & MAIL_LIMIT_DEPTH) ? "max_mime_depth" : NULL);
+    event_set_string(e, "parts", (m->limits_hit & MAIL_LIMIT_PARTS) ? "max_mime_parts" : NULL);
+    event_set_string(e, "headers", (m->limits_hit & MAIL_LIMIT_HEADERS) ? "max_headers" : NULL);
+    event_set_string(e, "note", "the message is stored whole; the rest was not parsed");
+}
+
+/* A message becomes part of the ticket in D. */
+static void
+keep_message(struct decision *d, const struct mail *m, enum sender_kind kind)
+{
+    d->store_message = true;
+    d->message_kind = kind;
+    parse_limits_event(d, m);
+}
+
+/* Events on both tickets: a new one that names another. */
+static void
+link_tickets(struct decision *d, enum event_type type, gint64 other, const struct policy *p,
+             const char *actor)
+{
+    g_autofree char *other_tag = router_ticket_tag(p->ticket_prefix, other);
+    struct event *here = decision_event(d, type, actor);
+    struct event *there = decision_event(d, type, actor);
+
+    event_set_string(here, "referenced", other_tag);
+    there->ticket_id = other;
+    /* The new ticket's tag is known only once it is stored: the applier
+     * fills "opened" in. */
+    event_set_string(there, "opened", NULL);
+}
+
+/* The staff commands of a message, unless its text is a forwarded mail's. */
+static GPtrArray *
+commands_of(const struct mail *m)
+{
+    if (m->text_is_forwarded)
+        return g_ptr_array_new();
+    return commands_parse(m->text);
+}
+
+/* ---- a new ticket ---- */
+
+static void
+create(const struct policy *p, const struct router_input *in, const struct router_view *v,
+       const struct sender *s, GPtrArray *cmds, struct decision *d)
+{
+    const struct mail *m = in->mail;
+    struct ticket *t = ticket_new();
+    g_autofree char *at = timefmt_iso8601(in->now);
+    bool by_staff = s->is_staff && s->trust != NULL;
+    const struct customer *c = by_staff ? NULL : s->customer;
+    struct severity_verdict sv;
+    struct event *e;
+
+    d->action = ROUTER_CREATE;
+    d->ticket = t;
+    d->customer = c;
+    ticket_set(&t->requester, by_staff || s->requester == NULL || s->is_staff ? "" : s->requester);
+    ticket_set(&t->customer, c != NULL ? c->name : NULL);
+    ticket_set(&t->plan, c != NULL ? c->plan : "standard");
+    ticket_set(&t->timezone, c != NULL ? c->timezone : "UTC");
+    ticket_set(&t->language, c != NULL ? c->language : p->language);
+    ticket_set(&t->subject, *m->subject != '\0' ? m->subject : "(no subject)");
+    ticket_set(&t->created_at, at);
+    ticket_set(&t->updated_at, at);
+
+    const struct plan *plan = policy_plan(p, t->plan);
+    g_autofree char *text = commands_strip(m->text);
+    severity_judge(p->severity, m->subject, text, c != NULL ? c->language : NULL,
+                   plan->default_severity, &sv);
+    t->severity = sv.severity;
+    t->stage = change_initial_stage(p, t->severity, sv.is_explicit);
+    /* Only designated contacts get the service (seeds 003, 004). */
+    if (c != NULL)
+        clock_restart(t, in->now);
+
+    e = decision_event(d, EVENT_CREATED, s->requester);
+    event_set_string(e, "message_id", m->message_id);
+    event_set_string(e, "queue_id", in->queue_id);
+    event_set_string(e, "requester", s->requester);
+    event_set_string(e, "customer", t->customer);
+    event_set_string(e, "reason", d->reason);
+    e = decision_event(d, EVENT_SEVERITY, NULL);
+    event_set_int(e, "severity", sv.severity);
+    event_set_string(e, "rule", sv.reason);
+    severity_verdict_clear(&sv);
+    if (t->stage > 0)
+        notices_stage_entered(p, d, t, 0, "automatic", "automatic for this severity", NULL,
+                              false);
+    if (s->no_requester != NULL) {
+        e = decision_event(d, EVENT_NO_REQUESTER, NULL);
+        event_set_string(e, "reason", s->no_requester);
+        event_set_string(e, "from", m->from != NULL ? m->from->addr : NULL);
+    }
+    note_automation(d, m, s->requester);
+
+    if (by_staff) {
+        /* Staff open a ticket for a customer: #requester, #customer and
+         * the rest of their commands; the ack goes to the customer. */
+        g_autoptr(GPtrArray) unknown = g_ptr_array_new_with_free_func(g_free);
+        for (guint i = 0; i < cmds->len; i++) {
+            const struct command *cmd = g_ptr_array_index(cmds, i);
+            if (cmd->kind == CMD_UNKNOWN || !change_command(p, t, cmd, s->requester, in->now, d))
+                g_ptr_array_add(unknown, g_strdup(cmd->line));
+        }
+        d->commands = cmds->len;
+        if (*t->requester != '\0')
+            acknowledge(in, v, d, t, "ack-new", G_MAXUINT, false);
+        else
+            d->ack = "staff-ticket";
+        if (unknown->len > 0) {
+            struct notice_order *n = decision_notice(d, "unknown-command", NOTICE_NOTICE);
+            g_ptr_array_add(n->to, g_strdup(s->requester));
+            n->auto_submitted = "auto-replied";
+            n->unknown_commands = g_steal_pointer(&unknown);
+        }
+    } else if (s->is_staff) {
+        d->ack = "untrusted-staff";
+    } else if (c != NULL) {
+        if (asks_escalation(m, cmds, NULL))
+            change_escalate(p, t, "customer", "the customer asked for escalation", s->requester,
+                            true, d);
+        acknowledge(in, v, d, t, "ack-new", p->ack_limit, true);
+    } else {
+        /* No goal is promised to a sender who is not a designated contact. */
+        acknowledge(in, v, d, t, "not-contact", p->ack_limit, true);
+    }
+    staff_notice(p, d, t, "staff-new",
+                 s->is_staff && s->trust == NULL
+                     ? "this message claims to come from staff but was not authenticated"
+                     : NULL);
+    clock_deadlines(p, t);
+    clock_timers(p, t, in->now, d);
+}
+
+/* ---- follow-ups ---- */
+
+static void
+customer_followup(const struct policy *p, const struct router_input *in,
+                  const struct router_view *v, const struct sender *s,
+                  const struct router_candidate *c, struct decision *d)
+{
+    const struct mail *m = in->mail;
+    struct ticket *t = d->ticket;
+    g_autoptr(GPtrArray) cmds = commands_of(m);
+    struct event *e = decision_event(d, EVENT_CUSTOMER_REPLY, s->requester);
+
+    event_set_string(e, "message_id", m->message_id);
+    event_set_string(e, "via", via_text(c->via));
+    note_automation(d, m, s->requester);
+    if (t->status == TICKET_PENDING)
+        change_resume(p, t, s->requester, in->now, d);
+    /* The router sent a reply to an old ticket to a new one: this one is
+     * recent enough to be the same problem. */
+    if (ticket_status_is_done(t->status))
+        change_reopen(p, t, s->requester, "the customer wrote again", in->now, d);
+    if (asks_escalation(m, cmds, c->prior_subjects))
+        change_escalate(p, t, "customer", "the customer asked for escalation", s->requester,
+                        true, d);
+    staff_notice(p, d, t, "staff-reply", NULL);
+    if (p->ack_followup)
+        acknowledge(in, v, d, t, "ack-followup", p->ack_limit, true);
+}
+
+static void
+staff_followup(const struct policy *p, const struct router_input *in, const struct sender *s,
+               const struct router_candidate *c, struct decision *d)
+{
+    const struct mail *m = in->mail;
+    struct ticket *t = d->ticket;
+    g_autoptr(GPtrArray) cmds = commands_of(m);
+    g_autoptr(GPtrArray) unknown = g_ptr_array_new_with_free_func(g_free);
+    g_autofree char *at = timefmt_iso8601(in->now);
+    bool internal = false;
+    struct event *e = decision_event(d, EVENT_STAFF_REPLY, s->requester);
+
+    event_set_string(e, "message_id", m->message_id);
+    event_set_string(e, "via", via_text(c->via));
+    event_set_string(e, "trust", s->trust);
+    if (in->is_outbound)
+        event_set_bool(e, "outbound", TRUE);
+    for (guint i = 0; i < cmds->len; i++) {
+        const struct command *cmd = g_ptr_array_index(cmds, i);
+        internal |= cmd->kind == CMD_INTERNAL;
+        if (cmd->kind == CMD_UNKNOWN || !change_command(p, t, cmd, s->requester, in->now, d))
+            g_ptr_array_add(unknown, g_strdup(cmd->line));
+    }
+    d->commands = cmds->len;
+    d->message_kind = internal ? SENDER_INTERNAL : SENDER_STAFF;
+    if (unknown->len > 0) {
+        struct notice_order *n = decision_notice(d, "unknown-command", NOTICE_NOTICE);
+        g_ptr_array_add(n->to, g_strdup(s->requester));
+        n->auto_submitted = "auto-replied";
+        n->unknown_commands = g_steal_pointer(&unknown);
+    }
+    if (internal) {
+        e = decision_event(d, EVENT_INTERNAL_NOTE, s->requester);
+        event_set_string(e, "message_id", m->message_id);
+        return;
+    }
+    /* A reply the customer reads: the response, and the next update is
+     * owed from now. */
+    e = decision_event(d, t->first_response_at == NULL ? EVENT_FIRST_RESPONSE : EVENT_UPDATE,
+                       s->requester);
+    event_set_string(e, "message_id", m->message_id);
+    if (in->is_outbound)
+        event_set_bool(e, "outbound", TRUE);
+    if (t->first_response_at == NULL)
+        ticket_set(&t->first_response_at, at);
+    if (t->status == TICKET_OPEN)
+        ticket_set(&t->update_from, at);
+    d->ticket_changed = true;
+}
+
+static void
+untrusted_staff_followup(const struct policy *p, const struct router_input *in,
+                         const struct sender *s, struct decision *d)
+{
+    g_autoptr(GPtrArray) cmds = commands_of(in->mail);
+    struct event *e = decision_event(d, EVENT_UNTRUSTED_STAFF, s->requester);
+
+    /* Anyone can write a staff address into From: recorded, and not the
+     * customer's to read either, but it changes nothing. */
+    event_set_string(e, "reason",
+                     in->auth_login != NULL
+                         ? "staff address with an SMTP AUTH login that is not its own"
+                         : "staff address without SMTP AUTH, trusted network or authentication");
+    event_set_string(e, "client", in->client_addr);
+    d->commands = cmds->len;
+    d->is_security = true;
+    staff_notice(p, d, d->ticket, "staff-reply",
+                 "this message claims to come from staff but was not authenticated; it changed"
+                 " nothing");
+}
+
+static void
+followup(const struct policy *p, const struct router_input *in, const struct router_view *v,
+         const struct sender *s, const struct router_candidate *c, struct decision *d)
+{
+    g_autofree char *at = timefmt_iso8601(in->now);
+    int stage = c->ticket->stage;
+    enum ticket_status status = c->ticket->status;
+
+    d->action = ROUTER_FOLLOWUP;
+    d->reason = via_text(c->via);
+    d->ticket_id = c->ticket->id;
+    d->ticket = ticket_copy(c->ticket);
+    ticket_set(&d->ticket->updated_at, at);
+    keep_message(d, in->mail, d->kind);
+    if (s->is_staff && s->trust != NULL)
+        staff_followup(p, in, s, c, d);
+    else if (s->is_staff)
+        untrusted_staff_followup(p, in, s, d);
+    else
+        customer_followup(p, in, v, s, c, d);
+    /* The clocks move only with what moves them: most replies touch none. */
+    if (d->ticket->status != status || d->ticket->stage != stage || d->ticket_changed) {
+        clock_deadlines(p, d->ticket);
+        clock_timers(p, d->ticket, in->now, d);
+    }
+}
+
+/* ---- machine mail ---- */
+
+static void
+machine_mail(const struct policy *p, const struct router_input *in, const struct router_view *v,
+             const struct sender *s, struct decision *d)
+{
+    const struct mail *m = in->mail;
+    const struct router_candidate *c;
+    gint64 refused;
+    struct event *e;
+
+    if (v->bounce_ticket > 0 && (router_is_bounce(m, in->envelope_from) || in->to_return_path)) {
+        /* It names mail we sent: the ticket it was about records it. */
+        d->action = router_is_bounce(m, in->envelope_from) ? ROUTER_BOUNCE : ROUTER_AUTO;
+        d->reason = "about mail we sent for the ticket";
+        d->ticket_id = v->bounce_ticket;
+        d->kind = d->action == ROUTER_BOUNCE ? SENDER_BOUNCE : SENDER_AUTO;
+        keep_message(d, m, d->kind);
+        e = decision_event(d, d->action == ROUTER_BOUNCE ? EVENT_DELIVERY_FAILED
+                                                         : EVENT_AUTO_REPLY,
+                           d->action == ROUTER_BOUNCE ? m->dsn_recipient : s->requester);
+        if (d->action == ROUTER_BOUNCE) {
+            event_set_string(e, "recipient", m->dsn_recipient);
+            event_set_string(e, "status", m->dsn_status);
+            event_set_string(e, "message_id", m->dsn_message_id);
+        } else {
+            event_set_string(e, "message_id", m->message_id);
+            event_set_string(e, "subject", m->subject);
+        }
+        return;
+    }
+    if (router_is_bounce(m, in->envelope_from) || in->to_return_path) {
+        /* A tag in the subject or a reference to a customer's message is
+         * no proof: anyone can send a "bounce" that names TKT-7. */
+        d->action = ROUTER_UNATTACHED;
+        d->reason = "a bounce about no mail of ours";
+        d->kind = SENDER_BOUNCE;
+        d->store_message = true;
+        d->message_kind = SENDER_BOUNCE;
+        return;
+    }
+    /* Auto-Submitted: an answer by a program, in a thread of a ticket it
+     * takes part in. */
+    d->kind = SENDER_AUTO;
+    c = choose(v, s, &refused);
+    if (c == NULL || p->auto_replies == AUTO_REPLIES_IGNORE) {
         d->action = ROUTER_PASS;
-        d->reason = "our own mail";
-    } else if (is_bounce) {
-        /* Machines never open tickets: a bounce is about a message we know,
-         * or about nothing we need. */
-        d->kind = "bounce";
-        d->action = view->ref_ticket > 0 ? ROUTER_BOUNCE : ROUTER_PASS;
-        d->ticket_id = view->ref_ticket;
-        d->reason = view->ref_ticket > 0 ? "delivery failure report"
-                                         : "delivery report about no message of ours";
-    } else if (mail->is_auto_reply || mail->is_bulk) {
-        bool joins = view->ref_ticket > 0 && is_participant(d, view) &&
-                     cfg->auto_replies == AUTO_REPLIES_RECORD;
-        d->kind = "auto";
-        d->action = joins ? ROUTER_AUTO : ROUTER_PASS;
-        d->ticket_id = joins ? view->ref_ticket : 0;
-        d->reason = joins ? "automatic reply in the ticket's thread"
-                    : view->ref_ticket > 0 && cfg->auto_replies == AUTO_REPLIES_IGNORE
-                        ? "automatic or list mail, ignored (auto_replies = ignore)"
-                        : "automatic or list mail outside any ticket";
-    } else if (view->ref_ticket > 0 && is_participant(d, view) && !d->is_staff &&
-               is_past_reopening(view, cfg->reopen_days, now)) {
+        d->reason = c != NULL ? "automatic mail, ignored (auto_replies = ignore)"
+                              : "automatic mail outside any ticket";
+        return;
+    }
+    d->action = ROUTER_AUTO;
+    d->reason = "automatic reply in the ticket's thread";
+    d->ticket_id = c->ticket->id;
+    keep_message(d, m, SENDER_AUTO);
+    e = decision_event(d, EVENT_AUTO_REPLY, s->requester);
+    event_set_string(e, "message_id", m->message_id);
+    event_set_string(e, "subject", m->subject);
+}
+
+/* ---- staff mail on its way out ---- */
+
+static void
+outbound(const struct policy *p, const struct router_input *in, const struct router_view *v,
+         const struct sender *s, struct decision *d)
+{
+    const struct router_candidate *c;
+    gint64 refused;
+
+    /* Only trusted staff answering a ticket: everyone else's outgoing mail
+     * is none of ours. */
+    if (!s->is_staff || s->trust == NULL || (c = choose(v, s, &refused)) == NULL) {
+        d->action = ROUTER_PASS;
+        d->reason = "outgoing mail about no ticket";
+        return;
+    }
+    followup(p, in, v, s, c, d);
+}
+
+/* ---- the decision ---- */
+
+static void
+person_mail(const struct policy *p, const struct router_input *in, const struct router_view *v,
+            const struct sender *s, struct decision *d)
+{
+    gint64 refused = 0;
+    const struct router_candidate *c = choose(v, s, &refused);
+
+    if (c != NULL && !s->is_staff && is_past_reopening(p, c->ticket, in->now)) {
         /* Months later, "the same problem again" is a new problem that
          * deserves its own clock; the old ticket stays as it was closed. */
-        d->action = ROUTER_CREATE;
-        d->linked_ticket = view->ref_ticket;
+        g_autoptr(GPtrArray) cmds = commands_of(in->mail);
         d->reason = "reply to a ticket closed or resolved too long ago";
-    } else if (view->ref_ticket > 0 && is_participant(d, view)) {
-        d->action = ROUTER_FOLLOWUP;
-        d->ticket_id = view->ref_ticket;
-        d->reason = view->ref_via == REF_ADDRESS      ? "reply to the ticket address"
-                    : view->ref_via == REF_REFERENCES ? "reply in the ticket's thread"
-                                                      : "ticket tag in the subject";
-    } else if (d->customer == NULL && cfg->unknown_senders == UNKNOWN_SENDERS_REJECT) {
+        keep_message(d, in->mail, d->kind);
+        create(p, in, v, s, cmds, d);
+        link_tickets(d, EVENT_LINKED, c->ticket->id, p, s->requester);
+        return;
+    }
+    if (c != NULL) {
+        followup(p, in, v, s, c, d);
+        return;
+    }
+    if (s->customer == NULL && !s->is_staff && p->unknown_senders == UNKNOWN_SENDERS_REJECT) {
         d->action = ROUTER_REJECT;
         d->reason = "sender is not a registered support contact";
-    } else {
-        d->action = ROUTER_CREATE;
-        d->refused_ticket = view->ref_ticket;
-        d->reason = d->refused_ticket > 0 ? "reference by a sender who is no participant"
-                    : d->customer != NULL ? "new message from a customer"
-                                          : "new message from an unknown sender";
+        return;
     }
-    return d;
+    d->reason = refused > 0             ? "reference by a sender who is no participant"
+                : s->is_staff           ? "new ticket opened by staff"
+                : s->customer != NULL   ? "new message from a customer"
+                                        : "new message from a sender who is no designated contact";
+    g_autoptr(GPtrArray) cmds = commands_of(in->mail);
+    if (s->is_staff && s->trust == NULL) {
+        /* Not applied: an untrusted staff address changes nothing. */
+        d->commands = cmds->len;
+        d->is_security = true;
+        struct event *e = decision_event(d, EVENT_UNTRUSTED_STAFF, s->requester);
+        event_set_string(e, "reason", "staff address without the trust to back it");
+        event_set_string(e, "client", in->client_addr);
+        g_ptr_array_set_size(cmds, 0);
+    }
+    keep_message(d, in->mail, d->kind);
+    create(p, in, v, s, cmds, d);
+    if (refused > 0)
+        link_tickets(d, EVENT_REFERENCE_REFUSED, refused, p, s->requester);
+}
+
+static enum sender_kind
+kind_of(const struct sender *s)
+{
+    if (s->is_staff)
+        return s->trust != NULL ? SENDER_STAFF : SENDER_UNTRUSTED_STAFF;
+    return s->customer != NULL ? SENDER_CUSTOMER : SENDER_UNKNOWN;
 }
 
 struct decision *
-router_decision_free(struct decision *d)
+router_decide(const struct policy *p, const struct router_input *in, const struct router_view *v)
 {
-    if (d == NULL)
-        return NULL;
-    g_free(d->requester);
-    g_free(d->subject);
-    g_free(d);
-    return NULL;
-}
+    const struct mail *m = in->mail;
+    struct decision *d = decision_new(ROUTER_PASS, "");
+    struct sender s = { 0 };
 
-char *
-router_ticket_tag(const char *prefix, gint64 id)
-{
-    return g_strdup_printf("%s-%" G_GINT64_FORMAT, prefix, id);
-}
+    s.requester = router_requester(m, in->envelope_from, &s.no_requester);
+    s.customer = router_find_customer(p, s.requester);
+    s.is_staff = router_is_staff(p, s.requester);
+    s.trust = s.is_staff ? router_staff_trust(p, in, s.requester) : NULL;
+    d->requester = g_strdup(s.requester);
+    d->customer = s.customer;
+    d->trust = s.trust;
+    d->kind = kind_of(&s);
 
-bool
-router_subject_has_tag(const char *subject, const char *tag)
-{
-    g_autofree char *want = g_strdup_printf("[%s]", tag);
-    g_autofree char *lower_subject = g_ascii_strdown(subject, -1);
-    g_autofree char *lower_want = g_ascii_strdown(want, -1);
-
-    return strstr(lower_subject, lower_want) != NULL;
+    if (v->is_stored) {
+        d->action = ROUTER_DUPLICATE;
+        d->reason = "already stored";
+        d->ticket_id = v->stored_ticket;
+    } else if (router_is_own_mail(in->keys, m)) {
+        d->reason = "our own mail";
+    } else if (in->is_outbound) {
+        outbound(p, in, v, &s, d);
+    } else if (router_is_bounce(m, in->envelope_from) || m->is_auto_submitted ||
+               in->to_return_path) {
+        machine_mail(p, in, v, &s, d);
+    } else {
+        person_mail(p, in, v, &s, d);
+    }
+    g_free(s.requester);
+    return d;
 }

@@ -259,3 +259,29 @@ severity_of(const struct severity_rules *r, const char *subject, const char *tex
     *rule = g_strdup("plan default");
     return plan_default;
 }
+
+void
+severity_judge(const struct severity_rules *r, const char *subject, const char *text,
+               const char *language_hint, int plan_default, struct severity_verdict *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->severity = severity_of(r, subject, text, plan_default, &out->reason);
+    out->language = language_hint != NULL ? language_hint : "en";
+    if (g_str_has_prefix(out->reason, "keyword"))
+        out->source = SEVERITY_KEYWORD;
+    else if (g_str_has_prefix(out->reason, "plan default"))
+        out->source = SEVERITY_DEFAULT;
+    else if (g_str_has_prefix(out->reason, "body field"))
+        out->source = SEVERITY_FIELD;
+    else if (g_str_has_prefix(out->reason, "impact"))
+        out->source = SEVERITY_MATRIX;
+    else
+        out->source = SEVERITY_SUBJECT;
+    out->is_explicit = out->source != SEVERITY_KEYWORD && out->source != SEVERITY_DEFAULT;
+}
+
+void
+severity_verdict_clear(struct severity_verdict *v)
+{
+    g_clear_pointer(&v->reason, g_free);
+}

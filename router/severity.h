@@ -10,6 +10,8 @@
 #ifndef TM_ROUTER_SEVERITY_H
 #define TM_ROUTER_SEVERITY_H
 
+#include <stdbool.h>
+
 #include <glib.h>
 
 struct severity_rules;
@@ -29,6 +31,28 @@ char *severity_rules_set_aliases(struct severity_rules *r, const char *spec);
 char *severity_rules_set_keywords(struct severity_rules *r, const char *spec);
 /* "1,1,2; 1,2,3; 2,3,3": rows urgency U-1..U-3, columns impact I-1..I-3. */
 char *severity_rules_set_matrix(struct severity_rules *r, const char *spec);
+
+enum severity_source {
+    SEVERITY_SUBJECT,
+    SEVERITY_FIELD,
+    SEVERITY_MATRIX,
+    SEVERITY_KEYWORD,
+    SEVERITY_DEFAULT,
+};
+
+struct severity_verdict {
+    int severity;               /* 1..4 */
+    enum severity_source source;
+    bool is_explicit;           /* the sender said so: subject tag, body field, impact/urgency */
+    char *reason;               /* names the words that decided */
+    const char *language;       /* "en" or "nl": whose keywords were used */
+};
+
+/* The severity a message asks for. LANGUAGE_HINT is the customer's
+ * language (NULL when none). */
+void severity_judge(const struct severity_rules *r, const char *subject, const char *text,
+                    const char *language_hint, int plan_default, struct severity_verdict *out);
+void severity_verdict_clear(struct severity_verdict *v);
 
 /* The severity for a message, and RULE (caller frees): which rule decided. */
 int severity_of(const struct severity_rules *r, const char *subject, const char *text,

@@ -654,7 +654,7 @@ admin_export(struct admin *a, gint64 id, admin_export_fn fn, void *data, guint *
         g_autoptr(GPtrArray) evs = msgs != NULL ? read_events(a, events, t->id, error) : NULL;
         bool done = evs != NULL && fn(t, msgs, evs, data, error);
 
-        store_ticket_free(t);
+        ticket_free(t);
         if (!done)
             goto out;
         (*count)++;

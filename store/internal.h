@@ -14,7 +14,8 @@
 #define STORE_TICKET_COLUMNS                                                                       \
     "id, prefix || '-' || id, status, severity, stage, customer, requester, subject, "             \
     "created_at, updated_at, first_response_due, first_response_at, next_update_due, "             \
-    "resolution_due, resolved_at, plan, timezone, language, assignee, paused_at, paused_seconds"
+    "resolution_due, resolved_at, plan, timezone, language, assignee, paused_at, paused_seconds, " \
+    "clock_start, update_from"
 
 /* Maps an SQLite result to what the admin can act on; SYS_ERRNO is what
  * the operating system said to SQLite's last call, 0 when unknown. */

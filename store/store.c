@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 #include <sqlite3.h>
 
 #include "store/internal.h"
@@ -154,6 +155,32 @@ static const char *const migrations[] = {
      * bytes stay in raw. */
     "ALTER TABLE messages ADD COLUMN reply_text TEXT;"
     "ALTER TABLE messages ADD COLUMN attachments TEXT;",
+    /* 9: the clocks a ticket's goals run from (NULL: not entitled until
+     * staff accept it), outbox recipients as a JSON array (a joined string
+     * was split again into more RCPTs than were meant), and bounces about
+     * no mail of ours, kept on no ticket. */
+    "ALTER TABLE tickets ADD COLUMN clock_start TEXT;"
+    "ALTER TABLE tickets ADD COLUMN update_from TEXT;"
+    "UPDATE tickets SET clock_start = created_at;"
+    "UPDATE tickets SET update_from = first_response_at"
+    "  WHERE status = 'open' AND next_update_due IS NOT NULL;"
+    "UPDATE outbox SET recipients = ("
+    "  WITH RECURSIVE split(rest, item) AS ("
+    "    SELECT recipients || ',', NULL"
+    "    UNION ALL"
+    "    SELECT substr(rest, instr(rest, ',') + 1), trim(substr(rest, 1, instr(rest, ',') - 1))"
+    "    FROM split WHERE rest <> '')"
+    "  SELECT json_group_array(item) FROM split WHERE item IS NOT NULL AND item <> '')"
+    " WHERE transport = 'smtp' AND recipients NOT LIKE '[%';"
+    "UPDATE outbox SET recipients = json_array(recipients)"
+    " WHERE transport = 'webhook' AND recipients NOT LIKE '[%';"
+    "CREATE TABLE unattached ("
+    "  id INTEGER PRIMARY KEY,"
+    "  dedup_key TEXT NOT NULL UNIQUE,"
+    "  message_id TEXT, digest TEXT NOT NULL, kind TEXT NOT NULL,"
+    "  from_addr TEXT, envelope_from TEXT, subject TEXT, raw BLOB,"
+    "  received_at TEXT NOT NULL, queue_id TEXT, client_addr TEXT, reason TEXT"
+    ");",
 };
 
 /* The statements every store prepares; indexes into st->stmt. */
@@ -183,12 +210,14 @@ enum stmt_id {
     STMT_OUTBOX_PENDING,
     STMT_META_GET,
     STMT_META_SET,
+    STMT_META_DELETE,
     STMT_TICKET_BY_MESSAGE_ID,
     STMT_TICKET_TOUCH,
-    STMT_TICKET_SET_DUE,
-    STMT_TICKET_SET_STAGE,
-    STMT_TICKET_SET_FIRST_RESPONSE,
+    STMT_OUTBOX_TICKET_BY_MESSAGE_ID,
+    STMT_TICKET_SUBJECTS,
+    STMT_UNATTACHED_INSERT,
     STMT_TIMER_SET,
+    STMT_TIMER_CLEAR,
     STMT_TIMER_DUE,
     STMT_TIMER_NEXT,
     STMT_TIMER_FIRED,
@@ -213,15 +242,18 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_TICKET_INSERT] =
         "INSERT INTO tickets (prefix, status, severity, stage, customer, requester, subject,"
         " created_at, updated_at, first_response_due, next_update_due, resolution_due, plan,"
-        " timezone, language)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+        " timezone, language, clock_start, assignee, update_from, first_response_at)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,"
+        " ?18)",
     [STMT_MESSAGE_INSERT] =
         "INSERT INTO messages (ticket_id, dedup_key, message_id, digest, direction, kind,"
         " from_addr, to_addrs, cc_addrs, subject, in_reply_to, refs, text, raw, received_at,"
         " queue_id, envelope_from, client_addr, reply_text, attachments)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
         " ?19, ?20)",
-    [STMT_MESSAGE_FIND] = "SELECT ticket_id, digest FROM messages WHERE dedup_key = ?1",
+    [STMT_MESSAGE_FIND] = "SELECT ticket_id, digest FROM messages WHERE dedup_key = ?1"
+                          " UNION ALL SELECT 0, digest FROM unattached WHERE dedup_key = ?1"
+                          " LIMIT 1",
     [STMT_EVENT_INSERT] =
         "INSERT INTO events (ticket_id, at, type, actor, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
     [STMT_TICKET_LIST] = "SELECT " TICKET_COLUMNS " FROM tickets ORDER BY id",
@@ -257,20 +289,27 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_OUTBOX_PENDING] = "SELECT count(*) FROM outbox WHERE status = 'pending'",
     [STMT_META_GET] = "SELECT value FROM meta WHERE key = ?1",
     [STMT_META_SET] = "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+    [STMT_META_DELETE] = "DELETE FROM meta WHERE key = ?1",
     [STMT_TICKET_BY_MESSAGE_ID] =
         "SELECT ticket_id FROM messages WHERE message_id = ?1"
         " UNION ALL SELECT ticket_id FROM outbox WHERE message_id = ?1 AND ticket_id IS NOT NULL"
         " LIMIT 1",
     [STMT_TICKET_TOUCH] = "UPDATE tickets SET updated_at = ?2 WHERE id = ?1",
-    [STMT_TICKET_SET_DUE] = "UPDATE tickets SET first_response_due = ?2, next_update_due = ?3,"
-                            " resolution_due = ?4 WHERE id = ?1",
-    [STMT_TICKET_SET_STAGE] = "UPDATE tickets SET stage = ?2, updated_at = ?3 WHERE id = ?1",
-    [STMT_TICKET_SET_FIRST_RESPONSE] =
-        "UPDATE tickets SET first_response_at = coalesce(first_response_at, ?2),"
-        " next_update_due = ?3, updated_at = ?2 WHERE id = ?1",
+    [STMT_OUTBOX_TICKET_BY_MESSAGE_ID] =
+        "SELECT ticket_id FROM outbox WHERE message_id = ?1 AND ticket_id IS NOT NULL LIMIT 1",
+    [STMT_TICKET_SUBJECTS] = "SELECT DISTINCT subject FROM messages"
+                             " WHERE ticket_id = ?1 AND subject IS NOT NULL LIMIT ?2",
+    [STMT_UNATTACHED_INSERT] =
+        "INSERT INTO unattached (dedup_key, message_id, digest, kind, from_addr, envelope_from,"
+        " subject, raw, received_at, queue_id, client_addr, reason)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    /* Setting a timer to the time it has changes nothing: one that fired
+     * stays fired. Moving it arms it again. */
     [STMT_TIMER_SET] = "INSERT INTO timers (ticket_id, kind, due_at) VALUES (?1, ?2, ?3)"
                        " ON CONFLICT (ticket_id, kind) DO UPDATE SET due_at = excluded.due_at,"
-                       " fired_at = NULL",
+                       " fired_at = CASE WHEN timers.due_at = excluded.due_at"
+                       " THEN timers.fired_at END",
+    [STMT_TIMER_CLEAR] = "DELETE FROM timers WHERE ticket_id = ?1 AND kind = ?2",
     [STMT_TIMER_DUE] = "SELECT id, ticket_id, kind, due_at FROM timers"
                        " WHERE fired_at IS NULL AND due_at <= ?1 ORDER BY due_at, id LIMIT ?2",
     [STMT_TIMER_NEXT] = "SELECT min(due_at) FROM timers WHERE fired_at IS NULL",
@@ -278,7 +317,9 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_TICKET_UPDATE] =
         "UPDATE tickets SET status = ?2, severity = ?3, stage = ?4, assignee = ?5,"
         " first_response_due = ?6, next_update_due = ?7, resolution_due = ?8, resolved_at = ?9,"
-        " paused_at = ?10, paused_seconds = ?11, updated_at = ?12 WHERE id = ?1",
+        " paused_at = ?10, paused_seconds = ?11, updated_at = ?12, customer = ?13,"
+        " requester = ?14, plan = ?15, timezone = ?16, language = ?17, clock_start = ?18,"
+        " update_from = ?19, first_response_at = ?20 WHERE id = ?1",
     [STMT_TICKET_OPEN] = "SELECT " TICKET_COLUMNS " FROM tickets"
                          " WHERE status IN ('open', 'pending') ORDER BY id",
 };
@@ -588,17 +629,17 @@ store_column_dup(sqlite3_stmt *s, int i)
 }
 
 bool
-store_ticket_insert(struct store *st, const struct store_new_ticket *t, gint64 *id,
+store_ticket_insert(struct store *st, const struct ticket *t, const char *prefix, gint64 *id,
                     GError **error)
 {
     sqlite3_stmt *s = st->stmt[STMT_TICKET_INSERT];
 
-    bind_text(s, 1, t->prefix);
-    bind_text(s, 2, t->status);
+    bind_text(s, 1, prefix);
+    bind_text(s, 2, ticket_status_name(t->status));
     sqlite3_bind_int(s, 3, t->severity);
     sqlite3_bind_int(s, 4, t->stage);
     bind_text(s, 5, t->customer);
-    bind_text(s, 6, t->requester);
+    bind_text(s, 6, t->requester != NULL ? t->requester : "");
     bind_text(s, 7, t->subject);
     bind_text(s, 8, t->created_at);
     bind_text(s, 9, t->first_response_due);
@@ -607,6 +648,10 @@ store_ticket_insert(struct store *st, const struct store_new_ticket *t, gint64 *
     bind_text(s, 12, t->plan);
     bind_text(s, 13, t->timezone);
     bind_text(s, 14, t->language);
+    bind_text(s, 15, t->clock_start);
+    bind_text(s, 16, t->assignee);
+    bind_text(s, 17, t->update_from);
+    bind_text(s, 18, t->first_response_at);
     if (!store_step_done(st, STMT_TICKET_INSERT, error))
         return false;
     *id = sqlite3_last_insert_rowid(st->db);
@@ -691,48 +736,25 @@ store_event_insert(struct store *st, gint64 ticket_id, const char *at, const cha
 
 /* ---- reading ---- */
 
-struct ticket *
-store_ticket_free(struct ticket *t)
-{
-    if (t == NULL)
-        return NULL;
-    g_free(t->tag);
-    g_free(t->status);
-    g_free(t->customer);
-    g_free(t->requester);
-    g_free(t->subject);
-    g_free(t->created_at);
-    g_free(t->updated_at);
-    g_free(t->first_response_due);
-    g_free(t->first_response_at);
-    g_free(t->next_update_due);
-    g_free(t->resolution_due);
-    g_free(t->resolved_at);
-    g_free(t->plan);
-    g_free(t->timezone);
-    g_free(t->language);
-    g_free(t->assignee);
-    g_free(t->paused_at);
-    g_free(t);
-    return NULL;
-}
-
 static void
 ticket_free_cb(gpointer p)
 {
-    store_ticket_free(p);
+    ticket_free(p);
 }
 
 struct ticket *
 store_ticket_from_row(sqlite3_stmt *s)
 {
     struct ticket *t = g_new0(struct ticket, 1);
+    const char *status = (const char *)sqlite3_column_text(s, 2);
 
     t->id = sqlite3_column_int64(s, 0);
     t->tag = store_column_dup(s, 1);
-    t->status = store_column_dup(s, 2);
-    t->severity = sqlite3_column_int(s, 3);
-    t->stage = sqlite3_column_int(s, 4);
+    /* The schema's CHECK keeps the status one of the four. */
+    if (!ticket_status_parse(status, &t->status))
+        t->status = TICKET_OPEN;
+    t->severity = CLAMP(sqlite3_column_int(s, 3), 1, 4);
+    t->stage = CLAMP(sqlite3_column_int(s, 4), 0, 3);
     t->customer = store_column_dup(s, 5);
     t->requester = store_column_dup(s, 6);
     t->subject = store_column_dup(s, 7);
@@ -749,6 +771,8 @@ store_ticket_from_row(sqlite3_stmt *s)
     t->assignee = store_column_dup(s, 18);
     t->paused_at = store_column_dup(s, 19);
     t->paused_seconds = sqlite3_column_int64(s, 20);
+    t->clock_start = store_column_dup(s, 21);
+    t->update_from = store_column_dup(s, 22);
     return t;
 }
 
@@ -881,17 +905,58 @@ store_ticket_get_by_tag(struct store *st, const char *tag, GError **error)
     t = store_ticket_get(st, id, error);
     /* The number alone is not enough: "ABC-7" must not find "TKT-7". */
     if (t != NULL && g_ascii_strcasecmp(t->tag, tag) != 0)
-        t = store_ticket_free(t);
+        t = ticket_free(t);
     return t;
 }
 
 /* ---- the outbox ---- */
+
+/* A list of addresses as the outbox keeps it: a JSON array, so that no
+ * address can be split into two, or two joined into one. */
+static char *
+recipients_json(const char *const *list)
+{
+    g_autoptr(JsonGenerator) gen = json_generator_new();
+    g_autoptr(JsonNode) root = json_node_new(JSON_NODE_ARRAY);
+    JsonArray *a = json_array_new();
+
+    for (const char *const *p = list; p != NULL && *p != NULL; p++)
+        json_array_add_string_element(a, *p);
+    json_node_take_array(root, a);
+    json_generator_set_root(gen, root);
+    return json_generator_to_data(gen, NULL);
+}
+
+/* The outbox's JSON array back as a NULL-terminated list; a value that is
+ * not one (a damaged row) is one recipient as written. */
+static char **
+recipients_list(const char *json)
+{
+    g_autoptr(JsonParser) parser = json_parser_new();
+    GPtrArray *out = g_ptr_array_new();
+    JsonNode *root;
+
+    if (json != NULL && json_parser_load_from_data(parser, json, -1, NULL) &&
+        (root = json_parser_get_root(parser)) != NULL && JSON_NODE_HOLDS_ARRAY(root)) {
+        JsonArray *a = json_node_get_array(root);
+        for (guint i = 0; i < json_array_get_length(a); i++) {
+            const char *v = json_node_get_string(json_array_get_element(a, i));
+            if (v != NULL)
+                g_ptr_array_add(out, g_strdup(v));
+        }
+    } else if (json != NULL) {
+        g_ptr_array_add(out, g_strdup(json));
+    }
+    g_ptr_array_add(out, NULL);
+    return (char **)g_ptr_array_free(out, FALSE);
+}
 
 bool
 store_outbox_insert(struct store *st, const struct store_new_outbox *o, gint64 *id,
                     GError **error)
 {
     sqlite3_stmt *s = st->stmt[STMT_OUTBOX_INSERT];
+    g_autofree char *recipients = recipients_json(o->recipients);
 
     if (o->ticket_id > 0)
         sqlite3_bind_int64(s, 1, o->ticket_id);
@@ -901,7 +966,7 @@ store_outbox_insert(struct store *st, const struct store_new_outbox *o, gint64 *
     bind_text(s, 3, o->template_name);
     bind_text(s, 4, o->transport);
     bind_text(s, 5, o->mail_from != NULL ? o->mail_from : "");
-    bind_text(s, 6, o->recipients);
+    bind_text(s, 6, recipients);
     bind_text(s, 7, o->message_id);
     bind_text(s, 8, o->body);
     bind_text(s, 9, o->created_at);
@@ -943,9 +1008,11 @@ store_outbox_count_since(struct store *st, const char *kind, const char *recipie
                          const char *since, gint64 *count, GError **error)
 {
     sqlite3_stmt *s = st->stmt[STMT_OUTBOX_COUNT_SINCE];
+    const char *one[] = { recipient, NULL };
+    g_autofree char *json = recipients_json(one);
 
     bind_text(s, 1, kind);
-    bind_text(s, 2, recipient);
+    bind_text(s, 2, json);
     bind_text(s, 3, since);
     return store_scalar(st, STMT_OUTBOX_COUNT_SINCE, count, NULL, error);
 }
@@ -959,7 +1026,7 @@ store_outbox_row_free(struct outbox_row *r)
     g_free(r->template_name);
     g_free(r->transport);
     g_free(r->mail_from);
-    g_free(r->recipients);
+    g_strfreev(r->recipients);
     g_free(r->message_id);
     g_free(r->body);
     g_free(r->status);
@@ -988,7 +1055,7 @@ outbox_row_from_row(sqlite3_stmt *s)
     r->template_name = store_column_dup(s, 3);
     r->transport = store_column_dup(s, 4);
     r->mail_from = store_column_dup(s, 5);
-    r->recipients = store_column_dup(s, 6);
+    r->recipients = recipients_list((const char *)sqlite3_column_text(s, 6));
     r->message_id = store_column_dup(s, 7);
     r->body = store_column_dup(s, 8);
     r->attempts = sqlite3_column_int(s, 9);
@@ -1083,12 +1150,73 @@ store_meta_set(struct store *st, const char *key, const char *value, GError **er
 }
 
 bool
+store_meta_delete(struct store *st, const char *key, GError **error)
+{
+    bind_text(st->stmt[STMT_META_DELETE], 1, key);
+    return store_step_done(st, STMT_META_DELETE, error);
+}
+
+bool
 store_ticket_by_message_id(struct store *st, const char *message_id, gint64 *ticket_id,
                            GError **error)
 {
     *ticket_id = 0;
     bind_text(st->stmt[STMT_TICKET_BY_MESSAGE_ID], 1, message_id);
     return store_scalar(st, STMT_TICKET_BY_MESSAGE_ID, ticket_id, NULL, error);
+}
+
+bool
+store_outbox_ticket_by_message_id(struct store *st, const char *message_id, gint64 *ticket_id,
+                                  GError **error)
+{
+    *ticket_id = 0;
+    bind_text(st->stmt[STMT_OUTBOX_TICKET_BY_MESSAGE_ID], 1, message_id);
+    return store_scalar(st, STMT_OUTBOX_TICKET_BY_MESSAGE_ID, ticket_id, NULL, error);
+}
+
+char **
+store_ticket_subjects(struct store *st, gint64 id, guint limit, GError **error)
+{
+    sqlite3_stmt *s = st->stmt[STMT_TICKET_SUBJECTS];
+    GPtrArray *out = g_ptr_array_new();
+    int rc;
+
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int(s, 2, (int)limit);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        g_ptr_array_add(out, store_column_dup(s, 0));
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    g_ptr_array_add(out, NULL);
+    if (rc != SQLITE_DONE) {
+        store_set_error(st, rc, error, stmt_sql[STMT_TICKET_SUBJECTS]);
+        g_strfreev((char **)g_ptr_array_free(out, FALSE));
+        return NULL;
+    }
+    return (char **)g_ptr_array_free(out, FALSE);
+}
+
+bool
+store_unattached_insert(struct store *st, const struct store_unattached *u, GError **error)
+{
+    sqlite3_stmt *s = st->stmt[STMT_UNATTACHED_INSERT];
+
+    bind_text(s, 1, u->dedup_key);
+    bind_text(s, 2, u->message_id);
+    bind_text(s, 3, u->digest);
+    bind_text(s, 4, u->kind);
+    bind_text(s, 5, u->from);
+    bind_text(s, 6, u->envelope_from);
+    bind_text(s, 7, u->subject);
+    if (u->raw != NULL)
+        sqlite3_bind_blob64(s, 8, u->raw, u->raw_len, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(s, 8);
+    bind_text(s, 9, u->received_at);
+    bind_text(s, 10, u->queue_id);
+    bind_text(s, 11, u->client_addr);
+    bind_text(s, 12, u->reason);
+    return store_step_done(st, STMT_UNATTACHED_INSERT, error);
 }
 
 bool
@@ -1102,42 +1230,6 @@ store_ticket_touch(struct store *st, gint64 id, const char *at, GError **error)
 /* ---- clocks and timers ---- */
 
 bool
-store_ticket_set_due(struct store *st, gint64 id, const char *first_response,
-                     const char *next_update, const char *resolution, GError **error)
-{
-    sqlite3_stmt *s = st->stmt[STMT_TICKET_SET_DUE];
-
-    sqlite3_bind_int64(s, 1, id);
-    bind_text(s, 2, first_response);
-    bind_text(s, 3, next_update);
-    bind_text(s, 4, resolution);
-    return store_step_done(st, STMT_TICKET_SET_DUE, error);
-}
-
-bool
-store_ticket_set_stage(struct store *st, gint64 id, int stage, const char *at, GError **error)
-{
-    sqlite3_stmt *s = st->stmt[STMT_TICKET_SET_STAGE];
-
-    sqlite3_bind_int64(s, 1, id);
-    sqlite3_bind_int(s, 2, stage);
-    bind_text(s, 3, at);
-    return store_step_done(st, STMT_TICKET_SET_STAGE, error);
-}
-
-bool
-store_ticket_set_first_response(struct store *st, gint64 id, const char *at,
-                                const char *next_update_due, GError **error)
-{
-    sqlite3_stmt *s = st->stmt[STMT_TICKET_SET_FIRST_RESPONSE];
-
-    sqlite3_bind_int64(s, 1, id);
-    bind_text(s, 2, at);
-    bind_text(s, 3, next_update_due);
-    return store_step_done(st, STMT_TICKET_SET_FIRST_RESPONSE, error);
-}
-
-bool
 store_timer_set(struct store *st, gint64 ticket_id, const char *kind, const char *due_at,
                 GError **error)
 {
@@ -1147,6 +1239,16 @@ store_timer_set(struct store *st, gint64 ticket_id, const char *kind, const char
     bind_text(s, 2, kind);
     bind_text(s, 3, due_at);
     return store_step_done(st, STMT_TIMER_SET, error);
+}
+
+bool
+store_timer_clear(struct store *st, gint64 ticket_id, const char *kind, GError **error)
+{
+    sqlite3_stmt *s = st->stmt[STMT_TIMER_CLEAR];
+
+    sqlite3_bind_int64(s, 1, ticket_id);
+    bind_text(s, 2, kind);
+    return store_step_done(st, STMT_TIMER_CLEAR, error);
 }
 
 static void
@@ -1206,7 +1308,7 @@ store_ticket_update(struct store *st, const struct ticket *t, const char *at, GE
     sqlite3_stmt *s = st->stmt[STMT_TICKET_UPDATE];
 
     sqlite3_bind_int64(s, 1, t->id);
-    bind_text(s, 2, t->status);
+    bind_text(s, 2, ticket_status_name(t->status));
     sqlite3_bind_int(s, 3, t->severity);
     sqlite3_bind_int(s, 4, t->stage);
     bind_text(s, 5, t->assignee);
@@ -1217,5 +1319,13 @@ store_ticket_update(struct store *st, const struct ticket *t, const char *at, GE
     bind_text(s, 10, t->paused_at);
     sqlite3_bind_int64(s, 11, t->paused_seconds);
     bind_text(s, 12, at);
+    bind_text(s, 13, t->customer);
+    bind_text(s, 14, t->requester != NULL ? t->requester : "");
+    bind_text(s, 15, t->plan);
+    bind_text(s, 16, t->timezone);
+    bind_text(s, 17, t->language);
+    bind_text(s, 18, t->clock_start);
+    bind_text(s, 19, t->update_from);
+    bind_text(s, 20, t->first_response_at);
     return store_step_done(st, STMT_TICKET_UPDATE, error);
 }

@@ -21,6 +21,8 @@
 
 #include <glib.h>
 
+#include "router/ticket.h"
+
 #define STORE_ERROR (store_error_quark())
 GQuark store_error_quark(void);
 
@@ -53,24 +55,9 @@ void store_rollback(struct store *st);
 
 /* ---- writing (inside a transaction) ---- */
 
-struct store_new_ticket {
-    const char *prefix;    /* ticket_prefix at creation: the tag is PREFIX-ID for good */
-    const char *status;
-    int severity;
-    int stage;
-    const char *customer;  /* NULL for an unknown sender */
-    const char *requester; /* address */
-    const char *subject;
-    const char *created_at;
-    const char *first_response_due; /* NULL: no goal */
-    const char *next_update_due;
-    const char *resolution_due;
-    const char *plan;
-    const char *timezone;           /* the customer's, for local times in notices */
-    const char *language;
-};
-
-bool store_ticket_insert(struct store *st, const struct store_new_ticket *t, gint64 *id,
+/* Inserts T (its id and tag are ignored) with tag PREFIX-ID for good;
+ * *ID is the new ticket's number. */
+bool store_ticket_insert(struct store *st, const struct ticket *t, const char *prefix, gint64 *id,
                          GError **error);
 
 struct store_new_message {
@@ -108,6 +95,31 @@ bool store_message_find(struct store *st, const char *dedup_key, bool *found, gi
 /* The ticket of a message we stored or sent with MESSAGE_ID; 0 when none. */
 bool store_ticket_by_message_id(struct store *st, const char *message_id, gint64 *ticket_id,
                                 GError **error);
+/* The ticket of a message we sent (the outbox only) with MESSAGE_ID; 0 when none. */
+bool store_outbox_ticket_by_message_id(struct store *st, const char *message_id,
+                                       gint64 *ticket_id, GError **error);
+/* The distinct subjects of the mail already on ticket ID, at most LIMIT,
+ * NULL-terminated (caller frees with g_strfreev). NULL and ERROR on failure. */
+char **store_ticket_subjects(struct store *st, gint64 id, guint limit, GError **error);
+
+/* A bounce that names no mail of ours: kept apart, on no ticket, so that
+ * nothing is lost and no customer's ticket gets it. */
+struct store_unattached {
+    const char *dedup_key;
+    const char *message_id;
+    const char *digest;
+    const char *kind;
+    const char *from;
+    const char *envelope_from;
+    const char *subject;
+    const void *raw;
+    gsize raw_len;
+    const char *received_at;
+    const char *queue_id;
+    const char *client_addr;
+    const char *reason;
+};
+bool store_unattached_insert(struct store *st, const struct store_unattached *u, GError **error);
 /* Marks ticket ID as changed at AT. */
 bool store_ticket_touch(struct store *st, gint64 id, const char *at, GError **error);
 
@@ -125,7 +137,7 @@ struct store_new_outbox {
     const char *template_name; /* which template made it, NULL for webhooks */
     const char *transport;     /* "smtp" or "webhook" */
     const char *mail_from;     /* envelope sender; "" is the null sender <> */
-    const char *recipients;    /* comma-separated addresses, or the webhook URL */
+    const char *const *recipients; /* NULL-terminated: addresses, or the webhook URL */
     const char *message_id;    /* of the rendered mail, NULL for webhooks */
     const char *body;          /* the whole message (RFC 5322) or the JSON */
     const char *created_at;    /* when it was decided (ticketctl tick --now may say when) */
@@ -134,7 +146,8 @@ struct store_new_outbox {
 
 bool store_outbox_insert(struct store *st, const struct store_new_outbox *o, gint64 *id,
                          GError **error);
-/* How many rows of KIND went to RECIPIENT since SINCE (any status). */
+/* How many rows of KIND went to RECIPIENT (alone: a normalised address)
+ * since SINCE (any status). */
 bool store_outbox_count_since(struct store *st, const char *kind, const char *recipient,
                               const char *since, gint64 *count, GError **error);
 
@@ -145,7 +158,7 @@ struct outbox_row {
     char *template_name;
     char *transport;
     char *mail_from;
-    char *recipients;
+    char **recipients; /* NULL-terminated */
     char *message_id;
     char *body;
     int attempts;
@@ -174,25 +187,19 @@ bool store_outbox_mark_failed(struct store *st, gint64 id, const char *at,
 /* Pending rows (the outbox depth). */
 bool store_outbox_pending(struct store *st, gint64 *count, GError **error);
 
-/* Small named values the daemon keeps (the signing secret). *VALUE is NULL
- * when KEY is not set. */
+/* Small named values. *VALUE is NULL when KEY is not set.  (Versions
+ * before secret_file kept the signing secret here, as "secret".) */
 bool store_meta_get(struct store *st, const char *key, char **value, GError **error);
 bool store_meta_set(struct store *st, const char *key, const char *value, GError **error);
+bool store_meta_delete(struct store *st, const char *key, GError **error);
 
 /* ---- clocks and timers ---- */
 
-bool store_ticket_set_due(struct store *st, gint64 id, const char *first_response,
-                          const char *next_update, const char *resolution, GError **error);
-bool store_ticket_set_stage(struct store *st, gint64 id, int stage, const char *at,
-                            GError **error);
-/* Writes the changeable fields of T (status, severity, stage, assignee,
- * deadlines, resolved and paused state) and updated_at = AT. */
+/* Writes the changeable fields of T (status, severity, stage, customer,
+ * requester, plan, zone, language, assignee, clocks, deadlines, resolved
+ * and paused state) and updated_at = AT. */
 bool store_ticket_update(struct store *st, const struct ticket *t, const char *at,
                          GError **error);
-/* Records the first response (once) at AT and the next update due. */
-bool store_ticket_set_first_response(struct store *st, gint64 id, const char *at,
-                                     const char *next_update_due, GError **error);
-
 struct timer {
     gint64 id;
     gint64 ticket_id;
@@ -203,6 +210,8 @@ struct timer {
 /* Sets (or moves, and re-arms) the timer KIND of a ticket. */
 bool store_timer_set(struct store *st, gint64 ticket_id, const char *kind, const char *due_at,
                      GError **error);
+/* Takes the timer KIND of a ticket away (nothing when it has none). */
+bool store_timer_clear(struct store *st, gint64 ticket_id, const char *kind, GError **error);
 /* Unfired timers due at NOW, in due order. */
 GPtrArray *store_timers_due(struct store *st, const char *now, guint limit, GError **error);
 /* The earliest unfired timer; *WHEN NULL when none. */
@@ -211,36 +220,7 @@ bool store_timer_fired(struct store *st, gint64 id, const char *at, GError **err
 /* Tickets with status open or pending, oldest first. */
 GPtrArray *store_ticket_list_open(struct store *st, GError **error);
 
-/* The key that signs ticket addresses and our loop mark: made from the
- * kernel's random source on first use and kept in the database, so that it
- * survives restarts and is the same for the daemon and ticketctl. */
-char *store_signing_secret(struct store *st, GError **error);
-
 /* ---- reading ---- */
-
-struct ticket {
-    gint64 id;
-    char *tag;      /* "TKT-42" */
-    char *status;
-    int severity;
-    int stage;
-    char *customer; /* NULL when unknown */
-    char *requester;
-    char *subject;
-    char *created_at;
-    char *updated_at;
-    char *first_response_due; /* NULL when there is no such goal */
-    char *first_response_at;
-    char *next_update_due;
-    char *resolution_due;
-    char *resolved_at;
-    char *plan;
-    char *timezone;
-    char *language;
-    char *assignee;
-    char *paused_at;      /* when it went pending; NULL when not waiting */
-    gint64 paused_seconds; /* business time spent pending so far */
-};
 
 struct ticket_message {
     gint64 id;
@@ -265,12 +245,11 @@ struct ticket_event {
 GPtrArray *store_ticket_list(struct store *st, GError **error);
 GPtrArray *store_ticket_messages(struct store *st, gint64 ticket_id, GError **error);
 GPtrArray *store_ticket_events(struct store *st, gint64 ticket_id, GError **error);
-/* Returns NULL without ERROR when there is no such ticket. */
+/* Returns NULL without ERROR when there is no such ticket (free with ticket_free). */
 struct ticket *store_ticket_get(struct store *st, gint64 id, GError **error);
 /* The same by tag ("TKT-42", any case). */
 struct ticket *store_ticket_get_by_tag(struct store *st, const char *tag, GError **error);
 
-struct ticket *store_ticket_free(struct ticket *t);
 struct outbox_row *store_outbox_row_free(struct outbox_row *r);
 
 /* ---- the writer thread ---- */

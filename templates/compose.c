@@ -58,7 +58,6 @@ compose_mail(const struct outbound_mail *m)
     GMimeObject *obj = GMIME_OBJECT(msg);
     g_autofree char *subject = one_line(m->subject);
     g_autofree char *from = one_line(m->from);
-    g_autofree char *to = one_line(m->to);
     GMimeFormatOptions *fo;
     GMimeStream *content;
     GMimeDataWrapper *wrapper;
@@ -71,18 +70,16 @@ compose_mail(const struct outbound_mail *m)
         internet_address_list_append(g_mime_message_get_from(msg), list);
         g_object_unref(list);
     }
-    if (m->to_name != NULL && strchr(to, ',') == NULL) {
-        g_autofree char *name = one_line(m->to_name);
-        InternetAddress *ia = internet_address_mailbox_new(name, to);
+    /* Each recipient is one mailbox built from its address: nothing is
+     * parsed, so no address can turn into two. */
+    for (const char *const *p = m->to; p != NULL && *p != NULL; p++) {
+        g_autofree char *addr = one_line(*p);
+        g_autofree char *name = m->to_name != NULL && p[1] == NULL && p == m->to
+                                    ? one_line(m->to_name)
+                                    : NULL;
+        InternetAddress *ia = internet_address_mailbox_new(name, addr);
         internet_address_list_add(g_mime_message_get_addresses(msg, GMIME_ADDRESS_TYPE_TO), ia);
         g_object_unref(ia);
-    } else {
-        list = internet_address_list_parse(NULL, to);
-        if (list != NULL) {
-            internet_address_list_append(g_mime_message_get_addresses(msg, GMIME_ADDRESS_TYPE_TO),
-                                         list);
-            g_object_unref(list);
-        }
     }
     if (m->reply_to != NULL) {
         g_autofree char *reply_to = one_line(m->reply_to);

@@ -13,7 +13,7 @@
 
 struct outbound_mail {
     const char *from;           /* "Support <support@example.com>" */
-    const char *to;             /* the recipient's address(es), comma-separated */
+    const char *const *to;      /* NULL-terminated plain addresses, each one mailbox */
     const char *to_name;        /* display name for a single recipient, may be NULL */
     const char *reply_to;       /* may be NULL */
     const char *subject;        /* UTF-8 */

@@ -24,9 +24,9 @@ is "$(header "$ack" 'X-Mail-Args')" "<>" "sent with the null sender"
 is "$(header "$ack" 'In-Reply-To')" "<outage-1@acme.test>" "threaded under the customer's mail"
 like "$(header "$ack" 'References')" '<outage-1@acme.test>' "with References"
 is "$(header "$ack" 'Auto-Submitted')" "auto-replied" "marked Auto-Submitted: auto-replied"
-like "$(header "$ack" 'Reply-To')" '^support\+tkt-1\.[0-9a-f]{16}@example\.com$' \
+like "$(header "$ack" 'Reply-To')" '^support\+tkt-1\.[0-9a-f]{32}@example\.com$' \
     "replies go to the signed ticket address"
-like "$(header "$ack" 'X-Ticket-Loop')" 'mac=[0-9a-f]{16}' "it carries our loop mark"
+like "$(header "$ack" 'X-Ticket-Loop')" 'mac=[0-9a-f]{32}' "it carries our loop mark"
 like "$(header "$ack" 'Message-I[Dd]')" '^<tm\.[0-9]+\.[0-9a-f]+@tickets\.test\.example>$' \
     "it has a Message-ID of its own"
 like "$(cat "$ack")" 'Severity:  3 \(normal\)' "it names the severity"
@@ -65,7 +65,7 @@ send_mail "$E2E_DIR/reply.eml"
 ok $? "a reply to the ticket address is accepted"
 is "$(tickets)" "$before" "it opens no ticket"
 is "$(field TKT-1 'len(d["messages"])')" "2" "it joins TKT-1"
-forged=$(printf '%s' "$reply_to" | sed 's/\.[0-9a-f]\{16\}@/.0123456789abcdef@/')
+forged=$(printf '%s' "$reply_to" | sed 's/\.[0-9a-f]\{32\}@/.0123456789abcdef0123456789abcdef@/')
 sed "s/^Message-ID: .*/Message-ID: <forged-1@acme.test>/" "$E2E_DIR/reply.eml" >"$E2E_DIR/forged.eml"
 send_mail "$E2E_DIR/forged.eml" --to "$forged"
 ok $(( $? == 0 )) "a forged ticket address is refused"

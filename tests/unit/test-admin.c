@@ -62,14 +62,16 @@ fixture_teardown(struct fixture *f, gconstpointer data)
 static gint64
 add_ticket(struct store *st, const char *status, const char *customer, const char *subject)
 {
-    struct store_new_ticket t = {
-        .prefix = "TKT", .status = status, .severity = 2, .stage = 1, .customer = customer,
-        .requester = "ops@acme.test", .subject = subject, .created_at = "2026-01-05T09:00:00Z",
+    struct ticket t = {
+        .severity = 2, .stage = 1, .customer = (char *)customer,
+        .requester = "ops@acme.test", .subject = (char *)subject,
+        .created_at = "2026-01-05T09:00:00Z",
     };
     g_autoptr(GError) error = NULL;
     gint64 id = 0;
 
-    g_assert_true(store_ticket_insert(st, &t, &id, &error));
+    g_assert_true(ticket_status_parse(status, &t.status));
+    g_assert_true(store_ticket_insert(st, &t, "TKT", &id, &error));
     g_assert_no_error(error);
     return id;
 }
@@ -270,6 +272,8 @@ test_search_migration(struct fixture *f, gconstpointer data)
                      " DROP TABLE tickets_fts; DROP TABLE messages_fts; DROP TABLE counters;"
                      " ALTER TABLE messages DROP COLUMN reply_text;"
                      " ALTER TABLE messages DROP COLUMN attachments;"
+                     " ALTER TABLE tickets DROP COLUMN clock_start;"
+                     " ALTER TABLE tickets DROP COLUMN update_from; DROP TABLE unattached;"
                      " DELETE FROM schema_version WHERE version >= 7");
     st = store_open(f->path, STORE_READ_WRITE, 1000, &error);
     g_assert_no_error(error);
@@ -320,11 +324,11 @@ test_stats(struct fixture *f, gconstpointer data)
             " ('reject_size', 1), ('commit_us_p50', 900), ('commit_us_p99', 15000);"
             "INSERT INTO outbox (ticket_id, kind, template, transport, recipients, body, status,"
             " created_at, next_attempt_at, queued_us, sent_us) VALUES"
-            " (1, 'ack', 'ack-new', 'smtp', 'a@b', 'x', 'sent', 'c', 'n', 1000, 3000),"
-            " (1, 'ack', 'ack-followup', 'smtp', 'a@b', 'x', 'sent', 'c', 'n', 1000, 11000),"
-            " (2, 'ack', 'ack-new', 'smtp', 'a@b', 'x', 'failed', 'c', 'n', 1000, NULL),"
-            " (2, 'notice', 'staff-new', 'smtp', 'a@b', 'x', 'pending', 'c', 'n', 1000, NULL),"
-            " (3, 'ack', 'ack-new', 'smtp', 'a@b', 'x', 'pending', 'c', 'n', 1000, NULL)");
+            " (1, 'ack', 'ack-new', 'smtp', '[\"a@b\"]', 'x', 'sent', 'c', 'n', 1000, 3000),"
+            " (1, 'ack', 'ack-followup', 'smtp', '[\"a@b\"]', 'x', 'sent', 'c', 'n', 1000, 11000),"
+            " (2, 'ack', 'ack-new', 'smtp', '[\"a@b\"]', 'x', 'failed', 'c', 'n', 1000, NULL),"
+            " (2, 'notice', 'staff-new', 'smtp', '[\"a@b\"]', 'x', 'pending', 'c', 'n', 1000, NULL),"
+            " (3, 'ack', 'ack-new', 'smtp', '[\"a@b\"]', 'x', 'pending', 'c', 'n', 1000, NULL)");
     a = admin_open(f->path, false, 1000, &error);
     g_assert_true(admin_stats_read(a, &s, &error));
     g_assert_no_error(error);

@@ -16,7 +16,7 @@ compose(const char *subject, const char *to_name, const char *body)
     g_autoptr(GPtrArray) refs = g_ptr_array_new();
     struct outbound_mail m = {
         .from = "Support <support@example.com>",
-        .to = "jan@acme.test",
+        .to = (const char *const[]){ "jan@acme.test", NULL },
         .to_name = to_name,
         .reply_to = "support+tkt-1.0123456789abcdef@example.com",
         .subject = subject,

@@ -9,6 +9,7 @@
 #include <glib/gstdio.h>
 
 #include "config/config.h"
+#include "config/secret.h"
 
 static char *tmpdir;
 
@@ -191,7 +192,8 @@ static const struct {
     { "unknown-customer-key", MINIMAL "[customer:acme]\ndomain = acme.com\n", CONFIG_ERROR_UNKNOWN, ":7: [customer:acme] domain: unknown key" },
     { "contact-twice", MINIMAL "[customer:a]\ncontacts = x@y.test\n[customer:b]\ncontacts = X@y.test\n", CONFIG_ERROR_VALUE, ":9: [customer:b] contacts: \"x@y.test\" belongs to [customer:a] already" },
     { "bad-bool", MINIMAL "[outbound]\nack_followup = maybe\n", CONFIG_ERROR_VALUE, ":7: [outbound] ack_followup: \"maybe\" must be yes or no" },
-    { "short-secret", MINIMAL "[milter]\nsecret = abc\n", CONFIG_ERROR_VALUE, ":7: [milter] secret: \"abc\" must be at least 16" },
+    { "secret-in-config", MINIMAL "[milter]\nsecret = abcdefghijklmnopqrst\n", CONFIG_ERROR_UNKNOWN, ":7: [milter] secret: no longer read from the configuration" },
+    { "bad-login", MINIMAL "[staff]\nlogins = jdoe\n", CONFIG_ERROR_VALUE, ":7: [staff] logins: \"jdoe\" must be LOGIN:ADDRESS" },
     { "bad-template-dir", "[milter]\ndatabase = /x\nsupport_addresses = a@b.test\n[outbound]\ntemplate_dir = /nonexistent\n", CONFIG_ERROR_TEMPLATE, ":5: [outbound] template_dir: /nonexistent/en/ack-new.txt: cannot read template" },
     { "bad-plan-hours", MINIMAL "[plan:gold]\nhours = mon-fri 9-5\n", CONFIG_ERROR_VALUE, ":7: [plan:gold] hours: \"9-5\": hours are HH:MM-HH:MM" },
     { "bad-plan-goal", MINIMAL "[plan:gold]\nsev1_response = soon\n", CONFIG_ERROR_VALUE, ":7: [plan:gold] sev1_response: \"soon\": a goal is none" },
@@ -296,6 +298,42 @@ test_shipped_example(void)
     config_unref(cfg);
 }
 
+/* The secret file: made 0600 on first use, refused when others can read it. */
+static void
+test_secret_file(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("test-secret-XXXXXX", NULL);
+    g_autofree char *path = g_build_filename(dir, "secret", NULL);
+    g_autofree char *seeded = g_build_filename(dir, "seeded", NULL);
+    g_autoptr(GError) error = NULL;
+    GStatBuf sb;
+
+    g_assert_null(config_secret_load(path, false, NULL, &error));
+    g_assert_nonnull(strstr(error->message, "cannot read the secret file"));
+    g_clear_error(&error);
+    g_autofree char *made = config_secret_load(path, true, NULL, &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(strlen(made), ==, 64);
+    g_assert_cmpint(g_stat(path, &sb), ==, 0);
+    g_assert_cmpint(sb.st_mode & 0777, ==, 0600);
+    g_autofree char *again = config_secret_load(path, true, NULL, &error);
+    g_assert_cmpstr(again, ==, made);
+    /* An older database's secret moves into the file as it was. */
+    g_autofree char *moved = config_secret_load(seeded, true, "an old secret of the database", &error);
+    g_assert_cmpstr(moved, ==, "an old secret of the database");
+    g_assert_cmpint(g_chmod(path, 0644), ==, 0);
+    g_assert_null(config_secret_load(path, false, NULL, &error));
+    g_assert_nonnull(strstr(error->message, "only its owner can read"));
+    g_clear_error(&error);
+    g_assert_true(g_file_set_contents(seeded, "short\n", -1, NULL));
+    g_assert_cmpint(g_chmod(seeded, 0600), ==, 0);
+    g_assert_null(config_secret_load(seeded, false, NULL, &error));
+    g_assert_nonnull(strstr(error->message, "at least 16"));
+    g_unlink(path);
+    g_unlink(seeded);
+    g_rmdir(dir);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -308,6 +346,7 @@ main(int argc, char **argv)
     g_test_add_func("/config/missing-file", test_missing_file);
     g_test_add_func("/config/plans", test_plans);
     g_test_add_func("/config/shipped-example", test_shipped_example);
+    g_test_add_func("/config/secret-file", test_secret_file);
     for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
         g_autofree char *name = g_strdup_printf("/config/bad/%s", bad[i].name);
         g_test_add_data_func(name, GUINT_TO_POINTER(i), test_bad);

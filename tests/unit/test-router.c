@@ -1,6 +1,7 @@
 /*
- * test-router - identity and the decision, as pure functions on a config
- * and a mail built in the test.
+ * test-router - identity, references and the decision, as pure functions
+ * on a policy, a mail and a view built in the test.  The policy facts of
+ * the seeds are in test-policy.c, on a real configuration.
  */
 #include <string.h>
 
@@ -13,31 +14,75 @@ static struct customer acme = {
     .name = "acme",
     .domains = (char *[]){ "acme.test", NULL },
     .contacts = (char *[]){ "ops@partner.test", NULL },
+    .plan = "standard",
+    .timezone = "Europe/Amsterdam",
+    .language = "en",
 };
 static struct customer bakker = {
     .name = "bakker",
     .domains = (char *[]){ "bakker.nl", NULL },
     .contacts = (char *[]){ NULL },
+    .plan = "standard",
+    .timezone = "Europe/Amsterdam",
+    .language = "nl",
 };
 
-static struct config *
-make_config(enum unknown_senders unknown)
-{
-    struct config *cfg = g_new0(struct config, 1);
+struct fixture {
+    struct policy policy;
+    GPtrArray *customers;
+    GPtrArray *plans;
+    struct severity_rules *severity;
+    struct ladder ladder;
+    struct keys *keys;
+};
 
-    cfg->ticket_prefix = "TKT";
-    cfg->unknown_senders = unknown;
-    cfg->customers = g_ptr_array_new();
-    g_ptr_array_add(cfg->customers, &acme);
-    g_ptr_array_add(cfg->customers, &bakker);
-    return cfg;
+static void
+plan_free_cb(gpointer p)
+{
+    plan_free(p);
+}
+
+static struct fixture *
+make_policy(enum unknown_senders unknown)
+{
+    struct fixture *f = g_new0(struct fixture, 1);
+    static char *staff_domains[] = { "example.com", NULL };
+    static char *none[] = { NULL };
+    static char *support[] = { "support@example.com", NULL };
+
+    f->customers = g_ptr_array_new();
+    g_ptr_array_add(f->customers, &acme);
+    g_ptr_array_add(f->customers, &bakker);
+    f->plans = g_ptr_array_new_with_free_func(plan_free_cb);
+    g_ptr_array_add(f->plans, plan_preset("standard", 2026));
+    f->severity = severity_rules_new();
+    ladder_init(&f->ladder);
+    f->keys = keys_new("0123456789abcdef0123456789abcdef");
+    f->policy = (struct policy){
+        .ticket_prefix = "TKT",
+        .support_addresses = support,
+        .unknown_senders = unknown,
+        .reopen_days = 14,
+        .staff_addresses = none,
+        .staff_domains = staff_domains,
+        .customers = f->customers,
+        .plans = f->plans,
+        .severity = f->severity,
+        .ladder = &f->ladder,
+        .ack_limit = 5,
+        .language = "en",
+    };
+    return f;
 }
 
 static void
-free_config(struct config *cfg)
+free_policy(struct fixture *f)
 {
-    g_ptr_array_unref(cfg->customers);
-    g_free(cfg);
+    g_ptr_array_unref(f->customers);
+    g_ptr_array_unref(f->plans);
+    severity_rules_free(f->severity);
+    keys_free(f->keys);
+    g_free(f);
 }
 
 static void
@@ -57,13 +102,13 @@ test_find_customer(void)
         { "", NULL },
         { NULL, NULL },
     };
-    struct config *cfg = make_config(UNKNOWN_SENDERS_ACCEPT);
+    struct fixture *f = make_policy(UNKNOWN_SENDERS_ACCEPT);
 
     for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
-        const struct customer *c = router_find_customer(cfg, cases[i].addr);
+        const struct customer *c = router_find_customer(&f->policy, cases[i].addr);
         g_assert_cmpstr(c != NULL ? c->name : NULL, ==, cases[i].customer);
     }
-    free_config(cfg);
+    free_policy(f);
 }
 
 static struct mail *
@@ -95,7 +140,68 @@ free_mail(struct mail *m)
     g_free(m->message_id);
     g_free(m->digest);
     g_free(m->text);
+    g_free(m->loop);
     g_free(m);
+}
+
+/* A stored ticket as the store would hand it over. */
+static struct ticket *
+make_ticket(gint64 id, const char *requester, const char *customer, enum ticket_status status,
+            const char *resolved_at)
+{
+    struct ticket *t = ticket_new();
+
+    t->id = id;
+    t->tag = g_strdup_printf("TKT-%" G_GINT64_FORMAT, id);
+    ticket_set(&t->requester, requester != NULL ? requester : "");
+    t->customer = g_strdup(customer);
+    t->status = status;
+    t->resolved_at = g_strdup(resolved_at);
+    t->subject = g_strdup("printer");
+    t->created_at = g_strdup("2026-11-02T09:00:00Z");
+    t->clock_start = g_strdup(t->created_at);
+    t->plan = g_strdup("standard");
+    t->timezone = g_strdup("Europe/Amsterdam");
+    t->language = g_strdup("en");
+    return t;
+}
+
+static void
+candidate_free(gpointer p)
+{
+    struct router_candidate *c = p;
+
+    ticket_free((struct ticket *)c->ticket);
+    g_free(c);
+}
+
+/* A view that names ticket T (taken) by VIA; T NULL: names nothing. */
+static void
+view_with(struct router_view *v, struct ticket *t, enum router_ref_via via)
+{
+    v->candidates = g_ptr_array_new_with_free_func(candidate_free);
+    if (t != NULL) {
+        struct router_candidate *c = g_new0(struct router_candidate, 1);
+        c->via = via;
+        c->ticket = t;
+        g_ptr_array_add(v->candidates, c);
+    }
+}
+
+static struct decision *
+decide(const struct fixture *f, const struct mail *m, const char *envelope_from,
+       const struct router_view *v)
+{
+    g_autoptr(GDateTime) now = g_date_time_new_utc(2026, 11, 24, 9, 0, 0);
+    struct router_input in = {
+        .mail = m,
+        .envelope_from = envelope_from,
+        .keys = f->keys,
+        .client_addr = "192.0.2.7",
+        .now = now,
+    };
+
+    return router_decide(&f->policy, &in, v);
 }
 
 static void
@@ -127,23 +233,24 @@ test_decide(void)
     };
 
     for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
-        struct config *cfg = make_config(cases[i].unknown);
+        struct fixture *f = make_policy(cases[i].unknown);
         struct mail *m = make_mail(cases[i].from, cases[i].subject, "id@x");
         struct router_view view = { .is_stored = cases[i].is_stored, .stored_ticket = 7 };
-        g_autoptr(GDateTime) now = g_date_time_new_utc(2026, 11, 24, 9, 0, 0);
-        struct decision *d = router_decide(m, cases[i].envelope_from, cfg, &view, now);
+        struct decision *d = decide(f, m, cases[i].envelope_from, &view);
 
         g_test_message("case %u", i);
         g_assert_cmpint(d->action, ==, cases[i].action);
         g_assert_cmpstr(d->customer != NULL ? d->customer->name : NULL, ==, cases[i].customer);
         g_assert_cmpstr(d->requester, ==, cases[i].requester);
-        g_assert_cmpstr(d->subject, ==, cases[i].ticket_subject);
-        g_assert_cmpstr(d->status, ==, "open");
+        if (d->action == ROUTER_CREATE) {
+            g_assert_cmpstr(d->ticket->subject, ==, cases[i].ticket_subject);
+            g_assert_cmpint(d->ticket->status, ==, TICKET_OPEN);
+        }
         if (d->action == ROUTER_DUPLICATE)
             g_assert_cmpint(d->ticket_id, ==, 7);
-        router_decision_free(d);
+        decision_free(d);
         free_mail(m);
-        free_config(cfg);
+        free_policy(f);
     }
 }
 
@@ -155,68 +262,73 @@ test_machines_and_threads(void)
         const char *what;
         const char *from;
         const char *envelope_from;
-        bool bounce, auto_reply, bulk, own;
-        gint64 ref;
+        bool report, auto_submitted, bulk;
+        gint64 ref;        /* a ticket the mail names by its thread */
+        gint64 ours;       /* the ticket of our mail it names */
         const char *ref_requester, *ref_customer;
         enum router_action action;
         gint64 ticket;
     } cases[] = {
-        { "own mail passes", "support@example.com", "", false, false, false, true, 1,
-          "jan@acme.test", "acme", ROUTER_PASS, 0 },
-        { "null sender about a ticket", "mailer-daemon@acme.test", "", false, false, false,
-          false, 4, "jan@acme.test", "acme", ROUTER_BOUNCE, 4 },
-        { "DSN with a sender", "postmaster@x.test", "x@x.test", true, false, false, false, 4,
+        { "null sender about our mail", "mailer-daemon@acme.test", "", false, false, false, 4, 4,
           "jan@acme.test", "acme", ROUTER_BOUNCE, 4 },
-        { "bounce about nothing", "mailer-daemon@acme.test", "", true, false, false, false, 0,
-          NULL, NULL, ROUTER_PASS, 0 },
-        { "auto-reply in thread", "jan@acme.test", "jan@acme.test", false, true, false, false,
-          4, "jan@acme.test", "acme", ROUTER_AUTO, 4 },
-        { "auto-reply outside", "jan@acme.test", "jan@acme.test", false, true, false, false, 0,
-          NULL, NULL, ROUTER_PASS, 0 },
+        { "null sender naming a customer's message only", "mailer-daemon@acme.test", "", false,
+          false, false, 4, 0, "jan@acme.test", "acme", ROUTER_UNATTACHED, 0 },
+        { "DSN with a sender, about our mail", "postmaster@x.test", "x@x.test", true, false,
+          false, 4, 4, "jan@acme.test", "acme", ROUTER_BOUNCE, 4 },
+        { "bounce about nothing", "mailer-daemon@acme.test", "", true, false, false, 0, 0, NULL,
+          NULL, ROUTER_UNATTACHED, 0 },
+        { "auto-reply in thread", "jan@acme.test", "jan@acme.test", false, true, false, 4, 0,
+          "jan@acme.test", "acme", ROUTER_AUTO, 4 },
+        { "auto-reply outside", "jan@acme.test", "jan@acme.test", false, true, false, 0, 0, NULL,
+          NULL, ROUTER_PASS, 0 },
+        /* A list header is a heuristic sign: the mail is kept, as a
+         * stranger's new ticket, with no acknowledgement. */
         { "list mail from a stranger in a thread", "list@lists.test", "list@lists.test", false,
-          false, true, false, 4, "jan@acme.test", "acme", ROUTER_PASS, 0 },
-        { "requester follows up", "jan@acme.test", "jan@acme.test", false, false, false, false,
-          4, "jan@acme.test", "acme", ROUTER_FOLLOWUP, 4 },
-        { "colleague follows up", "piet@acme.test", "piet@acme.test", false, false, false,
-          false, 4, "jan@acme.test", "acme", ROUTER_FOLLOWUP, 4 },
+          false, true, 4, 0, "jan@acme.test", "acme", ROUTER_CREATE, 0 },
+        { "requester follows up", "jan@acme.test", "jan@acme.test", false, false, false, 4, 0,
+          "jan@acme.test", "acme", ROUTER_FOLLOWUP, 4 },
+        { "colleague follows up", "piet@acme.test", "piet@acme.test", false, false, false, 4, 0,
+          "jan@acme.test", "acme", ROUTER_FOLLOWUP, 4 },
         { "other customer is refused", "piet@bakker.nl", "piet@bakker.nl", false, false, false,
-          false, 4, "jan@acme.test", "acme", ROUTER_CREATE, 0 },
+          4, 0, "jan@acme.test", "acme", ROUTER_CREATE, 0 },
         { "stranger on an unknown sender's ticket", "eve@evil.test", "eve@evil.test", false,
-          false, false, false, 4, "x@nowhere.test", NULL, ROUTER_CREATE, 0 },
+          false, false, 4, 0, "x@nowhere.test", NULL, ROUTER_CREATE, 0 },
         { "staff joins any ticket", "lead@example.com", "lead@example.com", false, false, false,
-          false, 4, "jan@acme.test", "acme", ROUTER_FOLLOWUP, 4 },
+          4, 0, "jan@acme.test", "acme", ROUTER_FOLLOWUP, 4 },
     };
 
     for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
-        struct config *cfg = make_config(UNKNOWN_SENDERS_ACCEPT);
-        char *staff_domains[] = { "example.com", NULL };
-        char *none[] = { NULL };
+        struct fixture *f = make_policy(UNKNOWN_SENDERS_ACCEPT);
         struct mail *m = make_mail(cases[i].from, "Re: something", "id@x");
-        struct router_view view = {
-            .ref_ticket = cases[i].ref,
-            .ref_requester = cases[i].ref_requester,
-            .ref_customer = cases[i].ref_customer,
-            .is_own_mail = cases[i].own,
-            .ref_via = cases[i].ref > 0 ? REF_REFERENCES : REF_NONE,
-        };
-        g_autoptr(GDateTime) now = g_date_time_new_utc(2026, 11, 24, 9, 0, 0);
+        struct router_view view = { .bounce_ticket = cases[i].ours };
         struct decision *d;
 
-        cfg->staff_domains = staff_domains;
-        cfg->staff_addresses = none;
-        m->is_bounce = cases[i].bounce;
-        m->is_auto_reply = cases[i].auto_reply;
+        view_with(&view,
+                  cases[i].ref > 0 ? make_ticket(cases[i].ref, cases[i].ref_requester,
+                                                 cases[i].ref_customer, TICKET_OPEN, NULL)
+                                   : NULL,
+                  REF_REFERENCES);
+        m->is_report = cases[i].report;
+        m->is_auto_submitted = cases[i].auto_submitted;
         m->is_bulk = cases[i].bulk;
-        d = router_decide(m, cases[i].envelope_from, cfg, &view, now);
+        d = decide(f, m, cases[i].envelope_from, &view);
         g_test_message("%s", cases[i].what);
         g_assert_cmpint(d->action, ==, cases[i].action);
         if (cases[i].ticket > 0)
             g_assert_cmpint(d->ticket_id, ==, cases[i].ticket);
-        if (cases[i].action == ROUTER_CREATE)
-            g_assert_cmpint(d->refused_ticket, ==, cases[i].ref);
-        router_decision_free(d);
+        if (cases[i].action == ROUTER_CREATE && cases[i].ref > 0) {
+            /* The ticket it named hears of the refused reference. */
+            bool refused = false;
+            for (guint e = 0; e < d->events->len; e++) {
+                const struct event *ev = g_ptr_array_index(d->events, e);
+                refused |= ev->type == EVENT_REFERENCE_REFUSED && ev->ticket_id == cases[i].ref;
+            }
+            g_assert_true(refused);
+        }
+        decision_free(d);
+        g_ptr_array_unref(view.candidates);
         free_mail(m);
-        free_config(cfg);
+        free_policy(f);
     }
 }
 
@@ -251,33 +363,33 @@ test_reopen_window(void)
     };
 
     for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
-        struct config *cfg = make_config(UNKNOWN_SENDERS_ACCEPT);
-        char *staff_domains[] = { "example.com", NULL };
-        char *none[] = { NULL };
+        struct fixture *f = make_policy(UNKNOWN_SENDERS_ACCEPT);
         struct mail *m = make_mail(cases[i].from, "Re: [TKT-4] printer", "id@x");
-        struct router_view view = {
-            .ref_ticket = 4,
-            .ref_requester = "jan@acme.test",
-            .ref_customer = "acme",
-            .ref_via = REF_REFERENCES,
-            .ref_status = cases[i].status,
-            .ref_resolved_at = cases[i].resolved_at,
-        };
-        g_autoptr(GDateTime) now = g_date_time_new_utc(2026, 11, 24, 9, 0, 0);
+        struct router_view view = { 0 };
+        enum ticket_status status;
         struct decision *d;
+        gint64 linked = 0;
 
-        cfg->staff_domains = staff_domains;
-        cfg->staff_addresses = none;
-        cfg->reopen_days = 14;
-        cfg->auto_replies = cases[i].rule;
-        m->is_auto_reply = cases[i].auto_reply;
-        d = router_decide(m, "jan@acme.test", cfg, &view, now);
+        g_assert_true(ticket_status_parse(cases[i].status, &status));
+        view_with(&view, make_ticket(4, "jan@acme.test", "acme", status, cases[i].resolved_at),
+                  REF_REFERENCES);
+        f->policy.auto_replies = cases[i].rule;
+        m->is_auto_submitted = cases[i].auto_reply;
+        d = decide(f, m, "jan@acme.test", &view);
         g_test_message("%s", cases[i].what);
         g_assert_cmpint(d->action, ==, cases[i].action);
-        g_assert_cmpint(d->linked_ticket, ==, cases[i].linked);
-        router_decision_free(d);
+        for (guint e = 0; e < d->events->len; e++) {
+            const struct event *ev = g_ptr_array_index(d->events, e);
+            if (ev->type == EVENT_LINKED && ev->ticket_id > 0)
+                linked = ev->ticket_id;
+        }
+        g_assert_cmpint(linked, ==, cases[i].linked);
+        if (d->action == ROUTER_FOLLOWUP && status == TICKET_RESOLVED)
+            g_assert_cmpint(d->ticket->status, ==, TICKET_OPEN);
+        decision_free(d);
+        g_ptr_array_unref(view.candidates);
         free_mail(m);
-        free_config(cfg);
+        free_policy(f);
     }
 }
 
@@ -333,48 +445,117 @@ test_auth_vouches(void)
         { "spf pass is not enough", "mx.example.com", "spf", "pass", NULL, NULL,
           "lead@example.com", NULL },
     };
-    struct config *cfg = make_config(UNKNOWN_SENDERS_ACCEPT);
+    struct fixture *f = make_policy(UNKNOWN_SENDERS_ACCEPT);
     char *ids[] = { "mx.example.com", NULL };
 
-    cfg->authserv_ids = ids;
+    f->policy.authserv_ids = ids;
     for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
         g_autoptr(GPtrArray) results = g_ptr_array_new_with_free_func(free_auth);
         g_ptr_array_add(results, auth(cases[i].id, cases[i].method, cases[i].result, cases[i].d,
                                       cases[i].from));
         g_test_message("%s", cases[i].what);
-        g_assert_cmpstr(router_auth_vouches(cfg, results, cases[i].sender), ==, cases[i].want);
+        g_assert_cmpstr(router_auth_vouches(&f->policy, results, cases[i].sender), ==,
+                        cases[i].want);
     }
-    g_assert_null(router_auth_vouches(cfg, NULL, "lead@example.com"));
-    free_config(cfg);
+    g_assert_null(router_auth_vouches(&f->policy, NULL, "lead@example.com"));
+    free_policy(f);
 }
 
 static void
 test_signed_addresses(void)
 {
-    static const char *secret = "0123456789abcdef0123456789abcdef";
-    g_autofree char *addr = router_ticket_address(secret, "support@example.com", "TKT-42");
-    g_autofree char *other = router_ticket_address(secret, "support@example.com", "TKT-43");
+    struct keys *k = keys_new("0123456789abcdef0123456789abcdef");
+    struct keys *other_key = keys_new("another secret, long enough");
+    g_autofree char *addr = router_ticket_address(k, "support@example.com", "TKT-42");
+    g_autofree char *other = router_ticket_address(k, "support@example.com", "TKT-43");
+    g_autofree char *bounce = router_return_path(k, "support@example.com", "TKT-42");
     g_autofree char *upper = g_ascii_strup(addr, -1);
     gint64 id = 0;
 
     g_assert_true(g_str_has_prefix(addr, "support+tkt-42."));
     g_assert_true(g_str_has_suffix(addr, "@example.com"));
-    g_assert_cmpint(router_address_ticket(secret, "TKT", addr, &id), ==, ADDRESS_VALID);
+    /* 128-bit tags: 32 hex digits. */
+    g_assert_cmpuint(strlen(strchr(addr, '.') + 1) - strlen("@example.com"), ==, 32);
+    g_assert_cmpint(router_address_ticket(k, "TKT", addr, &id), ==, ADDRESS_VALID);
     g_assert_cmpint(id, ==, 42);
-    g_assert_cmpint(router_address_ticket(secret, "TKT", upper, &id), ==, ADDRESS_VALID);
+    g_assert_cmpint(router_address_ticket(k, "TKT", upper, &id), ==, ADDRESS_VALID);
     /* Another ticket's MAC on this number, or any other secret: forged. */
     g_autofree char *mixed = g_strdup(addr);
-    memcpy(strchr(mixed, '.') + 1, strchr(other, '.') + 1, 16);
-    g_assert_cmpint(router_address_ticket(secret, "TKT", mixed, &id), ==, ADDRESS_FORGED);
-    g_assert_cmpint(router_address_ticket("another secret, long enough", "TKT", addr, &id), ==,
-                    ADDRESS_FORGED);
-    g_assert_cmpint(router_address_ticket(secret, "TKT", "support@example.com", &id), ==,
+    memcpy(strchr(mixed, '.') + 1, strchr(other, '.') + 1, 32);
+    g_assert_cmpint(router_address_ticket(k, "TKT", mixed, &id), ==, ADDRESS_FORGED);
+    g_assert_cmpint(router_address_ticket(other_key, "TKT", addr, &id), ==, ADDRESS_FORGED);
+    g_assert_cmpint(router_address_ticket(k, "TKT", "support@example.com", &id), ==,
                     ADDRESS_UNTAGGED);
-    g_assert_cmpint(router_address_ticket(secret, "TKT", "support+sales@example.com", &id), ==,
+    g_assert_cmpint(router_address_ticket(k, "TKT", "support+sales@example.com", &id), ==,
                     ADDRESS_UNTAGGED);
+    /* One purpose, one key: a return path is no reply address, and back. */
+    g_assert_true(g_str_has_prefix(bounce, "support+bounce-tkt-42."));
+    g_assert_cmpint(router_return_path_ticket(k, "TKT", bounce, &id), ==, ADDRESS_VALID);
+    g_assert_cmpint(id, ==, 42);
+    g_autofree char *swapped = g_strdup_printf("support+bounce-tkt-42.%s", strchr(addr, '.') + 1);
+    g_assert_cmpint(router_return_path_ticket(k, "TKT", swapped, &id), ==, ADDRESS_FORGED);
     g_assert_cmpint(router_subject_ticket("TKT", "Re: [TKT-42] x [TKT-7]"), ==, 42);
     g_assert_cmpint(router_subject_ticket("TKT", "Re: [tkt-9] x"), ==, 9);
     g_assert_cmpint(router_subject_ticket("TKT", "Re: [ABC-9] TKT-3 [TKT-]"), ==, 0);
+    keys_free(k);
+    keys_free(other_key);
+}
+
+/* A loop mark made from a reply-address tag proves nothing. */
+static void
+test_loop_mark(void)
+{
+    struct keys *k = keys_new("0123456789abcdef0123456789abcdef");
+    g_autofree char *addr = router_ticket_address(k, "support@example.com", "TKT-1");
+    g_autofree char *mark = router_loop_value(k, "tickets.example", "m1@tickets.example");
+    struct mail *m = make_mail("jan@acme.test", "x", "m1@tickets.example");
+
+    m->loop = g_strdup(mark);
+    g_assert_true(router_is_own_mail(k, m));
+    g_free(m->loop);
+    /* The customer copies their ack's Reply-To tag into a loop mark. */
+    g_autofree char *tag = g_strndup(strchr(addr, '.') + 1, 32);
+    m->loop = g_strdup_printf("tickets.example; mac=%s", tag);
+    g_free(m->message_id);
+    m->message_id = g_strdup("tkt-1");
+    g_assert_false(router_is_own_mail(k, m));
+    g_free(m->loop);
+    m->loop = NULL;
+    free_mail(m);
+    keys_free(k);
+}
+
+/* Only a single plain addr-spec is ever written to. */
+static void
+test_plain_addresses(void)
+{
+    static const struct {
+        const char *addr;
+        bool plain;
+    } cases[] = {
+        { "jan@acme.test", true },
+        { "Jan.de.Vries+tkt@acme.test", true },
+        { "jörg@müller.example", true },
+        { "\"x,victim1@other.test,victim2@third.test,y\"@evil.test", false },
+        { "\"jan\"@acme.test", false },
+        { "jan@acme.test, eve@evil.test", false },
+        { "jan @acme.test", false },
+        { "jan@acme.test\r\nBcc: eve@evil.test", false },
+        { "jan@@acme.test", false },
+        { "jan..x@acme.test", false },
+        { ".jan@acme.test", false },
+        { "jan@localhost", false },
+        { "jan@-acme.test", false },
+        { "jan\\@acme.test", false },
+        { "", false },
+        { NULL, false },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_test_message("%s", cases[i].addr != NULL ? cases[i].addr : "(null)");
+        g_assert_cmpint(router_is_plain_address(cases[i].addr), ==, cases[i].plain);
+    }
+    g_assert_false(router_is_plain_address("a\xff@acme.test"));
 }
 
 static void
@@ -425,6 +606,8 @@ main(int argc, char **argv)
     g_test_add_func("/router/tags", test_tags);
     g_test_add_func("/router/machines-and-threads", test_machines_and_threads);
     g_test_add_func("/router/signed-addresses", test_signed_addresses);
+    g_test_add_func("/router/loop-mark", test_loop_mark);
+    g_test_add_func("/router/plain-addresses", test_plain_addresses);
     g_test_add_func("/router/reopen-window", test_reopen_window);
     g_test_add_func("/router/auth-vouches", test_auth_vouches);
     return g_test_run();

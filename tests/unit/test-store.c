@@ -36,14 +36,15 @@ fixture_teardown(struct fixture *f, gconstpointer data)
 static gint64
 add_ticket(struct store *st, const char *subject)
 {
-    struct store_new_ticket t = {
-        .prefix = "TKT", .status = "open", .severity = 2, .stage = 1, .customer = "acme",
-        .requester = "ops@acme.test", .subject = subject, .created_at = "2026-11-24T09:00:00Z",
+    struct ticket t = {
+        .status = TICKET_OPEN, .severity = 2, .stage = 1, .customer = "acme",
+        .requester = "ops@acme.test", .subject = (char *)subject,
+        .created_at = "2026-11-24T09:00:00Z",
     };
     g_autoptr(GError) error = NULL;
     gint64 id = 0;
 
-    g_assert_true(store_ticket_insert(st, &t, &id, &error));
+    g_assert_true(store_ticket_insert(st, &t, "TKT", &id, &error));
     g_assert_no_error(error);
     return id;
 }
@@ -92,7 +93,7 @@ test_roundtrip(struct fixture *f, gconstpointer data)
     g_assert_cmpuint(list->len, ==, 1);
     t = g_ptr_array_index(list, 0);
     g_assert_cmpstr(t->tag, ==, "TKT-1");
-    g_assert_cmpstr(t->status, ==, "open");
+    g_assert_cmpint(t->status, ==, TICKET_OPEN);
     g_assert_cmpint(t->severity, ==, 2);
     g_assert_cmpint(t->stage, ==, 1);
     g_assert_cmpstr(t->customer, ==, "acme");
@@ -100,7 +101,7 @@ test_roundtrip(struct fixture *f, gconstpointer data)
 
     t = store_ticket_get_by_tag(st, "tkt-1", &error);
     g_assert_nonnull(t);
-    store_ticket_free(t);
+    ticket_free(t);
     g_assert_null(store_ticket_get_by_tag(st, "ABC-1", &error));
     g_assert_null(store_ticket_get_by_tag(st, "TKT-2", &error));
     g_assert_null(store_ticket_get_by_tag(st, "TKT-x", &error));
@@ -192,12 +193,12 @@ job_fn(struct store *st, void *data, GError **error)
 {
     struct job *j = data;
     g_autofree char *subject = g_strdup_printf("job %d", j->n);
-    struct store_new_ticket t = {
-        .prefix = "TKT", .status = "open", .severity = 3, .stage = 0, .requester = "a@b",
+    struct ticket t = {
+        .status = TICKET_OPEN, .severity = 3, .stage = 0, .requester = "a@b",
         .subject = subject, .created_at = "2026-11-24T09:00:00Z",
     };
 
-    if (!store_ticket_insert(st, &t, &j->ticket, error))
+    if (!store_ticket_insert(st, &t, "TKT", &j->ticket, error))
         return false;
     if (j->fail) {
         g_set_error(error, STORE_ERROR, STORE_ERROR_FAILED, "job %d fails on purpose", j->n);

@@ -1,0 +1,265 @@
+/*
+ * identity - who wrote a message, and whether staff mail can be believed.
+ *
+ * The requester is the one address every answer goes to, so it must be a
+ * single plain addr-spec: a From such as
+ * "x,victim1@other.test,victim2@third.test,y"@evil.test is one mailbox to
+ * a parser but a list of victims to anything that joins and splits
+ * addresses later.  Such a From is never written to; the envelope sender
+ * stands in when it is plain, else nobody is answered.
+ *
+ * Staff trust: SMTP AUTH proves who logged in, not what From says; it
+ * counts only when the login belongs to the From address.
+ */
+#include <string.h>
+
+#include "router/router.h"
+
+/* RFC 5322 atext, plus UTF-8 (RFC 6531) above 0x7f. */
+static bool
+is_atext(unsigned char c)
+{
+    return g_ascii_isalnum(c) || strchr("!#$%&'*+/=?^_`{|}~-", c) != NULL || c >= 0x80;
+}
+
+static bool
+is_dot_atom(const char *p, const char *end)
+{
+    bool after_dot = true; /* no leading dot */
+
+    if (p == end)
+        return false;
+    for (; p < end; p++) {
+        if (*p == '.') {
+            if (after_dot)
+                return false;
+            after_dot = true;
+        } else if (!is_atext((unsigned char)*p)) {
+            return false;
+        } else {
+            after_dot = false;
+        }
+    }
+    return !after_dot;
+}
+
+static bool
+is_domain(const char *p, const char *end)
+{
+    const char *label = p;
+    bool has_dot = false;
+
+    if (p == end || end - p > 253)
+        return false;
+    for (const char *q = p; q <= end; q++) {
+        if (q == end || *q == '.') {
+            if (q == label || q - label > 63 || *label == '-' || q[-1] == '-')
+                return false;
+            has_dot |= q != end;
+            label = q + 1;
+        } else if (!g_ascii_isalnum(*q) && *q != '-' && (unsigned char)*q < 0x80) {
+            return false;
+        }
+    }
+    return has_dot;
+}
+
+bool
+router_is_plain_address(const char *addr)
+{
+    const char *at;
+    gsize len;
+
+    if (addr == NULL || (len = strlen(addr)) == 0 || len > 254 ||
+        !g_utf8_validate(addr, (gssize)len, NULL))
+        return false;
+    at = strchr(addr, '@');
+    if (at == NULL || strchr(at + 1, '@') != NULL || at - addr > 64)
+        return false;
+    return is_dot_atom(addr, at) && is_domain(at + 1, addr + len);
+}
+
+char *
+router_normal_address(const char *addr)
+{
+    return addr != NULL ? g_utf8_strdown(addr, -1) : NULL;
+}
+
+char *
+router_requester(const struct mail *mail, const char *envelope_from, const char **why)
+{
+    const char *from = mail->from != NULL ? mail->from->addr : NULL;
+
+    if (why != NULL)
+        *why = NULL;
+    if (router_is_plain_address(from))
+        return router_normal_address(from);
+    if (router_is_plain_address(envelope_from)) {
+        if (why != NULL && from != NULL)
+            *why = "the From address is not a plain address; the envelope sender answers";
+        return router_normal_address(envelope_from);
+    }
+    if (why != NULL)
+        *why = from == NULL ? "no From address and no envelope sender"
+                            : "neither the From address nor the envelope sender is a plain address";
+    return NULL;
+}
+
+static bool
+strv_has(char **list, const char *value)
+{
+    for (char **p = list; p != NULL && *p != NULL; p++)
+        if (g_ascii_strcasecmp(*p, value) == 0)
+            return true;
+    return false;
+}
+
+const struct customer *
+router_find_customer(const struct policy *p, const char *addr)
+{
+    const char *at;
+
+    if (addr == NULL || (at = strrchr(addr, '@')) == NULL || p->customers == NULL)
+        return NULL;
+    /* A named contact beats a domain rule: a partner's address may sit in
+     * another customer's domain. */
+    for (guint i = 0; i < p->customers->len; i++) {
+        const struct customer *c = g_ptr_array_index(p->customers, i);
+        if (strv_has(c->contacts, addr))
+            return c;
+    }
+    for (guint i = 0; i < p->customers->len; i++) {
+        const struct customer *c = g_ptr_array_index(p->customers, i);
+        if (strv_has(c->domains, at + 1))
+            return c;
+    }
+    return NULL;
+}
+
+bool
+router_is_staff(const struct policy *p, const char *addr)
+{
+    const char *at;
+
+    if (addr == NULL || (at = strrchr(addr, '@')) == NULL)
+        return false;
+    return strv_has(p->staff_addresses, addr) || strv_has(p->staff_domains, at + 1);
+}
+
+/* Whether LOGIN may send as FROM: the same address, or "login:from" in
+ * [staff] logins. */
+static bool
+login_owns(const struct policy *p, const char *login, const char *from)
+{
+    gsize n = strlen(login);
+
+    if (g_ascii_strcasecmp(login, from) == 0)
+        return true;
+    for (char **m = p->staff_logins; m != NULL && *m != NULL; m++)
+        if (g_ascii_strncasecmp(*m, login, n) == 0 && (*m)[n] == ':' &&
+            g_ascii_strcasecmp(*m + n + 1, from) == 0)
+            return true;
+    return false;
+}
+
+/* Relaxed alignment (RFC 7489): the signing domain is the From domain or
+ * one of its parents. */
+static bool
+is_aligned(const char *signer, const char *domain)
+{
+    gsize sl = strlen(signer), dl = strlen(domain);
+
+    if (g_ascii_strcasecmp(signer, domain) == 0)
+        return true;
+    return strchr(signer, '.') != NULL && dl > sl + 1 && domain[dl - sl - 1] == '.' &&
+           g_ascii_strcasecmp(domain + dl - sl, signer) == 0;
+}
+
+const char *
+router_auth_vouches(const struct policy *p, const GPtrArray *results, const char *from)
+{
+    const char *at = from != NULL ? strrchr(from, '@') : NULL;
+
+    if (at == NULL || results == NULL || p->authserv_ids == NULL)
+        return NULL;
+    for (guint i = 0; i < results->len; i++) {
+        const struct mail_auth_result *r = g_ptr_array_index(results, i);
+        if (r->authserv_id == NULL || r->result == NULL || r->method == NULL ||
+            !g_strv_contains((const char *const *)p->authserv_ids, r->authserv_id) ||
+            strcmp(r->result, "pass") != 0)
+            continue;
+        if (strcmp(r->method, "dmarc") == 0 && r->header_from != NULL &&
+            g_ascii_strcasecmp(r->header_from, at + 1) == 0)
+            return "dmarc";
+        if (strcmp(r->method, "dkim") == 0 && r->header_d != NULL && is_aligned(r->header_d, at + 1))
+            return "dkim";
+    }
+    return NULL;
+}
+
+const char *
+router_staff_trust(const struct policy *p, const struct router_input *in, const char *from)
+{
+    if (from == NULL)
+        return NULL;
+    if (in->auth_login != NULL && *in->auth_login != '\0' && login_owns(p, in->auth_login, from))
+        return "smtp-auth";
+    if (in->from_trusted_network)
+        return "trusted-network";
+    return router_auth_vouches(p, in->auth_results, from);
+}
+
+gint64
+router_subject_ticket(const char *prefix, const char *subject)
+{
+    gsize plen = strlen(prefix);
+
+    for (const char *p = strchr(subject, '['); p != NULL; p = strchr(p + 1, '[')) {
+        const char *q = p + 1 + plen;
+        gint64 id = 0;
+        if (g_ascii_strncasecmp(p + 1, prefix, plen) != 0 || *q != '-' || !g_ascii_isdigit(q[1]))
+            continue;
+        for (q++; g_ascii_isdigit(*q) && id < G_MAXINT64 / 10; q++)
+            id = id * 10 + (*q - '0');
+        if (*q == ']')
+            return id;
+    }
+    return 0;
+}
+
+bool
+router_subject_has_tag(const char *subject, const char *tag)
+{
+    g_autofree char *want = g_strdup_printf("[%s]", tag);
+    g_autofree char *lower_subject = g_ascii_strdown(subject, -1);
+    g_autofree char *lower_want = g_ascii_strdown(want, -1);
+
+    return strstr(lower_subject, lower_want) != NULL;
+}
+
+char *
+router_ticket_tag(const char *prefix, gint64 id)
+{
+    return g_strdup_printf("%s-%" G_GINT64_FORMAT, prefix, id);
+}
+
+char *
+router_dedup_key(const struct mail *mail)
+{
+    if (mail->message_id != NULL && *mail->message_id != '\0')
+        return g_strdup(mail->message_id);
+    return g_strconcat("sha256:", mail->digest, NULL);
+}
+
+char *
+router_dedup_key_variant(const struct mail *mail)
+{
+    return g_strconcat(mail->message_id != NULL ? mail->message_id : "", " sha256:", mail->digest,
+                       NULL);
+}
+
+bool
+router_is_bounce(const struct mail *mail, const char *envelope_from)
+{
+    return envelope_from == NULL || *envelope_from == '\0' || mail->is_report;
+}
