@@ -408,12 +408,18 @@ ingest_create(struct store *st, struct ingest_job *job, const struct decision *d
     const char *language = d->customer != NULL ? d->customer->language : cfg->language;
     g_autofree char *at = timefmt_iso8601(job->now);
     g_autofree char *rule = NULL;
+    struct severity_verdict verdict;
     struct sla_times times;
     int severity;
 
     if (plan == NULL)
         plan = config_plan(cfg, "standard");
-    severity = severity_of(cfg->severity, m->subject, m->text, plan->default_severity, &rule);
+    severity_judge(cfg->severity, m->subject, m->text,
+                   d->customer != NULL ? d->customer->language : NULL, plan->default_severity,
+                   &verdict);
+    severity = verdict.severity;
+    rule = g_steal_pointer(&verdict.reason);
+    severity_verdict_clear(&verdict);
     sla_compute(plan, &cfg->ladder, zone, severity, job->now, 0, &times);
     for (int k = 0; k < GOAL_COUNT; k++)
         if (times.warn[k] != NULL && g_date_time_difference(times.warn[k], job->now) < 60 * G_TIME_SPAN_SECOND)
