@@ -199,6 +199,13 @@ static const struct {
     { "customer-unknown-plan", MINIMAL "[customer:acme]\ndomains = acme.com\nplan = platinum\n", CONFIG_ERROR_VALUE, ":8: [customer:acme] plan: \"platinum\" is no plan" },
     { "bad-matrix", MINIMAL "[severity]\nmatrix = 1,2; 3\n", CONFIG_ERROR_VALUE, ":7: [severity] matrix: expected three rows" },
     { "bad-alias", MINIMAL "[severity]\naliases = blocker=7\n", CONFIG_ERROR_VALUE, ":7: [severity] aliases: \"blocker=7\"" },
+    { "keyword-max-zero", MINIMAL "[severity]\nkeyword_max = 0\n", CONFIG_ERROR_VALUE, ":7: [severity] keyword_max: \"0\" must be a whole number from 1 to 4" },
+    { "keyword-max-five", MINIMAL "[severity]\nmatrix = 1,1,2; 1,2,3; 2,3,3\nkeyword_max = 5\n", CONFIG_ERROR_VALUE, ":8: [severity] keyword_max: \"5\" must be a whole number from 1 to 4" },
+    { "keyword-max-word", MINIMAL "[severity]\nkeyword_max = high\n", CONFIG_ERROR_VALUE, ":7: [severity] keyword_max: \"high\" must be a whole number" },
+    { "bad-keyword", MINIMAL "[severity]\nkeywords = crash\n", CONFIG_ERROR_VALUE, ":7: [severity] keywords: \"crash\": expected PHRASE=N with N from 1 to 4" },
+    { "bad-keyword-nl", MINIMAL "[severity]\nkeywords_nl = storing=9\n", CONFIG_ERROR_VALUE, ":7: [severity] keywords_nl: \"storing=9\": expected PHRASE=N" },
+    { "bad-negation", MINIMAL "[severity]\nnegations = no impact=always\n", CONFIG_ERROR_VALUE, ":7: [severity] negations: \"no impact=always\": expected PHRASE, PHRASE=sentence or PHRASE=message" },
+    { "bad-negation-nl", MINIMAL "[severity]\nnegations_nl = geen impact; =message\n", CONFIG_ERROR_VALUE, ":7: [severity] negations_nl: \"=message\": a phrase needs a word" },
     { "bad-escalation-goal", MINIMAL "[escalation]\nsev1_stage3_after = tomorrow\n", CONFIG_ERROR_VALUE, ":7: [escalation] sev1_stage3_after: \"tomorrow\" must be none" },
     { "bad-warn-at", MINIMAL "[escalation]\nwarn_at = 100\n", CONFIG_ERROR_VALUE, ":7: [escalation] warn_at" },
     { "domain-twice", MINIMAL "[customer:a]\ndomains = y.test\n[customer:b]\ndomains = y.test\n", CONFIG_ERROR_VALUE, ":9: [customer:b] domains: \"y.test\" belongs to [customer:a]" },
@@ -270,6 +277,64 @@ test_plans(void)
     config_unref(cfg);
 }
 
+/* Judges one mail with the rules of CFG. */
+static int
+judge(const struct config *cfg, const char *subject, const char *text, const char *hint,
+      char **reason)
+{
+    struct severity_verdict v;
+    int severity;
+
+    severity_judge(cfg->severity, subject, text, hint, 3, &v);
+    severity = v.severity;
+    *reason = g_steal_pointer(&v.reason);
+    severity_verdict_clear(&v);
+    return severity;
+}
+
+static void
+test_severity(void)
+{
+    g_autoptr(GError) error = NULL;
+    struct config *cfg = load_text(MINIMAL "[severity]\n"
+                                           "aliases = blocker=1; minor=4\n"
+                                           "keywords = meltdown=1\n"
+                                           "keywords_nl = datalek=1\n"
+                                           "negations = just kidding=message\n"
+                                           "negations_nl = grapje\n"
+                                           "keyword_max = 1\n"
+                                           "matrix = 1,1,1; 2,2,2; 3,3,3\n",
+                                   NULL, &error);
+    struct config *defaults = load_text(MINIMAL, NULL, &error);
+    char *reason = NULL;
+
+    g_assert_no_error(error);
+    g_assert_cmpuint(cfg->severity_keyword_max, ==, 1);
+    g_assert_cmpuint(defaults->severity_keyword_max, ==, 2);
+    g_assert_cmpint(judge(cfg, "[minor] typo", "", NULL, &reason), ==, 4);
+    g_clear_pointer(&reason, g_free);
+    g_assert_cmpint(judge(cfg, "Meltdown", "", "en", &reason), ==, 1);
+    g_assert_cmpstr(reason, ==, "keyword \"meltdown\" (en)");
+    g_clear_pointer(&reason, g_free);
+    g_assert_cmpint(judge(cfg, "Meltdown", "just kidding", "en", &reason), ==, 3);
+    g_clear_pointer(&reason, g_free);
+    g_assert_cmpint(judge(cfg, "Datalek", "", "nl", &reason), ==, 1);
+    g_clear_pointer(&reason, g_free);
+    g_assert_cmpint(judge(cfg, "Datalek, een grapje", "", "nl", &reason), ==, 3);
+    g_clear_pointer(&reason, g_free);
+    g_assert_cmpint(judge(cfg, "x", "Impact: I-3\nUrgency: U-1\n", NULL, &reason), ==, 1);
+    g_clear_pointer(&reason, g_free);
+    /* The shipped lists, with keyword_max 2. */
+    g_assert_cmpint(judge(defaults, "Productie ligt plat", "", "nl", &reason), ==, 2);
+    g_clear_pointer(&reason, g_free);
+    g_assert_cmpint(judge(defaults, "Question about storing attachments", "", "en", &reason), ==,
+                    3);
+    g_assert_cmpstr(reason, ==, "plan default");
+    g_clear_pointer(&reason, g_free);
+    config_unref(cfg);
+    config_unref(defaults);
+}
+
 static void
 test_missing_file(void)
 {
@@ -307,6 +372,7 @@ main(int argc, char **argv)
     g_test_add_func("/config/defaults", test_defaults);
     g_test_add_func("/config/missing-file", test_missing_file);
     g_test_add_func("/config/plans", test_plans);
+    g_test_add_func("/config/severity", test_severity);
     g_test_add_func("/config/shipped-example", test_shipped_example);
     for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
         g_autofree char *name = g_strdup_printf("/config/bad/%s", bad[i].name);
