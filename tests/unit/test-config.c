@@ -359,6 +359,21 @@ test_shipped_example(void)
     cfg = load_text(with_templates, NULL, &error);
     g_assert_no_error(error);
     config_unref(cfg);
+
+    /* Its commented [severity] defaults are valid values too. */
+    static const char *const keys[] = { "aliases", "keywords", "keywords_nl", "negations",
+                                        "negations_nl", "matrix" };
+    for (guint i = 0; i < G_N_ELEMENTS(keys); i++) {
+        g_autofree char *commented = g_strdup_printf("\n#%s = ", keys[i]);
+        g_autofree char *set = g_strdup_printf("\n%s = ", keys[i]);
+        g_autofree char *before = g_steal_pointer(&with_templates);
+        g_assert_nonnull(strstr(before, commented));
+        g_auto(GStrv) parts = g_strsplit(before, commented, 2);
+        with_templates = g_strjoinv(set, parts);
+    }
+    cfg = load_text(with_templates, NULL, &error);
+    g_assert_no_error(error);
+    config_unref(cfg);
 }
 
 int
