@@ -55,7 +55,8 @@ struct severity_verdict {
     enum severity_source source;
     bool is_explicit;            /* subject tag, body field, impact/urgency: the sender said so */
     char *reason;                /* owned: the words that decided, e.g. keyword "crash" (en) */
-    const char *language;        /* static "en" or "nl": the language whose keywords were used */
+    const char *language;        /* static "en" or "nl": the language the text was read as,
+                                  * whose keywords and negations count */
 };
 
 /* The default rules: the priority words above, the matrix of the Dutch
