@@ -147,6 +147,14 @@ static const struct key_def keys[] = {
     { "severity", "keywords", KIND_STRING, CFG(severity_keywords), 0, NULL, 0, 0, NULL, NULL,
       false },
     { "severity", "matrix", KIND_STRING, CFG(severity_matrix), 0, NULL, 0, 0, NULL, NULL, false },
+    { "severity", "keywords_nl", KIND_STRING, CFG(severity_keywords_nl), 0, NULL, 0, 0, NULL,
+      NULL, false },
+    { "severity", "negations", KIND_STRING, CFG(severity_negations), 0, NULL, 0, 0, NULL, NULL,
+      false },
+    { "severity", "negations_nl", KIND_STRING, CFG(severity_negations_nl), 0, NULL, 0, 0, NULL,
+      NULL, false },
+    { "severity", "keyword_max", KIND_UINT, CFG(severity_keyword_max), sizeof(guint), "2", 1, 4,
+      NULL, NULL, false },
     { "escalation", "stage1", KIND_LIST, CFG(stage_contacts[1]), 0, NULL, 0, 0, NULL,
       check_address, true },
     { "escalation", "stage2", KIND_LIST, CFG(stage_contacts[2]), 0, NULL, 0, 0, NULL,
@@ -722,10 +730,14 @@ read_rules(struct config *cfg, const struct scan *s, GError **error)
     } rules[] = {
         { "aliases", cfg->severity_aliases, severity_rules_set_aliases },
         { "keywords", cfg->severity_keywords, severity_rules_set_keywords },
+        { "keywords_nl", cfg->severity_keywords_nl, severity_rules_set_keywords_nl },
+        { "negations", cfg->severity_negations, severity_rules_set_negations },
+        { "negations_nl", cfg->severity_negations_nl, severity_rules_set_negations_nl },
         { "matrix", cfg->severity_matrix, severity_rules_set_matrix },
     };
 
     cfg->severity = severity_rules_new();
+    severity_rules_set_keyword_max(cfg->severity, (int)cfg->severity_keyword_max);
     for (guint i = 0; i < G_N_ELEMENTS(rules); i++) {
         g_autofree char *why = NULL;
         if (rules[i].value == NULL || (why = rules[i].set(cfg->severity, rules[i].value)) == NULL)
@@ -984,6 +996,9 @@ config_unref(struct config *cfg)
     g_free(cfg->severity_aliases);
     g_free(cfg->severity_keywords);
     g_free(cfg->severity_matrix);
+    g_free(cfg->severity_keywords_nl);
+    g_free(cfg->severity_negations);
+    g_free(cfg->severity_negations_nl);
     g_free(cfg->sev1_next_after);
     g_free(cfg->sev2_next_after);
     for (int i = 1; i <= 3; i++)

@@ -89,6 +89,8 @@ struct config {
     /* [severity] */
     struct severity_rules *severity;
     char *severity_aliases, *severity_keywords, *severity_matrix; /* as written */
+    char *severity_keywords_nl, *severity_negations, *severity_negations_nl; /* as written */
+    guint severity_keyword_max;  /* the most severe a keyword alone makes a message, 1..4 */
     /* [escalation] */
     char **stage_contacts[4];    /* [1..3]: who is told when a ticket enters the stage */
     struct ladder ladder;

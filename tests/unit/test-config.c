@@ -201,6 +201,13 @@ static const struct {
     { "customer-unknown-plan", MINIMAL "[customer:acme]\ndomains = acme.com\nplan = platinum\n", CONFIG_ERROR_VALUE, ":8: [customer:acme] plan: \"platinum\" is no plan" },
     { "bad-matrix", MINIMAL "[severity]\nmatrix = 1,2; 3\n", CONFIG_ERROR_VALUE, ":7: [severity] matrix: expected three rows" },
     { "bad-alias", MINIMAL "[severity]\naliases = blocker=7\n", CONFIG_ERROR_VALUE, ":7: [severity] aliases: \"blocker=7\"" },
+    { "keyword-max-zero", MINIMAL "[severity]\nkeyword_max = 0\n", CONFIG_ERROR_VALUE, ":7: [severity] keyword_max: \"0\" must be a whole number from 1 to 4" },
+    { "keyword-max-five", MINIMAL "[severity]\nmatrix = 1,1,2; 1,2,3; 2,3,3\nkeyword_max = 5\n", CONFIG_ERROR_VALUE, ":8: [severity] keyword_max: \"5\" must be a whole number from 1 to 4" },
+    { "keyword-max-word", MINIMAL "[severity]\nkeyword_max = high\n", CONFIG_ERROR_VALUE, ":7: [severity] keyword_max: \"high\" must be a whole number" },
+    { "bad-keyword", MINIMAL "[severity]\nkeywords = crash\n", CONFIG_ERROR_VALUE, ":7: [severity] keywords: \"crash\": expected PHRASE=N with N from 1 to 4" },
+    { "bad-keyword-nl", MINIMAL "[severity]\nkeywords_nl = storing=9\n", CONFIG_ERROR_VALUE, ":7: [severity] keywords_nl: \"storing=9\": expected PHRASE=N" },
+    { "bad-negation", MINIMAL "[severity]\nnegations = no impact=always\n", CONFIG_ERROR_VALUE, ":7: [severity] negations: \"no impact=always\": expected PHRASE, PHRASE=sentence or PHRASE=message" },
+    { "bad-negation-nl", MINIMAL "[severity]\nnegations_nl = geen impact; =message\n", CONFIG_ERROR_VALUE, ":7: [severity] negations_nl: \"=message\": a phrase needs a word" },
     { "bad-escalation-goal", MINIMAL "[escalation]\nsev1_stage3_after = tomorrow\n", CONFIG_ERROR_VALUE, ":7: [escalation] sev1_stage3_after: \"tomorrow\" must be none" },
     { "bad-warn-at", MINIMAL "[escalation]\nwarn_at = 100\n", CONFIG_ERROR_VALUE, ":7: [escalation] warn_at" },
     { "domain-twice", MINIMAL "[customer:a]\ndomains = y.test\n[customer:b]\ndomains = y.test\n", CONFIG_ERROR_VALUE, ":9: [customer:b] domains: \"y.test\" belongs to [customer:a]" },
@@ -272,6 +279,64 @@ test_plans(void)
     config_unref(cfg);
 }
 
+/* Judges one mail with the rules of CFG. */
+static int
+judge(const struct config *cfg, const char *subject, const char *text, const char *hint,
+      char **reason)
+{
+    struct severity_verdict v;
+    int severity;
+
+    severity_judge(cfg->severity, subject, text, hint, 3, &v);
+    severity = v.severity;
+    *reason = g_steal_pointer(&v.reason);
+    severity_verdict_clear(&v);
+    return severity;
+}
+
+static void
+test_severity(void)
+{
+    g_autoptr(GError) error = NULL;
+    struct config *cfg = load_text(MINIMAL "[severity]\n"
+                                           "aliases = blocker=1; minor=4\n"
+                                           "keywords = meltdown=1\n"
+                                           "keywords_nl = datalek=1\n"
+                                           "negations = just kidding=message\n"
+                                           "negations_nl = grapje\n"
+                                           "keyword_max = 1\n"
+                                           "matrix = 1,1,1; 2,2,2; 3,3,3\n",
+                                   NULL, &error);
+    struct config *defaults = load_text(MINIMAL, NULL, &error);
+    char *reason = NULL;
+
+    g_assert_no_error(error);
+    g_assert_cmpuint(cfg->severity_keyword_max, ==, 1);
+    g_assert_cmpuint(defaults->severity_keyword_max, ==, 2);
+    g_assert_cmpint(judge(cfg, "[minor] typo", "", NULL, &reason), ==, 4);
+    g_clear_pointer(&reason, g_free);
+    g_assert_cmpint(judge(cfg, "Meltdown", "", "en", &reason), ==, 1);
+    g_assert_cmpstr(reason, ==, "keyword \"meltdown\" (en)");
+    g_clear_pointer(&reason, g_free);
+    g_assert_cmpint(judge(cfg, "Meltdown", "just kidding", "en", &reason), ==, 3);
+    g_clear_pointer(&reason, g_free);
+    g_assert_cmpint(judge(cfg, "Datalek", "", "nl", &reason), ==, 1);
+    g_clear_pointer(&reason, g_free);
+    g_assert_cmpint(judge(cfg, "Datalek, een grapje", "", "nl", &reason), ==, 3);
+    g_clear_pointer(&reason, g_free);
+    g_assert_cmpint(judge(cfg, "x", "Impact: I-3\nUrgency: U-1\n", NULL, &reason), ==, 1);
+    g_clear_pointer(&reason, g_free);
+    /* The shipped lists, with keyword_max 2. */
+    g_assert_cmpint(judge(defaults, "Productie ligt plat", "", "nl", &reason), ==, 2);
+    g_clear_pointer(&reason, g_free);
+    g_assert_cmpint(judge(defaults, "Question about storing attachments", "", "en", &reason), ==,
+                    3);
+    g_assert_cmpstr(reason, ==, "plan default");
+    g_clear_pointer(&reason, g_free);
+    config_unref(cfg);
+    config_unref(defaults);
+}
+
 static void
 test_missing_file(void)
 {
@@ -293,6 +358,21 @@ test_shipped_example(void)
     /* As shipped, but with the templates of the source tree. */
     g_assert_true(g_file_get_contents("etc/ticket-milter.conf", &text, NULL, NULL));
     with_templates = g_strconcat(text, "\n[outbound]\ntemplate_dir = templates\n", NULL);
+    cfg = load_text(with_templates, NULL, &error);
+    g_assert_no_error(error);
+    config_unref(cfg);
+
+    /* Its commented [severity] defaults are valid values too. */
+    static const char *const keys[] = { "aliases", "keywords", "keywords_nl", "negations",
+                                        "negations_nl", "matrix" };
+    for (guint i = 0; i < G_N_ELEMENTS(keys); i++) {
+        g_autofree char *commented = g_strdup_printf("\n#%s = ", keys[i]);
+        g_autofree char *set = g_strdup_printf("\n%s = ", keys[i]);
+        g_autofree char *before = g_steal_pointer(&with_templates);
+        g_assert_nonnull(strstr(before, commented));
+        g_auto(GStrv) parts = g_strsplit(before, commented, 2);
+        with_templates = g_strjoinv(set, parts);
+    }
     cfg = load_text(with_templates, NULL, &error);
     g_assert_no_error(error);
     config_unref(cfg);
@@ -345,6 +425,7 @@ main(int argc, char **argv)
     g_test_add_func("/config/defaults", test_defaults);
     g_test_add_func("/config/missing-file", test_missing_file);
     g_test_add_func("/config/plans", test_plans);
+    g_test_add_func("/config/severity", test_severity);
     g_test_add_func("/config/shipped-example", test_shipped_example);
     g_test_add_func("/config/secret-file", test_secret_file);
     for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
