@@ -57,7 +57,7 @@ paused_for(const struct ticket *t, const struct plan *p, GDateTime *now)
     if (since == NULL)
         return 0;
     cal = plan_calendar(p, t->timezone);
-    cal->always_open = p->around_the_clock[t->severity];
+    calendar_set_always_open(cal, p->around_the_clock[t->severity]);
     s = calendar_between(cal, since, now);
     calendar_free(cal);
     return s;

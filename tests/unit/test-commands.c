@@ -67,7 +67,7 @@ ticket(void)
 static void
 test_pause_and_resume(void)
 {
-    struct plan *p = plan_preset("standard", 2026);
+    struct plan *p = plan_preset("standard");
     struct ladder l;
     struct ticket *t = ticket();
     struct command pending = { .kind = CMD_STATUS, .word = "pending" };
