@@ -1,8 +1,9 @@
 /*
  * test-ical - holidays from iCalendar files (tests/fixtures/ical): all-day
- * days and ranges, yearly rules, timed closures in a zone, in UTC and
- * floating, exceptions; business-time deadlines that skip them; and every
- * kind of broken file refused with its path, alone and through the config.
+ * days and ranges, yearly rules (for the years asked, and for a plan's
+ * whole window), timed closures in a zone, in UTC and floating,
+ * exceptions; business-time deadlines that skip them; and every kind of
+ * broken file refused with its path, alone and through the config.
  */
 #include <string.h>
 
@@ -267,6 +268,16 @@ test_plan_key(void)
     g_assert_null(why);
     g_assert_true(has_date(p->calendar, eve));
     g_assert_cmpuint(calendar_n_closures(p->calendar), ==, 3);
+    /* A plan counts the yearly events in every year of its window, not
+     * only in those around the day it was loaded. */
+    g_assert_true(has_date(p->calendar, "2001-12-24"));
+    g_assert_false(has_date(p->calendar, "2000-12-24")); /* before DTSTART */
+    g_assert_true(has_date(p->calendar, "2150-12-24"));
+    g_assert_true(has_date(p->calendar, "2199-12-24"));
+    g_assert_false(has_date(p->calendar, "2200-12-24")); /* past ICAL_LAST_YEAR */
+    g_assert_true(has_date(p->calendar, "2100-06-07"));  /* the first Monday of June */
+    g_assert_false(has_date(p->calendar, "2100-06-01"));
+    g_assert_cmpuint(calendar_n_holidays(p->calendar), ==, (2199 - 2001 + 1) + (2199 - 2020 + 1));
     /* The dates key adds to the file's. */
     g_assert_null(plan_set(p, "holidays", "2030-01-02"));
     g_assert_true(has_date(p->calendar, "2030-01-02"));
