@@ -356,29 +356,19 @@ rules_unref(struct rules *r)
     g_free(r);
 }
 
-static GArray *
-array_dup(const GArray *a, guint size)
-{
-    GArray *n = g_array_sized_new(FALSE, FALSE, size, a->len);
-
-    g_array_append_vals(n, a->data, a->len);
-    return n;
-}
-
 /* C's rules, its own: copied first when a copy of C shares them.  Only
  * the thread that owns C changes it, so a count of one cannot grow. */
 static struct rules *
 rules_for_writing(struct calendar *c)
 {
-    struct rules *r = c->rules;
+    struct rules *r = c->rules, *n;
 
     if (g_atomic_ref_count_compare(&r->ref, 1))
         return r;
-    struct rules *n = g_new0(struct rules, 1);
-    g_atomic_ref_count_init(&n->ref);
-    n->dates = array_dup(r->dates, sizeof(gint32));
-    n->fixed = array_dup(r->fixed, sizeof(struct span));
-    n->floating = array_dup(r->floating, sizeof(struct span));
+    n = rules_new();
+    g_array_append_vals(n->dates, r->dates->data, r->dates->len);
+    g_array_append_vals(n->fixed, r->fixed->data, r->fixed->len);
+    g_array_append_vals(n->floating, r->floating->data, r->floating->len);
     rules_unref(r);
     c->rules = n;
     return n;
