@@ -91,9 +91,10 @@ guint calendar_n_holidays(const struct calendar *c);
 /* How many separate closed spans C has (overlapping closures are one). */
 guint calendar_n_closures(const struct calendar *c);
 
-/* START plus SECONDS of business time, in START's zone; START itself when
- * SECONDS <= 0.  When C has no open hour within CALENDAR_MAX_DAYS, the
- * SECONDS are counted as real time. */
+/* START plus SECONDS of business time, as a new GDateTime in START's zone
+ * (the caller unrefs it); the same instant as START when SECONDS <= 0.
+ * When C has no open hour within CALENDAR_MAX_DAYS, the SECONDS are
+ * counted as real time. */
 GDateTime *calendar_add(const struct calendar *c, GDateTime *start, gint64 seconds);
 /* The business seconds from A to B (0 when B is not after A), counting at
  * most CALENDAR_MAX_DAYS days from A's. */
