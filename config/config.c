@@ -757,11 +757,10 @@ read_rules(struct config *cfg, const struct scan *s, GError **error)
 static bool
 read_plans(struct config *cfg, GKeyFile *kf, const struct scan *s, GError **error)
 {
-    g_autoptr(GDateTime) now = g_date_time_new_now_utc();
     const char *const presets[] = { "standard", "default", "extended" };
 
     for (guint i = 0; i < G_N_ELEMENTS(presets); i++)
-        g_ptr_array_add(cfg->plans, plan_preset(presets[i], g_date_time_get_year(now)));
+        g_ptr_array_add(cfg->plans, plan_preset(presets[i]));
     for (guint i = 0; i < s->groups->len; i++) {
         const char *group = g_ptr_array_index(s->groups, i);
         const char *name = group + strlen(PLAN_PREFIX);

@@ -8,8 +8,10 @@
  *
  * Times with a TZID use the file's VTIMEZONE, else libical's copy of the
  * system's zone of that name, else GLib's; a TZID none of them knows is an
- * error.  What is found goes to a scratch calendar first, so a file that
- * fails halfway adds nothing.
+ * error.  What is found is collected first and added to the calendar only
+ * when the whole file is read, so a file that fails halfway adds nothing;
+ * the days are added in order, so that even a daily event over the two
+ * centuries of a plan's window costs one pass.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -27,11 +29,18 @@ struct zone {
     GTimeZone *gz;    /* GLib's, or neither: floating */
 };
 
+/* A closed span of a timed occurrence. */
+struct closure {
+    gint64 start, end;
+    bool is_floating;
+};
+
 struct reader {
     const char *path;
     int first, last;
     icalcomponent *vcalendar;
-    struct calendar *found;
+    GArray *days;           /* guint32 Julian days of all-day occurrences */
+    GArray *closures;       /* struct closure */
     GHashTable *overridden; /* "UID\n" + occurrence key, of RECURRENCE-ID events */
 };
 
@@ -182,7 +191,7 @@ static void
 close_occurrence(struct reader *r, const struct event *e, struct icaltimetype t, gint64 length)
 {
     if (t.is_date) {
-        GDate from, to, d;
+        GDate from, to;
         guint32 start = julian(t);
         g_date_clear(&from, 1);
         g_date_clear(&to, 1);
@@ -192,12 +201,8 @@ close_occurrence(struct reader *r, const struct event *e, struct icaltimetype t,
          * costs no more than the years asked for. */
         guint32 lo = MAX(start, g_date_get_julian(&from));
         guint32 hi = (guint32)MIN((gint64)start + length - 1, (gint64)g_date_get_julian(&to));
-        for (guint32 j = lo; j <= hi; j++) {
-            g_date_clear(&d, 1);
-            g_date_set_julian(&d, j);
-            calendar_add_holiday(r->found, g_date_get_year(&d), g_date_get_month(&d),
-                                 g_date_get_day(&d));
-        }
+        for (guint32 j = lo; j <= hi; j++)
+            g_array_append_val(r->days, j);
         return;
     }
     /* A timed occurrence a day beyond the years may still reach into them
@@ -205,7 +210,8 @@ close_occurrence(struct reader *r, const struct event *e, struct icaltimetype t,
     if (t.year < r->first - 1 || t.year > r->last + 1)
         return;
     gint64 s = zone_seconds(&e->zone, t);
-    calendar_add_closure(r->found, s, s + length, e->zone.iz == NULL && e->zone.gz == NULL);
+    struct closure cl = { s, s + length, e->zone.iz == NULL && e->zone.gz == NULL };
+    g_array_append_val(r->closures, cl);
 }
 
 static bool
@@ -496,16 +502,39 @@ read_file(const char *path, GError **error)
     return g_string_free(text, FALSE);
 }
 
-static void
-merge(struct calendar *c, const struct calendar *found)
+static gint
+julian_compare(gconstpointer a, gconstpointer b)
 {
-    GHashTableIter it;
-    gpointer key;
+    const guint32 *x = a, *y = b;
 
-    g_hash_table_iter_init(&it, found->holidays);
-    while (g_hash_table_iter_next(&it, &key, NULL))
-        g_hash_table_add(c->holidays, g_strdup(key));
-    g_array_append_vals(c->closures, found->closures->data, found->closures->len);
+    return *x < *y ? -1 : *x > *y;
+}
+
+static gint
+closure_compare(gconstpointer a, gconstpointer b)
+{
+    const struct closure *x = a, *y = b;
+
+    return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Adds what R found to C, in order. */
+static void
+add_found(struct calendar *c, struct reader *r)
+{
+    GDate d;
+
+    g_array_sort(r->days, julian_compare);
+    for (guint i = 0; i < r->days->len; i++) {
+        g_date_clear(&d, 1);
+        g_date_set_julian(&d, g_array_index(r->days, guint32, i));
+        calendar_add_holiday(c, g_date_get_year(&d), g_date_get_month(&d), g_date_get_day(&d));
+    }
+    g_array_sort(r->closures, closure_compare);
+    for (guint i = 0; i < r->closures->len; i++) {
+        const struct closure *cl = &g_array_index(r->closures, struct closure, i);
+        calendar_add_closure(c, cl->start, cl->end, cl->is_floating);
+    }
 }
 
 bool
@@ -525,13 +554,15 @@ ical_read_holidays(struct calendar *c, const char *path, int first, int last, GE
     if (root == NULL)
         return fail(error, &r, NULL,
                     "not an iCalendar file (no complete BEGIN:VCALENDAR ... END:VCALENDAR)");
-    r.found = calendar_new("UTC");
+    r.days = g_array_new(FALSE, FALSE, sizeof(guint32));
+    r.closures = g_array_new(FALSE, FALSE, sizeof(struct closure));
     r.overridden = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     ok = read_root(&r, root, error);
     if (ok)
-        merge(c, r.found);
+        add_found(c, &r);
     g_hash_table_unref(r.overridden);
-    calendar_free(r.found);
+    g_array_unref(r.days);
+    g_array_unref(r.closures);
     icalcomponent_free(root);
     return ok;
 }
@@ -540,15 +571,13 @@ char *
 ical_plan_holiday_files(struct plan *p, const char *value)
 {
     g_auto(GStrv) paths = g_strsplit(value, ";", -1);
-    g_autoptr(GDateTime) now = g_date_time_new_now_utc();
-    int y = g_date_time_get_year(now);
 
     for (char **f = paths; *f != NULL; f++) {
         g_autoptr(GError) error = NULL;
         char *path = g_strstrip(*f);
         if (*path == '\0')
             continue;
-        if (!ical_read_holidays(p->calendar, path, y - 1, y + 2, &error))
+        if (!ical_read_holidays(p->calendar, path, ICAL_FIRST_YEAR, ICAL_LAST_YEAR, &error))
             return g_strdup(error->message);
     }
     return NULL;

@@ -1,12 +1,31 @@
 /*
- * calendar - adding and measuring business time.
+ * calendar - adding and measuring business time over whole open intervals.
  *
- * Both walk the calendar day by day from the start, intersecting each
- * open slot with the interval of interest; a slot's ends are built as
- * local wall-clock times (so 08:00 is 08:00 on either side of a DST change)
- * and compared as instants.  The walk is bounded (CALENDAR_MAX_DAYS), so a
- * calendar without open hours cannot hang the daemon.  Closures cut pieces
- * out of a slot; a calendar has few of them, so each slot looks at all.
+ * Days are counted as plain integers (days since 1970-01-01 on the local
+ * wall clock), so finding a weekday, a year or Easter is a few integer
+ * operations.  A day's open intervals are its weekday's slots minus the
+ * closures, or none on a holiday; a slot's ends are local wall-clock times
+ * (08:00 is 08:00 on either side of a DST change) turned into instants.
+ * Runs of whole weeks without a holiday, a closure or a change of UTC
+ * offset are skipped in one step: their open seconds are known.
+ *
+ * Time zones: each zone a calendar uses gets a table of GLib's offset
+ * intervals from 1970 to 2200, built once per process (a few milliseconds)
+ * and kept, with its GTimeZone, for the process's life in a table under a
+ * lock; at most CALENDAR_MAX_ZONES zones are kept, a zone beyond that (or
+ * a time outside those years) asks GLib at every conversion, which gives
+ * the same answers more slowly.  Local times that do not exist (the hour a
+ * DST start skips) move forward and ambiguous ones (the hour a DST end
+ * repeats) take standard time, exactly as g_date_time_new() does.
+ *
+ * Holidays and closures live in a block shared by a calendar and its
+ * copies, copied before one of them changes it: sorted day numbers, and
+ * closures merged into disjoint spans.  The Dutch holidays are a rule,
+ * computed for whichever year a computation reaches; nothing is cached in
+ * a calendar, so it is safe to read from any thread.
+ *
+ * Failures: none at run time; the work is bounded by CALENDAR_MAX_DAYS
+ * days and by the holidays and closures within them.
  */
 #include <stdio.h>
 #include <string.h>
@@ -15,45 +34,430 @@
 
 G_DEFINE_QUARK(calendar-error-quark, calendar_error)
 
-#define CALENDAR_MAX_DAYS 3700
-#define DAY_SECONDS (24 * 3600)
+#define DAY_SECONDS G_GINT64_CONSTANT(86400)
+#define WEEK_SECONDS (7 * DAY_SECONDS)
+#define USEC G_USEC_PER_SEC
+/* Zones whose offset tables are kept; a config names a handful. */
+#define CALENDAR_MAX_ZONES 256
+/* The instants the zone tables cover: 1970-01-01 to 2200-01-01 UTC. */
+#define ZONE_FROM G_GINT64_CONSTANT(0)
+#define ZONE_TO G_GINT64_CONSTANT(7258118400)
+/* Conversions this close to the table's ends ask GLib: the neighbouring
+ * intervals may lie outside it. */
+#define ZONE_MARGIN (3 * DAY_SECONDS)
+/* A wall-clock time is within a day of its instant in every zone (GLib
+ * refuses larger offsets), and a slot within a day of its midnight: a
+ * closure this far from a day's wall clock cannot touch its slots. */
+#define OFFSET_BOUND (2 * DAY_SECONDS)
+#define SPECIAL_MARGIN 3
+#define DUTCH_COUNT 10
 
 static const char *const day_names[] = { NULL, "mon", "tue", "wed", "thu", "fri", "sat", "sun" };
+
+struct zone {
+    gatomicrefcount ref;
+    GTimeZone *tz;
+    guint n;        /* intervals in the table; 0: no table, GLib answers */
+    gint64 *start;  /* first UTC second of each interval; start[0] is G_MININT64 */
+    gint32 *offset; /* seconds east of UTC */
+    guint8 *is_dst;
+};
+
+struct span {
+    gint64 start, end; /* [start, end) */
+};
+
+/* What copies share: changed only through rules_for_writing(). */
+struct rules {
+    gatomicrefcount ref;
+    GArray *dates;    /* gint32 local day numbers, sorted, each once */
+    GArray *fixed;    /* struct span of Unix seconds, disjoint, sorted */
+    GArray *floating; /* struct span of wall-clock seconds, disjoint, sorted */
+};
+
+struct slot {
+    guint16 open, close; /* minutes from midnight, open < close <= 1440 */
+};
+
+struct calendar {
+    struct zone *zone;
+    struct slot slots[8][CALENDAR_MAX_SLOTS]; /* index 1 (Monday) .. 7 (Sunday) */
+    guint8 n_slots[8];
+    gint64 week_seconds; /* open wall-clock seconds of a whole week */
+    bool has_dutch_holidays;
+    bool is_always_open;
+    struct rules *rules;
+};
+
+/* ---- civil dates as day numbers ---- */
+
+static gint64
+floor_div(gint64 a, gint64 b)
+{
+    return a / b - (a % b != 0 && (a < 0) != (b < 0));
+}
+
+/* Days from 1970-01-01 to Y-M-D (proleptic Gregorian), with the year
+ * starting in March so that the leap day comes last. */
+static gint32
+civil_to_days(int y, int m, int d)
+{
+    int year = m <= 2 ? y - 1 : y;
+    int era = (year >= 0 ? year : year - 399) / 400;
+    int year_of_era = year - era * 400;
+    int day_of_year = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    int day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+
+    return era * 146097 + day_of_era - 719468;
+}
+
+static void
+days_to_civil(gint32 days, int *y, int *m, int *d)
+{
+    int z = days + 719468;
+    int era = (z >= 0 ? z : z - 146096) / 146097;
+    int day_of_era = z - era * 146097;
+    int year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146096) / 365;
+    int day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    int mp = (5 * day_of_year + 2) / 153;
+
+    *d = day_of_year - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = year_of_era + era * 400 + (*m <= 2);
+}
+
+/* 1 (Monday) .. 7 (Sunday); day 0 was a Thursday. */
+static int
+weekday(gint32 days)
+{
+    return (int)((days % 7 + 7 + 3) % 7) + 1;
+}
+
+static bool
+valid_date(int y, int m, int d)
+{
+    static const int lengths[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+    return y >= 1 && y <= 9999 && m >= 1 && m <= 12 && d >= 1 &&
+           d <= lengths[m - 1] + (m == 2 && leap);
+}
+
+/* ---- time zones ---- */
+
+static struct zone *
+zone_ref(struct zone *z)
+{
+    g_atomic_ref_count_inc(&z->ref);
+    return z;
+}
+
+static void
+zone_unref(struct zone *z)
+{
+    if (z == NULL || !g_atomic_ref_count_dec(&z->ref))
+        return;
+    g_time_zone_unref(z->tz);
+    g_free(z->start);
+    g_free(z->offset);
+    g_free(z->is_dst);
+    g_free(z);
+}
+
+/* Appends to STARTS and INDEXES every interval that begins in (LO, HI],
+ * where GLib's interval at LO is ILO and at HI is IHI: halving the span
+ * finds each change of interval in some 30 questions. */
+static void
+zone_collect(GTimeZone *tz, gint64 lo, gint ilo, gint64 hi, gint ihi, GArray *starts,
+             GArray *indexes)
+{
+    if (ilo == ihi)
+        return;
+    if (hi - lo == 1) {
+        g_array_append_val(starts, hi);
+        g_array_append_val(indexes, ihi);
+        return;
+    }
+    gint64 mid = lo + (hi - lo) / 2;
+    gint imid = g_time_zone_find_interval(tz, G_TIME_TYPE_UNIVERSAL, mid);
+    zone_collect(tz, lo, ilo, mid, imid, starts, indexes);
+    zone_collect(tz, mid, imid, hi, ihi, starts, indexes);
+}
+
+static struct zone *
+zone_build(GTimeZone *tz, bool with_table)
+{
+    struct zone *z = g_new0(struct zone, 1);
+
+    g_atomic_ref_count_init(&z->ref);
+    z->tz = tz;
+    if (!with_table)
+        return z;
+    g_autoptr(GArray) starts = g_array_new(FALSE, FALSE, sizeof(gint64));
+    g_autoptr(GArray) indexes = g_array_new(FALSE, FALSE, sizeof(gint));
+    gint64 first = G_MININT64;
+    gint ifrom = g_time_zone_find_interval(tz, G_TIME_TYPE_UNIVERSAL, ZONE_FROM);
+    gint ito = g_time_zone_find_interval(tz, G_TIME_TYPE_UNIVERSAL, ZONE_TO);
+
+    g_array_append_val(starts, first);
+    g_array_append_val(indexes, ifrom);
+    zone_collect(tz, ZONE_FROM, ifrom, ZONE_TO, ito, starts, indexes);
+    z->n = starts->len;
+    z->start = (gint64 *)g_array_free(g_steal_pointer(&starts), FALSE);
+    z->offset = g_new(gint32, z->n);
+    z->is_dst = g_new(guint8, z->n);
+    for (guint k = 0; k < z->n; k++) {
+        gint i = g_array_index(indexes, gint, k);
+        z->offset[k] = g_time_zone_get_offset(tz, i);
+        z->is_dst[k] = g_time_zone_is_dst(tz, i) ? 1 : 0;
+    }
+    return z;
+}
+
+static GMutex zones_lock;
+static GHashTable *zones; /* name -> struct zone *, never freed */
+
+/* The zone called NAME, with a reference for the caller; NULL when GLib
+ * does not know it. */
+static struct zone *
+zone_get(const char *name)
+{
+    struct zone *z, *built;
+    GTimeZone *tz;
+    bool keep;
+
+    g_mutex_lock(&zones_lock);
+    if (zones == NULL)
+        zones = g_hash_table_new(g_str_hash, g_str_equal);
+    z = g_hash_table_lookup(zones, name);
+    keep = g_hash_table_size(zones) < CALENDAR_MAX_ZONES;
+    if (z != NULL)
+        zone_ref(z);
+    g_mutex_unlock(&zones_lock);
+    if (z != NULL)
+        return z;
+    tz = g_time_zone_new_identifier(name);
+    if (tz == NULL)
+        return NULL;
+    /* Built outside the lock: other threads go on with their zones. */
+    built = zone_build(tz, keep);
+    if (!keep)
+        return built;
+    g_mutex_lock(&zones_lock);
+    z = g_hash_table_lookup(zones, name);
+    if (z == NULL) {
+        z = built;
+        built = NULL;
+        g_hash_table_insert(zones, g_strdup(name), zone_ref(z));
+    }
+    zone_ref(z);
+    g_mutex_unlock(&zones_lock);
+    zone_unref(built);
+    return z;
+}
+
+static bool
+zone_has_table_for(const struct zone *z, gint64 t)
+{
+    return z->n > 0 && t >= ZONE_FROM + ZONE_MARGIN && t < ZONE_TO - ZONE_MARGIN;
+}
+
+/* The table's interval that holds the instant T. */
+static guint
+zone_interval(const struct zone *z, gint64 t)
+{
+    guint lo = 0, hi = z->n;
+
+    while (hi - lo > 1) {
+        guint mid = lo + (hi - lo) / 2;
+        if (z->start[mid] <= t)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static gint64
+zone_local_start(const struct zone *z, guint k)
+{
+    return k == 0 ? G_MININT64 : z->start[k] + z->offset[k];
+}
+
+static gint64
+zone_local_end(const struct zone *z, guint k)
+{
+    return k + 1 >= z->n ? G_MAXINT64 : z->start[k + 1] - 1 + z->offset[k];
+}
+
+/* The wall-clock seconds of the instant T. */
+static gint64
+zone_to_wall(const struct zone *z, gint64 t)
+{
+    if (!zone_has_table_for(z, t))
+        return t + g_time_zone_get_offset(
+                       z->tz, g_time_zone_find_interval(z->tz, G_TIME_TYPE_UNIVERSAL, t));
+    return t + z->offset[zone_interval(z, t)];
+}
+
+/* The instant of the wall-clock seconds W, as g_date_time_new() has it:
+ * the interval is first looked for as if W were UTC, then a time in a gap
+ * moves to the end of the gap and one in an overlap prefers standard time. */
+static gint64
+zone_to_instant(const struct zone *z, gint64 w)
+{
+    if (!zone_has_table_for(z, w)) {
+        gint i = g_time_zone_adjust_time(z->tz, G_TIME_TYPE_STANDARD, &w);
+        return w - g_time_zone_get_offset(z->tz, i);
+    }
+    guint k = zone_interval(z, w);
+    if (w < zone_local_start(z, k)) {
+        k--;
+        if (w > zone_local_end(z, k)) {
+            k++;
+            w = zone_local_start(z, k);
+        }
+    } else if (w > zone_local_end(z, k)) {
+        k++;
+        if (w < zone_local_start(z, k))
+            w = zone_local_start(z, k);
+    } else if (z->is_dst[k]) {
+        if (k > 0 && w <= zone_local_end(z, k - 1))
+            k--;
+        else if (k + 1 < z->n && w >= zone_local_start(z, k + 1))
+            k++;
+    }
+    return w - z->offset[k];
+}
+
+/* ---- what copies share ---- */
+
+static struct rules *
+rules_new(void)
+{
+    struct rules *r = g_new0(struct rules, 1);
+
+    g_atomic_ref_count_init(&r->ref);
+    r->dates = g_array_new(FALSE, FALSE, sizeof(gint32));
+    r->fixed = g_array_new(FALSE, FALSE, sizeof(struct span));
+    r->floating = g_array_new(FALSE, FALSE, sizeof(struct span));
+    return r;
+}
+
+static void
+rules_unref(struct rules *r)
+{
+    if (r == NULL || !g_atomic_ref_count_dec(&r->ref))
+        return;
+    g_array_unref(r->dates);
+    g_array_unref(r->fixed);
+    g_array_unref(r->floating);
+    g_free(r);
+}
+
+/* C's rules, its own: copied first when a copy of C shares them.  Only
+ * the thread that owns C changes it, so a count of one cannot grow. */
+static struct rules *
+rules_for_writing(struct calendar *c)
+{
+    struct rules *r = c->rules, *n;
+
+    if (g_atomic_ref_count_compare(&r->ref, 1))
+        return r;
+    n = rules_new();
+    g_array_append_vals(n->dates, r->dates->data, r->dates->len);
+    g_array_append_vals(n->fixed, r->fixed->data, r->fixed->len);
+    g_array_append_vals(n->floating, r->floating->data, r->floating->len);
+    rules_unref(r);
+    c->rules = n;
+    return n;
+}
+
+/* The first index of sorted DATES whose day is at least DAY. */
+static guint
+dates_lower_bound(const GArray *dates, gint32 day)
+{
+    const gint32 *v = (const gint32 *)dates->data;
+    guint lo = 0, hi = dates->len;
+
+    while (lo < hi) {
+        guint mid = lo + (hi - lo) / 2;
+        if (v[mid] < day)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* The first span of disjoint sorted SPANS that ends after T. */
+static guint
+spans_ending_after(const GArray *spans, gint64 t)
+{
+    const struct span *v = (const struct span *)spans->data;
+    guint lo = 0, hi = spans->len;
+
+    while (lo < hi) {
+        guint mid = lo + (hi - lo) / 2;
+        if (v[mid].end <= t)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Adds [START, END) to SPANS, merging what it overlaps or touches. */
+static void
+spans_add(GArray *spans, gint64 start, gint64 end)
+{
+    guint first = spans_ending_after(spans, start - 1), last = first;
+    struct span *v = (struct span *)spans->data;
+
+    while (last < spans->len && v[last].start <= end)
+        last++;
+    if (first == last) {
+        struct span s = { start, end };
+        g_array_insert_val(spans, first, s);
+        return;
+    }
+    v[first].start = MIN(v[first].start, start);
+    v[first].end = MAX(v[last - 1].end, end);
+    g_array_remove_range(spans, first + 1, last - first - 1);
+}
+
+/* ---- building ---- */
+
+static void
+update_week(struct calendar *c)
+{
+    c->week_seconds = 0;
+    for (int d = 1; d <= 7; d++)
+        for (guint j = 0; j < c->n_slots[d]; j++)
+            c->week_seconds += (gint64)(c->slots[d][j].close - c->slots[d][j].open) * 60;
+}
 
 struct calendar *
 calendar_new(const char *zone)
 {
     struct calendar *c = g_new0(struct calendar, 1);
 
-    c->tz = zone != NULL ? g_time_zone_new_identifier(zone) : NULL;
-    if (c->tz == NULL)
-        c->tz = g_time_zone_new_utc();
-    for (int d = 1; d <= 7; d++)
-        c->slots[d] = g_array_new(FALSE, FALSE, sizeof(guint));
-    c->holidays = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    c->closures = g_array_new(FALSE, FALSE, sizeof(struct calendar_closure));
+    c->zone = zone != NULL ? zone_get(zone) : NULL;
+    if (c->zone == NULL)
+        c->zone = zone_get("UTC");
+    c->rules = rules_new();
     return c;
 }
 
 struct calendar *
 calendar_copy(const struct calendar *c)
 {
-    struct calendar *n = g_new0(struct calendar, 1);
-    GHashTableIter it;
-    gpointer key;
+    struct calendar *n = g_new(struct calendar, 1);
 
-    n->tz = g_time_zone_ref(c->tz);
-    n->always_open = c->always_open;
-    for (int d = 1; d <= 7; d++) {
-        n->slots[d] = g_array_new(FALSE, FALSE, sizeof(guint));
-        g_array_append_vals(n->slots[d], c->slots[d]->data, c->slots[d]->len);
-    }
-    n->holidays = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    g_hash_table_iter_init(&it, c->holidays);
-    while (g_hash_table_iter_next(&it, &key, NULL))
-        g_hash_table_add(n->holidays, g_strdup(key));
-    n->closures = g_array_new(FALSE, FALSE, sizeof(struct calendar_closure));
-    g_array_append_vals(n->closures, c->closures->data, c->closures->len);
+    *n = *c;
+    zone_ref(n->zone);
+    g_atomic_ref_count_inc(&n->rules->ref);
     return n;
 }
 
@@ -62,13 +466,40 @@ calendar_free(struct calendar *c)
 {
     if (c == NULL)
         return NULL;
-    g_time_zone_unref(c->tz);
-    for (int d = 1; d <= 7; d++)
-        g_array_unref(c->slots[d]);
-    g_hash_table_unref(c->holidays);
-    g_array_unref(c->closures);
+    zone_unref(c->zone);
+    rules_unref(c->rules);
     g_free(c);
     return NULL;
+}
+
+bool
+calendar_set_zone(struct calendar *c, const char *zone)
+{
+    struct zone *z = zone != NULL ? zone_get(zone) : NULL;
+
+    if (z == NULL)
+        return false;
+    zone_unref(c->zone);
+    c->zone = z;
+    return true;
+}
+
+GTimeZone *
+calendar_get_zone(const struct calendar *c)
+{
+    return c->zone->tz;
+}
+
+void
+calendar_set_always_open(struct calendar *c, bool always_open)
+{
+    c->is_always_open = always_open;
+}
+
+bool
+calendar_is_always_open(const struct calendar *c)
+{
+    return c->is_always_open;
 }
 
 static int
@@ -131,8 +562,12 @@ parse_part(struct calendar *c, const char *part, GError **error)
         for (int d = 1; d <= 7; d++) {
             if (!on[d])
                 continue;
-            guint pair[2] = { (guint)start, (guint)end };
-            g_array_append_vals(c->slots[d], pair, 2);
+            if (c->n_slots[d] == CALENDAR_MAX_SLOTS) {
+                g_set_error(error, CALENDAR_ERROR, 0, "more than %d spans of hours on %s",
+                            CALENDAR_MAX_SLOTS, day_names[d]);
+                return false;
+            }
+            c->slots[d][c->n_slots[d]++] = (struct slot){ (guint16)start, (guint16)end };
         }
     }
     return true;
@@ -142,15 +577,14 @@ bool
 calendar_set_hours(struct calendar *c, const char *spec, GError **error)
 {
     g_auto(GStrv) parts = g_strsplit(spec, ";", -1);
+    struct calendar scratch = { 0 };
     bool any = false;
 
-    for (int d = 1; d <= 7; d++)
-        g_array_set_size(c->slots[d], 0);
     for (char **p = parts; *p != NULL; p++) {
         char *part = g_strstrip(*p);
         if (*part == '\0')
             continue;
-        if (!parse_part(c, part, error))
+        if (!parse_part(&scratch, part, error))
             return false;
         any = true;
     }
@@ -160,40 +594,58 @@ calendar_set_hours(struct calendar *c, const char *spec, GError **error)
     }
     /* Slots in order, overlaps refused: each second counts once. */
     for (int d = 1; d <= 7; d++) {
-        GArray *s = c->slots[d];
-        guint n = s->len / 2;
-        guint *v = (guint *)s->data;
-        /* Sorting pairs by their start: a tiny insertion sort on pairs. */
-        for (guint i = 1; i < n; i++)
-            for (guint j = i; j > 0 && v[2 * j] < v[2 * (j - 1)]; j--) {
-                guint a = v[2 * j], b = v[2 * j + 1];
-                v[2 * j] = v[2 * (j - 1)];
-                v[2 * j + 1] = v[2 * (j - 1) + 1];
-                v[2 * (j - 1)] = a;
-                v[2 * (j - 1) + 1] = b;
+        struct slot *v = scratch.slots[d];
+        for (guint i = 1; i < scratch.n_slots[d]; i++)
+            for (guint j = i; j > 0 && v[j].open < v[j - 1].open; j--) {
+                struct slot t = v[j];
+                v[j] = v[j - 1];
+                v[j - 1] = t;
             }
-        for (guint i = 1; i < n; i++)
-            if (v[2 * i] < v[2 * i - 1]) {
+        for (guint i = 1; i < scratch.n_slots[d]; i++)
+            if (v[i].open < v[i - 1].close) {
                 g_set_error(error, CALENDAR_ERROR, 0, "hours on %s overlap", day_names[d]);
                 return false;
             }
     }
+    memcpy(c->slots, scratch.slots, sizeof(c->slots));
+    memcpy(c->n_slots, scratch.n_slots, sizeof(c->n_slots));
+    update_week(c);
     return true;
 }
 
 void
 calendar_add_holiday(struct calendar *c, int year, int month, int day)
 {
-    g_hash_table_add(c->holidays, g_strdup_printf("%04d-%02d-%02d", year, month, day));
+    g_return_if_fail(valid_date(year, month, day));
+    gint32 n = civil_to_days(year, month, day);
+    GArray *dates = rules_for_writing(c)->dates;
+    guint at = dates_lower_bound(dates, n);
+
+    if (at == dates->len || g_array_index(dates, gint32, at) != n)
+        g_array_insert_val(dates, at, n);
+}
+
+void
+calendar_set_dutch_holidays(struct calendar *c, bool on)
+{
+    c->has_dutch_holidays = on;
+}
+
+bool
+calendar_has_dutch_holidays(const struct calendar *c)
+{
+    return c->has_dutch_holidays;
 }
 
 void
 calendar_add_closure(struct calendar *c, gint64 start, gint64 end, bool is_floating)
 {
-    struct calendar_closure cl = { start, end, is_floating };
+    struct rules *r;
 
-    if (end > start)
-        g_array_append_val(c->closures, cl);
+    if (end <= start)
+        return;
+    r = rules_for_writing(c);
+    spans_add(is_floating ? r->floating : r->fixed, start, end);
 }
 
 void
@@ -209,36 +661,31 @@ calendar_easter(int year, int *month, int *day)
     *day = (h + l - 7 * m + 114) % 31 + 1;
 }
 
+/* The Dutch public holidays of YEAR as day numbers, in order. */
 static void
-add_offset(struct calendar *c, GDate *base, int days)
+dutch_days(int year, gint32 out[DUTCH_COUNT])
 {
-    GDate d = *base;
-
-    g_date_add_days(&d, days);
-    calendar_add_holiday(c, g_date_get_year(&d), g_date_get_month(&d), g_date_get_day(&d));
-}
-
-void
-calendar_add_dutch_holidays(struct calendar *c, int year)
-{
-    GDate easter, kings;
     int month, day;
+    gint32 easter, kings = civil_to_days(year, 4, 27);
 
     calendar_easter(year, &month, &day);
-    g_date_clear(&easter, 1);
-    g_date_set_dmy(&easter, day, month, year);
-    calendar_add_holiday(c, year, 1, 1);
-    add_offset(c, &easter, 0);  /* Easter Sunday */
-    add_offset(c, &easter, 1);  /* Easter Monday */
-    add_offset(c, &easter, 39); /* Ascension Day */
-    add_offset(c, &easter, 49); /* Whit Sunday */
-    add_offset(c, &easter, 50); /* Whit Monday */
-    g_date_clear(&kings, 1);
-    g_date_set_dmy(&kings, 27, 4, year);
-    calendar_add_holiday(c, year, 4, g_date_get_weekday(&kings) == G_DATE_SUNDAY ? 26 : 27);
-    calendar_add_holiday(c, year, 5, 5);
-    calendar_add_holiday(c, year, 12, 25);
-    calendar_add_holiday(c, year, 12, 26);
+    easter = civil_to_days(year, month, day);
+    out[0] = civil_to_days(year, 1, 1);
+    out[1] = easter;
+    out[2] = easter + 1;                            /* Easter Monday */
+    out[3] = weekday(kings) == 7 ? kings - 1 : kings; /* King's Day */
+    out[4] = civil_to_days(year, 5, 5);             /* Liberation Day */
+    out[5] = easter + 39;                           /* Ascension Day */
+    out[6] = easter + 49;                           /* Whit Sunday */
+    out[7] = easter + 50;                           /* Whit Monday */
+    out[8] = civil_to_days(year, 12, 25);
+    out[9] = civil_to_days(year, 12, 26);
+    for (int i = 1; i < DUTCH_COUNT; i++)
+        for (int j = i; j > 0 && out[j] < out[j - 1]; j--) {
+            gint32 t = out[j];
+            out[j] = out[j - 1];
+            out[j - 1] = t;
+        }
 }
 
 gint64
@@ -247,176 +694,287 @@ calendar_day_length(const struct calendar *c)
     gint64 total = 0;
     int open_days = 0;
 
-    if (c->always_open)
-        return 24 * 3600;
+    if (c->is_always_open)
+        return DAY_SECONDS;
     for (int d = 1; d <= 7; d++) {
-        const guint *v = (const guint *)c->slots[d]->data;
         gint64 day = 0;
-        for (guint i = 0; i + 1 < c->slots[d]->len; i += 2)
-            day += (gint64)(v[i + 1] - v[i]) * 60;
+        for (guint i = 0; i < c->n_slots[d]; i++)
+            day += (gint64)(c->slots[d][i].close - c->slots[d][i].open) * 60;
         if (day > 0) {
             total += day;
             open_days++;
         }
     }
-    return open_days > 0 ? total / open_days : 24 * 3600;
+    return open_days > 0 ? total / open_days : DAY_SECONDS;
+}
+
+guint
+calendar_n_holidays(const struct calendar *c)
+{
+    return c->rules->dates->len;
+}
+
+guint
+calendar_n_closures(const struct calendar *c)
+{
+    return c->rules->fixed->len + c->rules->floating->len;
+}
+
+/* ---- walking the days ---- */
+
+/* One computation's notes (on its stack: the calendar stays untouched):
+ * the Dutch holidays of the last year asked about. */
+struct walk {
+    const struct calendar *c;
+    gint32 year_first, year_last; /* the days of that year; first > last: none yet */
+    gint32 dutch[DUTCH_COUNT];
+};
+
+static void
+walk_init(struct walk *w, const struct calendar *c)
+{
+    w->c = c;
+    w->year_first = 1;
+    w->year_last = 0;
+}
+
+/* W's Dutch holidays of DAY's year. */
+static const gint32 *
+walk_dutch(struct walk *w, gint32 day)
+{
+    if (day < w->year_first || day > w->year_last) {
+        int y, m, d;
+        days_to_civil(day, &y, &m, &d);
+        dutch_days(y, w->dutch);
+        w->year_first = civil_to_days(y, 1, 1);
+        w->year_last = civil_to_days(y, 12, 31);
+    }
+    return w->dutch;
 }
 
 static bool
-date_is_holiday(const struct calendar *c, const GDate *d)
+walk_is_holiday(struct walk *w, gint32 day)
 {
-    char key[16];
+    const GArray *dates = w->c->rules->dates;
+    guint at = dates_lower_bound(dates, day);
 
-    g_snprintf(key, sizeof(key), "%04d-%02d-%02d", g_date_get_year(d), g_date_get_month(d),
-               g_date_get_day(d));
-    return g_hash_table_contains(c->holidays, key);
+    if (at < dates->len && g_array_index(dates, gint32, at) == day)
+        return true;
+    if (w->c->has_dutch_holidays) {
+        const gint32 *dutch = walk_dutch(w, day);
+        for (int i = 0; i < DUTCH_COUNT; i++)
+            if (dutch[i] == day)
+                return true;
+    }
+    return false;
+}
+
+/* The first day from DAY on (LIMIT at most) that a holiday or a closure
+ * may touch; a closure counts for SPECIAL_MARGIN days either side of its
+ * span, which no UTC offset can move it past. */
+static gint32
+walk_next_special(struct walk *w, gint32 day, gint32 limit)
+{
+    const struct rules *r = w->c->rules;
+    gint32 next = limit;
+    guint at = dates_lower_bound(r->dates, day);
+
+    if (at < r->dates->len)
+        next = MIN(next, g_array_index(r->dates, gint32, at));
+    if (w->c->has_dutch_holidays && next > day) {
+        const gint32 *dutch = walk_dutch(w, day);
+        gint32 found = w->year_last + 1; /* New Year's Day after */
+        for (int i = 0; i < DUTCH_COUNT; i++)
+            if (dutch[i] >= day) {
+                found = dutch[i];
+                break;
+            }
+        next = MIN(next, found);
+    }
+    const GArray *kinds[] = { r->fixed, r->floating };
+    for (guint k = 0; k < G_N_ELEMENTS(kinds) && next > day; k++) {
+        guint i = spans_ending_after(kinds[k], (day - SPECIAL_MARGIN) * DAY_SECONDS);
+        if (i < kinds[k]->len) {
+            gint64 first = floor_div(g_array_index(kinds[k], struct span, i).start, DAY_SECONDS);
+            next = MIN(next, (gint32)MAX(first - SPECIAL_MARGIN, (gint64)day));
+        }
+    }
+    return next;
+}
+
+/* Called with each open interval [OPEN, CLOSE) in Unix seconds, in order;
+ * returns false to stop the walk. */
+typedef bool (*piece_fn)(gint64 open, gint64 close, gpointer data);
+
+/* The closures that cut into one slot, as instants in order: fixed and
+ * floating spans merged as they come. */
+struct cuts {
+    const struct calendar *c;
+    const struct span *fixed, *floating;
+    guint n_fixed, n_floating, i_fixed, i_floating;
+    gint64 floating_limit; /* wall-clock: later floating spans cannot reach the slot */
+};
+
+static void
+cuts_init(struct cuts *k, const struct calendar *c, gint64 open, gint64 wall_open,
+          gint64 wall_close)
+{
+    const struct rules *r = c->rules;
+
+    k->c = c;
+    k->fixed = (const struct span *)r->fixed->data;
+    k->floating = (const struct span *)r->floating->data;
+    k->n_fixed = r->fixed->len;
+    k->n_floating = r->floating->len;
+    k->i_fixed = spans_ending_after(r->fixed, open);
+    k->i_floating = spans_ending_after(r->floating, wall_open - OFFSET_BOUND);
+    k->floating_limit = wall_close + OFFSET_BOUND;
+}
+
+/* The next cut into [.., CLOSE) as instants; false when there is none. */
+static bool
+cuts_next(struct cuts *k, gint64 close, gint64 *start, gint64 *end)
+{
+    bool has_fixed = k->i_fixed < k->n_fixed && k->fixed[k->i_fixed].start < close;
+    bool has_floating =
+        k->i_floating < k->n_floating && k->floating[k->i_floating].start < k->floating_limit;
+    gint64 fs = 0;
+
+    if (has_floating)
+        fs = zone_to_instant(k->c->zone, k->floating[k->i_floating].start);
+    if (has_fixed && (!has_floating || k->fixed[k->i_fixed].start <= fs)) {
+        *start = k->fixed[k->i_fixed].start;
+        *end = k->fixed[k->i_fixed].end;
+        k->i_fixed++;
+        return true;
+    }
+    if (!has_floating || fs >= close)
+        return false;
+    *start = fs;
+    *end = zone_to_instant(k->c->zone, k->floating[k->i_floating].end);
+    k->i_floating++;
+    return true;
+}
+
+/* FN for the parts of the slot [OPEN, CLOSE) that no closure covers. */
+static bool
+slot_pieces(const struct calendar *c, gint64 open, gint64 close, gint64 wall_open,
+            gint64 wall_close, piece_fn fn, gpointer data)
+{
+    struct cuts k;
+    gint64 cursor = open, cut_start, cut_end;
+
+    if (calendar_n_closures(c) == 0)
+        return fn(open, close, data);
+    cuts_init(&k, c, open, wall_open, wall_close);
+    while (cursor < close && cuts_next(&k, close, &cut_start, &cut_end)) {
+        if (cut_end <= cursor)
+            continue;
+        if (cut_start > cursor && !fn(cursor, cut_start, data))
+            return false;
+        cursor = MAX(cursor, cut_end);
+    }
+    return cursor < close ? fn(cursor, close, data) : true;
+}
+
+/* FN for each open interval of local day DAY; false when FN stopped. */
+static bool
+day_pieces(struct walk *w, gint32 day, piece_fn fn, gpointer data)
+{
+    const struct calendar *c = w->c;
+    int wd = weekday(day);
+    gint64 midnight = day * DAY_SECONDS;
+
+    if (c->n_slots[wd] == 0 || walk_is_holiday(w, day))
+        return true;
+    for (guint j = 0; j < c->n_slots[wd]; j++) {
+        gint64 wall_open = midnight + c->slots[wd][j].open * 60;
+        gint64 wall_close = midnight + c->slots[wd][j].close * 60;
+        if (!slot_pieces(c, zone_to_instant(c->zone, wall_open),
+                         zone_to_instant(c->zone, wall_close), wall_open, wall_close, fn, data))
+            return false;
+    }
+    return true;
+}
+
+/* How many whole weeks from local day DAY on, at most MAX, hold no
+ * holiday, no closure and no change of UTC offset: their open seconds
+ * are the week's.  *MIDNIGHT is DAY's 00:00 as an instant. */
+static gint64
+regular_weeks(struct walk *w, gint32 day, gint64 max, gint64 *midnight)
+{
+    const struct zone *z = w->c->zone;
+    gint64 wall = day * DAY_SECONDS, weeks;
+    guint k;
+
+    *midnight = zone_to_instant(z, wall);
+    if (max <= 0 || !zone_has_table_for(z, *midnight))
+        return 0;
+    max = MIN(max, (ZONE_TO - ZONE_MARGIN - *midnight) / WEEK_SECONDS - 1);
+    weeks = (walk_next_special(w, day, (gint32)(day + 7 * MAX(max, 0))) - day) / 7;
+    k = zone_interval(z, *midnight);
+    /* A day's margin from either transition: every slot edge of the weeks
+     * is then in interval K, and its instant is its wall clock less K's
+     * offset. */
+    if (weeks <= 0 || z->start[k] > *midnight - DAY_SECONDS ||
+        *midnight != wall - z->offset[k])
+        return 0;
+    if (k + 1 < z->n)
+        weeks = MIN(weeks, (z->start[k + 1] - DAY_SECONDS - *midnight) / WEEK_SECONDS);
+    return MAX(weeks, 0);
+}
+
+/* The local day of the instant T (Unix seconds). */
+static gint32
+local_day(const struct calendar *c, gint64 t)
+{
+    return (gint32)floor_div(zone_to_wall(c->zone, t), DAY_SECONDS);
+}
+
+static gint64
+unix_usec(GDateTime *t)
+{
+    return g_date_time_to_unix(t) * USEC + g_date_time_get_microsecond(t);
 }
 
 bool
 calendar_is_holiday(const struct calendar *c, GDateTime *t)
 {
-    g_autoptr(GDateTime) local = g_date_time_to_timezone(t, c->tz);
-    GDate d;
+    struct walk w;
 
-    g_date_clear(&d, 1);
-    g_date_set_dmy(&d, g_date_time_get_day_of_month(local), g_date_time_get_month(local),
-                   g_date_time_get_year(local));
-    return date_is_holiday(c, &d);
+    walk_init(&w, c);
+    return walk_is_holiday(&w, local_day(c, g_date_time_to_unix(t)));
 }
 
-/* The local wall-clock MINUTES after midnight of day D, as an instant. */
-static GDateTime *
-at_minutes(const struct calendar *c, const GDate *d, guint minutes)
+bool
+calendar_is_holiday_date(const struct calendar *c, int year, int month, int day)
 {
-    GDate day = *d;
+    struct walk w;
 
-    if (minutes >= 24 * 60) {
-        g_date_add_days(&day, 1);
-        minutes -= 24 * 60;
-    }
-    return g_date_time_new(c->tz, g_date_get_year(&day), g_date_get_month(&day),
-                           g_date_get_day(&day), (gint)(minutes / 60), (gint)(minutes % 60), 0);
-}
-
-/* Calls FN for each open interval of C from START's local day on, until FN
- * returns false or the walk ends. */
-typedef bool (*slot_fn)(GDateTime *open, GDateTime *close, gpointer data);
-
-/* Wall-clock seconds (read as UTC) as an instant in C's zone. */
-static gint64
-wall_to_unix(const struct calendar *c, gint64 wall)
-{
-    g_autoptr(GDateTime) w = g_date_time_new_from_unix_utc(wall);
-    g_autoptr(GDateTime) t = NULL;
-
-    if (w == NULL)
-        return wall;
-    t = g_date_time_new(c->tz, g_date_time_get_year(w), g_date_time_get_month(w),
-                        g_date_time_get_day_of_month(w), g_date_time_get_hour(w),
-                        g_date_time_get_minute(w), g_date_time_get_second(w));
-    return t != NULL ? g_date_time_to_unix(t) : wall;
-}
-
-static gint
-cut_compare(gconstpointer a, gconstpointer b)
-{
-    const gint64 *x = a, *y = b;
-
-    return x[0] < y[0] ? -1 : x[0] > y[0];
-}
-
-static bool
-piece(const struct calendar *c, gint64 from, gint64 to, slot_fn fn, gpointer data)
-{
-    g_autoptr(GDateTime) u_open = g_date_time_new_from_unix_utc(from);
-    g_autoptr(GDateTime) u_close = g_date_time_new_from_unix_utc(to);
-    g_autoptr(GDateTime) open = g_date_time_to_timezone(u_open, c->tz);
-    g_autoptr(GDateTime) close = g_date_time_to_timezone(u_close, c->tz);
-
-    return fn(open, close, data);
-}
-
-/* FN for the parts of the slot [OPEN, CLOSE) that no closure covers. */
-static bool
-slot_pieces(const struct calendar *c, GDateTime *open, GDateTime *close, slot_fn fn,
-            gpointer data)
-{
-    gint64 from = g_date_time_to_unix(open), to = g_date_time_to_unix(close);
-    g_autoptr(GArray) cuts = NULL;
-    gint64 cursor = from;
-
-    /* Most calendars have no closures: no allocation per slot for them. */
-    if (c->closures->len == 0)
-        return fn(open, close, data);
-    cuts = g_array_new(FALSE, FALSE, 2 * sizeof(gint64));
-    for (guint i = 0; i < c->closures->len; i++) {
-        const struct calendar_closure *cl =
-            &g_array_index(c->closures, struct calendar_closure, i);
-        gint64 cut[2] = { cl->start, cl->end };
-        /* A floating span is at most a day away from its instants. */
-        if (cl->end + DAY_SECONDS <= from || cl->start - DAY_SECONDS >= to)
-            continue;
-        if (cl->is_floating) {
-            cut[0] = wall_to_unix(c, cl->start);
-            cut[1] = wall_to_unix(c, cl->end);
-        }
-        if (cut[1] > from && cut[0] < to)
-            g_array_append_val(cuts, cut);
-    }
-    if (cuts->len == 0)
-        return fn(open, close, data);
-    g_array_sort(cuts, cut_compare);
-    for (guint i = 0; i < cuts->len && cursor < to; i++) {
-        const gint64 *cut = &g_array_index(cuts, gint64, 2 * i);
-        if (cut[0] > cursor && !piece(c, cursor, MIN(cut[0], to), fn, data))
-            return false;
-        cursor = MAX(cursor, cut[1]);
-    }
-    return cursor < to ? piece(c, cursor, to, fn, data) : true;
-}
-
-static void
-walk_slots(const struct calendar *c, GDateTime *start, guint max_days, slot_fn fn, gpointer data)
-{
-    g_autoptr(GDateTime) local = g_date_time_to_timezone(start, c->tz);
-    GDate d;
-
-    g_date_clear(&d, 1);
-    g_date_set_dmy(&d, g_date_time_get_day_of_month(local), g_date_time_get_month(local),
-                   g_date_time_get_year(local));
-    for (guint i = 0; i < max_days; i++, g_date_add_days(&d, 1)) {
-        const GArray *s = c->slots[g_date_get_weekday(&d)];
-        const guint *v = (const guint *)s->data;
-        if (s->len == 0 || date_is_holiday(c, &d))
-            continue;
-        for (guint j = 0; j + 1 < s->len; j += 2) {
-            g_autoptr(GDateTime) open = at_minutes(c, &d, v[j]);
-            g_autoptr(GDateTime) close = at_minutes(c, &d, v[j + 1]);
-            if (open == NULL || close == NULL)
-                continue;
-            if (!slot_pieces(c, open, close, fn, data))
-                return;
-        }
-    }
+    if (!valid_date(year, month, day))
+        return false;
+    walk_init(&w, c);
+    return walk_is_holiday(&w, civil_to_days(year, month, day));
 }
 
 struct add_state {
-    GDateTime *cursor;
+    gint64 start;     /* microseconds */
     gint64 remaining; /* microseconds */
-    GDateTime *result;
+    gint64 result;
+    bool is_found;
 };
 
 static bool
-add_step(GDateTime *open, GDateTime *close, gpointer data)
+add_piece(gint64 open, gint64 close, gpointer data)
 {
     struct add_state *st = data;
-    GDateTime *from = g_date_time_compare(open, st->cursor) > 0 ? open : st->cursor;
-    GTimeSpan avail = g_date_time_difference(close, from);
+    gint64 from = MAX(open * USEC, st->start), avail = close * USEC - from;
 
     if (avail <= 0)
         return true;
     if (st->remaining <= avail) {
-        st->result = g_date_time_add(from, st->remaining);
+        st->result = from + st->remaining;
+        st->is_found = true;
         return false;
     }
     st->remaining -= avail;
@@ -426,44 +984,87 @@ add_step(GDateTime *open, GDateTime *close, gpointer data)
 GDateTime *
 calendar_add(const struct calendar *c, GDateTime *start, gint64 seconds)
 {
-    struct add_state st = { .cursor = start, .remaining = seconds * G_TIME_SPAN_SECOND };
+    struct add_state st = { .start = unix_usec(start), .remaining = seconds * USEC };
+    struct walk w;
+    gint32 first, last;
 
-    if (c->always_open || seconds <= 0)
+    if (c->is_always_open || seconds <= 0 || c->week_seconds == 0)
         return g_date_time_add_seconds(start, (gdouble)MAX(seconds, 0));
-    walk_slots(c, start, CALENDAR_MAX_DAYS, add_step, &st);
+    walk_init(&w, c);
+    first = local_day(c, floor_div(st.start, USEC));
+    last = first + CALENDAR_MAX_DAYS;
+    for (gint32 day = first; day < last;) {
+        if (day > first) {
+            gint64 midnight;
+            gint64 weeks = regular_weeks(&w, day, MIN((st.remaining - 1) / (c->week_seconds * USEC),
+                                                      (gint64)(last - day) / 7),
+                                         &midnight);
+            if (weeks > 0) {
+                st.remaining -= weeks * c->week_seconds * USEC;
+                day += (gint32)(7 * weeks);
+                continue;
+            }
+        }
+        if (!day_pieces(&w, day, add_piece, &st))
+            break;
+        day++;
+    }
     /* No open hours at all within ten years: count it as real time. */
-    return st.result != NULL ? st.result : g_date_time_add_seconds(start, (gdouble)seconds);
+    if (!st.is_found)
+        return g_date_time_add_seconds(start, (gdouble)seconds);
+    return g_date_time_add(start, st.result - st.start);
 }
 
 struct between_state {
-    GDateTime *a, *b;
-    GTimeSpan total;
+    gint64 a, b; /* microseconds */
+    gint64 total;
 };
 
 static bool
-between_step(GDateTime *open, GDateTime *close, gpointer data)
+between_piece(gint64 open, gint64 close, gpointer data)
 {
     struct between_state *st = data;
-    GDateTime *from = g_date_time_compare(open, st->a) > 0 ? open : st->a;
-    GDateTime *to = g_date_time_compare(close, st->b) < 0 ? close : st->b;
+    gint64 from = MAX(open * USEC, st->a), to = MIN(close * USEC, st->b);
 
-    if (g_date_time_compare(open, st->b) >= 0)
+    if (open * USEC >= st->b)
         return false;
-    if (g_date_time_compare(to, from) > 0)
-        st->total += g_date_time_difference(to, from);
+    if (to > from)
+        st->total += to - from;
     return true;
 }
 
 gint64
 calendar_between(const struct calendar *c, GDateTime *a, GDateTime *b)
 {
-    struct between_state st = { .a = a, .b = b };
-    GTimeSpan span = g_date_time_difference(b, a);
+    struct between_state st = { .a = unix_usec(a), .b = unix_usec(b) };
+    struct walk w;
+    gint32 first, last;
 
-    if (span <= 0)
+    if (st.b <= st.a)
         return 0;
-    if (c->always_open)
-        return span / G_TIME_SPAN_SECOND;
-    walk_slots(c, a, (guint)MIN(span / G_TIME_SPAN_DAY + 2, CALENDAR_MAX_DAYS), between_step, &st);
-    return st.total / G_TIME_SPAN_SECOND;
+    if (c->is_always_open)
+        return (st.b - st.a) / USEC;
+    if (c->week_seconds == 0)
+        return 0;
+    walk_init(&w, c);
+    first = local_day(c, floor_div(st.a, USEC));
+    last = first + CALENDAR_MAX_DAYS;
+    for (gint32 day = first; day < last;) {
+        if (day > first) {
+            gint64 midnight;
+            gint64 weeks = regular_weeks(&w, day, (gint64)(last - day) / 7, &midnight);
+            weeks = MIN(weeks, (st.b - midnight * USEC) / (WEEK_SECONDS * USEC));
+            if (weeks > 0) {
+                st.total += weeks * c->week_seconds * USEC;
+                day += (gint32)(7 * weeks);
+                continue;
+            }
+            if (midnight * USEC >= st.b)
+                break;
+        }
+        if (!day_pieces(&w, day, between_piece, &st))
+            break;
+        day++;
+    }
+    return st.total / USEC;
 }

@@ -64,7 +64,7 @@ plan_free(struct plan *p)
 }
 
 struct plan *
-plan_preset(const char *name, int this_year)
+plan_preset(const char *name)
 {
     for (guint i = 0; i < G_N_ELEMENTS(presets); i++) {
         if (strcmp(presets[i].name, name) != 0)
@@ -72,12 +72,7 @@ plan_preset(const char *name, int this_year)
         struct plan *p = plan_new(name);
         for (const char *const *l = presets[i].lines; *l != NULL; l++) {
             g_auto(GStrv) kv = g_strsplit(*l, "=", 2);
-            g_autofree char *err = NULL;
-            if (strcmp(kv[0], "dutch_holidays") == 0)
-                for (int y = this_year - 1; y <= this_year + 2; y++)
-                    calendar_add_dutch_holidays(p->calendar, y);
-            else
-                err = plan_set(p, kv[0], kv[1]);
+            g_autofree char *err = plan_set(p, kv[0], kv[1]);
             g_assert(err == NULL);
         }
         return p;
@@ -172,12 +167,7 @@ plan_set(struct plan *p, const char *key, const char *value)
         bool on;
         if (!parse_bool(value, &on))
             return g_strdup_printf("\"%s\" must be yes or no", value);
-        if (on) {
-            g_autoptr(GDateTime) now = g_date_time_new_now_utc();
-            int y = g_date_time_get_year(now);
-            for (int year = y - 1; year <= y + 2; year++)
-                calendar_add_dutch_holidays(p->calendar, year);
-        }
+        calendar_set_dutch_holidays(p->calendar, on);
         return NULL;
     }
     if (strcmp(key, "default_severity") == 0) {
@@ -218,13 +208,9 @@ struct calendar *
 plan_calendar(const struct plan *p, const char *zone)
 {
     struct calendar *c = calendar_copy(p->calendar);
-    const char *name = p->timezone != NULL ? p->timezone : zone;
-    GTimeZone *tz = name != NULL ? g_time_zone_new_identifier(name) : NULL;
 
-    if (tz != NULL) {
-        g_time_zone_unref(c->tz);
-        c->tz = tz;
-    }
+    /* A zone GLib does not know leaves the plan's own. */
+    calendar_set_zone(c, p->timezone != NULL ? p->timezone : zone);
     return c;
 }
 

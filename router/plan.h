@@ -5,9 +5,9 @@
  * Three presets reproduce the support policies this product automates:
  *   standard  Mon-Fri 08:00-17:00; Sev1 response 1 h around the clock,
  *             Sev2 2 business hours, Sev3 3 business days, Sev4 none.
- *   default   Mon-Fri 10:00-16:00 without Dutch public holidays; response
+ *   default   Mon-Fri 10:00-16:00 except on Dutch public holidays; response
  *             high 8, normal 16, low 40 business hours; resolution best effort.
- *   extended  Mon-Fri 08:00-17:00 without Dutch public holidays; response
+ *   extended  Mon-Fri 08:00-17:00 except on Dutch public holidays; response
  *             4, 4, 8 business hours; resolution 40, 60, 80 business hours.
  * A [plan:NAME] group in the config changes a preset or makes a new plan.
  */
@@ -57,7 +57,9 @@ extern const char *const plan_goal_names[GOAL_COUNT]; /* "response", "update", "
 /* The keys a [plan:NAME] group may have. */
 extern const char *const plan_keys[];
 
-struct plan *plan_preset(const char *name, int this_year);
+/* The preset NAME (standard, default or extended), NULL for another name.
+ * Its Dutch holidays hold for every year, whenever the plan is loaded. */
+struct plan *plan_preset(const char *name);
 struct plan *plan_new(const char *name);
 struct plan *plan_free(struct plan *p);
 /* Sets KEY (one of plan_keys) from VALUE; an error sentence or NULL. */

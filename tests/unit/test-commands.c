@@ -81,7 +81,7 @@ count_events(const struct decision *d, enum event_type type)
 static void
 test_pause_and_resume(void)
 {
-    struct plan *plan = plan_preset("standard", 2026);
+    struct plan *plan = plan_preset("standard");
     g_autoptr(GPtrArray) plans = g_ptr_array_new();
     static char *support[] = { "support@example.com", NULL };
     static char *none[] = { NULL };

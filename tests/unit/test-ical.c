@@ -1,8 +1,9 @@
 /*
  * test-ical - holidays from iCalendar files (tests/fixtures/ical): all-day
- * days and ranges, yearly rules, timed closures in a zone, in UTC and
- * floating, exceptions; business-time deadlines that skip them; and every
- * kind of broken file refused with its path, alone and through the config.
+ * days and ranges, yearly rules (for the years asked, and for a plan's
+ * whole window), timed closures in a zone, in UTC and floating,
+ * exceptions; business-time deadlines that skip them; and every kind of
+ * broken file refused with its path, alone and through the config.
  */
 #include <string.h>
 
@@ -36,6 +37,16 @@ read_ok(struct calendar *c, const char *fixture)
     g_assert_no_error(error);
 }
 
+/* Whether the local day ISO ("YYYY-MM-DD") is a holiday of C. */
+static bool
+has_date(const struct calendar *c, const char *iso)
+{
+    int y, m, d;
+
+    g_assert_cmpint(sscanf(iso, "%d-%d-%d", &y, &m, &d), ==, 3);
+    return calendar_is_holiday_date(c, y, m, d);
+}
+
 static void
 assert_holidays(const struct calendar *c, const char *const *dates)
 {
@@ -43,18 +54,18 @@ assert_holidays(const struct calendar *c, const char *const *dates)
 
     for (; dates[n] != NULL; n++) {
         g_test_message("holiday %s", dates[n]);
-        g_assert_true(g_hash_table_contains(c->holidays, dates[n]));
+        g_assert_true(has_date(c, dates[n]));
     }
-    g_assert_cmpuint(g_hash_table_size(c->holidays), ==, n);
+    g_assert_cmpuint(calendar_n_holidays(c), ==, n);
 }
 
 /* START (local wall clock) plus SECONDS of business time, as local text. */
 static char *
 due(const struct calendar *c, int y, int mo, int d, int h, int mi, gint64 seconds)
 {
-    g_autoptr(GDateTime) start = g_date_time_new(c->tz, y, mo, d, h, mi, 0);
+    g_autoptr(GDateTime) start = g_date_time_new(calendar_get_zone(c), y, mo, d, h, mi, 0);
     g_autoptr(GDateTime) end = calendar_add(c, start, seconds);
-    g_autoptr(GDateTime) local = g_date_time_to_timezone(end, c->tz);
+    g_autoptr(GDateTime) local = g_date_time_to_timezone(end, calendar_get_zone(c));
 
     /* add and between must agree on every calendar. */
     g_assert_cmpint(calendar_between(c, start, end), ==, seconds);
@@ -83,7 +94,7 @@ test_all_day(void)
     read_ok(c, FIXTURES "single-day.ics");
     read_ok(c, FIXTURES "multi-day.ics");
     assert_holidays(c, dates);
-    g_assert_cmpuint(c->closures->len, ==, 0);
+    g_assert_cmpuint(calendar_n_closures(c), ==, 0);
     for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
         g_autofree char *got = due(c, cases[i].y, cases[i].mo, cases[i].d, cases[i].h,
                                    cases[i].mi, cases[i].seconds);
@@ -104,7 +115,7 @@ test_yearly(void)
     read_ok(c, FIXTURES "yearly.ics");
     assert_holidays(c, dates);
     /* With the Dutch holidays: Christmas Eve, Christmas and Boxing Day. */
-    calendar_add_dutch_holidays(c, 2026);
+    calendar_set_dutch_holidays(c, true);
     g_autofree char *christmas = due(c, 2026, 12, 23, 16, 30, 3600);
     g_assert_cmpstr(christmas, ==, "Mon 2026-12-28 08:30");
     g_autofree char *founders = due(c, 2027, 6, 4, 16, 0, 2 * 3600);
@@ -134,15 +145,15 @@ test_timed(void)
     };
 
     read_ok(c, FIXTURES "timed.ics");
-    g_assert_cmpuint(g_hash_table_size(c->holidays), ==, 0);
-    g_assert_cmpuint(c->closures->len, ==, 3);
+    g_assert_cmpuint(calendar_n_holidays(c), ==, 0);
+    g_assert_cmpuint(calendar_n_closures(c), ==, 3);
     for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
         g_autofree char *got = due(c, cases[i].y, cases[i].mo, cases[i].d, cases[i].h,
                                    cases[i].mi, cases[i].seconds);
         g_test_message("%s", cases[i].what);
         g_assert_cmpstr(got, ==, cases[i].expect);
     }
-    g_autoptr(GDateTime) meeting = g_date_time_new(c->tz, 2026, 11, 24, 14, 0, 0);
+    g_autoptr(GDateTime) meeting = g_date_time_new(calendar_get_zone(c), 2026, 11, 24, 14, 0, 0);
     g_assert_false(calendar_is_holiday(c, meeting));
     calendar_free(c);
 
@@ -168,7 +179,7 @@ test_vtimezone(void)
     struct calendar *c = office("Europe/Amsterdam");
 
     read_ok(c, FIXTURES "vtimezone.ics");
-    g_assert_cmpuint(c->closures->len, ==, 1);
+    g_assert_cmpuint(calendar_n_closures(c), ==, 1);
     /* 16:00-17:00 in the file's own "Office Time" (CET in November). */
     g_autofree char *got = due(c, 2026, 11, 24, 15, 30, 3600);
     g_assert_cmpstr(got, ==, "Wed 2026-11-25 08:30");
@@ -184,7 +195,7 @@ test_exceptions(void)
     read_ok(c, FIXTURES "exceptions.ics");
     assert_holidays(c, dates);
     /* Three weekly lunches, the middle one cancelled. */
-    g_assert_cmpuint(c->closures->len, ==, 2);
+    g_assert_cmpuint(calendar_n_closures(c), ==, 2);
     g_autofree char *week1 = due(c, 2026, 11, 24, 11, 30, 3600);
     g_assert_cmpstr(week1, ==, "Tue 2026-11-24 12:30"); /* moved holiday: the 24th is open */
     g_autofree char *week2 = due(c, 2026, 11, 30, 11, 30, 3600);
@@ -200,8 +211,8 @@ test_no_events(void)
     struct calendar *c = office("UTC");
 
     read_ok(c, FIXTURES "no-events.ics");
-    g_assert_cmpuint(g_hash_table_size(c->holidays), ==, 0);
-    g_assert_cmpuint(c->closures->len, ==, 0);
+    g_assert_cmpuint(calendar_n_holidays(c), ==, 0);
+    g_assert_cmpuint(calendar_n_closures(c), ==, 0);
     calendar_free(c);
 }
 
@@ -238,8 +249,8 @@ test_errors(void)
         g_test_message("%s", error->message);
         g_assert_true(g_str_has_prefix(error->message, prefix));
         g_assert_nonnull(strstr(error->message, cases[i].why));
-        g_assert_cmpuint(g_hash_table_size(c->holidays), ==, 1);
-        g_assert_cmpuint(c->closures->len, ==, 0);
+        g_assert_cmpuint(calendar_n_holidays(c), ==, 1);
+        g_assert_cmpuint(calendar_n_closures(c), ==, 0);
         calendar_free(c);
     }
 }
@@ -255,12 +266,22 @@ test_plan_key(void)
     g_assert_true(g_strv_contains(plan_keys, "holiday_file"));
     why = ical_plan_holiday_files(p, FIXTURES "yearly.ics ; " FIXTURES "timed.ics;");
     g_assert_null(why);
-    g_assert_true(g_hash_table_contains(p->calendar->holidays, eve));
-    g_assert_cmpuint(p->calendar->closures->len, ==, 3);
+    g_assert_true(has_date(p->calendar, eve));
+    g_assert_cmpuint(calendar_n_closures(p->calendar), ==, 3);
+    /* A plan counts the yearly events in every year of its window, not
+     * only in those around the day it was loaded. */
+    g_assert_true(has_date(p->calendar, "2001-12-24"));
+    g_assert_false(has_date(p->calendar, "2000-12-24")); /* before DTSTART */
+    g_assert_true(has_date(p->calendar, "2150-12-24"));
+    g_assert_true(has_date(p->calendar, "2199-12-24"));
+    g_assert_false(has_date(p->calendar, "2200-12-24")); /* past ICAL_LAST_YEAR */
+    g_assert_true(has_date(p->calendar, "2100-06-07"));  /* the first Monday of June */
+    g_assert_false(has_date(p->calendar, "2100-06-01"));
+    g_assert_cmpuint(calendar_n_holidays(p->calendar), ==, (2199 - 2001 + 1) + (2199 - 2020 + 1));
     /* The dates key adds to the file's. */
     g_assert_null(plan_set(p, "holidays", "2030-01-02"));
-    g_assert_true(g_hash_table_contains(p->calendar->holidays, "2030-01-02"));
-    g_assert_true(g_hash_table_contains(p->calendar->holidays, eve));
+    g_assert_true(has_date(p->calendar, "2030-01-02"));
+    g_assert_true(has_date(p->calendar, eve));
 
     why = ical_plan_holiday_files(p, FIXTURES "single-day.ics;" FIXTURES "broken-date.ics");
     g_assert_nonnull(why);
@@ -314,10 +335,10 @@ test_config(void)
         g_assert_nonnull(cfg);
         const struct plan *p = config_plan(cfg, "extended");
         /* The file's, the dates key's and the preset's Dutch holidays. */
-        g_assert_true(g_hash_table_contains(p->calendar->holidays, eve));
-        g_assert_true(g_hash_table_contains(p->calendar->holidays, "2030-01-02"));
+        g_assert_true(has_date(p->calendar, eve));
+        g_assert_true(has_date(p->calendar, "2030-01-02"));
         liberation = g_strdup_printf("%04d-05-05", g_date_time_get_year(now));
-        g_assert_true(g_hash_table_contains(p->calendar->holidays, liberation));
+        g_assert_true(has_date(p->calendar, liberation));
         config_unref(cfg);
     }
     for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {

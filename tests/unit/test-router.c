@@ -54,7 +54,7 @@ make_policy(enum unknown_senders unknown)
     g_ptr_array_add(f->customers, &acme);
     g_ptr_array_add(f->customers, &bakker);
     f->plans = g_ptr_array_new_with_free_func(plan_free_cb);
-    g_ptr_array_add(f->plans, plan_preset("standard", 2026));
+    g_ptr_array_add(f->plans, plan_preset("standard"));
     f->severity = severity_rules_new();
     ladder_init(&f->ladder);
     f->keys = keys_new("0123456789abcdef0123456789abcdef");
