@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <glib.h>
 #include <json-glib/json-glib.h>
@@ -529,6 +530,9 @@ main(int argc, char **argv)
         usage(stderr);
         return EXIT_USAGE;
     }
+    /* Backups and restored databases hold customers' mail: group-readable
+     * at most, like the daemon's own files. */
+    umask(027);
     command = g_ptr_array_index(o.args, 0);
     /* A backup file is checked on its own: no configuration needed. */
     if (strcmp(command, "verify") == 0) {

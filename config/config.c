@@ -1006,6 +1006,43 @@ config_unref(struct config *cfg)
     return NULL;
 }
 
+GPtrArray *
+config_warnings(const struct config *cfg)
+{
+    GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+    bool no_staff = cfg->staff_addresses == NULL || cfg->staff_addresses[0] == NULL;
+
+    if (no_staff)
+        g_ptr_array_add(out, g_strdup("[staff] addresses is empty: new tickets and customer replies"
+                                      " are announced to nobody but the assignee"));
+    for (int stage = 1; stage <= 3; stage++) {
+        char **contacts = cfg->stage_contacts[stage];
+        if ((contacts != NULL && contacts[0] != NULL) || !no_staff)
+            continue;
+        g_ptr_array_add(out, g_strdup_printf(
+                                 "[escalation] stage%d and [staff] addresses are empty: warnings,"
+                                 " breaches and escalations at Stage %d reach only %s",
+                                 stage, stage, cfg->support_addresses[0]));
+    }
+    for (guint i = 0; i < cfg->trusted_networks->len; i++) {
+        g_autofree char *net = g_inet_address_mask_to_string(
+            g_ptr_array_index(cfg->trusted_networks, i));
+        GInetAddress *a = g_inet_address_mask_get_address(g_ptr_array_index(cfg->trusted_networks, i));
+        if (g_inet_address_get_is_loopback(a))
+            g_ptr_array_add(out, g_strdup_printf(
+                                     "[staff] trusted_networks has %s: every process on this host"
+                                     " that can submit mail is trusted as staff",
+                                     net));
+    }
+    if (!g_str_has_prefix(cfg->socket, "unix:") && !g_str_has_prefix(cfg->socket, "local:"))
+        g_ptr_array_add(out, g_strdup_printf(
+                                 "[milter] socket %s is an inet socket: every local user can"
+                                 " connect to it and speak as the MTA; prefer unix:PATH with"
+                                 " socket_owner and socket_mode 0660",
+                                 cfg->socket));
+    return out;
+}
+
 bool
 config_is_support_address(const struct config *cfg, const char *addr)
 {

@@ -115,6 +115,11 @@ struct config *config_unref(struct config *cfg);
  * address extension (support+tkt-42.mac@) is ignored. */
 bool config_is_support_address(const struct config *cfg, const char *addr);
 
+/* What in CFG works but is likely not what the admin meant, one sentence
+ * each (e.g. escalations that reach nobody but the support mailbox):
+ * "ticket-milter -t" prints them and the daemon logs them at start. */
+GPtrArray *config_warnings(const struct config *cfg);
+
 /* Whether ADDR (a textual IPv4/IPv6 address) is in [staff] trusted_networks. */
 bool config_is_trusted_client(const struct config *cfg, const char *addr);
 /* Whether ADDR is in [staff] authserv_networks: the hosts that verify DKIM

@@ -464,11 +464,18 @@ main(int argc, char **argv)
         fprintf(stderr, "ticket-milter: %s\n", error->message);
         return EX_CONFIG;
     }
+    g_autoptr(GPtrArray) warnings = config_warnings(cfg);
     if (check_only) {
+        for (guint i = 0; i < warnings->len; i++)
+            printf("ticket-milter: %s: warning: %s\n", config_path,
+                   (const char *)g_ptr_array_index(warnings, i));
         printf("ticket-milter: %s: configuration OK\n", config_path);
         config_unref(cfg);
         return 0;
     }
+    /* The database, its journal and the secret hold customers' mail and
+     * keys: not for every local user to read. */
+    umask(027);
     /* A reload after daemon() has moved us to / reads the same file. */
     ds.config_path = g_canonicalize_filename(config_path, NULL);
     /* A copy: a reload frees the config it came from. */
@@ -569,6 +576,8 @@ main(int argc, char **argv)
     ds.main_thread = pthread_self();
     log_info("starting ticket-milter %s socket=%s database=%s uid=%ld", VERSION, cfg->socket,
              cfg->database, (long)geteuid());
+    for (guint i = 0; i < warnings->len; i++)
+        log_warning("config: %s", (const char *)g_ptr_array_index(warnings, i));
 
     milter = g_thread_new("milter", milter_thread, &ds);
     signal_loop(&ds, &signals);

@@ -21,6 +21,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <glib.h>
@@ -352,9 +353,14 @@ write_atomically(const char *path, const char *text, GError **error)
 {
     g_autofree char *tmp = g_strconcat(path, ".tmp", NULL);
     gsize len = strlen(text), done = 0;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    /* The collector's directory may be writable by others: a symlink
+     * planted at the temporary name is not followed. */
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 
     if (fd < 0)
+        goto fail;
+    /* Readable by the collector whatever the daemon's umask. */
+    if (fchmod(fd, 0644) != 0)
         goto fail;
     while (done < len) {
         ssize_t n = write(fd, text + done, len - done);
