@@ -303,10 +303,12 @@ create(const struct policy *p, const struct router_input *in, const struct route
     severity_judge(p->severity, m->subject, text, c != NULL ? c->language : NULL,
                    plan->default_severity, &sv);
     t->severity = sv.severity;
-    t->stage = change_initial_stage(p, t->severity, sv.is_explicit);
-    /* Only designated contacts get the service (seeds 003, 004). */
-    if (c != NULL)
+    /* Only designated contacts get the service (seeds 003, 004): no goal
+     * runs and nobody is paged for anyone else's mail until staff accept. */
+    if (c != NULL) {
+        t->stage = change_initial_stage(p, t->severity, sv.is_explicit);
         clock_restart(t, in->now);
+    }
 
     e = decision_event(d, EVENT_CREATED, s->requester);
     event_set_string(e, "message_id", m->message_id);
