@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include <gmime/gmime.h>
+#include <libxml/parser.h>
 
 #include "parser/attach.h"
 #include "parser/auth.h"
@@ -46,6 +47,13 @@ static const char *const digest_headers[] = {
     "From", "To", "Cc", "Subject", "Date", "Message-ID", "In-Reply-To", "References",
 };
 
+/* libxml2 reports through its generic handler what no parser context
+ * hears (the serialiser's complaints); the daemon's stderr is its log. */
+static void
+xml_silent(void *ctx, const char *msg, ...)
+{
+}
+
 void
 parser_init(void)
 {
@@ -53,6 +61,11 @@ parser_init(void)
 
     if (g_once_init_enter(&done)) {
         g_mime_init();
+        /* libxml2 sets up its globals and per-thread state here, before
+         * any thread parses HTML. */
+        xmlInitParser();
+        xmlSetGenericErrorFunc(NULL, xml_silent);
+        xmlThrDefSetGenericErrorFunc(NULL, xml_silent);
         g_once_init_leave(&done, 1);
     }
 }
