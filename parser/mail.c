@@ -402,7 +402,7 @@ read_body(GMimeMessage *msg, const struct parser_limits *limits, struct mail *ma
 
     parser_walk_init(&walk, limits);
     leaves = parser_walk_leaves(&walk, g_mime_message_get_mime_part(msg), 0);
-    text = parser_text_pick(&walk, leaves, &is_html);
+    text = parser_text_pick(&walk, leaves, &is_html, &mail->text_is_forwarded);
     mail->text = parser_text_of_part(text, is_html);
     if (text == NULL && leaves->len == 0)
         mail->text = prologue_text(g_mime_message_get_mime_part(msg), mail->text);

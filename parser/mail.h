@@ -1,8 +1,9 @@
 /*
  * parser - turns the raw bytes of one message into a struct mail.
  *
- * Pure: no database, no milter, no globals beyond GMime's one-time
- * initialisation (parser_init(), called once from main before threads start).
+ * Pure: no database, no milter, no globals beyond GMime's and libxml2's
+ * one-time initialisation (parser_init(), called once from main before
+ * threads start).
  * Every string in a struct mail is valid UTF-8: bytes that are not are
  * converted from the declared charset or, failing that, replaced.
  *
@@ -72,6 +73,10 @@ struct mail {
     char *subject;           /* decoded; "" when absent */
     char *date;              /* ISO 8601 UTC of the Date header; NULL when absent or unreadable */
     char *text;              /* the message's text in UTF-8; "" when it has none */
+    /* The text is that of a forwarded message (message/rfc822), taken
+     * because the message has none of its own: someone else wrote it, so
+     * nothing in it is the sender's command. */
+    bool text_is_forwarded;
     char *digest;            /* hex SHA-256 over what makes two copies "the same message" */
 
     /* Signs that a machine wrote it (RFC 3834 and common practice). */

@@ -561,6 +561,33 @@ test_text_part_kind(void)
     g_object_unref(none);
 }
 
+/* The router reads no commands from a forward's text: the parser says
+ * when the text is one. */
+static const struct {
+    const char *fixture;
+    bool is_forwarded;
+} forwarded_cases[] = {
+    { "forward-only.eml", true },
+    { "forwarded-message-attached.eml", false },
+    { "forward-inline-before-text.eml", false },
+    { "forward-chain-three-levels.eml", true },
+    { "html-only.eml", false },
+    { "plain-lf.eml", false },
+};
+
+static void
+test_text_is_forwarded(void)
+{
+    for (guint i = 0; i < G_N_ELEMENTS(forwarded_cases); i++) {
+        struct mail *m = parse_fixture(forwarded_cases[i].fixture);
+
+        if (m->text_is_forwarded != forwarded_cases[i].is_forwarded)
+            g_error("%s: text_is_forwarded is %d", forwarded_cases[i].fixture,
+                    m->text_is_forwarded);
+        parser_mail_free(m);
+    }
+}
+
 /* A NUL inside a body must not cut off the rest of the text. */
 static void
 test_text_nul_byte(void)
@@ -1285,6 +1312,7 @@ main(int argc, char **argv)
     g_test_add_func("/parser/text/of-message", test_text_of_message);
     g_test_add_func("/parser/text/part-kind", test_text_part_kind);
     g_test_add_func("/parser/text/nul-byte", test_text_nul_byte);
+    g_test_add_func("/parser/text/is-forwarded", test_text_is_forwarded);
     g_test_add_func("/parser/text/bytes-to-utf8", test_bytes_to_utf8);
     g_test_add_func("/parser/text/bytes-to-utf8-all-bytes", test_bytes_to_utf8_all_bytes);
     g_test_add_func("/parser/html-only", test_html_only);
