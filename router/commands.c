@@ -3,6 +3,7 @@
  */
 #include <string.h>
 
+#include "parser/mail.h"
 #include "router/commands.h"
 
 static void
@@ -125,6 +126,12 @@ commands_parse(const char *text)
 
     leading_commands(text, out);
     return out;
+}
+
+GPtrArray *
+commands_of_mail(const struct mail *mail)
+{
+    return commands_parse(mail->text_is_forwarded ? "" : mail->text);
 }
 
 char *
