@@ -122,8 +122,16 @@ keep_markup(htmlParserCtxtPtr c, struct reader *r, gsize at)
     if (c->node != NULL) {
         xmlNodePtr raw = xmlNewDocTextLen(c->myDoc, (const xmlChar *)r->src + at, (int)(end - at));
         if (raw != NULL) {
+            /* Linked by hand: xmlAddChild() would append it to a text node
+             * before it, copying that again for every one of a long run. */
             raw->name = xmlStringTextNoenc;
-            xmlAddChild(c->node, raw);
+            raw->parent = c->node;
+            raw->prev = c->node->last;
+            if (c->node->last != NULL)
+                c->node->last->next = raw;
+            else
+                c->node->children = raw;
+            c->node->last = raw;
         }
     }
     r->skip_until = end;
@@ -145,7 +153,7 @@ flush_pending(void *ctx)
  * it, and the rest ("![if ...]>") as the next text, starting one byte
  * later.  A '<' from "&lt;" comes after its entity was read: at the same
  * position the next '<' would be.  So a '<' is held back until the next
- * piece of text says which it was. */
+ * piece of text (or a comment, or the end) says which it was. */
 static void
 on_characters(void *ctx, const xmlChar *ch, int len)
 {
@@ -179,25 +187,20 @@ on_characters(void *ctx, const xmlChar *ch, int len)
     xmlSAX2Characters(ctx, ch, len);
 }
 
+/* A '<' held back stays held across elements libxml2 opens or closes on
+ * its own before the text after it (an implied <p> when the document
+ * starts with "<![endif]>"): the markup goes where that text goes. */
 static void
 on_start_element(void *ctx, const xmlChar *name, const xmlChar **atts)
 {
     htmlParserCtxtPtr c = ctx;
     xmlNodePtr parent = c->node;
 
-    flush_pending(ctx);
     xmlSAX2StartElement(ctx, name, atts);
     /* libxml2 keeps "p" of "o:p"; the name as written is what the text
      * must not take for a paragraph and what must be written back. */
     if (c->node != NULL && c->node != parent && strchr((const char *)name, ':') != NULL)
         xmlNodeSetName(c->node, name);
-}
-
-static void
-on_end_element(void *ctx, const xmlChar *name)
-{
-    flush_pending(ctx);
-    xmlSAX2EndElement(ctx, name);
 }
 
 static void
@@ -227,7 +230,6 @@ parser_html_read(const char *html, gsize len, bool *is_complete)
     r.ctxt = ctxt;
     ctxt->_private = &r;
     ctxt->sax->startElement = on_start_element;
-    ctxt->sax->endElement = on_end_element;
     ctxt->sax->characters = on_characters;
     ctxt->sax->comment = on_comment;
     ctxt->sax->endDocument = on_end_document;
