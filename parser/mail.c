@@ -284,20 +284,6 @@ limit_headers(const char *raw, gsize len, guint max, GByteArray **out)
 
 /* ---- the message ---- */
 
-static GMimeMessage *
-construct(const char *raw, gsize len, GMimeParserOptions *options)
-{
-    /* A copy: GMime's stream owns its buffer, ours belongs to the milter. */
-    GMimeStream *stream = g_mime_stream_mem_new_with_buffer(raw, len);
-    GMimeParser *parser = g_mime_parser_new_with_stream(stream);
-    GMimeMessage *msg = g_mime_parser_construct_message(parser, options);
-
-    /* GMime 3.2 has no autoptr support; the message keeps what it needs. */
-    g_object_unref(parser);
-    g_object_unref(stream);
-    return msg;
-}
-
 static struct mail_address *
 first_address(GMimeMessage *msg, const char *name, GMimeParserOptions *options)
 {
@@ -430,9 +416,9 @@ parser_mail_parse_limited(const char *raw, gsize len, const struct parser_limits
     options = g_mime_parser_options_new();
     g_mime_parser_options_set_fallback_charsets(options, header_fallback_charsets);
     if (limit_headers(raw, len, limits->max_headers, &cut))
-        msg = construct((const char *)cut->data, cut->len, options);
+        msg = parser_message_new((const char *)cut->data, cut->len, options);
     else
-        msg = construct(raw, len, options);
+        msg = parser_message_new(raw, len, options);
     if (cut != NULL)
         g_byte_array_unref(cut);
     if (msg == NULL) {

@@ -344,17 +344,12 @@ bool
 parser_strip_commands(const char *raw, gsize len, parser_line_test is_command_line,
                       GBytes **body, char **content_type, char **encoding)
 {
-    /* A copy: GMime's stream owns its buffer, the caller's stays theirs. */
-    GMimeStream *stream = g_mime_stream_mem_new_with_buffer(raw != NULL ? raw : "", len);
-    GMimeParser *parser = g_mime_parser_new_with_stream(stream);
-    GMimeMessage *msg = g_mime_parser_construct_message(parser, NULL);
+    GMimeMessage *msg = parser_message_new(raw, len, NULL);
     struct parser_walk walk;
     GArray *leaves;
     GMimeObject *top;
     bool changed = false;
 
-    g_object_unref(parser);
-    g_object_unref(stream);
     if (msg == NULL)
         return false;
     top = g_mime_message_get_mime_part(msg);

@@ -10,6 +10,20 @@
  */
 #include "parser/walk.h"
 
+GMimeMessage *
+parser_message_new(const char *raw, gsize len, GMimeParserOptions *options)
+{
+    /* A copy: GMime's stream owns its buffer, the caller's stays theirs. */
+    GMimeStream *stream = g_mime_stream_mem_new_with_buffer(raw != NULL ? raw : "", len);
+    GMimeParser *parser = g_mime_parser_new_with_stream(stream);
+    GMimeMessage *msg = g_mime_parser_construct_message(parser, options);
+
+    /* GMime 3.2 has no autoptr support; the message keeps what it needs. */
+    g_object_unref(parser);
+    g_object_unref(stream);
+    return msg;
+}
+
 void
 parser_walk_init(struct parser_walk *w, const struct parser_limits *limits)
 {

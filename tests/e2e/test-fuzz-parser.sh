@@ -24,6 +24,9 @@ WORK=$(mktemp -d /tmp/tm-fuzz.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 mkdir -p "$WORK/corpus" "$WORK/artifacts"
 cp tests/fixtures/parser/*.eml "$WORK/corpus/"
+# Staff replies in the shapes mail clients send: the seeds for the command
+# lines' removal from plain text and HTML.
+for f in tests/fixtures/staff-html/*.eml; do cp "$f" "$WORK/corpus/staff-${f##*/}"; done
 # Inputs that once broke the parser start every run, so they stay fixed.
 cp tests/fixtures/fuzz/* "$WORK/corpus/"
 

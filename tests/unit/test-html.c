@@ -81,19 +81,6 @@ delivered(const char *raw, GBytes *body, const char *content_type, const char *e
     return g_string_free(out, FALSE);
 }
 
-static GMimeMessage *
-message_of(const char *raw, gsize len)
-{
-    GMimeStream *stream = g_mime_stream_mem_new_with_buffer(raw, len);
-    GMimeParser *parser = g_mime_parser_new_with_stream(stream);
-    GMimeMessage *msg = g_mime_parser_construct_message(parser, NULL);
-
-    g_object_unref(parser);
-    g_object_unref(stream);
-    g_assert_nonnull(msg);
-    return msg;
-}
-
 /* The parts of MSG that show its text (what strip.c looks at), in order. */
 static GPtrArray *
 text_parts(GMimeMessage *msg)
@@ -480,7 +467,8 @@ test_staff_replies(void)
         for (gsize b = 0; b < size; b++)
             g_assert_cmpuint(data[b], <, 0x80);
         out = delivered(raw, body, content_type, encoding, &out_len);
-        msg = message_of(out, out_len);
+        msg = parser_message_new(out, out_len, NULL);
+        g_assert_nonnull(msg);
         check_parts(i, msg);
         g_object_unref(msg);
         check_attachments(raw, len, out, out_len);
@@ -558,7 +546,8 @@ stripped_text(const char *raw, bool *changed)
     if (!*changed)
         return NULL;
     out = delivered(raw, body, content_type, encoding, &out_len);
-    msg = message_of(out, out_len);
+    msg = parser_message_new(out, out_len, NULL);
+    g_assert_nonnull(msg);
     top = g_mime_message_get_mime_part(msg);
     g_assert_true(GMIME_IS_TEXT_PART(top));
     text = parser_text_of_part(GMIME_TEXT_PART(top), false);

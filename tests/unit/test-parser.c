@@ -21,6 +21,7 @@
 #include "parser/mail.h"
 #include "parser/reply.h"
 #include "parser/text.h"
+#include "parser/walk.h"
 
 #define FIXTURES "tests/fixtures/parser/"
 
@@ -85,12 +86,8 @@ to_crlf(const char *raw, gsize len, gsize *out_len)
 static GMimeMessage *
 message_of(const char *raw, gsize len)
 {
-    GMimeStream *stream = g_mime_stream_mem_new_with_buffer(raw, len);
-    GMimeParser *parser = g_mime_parser_new_with_stream(stream);
-    GMimeMessage *msg = g_mime_parser_construct_message(parser, NULL);
+    GMimeMessage *msg = parser_message_new(raw, len, NULL);
 
-    g_object_unref(parser);
-    g_object_unref(stream);
     g_assert_nonnull(msg);
     return msg;
 }
