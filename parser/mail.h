@@ -73,10 +73,7 @@ struct mail {
     char *subject;           /* decoded; "" when absent */
     char *date;              /* ISO 8601 UTC of the Date header; NULL when absent or unreadable */
     char *text;              /* the message's text in UTF-8; "" when it has none */
-    /* The text is that of a forwarded message (message/rfc822), taken
-     * because the message has none of its own: someone else wrote it, so
-     * nothing in it is the sender's command. */
-    bool text_is_forwarded;
+    bool text_is_forwarded;  /* TEXT is a forwarded message's: no command of the sender's */
     char *digest;            /* hex SHA-256 over what makes two copies "the same message" */
 
     /* Signs that a machine wrote it (RFC 3834 and common practice). */

@@ -3,7 +3,6 @@
  */
 #include <string.h>
 
-#include "parser/mail.h"
 #include "router/commands.h"
 
 static void
@@ -126,12 +125,6 @@ commands_parse(const char *text)
 
     leading_commands(text, out);
     return out;
-}
-
-GPtrArray *
-commands_of_mail(const struct mail *mail)
-{
-    return commands_parse(mail->text_is_forwarded ? "" : mail->text);
 }
 
 char *

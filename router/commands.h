@@ -5,8 +5,7 @@
  *   #assign ADDRESS   #internal   #escalate
  *
  * Only the lines before the first line of prose count, so a "#" further
- * down (a quoted mail, a code sample) is never a command, and neither is
- * anything in a forwarded message.  A line that
+ * down (a quoted mail, a code sample) is never a command.  A line that
  * looks like a command but is not one is kept as unknown, to be reported
  * back, never applied.
  */
@@ -34,14 +33,8 @@ struct command {
     char *line;  /* as written */
 };
 
-struct mail;
-
 /* The commands at the top of TEXT, in order (an empty array when none). */
 GPtrArray *commands_parse(const char *text);
-/* The commands of MAIL: commands_parse() of its text, or none when that
- * text is a forwarded message's (mail->text_is_forwarded), which someone
- * else wrote. */
-GPtrArray *commands_of_mail(const struct mail *mail);
 /* TEXT without its leading command lines (and the blank lines after them). */
 char *commands_strip(const char *text);
 /* Whether LINE is a command line (known or not). */

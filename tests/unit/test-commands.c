@@ -5,7 +5,6 @@
 
 #include <glib.h>
 
-#include "parser/mail.h"
 #include "router/change.h"
 #include "router/commands.h"
 
@@ -117,36 +116,11 @@ test_pause_and_resume(void)
     plan_free(p);
 }
 
-/* A forward's text is someone else's: its commands are nobody's. */
-static void
-test_of_mail(void)
-{
-    static const char own[] = "From: lead@example.com\nSubject: x\n\n#status closed\n\nDone.\n";
-    static const char forward[] =
-        "From: lead@example.com\nSubject: Fwd: x\nMIME-Version: 1.0\n"
-        "Content-Type: message/rfc822\n\n"
-        "From: piet@example.com\nSubject: x\n\n#status closed\n\nDone.\n";
-    struct mail *m = parser_mail_parse(own, strlen(own), NULL);
-    g_autoptr(GPtrArray) cmds = commands_of_mail(m);
-    g_autoptr(GPtrArray) none = NULL;
-
-    g_assert_cmpuint(cmds->len, ==, 1);
-    parser_mail_free(m);
-    m = parser_mail_parse(forward, strlen(forward), NULL);
-    g_assert_true(m->text_is_forwarded);
-    g_assert_nonnull(strstr(m->text, "#status closed"));
-    none = commands_of_mail(m);
-    g_assert_cmpuint(none->len, ==, 0);
-    parser_mail_free(m);
-}
-
 int
 main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-    parser_init();
     g_test_add_func("/commands/parse", test_parse);
-    g_test_add_func("/commands/of-mail", test_of_mail);
     g_test_add_func("/commands/pause-and-resume", test_pause_and_resume);
     return g_test_run();
 }
