@@ -7,6 +7,10 @@
  * multipart included) costs one part of the budget; once the budget is
  * spent nothing more is visited, so a message of 100 000 empty parts costs
  * no more than one of max_parts.
+ *
+ * The tree itself comes from parser_message_new(), the one place raw bytes
+ * become a GMime message (for mail.c, strip.c and the tests): NULL when
+ * GMime finds no message in them; nothing else can fail.
  */
 #include "parser/walk.h"
 
