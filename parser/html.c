@@ -46,8 +46,10 @@
 
 /* Recover from any markup, say nothing, load nothing, add no DOCTYPE of
  * our own, and let no <meta> change the charset: the input is UTF-8
- * already, converted from what the MIME header says.  HTML_PARSE_NOIMPLIED is left out: without <html> and <body>
- * libxml2 2.9 builds wrong trees (a paragraph inside the one before it). */
+ * already, converted from what the MIME header says.  HTML_PARSE_NOIMPLIED
+ * is left out: without <html> and <body> libxml2 2.9 builds wrong trees (a
+ * paragraph inside the one before it).  HTML_PARSE_HUGE is left out too,
+ * so that libxml2's limits hold. */
 #define READ_OPTIONS                                                                          \
     (HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET |       \
      HTML_PARSE_NODEFDTD | HTML_PARSE_COMPACT | HTML_PARSE_IGNORE_ENC)

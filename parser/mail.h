@@ -106,17 +106,15 @@ struct mail *parser_mail_parse_limited(const char *raw, gsize len,
                                        const struct parser_limits *limits, GError **error);
 extern const struct parser_limits parser_default_limits;
 
-/* Whether LINE (one line of text, UTF-8, no line end) is a command line. */
-typedef bool (*parser_line_test)(const char *line);
-
 /* The message RAW (LEN bytes) without the command lines its sender put at
  * the top: what milter/ delivers to the other recipients of a staff reply.
  * In every part that shows the message's text (each text/plain and
  * text/html part that is neither an attachment nor a named file, wherever
  * it sits in multipart/alternative, related or mixed, but never inside a
  * forwarded message/rfc822), the lines before the first line of prose are
- * read; when IS_COMMAND_LINE says one of them is a command line, those
- * lines go (the blank ones among and after them too).  In HTML the
+ * read; when IS_COMMAND_LINE (given one line, UTF-8, without its line end
+ * and leading or trailing blanks) says one of them is a command line,
+ * those lines go (the blank ones among and after them too).  In HTML the
  * elements that carried them go with them, so the rest renders as before.
  * Changed parts are written in UTF-8 with a 7-bit transfer encoding.  An
  * HTML part libxml2 stops reading before its end (nesting past its depth
@@ -128,7 +126,7 @@ typedef bool (*parser_line_test)(const char *line);
  * when it has none); the caller frees all three.  Returns false, setting
  * nothing, when no part has a command line (nothing to change) or RAW is
  * no message. */
-bool parser_strip_commands(const char *raw, gsize len, parser_line_test is_command_line,
+bool parser_strip_commands(const char *raw, gsize len, bool (*is_command_line)(const char *line),
                            GBytes **body, char **content_type, char **encoding);
 
 /* Frees MAIL (NULL is fine). Returns NULL. */

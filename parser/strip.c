@@ -65,7 +65,7 @@ static const char *const kept_tags[] = { "html", "head", "body" };
  * (and the blank lines before, among and after them); 0 when the first
  * line that is not blank is no command line. */
 static gsize
-leading_commands_end(const char *text, parser_line_test is_command_line)
+leading_commands_end(const char *text, bool (*is_command_line)(const char *line))
 {
     const char *p = text;
     gsize rest = 0;
@@ -234,7 +234,7 @@ free_node(gpointer node)
 /* HTML without its leading command lines, as new markup; NULL when it has
  * none. */
 static char *
-strip_html(const char *html, parser_line_test is_command_line)
+strip_html(const char *html, bool (*is_command_line)(const char *line))
 {
     g_autoptr(GString) text = g_string_new(NULL);
     g_autoptr(GArray) spans = g_array_new(FALSE, FALSE, sizeof(struct html_span));
@@ -296,7 +296,7 @@ shows_text(GMimeObject *obj, bool *is_html)
 
 /* Takes the leading command lines out of PART; false when it has none. */
 static bool
-strip_part(GMimeTextPart *part, bool is_html, parser_line_test is_command_line)
+strip_part(GMimeTextPart *part, bool is_html, bool (*is_command_line)(const char *line))
 {
     g_autofree char *text = parser_text_of_part(part, false);
     g_autofree char *html = NULL;
@@ -341,7 +341,7 @@ content_bytes(GMimeObject *top)
 }
 
 bool
-parser_strip_commands(const char *raw, gsize len, parser_line_test is_command_line,
+parser_strip_commands(const char *raw, gsize len, bool (*is_command_line)(const char *line),
                       GBytes **body, char **content_type, char **encoding)
 {
     GMimeMessage *msg = parser_message_new(raw, len, NULL);

@@ -146,7 +146,8 @@ reply apple-mail-reply-en.eml open 4 "$EN"
 reply apple-mail-reply-nl.eml pending 2 "$NL"
 reply thunderbird-reply-nl.eml open 3 "$NL"
 reply thunderbird-reply-with-attachment-en.eml pending 4 "$EN"
-like "$(field TKT-1 '[e["type"] for e in d["events"]]')" '"assign"' "#assign in the Gmail reply applied"
+like "$(field TKT-1 '[e["type"] for e in d["events"]]')" '"assign"' \
+    "#assign in the Gmail reply applied"
 copy_file=$(grep -l "a7d3f9c1-5e2b-4806-b9a4-3c1e7f2d8b60@example.com" "$SINK_DIR"/* | head -n 1)
 like "$(cat "$copy_file")" 'filename="incident-report.pdf"' "the attachment goes along"
 

@@ -140,7 +140,8 @@ static const struct {
 } text_cases[] = {
     /* Every entity, named or numeric, decodes. */
     { "Caf&eacute; &mdash; &#x20AC;5", "Caf\xc3\xa9 \xe2\x80\x94 \xe2\x82\xac" "5" },
-    { "&hellip;&rsquo;&ldquo;x&rdquo; &ndash;", "\xe2\x80\xa6\xe2\x80\x99\xe2\x80\x9cx\xe2\x80\x9d \xe2\x80\x93" },
+    { "&hellip;&rsquo;&ldquo;x&rdquo; &ndash;",
+      "\xe2\x80\xa6\xe2\x80\x99\xe2\x80\x9cx\xe2\x80\x9d \xe2\x80\x93" },
     { "&Aring;ngstr&ouml;m &amp; &lt;b&gt;", "\xc3\x85ngstr\xc3\xb6m & <b>" },
     { "&copy; 2026 &trade; &theta;&Omega;", "\xc2\xa9 2026 \xe2\x84\xa2 \xce\xb8\xce\xa9" },
     { "&#233;&#xe9;&#XE9; &#x1F600;", "\xc3\xa9\xc3\xa9\xc3\xa9 \xf0\x9f\x98\x80" },
