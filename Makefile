@@ -16,7 +16,7 @@ SYSCONFDIR ?= /etc
 BUILD     ?= build
 
 CC        ?= cc
-PKGS      := milter gmime-3.0 glib-2.0 gio-2.0 sqlite3 libcurl json-glib-1.0 libical
+PKGS      := milter gmime-3.0 glib-2.0 gio-2.0 sqlite3 libcurl json-glib-1.0 libical libxml-2.0
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lpthread
 
@@ -141,10 +141,11 @@ uninstall:
 fuzz:
 	@mkdir -p $(BUILD)/fuzz
 	@echo "  FUZZ    $(BUILD)/fuzz/fuzz-parser"
-	@clang $(WARN) $(DEFS) -I. $(shell pkg-config --cflags gmime-3.0 glib-2.0) -O1 -g \
+	@clang $(WARN) $(DEFS) -I. $(shell pkg-config --cflags gmime-3.0 glib-2.0 libxml-2.0) -O1 -g \
 	    -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
 	    -fno-sanitize-recover=undefined -o $(BUILD)/fuzz/fuzz-parser fuzz/fuzz-parser.c \
-	    $(wildcard parser/*.c) $(shell pkg-config --libs gmime-3.0 glib-2.0)
+	    $(wildcard parser/*.c) router/commands.c \
+	    $(shell pkg-config --libs gmime-3.0 glib-2.0 libxml-2.0)
 
 clean:
 	rm -rf build build-asan

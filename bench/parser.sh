@@ -10,8 +10,8 @@ REPEAT=${BENCH_REPEAT:-20}
 WORK=$(mktemp -d /tmp/tm-bench-parser.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 TIMER=$WORK/parser-time
-cc -std=c11 -O2 -D_GNU_SOURCE -I. $(pkg-config --cflags gmime-3.0 glib-2.0) -o "$TIMER" \
-    fuzz/parser-time.c parser/*.c $(pkg-config --libs gmime-3.0 glib-2.0) || exit 1
+cc -std=c11 -O2 -D_GNU_SOURCE -I. $(pkg-config --cflags gmime-3.0 glib-2.0 libxml-2.0) -o "$TIMER" \
+    fuzz/parser-time.c parser/*.c $(pkg-config --libs gmime-3.0 glib-2.0 libxml-2.0) || exit 1
 
 python3 - "$WORK/typical-50k.eml" <<'PY'
 import base64, sys

@@ -6,7 +6,7 @@
  * that is not UTF-8, a header-like field with a line break, a missing
  * array.  Each input is parsed with the default limits and with small
  * ones, so that the limit paths are fuzzed too, and fed to
- * parser_replace_text(), which the milter runs on the same bytes.
+ * parser_strip_commands(), which the milter runs on the same bytes.
  *
  *   make fuzz && build/fuzz/fuzz-parser -max_len=131072 CORPUS_DIR tests/fixtures/parser
  */
@@ -18,6 +18,7 @@
 #include <gmime/gmime.h>
 
 #include "parser/mail.h"
+#include "router/commands.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -111,7 +112,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_mail(m);
     parser_mail_free(m);
 
-    if (parser_replace_text(raw, size, "replaced\n", &body, &content_type, &encoding)) {
+    if (parser_strip_commands(raw, size, commands_is_command_line, &body, &content_type,
+                              &encoding)) {
         g_bytes_unref(body);
         g_free(content_type);
         g_free(encoding);

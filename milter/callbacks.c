@@ -538,22 +538,20 @@ set_header(SMFICTX *ctx, const struct msg_ctx *msg, const char *name, bool prese
 }
 
 /* A staff reply that goes on to the customer loses its command lines: they
- * are for the ticket, not for the customer to read. */
+ * are for the ticket, not for the customer to read.  They go from every
+ * part that shows the text, the plain and the HTML versions alike. */
 static void
 strip_commands(SMFICTX *ctx, const struct msg_ctx *msg, const struct mail *mail, const char *qid)
 {
-    g_autofree char *text = commands_strip(mail->text);
     g_autofree char *content_type = NULL;
     g_autofree char *encoding = NULL;
     g_autoptr(GBytes) body = NULL;
     const guint8 *data;
     gsize size;
 
-    if (!parser_replace_text((const char *)msg->raw->data, msg->raw->len, text, &body,
-                             &content_type, &encoding)) {
-        log_warning("%s: staff reply without a text/plain part: command lines left in", qid);
+    if (!parser_strip_commands((const char *)msg->raw->data, msg->raw->len,
+                               commands_is_command_line, &body, &content_type, &encoding))
         return;
-    }
     data = g_bytes_get_data(body, &size);
     /* libmilter sends a body in chunks of at most 64 KiB. */
     for (gsize off = 0; off < size || off == 0; off += 65535) {

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include <gmime/gmime.h>
+#include <libxml/parser.h>
 
 #include "parser/attach.h"
 #include "parser/auth.h"
@@ -46,6 +47,13 @@ static const char *const digest_headers[] = {
     "From", "To", "Cc", "Subject", "Date", "Message-ID", "In-Reply-To", "References",
 };
 
+/* libxml2 reports through its generic handler what no parser context
+ * hears (the serialiser's complaints); the daemon's stderr is its log. */
+static void
+xml_silent(void *ctx, const char *msg, ...)
+{
+}
+
 void
 parser_init(void)
 {
@@ -53,6 +61,11 @@ parser_init(void)
 
     if (g_once_init_enter(&done)) {
         g_mime_init();
+        /* libxml2 sets up its globals and per-thread state here, before
+         * any thread parses HTML. */
+        xmlInitParser();
+        xmlSetGenericErrorFunc(NULL, xml_silent);
+        xmlThrDefSetGenericErrorFunc(NULL, xml_silent);
         g_once_init_leave(&done, 1);
     }
 }
@@ -271,20 +284,6 @@ limit_headers(const char *raw, gsize len, guint max, GByteArray **out)
 
 /* ---- the message ---- */
 
-static GMimeMessage *
-construct(const char *raw, gsize len, GMimeParserOptions *options)
-{
-    /* A copy: GMime's stream owns its buffer, ours belongs to the milter. */
-    GMimeStream *stream = g_mime_stream_mem_new_with_buffer(raw, len);
-    GMimeParser *parser = g_mime_parser_new_with_stream(stream);
-    GMimeMessage *msg = g_mime_parser_construct_message(parser, options);
-
-    /* GMime 3.2 has no autoptr support; the message keeps what it needs. */
-    g_object_unref(parser);
-    g_object_unref(stream);
-    return msg;
-}
-
 static struct mail_address *
 first_address(GMimeMessage *msg, const char *name, GMimeParserOptions *options)
 {
@@ -389,7 +388,7 @@ read_body(GMimeMessage *msg, const struct parser_limits *limits, struct mail *ma
 
     parser_walk_init(&walk, limits);
     leaves = parser_walk_leaves(&walk, g_mime_message_get_mime_part(msg), 0);
-    text = parser_text_pick(&walk, leaves, &is_html);
+    text = parser_text_pick(&walk, leaves, &is_html, &mail->text_is_forwarded);
     mail->text = parser_text_of_part(text, is_html);
     if (text == NULL && leaves->len == 0)
         mail->text = prologue_text(g_mime_message_get_mime_part(msg), mail->text);
@@ -417,9 +416,9 @@ parser_mail_parse_limited(const char *raw, gsize len, const struct parser_limits
     options = g_mime_parser_options_new();
     g_mime_parser_options_set_fallback_charsets(options, header_fallback_charsets);
     if (limit_headers(raw, len, limits->max_headers, &cut))
-        msg = construct((const char *)cut->data, cut->len, options);
+        msg = parser_message_new((const char *)cut->data, cut->len, options);
     else
-        msg = construct(raw, len, options);
+        msg = parser_message_new(raw, len, options);
     if (cut != NULL)
         g_byte_array_unref(cut);
     if (msg == NULL) {

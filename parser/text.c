@@ -104,14 +104,17 @@ parser_part_is_attachment(GMimeObject *part)
 }
 
 GMimeTextPart *
-parser_text_pick(struct parser_walk *w, GArray *leaves, bool *is_html)
+parser_text_pick(struct parser_walk *w, GArray *leaves, bool *is_html, bool *is_forwarded)
 {
     GMimeTextPart *html = NULL;
     GMimeMessagePart *forward = NULL;
     guint forward_depth = 0;
     GArray *inner_leaves = NULL;
+    bool forwarded = false;
 
     *is_html = false;
+    if (is_forwarded != NULL)
+        *is_forwarded = false;
     /* A loop, not recursion: each forwarded message may forward another,
      * and the walk's limits bound them all together. */
     for (;;) {
@@ -130,6 +133,8 @@ parser_text_pick(struct parser_walk *w, GArray *leaves, bool *is_html)
                 if (g_mime_content_type_is_type(ct, "text", "plain")) {
                     GMimeTextPart *plain = GMIME_TEXT_PART(leaf->obj);
                     g_clear_pointer(&inner_leaves, g_array_unref);
+                    if (is_forwarded != NULL)
+                        *is_forwarded = forwarded;
                     return plain;
                 }
                 if (html == NULL && g_mime_content_type_is_type(ct, "text", "html"))
@@ -146,9 +151,12 @@ parser_text_pick(struct parser_walk *w, GArray *leaves, bool *is_html)
                                           forward_depth + 1);
         leaves = inner_leaves;
         forward = NULL;
+        forwarded = true;
     }
     g_clear_pointer(&inner_leaves, g_array_unref);
     *is_html = html != NULL;
+    if (is_forwarded != NULL)
+        *is_forwarded = html != NULL && forwarded;
     return html;
 }
 
@@ -161,7 +169,7 @@ parser_text_part(GMimeMessage *msg, bool *is_html)
 
     parser_walk_init(&w, NULL);
     leaves = parser_walk_leaves(&w, g_mime_message_get_mime_part(msg), 0);
-    part = parser_text_pick(&w, leaves, is_html);
+    part = parser_text_pick(&w, leaves, is_html, NULL);
     g_array_unref(leaves);
     return part;
 }

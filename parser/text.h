@@ -2,8 +2,8 @@
  * text - which MIME part is "the text" of a message, and that text as UTF-8.
  *
  * Internal to parser/: mail.c fills struct mail from it, and code that must
- * act on the same part the ticket text came from (replace.c) can ask the
- * same question through parser_text_part().
+ * act on the same part the ticket text came from can ask the same question
+ * through parser_text_part().
  */
 #ifndef TM_PARSER_TEXT_H
 #define TM_PARSER_TEXT_H
@@ -19,9 +19,11 @@ struct parser_walk;
  * parser_walk_leaves() on the message's body): the first inline
  * text/plain, else the first inline text/html (*IS_HTML set), looking into
  * an inline forwarded message (through W, one level deeper) only when the
- * message has no text of its own. NULL when there is none. The part
+ * message has no text of its own; *IS_FORWARDED (when not NULL) says the
+ * part came from such a forward. NULL when there is none. The part
  * belongs to the message. */
-GMimeTextPart *parser_text_pick(struct parser_walk *w, GArray *leaves, bool *is_html);
+GMimeTextPart *parser_text_pick(struct parser_walk *w, GArray *leaves, bool *is_html,
+                                bool *is_forwarded);
 
 /* parser_text_pick() over all of MSG within parser_default_limits. */
 GMimeTextPart *parser_text_part(GMimeMessage *msg, bool *is_html);

@@ -24,6 +24,9 @@ WORK=$(mktemp -d /tmp/tm-fuzz.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 mkdir -p "$WORK/corpus" "$WORK/artifacts"
 cp tests/fixtures/parser/*.eml "$WORK/corpus/"
+# Staff replies in the shapes mail clients send: the seeds for the command
+# lines' removal from plain text and HTML.
+for f in tests/fixtures/staff-html/*.eml; do cp "$f" "$WORK/corpus/staff-${f##*/}"; done
 # Inputs that once broke the parser start every run, so they stay fixed.
 cp tests/fixtures/fuzz/* "$WORK/corpus/"
 
@@ -47,8 +50,8 @@ fi
 
 # Every input of the corpus the run ended with, without sanitizers.
 TIMER=$WORK/parser-time
-cc -std=c11 -O2 -D_GNU_SOURCE -I. $(pkg-config --cflags gmime-3.0 glib-2.0) -o "$TIMER" \
-    fuzz/parser-time.c parser/*.c $(pkg-config --libs gmime-3.0 glib-2.0) 2>"$WORK/cc.log"
+cc -std=c11 -O2 -D_GNU_SOURCE -I. $(pkg-config --cflags gmime-3.0 glib-2.0 libxml-2.0) -o "$TIMER" \
+    fuzz/parser-time.c parser/*.c $(pkg-config --libs gmime-3.0 glib-2.0 libxml-2.0) 2>"$WORK/cc.log"
 ok $? "parser-time builds"
 find "$WORK/corpus" -type f -print0 | xargs -0 "$TIMER" -n 3 >"$WORK/times" 2>&1
 ok $? "parser-time read every input of the corpus"
