@@ -153,7 +153,7 @@ like "$(cat "$copy_file")" 'filename="incident-report.pdf"' "the attachment goes
 
 # Only quoted or forwarded: nothing applies, nothing is taken out.
 for f in gmail-reply-quoted-status-closed-en.eml apple-mail-reply-below-quote-nl.eml \
-    outlook-forward-status-closed-nl.eml; do
+    outlook-forward-status-closed-nl.eml forward-only-status-closed-en.eml; do
     id=$(msgid "$S/$f")
     send_mail "$S/$f" --to jan@acme.test,support@example.com
     ok $? "$f: accepted"
