@@ -436,6 +436,53 @@ cmd_status(const struct config *cfg, const char *db_path, const struct options *
     return rc < 0 ? 0 : rc;
 }
 
+/* ---- unattached bounces ---- */
+
+int
+cmd_unattached(const char *db_path, const struct options *o)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GPtrArray) rows = NULL;
+    struct admin *a = open_checked(db_path, false, &error);
+
+    if (a == NULL)
+        return fail(error, EXIT_DATABASE);
+    rows = admin_unattached(a, (guint)o->limit, &error);
+    admin_close(a);
+    if (rows == NULL)
+        return fail(error, EXIT_DATABASE);
+    if (o->json) {
+        g_autoptr(JsonBuilder) b = json_builder_new();
+        json_builder_begin_array(b);
+        for (guint i = 0; i < rows->len; i++) {
+            const struct admin_unattached *u = g_ptr_array_index(rows, i);
+            json_builder_begin_object(b);
+            add_int(b, "id", u->id);
+            add_string(b, "received_at", u->received_at);
+            add_string(b, "queue_id", u->queue_id);
+            add_string(b, "envelope_from", u->envelope_from);
+            add_string(b, "from", u->from);
+            add_string(b, "subject", u->subject);
+            add_string(b, "message_id", u->message_id);
+            add_string(b, "reason", u->reason);
+            json_builder_end_object(b);
+        }
+        json_builder_end_array(b);
+        print_json(b);
+        return 0;
+    }
+    for (guint i = 0; i < rows->len; i++) {
+        const struct admin_unattached *u = g_ptr_array_index(rows, i);
+        printf("%s  queue=%s  from=<%s> envelope=<%s>\n    %s\n", u->received_at,
+               u->queue_id != NULL ? u->queue_id : "-", u->from != NULL ? u->from : "",
+               u->envelope_from != NULL ? u->envelope_from : "",
+               u->subject != NULL ? u->subject : "");
+    }
+    if (rows->len == 0)
+        printf("(no unattached mail)\n");
+    return 0;
+}
+
 /* ---- search ---- */
 
 int

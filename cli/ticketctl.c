@@ -46,6 +46,7 @@ usage(FILE *out)
             "  customers         each customer with its open tickets and SLA breaches\n"
             "  close TAG         close a ticket; reopen TAG opens it again\n"
             "  search TEXT...    tickets with every word in their subject or messages\n"
+            "  unattached        bounces kept on no ticket (they named no mail of ours)\n"
             "  export [TAG]      whole tickets with messages and events, as JSON\n"
             "  purge --before DATE  drop raw mail of closed tickets last changed before DATE\n"
             "  backup DIR        verified online copy into DIR, then prune old copies\n"
@@ -60,7 +61,7 @@ usage(FILE *out)
             "                    (ISO 8601, e.g. 2026-11-24T10:00:00Z)\n"
             "  --before DATE     purge: YYYY-MM-DD or ISO 8601\n"
             "  --daily N, --weekly N, --monthly N  backup retention (default 7, 5, 13)\n"
-            "  --limit N         search: at most N tickets (default 50)\n"
+            "  --limit N         search, unattached: at most N rows (default 50)\n"
             "  --quiet           close, reopen: do not tell the customer\n"
             "  --force           restore: the daemon is stopped, whatever its pid file says\n");
 }
@@ -503,6 +504,8 @@ run_admin_command(const char *command, const struct config *cfg, const char *db_
         return cmd_status(cfg, db_path, o);
     if (strcmp(command, "search") == 0)
         return cmd_search(db_path, o);
+    if (strcmp(command, "unattached") == 0)
+        return cmd_unattached(db_path, o);
     if (strcmp(command, "export") == 0)
         return cmd_export(db_path, o);
     if (strcmp(command, "purge") == 0)

@@ -53,6 +53,7 @@ int cmd_stats(const char *db_path, const struct options *o);
 int cmd_customers(const struct config *cfg, const char *db_path, const struct options *o);
 int cmd_status(const struct config *cfg, const char *db_path, const struct options *o);
 int cmd_search(const char *db_path, const struct options *o);
+int cmd_unattached(const char *db_path, const struct options *o);
 int cmd_export(const char *db_path, const struct options *o);
 int cmd_purge(const struct config *cfg, const char *db_path, const struct options *o);
 int cmd_backup(const struct config *cfg, const char *db_path, const struct options *o);

@@ -336,6 +336,57 @@ admin_customers(struct admin *a, GError **error)
     return rows;
 }
 
+/* ---- unattached bounces ---- */
+
+static void
+unattached_free(gpointer p)
+{
+    struct admin_unattached *u = p;
+
+    g_free(u->received_at);
+    g_free(u->queue_id);
+    g_free(u->envelope_from);
+    g_free(u->from);
+    g_free(u->subject);
+    g_free(u->message_id);
+    g_free(u->reason);
+    g_free(u);
+}
+
+GPtrArray *
+admin_unattached(struct admin *a, guint limit, GError **error)
+{
+    static const char sql[] =
+        "SELECT id, received_at, queue_id, envelope_from, from_addr, subject, message_id, reason"
+        " FROM unattached ORDER BY id DESC LIMIT ?1";
+    GPtrArray *rows = g_ptr_array_new_with_free_func(unattached_free);
+    sqlite3_stmt *s = prepare(a->db, a->path, sql, error);
+    int rc;
+
+    if (s == NULL)
+        return g_ptr_array_unref(rows), NULL;
+    sqlite3_bind_int(s, 1, (int)limit);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct admin_unattached *u = g_new0(struct admin_unattached, 1);
+        u->id = sqlite3_column_int64(s, 0);
+        u->received_at = store_column_dup(s, 1);
+        u->queue_id = store_column_dup(s, 2);
+        u->envelope_from = store_column_dup(s, 3);
+        u->from = store_column_dup(s, 4);
+        u->subject = store_column_dup(s, 5);
+        u->message_id = store_column_dup(s, 6);
+        u->reason = store_column_dup(s, 7);
+        g_ptr_array_add(rows, u);
+    }
+    sqlite3_finalize(s);
+    if (rc != SQLITE_DONE) {
+        set_db_error(error, a->db, rc, a->path, "reading the unattached mail");
+        g_ptr_array_unref(rows);
+        return NULL;
+    }
+    return rows;
+}
+
 /* ---- search ---- */
 
 /* Each word of TEXT as an FTS5 term: a quoted string (whatever it holds,

@@ -63,6 +63,8 @@ is "$(messages_on TKT-1)" "$before" "it is not stored on TKT-1"
 is "$(sql "SELECT count(*) FROM unattached WHERE message_id = 'iban-1@evil.test'")" "1" \
     "it is kept as an unattached bounce"
 like "$(cat "$E2E_DIR/milter.log")" 'action=unattached' "and the log says so"
+is "$(tctl unattached --json | json '[u["message_id"] for u in d]')" '["iban-1@evil.test"]' \
+    "ticketctl unattached lists it"
 sed 's/iban-1@/iban-2@/' "$E2E_DIR/iban.eml" >"$E2E_DIR/iban2.eml"
 n=$(tickets)
 send_mail "$E2E_DIR/iban2.eml" --from eve@evil.test
