@@ -31,8 +31,18 @@
 char *
 parser_header_text(const char *value)
 {
-    g_autofree char *valid = g_utf8_make_valid(value != NULL ? value : "", -1);
-    GString *out = g_string_sized_new(strlen(valid));
+    const char *v = value != NULL ? value : "";
+    gsize len = strnlen(v, PARSER_MAX_HEADER_TEXT + 1);
+    g_autofree char *valid = NULL;
+    GString *out;
+
+    if (len > PARSER_MAX_HEADER_TEXT) {
+        len = PARSER_MAX_HEADER_TEXT;
+        while (len > 0 && ((guchar)v[len] & 0xc0) == 0x80)
+            len--;
+    }
+    valid = g_utf8_make_valid(v, (gssize)len);
+    out = g_string_sized_new(strlen(valid));
 
     for (const char *p = valid; *p != '\0'; p = g_utf8_next_char(p)) {
         GUnicodeType type = g_unichar_type(g_utf8_get_char(p));

@@ -31,9 +31,17 @@
  * PARSER_MAX_HEADER_VALUE (bound.h) for each field. */
 #define PARSER_MAX_ADDRESS_BYTES (64 * 1024)
 
+/* The longest header-like string of a struct mail: 16 KiB of raw header
+ * value (PARSER_MAX_HEADER_VALUE, bound.h) decoded, where a byte read as
+ * windows-1252 can become three of UTF-8.  Values GMime decodes whole (an
+ * attachment's name) are cut to it as well. */
+#define PARSER_MAX_HEADER_TEXT (48 * 1024)
+
 /* VALUE (NULL is fine) as valid UTF-8 on one line: CR, LF, every other
  * control character and Unicode's line and paragraph separators become
- * spaces; leading and trailing blanks are removed. Never NULL. */
+ * spaces; leading and trailing blanks are removed; at most
+ * PARSER_MAX_HEADER_TEXT bytes of VALUE are read, cut between characters.
+ * Never NULL. */
 char *parser_header_text(const char *value);
 
 /* A msg-id (without brackets) as one token: parser_header_text() with
