@@ -54,6 +54,38 @@ starts_block(char c)
     return strchr("#-+=|", c) != NULL || g_ascii_isdigit(c) || c == ' ' || c == '\t';
 }
 
+/* Characters that are written as something else. */
+static const struct {
+    char c;
+    const char *as;
+} replaced[] = {
+    { '&', "&amp;" },
+    { '<', "&lt;" },
+    { '>', "&gt;" },
+    { '*', "\xe2\x88\x97" }, /* U+2217 ASTERISK OPERATOR */
+    { '_', "\xcb\x8d" },     /* U+02CD MODIFIER LETTER LOW MACRON */
+    { '~', "\xe2\x88\xbc" }, /* U+223C TILDE OPERATOR */
+    { '`', "\xcb\x8b" },     /* U+02CB MODIFIER LETTER GRAVE ACCENT */
+};
+
+static const char *
+replacement(char c)
+{
+    for (guint i = 0; i < G_N_ELEMENTS(replaced); i++)
+        if (replaced[i].c == c)
+            return replaced[i].as;
+    return NULL;
+}
+
+/* Whether a ZWSP goes after C, with NEXT after it. */
+static bool
+needs_break_after(char c, char next)
+{
+    if (c == ']' || c == '\\')
+        return true;
+    return (c == '.' || c == '@' || c == ':') && (is_word_char(next) || next == '/');
+}
+
 char *
 chat_escape_text(const char *text)
 {
@@ -62,48 +94,17 @@ chat_escape_text(const char *text)
     bool line_start = true;
 
     for (; *p != '\0'; p++) {
-        char c = *p;
+        const char *as = replacement(*p);
 
-        if (line_start && starts_block(c))
+        if (line_start && starts_block(*p))
             g_string_append(out, ZWSP);
-        line_start = c == '\n' || c == '\r';
-        switch (c) {
-        case '&':
-            g_string_append(out, "&amp;");
-            break;
-        case '<':
-            g_string_append(out, "&lt;");
-            break;
-        case '>':
-            g_string_append(out, "&gt;");
-            break;
-        case '*':
-            g_string_append(out, "\xe2\x88\x97"); /* U+2217 ASTERISK OPERATOR */
-            break;
-        case '_':
-            g_string_append(out, "\xcb\x8d"); /* U+02CD MODIFIER LETTER LOW MACRON */
-            break;
-        case '~':
-            g_string_append(out, "\xe2\x88\xbc"); /* U+223C TILDE OPERATOR */
-            break;
-        case '`':
-            g_string_append(out, "\xcb\x8b"); /* U+02CB MODIFIER LETTER GRAVE ACCENT */
-            break;
-        case ']':
-        case '\\':
-            g_string_append_c(out, c);
+        line_start = *p == '\n' || *p == '\r';
+        if (as != NULL)
+            g_string_append(out, as);
+        else
+            g_string_append_c(out, *p);
+        if (needs_break_after(*p, p[1]))
             g_string_append(out, ZWSP);
-            break;
-        case '.':
-        case '@':
-        case ':':
-            g_string_append_c(out, c);
-            if (is_word_char(p[1]) || p[1] == '/')
-                g_string_append(out, ZWSP);
-            break;
-        default:
-            g_string_append_c(out, c);
-        }
     }
     return g_string_free(out, FALSE);
 }
