@@ -117,6 +117,15 @@ def shapes():
     yield "names-list-100k", message([("To", repeat_to("a b, ", 100 * KB))])
     yield "group-nesting-100k", message([("To", repeat_to("a:", 100 * KB))])
 
+    # GMime builds every part, however many the walk looks at.
+    empty = "".join("--p\n\nx\n" for _ in range(60000))
+    yield "empty-parts-60000", message([], body="--p\nContent-Type: text/plain\n\ntext\n" + empty + "--p--\n",
+                                       content_type='multipart/mixed; boundary="p"')
+    tiny = "".join('--p\nContent-Type: image/gif\nContent-Disposition: attachment; filename="d%d.gif"\n\nGIF89a\n' % i
+                   for i in range(6000))
+    yield "tiny-attachments-6000", message([], body="--p\nContent-Type: text/plain\n\ntext\n" + tiny + "--p--\n",
+                                           content_type='multipart/mixed; boundary="p"')
+
     status = "".join("Final-Recipient: rfc822; r%d@klant.example\nAction: failed\nStatus: 5.1.1\n\n" % i
                      for i in range(10000))
     report = ("--d\nContent-Type: text/plain\n\nUndeliverable.\n"

@@ -25,7 +25,14 @@
  *     the parents, RFC 5537 3.4.4), Authentication-Results after a whole
  *     resinfo;
  *   - the top-level block to max_headers fields (the fields past it are
- *     left out).
+ *     left out);
+ *   - the message to the parts the walk could look at (2 max_parts + 2
+ *     delimiter lines; everything after is left out): GMime builds every
+ *     part, a few microseconds each, and 60,000 empty parts fit in 420 KB.
+ *     A delimiter is a line of "--" and a boundary some Content-Type
+ *     declared; when a boundary is written in a way this file does not read
+ *     (RFC 2231, a comment, an escape, an encoded word, more than 64 of
+ *     them), every line starting with "--" counts from then on.
  *
  * GMime's RFC 2047 decoder is quadratic too in its lenient mode; mail.c
  * builds the tree in strict mode and decodes leniently only what it reads
@@ -66,12 +73,20 @@ struct field {
     bool crlf;             /* the field's lines end with CRLF */
 };
 
+/* Boundaries remembered; past it every "--" line counts as a delimiter. */
+#define MAX_BOUNDARIES 64
+
 struct writer {
     const char *raw;
     const char *end;
     GByteArray *out;    /* NULL until the first cut */
     const char *copied; /* everything before it is in OUT (or needs no copy) */
     gsize address_budget;
+    GPtrArray *boundaries; /* char*, as declared */
+    bool any_dashes;       /* a boundary could not be read: every "--" line counts */
+    guint delimiters;      /* delimiter lines seen */
+    guint max_delimiters;
+    bool stopped;          /* the rest of the message is left out */
     struct parser_bound *bound;
 };
 
@@ -151,6 +166,76 @@ names_message_type(const struct field *f)
     return false;
 }
 
+/* Remembers the boundary parameters of the Content-Type F, every one of
+ * them (GMime may take another than the first). */
+static void
+note_boundaries(struct writer *w, const struct field *f)
+{
+    static const char name[] = "boundary";
+    const char *v = f->colon + 1;
+
+    for (const char *p = v; p + sizeof name - 1 <= f->value_end; p++) {
+        const char *q = p + sizeof name - 1;
+        const char *start;
+        const char *stop;
+
+        if (g_ascii_strncasecmp(p, name, sizeof name - 1) != 0)
+            continue;
+        while (q < f->value_end && (*q == ' ' || *q == '\t' || *q == '\r' || *q == '\n'))
+            q++;
+        if (q < f->value_end && *q == '*') {
+            w->any_dashes = true; /* RFC 2231 */
+            return;
+        }
+        if (q >= f->value_end || *q != '=')
+            continue;
+        q++;
+        while (q < f->value_end && (*q == ' ' || *q == '\t' || *q == '\r' || *q == '\n'))
+            q++;
+        if (q < f->value_end && *q == '"') {
+            start = ++q;
+            while (q < f->value_end && *q != '"' && *q != '\\')
+                q++;
+            if (q >= f->value_end || *q != '"') {
+                w->any_dashes = true; /* an escape, or no closing quote */
+                return;
+            }
+        } else {
+            start = q;
+            while (q < f->value_end && strchr(" \t\r\n;()\"", *q) == NULL)
+                q++;
+        }
+        stop = q;
+        if (stop == start || (q < f->value_end && *q == '(') ||
+            g_strstr_len(start, stop - start, "=?") != NULL ||
+            w->boundaries->len == MAX_BOUNDARIES) {
+            w->any_dashes = true;
+            return;
+        }
+        g_ptr_array_add(w->boundaries, g_strndup(start, (gsize)(stop - start)));
+        p = stop - 1;
+    }
+}
+
+/* Whether the line at P starts with "--" and a declared boundary. */
+static bool
+is_delimiter(const struct writer *w, const char *p)
+{
+    gsize room = (gsize)(w->end - p);
+
+    if (room < 2 || p[0] != '-' || p[1] != '-')
+        return false;
+    if (w->any_dashes)
+        return true;
+    for (guint i = 0; i < w->boundaries->len; i++) {
+        const char *b = g_ptr_array_index(w->boundaries, i);
+        gsize n = strlen(b);
+        if (room >= 2 + n && memcmp(p + 2, b, n) == 0)
+            return true;
+    }
+    return false;
+}
+
 /* ---- the copy ---- */
 
 static void
@@ -192,6 +277,20 @@ write_cut(struct writer *w, const struct field *f, const char *cut)
     end_line(w, f);
     w->copied = f->end;
     w->bound->cut_values = true;
+}
+
+/* A delimiter line at P: counted; past the bound, P and everything after
+ * it are left out.  Returns whether the scan goes on. */
+static bool
+count_delimiter(struct writer *w, const char *p)
+{
+    if (!is_delimiter(w, p) || ++w->delimiters <= w->max_delimiters)
+        return true;
+    copy_to(w, p);
+    w->copied = w->end;
+    w->stopped = true;
+    w->bound->cut_parts = true;
+    return false;
 }
 
 /* ---- where a value may be cut ---- */
@@ -335,7 +434,7 @@ bound_block(struct writer *w, const char *p, enum block_kind kind, guint max_hea
         if (kind != BLOCK_TOP && p[0] == '-' && p + 1 < w->end && p[1] == '-') {
             /* A boundary: the lines after it are a part's header. */
             *next = BLOCK_PART;
-            return next_line(p, w->end);
+            return count_delimiter(w, p) ? next_line(p, w->end) : w->end;
         }
         read_field(p, w->end, &f);
         if (kind == BLOCK_TOP && fields++ == max_headers) {
@@ -351,6 +450,7 @@ bound_block(struct writer *w, const char *p, enum block_kind kind, guint max_hea
         if (f.colon != NULL && field_is(&f, "Content-Type")) {
             has_type = true;
             is_message = is_message || names_message_type(&f);
+            note_boundaries(w, &f);
         }
         if (f.colon != NULL && kind == BLOCK_TOP)
             bound_top_field(w, &f);
@@ -368,28 +468,42 @@ bound_block(struct writer *w, const char *p, enum block_kind kind, guint max_hea
 }
 
 void
-parser_bound_message(const char *raw, gsize len, guint max_headers, struct parser_bound *out)
+parser_bound_message(const char *raw, gsize len, const struct parser_limits *limits,
+                     struct parser_bound *out)
 {
-    struct writer w = { raw, raw + len, NULL, raw, PARSER_MAX_GMIME_ADDRESS_BYTES, out };
+    struct writer w = {
+        .raw = raw,
+        .end = raw + len,
+        .copied = raw,
+        .address_budget = PARSER_MAX_GMIME_ADDRESS_BYTES,
+        .boundaries = g_ptr_array_new_with_free_func(g_free),
+        /* An open and a close delimiter for every object the walk may
+         * visit, and one to spare. */
+        .max_delimiters = 2 * limits->max_parts + 2,
+        .bound = out,
+    };
     enum block_kind kind = BLOCK_TOP;
     const char *p = raw;
 
     memset(out, 0, sizeof *out);
     out->address_fields = g_ptr_array_new();
-    while (p < w.end) {
+    while (p < w.end && !w.stopped) {
         if (kind == BLOCK_BODY) {
             bool boundary = p[0] == '-' && p + 1 < w.end && p[1] == '-';
+            if (boundary && !count_delimiter(&w, p))
+                break;
             p = next_line(p, w.end);
             if (boundary)
                 kind = BLOCK_PART;
             continue;
         }
-        p = bound_block(&w, p, kind, max_headers, &kind);
+        p = bound_block(&w, p, kind, limits->max_headers, &kind);
     }
     if (w.out != NULL) {
         copy_to(&w, w.end);
         out->copy = w.out;
     }
+    g_ptr_array_unref(w.boundaries);
 }
 
 void
@@ -425,14 +539,14 @@ parser_options_new(bool strict)
 }
 
 GMimeMessage *
-parser_construct_bounded(const char *raw, gsize len, guint max_headers,
+parser_construct_bounded(const char *raw, gsize len, const struct parser_limits *limits,
                          struct parser_bound *bound, GMimeParserOptions **options)
 {
     GMimeStream *stream;
     GMimeParser *parser;
     GMimeMessage *msg;
 
-    parser_bound_message(raw, len, max_headers, bound);
+    parser_bound_message(raw, len, limits, bound);
     *options = parser_options_new(true);
     if (bound->copy != NULL) {
         /* The copy outlives the message (the caller clears it last): no

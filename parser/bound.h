@@ -12,6 +12,8 @@
 #include <glib.h>
 #include <gmime/gmime.h>
 
+#include "parser/mail.h"
+
 /* The longest header value (bytes after the colon, folding included) of
  * the top-level header block that is parsed.  No client writes a value
  * this long (Postfix's own header_size_limit is 100 KiB for a whole
@@ -44,12 +46,13 @@ struct parser_bound {
     GPtrArray *address_fields;
     bool cut_fields;   /* a field was past max_headers */
     bool cut_values;   /* a value was cut to a bound above */
+    bool cut_parts;    /* parts past what max_parts lets the walk see were left out */
 };
 
-/* Fills *OUT for the LEN bytes of RAW, keeping at most MAX_HEADERS fields
- * of the top-level header block.  Never fails; clear *OUT with
- * parser_bound_clear(). */
-void parser_bound_message(const char *raw, gsize len, guint max_headers,
+/* Fills *OUT for the LEN bytes of RAW within LIMITS (max_headers fields
+ * of the top-level header block, the parts max_parts lets the walk see).
+ * Never fails; clear *OUT with parser_bound_clear(). */
+void parser_bound_message(const char *raw, gsize len, const struct parser_limits *limits,
                           struct parser_bound *out);
 void parser_bound_clear(struct parser_bound *b);
 
@@ -63,7 +66,8 @@ GMimeParserOptions *parser_options_new(bool strict);
  * *OPTIONS.  The caller frees the message, then clears *BOUND and frees
  * *OPTIONS (header values are decoded lazily with them), even when NULL
  * is returned because GMime could read no message. */
-GMimeMessage *parser_construct_bounded(const char *raw, gsize len, guint max_headers,
+GMimeMessage *parser_construct_bounded(const char *raw, gsize len,
+                                       const struct parser_limits *limits,
                                        struct parser_bound *bound,
                                        GMimeParserOptions **options);
 

@@ -392,7 +392,7 @@ parser_mail_parse_limited(const char *raw, gsize len, const struct parser_limits
     }
     if (limits == NULL)
         limits = &parser_default_limits;
-    msg = parser_construct_bounded(raw, len, limits->max_headers, &bound, &strict);
+    msg = parser_construct_bounded(raw, len, limits, &bound, &strict);
     if (msg == NULL) {
         parser_bound_clear(&bound);
         g_mime_parser_options_free(strict);
@@ -408,6 +408,8 @@ parser_mail_parse_limited(const char *raw, gsize len, const struct parser_limits
         mail->limits_hit |= MAIL_LIMIT_HEADERS;
     if (bound.cut_values)
         mail->limits_hit |= MAIL_LIMIT_HEADER_BYTES;
+    if (bound.cut_parts)
+        mail->limits_hit |= MAIL_LIMIT_PARTS;
     lenient = parser_options_new(false);
     read_headers(msg, &bound, lenient, mail);
     read_body(msg, limits, mail);

@@ -32,8 +32,8 @@ parser_replace_text(const char *raw, gsize len, const char *text, GBytes **body,
 {
     struct parser_bound bound;
     GMimeParserOptions *options = NULL;
-    GMimeMessage *msg = parser_construct_bounded(raw, len, parser_default_limits.max_headers,
-                                                 &bound, &options);
+    GMimeMessage *msg = parser_construct_bounded(raw, len, &parser_default_limits, &bound,
+                                                 &options);
     GMimeTextPart *part;
     bool is_html;
     GMimeFormatOptions *fo;

@@ -1532,6 +1532,57 @@ test_hostile_shapes_fast(void)
     }
 }
 
+/* GMime builds every part; past what the walk could look at, the parts
+ * are not given to it.  The boundary is read in the plain forms and, when
+ * it is written otherwise, every "--" line counts. */
+static void
+test_many_empty_parts_fast(void)
+{
+    static const char *const types[] = {
+        "multipart/mixed; boundary=\"p\"",
+        "multipart/mixed; boundary=p",
+        "multipart/mixed; boundary*=''p",
+        "multipart/mixed; boundary=(c)p",
+    };
+
+    for (guint t = 0; t < G_N_ELEMENTS(types); t++) {
+        GString *raw = g_string_new(NULL);
+        struct mail *m;
+        gint64 start;
+
+        g_string_append_printf(raw, "From: a@klant.example\nMIME-Version: 1.0\nContent-Type: %s\n\n"
+                                    "--p\nContent-Type: text/plain\n\nfirst\n",
+                               types[t]);
+        for (guint i = 0; i < 200000; i++)
+            g_string_append(raw, "--p\n\nx\n");
+        g_string_append(raw, "--p--\n");
+        start = g_get_monotonic_time();
+        m = parse_bytes(raw->str, raw->len);
+        g_assert_cmpint(g_get_monotonic_time() - start, <, G_USEC_PER_SEC);
+        g_assert_true(m->limits_hit & MAIL_LIMIT_PARTS);
+        g_assert_cmpstr(m->text, ==, "first");
+        parser_mail_free(m);
+        g_string_free(raw, TRUE);
+    }
+}
+
+/* Lines starting with "--" that are no declared boundary cut nothing. */
+static void
+test_dash_lines_in_text_kept(void)
+{
+    GString *raw = g_string_new("From: a@klant.example\nSubject: SQL\n\n");
+    struct mail *m;
+
+    for (guint i = 0; i < 3000; i++)
+        g_string_append_printf(raw, "-- step %u\nSELECT %u;\n", i, i);
+    g_string_append(raw, "-- the end\n");
+    m = parse_bytes(raw->str, raw->len);
+    g_assert_true(g_str_has_suffix(m->text, "-- the end\n"));
+    g_assert_cmpuint(m->limits_hit, ==, 0);
+    parser_mail_free(m);
+    g_string_free(raw, TRUE);
+}
+
 static gpointer
 parse_in_thread(gpointer data)
 {
@@ -1623,6 +1674,8 @@ main(int argc, char **argv)
     g_test_add_func("/parser/bound/address-units-bounded", test_address_units_bounded);
     g_test_add_func("/parser/bound/quoted-local-part", test_quoted_local_part);
     g_test_add_func("/parser/bound/hostile-shapes-fast", test_hostile_shapes_fast);
+    g_test_add_func("/parser/bound/many-empty-parts-fast", test_many_empty_parts_fast);
+    g_test_add_func("/parser/bound/dash-lines-in-text-kept", test_dash_lines_in_text_kept);
     g_test_add_func("/parser/threads", test_threads);
     g_test_add_func("/parser/free-null", test_free_null);
 
