@@ -34,14 +34,14 @@
  *     (RFC 2231, a comment, an escape, an encoded word, more than 64 of
  *     them), every line starting with "--" counts from then on.
  *
- * GMime's RFC 2047 decoder is quadratic too in its lenient mode; mail.c
- * builds the tree in strict mode and decodes leniently only what it reads
- * itself, after these cuts, so that needs nothing here.
+ * GMime's RFC 2047 decoder is quadratic too in its lenient mode; the tree
+ * is built in strict mode (parser_construct_bounded() below) and the
+ * parser decodes leniently only what it reads itself, after these cuts.
  *
  * Which blocks may be a forwarded message's: GMime knows from the MIME
  * structure; this file only scans lines, so it takes more than GMime
  * does and never less: the block after a top-level or part header block
- * whose Content-Type names message/..., the block after a part header
+ * whose Content-Type says "message", the block after a part header
  * block without any Content-Type (a digest's parts are messages by
  * default), and as a part header block anything after a line starting with
  * "--".  Only address fields longer than the bounds are ever cut there, so
@@ -152,12 +152,13 @@ is_gmime_address_field(const struct field *f)
     return false;
 }
 
-/* Says more than GMime would: a comment or a parameter naming message/
- * counts too, which only makes the next block looked at. */
+/* Says more than GMime would: "message" anywhere counts (GMime may read
+ * "message / rfc822" with blanks or comments), which only makes the next
+ * block looked at. */
 static bool
 names_message_type(const struct field *f)
 {
-    static const char needle[] = "message/";
+    static const char needle[] = "message";
     const char *v = f->colon + 1;
 
     for (const char *p = v; p + sizeof needle - 1 <= f->value_end; p++)
