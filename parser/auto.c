@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "parser/auto.h"
+#include "parser/bound.h"
 #include "parser/header.h"
 #include "parser/text.h"
 
@@ -55,7 +56,9 @@ is_delivery_report(GMimeMessage *msg)
                                    g_ascii_strcasecmp(report_type, "disposition-notification") == 0);
 }
 
-/* The value of FIELD: in a delivery-status block, after "rfc822;" if any. */
+/* The value of FIELD: in a delivery-status block, after "rfc822;" if any,
+ * at most PARSER_MAX_HEADER_VALUE bytes of it (TEXT is UTF-8: the cut is
+ * between characters), like every other header value. */
 static char *
 dsn_field(const char *text, const char *field)
 {
@@ -69,6 +72,12 @@ dsn_field(const char *text, const char *field)
         char *semi = strchr(v, ';');
         if (semi != NULL)
             v = g_strstrip(semi + 1);
+        if (strlen(v) > PARSER_MAX_HEADER_VALUE) {
+            char *cut = v + PARSER_MAX_HEADER_VALUE;
+            while (cut > v && ((guchar)*cut & 0xc0) == 0x80)
+                cut--;
+            *cut = '\0';
+        }
         return parser_header_text(v);
     }
     return NULL;

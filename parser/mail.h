@@ -61,6 +61,7 @@ enum mail_limit_hit {
     MAIL_LIMIT_DEPTH = 1 << 0,
     MAIL_LIMIT_PARTS = 1 << 1,
     MAIL_LIMIT_HEADERS = 1 << 2,
+    MAIL_LIMIT_HEADER_BYTES = 1 << 3, /* a header value was longer than the parser reads */
 };
 
 struct mail {

@@ -45,6 +45,7 @@
 #include <gmime/gmime.h>
 #include <libxml/HTMLtree.h>
 
+#include "parser/bound.h"
 #include "parser/html.h"
 #include "parser/mail.h"
 #include "parser/text.h"
@@ -344,14 +345,25 @@ bool
 parser_strip_commands(const char *raw, gsize len, bool (*is_command_line)(const char *line),
                       GBytes **body, char **content_type, char **encoding)
 {
-    GMimeMessage *msg = parser_message_new(raw, len, NULL);
+    struct parser_bound bound = { 0 };
+    GMimeParserOptions *options = NULL;
+    /* The same bounded copy the parser reads: a hostile header costs here
+     * what it costs there. */
+    GMimeMessage *msg = parser_construct_bounded(raw, len, &parser_default_limits, &bound, &options);
     struct parser_walk walk;
     GArray *leaves;
     GMimeObject *top;
     bool changed = false;
 
-    if (msg == NULL)
+    /* Parts past what the walk sees were left out of the copy: writing it
+     * back would lose them, so such a message is delivered as it came. */
+    if (msg == NULL || bound.cut_parts) {
+        if (msg != NULL)
+            g_object_unref(msg);
+        parser_bound_clear(&bound);
+        g_mime_parser_options_free(options);
         return false;
+    }
     top = g_mime_message_get_mime_part(msg);
     parser_walk_init(&walk, NULL);
     leaves = parser_walk_leaves(&walk, top, 0);
@@ -368,5 +380,7 @@ parser_strip_commands(const char *raw, gsize len, bool (*is_command_line)(const 
         *encoding = top_header(top, "Content-Transfer-Encoding");
     }
     g_object_unref(msg);
+    parser_bound_clear(&bound);
+    g_mime_parser_options_free(options);
     return changed;
 }

@@ -3,8 +3,8 @@
  */
 #include <string.h>
 
+#include "router/address.h"
 #include "router/commands.h"
-#include "router/router.h"
 
 static void
 command_free(gpointer p)

@@ -29,7 +29,7 @@
  *   mail-sent          to (array), template, message_id
  *   sla-warning        goal, due
  *   sla-breach         goal, due
- *   parse-limits       message_id, depth, parts, headers, note
+ *   parse-limits       message_id, depth, parts, headers, header_bytes, note
  *   linked             referenced | opened
  *   reference-refused  referenced | opened
  */

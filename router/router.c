@@ -235,6 +235,8 @@ parse_limits_event(struct decision *d, const struct mail *m)
     event_set_string(e, "depth", (m->limits_hit & MAIL_LIMIT_DEPTH) ? "max_mime_depth" : NULL);
     event_set_string(e, "parts", (m->limits_hit & MAIL_LIMIT_PARTS) ? "max_mime_parts" : NULL);
     event_set_string(e, "headers", (m->limits_hit & MAIL_LIMIT_HEADERS) ? "max_headers" : NULL);
+    event_set_string(e, "header_bytes",
+                     (m->limits_hit & MAIL_LIMIT_HEADER_BYTES) ? "header values cut" : NULL);
     event_set_string(e, "note", "the message is stored whole; the rest was not parsed");
 }
 

@@ -23,6 +23,7 @@
 #include <glib.h>
 
 #include "parser/mail.h"
+#include "router/address.h"
 #include "router/decision.h"
 #include "router/keys.h"
 #include "router/policy.h"
@@ -92,10 +93,6 @@ struct decision *router_decide(const struct policy *p, const struct router_input
  * event.  A quoted local part, blanks, control characters, several @ or
  * invalid UTF-8 make an address that is not plain. */
 char *router_requester(const struct mail *mail, const char *envelope_from, const char **why);
-/* Whether ADDR is a single plain addr-spec (see router_requester). */
-bool router_is_plain_address(const char *addr);
-/* ADDR as the outbox and ack_limit count it: lower case. */
-char *router_normal_address(const char *addr);
 
 /* The customer whose contacts hold ADDR, else whose domains hold its
  * domain; NULL when none. Case-insensitive. */

@@ -156,6 +156,10 @@ is "$(hooks '[(h["json"]["detail"]["goal"], h["json"]["detail"]["due"]) for h in
     "[[\"response\", \"$(at 60)\"]]" "the breach names the goal and its deadline"
 is "$(hooks 'len([h for h in r if not isinstance(h["json"]["text"], str) or "TKT-1" not in h["json"]["text"]])')" \
     "0" "every \"text\" (what Slack shows) names the ticket"
+is "$(hooks '["[Sev1]\u200b Production down: all checkouts fail" in h["json"]["text"] for h in ok if h["json"]["event"] == "escalation"][:1]')" \
+    '[true]' "the customer's subject in the text is escaped for chat (no ']' that starts a link)"
+is "$(hooks 'sorted(set(h["json"]["ticket"]["subject"] for h in r))')" \
+    '["[Sev1] Production down: all checkouts fail"]' "ticket.subject is the subject as it is"
 if [ "$TAP_FAILED" -gt 0 ]; then
     hooks '[(h["json"]["event"], h["json"]["text"]) for h in r]' | sed 's/^/#   texts: /'
 fi

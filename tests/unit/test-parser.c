@@ -16,6 +16,7 @@
 #include <gmime/gmime.h>
 
 #include "parser/auth.h"
+#include "parser/bound.h"
 #include "parser/header.h"
 #include "parser/html.h"
 #include "parser/mail.h"
@@ -1227,6 +1228,9 @@ static const struct {
     { "plain \xe9t\xe9", "plain \xc3\xa9t\xc3\xa9" },
     { "=?utf-8?Q?unterminated", "=?utf-8?Q?unterminated" },
     { "a =?utf-8?q?b?= c", "a b c" },
+    /* Adjacent words of two charsets: both stay. */
+    { "=?iso-8859-1?q?=E9?= =?utf-8?q?=C3=A9?=", "\xc3\xa9\xc3\xa9" },
+    { "=?utf-8?b?w6k=?= =?iso-8859-1?q?=E9?= =?utf-8?b?w6k=?=", "\xc3\xa9\xc3\xa9\xc3\xa9" },
 };
 
 static void
@@ -1252,6 +1256,358 @@ test_encoded_words_linear(void)
     fixed = parser_header_fix_words(raw->str);
     g_assert_nonnull(fixed);
     g_assert_cmpint(g_get_monotonic_time() - start, <, 5 * G_USEC_PER_SEC);
+}
+
+/* ---- bounded work per message ---- */
+
+/* A value of PIECE repeated to at least SIZE bytes. */
+static char *
+repeated(const char *piece, gsize size)
+{
+    GString *s = g_string_new(NULL);
+
+    while (s->len < size)
+        g_string_append(s, piece);
+    return g_string_free(s, FALSE);
+}
+
+/* A message with one more header field NAME: VALUE. */
+static struct mail *
+parse_with_header(const char *name, const char *value)
+{
+    g_autofree char *raw = g_strdup_printf("From: Anna <anna@klant.example>\n"
+                                           "To: support@help.example\n"
+                                           "Message-ID: <bound@klant.example>\n"
+                                           "%s: %s\n\nbody\n",
+                                           name, value);
+    struct mail *m = parse_string(raw);
+
+    assert_all_utf8(m);
+    return m;
+}
+
+/* Every byte of S is one of the bytes of ALLOWED (UTF-8 sequences too). */
+static bool
+made_of(const char *s, const char *allowed)
+{
+    g_autofree char *rest = g_strdup(s);
+    gsize n = strlen(allowed);
+
+    for (char *p = rest; *p != '\0';) {
+        if (strncmp(p, allowed, n) != 0)
+            return false;
+        p += n;
+    }
+    return true;
+}
+
+static const struct {
+    const char *piece; /* repeated to 100 KB in the Subject */
+    const char *decoded; /* what every piece decodes to */
+} long_subject_cases[] = {
+    { "=?utf-8?q?a?= ", "a" },
+    { "=?utf-8?b?w6k=?= ", "\xc3\xa9" },
+    { "=?UTF-8?B?w6k=?= =?utf-8?Q?=C3=A9?= ", "\xc3\xa9" },
+    { "=?iso-8859-1?q?=E9?= =?utf-8?q?=C3=A9?= ", "\xc3\xa9" },
+    { "=?utf-8?q?=C3=A9?==?utf-8?q?=C3=A9?=", "\xc3\xa9" },
+    /* Raw UTF-8, no blank at all: cut between characters. */
+    { "\xc3\xa9", "\xc3\xa9" },
+};
+
+/* A subject past the bound is a prefix of what it says, valid UTF-8, and
+ * no encoded word is cut into its bytes. */
+static void
+test_long_subject_prefix(void)
+{
+    for (guint i = 0; i < G_N_ELEMENTS(long_subject_cases); i++) {
+        g_autofree char *value = repeated(long_subject_cases[i].piece, 100 * 1024);
+        struct mail *m = parse_with_header("Subject", value);
+
+        g_assert_cmpuint(strlen(m->subject), >, 1000);
+        g_assert_cmpuint(strlen(m->subject), <=, PARSER_MAX_HEADER_VALUE);
+        g_assert_true(made_of(m->subject, long_subject_cases[i].decoded));
+        g_assert_true(m->limits_hit & MAIL_LIMIT_HEADER_BYTES);
+        parser_mail_free(m);
+    }
+}
+
+/* A word that straddles the bound is left out whole, not cut. */
+static void
+test_long_subject_straddling_word(void)
+{
+    g_autofree char *words = repeated("x ", PARSER_MAX_HEADER_VALUE - 20);
+    g_autofree char *tail = g_strnfill(200, 'b');
+    g_autofree char *value = g_strconcat(words, "=?utf-8?q?", tail, "?= end", NULL);
+    struct mail *m = parse_with_header("Subject", value);
+
+    g_assert_null(strstr(m->subject, "=?"));
+    g_assert_null(strchr(m->subject, 'b'));
+    g_assert_cmpuint(strspn(m->subject, "x "), ==, strlen(m->subject));
+    g_assert_cmpuint(strlen(m->subject), >, 1000);
+    parser_mail_free(m);
+}
+
+static const struct {
+    const char *value;
+    gsize limit;
+    gsize cut;
+} cut_text_cases[] = {
+    { "short", 10, 5 },
+    { "aaa bbb ccc", 9, 7 },
+    { "=?utf-8?q?ab?= c", 14, 14 },
+    { "=?utf-8?q?ab?= c", 13, 0 },
+    { "x =?utf-8?q?ab?=", 10, 2 },
+    { "abcdef", 4, 4 },
+    /* Not inside a UTF-8 character. */
+    { "a\xc3\xa9\xc3\xa9", 4, 3 },
+    { "=?utf-8?q?unterminated", 8, 8 },
+};
+
+static void
+test_cut_text(void)
+{
+    for (guint i = 0; i < G_N_ELEMENTS(cut_text_cases); i++)
+        g_assert_cmpuint(parser_header_cut_text(cut_text_cases[i].value, cut_text_cases[i].limit),
+                         ==, cut_text_cases[i].cut);
+}
+
+/* References past the bound: the first id and the last ones stay, ids
+ * between them are dropped, none is cut. */
+static void
+test_long_references(void)
+{
+    GString *value = g_string_new(NULL);
+    struct mail *m;
+    guint last = 0;
+
+    for (guint i = 0; i < 20000; i++)
+        g_string_append_printf(value, "%s<id-%u@klant.example>", i % 3 == 0 ? "\n " : " ", i);
+    m = parse_with_header("References", value->str);
+    g_assert_cmpuint(m->references->len, >, 100);
+    g_assert_cmpuint(m->references->len, <, 20000);
+    g_assert_cmpstr(g_ptr_array_index(m->references, 0), ==, "id-0@klant.example");
+    g_assert_cmpstr(g_ptr_array_index(m->references, m->references->len - 1), ==,
+                    "id-19999@klant.example");
+    for (guint i = 1; i < m->references->len; i++) {
+        guint n = 0;
+        g_assert_cmpint(sscanf(g_ptr_array_index(m->references, i), "id-%u@klant.example", &n),
+                        ==, 1);
+        g_autofree char *want = g_strdup_printf("id-%u@klant.example", n);
+        g_assert_cmpstr(g_ptr_array_index(m->references, i), ==, want);
+        g_assert_cmpuint(n, >, last);
+        last = n;
+    }
+    g_assert_true(m->limits_hit & MAIL_LIMIT_HEADER_BYTES);
+    parser_mail_free(m);
+    g_string_free(value, TRUE);
+}
+
+/* In-Reply-To and Message-ID are cut after a whole id; an id longer than a
+ * line is no id. */
+static void
+test_long_msgids(void)
+{
+    g_autofree char *ids = repeated("<x@klant.example> ", 100 * 1024);
+    g_autofree char *huge = repeated("m", 2000);
+    g_autofree char *huge_id = g_strconcat("<", huge, "@klant.example>", NULL);
+    g_autofree char *raw = g_strconcat("From: a@klant.example\nMessage-ID: ", huge_id,
+                                       "\nIn-Reply-To: ", ids, "\n\nbody\n", NULL);
+    struct mail *m = parse_string(raw);
+
+    assert_all_utf8(m);
+    g_assert_null(m->message_id);
+    g_assert_cmpstr(m->in_reply_to, ==, "x@klant.example");
+    parser_mail_free(m);
+    g_assert_null(parser_msgid_text(huge));
+}
+
+/* A From of 10,000 addresses: the first is the sender, the rest is not all
+ * read; nothing of it takes long. */
+static void
+test_long_address_lists(void)
+{
+    GString *value = g_string_new("=?utf-8?q?Anna_=C3=A9?= <anna@klant.example>");
+    g_autofree char *raw = NULL;
+    struct mail *m;
+    gint64 start;
+
+    for (guint i = 1; i < 10000; i++)
+        g_string_append_printf(value, ",\n \"Customer %u\" <c%u@klant.example>", i, i);
+    raw = g_strdup_printf("From: %s\nTo: %s\nCc: %s\n\nbody\n", value->str, value->str,
+                          value->str);
+    start = g_get_monotonic_time();
+    m = parse_string(raw);
+    g_assert_cmpint(g_get_monotonic_time() - start, <, 2 * G_USEC_PER_SEC);
+    assert_all_utf8(m);
+    g_assert_cmpstr(m->from->addr, ==, "anna@klant.example");
+    g_assert_cmpstr(m->from->name, ==, "Anna \xc3\xa9");
+    g_assert_cmpuint(m->to->len, >, 100);
+    g_assert_cmpuint(m->to->len, <, 10000);
+    assert_address(m->to, 1, "Customer 1", "c1@klant.example");
+    g_assert_true(m->limits_hit & MAIL_LIMIT_HEADER_BYTES);
+    parser_mail_free(m);
+    g_string_free(value, TRUE);
+}
+
+static const struct {
+    const char *value;
+    const char *units; /* joined with " | " */
+} unit_cases[] = {
+    { "a@x, b@y", "a@x| b@y" },
+    { "Smith, John <j@x>, c@y", "Smith, John <j@x>| c@y" },
+    { "\"Doe, Jane\" <j@x>", "\"Doe, Jane\" <j@x>" },
+    { "\"x,victim1@other.test,victim2@third.test,y\"@evil.test",
+      "\"x,victim1@other.test,victim2@third.test,y\"@evil.test" },
+    { "a@x (comment, with comma), b@y", "a@x (comment, with comma)| b@y" },
+    { "a@x, \"open, quote@y", "a@x" },
+    { "a@x, (open comment@y", "a@x" },
+    { "Team: a@x, b@y;", "Team: a@x| b@y;" },
+    { "\"esc\\\", aped\" <e@x>", "\"esc\\\", aped\" <e@x>" },
+    /* Names joined to an address over three commas at most. */
+    { "n1, n2, n3, n4, n5 <a@x>", "n1| n2, n3, n4, n5 <a@x>" },
+    { "", "" },
+};
+
+static void
+test_address_units(void)
+{
+    for (guint i = 0; i < G_N_ELEMENTS(unit_cases); i++) {
+        g_autoptr(GPtrArray) units = parser_address_units(unit_cases[i].value, 1024, NULL);
+        g_autofree char *joined = NULL;
+
+        g_ptr_array_add(units, NULL);
+        joined = g_strjoinv("|", (char **)units->pdata);
+        g_assert_cmpstr(joined, ==, unit_cases[i].units);
+    }
+}
+
+/* The read stops before the address that would pass the bound. */
+static void
+test_address_units_bounded(void)
+{
+    g_autofree char *value = repeated("someone@klant.example, ", 10000);
+    gsize used = 0;
+    g_autoptr(GPtrArray) units = parser_address_units(value, 1000, &used);
+
+    g_assert_cmpuint(used, <=, 1000);
+    g_assert_cmpuint(used, >, 900);
+    /* Each read up to its comma: the blank after it starts the next. */
+    g_assert_cmpuint(units->len, ==, (used + 1) / strlen("someone@klant.example, "));
+}
+
+/* A quoted local part with commas and '@' is one address, never the
+ * addresses written inside it. */
+static void
+test_quoted_local_part(void)
+{
+    struct mail *m = parse_string(
+        "From: \"x,victim1@other.test,victim2@third.test,y\"@evil.test\n"
+        "To: \"x,victim1@other.test,victim2@third.test,y\"@evil.test, support@help.example\n"
+        "\nbody\n");
+
+    assert_all_utf8(m);
+    g_assert_nonnull(m->from);
+    g_assert_cmpstr(m->from->addr, !=, "victim1@other.test");
+    g_assert_nonnull(strstr(m->from->addr, "evil.test"));
+    g_assert_cmpuint(m->to->len, ==, 2);
+    for (guint i = 0; i < m->to->len; i++) {
+        const struct mail_address *a = g_ptr_array_index(m->to, i);
+        g_assert_cmpstr(a->addr, !=, "victim1@other.test");
+        g_assert_cmpstr(a->addr, !=, "victim2@third.test");
+    }
+    parser_mail_free(m);
+}
+
+/* Shapes that made GMime quadratic or deep, in the message and in a
+ * forwarded one: each parses in far less than a second (they took 1 to
+ * 20 s, or overflowed the stack). */
+static void
+test_hostile_shapes_fast(void)
+{
+    static const struct {
+        const char *name;
+        const char *piece;
+    } shapes[] = {
+        { "Subject", "=?utf-8?q?a " },
+        { "Subject", "=?a?q?a" },
+        { "To", "a, " },
+        { "To", "a b, " },
+        { "To", "\"a, " },
+        { "To", "a:" },
+        { "To", "@ \"a, a, a, a, a, a, a, a, a\", " },
+        { "Content-Description", "=?utf-8?q?a " },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS(shapes); i++) {
+        g_autofree char *value = repeated(shapes[i].piece, 400 * 1024);
+        g_autofree char *top = g_strdup_printf("From: a@klant.example\n%s: %s\n\nbody\n",
+                                               shapes[i].name, value);
+        g_autofree char *inner = g_strdup_printf(
+            "From: a@klant.example\nMIME-Version: 1.0\n"
+            "Content-Type: multipart/mixed; boundary=\"b\"\n\n--b\n\ntext\n"
+            "--b\nContent-Type: message/rfc822\n\nFrom: x@y.example\n%s: %s\n\ninner\n--b--\n",
+            shapes[i].name, value);
+        const char *raws[] = { top, inner };
+
+        for (guint r = 0; r < G_N_ELEMENTS(raws); r++) {
+            gint64 start = g_get_monotonic_time();
+            struct mail *m = parse_string(raws[r]);
+            assert_all_utf8(m);
+            g_assert_cmpint(g_get_monotonic_time() - start, <, G_USEC_PER_SEC);
+            parser_mail_free(m);
+        }
+    }
+}
+
+/* GMime builds every part; past what the walk could look at, the parts
+ * are not given to it.  The boundary is read in the plain forms and, when
+ * it is written otherwise, every "--" line counts. */
+static void
+test_many_empty_parts_fast(void)
+{
+    static const char *const types[] = {
+        "multipart/mixed; boundary=\"p\"",
+        "multipart/mixed; boundary=p",
+        "multipart/mixed; boundary*=''p",
+        "multipart/mixed; boundary=(c)p",
+    };
+
+    for (guint t = 0; t < G_N_ELEMENTS(types); t++) {
+        GString *raw = g_string_new(NULL);
+        struct mail *m;
+        gint64 start;
+
+        g_string_append_printf(raw, "From: a@klant.example\nMIME-Version: 1.0\nContent-Type: %s\n\n"
+                                    "--p\nContent-Type: text/plain\n\nfirst\n",
+                               types[t]);
+        for (guint i = 0; i < 200000; i++)
+            g_string_append(raw, "--p\n\nx\n");
+        g_string_append(raw, "--p--\n");
+        start = g_get_monotonic_time();
+        m = parse_bytes(raw->str, raw->len);
+        g_assert_cmpint(g_get_monotonic_time() - start, <, G_USEC_PER_SEC);
+        g_assert_true(m->limits_hit & MAIL_LIMIT_PARTS);
+        g_assert_cmpstr(m->text, ==, "first");
+        parser_mail_free(m);
+        g_string_free(raw, TRUE);
+    }
+}
+
+/* Lines starting with "--" that are no declared boundary cut nothing. */
+static void
+test_dash_lines_in_text_kept(void)
+{
+    GString *raw = g_string_new("From: a@klant.example\nSubject: SQL\n\n");
+    struct mail *m;
+
+    for (guint i = 0; i < 3000; i++)
+        g_string_append_printf(raw, "-- step %u\nSELECT %u;\n", i, i);
+    g_string_append(raw, "-- the end\n");
+    m = parse_bytes(raw->str, raw->len);
+    g_assert_true(g_str_has_suffix(m->text, "-- the end\n"));
+    g_assert_cmpuint(m->limits_hit, ==, 0);
+    parser_mail_free(m);
+    g_string_free(raw, TRUE);
 }
 
 static gpointer
@@ -1335,6 +1691,19 @@ main(int argc, char **argv)
     g_test_add_func("/parser/reply-text", test_reply_text);
     g_test_add_func("/parser/header/encoded-words", test_encoded_words);
     g_test_add_func("/parser/header/encoded-words-linear", test_encoded_words_linear);
+    g_test_add_func("/parser/bound/long-subject-prefix", test_long_subject_prefix);
+    g_test_add_func("/parser/bound/long-subject-straddling-word",
+                    test_long_subject_straddling_word);
+    g_test_add_func("/parser/bound/cut-text", test_cut_text);
+    g_test_add_func("/parser/bound/long-references", test_long_references);
+    g_test_add_func("/parser/bound/long-msgids", test_long_msgids);
+    g_test_add_func("/parser/bound/long-address-lists", test_long_address_lists);
+    g_test_add_func("/parser/bound/address-units", test_address_units);
+    g_test_add_func("/parser/bound/address-units-bounded", test_address_units_bounded);
+    g_test_add_func("/parser/bound/quoted-local-part", test_quoted_local_part);
+    g_test_add_func("/parser/bound/hostile-shapes-fast", test_hostile_shapes_fast);
+    g_test_add_func("/parser/bound/many-empty-parts-fast", test_many_empty_parts_fast);
+    g_test_add_func("/parser/bound/dash-lines-in-text-kept", test_dash_lines_in_text_kept);
     g_test_add_func("/parser/threads", test_threads);
     g_test_add_func("/parser/free-null", test_free_null);
 
