@@ -1,7 +1,7 @@
 # ticket-milter - build, test, benchmark, install.
 #
 #   make            build/ticket-milter and build/ticketctl
-#   make check      every test; the last line says "N passed, N failed"
+#   make check      every test; the last line says "N passed, N failed, N skipped"
 #   make asan       the same tests built with AddressSanitizer + UBSan
 #   make analyze    clang's static analyzer over every source; fails on a finding
 #   make bench      throughput against a private Postfix (see bench/)

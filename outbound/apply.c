@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "outbound/apply.h"
+#include "outbound/chat.h"
 #include "outbound/notify.h"
 #include "router/router.h"
 #include "util/timefmt.h"
@@ -229,7 +230,10 @@ apply_decision(struct store *st, const struct config *cfg, const struct keys *ke
     }
     for (guint i = 0; ok && i < d->webhooks->len; i++) {
         const struct webhook_order *w = g_ptr_array_index(d->webhooks, i);
-        g_autofree char *text = g_strdup_printf("%s %s", t->tag, w->text);
+        g_autofree char *subject = w->with_subject ? chat_escape_text(t->subject) : NULL;
+        g_autofree char *text = g_strdup_printf("%s %s%s%s", t->tag, w->text,
+                                                subject != NULL ? ": " : "",
+                                                subject != NULL ? subject : "");
         ok = notify_webhook(st, cfg, t, w->event, text, w->detail, now, error);
         out->queued += cfg->webhook_url != NULL;
     }

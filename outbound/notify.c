@@ -8,7 +8,6 @@
  */
 #include <string.h>
 
-#include "outbound/chat.h"
 #include "outbound/notify.h"
 #include "router/router.h"
 #include "templates/compose.h"
@@ -176,7 +175,6 @@ notify_webhook(struct store *st, const struct config *cfg, const struct ticket *
     g_autoptr(JsonNode) root = NULL;
     g_autofree char *at = timefmt_iso8601(now);
     g_autofree char *body = NULL;
-    g_autofree char *chat_text = NULL;
 
     if (cfg->webhook_url == NULL)
         return true;
@@ -207,10 +205,9 @@ notify_webhook(struct store *st, const struct config *cfg, const struct ticket *
     } else {
         json_builder_add_null_value(b);
     }
-    /* Slack and Teams incoming webhooks show this field, as markup: it
-     * holds the customer's subject, so all of it is made literal. */
-    chat_text = chat_escape_text(text);
-    member(b, "text", chat_text);
+    /* Slack and Teams incoming webhooks show this field as markup: the
+     * caller has made the customer's words in it literal. */
+    member(b, "text", text);
     json_builder_end_object(b);
     gen = json_generator_new();
     root = json_builder_get_root(b);

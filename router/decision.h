@@ -67,10 +67,14 @@ struct notice_order {
     GPtrArray *unknown_commands; /* char*; NULL when none */
 };
 
-/* A webhook POST: EVENT about the ticket, with TEXT for chat channels. */
+/* A webhook POST: EVENT about the ticket, with TEXT for chat channels:
+ * our own words, to which the ticket's tag is put in front and, with
+ * WITH_SUBJECT, its subject (the customer's words, made literal for chat
+ * markup) after. */
 struct webhook_order {
     const char *event;           /* static: "escalation", "sla-warning", "sla-breach" */
     char *text;
+    bool with_subject;
     JsonObject *detail;          /* NULL when none */
 };
 

@@ -158,6 +158,8 @@ is "$(hooks 'len([h for h in r if not isinstance(h["json"]["text"], str) or "TKT
     "0" "every \"text\" (what Slack shows) names the ticket"
 is "$(hooks '["[Sev1]\u200b Production down: all checkouts fail" in h["json"]["text"] for h in ok if h["json"]["event"] == "escalation"][:1]')" \
     '[true]' "the customer's subject in the text is escaped for chat (no ']' that starts a link)"
+is "$(hooks '[("\u200b" in h["json"]["text"]) for h in ok if h["json"]["event"] == "sla-breach"][:1]')" \
+    '[false]' "our own words (the deadline in an SLA text) are left as written"
 is "$(hooks 'sorted(set(h["json"]["ticket"]["subject"] for h in r))')" \
     '["[Sev1] Production down: all checkouts fail"]' "ticket.subject is the subject as it is"
 if [ "$TAP_FAILED" -gt 0 ]; then
