@@ -169,7 +169,6 @@ struct outbox_row {
     char *last_error;
 };
 
-/* Pending rows due at NOW, oldest first, at most LIMIT. */
 /* Pending rows due at NOW, of TRANSPORT ("smtp", "webhook"; NULL: any). */
 GPtrArray *store_outbox_due(struct store *st, const char *now, const char *transport, guint limit,
                             GError **error);
