@@ -38,12 +38,15 @@ CLI_SRC   := $(wildcard cli/*.c)
 CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_SRC  := $(wildcard tests/unit/test-*.c)
 TEST_BIN  := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+# Helpers the end-to-end tests and scripts run (not tests themselves).
+TOOL_SRC  := $(wildcard tests/tools/*.c)
+TOOL_BIN  := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%)
 # Tests may drive the milter callbacks in-process: they link the daemon's
 # objects except main().
 MILTER_LIB_OBJ := $(filter-out $(BUILD)/obj/milter/main.o,$(MILTER_OBJ))
 
 .PHONY: all check unit e2e asan bench demo install uninstall clean fuzz
-all: $(BUILD)/ticket-milter $(BUILD)/ticketctl $(TEST_BIN)
+all: $(BUILD)/ticket-milter $(BUILD)/ticketctl $(TEST_BIN) $(TOOL_BIN)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -63,6 +66,11 @@ $(BUILD)/ticketctl: $(CLI_OBJ) $(BUILD)/libticket.a
 	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(PKG_LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(MILTER_LIB_OBJ) $(BUILD)/libticket.a
+	@mkdir -p $(dir $@)
+	@echo "  LINK    $@"
+	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(PKG_LIBS)
+
+$(BUILD)/tests/tools/%: $(BUILD)/obj/tests/tools/%.o $(MILTER_LIB_OBJ) $(BUILD)/libticket.a
 	@mkdir -p $(dir $@)
 	@echo "  LINK    $@"
 	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(PKG_LIBS)
