@@ -448,7 +448,7 @@ add_events(struct report *r, const struct facts *f)
             b->tag = g_strdup(t->tag);
             b->subject = g_strdup(t->subject);
             b->customer = g_strdup(t->customer);
-            b->severity = f->severity;
+            b->severity = e->severity >= 1 && e->severity <= 4 ? e->severity : f->severity;
             b->goal = g_strdup(e->goal);
             b->due = g_strdup(e->due);
             b->at = e->at;

@@ -68,6 +68,7 @@ struct report_event {
     int from_stage;   /* stage: the old one */
     char *cause;      /* stage: automatic, missed-goal, ladder, customer, staff */
     char *to_status;  /* status, reopened */
+    int severity;     /* sla-warning, sla-breach: the severity then; 0 when not recorded */
 };
 
 struct report_ticket {

@@ -215,7 +215,8 @@ read_events(struct store_report *r, const struct store_ticket_filter *f, GHashTa
     g_autofree char *where = filter_sql(f);
     g_autofree char *sql = g_strdup_printf(
         "SELECT e.ticket_id, e.at, e.type, " DETAIL("$.goal") ", " DETAIL("$.due") ", "
-        DETAIL("$.stage") ", " DETAIL("$.from") ", " DETAIL("$.cause") ", " DETAIL("$.to")
+        DETAIL("$.stage") ", " DETAIL("$.from") ", " DETAIL("$.cause") ", " DETAIL("$.to") ", "
+        DETAIL("$.severity")
         " FROM events e WHERE e.type IN ('status', 'reopened', 'stage', 'sla-warning',"
         " 'sla-breach') AND e.ticket_id IN (SELECT t.id FROM tickets t%s)"
         " ORDER BY e.ticket_id, e.id",
@@ -243,6 +244,7 @@ read_events(struct store_report *r, const struct store_ticket_filter *f, GHashTa
         e->from_stage = sqlite3_column_int(s, 6);
         e->cause = store_column_dup(s, 7);
         e->to_status = store_column_dup(s, 8);
+        e->severity = sqlite3_column_int(s, 9);
         g_ptr_array_add(rt->events, e);
     }
     sqlite3_finalize(s);
