@@ -3,7 +3,9 @@
  * Prometheus text it writes: SLA warnings and breaches by goal and
  * severity (each event once, however often it is read), overdue tickets by
  * severity, the oldest pending outbox row, the last verified backup and
- * build_info; promtool (Debian's prometheus package) checks the text.
+ * build_info; promtool (Debian's prometheus package) checks the text, and
+ * the names written are those ticket-milter(8) lists and etc/'s alert rules
+ * and Grafana dashboard use.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -211,11 +213,73 @@ test_render(struct fixture *f, gconstpointer data)
     g_assert_cmpstr(g_strstrip(err), ==, "");
 }
 
+/* The metric names ticket_milter_* in TEXT (without _sum and _count). */
+static GHashTable *
+names_in(const char *text)
+{
+    g_autoptr(GRegex) re = g_regex_new("ticket_milter_[a-z_]+", 0, 0, NULL);
+    GHashTable *names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    g_autoptr(GMatchInfo) m = NULL;
+
+    g_regex_match(re, text, 0, &m);
+    while (g_match_info_matches(m)) {
+        char *name = g_match_info_fetch(m, 0);
+        if (g_str_has_suffix(name, "_sum") || g_str_has_suffix(name, "_count"))
+            name[strlen(name) - (g_str_has_suffix(name, "_sum") ? 4 : 6)] = '\0';
+        g_hash_table_add(names, name);
+        g_match_info_next(m, NULL);
+    }
+    return names;
+}
+
+/* Every name of A is in B. */
+static void
+assert_subset(GHashTable *a, GHashTable *b, const char *what)
+{
+    GHashTableIter it;
+    gpointer name;
+
+    g_hash_table_iter_init(&it, a);
+    while (g_hash_table_iter_next(&it, &name, NULL))
+        if (!g_hash_table_contains(b, name))
+            g_error("%s: %s", what, (char *)name);
+}
+
+/* The metrics written, those ticket-milter(8) lists, and those the alert
+ * rules and the dashboard in etc/ use are the same names. */
+static void
+test_documented(void)
+{
+    struct stats_gauges g = { .overdue = { 0 }, .sla = NULL };
+    g_autoptr(GHashTable) sla = g_hash_table_new(g_str_hash, g_str_equal);
+    g_autofree char *text = NULL, *man = NULL, *rules = NULL, *dash = NULL;
+    g_autoptr(GHashTable) written = NULL, listed = NULL, in_rules = NULL, in_dash = NULL;
+
+    g.sla = sla;
+    text = stats_render(&g);
+    g_assert_true(g_file_get_contents("man/ticket-milter.8", &man, NULL, NULL));
+    g_assert_true(g_file_get_contents("etc/ticket-milter-alerts.yml", &rules, NULL, NULL));
+    g_assert_true(g_file_get_contents("etc/grafana-dashboard.json", &dash, NULL, NULL));
+    written = names_in(text);
+    listed = names_in(man);
+    in_rules = names_in(rules);
+    in_dash = names_in(dash);
+    /* Written once the daemon's thread has started, which it has not here. */
+    g_hash_table_add(written, g_strdup("ticket_milter_start_time_seconds"));
+    assert_subset(written, listed, "written but not in ticket-milter(8)");
+    assert_subset(listed, written, "in ticket-milter(8) but not written");
+    assert_subset(in_rules, written, "used by the alert rules but not written");
+    assert_subset(in_dash, written, "used by the dashboard but not written");
+    g_assert_cmpuint(g_hash_table_size(in_rules), >=, 5);
+    g_assert_cmpuint(g_hash_table_size(in_dash), >=, 8);
+}
+
 int
 main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add("/stats/gauges", struct fixture, NULL, setup, test_gauges, teardown);
     g_test_add("/stats/render", struct fixture, NULL, setup, test_render, teardown);
+    g_test_add_func("/stats/documented", test_documented);
     return g_test_run();
 }
