@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Opens a report page in headless Chromium and says what the browser saw.
 
-  report-browser.py PAGE.html REPORT.json [--screenshot PNG] [--width PX]
+  report-browser.py PAGE.html REPORT.json [--screenshot PNG] [--width PX] [--height PX]
 
 Chromium is driven over the DevTools protocol on a pipe (fds 3 and 4), so
 nothing listens on a port.  Scripts are disabled in the page (the report
@@ -132,6 +132,8 @@ def main():
     page, report = sys.argv[1], sys.argv[2]
     shot = sys.argv[sys.argv.index("--screenshot") + 1] if "--screenshot" in sys.argv else None
     width = int(sys.argv[sys.argv.index("--width") + 1]) if "--width" in sys.argv else 900
+    # The screenshot's height: the whole page unless cut.
+    cut = int(sys.argv[sys.argv.index("--height") + 1]) if "--height" in sys.argv else None
     expected = json.load(open(report))
     url = "file://" + os.path.abspath(page)
     b = Browser()
@@ -156,6 +158,8 @@ def main():
         if shot:
             metrics = b.send("Page.getLayoutMetrics", session=s)
             height = int(metrics["cssContentSize"]["height"])
+            if cut is not None:
+                height = min(height, cut)
             png = b.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True,
                                                     "clip": {"x": 0, "y": 0, "width": width,
                                                              "height": height, "scale": 1}},
