@@ -297,54 +297,43 @@ groups_text(GString *out, const struct report_view *v, const char *title,
         table_add(t, cells);
     }
     text = table_render(t);
-    g_string_append_printf(out, "%s\n\n", text);
+    g_string_append_printf(out, "%s\n", text);
     table_free(t);
 }
 
+/* One table of durations: per severity the count, median, p90 and max in
+ * business time and in real time. */
 static void
-times_text(GString *out, const struct report_view *v)
+times_text(GString *out, const struct report_view *v, const char *title, bool is_response)
 {
     const struct report *r = v->r;
-    const char *headings[] = {
-        report_word(v, "severity"), report_word(v, "response_time"), "", "", "",
-        report_word(v, "resolution_time"), "", "", "",
-    };
-    struct table *t = table_new(headings, G_N_ELEMENTS(headings));
+    g_autofree char *b = g_strdup_printf("%s: %s", report_word(v, "business"),
+                                         report_word(v, "median"));
+    g_autofree char *t = g_strdup_printf("%s: %s", report_word(v, "real"),
+                                         report_word(v, "median"));
+    const char *headings[] = { title, report_word(v, "count"), b, "p90", report_word(v, "max"),
+                               t, "p90", report_word(v, "max") };
+    struct table *tb = table_new(headings, G_N_ELEMENTS(headings));
     g_autofree char *text = NULL;
-    char head[64];
 
     for (guint c = 1; c < G_N_ELEMENTS(headings); c++)
-        table_set_right(t, c);
-    {
-        g_autofree char *b = g_strdup_printf("%s %s/%s", report_word(v, "median"), "p90",
-                                             report_word(v, "max"));
-        const char *cells[] = { "", report_word(v, "business"), b, report_word(v, "real"), b,
-                                report_word(v, "business"), b, report_word(v, "real"), b };
-        table_add(t, cells);
-    }
+        table_set_right(tb, c);
     for (int s = 0; s <= 4; s++) {
         const struct report_group *g = s == 0 ? &r->total : &r->severity[s];
-        const struct report_stat *st[] = { &g->response_business, &g->response_real,
-                                           &g->resolution_business, &g->resolution_real };
-        char *cells[9] = { NULL };
-        if (s == 0)
-            g_strlcpy(head, report_word(v, "total"), sizeof(head));
-        else
-            g_snprintf(head, sizeof(head), "%s %d", report_word(v, "sev"), s);
-        cells[0] = g_strdup(head);
-        for (int k = 0; k < 4; k++) {
-            g_autofree char *m = report_duration(st[k]->median), *p = report_duration(st[k]->p90);
-            g_autofree char *x = report_duration(st[k]->max);
-            cells[1 + 2 * k] = g_strdup_printf("%u", st[k]->count);
-            cells[2 + 2 * k] = g_strdup_printf("%s %s/%s", m, p, x);
-        }
-        table_add(t, (const char *const *)cells);
-        for (int c = 0; c < 9; c++)
-            g_free(cells[c]);
+        const struct report_stat *bs = is_response ? &g->response_business : &g->resolution_business;
+        const struct report_stat *rs = is_response ? &g->response_real : &g->resolution_real;
+        g_autofree char *name = s == 0 ? g_strdup(report_word(v, "total"))
+                                       : g_strdup_printf("%s %d", report_word(v, "sev"), s);
+        g_autofree char *n = count_text(bs->count);
+        g_autofree char *b1 = report_duration(bs->median), *b2 = report_duration(bs->p90);
+        g_autofree char *b3 = report_duration(bs->max), *r1 = report_duration(rs->median);
+        g_autofree char *r2 = report_duration(rs->p90), *r3 = report_duration(rs->max);
+        const char *cells[] = { name, n, b1, b2, b3, r1, r2, r3 };
+        table_add(tb, cells);
     }
-    text = table_render(t);
-    g_string_append_printf(out, "%s\n\n", text);
-    table_free(t);
+    text = table_render(tb);
+    g_string_append_printf(out, "%s\n", text);
+    table_free(tb);
 }
 
 static void
@@ -443,7 +432,7 @@ report_text(const struct report_view *v)
                            report_word(v, "opened"), r->total.opened, report_word(v, "resolved"),
                            r->total.resolved, report_word(v, "open_at_start"), r->open_at_start,
                            report_word(v, "open_at_end"), r->total.open_at_end);
-    g_string_append_printf(out, "%s (%s/%s/%s %s)\n", report_word(v, "goals"),
+    g_string_append_printf(out, "%s: %s/%s/%s, %s\n\n", report_word(v, "goals"),
                            report_word(v, "met"), report_word(v, "missed"),
                            report_word(v, "running"), report_word(v, "share_met"));
     g_ptr_array_add(sev, (gpointer)&r->total);
@@ -455,7 +444,8 @@ report_text(const struct report_view *v)
                 (const struct report_group *const *)r->plans->pdata, r->plans->len);
     groups_text(out, v, report_word(v, "per_customer"),
                 (const struct report_group *const *)r->customers->pdata, r->customers->len);
-    times_text(out, v);
+    times_text(out, v, report_word(v, "response_time"), true);
+    times_text(out, v, report_word(v, "resolution_time"), false);
     within_text(out, v);
     escalations_text(out, v);
     breaches_text(out, v);
