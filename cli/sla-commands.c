@@ -87,6 +87,22 @@ cli_filter_init(const struct config *cfg, const struct options *o, struct cli_fi
     return true;
 }
 
+/* The tickets CF lets through, read in one snapshot; CF is cleared.  NULL
+ * (with the sentence printed) when the database cannot be read. */
+static GPtrArray *
+read_filtered(const char *db_path, struct cli_filter *cf)
+{
+    g_autoptr(GError) error = NULL;
+    struct store_report *r = cli_open_report(db_path, &error);
+    GPtrArray *tickets = r != NULL ? store_report_tickets(r, &cf->f, &error) : NULL;
+
+    store_report_close(r);
+    cli_filter_clear(cf);
+    if (tickets == NULL)
+        fprintf(stderr, "ticketctl: %s\n", error->message);
+    return tickets;
+}
+
 /* ---- list ---- */
 
 int
@@ -94,10 +110,8 @@ cmd_list(const struct config *cfg, const char *db_path, const struct options *o)
 {
     static const char *const headings[] = { "ID", "STATUS", "SEV", "STAGE", "CUSTOMER",
                                             "REQUESTER", "CREATED", "SUBJECT" };
-    g_autoptr(GError) error = NULL;
     g_autoptr(GPtrArray) tickets = NULL;
     struct cli_filter cf;
-    struct store_report *r;
 
     if (!cli_filter_init(cfg, o, &cf)) {
         cli_filter_clear(&cf);
@@ -105,15 +119,8 @@ cmd_list(const struct config *cfg, const char *db_path, const struct options *o)
     }
     cf.f.created_from = cf.from_text;
     cf.f.created_to = cf.to_text;
-    r = cli_open_report(db_path, &error);
-    if (r != NULL)
-        tickets = store_report_tickets(r, &cf.f, &error);
-    store_report_close(r);
-    cli_filter_clear(&cf);
-    if (tickets == NULL) {
-        fprintf(stderr, "ticketctl: %s\n", error->message);
+    if ((tickets = read_filtered(db_path, &cf)) == NULL)
         return EXIT_DATABASE;
-    }
     if (o->json) {
         g_autoptr(JsonBuilder) b = json_builder_new();
         json_builder_begin_array(b);
@@ -340,12 +347,10 @@ sla_text(GPtrArray *tickets, GDateTime *now)
 int
 cmd_sla(const struct config *cfg, const char *db_path, const struct options *o)
 {
-    g_autoptr(GError) error = NULL;
     g_autoptr(GDateTime) now = options_time(o);
     g_autoptr(GPtrArray) tickets = NULL;
     gint64 within = -1, now_s;
     struct cli_filter cf;
-    struct store_report *r;
 
     if (now == NULL)
         return EXIT_USAGE;
@@ -361,15 +366,8 @@ cmd_sla(const struct config *cfg, const char *db_path, const struct options *o)
     }
     if (cf.f.statuses == 0)
         cf.f.statuses = 1u << TICKET_OPEN | 1u << TICKET_PENDING;
-    r = cli_open_report(db_path, &error);
-    if (r != NULL)
-        tickets = store_report_tickets(r, &cf.f, &error);
-    store_report_close(r);
-    cli_filter_clear(&cf);
-    if (tickets == NULL) {
-        fprintf(stderr, "ticketctl: %s\n", error->message);
+    if ((tickets = read_filtered(db_path, &cf)) == NULL)
         return EXIT_DATABASE;
-    }
     now_s = g_date_time_to_unix(now);
     /* Overdue: a running deadline has passed; due within D: the next one
      * comes by NOW + D (the overdue are due within any D). */
