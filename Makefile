@@ -119,6 +119,8 @@ install: $(BUILD)/ticket-milter $(BUILD)/ticketctl
 	    install -d $(DESTDIR)$(DATADIR)/templates/$$lang && \
 	    install -m 644 templates/$$lang/*.txt $(DESTDIR)$(DATADIR)/templates/$$lang/ || exit 1; \
 	done
+	@# Monitoring examples: Prometheus alert rules and a Grafana dashboard.
+	install -m 644 etc/ticket-milter-alerts.yml etc/grafana-dashboard.json $(DESTDIR)$(DATADIR)/
 	$(INSTALL_SED) etc/ticket-milter.service >$(DESTDIR)$(SYSTEMDUNITDIR)/ticket-milter.service
 	chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/ticket-milter.service
 	@# An admin's config is never overwritten; the new example goes beside it.
@@ -140,6 +142,7 @@ uninstall:
 	    $(DESTDIR)$(MANDIR)/man8/ticket-milter.8 \
 	    $(DESTDIR)$(SYSTEMDUNITDIR)/ticket-milter.service \
 	    $(DESTDIR)$(SYSCONFDIR)/ticket-milter.conf.example
+	rm -f $(DESTDIR)$(DATADIR)/ticket-milter-alerts.yml $(DESTDIR)$(DATADIR)/grafana-dashboard.json
 	rm -rf $(DESTDIR)$(DATADIR)/templates
 	-rmdir $(DESTDIR)$(DATADIR)
 

@@ -39,7 +39,9 @@
  *     ticket is decided once resolved, or once more than that business time
  *     passed open without a resolution; the share is of the decided.
  *   - Escalations (stage rises) and breaches are the events that happened
- *     in [FROM, END), on any ticket the filters let through.
+ *     in [FROM, END), on any ticket the filters let through; a breach is
+ *     listed with the severity it happened at (the ticket's when the event
+ *     does not say).
  *   - The backlog of a day is the tickets open or pending at the end of
  *     that day (in the report's zone), or at NOW for the current day.
  */
