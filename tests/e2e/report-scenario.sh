@@ -1,5 +1,5 @@
 # report-scenario.sh - a month of support at known seconds, for the report
-# tests (test-report.sh checks every figure by hand, test-report-html.sh
+# tests (test-report-figures.sh checks every figure by hand, test-report-html.sh
 # opens the page).  Sourced by sh after lib.sh; needs no Postfix: mail goes
 # in through the daemon's own ingest code at the time each step names
 # (build/tests/tools/ingest-at), and "ticketctl tick --now" fires the timers

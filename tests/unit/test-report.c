@@ -90,13 +90,13 @@ ticket(const char *created, const char *response_due, const char *response_at, i
     t->id = ++n;
     t->tag = g_strdup_printf("TKT-%d", n);
     t->severity = severity;
-    t->requester = g_strdup("a@b.test");
-    t->subject = g_strdup("s");
-    t->created_at = g_strdup(created);
-    t->updated_at = g_strdup(created);
-    t->first_response_due = g_strdup(response_due);
-    t->first_response_at = g_strdup(response_at);
-    t->timezone = g_strdup("UTC");
+    ticket_set(&t->requester, "a@b.test");
+    ticket_set(&t->subject, "s");
+    ticket_set(&t->created_at, created);
+    ticket_set(&t->updated_at, created);
+    ticket_set(&t->first_response_due, response_due);
+    ticket_set(&t->first_response_at, response_at);
+    ticket_set(&t->timezone, "UTC");
     return report_ticket_new(t);
 }
 

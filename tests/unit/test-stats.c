@@ -172,7 +172,7 @@ test_render(struct fixture *f, gconstpointer data)
         .last_backup = 1796005020, .sla = sla,
     };
     g_autofree char *text = NULL, *file = g_build_filename(f->dir, "t.prom", NULL);
-    g_autofree char *out = NULL, *err = NULL, *cmd = NULL, *v = NULL;
+    g_autofree char *out = NULL, *err = NULL, *cmd = NULL, *v = NULL, *promtool = NULL;
     int status = 0;
 
     *n = 3;
@@ -180,19 +180,19 @@ test_render(struct fixture *f, gconstpointer data)
     text = stats_render(&g);
     v = metric_line(text, "ticket_milter_sla_breaches_total{goal=\"response\",severity=\"2\"}");
     g_assert_cmpstr(v, ==, "3");
-    g_free(v);
+    g_clear_pointer(&v, g_free);
     v = metric_line(text, "ticket_milter_sla_warnings_total{goal=\"resolution\",severity=\"4\"}");
     g_assert_cmpstr(v, ==, "0");
-    g_free(v);
+    g_clear_pointer(&v, g_free);
     v = metric_line(text, "ticket_milter_overdue_tickets{severity=\"3\"}");
     g_assert_cmpstr(v, ==, "2");
-    g_free(v);
+    g_clear_pointer(&v, g_free);
     v = metric_line(text, "ticket_milter_outbox_oldest_pending_seconds");
     g_assert_cmpstr(v, ==, "75");
-    g_free(v);
+    g_clear_pointer(&v, g_free);
     v = metric_line(text, "ticket_milter_last_backup_timestamp_seconds");
     g_assert_cmpstr(v, ==, "1796005020");
-    g_free(v);
+    g_clear_pointer(&v, g_free);
     g_assert_nonnull(strstr(text, "ticket_milter_build_info{version=\"" "0.1.0" "\",sqlite=\""));
     /* Without the database: the gauges are left out, the counters stay. */
     {
@@ -202,7 +202,8 @@ test_render(struct fixture *f, gconstpointer data)
     }
 
     g_assert_true(g_file_set_contents(file, text, -1, NULL));
-    if (g_find_program_in_path("promtool") == NULL) {
+    promtool = g_find_program_in_path("promtool");
+    if (promtool == NULL) {
         g_test_skip("promtool is not installed (scripts/install-deps installs prometheus)");
         return;
     }
