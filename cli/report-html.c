@@ -44,7 +44,7 @@ static const char css[] =
     "tr{break-inside:avoid}"
     "th,td{border-bottom:1px solid #e1e5ea;padding:1mm 1.5mm;text-align:right;"
     "vertical-align:top}"
-    "th:first-child,td:first-child,td.text{text-align:left}"
+    "th:first-child,td:first-child,td.text,th.text{text-align:left}"
     "td.text{overflow-wrap:break-word}td.goal{white-space:nowrap}"
     "p.legend{color:#4a5563;font-size:8.5pt;margin:0}"
     "th{background:#f1f3f6;font-weight:600;font-size:8pt;overflow-wrap:anywhere}"
@@ -115,12 +115,14 @@ cell_number(GString *out, const char *path, gint64 value)
     g_string_append(out, "</td>");
 }
 
+/* The headings CELLS; bit I of TEXT_COLUMNS marks a column of text, which
+ * is aligned left like its cells. */
 static void
-heading_row(GString *out, const char *const *cells, guint n)
+heading_row(GString *out, const char *const *cells, guint n, guint text_columns)
 {
     g_string_append(out, "<thead><tr>");
     for (guint i = 0; i < n; i++) {
-        g_string_append(out, "<th>");
+        g_string_append(out, text_columns & (1u << i) ? "<th class=\"text\">" : "<th>");
         esc(out, cells[i]);
         g_string_append(out, "</th>");
     }
@@ -373,7 +375,7 @@ groups_table(GString *out, const struct report_view *v, const char *first)
     g_string_append_printf(out, "<p class=\"legend\">%s / %s / %s, %s</p><table>",
                            report_word(v, "met"), report_word(v, "missed"),
                            report_word(v, "running"), report_word(v, "share_met"));
-    heading_row(out, h, G_N_ELEMENTS(h));
+    heading_row(out, h, G_N_ELEMENTS(h), 0);
     g_string_append(out, "<tbody>");
 }
 
@@ -442,7 +444,7 @@ times_table(GString *out, const struct report_view *v, const char *title, const 
     g_string_append(out, "<h2>");
     esc(out, title);
     g_string_append(out, "</h2><table>");
-    heading_row(out, h, G_N_ELEMENTS(h));
+    heading_row(out, h, G_N_ELEMENTS(h), 0);
     g_string_append(out, "<tbody>");
     for (int s = 0; s <= 4; s++) {
         const struct report_group *g = s == 0 ? &r->total : &r->severity[s];
@@ -469,7 +471,7 @@ within_table(GString *out, const struct report_view *v)
                         report_word(v, "decided"), "%" };
 
     g_string_append(out, "<table>");
-    heading_row(out, h, G_N_ELEMENTS(h));
+    heading_row(out, h, G_N_ELEMENTS(h), 0);
     g_string_append(out, "<tbody>");
     for (int i = 0; i < REPORT_WITHIN_COUNT; i++) {
         g_autofree char *key = g_strdup_printf("within_%d", report_within_days[i]);
@@ -497,7 +499,7 @@ escalations_table(GString *out, const struct report_view *v)
                         report_word(v, "by_customer"), report_word(v, "staff") };
 
     g_string_append_printf(out, "<h2>%s</h2><table>", report_word(v, "escalations"));
-    heading_row(out, h, G_N_ELEMENTS(h));
+    heading_row(out, h, G_N_ELEMENTS(h), 0);
     g_string_append(out, "<tbody>");
     for (int s = 1; s <= 3; s++) {
         g_string_append_printf(out, "<tr><td>%d</td>", s);
@@ -527,7 +529,7 @@ breaches_table(GString *out, const struct report_view *v)
         return;
     }
     g_string_append(out, "<table>");
-    heading_row(out, h, G_N_ELEMENTS(h));
+    heading_row(out, h, G_N_ELEMENTS(h), 0x3d);
     g_string_append(out, "<tbody>");
     for (guint i = 0; i < r->breaches->len; i++) {
         const struct report_breach *b = g_ptr_array_index(r->breaches, i);
