@@ -39,12 +39,15 @@ CLI_SRC   := $(wildcard cli/*.c)
 CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_SRC  := $(wildcard tests/unit/test-*.c)
 TEST_BIN  := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+# Helpers the end-to-end tests and scripts run (not tests themselves).
+TOOL_SRC  := $(wildcard tests/tools/*.c)
+TOOL_BIN  := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%)
 # Tests may drive the milter callbacks in-process: they link the daemon's
 # objects except main().
 MILTER_LIB_OBJ := $(filter-out $(BUILD)/obj/milter/main.o,$(MILTER_OBJ))
 
 .PHONY: all check unit e2e asan analyze bench demo install uninstall clean fuzz
-all: $(BUILD)/ticket-milter $(BUILD)/ticketctl $(TEST_BIN)
+all: $(BUILD)/ticket-milter $(BUILD)/ticketctl $(TEST_BIN) $(TOOL_BIN)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -64,6 +67,11 @@ $(BUILD)/ticketctl: $(CLI_OBJ) $(BUILD)/libticket.a
 	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(PKG_LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(MILTER_LIB_OBJ) $(BUILD)/libticket.a
+	@mkdir -p $(dir $@)
+	@echo "  LINK    $@"
+	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(PKG_LIBS)
+
+$(BUILD)/tests/tools/%: $(BUILD)/obj/tests/tools/%.o $(MILTER_LIB_OBJ) $(BUILD)/libticket.a
 	@mkdir -p $(dir $@)
 	@echo "  LINK    $@"
 	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(PKG_LIBS)
@@ -119,6 +127,8 @@ install: $(BUILD)/ticket-milter $(BUILD)/ticketctl
 	    install -d $(DESTDIR)$(DATADIR)/templates/$$lang && \
 	    install -m 644 templates/$$lang/*.txt $(DESTDIR)$(DATADIR)/templates/$$lang/ || exit 1; \
 	done
+	@# Monitoring examples: Prometheus alert rules and a Grafana dashboard.
+	install -m 644 etc/ticket-milter-alerts.yml etc/grafana-dashboard.json $(DESTDIR)$(DATADIR)/
 	$(INSTALL_SED) etc/ticket-milter.service >$(DESTDIR)$(SYSTEMDUNITDIR)/ticket-milter.service
 	chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/ticket-milter.service
 	@# An admin's config is never overwritten; the new example goes beside it.
@@ -140,6 +150,7 @@ uninstall:
 	    $(DESTDIR)$(MANDIR)/man8/ticket-milter.8 \
 	    $(DESTDIR)$(SYSTEMDUNITDIR)/ticket-milter.service \
 	    $(DESTDIR)$(SYSCONFDIR)/ticket-milter.conf.example
+	rm -f $(DESTDIR)$(DATADIR)/ticket-milter-alerts.yml $(DESTDIR)$(DATADIR)/grafana-dashboard.json
 	rm -rf $(DESTDIR)$(DATADIR)/templates
 	-rmdir $(DESTDIR)$(DATADIR)
 

@@ -22,6 +22,7 @@
 #include "parser/mail.h"
 #include "router/timer.h"
 #include "store/admin.h"
+#include "store/counters.h"
 #include "util/timefmt.h"
 
 /* Long enough to outwait a burst of the daemon's commits. */
@@ -768,6 +769,24 @@ table_rows(GPtrArray *counts, const char *table)
     return 0;
 }
 
+/* Writes the time of a verified backup where the daemon's metrics read it. */
+static bool
+record_backup(const char *db_path, GDateTime *now, GError **error)
+{
+    g_autofree char *at = timefmt_iso8601(now);
+    struct store *st = store_open(db_path, STORE_READ_WRITE, WRITE_BUSY_TIMEOUT_MS, error);
+    bool ok;
+
+    if (st == NULL)
+        return false;
+    ok = store_begin(st, error) && store_meta_set(st, STORE_META_BACKUP_VERIFIED, at, error) &&
+         store_commit(st, error);
+    if (!ok)
+        store_rollback(st);
+    store_close(st);
+    return ok;
+}
+
 int
 cmd_backup(const struct config *cfg, const char *db_path, const struct options *o)
 {
@@ -778,6 +797,7 @@ cmd_backup(const struct config *cfg, const char *db_path, const struct options *
     struct admin_retention keep = ADMIN_RETENTION_DEFAULT;
     struct admin_backup b;
     const char *dir = arg(o, 1);
+    bool recorded = false;
 
     if (dir == NULL || o->args->len != 2) {
         fprintf(stderr, "ticketctl: backup takes the directory to write to, e.g. ticketctl "
@@ -802,6 +822,8 @@ cmd_backup(const struct config *cfg, const char *db_path, const struct options *
         g_autofree char *made = g_path_get_basename(b.path);
         dropped = admin_prune(dir, &keep, made, &error);
     }
+    if (dropped != NULL)
+        recorded = record_backup(db_path, now, &error);
     size = human_bytes(b.bytes);
     copy = human_us(b.copy_us);
     verify = human_us(b.verify_us);
@@ -837,8 +859,9 @@ cmd_backup(const struct config *cfg, const char *db_path, const struct options *
     }
     admin_backup_clear(&b);
     /* The backup itself is good; a prune that failed is still an error the
-     * admin must see, or the disk fills. */
-    return dropped != NULL ? 0 : fail(error, EXIT_DATABASE);
+     * admin must see, or the disk fills, and so is a time not recorded: the
+     * backup alert would fire. */
+    return dropped != NULL && recorded ? 0 : fail(error, EXIT_DATABASE);
 }
 
 int

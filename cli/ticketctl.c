@@ -1,12 +1,11 @@
 /*
  * ticketctl - the admin's and support lead's view of the ticket database.
  *
- *   ticketctl [-c FILE] [--db PATH] list [--json]
  *   ticketctl [-c FILE] [--db PATH] show TAG [--json]
- *   ticketctl [-c FILE] [--db PATH] sla [--json] [--at ISO8601]
  *   ticketctl [-c FILE] [--db PATH] tick [--now ISO8601]
- *   and the admin commands of cli/admin-commands.c: stats, customers,
- *   close, reopen, search, export, purge, backup, verify, restore.
+ *   list and sla (cli/sla-commands.c), report (cli/report.c), and the
+ *   admin commands of cli/admin-commands.c: stats, customers, close,
+ *   reopen, search, export, purge, backup, verify, restore.
  *
  * Readers open their own read-only connection: WAL lets them read while the
  * daemon writes, and they can never hold the write lock the milter needs.
@@ -38,9 +37,12 @@ usage(FILE *out)
     fprintf(out,
             "usage: ticketctl [-c FILE] [--db PATH] COMMAND [options]\n"
             "commands:\n"
-            "  list              every ticket, oldest first\n"
+            "  list              tickets, oldest first (--status, --customer, --from, --to)\n"
             "  show TAG          one ticket (e.g. TKT-42) with its messages and events\n"
-            "  sla               every open ticket with its deadlines and the time left\n"
+            "  sla               open tickets by their next deadline (--overdue,\n"
+            "                    --due-within DURATION, --customer, --severity)\n"
+            "  report            the service report of a period (--from, --to, --customer,\n"
+            "                    --plan, --json or --html FILE, --language en|nl)\n"
             "  tick              fire the timers that are due (what the daemon does itself)\n"
             "  stats             what the daemon has done: mail, tickets, acks, SLA, latency\n"
             "  customers         each customer with its open tickets and SLA breaches\n"
@@ -62,6 +64,13 @@ usage(FILE *out)
             "  --before DATE     purge: YYYY-MM-DD or ISO 8601\n"
             "  --daily N, --weekly N, --monthly N  backup retention (default 7, 5, 13)\n"
             "  --limit N         search, unattached: at most N rows (default 50)\n"
+            "  --from D, --to D  a period: YYYY-MM-DD (--to includes that day) or ISO 8601\n"
+            "  --status S[,S]    list: open, pending, resolved, closed\n"
+            "  --customer NAME, --plan NAME, --severity N   only those tickets\n"
+            "  --overdue         sla: only tickets with a deadline passed\n"
+            "  --due-within D    sla: only tickets due within D (e.g. 90m, 4h, 2d)\n"
+            "  --html FILE       report: a self-contained HTML file\n"
+            "  --language L      report: en or nl (default [outbound] language)\n"
             "  --quiet           close, reopen: do not tell the customer\n"
             "  --force           restore: the daemon is stopped, whatever its pid file says\n");
 }
@@ -107,6 +116,26 @@ parse_options(int argc, char **argv, struct options *o)
             o->at = argv[++i];
         else if (strcmp(a, "--before") == 0 && has_value)
             o->before = argv[++i];
+        else if (strcmp(a, "--from") == 0 && has_value)
+            o->from = argv[++i];
+        else if (strcmp(a, "--to") == 0 && has_value)
+            o->to = argv[++i];
+        else if (strcmp(a, "--status") == 0 && has_value)
+            o->status = argv[++i];
+        else if (strcmp(a, "--customer") == 0 && has_value)
+            o->customer = argv[++i];
+        else if (strcmp(a, "--plan") == 0 && has_value)
+            o->plan = argv[++i];
+        else if (strcmp(a, "--severity") == 0 && has_value)
+            number = &o->severity;
+        else if (strcmp(a, "--overdue") == 0)
+            o->overdue = true;
+        else if (strcmp(a, "--due-within") == 0 && has_value)
+            o->due_within = argv[++i];
+        else if (strcmp(a, "--html") == 0 && has_value)
+            o->html = argv[++i];
+        else if (strcmp(a, "--language") == 0 && has_value)
+            o->language = argv[++i];
         else if (strcmp(a, "--daily") == 0 && has_value)
             number = &o->daily;
         else if (strcmp(a, "--weekly") == 0 && has_value)
@@ -125,6 +154,10 @@ parse_options(int argc, char **argv, struct options *o)
             g_ptr_array_add(o->args, (gpointer)a);
         if (number != NULL && (*number = option_number(a, argv[++i])) < 0)
             return false;
+    }
+    if (o->severity > 4) {
+        fprintf(stderr, "ticketctl: --severity is 1, 2, 3 or 4\n");
+        return false;
     }
     return o->args->len > 0;
 }
@@ -170,41 +203,6 @@ ticket_members(JsonBuilder *b, const struct ticket *t)
     add_string(b, "requester", t->requester);
     add_string(b, "subject", t->subject);
     add_string(b, "created_at", t->created_at);
-}
-
-static int
-cmd_list(struct store *st, const struct options *o)
-{
-    g_autoptr(GError) error = NULL;
-    g_autoptr(GPtrArray) tickets = store_ticket_list(st, &error);
-
-    if (tickets == NULL) {
-        fprintf(stderr, "ticketctl: %s\n", error->message);
-        return EXIT_DATABASE;
-    }
-    if (o->json) {
-        g_autoptr(JsonBuilder) b = json_builder_new();
-        json_builder_begin_array(b);
-        for (guint i = 0; i < tickets->len; i++) {
-            json_builder_begin_object(b);
-            ticket_members(b, g_ptr_array_index(tickets, i));
-            json_builder_end_object(b);
-        }
-        json_builder_end_array(b);
-        print_json(b);
-        return 0;
-    }
-    printf("%-10s %-8s %-3s %-5s %-12s %-28s %-20s %s\n", "ID", "STATUS", "SEV", "STAGE",
-           "CUSTOMER", "REQUESTER", "CREATED", "SUBJECT");
-    for (guint i = 0; i < tickets->len; i++) {
-        const struct ticket *t = g_ptr_array_index(tickets, i);
-        printf("%-10s %-8s %-3d %-5d %-12s %-28s %-20s %s\n", t->tag, ticket_status_name(t->status), t->severity,
-               t->stage, t->customer != NULL ? t->customer : "-", t->requester, t->created_at,
-               t->subject);
-    }
-    if (tickets->len == 0)
-        printf("(no tickets)\n");
-    return 0;
 }
 
 static void
@@ -355,89 +353,33 @@ options_time(const struct options *o)
     return t;
 }
 
-/* Seconds from NOW to DUE (negative: overdue). */
-static gint64
-seconds_left(const char *due, GDateTime *now)
+GDateTime *
+options_date(const char *option, const char *text, const char *zone, bool is_end)
 {
-    g_autoptr(GDateTime) t = timefmt_parse(due);
+    g_autoptr(GTimeZone) tz = g_time_zone_new_identifier(zone != NULL ? zone : "UTC");
+    int y, m, d;
+    char end;
+    GDateTime *t;
 
-    return t != NULL ? g_date_time_difference(t, now) / G_TIME_SPAN_SECOND : 0;
+    if (tz == NULL)
+        tz = g_time_zone_new_utc();
+    if (sscanf(text, "%4d-%2d-%2d%c", &y, &m, &d, &end) == 3 && strlen(text) == 10 &&
+        g_date_valid_dmy((GDateDay)d, (GDateMonth)m, (GDateYear)y)) {
+        g_autoptr(GDateTime) day = g_date_time_new(tz, y, m, d, 0, 0, 0);
+        return is_end ? g_date_time_add_days(day, 1) : g_date_time_ref(day);
+    }
+    t = timefmt_parse(text);
+    if (t == NULL)
+        fprintf(stderr, "ticketctl: %s \"%s\" is not a date (YYYY-MM-DD) or an ISO 8601 time "
+                        "with a zone\n",
+                option, text);
+    return t;
 }
 
-static char *
-human_left(gint64 s)
+const char *
+options_zone(const struct config *cfg)
 {
-    gint64 a = s < 0 ? -s : s;
-
-    return g_strdup_printf("%s%" G_GINT64_FORMAT "h%02" G_GINT64_FORMAT "m%s", s < 0 ? "overdue " : "",
-                           a / 3600, a / 60 % 60, s < 0 ? "" : " left");
-}
-
-static void
-sla_goal_json(JsonBuilder *b, const char *name, const char *due, const char *met, GDateTime *now)
-{
-    json_builder_set_member_name(b, name);
-    if (due == NULL) {
-        json_builder_add_null_value(b);
-        return;
-    }
-    json_builder_begin_object(b);
-    add_string(b, "due", due);
-    add_string(b, "met_at", met);
-    json_builder_set_member_name(b, "seconds_left");
-    if (met != NULL)
-        json_builder_add_null_value(b);
-    else
-        json_builder_add_int_value(b, seconds_left(due, now));
-    json_builder_end_object(b);
-}
-
-static int
-cmd_sla(struct store *st, const struct options *o)
-{
-    g_autoptr(GError) error = NULL;
-    g_autoptr(GDateTime) now = options_time(o);
-    g_autoptr(GPtrArray) tickets = NULL;
-
-    if (now == NULL)
-        return EXIT_USAGE;
-    tickets = store_ticket_list_open(st, &error);
-    if (tickets == NULL) {
-        fprintf(stderr, "ticketctl: %s\n", error->message);
-        return EXIT_DATABASE;
-    }
-    if (o->json) {
-        g_autoptr(JsonBuilder) b = json_builder_new();
-        json_builder_begin_array(b);
-        for (guint i = 0; i < tickets->len; i++) {
-            const struct ticket *t = g_ptr_array_index(tickets, i);
-            json_builder_begin_object(b);
-            ticket_members(b, t);
-            sla_goal_json(b, "response", t->first_response_due, t->first_response_at, now);
-            sla_goal_json(b, "update", t->next_update_due, NULL, now);
-            sla_goal_json(b, "resolution", t->resolution_due, t->resolved_at, now);
-            json_builder_end_object(b);
-        }
-        json_builder_end_array(b);
-        print_json(b);
-        return 0;
-    }
-    printf("%-10s %-8s %-3s %-5s %-12s %-32s %s\n", "ID", "STATUS", "SEV", "STAGE", "CUSTOMER",
-           "RESPONSE", "RESOLUTION");
-    for (guint i = 0; i < tickets->len; i++) {
-        const struct ticket *t = g_ptr_array_index(tickets, i);
-        g_autofree char *resp = NULL, *reso = NULL;
-        if (t->first_response_at != NULL)
-            resp = g_strdup("met");
-        else if (t->first_response_due != NULL)
-            resp = human_left(seconds_left(t->first_response_due, now));
-        if (t->resolution_due != NULL)
-            reso = human_left(seconds_left(t->resolution_due, now));
-        printf("%-10s %-8s %-3d %-5d %-12s %-32s %s\n", t->tag, ticket_status_name(t->status), t->severity, t->stage,
-               t->customer != NULL ? t->customer : "-", resp != NULL ? resp : "-",
-               reso != NULL ? reso : "-");
-    }
-    return 0;
+    return cfg != NULL && cfg->staff_timezone != NULL ? cfg->staff_timezone : "UTC";
 }
 
 /* One scheduler pass, committed in batches: for cron, tests and catching
@@ -500,6 +442,12 @@ run_admin_command(const char *command, const struct config *cfg, const char *db_
         return cmd_stats(db_path, o);
     if (strcmp(command, "customers") == 0)
         return cmd_customers(cfg, db_path, o);
+    if (strcmp(command, "list") == 0)
+        return cmd_list(cfg, db_path, o);
+    if (strcmp(command, "sla") == 0)
+        return cmd_sla(cfg, db_path, o);
+    if (strcmp(command, "report") == 0)
+        return cmd_report(cfg, db_path, o);
     if (strcmp(command, "close") == 0 || strcmp(command, "reopen") == 0)
         return cmd_status(cfg, db_path, o);
     if (strcmp(command, "search") == 0)
@@ -566,8 +514,7 @@ main(int argc, char **argv)
         g_ptr_array_unref(o.args);
         return rc;
     }
-    if (strcmp(command, "list") != 0 && strcmp(command, "show") != 0 &&
-        strcmp(command, "sla") != 0) {
+    if (strcmp(command, "show") != 0) {
         fprintf(stderr, "ticketctl: unknown command %s\n", command);
         usage(stderr);
         config_unref(cfg);
@@ -579,12 +526,7 @@ main(int argc, char **argv)
         config_unref(cfg);
         return EXIT_DATABASE;
     }
-    if (strcmp(command, "list") == 0)
-        rc = cmd_list(st, &o);
-    else if (strcmp(command, "sla") == 0)
-        rc = cmd_sla(st, &o);
-    else
-        rc = cmd_show(st, &o);
+    rc = cmd_show(st, &o);
     store_close(st);
     config_unref(cfg);
     g_ptr_array_unref(o.args);

@@ -12,6 +12,7 @@
 
 #include "config/config.h"
 #include "router/keys.h"
+#include "store/report.h"
 #include "store/store.h"
 
 /* Exit statuses; the man page lists them. */
@@ -33,6 +34,16 @@ struct options {
     const char *before;
     int daily, weekly, monthly; /* -1: the default */
     int limit;                  /* search: most tickets shown */
+    /* list, sla, report: which tickets */
+    const char *from, *to;      /* DATE or ISO 8601 */
+    const char *status;         /* list: status[,status...] */
+    const char *customer;
+    const char *plan;
+    int severity;               /* 0: any */
+    bool overdue;               /* sla */
+    const char *due_within;     /* sla: a duration */
+    const char *html;           /* report: the file to write */
+    const char *language;       /* report: en or nl */
     GPtrArray *args; /* command and its arguments */
 };
 
@@ -46,6 +57,32 @@ void ticket_members(JsonBuilder *b, const struct ticket *t);
 struct keys *cli_keys(const struct config *cfg, GError **error);
 /* The time --at/--now names, else now. NULL (with a message) when unreadable. */
 GDateTime *options_time(const struct options *o);
+
+/* DATE (YYYY-MM-DD: midnight in ZONE, or the next one when IS_END, so
+ * that a --to date includes its day) or an ISO 8601 time with a zone;
+ * NULL (with a message naming OPTION) when it is neither. */
+GDateTime *options_date(const char *option, const char *text, const char *zone, bool is_end);
+/* The zone of the report's days: [staff] timezone, UTC without a config. */
+const char *options_zone(const struct config *cfg);
+
+/* The filter --from, --to, --status, --customer, --plan and --severity
+ * name; the period's ends as times and as the store's text. */
+struct cli_filter {
+    struct store_ticket_filter f; /* created_* and active_since are the caller's to set */
+    GDateTime *from, *to;         /* NULL: not given */
+    char *from_text, *to_text;
+};
+/* False (with a message) when an option's value is wrong; clear CF either way. */
+bool cli_filter_init(const struct config *cfg, const struct options *o, struct cli_filter *cf);
+void cli_filter_clear(struct cli_filter *cf);
+/* A report connection to DB_PATH once its schema is checked. */
+struct store_report *cli_open_report(const char *db_path, GError **error);
+
+/* Tickets and deadlines (cli/sla-commands.c). */
+int cmd_list(const struct config *cfg, const char *db_path, const struct options *o);
+int cmd_sla(const struct config *cfg, const char *db_path, const struct options *o);
+/* The service report (cli/report.c). */
+int cmd_report(const struct config *cfg, const char *db_path, const struct options *o);
 
 /* The admin commands (cli/admin-commands.c). CFG is NULL with --db and
  * no -c; DB_PATH is --db when given, else the configured database. */

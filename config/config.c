@@ -113,6 +113,8 @@ static const struct key_def keys[] = {
     { "staff", "logins", KIND_LIST, CFG(staff_logins), 0, NULL, 0, 0, NULL, check_login, true },
     { "staff", "authserv_ids", KIND_LIST, CFG(authserv_ids), 0, NULL, 0, 0, NULL, check_token,
       true },
+    { "staff", "timezone", KIND_STRING, CFG(staff_timezone), 0, "UTC", 0, 0, NULL, check_timezone,
+      false },
     { "staff", "authserv_networks", KIND_LIST, CFG(authserv_networks), 0, "127.0.0.0/8;::1", 0,
       0, NULL, check_network, false },
     { "outbound", "smtp_url", KIND_STRING, CFG(smtp_url), 0, "smtp://127.0.0.1:10025", 0, 0,
@@ -981,6 +983,7 @@ config_unref(struct config *cfg)
     g_free(cfg->webhook_url);
     g_free(cfg->secret_file);
     g_strfreev(cfg->staff_logins);
+    g_free(cfg->staff_timezone);
     g_free(cfg->user);
     g_free(cfg->socket_owner);
     g_free(cfg->socket_mode_text);

@@ -68,6 +68,7 @@ struct config {
     char **authserv_ids;
     GPtrArray *authserv_networks; /* GInetAddressMask*: hosts whose Authentication-Results count */
     char **staff_logins;         /* "login:address": SMTP AUTH names that are not the address */
+    char *staff_timezone;        /* the support desk's zone: the days and months of reports */
 
     /* [outbound] */
     char *smtp_url;

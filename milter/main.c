@@ -48,10 +48,11 @@
 #include "outbound/scheduler.h"
 #include "parser/mail.h"
 #include "store/store.h"
+#include "util/version.h"
 #include "util/log.h"
 
 #define DEFAULT_CONFIG SYSCONFDIR "/ticket-milter.conf"
-#define VERSION "0.1.0"
+#define VERSION TM_VERSION
 /* How long a stop waits for messages in their commit. */
 #define DRAIN_MS 30000
 /* Sessions libmilter accepted before it stopped listening go on to their

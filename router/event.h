@@ -27,8 +27,8 @@
  *   no-requester       reason, from
  *   mail-queued        template, message_id, to (array)
  *   mail-sent          to (array), template, message_id
- *   sla-warning        goal, due
- *   sla-breach         goal, due
+ *   sla-warning        goal, due, severity
+ *   sla-breach         goal, due, severity
  *   parse-limits       message_id, depth, parts, headers, header_bytes, note
  *   linked             referenced | opened
  *   reference-refused  referenced | opened

@@ -27,6 +27,7 @@
 #include "store/admin.h"
 #include "store/internal.h"
 #include "store/store.h"
+#include "util/percentile.h"
 
 #define PURGE_BATCH 200
 #define RESTORE_MAX_SAVED_PER_SECOND 1000
@@ -165,17 +166,8 @@ read_end(struct admin *a)
 gint64
 admin_percentile(const gint64 *sorted, gsize n, double p)
 {
-    gsize rank;
-
-    if (n == 0)
-        return -1;
-    /* Nearest rank: the smallest value with at least P% at or below it. */
-    rank = (gsize)((p / 100.0) * (double)n + 0.999999);
-    if (rank < 1)
-        rank = 1;
-    if (rank > n)
-        rank = n;
-    return sorted[rank - 1];
+    /* One nearest-rank rule for every figure we print. */
+    return percentile_nearest_rank(sorted, n, (guint)CLAMP(p, 1, 100));
 }
 
 static gint
