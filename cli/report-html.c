@@ -47,7 +47,9 @@ static const char css[] =
     "th:first-child,td:first-child,td.text,th.text{text-align:left}"
     "td.text{overflow-wrap:break-word}td.goal{white-space:nowrap}"
     "p.legend{color:#4a5563;font-size:8.5pt;margin:0}"
-    "th{background:#f1f3f6;font-weight:600;font-size:8pt;overflow-wrap:anywhere}"
+    /* Headers wrap between words, never inside one ("Severit y"). */
+    "th{background:#f1f3f6;font-weight:600;font-size:8pt;overflow-wrap:normal;"
+    "word-break:normal}"
     "td:first-child{white-space:nowrap}"
     "figure{margin:3mm 0;break-inside:avoid}figcaption{font-weight:600;margin-bottom:1mm}"
     "svg{width:100%;height:auto;display:block}"
