@@ -110,6 +110,7 @@ demo:
 # templates in DATADIR.  The unit and the example config name the installed paths; the copies in
 # etc/ say /usr/local and /etc, and are rewritten for other prefixes.
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
 TEMPLATE_LANGS := $(patsubst templates/%/,%,$(wildcard templates/*/))
 INSTALL_SED := sed -e 's|/usr/local/sbin|$(SBINDIR)|g' -e 's|/usr/local/share/ticket-milter|$(DATADIR)|g' \
     -e 's|/etc/ticket-milter.conf|$(SYSCONFDIR)/ticket-milter.conf|g'
@@ -121,6 +122,8 @@ install: $(BUILD)/ticket-milter $(BUILD)/ticketctl
 	install -m 755 $(BUILD)/ticket-milter $(DESTDIR)$(SBINDIR)/ticket-milter
 	install -m 755 $(BUILD)/ticketctl $(DESTDIR)$(BINDIR)/ticketctl
 	install -m 644 man/ticketctl.1 $(DESTDIR)$(MANDIR)/man1/ticketctl.1
+	install -d $(DESTDIR)$(COMPLETIONDIR)
+	install -m 644 etc/ticketctl.bash-completion $(DESTDIR)$(COMPLETIONDIR)/ticketctl
 	install -m 644 man/ticket-milter.conf.5 $(DESTDIR)$(MANDIR)/man5/ticket-milter.conf.5
 	install -m 644 man/ticket-milter.8 $(DESTDIR)$(MANDIR)/man8/ticket-milter.8
 	for lang in $(TEMPLATE_LANGS); do \
@@ -147,7 +150,7 @@ install: $(BUILD)/ticket-milter $(BUILD)/ticketctl
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/ticket-milter $(DESTDIR)$(BINDIR)/ticketctl \
 	    $(DESTDIR)$(MANDIR)/man1/ticketctl.1 $(DESTDIR)$(MANDIR)/man5/ticket-milter.conf.5 \
-	    $(DESTDIR)$(MANDIR)/man8/ticket-milter.8 \
+	    $(DESTDIR)$(MANDIR)/man8/ticket-milter.8 $(DESTDIR)$(COMPLETIONDIR)/ticketctl \
 	    $(DESTDIR)$(SYSTEMDUNITDIR)/ticket-milter.service \
 	    $(DESTDIR)$(SYSCONFDIR)/ticket-milter.conf.example
 	rm -f $(DESTDIR)$(DATADIR)/ticket-milter-alerts.yml $(DESTDIR)$(DATADIR)/grafana-dashboard.json

@@ -347,6 +347,24 @@ struct status_job {
     GDateTime *now;
 };
 
+/* {"id", "from", "to", "changed", "customer_told"} for close/reopen --json. */
+static void
+print_status_change(const struct ticket *t, enum ticket_status to, bool changed, bool told)
+{
+    g_autoptr(JsonBuilder) b = json_builder_new();
+
+    json_builder_begin_object(b);
+    add_string(b, "id", t->tag);
+    add_string(b, "from", ticket_status_name(t->status));
+    add_string(b, "to", ticket_status_name(to));
+    json_builder_set_member_name(b, "changed");
+    json_builder_add_boolean_value(b, changed);
+    json_builder_set_member_name(b, "customer_told");
+    json_builder_add_boolean_value(b, told);
+    json_builder_end_object(b);
+    print_json(b);
+}
+
 /* Inside BEGIN IMMEDIATE: the router decides, the applier writes. Returns
  * an exit status, -1 for "nothing to do". */
 static int
@@ -362,7 +380,10 @@ status_change(struct store *st, struct status_job *job, GError **error)
     if (t == NULL)
         return *error != NULL ? EXIT_DATABASE : EXIT_NOT_FOUND;
     if (t->status == job->to || (job->to == TICKET_OPEN && t->status == TICKET_PENDING)) {
-        printf("%s is already %s: nothing to do\n", t->tag, ticket_status_name(t->status));
+        if (job->o->json)
+            print_status_change(t, t->status, false, false);
+        else
+            printf("%s is already %s: nothing to do\n", t->tag, ticket_status_name(t->status));
         ticket_free(t);
         return -1;
     }
@@ -377,10 +398,12 @@ status_change(struct store *st, struct status_job *job, GError **error)
     /* Without a configuration the decision has no notice: nothing of the
      * config is needed to write it. */
     ok = apply_decision(st, job->cfg, keys, d, NULL, job->now, &r, error);
-    if (ok)
+    bool told = decision_count_notices(d, "status-change") > 0;
+    if (ok && job->o->json)
+        print_status_change(t, d->ticket->status, true, told);
+    else if (ok)
         printf("%s: %s -> %s%s\n", t->tag, ticket_status_name(t->status),
-               ticket_status_name(d->ticket->status),
-               decision_count_notices(d, "status-change") > 0 ? "; the customer is told" : "");
+               ticket_status_name(d->ticket->status), told ? "; the customer is told" : "");
     apply_result_clear(&r);
     keys_free(keys);
     decision_free(d);
@@ -645,6 +668,120 @@ export_one(const struct ticket *t, GPtrArray *messages, GPtrArray *events, void 
     return true;
 }
 
+static void
+ticket_free_cb(gpointer t)
+{
+    ticket_free(t);
+}
+
+/* The "From " line of an mbox entry: who, and when in asctime's form. */
+static void
+mbox_from_line(GString *out, const char *from, const char *received_at)
+{
+    static const char *const days[] = { "", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun" };
+    static const char *const months[] = { "", "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                          "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+    g_autoptr(GDateTime) t = received_at != NULL ? timefmt_parse(received_at) : NULL;
+    g_autoptr(GDateTime) when = t != NULL ? g_date_time_ref(t) : g_date_time_new_now_utc();
+    g_autofree char *clock = g_date_time_format(when, "%H:%M:%S");
+
+    /* An address with a blank would split the line: it is no address. */
+    g_string_append_printf(out, "From %s %s %s %2d %s %d\n",
+                           from != NULL && *from != '\0' && strpbrk(from, " \t\r\n") == NULL
+                               ? from
+                               : "MAILER-DAEMON",
+                           days[g_date_time_get_day_of_week(when)],
+                           months[g_date_time_get_month(when)],
+                           g_date_time_get_day_of_month(when), clock,
+                           g_date_time_get_year(when));
+}
+
+/* RAW as an mboxrd entry: LF line ends, every line that starts with
+ * ">*From " gets one more '>', a blank line after. */
+static void
+mbox_body(GString *out, const guint8 *raw, gsize len)
+{
+    const char *p = (const char *)raw, *end = p + len;
+
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (gsize)(end - p));
+        const char *stop = eol != NULL ? eol : end;
+        const char *q = p;
+        gsize n;
+        while (q < stop && *q == '>')
+            q++;
+        if ((gsize)(stop - q) >= 5 && memcmp(q, "From ", 5) == 0)
+            g_string_append_c(out, '>');
+        n = (gsize)(stop - p);
+        if (n > 0 && p[n - 1] == '\r')
+            n--;
+        g_string_append_len(out, p, (gssize)n);
+        g_string_append_c(out, '\n');
+        p = eol != NULL ? eol + 1 : end;
+    }
+    g_string_append_c(out, '\n');
+}
+
+/* export --mbox [TAG]: every stored message of the ticket (or of all), as
+ * it arrived, in one mbox a mail client opens; messages whose raw bytes
+ * were purged are left out (and counted on stderr). */
+static int
+export_mbox(const char *db_path, const char *tag)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GPtrArray) tickets = NULL;
+    struct store *st = store_open(db_path, STORE_READ_ONLY, READ_BUSY_TIMEOUT_MS, &error);
+    guint purged = 0;
+    int rc = 0;
+
+    if (st == NULL)
+        return fail(error, EXIT_DATABASE);
+    if (tag != NULL) {
+        struct ticket *t = store_ticket_get_by_tag(st, tag, &error);
+        tickets = g_ptr_array_new_with_free_func(ticket_free_cb);
+        if (t != NULL)
+            g_ptr_array_add(tickets, t);
+        else if (error == NULL) {
+            store_close(st);
+            fprintf(stderr, "ticketctl: no ticket %s\n", tag);
+            return EXIT_NOT_FOUND;
+        }
+    } else {
+        tickets = store_ticket_list(st, &error);
+    }
+    for (guint i = 0; tickets != NULL && error == NULL && i < tickets->len; i++) {
+        const struct ticket *t = g_ptr_array_index(tickets, i);
+        g_autoptr(GPtrArray) messages = store_ticket_messages(st, t->id, &error);
+        for (guint k = 0; messages != NULL && k < messages->len; k++) {
+            const struct ticket_message *m = g_ptr_array_index(messages, k);
+            g_autoptr(GBytes) raw = NULL;
+            g_autoptr(GString) entry = g_string_new(NULL);
+            bool found = false;
+            if (!store_message_raw(st, t->id, k, &found, &raw, &error))
+                break;
+            if (raw == NULL) {
+                purged++;
+                continue;
+            }
+            gsize len;
+            const guint8 *data = g_bytes_get_data(raw, &len);
+            mbox_from_line(entry, m->from, m->received_at);
+            mbox_body(entry, data, len);
+            if (fwrite(entry->str, 1, entry->len, stdout) != entry->len) {
+                g_set_error(&error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot write the mbox: %s",
+                            g_strerror(errno));
+                break;
+            }
+        }
+    }
+    store_close(st);
+    if (error != NULL || fflush(stdout) != 0)
+        rc = fail(error, EXIT_DATABASE);
+    if (purged > 0)
+        fprintf(stderr, "ticketctl: %u messages were purged and are not in the mbox\n", purged);
+    return rc;
+}
+
 int
 cmd_export(const char *db_path, const struct options *o)
 {
@@ -662,6 +799,12 @@ cmd_export(const char *db_path, const struct options *o)
                         "--json TKT-42\n");
         return EXIT_USAGE;
     }
+    if (o->mbox && o->json) {
+        fprintf(stderr, "ticketctl: export --mbox writes an mbox: no --json\n");
+        return EXIT_USAGE;
+    }
+    if (o->mbox)
+        return export_mbox(db_path, tag);
     if (tag != NULL) {
         struct store *st = store_open(db_path, STORE_READ_ONLY, READ_BUSY_TIMEOUT_MS, &error);
         struct ticket *t = st != NULL ? store_ticket_get_by_tag(st, tag, &error) : NULL;
@@ -956,6 +1099,16 @@ cmd_restore(const struct config *cfg, const char *db_path, const struct options 
                             "as %s\n",
                     saved);
         return status;
+    }
+    if (o->json) {
+        g_autoptr(JsonBuilder) b = json_builder_new();
+        json_builder_begin_object(b);
+        add_string(b, "database", db_path);
+        add_string(b, "from", file);
+        add_string(b, "replaced_kept_as", saved);
+        json_builder_end_object(b);
+        print_json(b);
+        return 0;
     }
     printf("restored %s from %s", db_path, file);
     if (saved != NULL)

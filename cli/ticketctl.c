@@ -13,6 +13,7 @@
  * verification), 2 usage or config error, 3 database error, 4 restore
  * refused because the daemon has the database.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
+#include "cli/options.h"
 #include "cli/ticketctl.h"
 #include "config/config.h"
 #include "config/secret.h"
@@ -30,137 +32,6 @@
 #include "util/timefmt.h"
 
 #define DEFAULT_CONFIG SYSCONFDIR "/ticket-milter.conf"
-
-static void
-usage(FILE *out)
-{
-    fprintf(out,
-            "usage: ticketctl [-c FILE] [--db PATH] COMMAND [options]\n"
-            "commands:\n"
-            "  list              tickets, oldest first (--status, --customer, --from, --to)\n"
-            "  show TAG          one ticket (e.g. TKT-42) with its messages and events\n"
-            "  sla               open tickets by their next deadline (--overdue,\n"
-            "                    --due-within DURATION, --customer, --severity)\n"
-            "  report            the service report of a period (--from, --to, --customer,\n"
-            "                    --plan, --json or --html FILE, --language en|nl)\n"
-            "  tick              fire the timers that are due (what the daemon does itself)\n"
-            "  stats             what the daemon has done: mail, tickets, acks, SLA, latency\n"
-            "  customers         each customer with its open tickets and SLA breaches\n"
-            "  close TAG         close a ticket; reopen TAG opens it again\n"
-            "  search TEXT...    tickets with every word in their subject or messages\n"
-            "  unattached        bounces kept on no ticket (they named no mail of ours)\n"
-            "  export [TAG]      whole tickets with messages and events, as JSON\n"
-            "  purge --before DATE  drop raw mail of closed tickets last changed before DATE\n"
-            "  backup DIR        verified online copy into DIR, then prune old copies\n"
-            "  verify FILE       check a backup: integrity and schema version\n"
-            "  restore FILE      replace the database by a backup (daemon stopped)\n"
-            "options:\n"
-            "  -c FILE           configuration file (default " DEFAULT_CONFIG ")\n"
-            "  --db PATH         use this database instead of the configured one (the\n"
-            "                    configuration is still read when -c is given)\n"
-            "  --json            machine-readable output\n"
-            "  --at, --now T     act or report as if it were T\n"
-            "                    (ISO 8601, e.g. 2026-11-24T10:00:00Z)\n"
-            "  --before DATE     purge: YYYY-MM-DD or ISO 8601\n"
-            "  --daily N, --weekly N, --monthly N  backup retention (default 7, 5, 13)\n"
-            "  --limit N         search, unattached: at most N rows (default 50)\n"
-            "  --from D, --to D  a period: YYYY-MM-DD (--to includes that day) or ISO 8601\n"
-            "  --status S[,S]    list: open, pending, resolved, closed\n"
-            "  --customer NAME, --plan NAME, --severity N   only those tickets\n"
-            "  --overdue         sla: only tickets with a deadline passed\n"
-            "  --due-within D    sla: only tickets due within D (e.g. 90m, 4h, 2d)\n"
-            "  --html FILE       report: a self-contained HTML file\n"
-            "  --language L      report: en or nl (default [outbound] language)\n"
-            "  --quiet           close, reopen: do not tell the customer\n"
-            "  --force           restore: the daemon is stopped, whatever its pid file says\n");
-}
-
-/* A non-negative number for option NAME; -2 (with a message) when not one. */
-static int
-option_number(const char *name, const char *text)
-{
-    char *end = NULL;
-    gint64 n = g_ascii_strtoll(text, &end, 10);
-
-    if (end == text || *end != '\0' || n < 0 || n > 100000) {
-        fprintf(stderr, "ticketctl: %s needs a number from 0 to 100000, not \"%s\"\n", name, text);
-        return -2;
-    }
-    return (int)n;
-}
-
-static bool
-parse_options(int argc, char **argv, struct options *o)
-{
-    o->config_path = DEFAULT_CONFIG;
-    o->daily = o->weekly = o->monthly = -1;
-    o->limit = 50;
-    o->args = g_ptr_array_new();
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        bool has_value = i + 1 < argc;
-        int *number = NULL;
-
-        if ((strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) && has_value) {
-            o->config_path = argv[++i];
-            o->has_config = true;
-        } else if (strcmp(a, "--db") == 0 && has_value)
-            o->db_path = argv[++i];
-        else if (strcmp(a, "--json") == 0)
-            o->json = true;
-        else if (strcmp(a, "--force") == 0)
-            o->force = true;
-        else if (strcmp(a, "--quiet") == 0)
-            o->quiet = true;
-        else if ((strcmp(a, "--at") == 0 || strcmp(a, "--now") == 0) && has_value)
-            o->at = argv[++i];
-        else if (strcmp(a, "--before") == 0 && has_value)
-            o->before = argv[++i];
-        else if (strcmp(a, "--from") == 0 && has_value)
-            o->from = argv[++i];
-        else if (strcmp(a, "--to") == 0 && has_value)
-            o->to = argv[++i];
-        else if (strcmp(a, "--status") == 0 && has_value)
-            o->status = argv[++i];
-        else if (strcmp(a, "--customer") == 0 && has_value)
-            o->customer = argv[++i];
-        else if (strcmp(a, "--plan") == 0 && has_value)
-            o->plan = argv[++i];
-        else if (strcmp(a, "--severity") == 0 && has_value)
-            number = &o->severity;
-        else if (strcmp(a, "--overdue") == 0)
-            o->overdue = true;
-        else if (strcmp(a, "--due-within") == 0 && has_value)
-            o->due_within = argv[++i];
-        else if (strcmp(a, "--html") == 0 && has_value)
-            o->html = argv[++i];
-        else if (strcmp(a, "--language") == 0 && has_value)
-            o->language = argv[++i];
-        else if (strcmp(a, "--daily") == 0 && has_value)
-            number = &o->daily;
-        else if (strcmp(a, "--weekly") == 0 && has_value)
-            number = &o->weekly;
-        else if (strcmp(a, "--monthly") == 0 && has_value)
-            number = &o->monthly;
-        else if (strcmp(a, "--limit") == 0 && has_value)
-            number = &o->limit;
-        else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            usage(stdout);
-            exit(0);
-        } else if (a[0] == '-' && a[1] != '\0') {
-            fprintf(stderr, "ticketctl: unknown option %s, or it lacks its value\n", a);
-            return false;
-        } else
-            g_ptr_array_add(o->args, (gpointer)a);
-        if (number != NULL && (*number = option_number(a, argv[++i])) < 0)
-            return false;
-    }
-    if (o->severity > 4) {
-        fprintf(stderr, "ticketctl: --severity is 1, 2, 3 or 4\n");
-        return false;
-    }
-    return o->args->len > 0;
-}
 
 void
 print_json(JsonBuilder *b)
@@ -286,22 +157,72 @@ show_json(const struct ticket *t, GPtrArray *messages, GPtrArray *events)
     print_json(b);
 }
 
+/* show --raw TAG N: message N of the ticket on stdout, byte for byte. */
 static int
-cmd_show(struct store *st, const struct options *o)
+show_raw(struct store *st, const struct ticket *t, const char *which)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GBytes) raw = NULL;
+    guint64 n = 0;
+    bool found = false;
+    const guint8 *data;
+    gsize size;
+
+    if (which == NULL || !g_ascii_string_to_unsigned(which, 10, 1, G_MAXUINT, &n, NULL)) {
+        fprintf(stderr, "ticketctl show --raw: which message? e.g. ticketctl show --raw %s 1\n",
+                t->tag);
+        return EXIT_USAGE;
+    }
+    if (!store_message_raw(st, t->id, (guint)(n - 1), &found, &raw, &error)) {
+        fprintf(stderr, "ticketctl: %s\n", error->message);
+        return EXIT_DATABASE;
+    }
+    if (!found) {
+        fprintf(stderr, "ticketctl: %s has no message %" G_GUINT64_FORMAT "\n", t->tag, n);
+        return EXIT_NOT_FOUND;
+    }
+    if (raw == NULL) {
+        fprintf(stderr, "ticketctl: message %" G_GUINT64_FORMAT " of %s was purged\n", n, t->tag);
+        return EXIT_NOT_FOUND;
+    }
+    data = g_bytes_get_data(raw, &size);
+    if (fwrite(data, 1, size, stdout) != size || fflush(stdout) != 0) {
+        fprintf(stderr, "ticketctl: cannot write the message: %s\n", g_strerror(errno));
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+static int
+cmd_show(const char *db_path, const struct options *o)
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(GPtrArray) messages = NULL;
     g_autoptr(GPtrArray) events = NULL;
+    struct store *st;
     const char *tag;
     struct ticket *t;
+    int rc = 0;
 
-    if (o->args->len != 2) {
-        fprintf(stderr, "ticketctl: show takes one ticket, e.g. ticketctl show TKT-42\n");
+    if (o->args->len != (o->raw ? 3u : 2u)) {
+        fprintf(stderr, o->raw ? "ticketctl: show --raw takes a ticket and a message number, "
+                                 "e.g. ticketctl show --raw TKT-42 1\n"
+                               : "ticketctl: show takes one ticket, e.g. ticketctl show TKT-42\n");
         return EXIT_USAGE;
+    }
+    if (o->raw && o->json) {
+        fprintf(stderr, "ticketctl: show --raw prints the message itself: no --json\n");
+        return EXIT_USAGE;
+    }
+    st = store_open(db_path, STORE_READ_ONLY, 5000, &error);
+    if (st == NULL) {
+        fprintf(stderr, "ticketctl: %s\n", error->message);
+        return EXIT_DATABASE;
     }
     tag = g_ptr_array_index(o->args, 1);
     t = store_ticket_get_by_tag(st, tag, &error);
     if (t == NULL) {
+        store_close(st);
         if (error != NULL) {
             fprintf(stderr, "ticketctl: %s\n", error->message);
             return EXIT_DATABASE;
@@ -309,20 +230,26 @@ cmd_show(struct store *st, const struct options *o)
         fprintf(stderr, "ticketctl: no ticket %s\n", tag);
         return EXIT_NOT_FOUND;
     }
+    if (o->raw) {
+        rc = show_raw(st, t, g_ptr_array_index(o->args, 2));
+        goto done;
+    }
     messages = store_ticket_messages(st, t->id, &error);
     if (messages != NULL)
         events = store_ticket_events(st, t->id, &error);
     if (events == NULL) {
         fprintf(stderr, "ticketctl: %s\n", error->message);
-        ticket_free(t);
-        return EXIT_DATABASE;
+        rc = EXIT_DATABASE;
+        goto done;
     }
     if (o->json)
         show_json(t, messages, events);
     else
         show_text(t, messages, events);
+done:
     ticket_free(t);
-    return 0;
+    store_close(st);
+    return rc;
 }
 
 struct keys *
@@ -428,7 +355,17 @@ cmd_tick(const struct config *cfg, const char *db_path, const struct options *o)
     store_close(st);
     keys_free(keys);
     at = timefmt_iso8601(now);
-    printf("tick at %s: %u timers due, %u fired\n", at, total_seen, total_fired);
+    if (o->json) {
+        g_autoptr(JsonBuilder) b = json_builder_new();
+        json_builder_begin_object(b);
+        add_string(b, "at", at);
+        add_int(b, "due", total_seen);
+        add_int(b, "fired", total_fired);
+        json_builder_end_object(b);
+        print_json(b);
+    } else {
+        printf("tick at %s: %u timers due, %u fired\n", at, total_seen, total_fired);
+    }
     return 0;
 }
 
@@ -466,69 +403,57 @@ run_admin_command(const char *command, const struct config *cfg, const char *db_
     return EXIT_USAGE;
 }
 
-int
-main(int argc, char **argv)
+/* The commands that take a configuration, or a database alone with --db. */
+static int
+run(const char *command, struct options *o)
 {
-    struct options o = { 0 };
     g_autoptr(GError) error = NULL;
     struct config *cfg = NULL;
-    struct store *st;
-    const char *db_path, *command;
+    const char *db_path;
     bool known;
     int rc;
 
-    if (!parse_options(argc, argv, &o)) {
-        usage(stderr);
-        return EXIT_USAGE;
-    }
-    /* Backups and restored databases hold customers' mail: group-readable
-     * at most, like the daemon's own files. */
-    umask(027);
-    command = g_ptr_array_index(o.args, 0);
     /* A backup file is checked on its own: no configuration needed. */
-    if (strcmp(command, "verify") == 0) {
-        rc = cmd_verify(&o);
-        g_ptr_array_unref(o.args);
-        return rc;
-    }
+    if (strcmp(command, "verify") == 0)
+        return cmd_verify(o);
     /* --db names the database and nothing else: a configuration named
      * with -c still gives the notices, timers and pid file. Without -c,
      * --db works on a database alone, even where no default config is. */
-    if (o.db_path == NULL || o.has_config) {
-        cfg = config_load(o.config_path, &error);
+    if (o->db_path == NULL || o->has_config) {
+        cfg = config_load(o->config_path, &error);
         if (cfg == NULL) {
             fprintf(stderr, "ticketctl: %s\n", error->message);
             return EXIT_USAGE;
         }
     }
-    db_path = o.db_path != NULL ? o.db_path : cfg->database;
-    if (strcmp(command, "tick") == 0) {
-        rc = cmd_tick(cfg, db_path, &o);
-        config_unref(cfg);
-        g_ptr_array_unref(o.args);
-        return rc;
-    }
-    rc = run_admin_command(command, cfg, db_path, &o, &known);
-    if (known) {
-        config_unref(cfg);
-        g_ptr_array_unref(o.args);
-        return rc;
-    }
-    if (strcmp(command, "show") != 0) {
-        fprintf(stderr, "ticketctl: unknown command %s\n", command);
-        usage(stderr);
-        config_unref(cfg);
-        return EXIT_USAGE;
-    }
-    st = store_open(db_path, STORE_READ_ONLY, 5000, &error);
-    if (st == NULL) {
-        fprintf(stderr, "ticketctl: %s\n", error->message);
-        config_unref(cfg);
-        return EXIT_DATABASE;
-    }
-    rc = cmd_show(st, &o);
-    store_close(st);
+    db_path = o->db_path != NULL ? o->db_path : cfg->database;
+    if (strcmp(command, "tick") == 0)
+        rc = cmd_tick(cfg, db_path, o);
+    else if (strcmp(command, "show") == 0)
+        rc = cmd_show(db_path, o);
+    else
+        rc = run_admin_command(command, cfg, db_path, o, &known);
     config_unref(cfg);
-    g_ptr_array_unref(o.args);
+    return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+    struct options o;
+    int exit_now;
+    int rc;
+
+    if (!options_parse(argc, argv, &o, &exit_now) || exit_now >= 0) {
+        options_clear(&o);
+        return exit_now >= 0 ? exit_now : EXIT_USAGE;
+    }
+    if (o.config_path == NULL)
+        o.config_path = g_strdup(DEFAULT_CONFIG);
+    /* Backups and restored databases hold customers' mail: group-readable
+     * at most, like the daemon's own files. */
+    umask(027);
+    rc = run(g_ptr_array_index(o.args, 0), &o);
+    options_clear(&o);
     return rc;
 }

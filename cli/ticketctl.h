@@ -23,28 +23,32 @@ enum {
     EXIT_IN_USE = 4,    /* restore refused: the daemon has the database */
 };
 
+/* The parsed command line (cli/options.c). Every string is the parser's
+ * and freed by options_clear(); NULL when the option was not given. */
 struct options {
-    const char *config_path;
+    char *config_path;
     bool has_config;      /* -c was given: load it even with --db */
-    const char *db_path;
-    bool json;
-    bool force;      /* restore: the admin says the daemon is stopped */
-    bool quiet;      /* close/reopen: do not tell the customer */
-    const char *at;  /* --at / --now: the time to act or report at */
-    const char *before;
+    char *db_path;
+    gboolean json;
+    gboolean force;       /* restore: the admin says the daemon is stopped */
+    gboolean quiet;       /* close/reopen: do not tell the customer */
+    char *at;             /* --at / --now: the time to act or report at */
+    char *before;
     int daily, weekly, monthly; /* -1: the default */
-    int limit;                  /* search: most tickets shown */
+    int limit;                  /* search, unattached: most rows shown */
     /* list, sla, report: which tickets */
-    const char *from, *to;      /* DATE or ISO 8601 */
-    const char *status;         /* list: status[,status...] */
-    const char *customer;
-    const char *plan;
+    char *from, *to;            /* DATE or ISO 8601 */
+    char *status;               /* list: status[,status...] */
+    char *customer;
+    char *plan;
     int severity;               /* 0: any */
-    bool overdue;               /* sla */
-    const char *due_within;     /* sla: a duration */
-    const char *html;           /* report: the file to write */
-    const char *language;       /* report: en or nl */
-    GPtrArray *args; /* command and its arguments */
+    gboolean overdue;           /* sla */
+    char *due_within;           /* sla: a duration */
+    char *html;                 /* report: the file to write */
+    char *language;             /* report: en or nl */
+    gboolean raw;               /* show: one message as it arrived */
+    gboolean mbox;              /* export: as an mbox */
+    GPtrArray *args;            /* command and its arguments */
 };
 
 void print_json(JsonBuilder *b);

@@ -215,6 +215,7 @@ enum stmt_id {
     STMT_TICKET_TOUCH,
     STMT_OUTBOX_TICKET_BY_MESSAGE_ID,
     STMT_TICKET_SUBJECTS,
+    STMT_MESSAGE_RAW,
     STMT_UNATTACHED_INSERT,
     STMT_TIMER_SET,
     STMT_TIMER_CLEAR,
@@ -297,6 +298,8 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_TICKET_TOUCH] = "UPDATE tickets SET updated_at = ?2 WHERE id = ?1",
     [STMT_OUTBOX_TICKET_BY_MESSAGE_ID] =
         "SELECT ticket_id FROM outbox WHERE message_id = ?1 AND ticket_id IS NOT NULL LIMIT 1",
+    [STMT_MESSAGE_RAW] = "SELECT raw FROM messages WHERE ticket_id = ?1 ORDER BY id"
+                         " LIMIT 1 OFFSET ?2",
     [STMT_TICKET_SUBJECTS] = "SELECT DISTINCT subject FROM messages"
                              " WHERE ticket_id = ?1 AND subject IS NOT NULL LIMIT ?2",
     [STMT_UNATTACHED_INSERT] =
@@ -1194,6 +1197,32 @@ store_ticket_subjects(struct store *st, gint64 id, guint limit, GError **error)
         return NULL;
     }
     return (char **)g_ptr_array_free(out, FALSE);
+}
+
+bool
+store_message_raw(struct store *st, gint64 ticket_id, guint index, bool *found, GBytes **raw,
+                  GError **error)
+{
+    sqlite3_stmt *s = st->stmt[STMT_MESSAGE_RAW];
+    int rc;
+
+    *found = false;
+    *raw = NULL;
+    sqlite3_bind_int64(s, 1, ticket_id);
+    sqlite3_bind_int64(s, 2, index);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *found = true;
+        if (sqlite3_column_type(s, 0) != SQLITE_NULL)
+            *raw = g_bytes_new(sqlite3_column_blob(s, 0), (gsize)sqlite3_column_bytes(s, 0));
+    }
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        store_set_error(st, rc, error, stmt_sql[STMT_MESSAGE_RAW]);
+        return false;
+    }
+    return true;
 }
 
 bool

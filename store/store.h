@@ -98,6 +98,11 @@ bool store_ticket_by_message_id(struct store *st, const char *message_id, gint64
 /* The ticket of a message we sent (the outbox only) with MESSAGE_ID; 0 when none. */
 bool store_outbox_ticket_by_message_id(struct store *st, const char *message_id,
                                        gint64 *ticket_id, GError **error);
+/* Message INDEX (0: the first, in the order ticketctl show lists them) of
+ * ticket TICKET_ID as it arrived, byte for byte: *FOUND says whether the
+ * ticket has such a message, *RAW is NULL when its bytes were purged. */
+bool store_message_raw(struct store *st, gint64 ticket_id, guint index, bool *found,
+                       GBytes **raw, GError **error);
 /* The distinct subjects of the mail already on ticket ID, at most LIMIT,
  * NULL-terminated (caller frees with g_strfreev). NULL and ERROR on failure. */
 char **store_ticket_subjects(struct store *st, gint64 id, guint limit, GError **error);
