@@ -40,13 +40,13 @@ static void
 fixture_setup(struct fixture *f, gconstpointer data)
 {
     g_autoptr(GError) error = NULL;
-    guint busy_ms = GPOINTER_TO_UINT(data) > 0 ? GPOINTER_TO_UINT(data) : 5000;
     struct store *st;
 
     f->dir = g_dir_make_tmp("test-writer-XXXXXX", &error);
     g_assert_no_error(error);
     f->path = g_build_filename(f->dir, "tickets.db", NULL);
-    st = store_open(f->path, STORE_READ_WRITE, busy_ms, &error);
+    /* Long enough that no test meets it by chance; test_busy sets its own. */
+    st = store_open(f->path, STORE_READ_WRITE, 5000, &error);
     g_assert_no_error(error);
     f->db = sqlite_hook_db();
     /* From here on: the migrations of store_open() are not counted. */
@@ -145,10 +145,22 @@ submit_join(struct submit *s)
     g_thread_join(s->thread);
 }
 
-/* Runs the jobs of BATCH (N of them) in one batch of the writer: the gate
- * holds the writer until all of them wait in its queue. */
+/* Waits (at most 10 s) until N jobs wait in W's queue. */
 static void
-run_together(struct fixture *f, struct submit *batch, struct meta_job *jobs, guint n)
+wait_queued(struct store_writer *w, guint n)
+{
+    for (guint waited = 0; store_writer_queued(w) < n; waited++) {
+        g_assert_cmpuint(waited, <, 10000);
+        g_usleep(1000);
+    }
+}
+
+/* Runs FNS[i](JOBS[i]), N of them, in one batch of the writer, in that
+ * order, each from a thread of its own (S[i]): the gate holds the writer
+ * until all of them wait in its queue. */
+static void
+run_together(struct fixture *f, struct submit *s, const store_job_fn *fns, void *const *jobs,
+             guint n)
 {
     struct gate g = { 0 };
     struct submit gate;
@@ -160,12 +172,9 @@ run_together(struct fixture *f, struct submit *batch, struct meta_job *jobs, gui
     while (!g.entered)
         g_cond_wait(&g.cond, &g.lock);
     g_mutex_unlock(&g.lock);
-    for (guint i = 0; i < n; i++)
-        submit_start(&batch[i], f->w, meta_job, &jobs[i]);
-    /* Bounded: 10 s for the submitters to reach the queue. */
-    for (guint waited = 0; store_writer_queued(f->w) < n; waited++) {
-        g_assert_cmpuint(waited, <, 10000);
-        g_usleep(1000);
+    for (guint i = 0; i < n; i++) {
+        submit_start(&s[i], f->w, fns[i], jobs[i]);
+        wait_queued(f->w, i + 1);
     }
     g_mutex_lock(&g.lock);
     g.open = true;
@@ -174,9 +183,24 @@ run_together(struct fixture *f, struct submit *batch, struct meta_job *jobs, gui
     submit_join(&gate);
     g_assert_true(gate.ok);
     for (guint i = 0; i < n; i++)
-        submit_join(&batch[i]);
+        submit_join(&s[i]);
     g_mutex_clear(&g.lock);
     g_cond_clear(&g.cond);
+}
+
+/* The same for N meta jobs. */
+static void
+run_meta_together(struct fixture *f, struct submit *s, struct meta_job *jobs, guint n)
+{
+    store_job_fn fns[8];
+    void *data[8];
+
+    g_assert_cmpuint(n, <=, G_N_ELEMENTS(fns));
+    for (guint i = 0; i < n; i++) {
+        fns[i] = meta_job;
+        data[i] = &jobs[i];
+    }
+    run_together(f, s, fns, data, n);
 }
 
 /* Whether meta KEY is on disk, as a reader of its own sees it. */
@@ -206,7 +230,7 @@ test_shared_commit(struct fixture *f, gconstpointer data)
     };
     struct submit s[5];
 
-    run_together(f, s, jobs, 5);
+    run_meta_together(f, s, jobs, 5);
     for (guint i = 0; i < 5; i++) {
         g_assert_no_error(s[i].error);
         g_assert_true(s[i].ok);
@@ -224,7 +248,7 @@ test_failing_job_alone(struct fixture *f, gconstpointer data)
                                 { .key = "after" } };
     struct submit s[3];
 
-    run_together(f, s, jobs, 3);
+    run_meta_together(f, s, jobs, 3);
     g_assert_cmpint(g_atomic_int_get(&f->commits.commits), ==, 2);
     g_assert_true(s[0].ok);
     g_assert_true(s[2].ok);
@@ -250,7 +274,7 @@ test_failing_commit_fails_batch(struct fixture *f, gconstpointer data)
 
     /* The gate's commit is the next, the batch's the one after it. */
     g_atomic_int_set(&f->commits.veto_at, g_atomic_int_get(&f->commits.commits) + 2);
-    run_together(f, s, jobs, 3);
+    run_meta_together(f, s, jobs, 3);
     for (guint i = 0; i < 3; i++) {
         g_assert_false(s[i].ok);
         g_assert_error(s[i].error, STORE_ERROR, STORE_ERROR_FAILED);
@@ -280,39 +304,18 @@ static void
 test_lost_transaction_fails_batch(struct fixture *f, gconstpointer data)
 {
     struct meta_job first = { .key = "first" };
-    struct gate g = { 0 };
-    struct submit gate, a, b;
+    const store_job_fn fns[2] = { meta_job, rollback_job };
+    void *const jobs[2] = { &first, f->db };
+    struct submit s[2];
 
-    g_mutex_init(&g.lock);
-    g_cond_init(&g.cond);
-    submit_start(&gate, f->w, gate_job, &g);
-    g_mutex_lock(&g.lock);
-    while (!g.entered)
-        g_cond_wait(&g.cond, &g.lock);
-    g_mutex_unlock(&g.lock);
-    /* In this order: "first" runs before the job that loses the transaction. */
-    submit_start(&a, f->w, meta_job, &first);
-    while (store_writer_queued(f->w) < 1)
-        g_usleep(1000);
-    submit_start(&b, f->w, rollback_job, f->db);
-    while (store_writer_queued(f->w) < 2)
-        g_usleep(1000);
-    g_mutex_lock(&g.lock);
-    g.open = true;
-    g_cond_broadcast(&g.cond);
-    g_mutex_unlock(&g.lock);
-    submit_join(&gate);
-    submit_join(&a);
-    submit_join(&b);
-    g_assert_false(a.ok);
-    g_assert_false(b.ok);
-    g_assert_error(a.error, STORE_ERROR, STORE_ERROR_FAILED);
-    g_assert_cmpstr(a.error->message, ==, "the transaction is gone");
+    run_together(f, s, fns, jobs, 2);
+    for (guint i = 0; i < 2; i++) {
+        g_assert_false(s[i].ok);
+        g_assert_error(s[i].error, STORE_ERROR, STORE_ERROR_FAILED);
+        g_assert_cmpstr(s[i].error->message, ==, "the transaction is gone");
+        g_clear_error(&s[i].error);
+    }
     g_assert_false(meta_stored(f->path, "first"));
-    g_clear_error(&a.error);
-    g_clear_error(&b.error);
-    g_mutex_clear(&g.lock);
-    g_cond_clear(&g.cond);
 }
 
 /* ---- error paths ---- */
@@ -331,6 +334,9 @@ test_busy(struct fixture *f, gconstpointer data)
     sqlite3 *other;
     gint64 start;
 
+    f->w = store_writer_free(f->w);
+    f->w = store_writer_new(store_open(f->path, STORE_READ_WRITE, BUSY_MS, &error));
+    g_assert_no_error(error);
     g_assert_cmpint(sqlite3_open(f->path, &other), ==, SQLITE_OK);
     g_assert_cmpint(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), ==, SQLITE_OK);
     start = g_get_monotonic_time();
@@ -446,40 +452,36 @@ open_as_other(const char *path)
     return g_string_free(out, FALSE);
 }
 
+/* What cannot be written, as modes of the database file and its directory. */
+struct unwritable {
+    guint file_mode;
+    guint dir_mode;
+};
+
 /* The database file is not writable (the admin made it so, or it belongs
- * to another user): READONLY, naming the file. */
+ * to another user): SQLite opens it for reading, and the writer's first
+ * write fails.  Or the file is writable but its directory is not: the
+ * write-ahead log cannot be made beside it, and the store does not open.
+ * Both READONLY, naming the file. */
 static void
-test_readonly_file(struct fixture *f, gconstpointer data)
+test_unwritable(struct fixture *f, gconstpointer data)
 {
+    const struct unwritable *u = data;
     g_autofree char *result = NULL;
     g_autofree char *want = g_strdup_printf("%d %s: database is not writable",
                                             STORE_ERROR_READONLY, f->path);
 
     f->w = store_writer_free(f->w); /* the daemon that made it has stopped */
-    g_assert_cmpint(g_chmod(f->dir, 0755), ==, 0);
-    g_assert_cmpint(g_chmod(f->path, 0444), ==, 0);
-    result = open_as_other(f->path);
-    g_test_message("%s", result);
-    g_assert_true(g_str_has_prefix(result, want));
-}
-
-/* The file is writable but its directory is not: the write-ahead log
- * cannot be made beside it, and that is READONLY too. */
-static void
-test_readonly_directory(struct fixture *f, gconstpointer data)
-{
-    g_autofree char *result = NULL;
-    g_autofree char *want = NULL;
-
-    f->w = store_writer_free(f->w);
-    g_assert_cmpint(g_chmod(f->path, 0666), ==, 0);
-    g_assert_cmpint(g_chmod(f->dir, 0555), ==, 0);
+    g_assert_cmpint(g_chmod(f->path, u->file_mode), ==, 0);
+    g_assert_cmpint(g_chmod(f->dir, u->dir_mode), ==, 0);
     result = open_as_other(f->path);
     g_assert_cmpint(g_chmod(f->dir, 0700), ==, 0);
     g_test_message("%s", result);
-    want = g_strdup_printf("%d %s: database is not writable", STORE_ERROR_READONLY, f->path);
     g_assert_true(g_str_has_prefix(result, want));
 }
+
+static const struct unwritable readonly_file = { .file_mode = 0444, .dir_mode = 0777 };
+static const struct unwritable readonly_dir = { .file_mode = 0666, .dir_mode = 0555 };
 
 int
 main(int argc, char **argv)
@@ -487,15 +489,15 @@ main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     sqlite_hook_install();
 #define ADD(name, data, fn)                                                                        \
-    g_test_add(name, struct fixture, GUINT_TO_POINTER(data), fixture_setup, fn, fixture_teardown)
-    ADD("/writer/group/shared-commit", 0, test_shared_commit);
-    ADD("/writer/group/failing-job-alone", 0, test_failing_job_alone);
-    ADD("/writer/group/failing-commit-fails-batch", 0, test_failing_commit_fails_batch);
-    ADD("/writer/group/lost-transaction-fails-batch", 0, test_lost_transaction_fails_batch);
-    ADD("/writer/error/busy", BUSY_MS, test_busy);
-    ADD("/writer/error/full", 0, test_full);
-    ADD("/writer/error/readonly-connection", 0, test_readonly_connection);
-    ADD("/writer/error/readonly-file", 0, test_readonly_file);
-    ADD("/writer/error/readonly-directory", 0, test_readonly_directory);
+    g_test_add(name, struct fixture, data, fixture_setup, fn, fixture_teardown)
+    ADD("/writer/group/shared-commit", NULL, test_shared_commit);
+    ADD("/writer/group/failing-job-alone", NULL, test_failing_job_alone);
+    ADD("/writer/group/failing-commit-fails-batch", NULL, test_failing_commit_fails_batch);
+    ADD("/writer/group/lost-transaction-fails-batch", NULL, test_lost_transaction_fails_batch);
+    ADD("/writer/error/busy", NULL, test_busy);
+    ADD("/writer/error/full", NULL, test_full);
+    ADD("/writer/error/readonly-connection", NULL, test_readonly_connection);
+    ADD("/writer/error/readonly-file", &readonly_file, test_unwritable);
+    ADD("/writer/error/readonly-directory", &readonly_dir, test_unwritable);
     return g_test_run();
 }
