@@ -28,6 +28,7 @@
 #include <glib.h>
 
 #include "milter/ingest.h"
+#include "milter/io.h"
 #include "milter/milter.h"
 #include "milter/stats.h"
 #include "router/commands.h"
@@ -149,7 +150,7 @@ msg_free(struct msg_ctx *msg)
 static struct conn_ctx *
 conn_get(SMFICTX *ctx)
 {
-    return smfi_getpriv(ctx);
+    return milter_io_getpriv(ctx);
 }
 
 /* "Go on" for a step the MTA may or may not wait for. */
@@ -163,7 +164,7 @@ go_on(const struct conn_ctx *conn, unsigned long step)
 static const char *
 queue_id(SMFICTX *ctx)
 {
-    const char *id = smfi_getsymval(ctx, "i");
+    const char *id = milter_io_getsymval(ctx, "i");
 
     return id != NULL && *id != '\0' ? id : "NOQUEUE";
 }
@@ -187,7 +188,7 @@ set_reply(SMFICTX *ctx, const char *code, const char *xcode, const char *text)
     g_autofree char *clean = g_strdup(text);
 
     g_strdelimit(clean, "\r\n%", ' ');
-    smfi_setreply(ctx, (char *)code, (char *)xcode, clean);
+    milter_io_setreply(ctx, (char *)code, (char *)xcode, clean);
 }
 
 static sfsistat
@@ -208,7 +209,7 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f
         return SMFIS_REJECT;
     }
     conn = g_new0(struct conn_ctx, 1);
-    smfi_setpriv(ctx, conn);
+    milter_io_setpriv(ctx, conn);
     *pf0 = actions;
     *pf1 = f1 & (skip | noreply);
     conn->noreply = f1 & noreply;
@@ -230,7 +231,7 @@ mlfi_connect(SMFICTX *ctx, char *hostname, struct sockaddr *addr)
 
     if (conn == NULL) {
         conn = g_new0(struct conn_ctx, 1);
-        smfi_setpriv(ctx, conn);
+        milter_io_setpriv(ctx, conn);
     }
     if (addr != NULL && addr->sa_family == AF_INET)
         inet_ntop(AF_INET, &((struct sockaddr_in *)addr)->sin_addr, buf, sizeof(buf));
@@ -254,7 +255,7 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
     msg->cfg = milter_config();
     msg->envelope_from = envelope_address(argv[0]);
     msg->leading_space = conn->leading_space;
-    const char *auth = smfi_getsymval(ctx, "{auth_authen}");
+    const char *auth = milter_io_getsymval(ctx, "{auth_authen}");
     msg->auth_login = auth != NULL && *auth != '\0' ? g_strdup(auth) : NULL;
     conn->msg = msg;
 
@@ -504,21 +505,21 @@ apply_tag(SMFICTX *ctx, const struct msg_ctx *msg, const struct mail *mail, cons
     g_autofree char *value = g_strconcat(sp, tag, NULL);
 
     for (guint i = msg->ticket_headers; i > 0; i--)
-        smfi_chgheader(ctx, "X-Ticket-ID", (int)i, NULL);
-    smfi_addheader(ctx, "X-Ticket-ID", value);
+        milter_io_chgheader(ctx, "X-Ticket-ID", (int)i, NULL);
+    milter_io_addheader(ctx, "X-Ticket-ID", value);
 
     if (router_subject_has_tag(mail->subject, tag))
         return;
     if (msg->subject_raw == NULL) {
         g_autofree char *subject = g_strdup_printf("%s[%s]", sp, tag);
-        smfi_addheader(ctx, "Subject", subject);
+        milter_io_addheader(ctx, "Subject", subject);
     } else {
         /* Prefixing the raw value keeps any encoded words intact. */
         const char *rest = msg->subject_raw;
         while (*rest == ' ' || *rest == '\t')
             rest++;
         g_autofree char *subject = g_strdup_printf("%s[%s] %s", sp, tag, rest);
-        smfi_chgheader(ctx, "Subject", 1, subject);
+        milter_io_chgheader(ctx, "Subject", 1, subject);
     }
 }
 
@@ -532,9 +533,9 @@ set_header(SMFICTX *ctx, const struct msg_ctx *msg, const char *name, bool prese
         return;
     v = g_strconcat(msg->leading_space ? " " : "", value, NULL);
     if (present)
-        smfi_chgheader(ctx, (char *)name, 1, v);
+        milter_io_chgheader(ctx, (char *)name, 1, v);
     else
-        smfi_addheader(ctx, (char *)name, v);
+        milter_io_addheader(ctx, (char *)name, v);
 }
 
 /* A staff reply that goes on to the customer loses its command lines: they
@@ -556,7 +557,7 @@ strip_commands(SMFICTX *ctx, const struct msg_ctx *msg, const struct mail *mail,
     /* libmilter sends a body in chunks of at most 64 KiB. */
     for (gsize off = 0; off < size || off == 0; off += 65535) {
         gsize n = MIN(65535, size - off);
-        smfi_replacebody(ctx, (unsigned char *)data + off, (int)n);
+        milter_io_replacebody(ctx, (unsigned char *)data + off, (int)n);
         if (size == 0)
             break;
     }
@@ -789,7 +790,7 @@ mlfi_close(SMFICTX *ctx)
     msg_free(conn->msg);
     g_free(conn->client_addr);
     g_free(conn);
-    smfi_setpriv(ctx, NULL);
+    milter_io_setpriv(ctx, NULL);
     return SMFIS_CONTINUE;
 }
 

@@ -271,5 +271,8 @@ struct store_writer *store_writer_new(struct store *st);
 bool store_writer_run(struct store_writer *w, store_job_fn fn, void *job, GError **error);
 /* Finishes the queued jobs, stops the thread, closes the store. Returns NULL. */
 struct store_writer *store_writer_free(struct store_writer *w);
+/* How many jobs wait for the writer's next batch (not the one it runs):
+ * a test waits on it to know that jobs were queued together. */
+guint store_writer_queued(struct store_writer *w);
 
 #endif

@@ -183,3 +183,12 @@ store_writer_free(struct store_writer *w)
     g_free(w);
     return NULL;
 }
+
+guint
+store_writer_queued(struct store_writer *w)
+{
+    /* Negative while the thread waits for work: nothing is queued then. */
+    gint n = g_async_queue_length(w->queue);
+
+    return n > 0 ? (guint)n : 0;
+}
