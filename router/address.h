@@ -14,5 +14,10 @@
 bool router_is_plain_address(const char *addr);
 /* ADDR as the outbox and ack_limit count it: lower case. */
 char *router_normal_address(const char *addr);
+/* An envelope recipient as the support-address and ticket-tag checks
+ * compare it: the quoted local part unquoted, backslash escapes undone,
+ * a trailing dot of the domain dropped, the domain in lower case.  NULL
+ * when the result would not be one address (an empty part, no '@'). */
+char *address_canonical(const char *rcpt);
 
 #endif

@@ -84,6 +84,7 @@ decision_free(struct decision *d)
     g_ptr_array_unref(d->timers);
     g_ptr_array_unref(d->notices);
     g_ptr_array_unref(d->webhooks);
+    g_clear_pointer(&d->drop_recipients, g_ptr_array_unref);
     g_free(d);
     return NULL;
 }

@@ -107,6 +107,9 @@ struct decision {
     GPtrArray *webhooks;         /* struct webhook_order* */
 
     /* For the milter and its log line. */
+    GPtrArray *drop_recipients;  /* char*: envelope recipients the milter removes before the
+                                  * message goes on (the outsiders of an #internal note);
+                                  * NULL when none */
     guint commands;              /* command lines in a staff mail: cut them from the copy */
     bool is_security;            /* log a security line */
     const char *ack;             /* what became of the acknowledgement: "send", "bulk", ... */

@@ -79,6 +79,8 @@ struct router_input {
     const GPtrArray *auth_results; /* Authentication-Results of our own verifiers; may be NULL */
     const char *client_addr;
     const char *queue_id;
+    const GPtrArray *recipients;   /* char*: the accepted envelope recipients, canonical
+                                    * (address_canonical()); may be NULL */
     GDateTime *now;
 };
 
