@@ -17,6 +17,7 @@
 
 #include "config/config.h"
 #include "config/ical.h"
+#include "router/router.h"
 
 G_DEFINE_QUARK(config-error-quark, config_error)
 
@@ -1049,18 +1050,7 @@ config_warnings(const struct config *cfg)
 bool
 config_is_support_address(const struct config *cfg, const char *addr)
 {
-    const char *plus = strchr(addr, '+');
-    const char *at = strrchr(addr, '@');
-    g_autofree char *base = NULL;
-
-    /* support+anything@ is support@: replies to a signed ticket address
-     * must reach us like any other support mail. */
-    if (plus != NULL && at != NULL && plus < at)
-        addr = base = g_strdup_printf("%.*s%s", (int)(plus - addr), addr, at);
-    for (char **p = cfg->support_addresses; *p != NULL; p++)
-        if (g_ascii_strcasecmp(*p, addr) == 0)
-            return true;
-    return false;
+    return router_is_support_address(&cfg->policy, addr);
 }
 
 static bool

@@ -194,3 +194,20 @@ router_is_bounce(const struct mail *mail, const char *envelope_from)
 {
     return envelope_from == NULL || *envelope_from == '\0' || mail->is_report;
 }
+
+bool
+router_is_support_address(const struct policy *p, const char *addr)
+{
+    const char *plus = strchr(addr, '+');
+    const char *at = strrchr(addr, '@');
+    g_autofree char *base = NULL;
+
+    /* support+anything@ is support@: replies to a signed ticket address
+     * must reach us like any other support mail. */
+    if (plus != NULL && at != NULL && plus < at)
+        addr = base = g_strdup_printf("%.*s%s", (int)(plus - addr), addr, at);
+    for (char **s = p->support_addresses; *s != NULL; s++)
+        if (g_ascii_strcasecmp(*s, addr) == 0)
+            return true;
+    return false;
+}

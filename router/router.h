@@ -99,6 +99,9 @@ char *router_requester(const struct mail *mail, const char *envelope_from, const
 /* The customer whose contacts hold ADDR, else whose domains hold its
  * domain; NULL when none. Case-insensitive. */
 const struct customer *router_find_customer(const struct policy *p, const char *addr);
+/* Whether ADDR is one of [milter] support_addresses, with or without a
+ * +extension (our signed ticket and return-path addresses among them). */
+bool router_is_support_address(const struct policy *p, const char *addr);
 /* Whether ADDR is staff: in [staff] addresses or domains. */
 bool router_is_staff(const struct policy *p, const char *addr);
 /* Why staff mail from FROM can be believed: "smtp-auth" (the login belongs
