@@ -67,6 +67,10 @@ vars_for(const struct config *cfg, const struct ticket *t, const struct notice_o
         g_autoptr(GPtrArray) lines = null_terminated(n->unknown_commands);
         template_vars_set_list(v, "commands.unknown", (char **)lines->pdata);
     }
+    if (n->removed_recipients != NULL) {
+        g_autoptr(GPtrArray) list = null_terminated(n->removed_recipients);
+        template_vars_set_list(v, "recipients.removed", (char **)list->pdata);
+    }
     return v;
 }
 

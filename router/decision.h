@@ -65,6 +65,7 @@ struct notice_order {
     char *old_status;
     const char *untrusted;       /* static warning text */
     GPtrArray *unknown_commands; /* char*; NULL when none */
+    GPtrArray *removed_recipients; /* char*: outsiders an #internal note was kept from */
 };
 
 /* A webhook POST: EVENT about the ticket, with TEXT for chat channels:
@@ -125,6 +126,12 @@ struct notice_order *decision_notice(struct decision *d, const char *template_na
                                      enum notice_kind kind);
 void decision_timer(struct decision *d, const char *kind, GDateTime *due);
 struct webhook_order *decision_webhook(struct decision *d, const char *event, char *text);
+
+/* Makes D say each thing once: an address once in a notice, one notice of
+ * a template to the same recipients (the last, which has the latest
+ * reason), one webhook of an event (the last).  Several commands in one
+ * mail ("#stage 2" then "#stage 3") must not page the same people twice. */
+void decision_settle(struct decision *d);
 
 /* The number of notices to customers and to staff (for tests and logs). */
 guint decision_count_notices(const struct decision *d, const char *template_name);

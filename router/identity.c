@@ -45,22 +45,32 @@ strv_has(char **list, const char *value)
     return false;
 }
 
+/* The customer who names ADDR among its contacts; NULL when none. */
+static const struct customer *
+contact_owner(const struct policy *p, const char *addr)
+{
+    for (guint i = 0; p->customers != NULL && i < p->customers->len; i++) {
+        const struct customer *c = g_ptr_array_index(p->customers, i);
+        if (strv_has(c->contacts, addr))
+            return c;
+    }
+    return NULL;
+}
+
 const struct customer *
 router_find_customer(const struct policy *p, const char *addr)
 {
+    const struct customer *c;
     const char *at;
 
     if (addr == NULL || (at = strrchr(addr, '@')) == NULL || p->customers == NULL)
         return NULL;
     /* A named contact beats a domain rule: a partner's address may sit in
      * another customer's domain. */
+    if ((c = contact_owner(p, addr)) != NULL)
+        return c;
     for (guint i = 0; i < p->customers->len; i++) {
-        const struct customer *c = g_ptr_array_index(p->customers, i);
-        if (strv_has(c->contacts, addr))
-            return c;
-    }
-    for (guint i = 0; i < p->customers->len; i++) {
-        const struct customer *c = g_ptr_array_index(p->customers, i);
+        c = g_ptr_array_index(p->customers, i);
         if (strv_has(c->domains, at + 1))
             return c;
     }
@@ -74,7 +84,12 @@ router_is_staff(const struct policy *p, const char *addr)
 
     if (addr == NULL || (at = strrchr(addr, '@')) == NULL)
         return false;
-    return strv_has(p->staff_addresses, addr) || strv_has(p->staff_domains, at + 1);
+    if (strv_has(p->staff_addresses, addr))
+        return true;
+    /* A customer's named contact inside a staff domain (a contractor's
+     * mailbox on our domain, a shared test account) writes as that
+     * customer: the narrower rule wins, as for customers' domains. */
+    return strv_has(p->staff_domains, at + 1) && contact_owner(p, addr) == NULL;
 }
 
 /* Whether LOGIN may send as FROM: the same address, or "login:from" in

@@ -392,12 +392,85 @@ customer_followup(const struct policy *p, const struct router_input *in,
      * recent enough to be the same problem. */
     if (ticket_status_is_done(t->status))
         change_reopen(p, t, s->requester, "the customer wrote again", in->now, d);
-    if (asks_escalation(m, cmds, c->prior_subjects))
+    /* Escalation is part of the service: a ticket no goal runs for (a
+     * stranger's, not yet accepted by staff) pages nobody. */
+    if (t->customer != NULL && t->clock_start != NULL && asks_escalation(m, cmds, c->prior_subjects))
         change_escalate(p, t, "customer", "the customer asked for escalation", s->requester,
                         true, d);
     staff_notice(p, d, t, "staff-reply", NULL);
     if (p->ack_followup)
         acknowledge(in, v, d, t, "ack-followup", p->ack_limit, true);
+}
+
+/* Whether ADDR is someone ticket T answers to: its requester, or a
+ * contact (or domain) of its customer. */
+static bool
+is_ticket_reader(const struct policy *p, const struct ticket *t, const char *addr)
+{
+    const struct customer *c;
+
+    if (addr == NULL)
+        return false;
+    if (*t->requester != '\0' && g_ascii_strcasecmp(addr, t->requester) == 0)
+        return true;
+    c = router_find_customer(p, addr);
+    return c != NULL && t->customer != NULL && strcmp(c->name, t->customer) == 0;
+}
+
+static bool
+lists_reader(const struct policy *p, const struct ticket *t, const GPtrArray *list)
+{
+    for (guint i = 0; list != NULL && i < list->len; i++)
+        if (is_ticket_reader(p, t, ((const struct mail_address *)g_ptr_array_index(list, i))->addr))
+            return true;
+    return false;
+}
+
+/* Whether a staff mail reaches the customer, so that it answers them: the
+ * requester or a contact of the ticket's customer is an envelope
+ * recipient, or is in To or Cc (staff whose mail leaves by another relay
+ * copy support in a transaction of its own).  A reply sent to support
+ * alone meets no goal: the customer has not heard a word.  Without the
+ * envelope (a caller that does not know it) the mail counts as before. */
+static bool
+reaches_customer(const struct policy *p, const struct router_input *in, const struct ticket *t)
+{
+    if (in->recipients == NULL)
+        return true;
+    for (guint i = 0; i < in->recipients->len; i++)
+        if (is_ticket_reader(p, t, g_ptr_array_index(in->recipients, i)))
+            return true;
+    return lists_reader(p, t, in->mail->to) || lists_reader(p, t, in->mail->cc);
+}
+
+/* An #internal note is the ticket's and its staff's: envelope recipients
+ * who are neither support nor staff are taken off the message (the
+ * milter removes them), recorded on note event E, and the writer is
+ * told. */
+static void
+keep_from_outsiders(const struct policy *p, const struct router_input *in,
+                    const struct sender *s, struct decision *d, struct event *e)
+{
+    GPtrArray *out = NULL;
+
+    for (guint i = 0; in->recipients != NULL && i < in->recipients->len; i++) {
+        const char *r = g_ptr_array_index(in->recipients, i);
+        if (router_is_support_address(p, r) || router_is_staff(p, r))
+            continue;
+        if (out == NULL)
+            out = g_ptr_array_new_with_free_func(g_free);
+        g_ptr_array_add(out, g_strdup(r));
+    }
+    if (out == NULL)
+        return;
+    g_ptr_array_add(out, NULL);
+    event_set_strv(e, "removed", (const char *const *)out->pdata);
+    g_ptr_array_set_size(out, out->len - 1);
+    d->drop_recipients = out;
+    struct notice_order *n = decision_notice(d, "note-recipients", NOTICE_NOTICE);
+    g_ptr_array_add(n->to, g_strdup(s->requester));
+    n->auto_submitted = "auto-replied";
+    n->removed_recipients = g_ptr_array_ref(out);
 }
 
 static void
@@ -431,9 +504,16 @@ staff_followup(const struct policy *p, const struct router_input *in, const stru
         n->auto_submitted = "auto-replied";
         n->unknown_commands = g_steal_pointer(&unknown);
     }
-    if (internal) {
+    if (internal || !reaches_customer(p, in, t)) {
         e = decision_event(d, EVENT_INTERNAL_NOTE, s->requester);
         event_set_string(e, "message_id", m->message_id);
+        if (!internal) {
+            /* Nobody the ticket answers to reads it: no goal is met. */
+            d->message_kind = SENDER_INTERNAL;
+            event_set_string(e, "reason", "the customer is not among its recipients");
+            return;
+        }
+        keep_from_outsiders(p, in, s, d, e);
         return;
     }
     /* A reply the customer reads: the response, and the next update is
@@ -644,6 +724,15 @@ router_decide(const struct policy *p, const struct router_input *in, const struc
     s.customer = router_find_customer(p, s.requester);
     s.is_staff = router_is_staff(p, s.requester);
     s.trust = s.is_staff ? router_staff_trust(p, in, s.requester) : NULL;
+    /* Mail "from" support itself that no trusted staff sent (staff may
+     * answer as the shared address) answers nobody: a forged From must
+     * not make us write to ourselves. */
+    if (s.requester != NULL && s.trust == NULL && router_is_support_address(p, s.requester)) {
+        g_clear_pointer(&s.requester, g_free);
+        s.no_requester = "the sender address is a support address of ours";
+        s.customer = NULL;
+        s.is_staff = false;
+    }
     d->requester = g_strdup(s.requester);
     d->customer = s.customer;
     d->trust = s.trust;
@@ -664,5 +753,6 @@ router_decide(const struct policy *p, const struct router_input *in, const struc
         person_mail(p, in, v, &s, d);
     }
     g_free(s.requester);
+    decision_settle(d);
     return d;
 }

@@ -102,7 +102,8 @@ const struct customer *router_find_customer(const struct policy *p, const char *
 /* Whether ADDR is one of [milter] support_addresses, with or without a
  * +extension (our signed ticket and return-path addresses among them). */
 bool router_is_support_address(const struct policy *p, const char *addr);
-/* Whether ADDR is staff: in [staff] addresses or domains. */
+/* Whether ADDR is staff: in [staff] addresses, or in [staff] domains
+ * without being a customer's named contact. */
 bool router_is_staff(const struct policy *p, const char *addr);
 /* Why staff mail from FROM can be believed: "smtp-auth" (the login belongs
  * to FROM: the same address, or a [staff] logins mapping),

@@ -99,6 +99,9 @@ struct row {
     const char *response_due;     /* the ticket's first_response_due after it; "-": none */
     const char *ack;              /* what became of the acknowledgement */
     const struct state *referenced; /* MAIL: a ticket its In-Reply-To names, looked at first */
+    const char *recipients;       /* MAIL: the envelope recipients, "a,b"; NULL: not known */
+    const char *dropped;          /* recipients the milter must remove, "a,b"; "-": none */
+    const char *message_kind;     /* how the message is stored; NULL: not checked */
 };
 
 #define MAIL_FROM(from, subject, body)                                                             \
@@ -460,6 +463,105 @@ static const struct row rows[] = {
       NULL, PLAIN, 0, &acme_sev3, NULL, 0, ROUTER_CREATE, 0, NULL, -1, NULL,
       "reference-refused", "customer-reply", NULL, NULL, NULL },
 
+    /* ---- who a staff reply reaches (review of issue 12) ---- */
+    { .fact = "A staff reply to support alone meets no goal: the customer heard nothing",
+      .now = "2026-11-24T09:30:00Z", .input = MAIL,
+      .mail = "From: lead@example.com\nTo: support@example.com\n"
+              "Subject: Re: [TKT-1] Printer offline\nMessage-ID: <r1@example.com>\n\n"
+              "Looks like the driver.\n",
+      .session = TRUSTED_NETWORK, .ticket = &acme_sev3, .action = ROUTER_FOLLOWUP, .stage = -1,
+      .events = "staff-reply internal-note", .no_events = "first-response update",
+      .recipients = "support@example.com", .dropped = "-", .message_kind = "internal" },
+    { .fact = "A staff reply with the customer in Bcc (the envelope) is the response",
+      .now = "2026-11-24T09:30:00Z", .input = MAIL,
+      .mail = "From: lead@example.com\nTo: support@example.com\n"
+              "Subject: Re: [TKT-1] Printer offline\nMessage-ID: <r2@example.com>\n\n"
+              "We are on it.\n",
+      .session = TRUSTED_NETWORK, .ticket = &acme_sev3, .action = ROUTER_FOLLOWUP, .stage = -1,
+      .events = "staff-reply first-response", .no_events = "internal-note",
+      .recipients = "support@example.com,jan@acme.test", .message_kind = "staff" },
+    { .fact = "Support copied by its own transaction: the customer in To is enough",
+      .now = "2026-11-24T09:30:00Z", .input = MAIL,
+      .mail = "From: lead@example.com\nTo: Jan <jan@acme.test>\nCc: support@example.com\n"
+              "Subject: Re: [TKT-1] Printer offline\nMessage-ID: <r3@example.com>\n\n"
+              "We are on it.\n",
+      .session = TRUSTED_NETWORK, .ticket = &acme_sev3, .action = ROUTER_FOLLOWUP, .stage = -1,
+      .events = "staff-reply first-response", .no_events = "internal-note",
+      .recipients = "support@example.com" },
+    { .fact = "Another contact of the same customer is the customer too",
+      .now = "2026-11-24T09:30:00Z", .input = MAIL,
+      .mail = "From: lead@example.com\nTo: marie@acme.test\n"
+              "Subject: Re: [TKT-1] Printer offline\nMessage-ID: <r4@example.com>\n\n"
+              "Jan asked us to write to you.\n",
+      .session = OUTBOUND_TRUSTED, .ticket = &acme_sev3, .action = ROUTER_FOLLOWUP, .stage = -1,
+      .events = "first-response", .recipients = "marie@acme.test" },
+    { .fact = "A reply to another customer is no response on this ticket",
+      .now = "2026-11-24T09:30:00Z", .input = MAIL,
+      .mail = "From: lead@example.com\nTo: piet@bakker.nl\nCc: support@example.com\n"
+              "Subject: Re: [TKT-1] Printer offline\nMessage-ID: <r5@example.com>\n\n"
+              "Wrong thread.\n",
+      .session = TRUSTED_NETWORK, .ticket = &acme_sev3, .action = ROUTER_FOLLOWUP, .stage = -1,
+      .events = "internal-note", .no_events = "first-response",
+      .recipients = "support@example.com,piet@bakker.nl" },
+    { .fact = "An #internal note copied to the customer: the customer is taken off, staff told",
+      .now = "2026-11-24T09:30:00Z", .input = MAIL,
+      .mail = "From: lead@example.com\nTo: support@example.com\nCc: jan@acme.test\n"
+              "Subject: Re: [TKT-1] Printer offline\nMessage-ID: <r6@example.com>\n\n"
+              "#internal\nTheir contract ends next month; no free visit.\n",
+      .session = TRUSTED_NETWORK, .ticket = &acme_sev3, .action = ROUTER_FOLLOWUP, .stage = -1,
+      .notices = "note-recipients>lead@example.com", .events = "internal-note",
+      .no_events = "first-response",
+      .recipients = "support@example.com,jan@acme.test,am@example.com,support+tkt-1.x@example.com",
+      .dropped = "jan@acme.test", .message_kind = "internal" },
+    { .fact = "An #internal note among staff alone removes nobody",
+      .now = "2026-11-24T09:30:00Z", .input = MAIL,
+      .mail = "From: lead@example.com\nTo: am@example.com\nCc: support@example.com\n"
+              "Subject: Re: [TKT-1] Printer offline\nMessage-ID: <r7@example.com>\n\n"
+              "#internal\nCan you call them?\n",
+      .session = TRUSTED_NETWORK, .ticket = &acme_sev3, .action = ROUTER_FOLLOWUP, .stage = -1,
+      .notices = "", .events = "internal-note",
+      .recipients = "am@example.com,support@example.com", .dropped = "-" },
+
+    /* ---- entitlement, identity and floods (review of issue 12) ---- */
+    { .fact = "A stranger asking to escalate pages nobody: no goal runs for them",
+      .now = "2026-11-24T10:00:00Z", .input = MAIL,
+      .mail = "From: someone@elsewhere.test\nTo: support@example.com\n"
+              "Subject: Re: [TKT-1] Help please - ESCALATE\nMessage-ID: <x1@elsewhere.test>\n\n"
+              "#escalate\nNow!\n",
+      .ticket = &stranger, .action = ROUTER_FOLLOWUP, .stage = 0,
+      .notices = "staff-reply>lead@example.com", .events = "customer-reply",
+      .no_events = "stage" },
+    { .fact = "A From of our own support address answers nobody",
+      .now = "2026-11-24T09:00:00Z", .input = MAIL,
+      .mail = MAIL_FROM("Support <support@example.com>", "Invoice", "Pay now."),
+      .envelope = "spammer@evil.test", .action = ROUTER_CREATE, .stage = -1,
+      .notices = "staff-new>lead@example.com", .events = "no-requester", .ack = "no-address" },
+    { .fact = "Nor does a From of one of our signed +addresses",
+      .now = "2026-11-24T09:00:00Z", .input = MAIL,
+      .mail = MAIL_FROM("support+tkt-1.abc@example.com", "Invoice", "Pay now."),
+      .action = ROUTER_CREATE, .stage = -1, .notices = "staff-new>lead@example.com",
+      .ack = "no-address" },
+    { .fact = "A customer's named contact inside a staff domain writes as that customer",
+      .config = "[customer:acme]\ncontacts = contractor@example.com\n",
+      .now = "2026-11-24T09:00:00Z", .input = MAIL,
+      .mail = MAIL_FROM("contractor@example.com", "Printer offline", "Floor 3 printer."),
+      .session = TRUSTED_NETWORK, .action = ROUTER_CREATE, .stage = -1,
+      .notices = "ack-new>contractor@example.com; staff-new>lead@example.com",
+      .events = "created", .no_events = "untrusted-staff", .ack = "send",
+      .message_kind = "customer" },
+    { .fact = "Thirty #stage lines page Stage 2 once; the ten past twenty are reported, not applied",
+      .now = "2026-11-24T09:30:00Z", .input = MAIL,
+      .mail = "From: lead@example.com\nTo: jan@acme.test\nCc: support@example.com\n"
+              "Subject: Re: [TKT-1] Printer offline\nMessage-ID: <f1@example.com>\n\n"
+              "#stage 2\n#stage 1\n#stage 2\n#stage 1\n#stage 2\n#stage 1\n#stage 2\n#stage 1\n"
+              "#stage 2\n#stage 1\n#stage 2\n#stage 1\n#stage 2\n#stage 1\n#stage 2\n#stage 1\n"
+              "#stage 2\n#stage 1\n#stage 2\n#stage 2\n#stage 3\n#stage 3\n#stage 3\n#stage 3\n"
+              "#stage 3\n#stage 3\n#stage 3\n#stage 3\n#stage 3\n#stage 3\n\nOn it.\n",
+      .session = TRUSTED_NETWORK, .ticket = &acme_sev3, .action = ROUTER_FOLLOWUP, .stage = 2,
+      .notices = "escalation-staff>am@example.com,om@example.com; "
+                 "unknown-command>lead@example.com",
+      .events = "stage first-response" },
+
     /* ---- reopening, and ticketctl ---- */
     { "A reply within reopen_days reopens; the time since resolved is a pause", NULL,
       "2026-11-24T10:00:00Z", MAIL,
@@ -605,7 +707,16 @@ decide_mail(const struct row *r, const struct config *cfg, const struct keys *ke
         .client_addr = "192.0.2.7",
         .now = now,
     };
+    g_auto(GStrv) rcpts = r->recipients != NULL ? g_strsplit(r->recipients, ",", -1) : NULL;
+    g_autoptr(GPtrArray) recipients = NULL;
     struct decision *d;
+
+    if (rcpts != NULL) {
+        recipients = g_ptr_array_new();
+        for (char **a = rcpts; *a != NULL; a++)
+            g_ptr_array_add(recipients, *a);
+        in.recipients = recipients;
+    }
 
     g_assert_no_error(error);
     v.candidates = g_ptr_array_new_with_free_func(candidate_free);
@@ -759,6 +870,15 @@ test_row(gconstpointer data)
                         strcmp(r->response_due, "-") == 0 ? NULL : r->response_due);
     if (r->ack != NULL)
         g_assert_cmpstr(d->ack, ==, r->ack);
+    if (r->dropped != NULL) {
+        g_autoptr(GString) got = g_string_new(NULL);
+        for (guint i = 0; d->drop_recipients != NULL && i < d->drop_recipients->len; i++)
+            g_string_append_printf(got, "%s%s", i > 0 ? "," : "",
+                                   (const char *)g_ptr_array_index(d->drop_recipients, i));
+        g_assert_cmpstr(got->len > 0 ? got->str : "-", ==, r->dropped);
+    }
+    if (r->message_kind != NULL)
+        g_assert_cmpstr(sender_kind_name(d->message_kind), ==, r->message_kind);
     /* A notice to a customer goes to exactly one address. */
     for (guint i = 0; i < d->notices->len; i++) {
         const struct notice_order *n = g_ptr_array_index(d->notices, i);
