@@ -300,8 +300,11 @@ static const char *const stmt_sql[STMT_COUNT] = {
         "SELECT ticket_id FROM outbox WHERE message_id = ?1 AND ticket_id IS NOT NULL LIMIT 1",
     [STMT_MESSAGE_RAW] = "SELECT raw FROM messages WHERE ticket_id = ?1 ORDER BY id"
                          " LIMIT 1 OFFSET ?2",
-    [STMT_TICKET_SUBJECTS] = "SELECT DISTINCT subject FROM messages"
-                             " WHERE ticket_id = ?1 AND subject IS NOT NULL LIMIT ?2",
+    /* Newest first: under the limit, a long ticket's recent subjects are
+     * the ones that say whether escalation was asked for already. */
+    [STMT_TICKET_SUBJECTS] = "SELECT subject FROM messages"
+                             " WHERE ticket_id = ?1 AND subject IS NOT NULL"
+                             " GROUP BY subject ORDER BY max(id) DESC LIMIT ?2",
     [STMT_UNATTACHED_INSERT] =
         "INSERT INTO unattached (dedup_key, message_id, digest, kind, from_addr, envelope_from,"
         " subject, raw, received_at, queue_id, client_addr, reason)"
