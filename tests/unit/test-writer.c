@@ -289,14 +289,15 @@ test_failing_commit_fails_batch(struct fixture *f, gconstpointer data)
 
 /* A job whose failure took the whole transaction with it (SQLite does so
  * on some I/O and disk-full errors; here the job rolls it back itself):
- * the jobs before it in the batch are gone too, and are told so. */
+ * the jobs before it in the batch are gone too, and are told so, with the
+ * same error (a full disk is what their clients must hear). */
 static bool
 rollback_job(struct store *st, void *data, GError **error)
 {
     sqlite3 *db = data;
 
     g_assert_cmpint(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL), ==, SQLITE_OK);
-    g_set_error(error, STORE_ERROR, STORE_ERROR_FAILED, "the transaction is gone");
+    g_set_error(error, STORE_ERROR, STORE_ERROR_FULL, "the transaction is gone");
     return false;
 }
 
@@ -311,7 +312,7 @@ test_lost_transaction_fails_batch(struct fixture *f, gconstpointer data)
     run_together(f, s, fns, jobs, 2);
     for (guint i = 0; i < 2; i++) {
         g_assert_false(s[i].ok);
-        g_assert_error(s[i].error, STORE_ERROR, STORE_ERROR_FAILED);
+        g_assert_error(s[i].error, STORE_ERROR, STORE_ERROR_FULL);
         g_assert_cmpstr(s[i].error->message, ==, "the transaction is gone");
         g_clear_error(&s[i].error);
     }
