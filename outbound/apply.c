@@ -113,7 +113,10 @@ store_message(struct store *st, const struct decision *d, const struct apply_mes
         .dedup_key = msg->dedup_key,
         .message_id = m->message_id,
         .digest = m->digest,
-        .direction = "in",
+        /* Our side of the conversation is "out", wherever we saw it. */
+        .direction = d->message_kind == SENDER_STAFF || d->message_kind == SENDER_INTERNAL
+                         ? "out"
+                         : "in",
         .kind = sender_kind_name(d->message_kind),
         .from = from,
         .to = to,

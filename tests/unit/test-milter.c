@@ -411,7 +411,7 @@ static const struct row rows[] = {
             .subject = "Re: [TKT-1] Printer offline",
             .body_has = "Could you send us the printer's log?", .body_lacks = "#status",
         } },
-        .tickets = 1, .status = TICKET_PENDING, .messages = 2, .last_message = "in staff",
+        .tickets = 1, .status = TICKET_PENDING, .messages = 2, .last_message = "out staff",
     },
     {
         .fact = "a staff reply from anywhere, by SMTP AUTH as its sender: trusted as well",
@@ -423,7 +423,7 @@ static const struct row rows[] = {
                           "DATA: continue\nEOM: continue\n",
             .ticket_id = "TKT-1", .body_lacks = "#status",
         } },
-        .tickets = 1, .status = TICKET_PENDING, .messages = 2, .last_message = "in staff",
+        .tickets = 1, .status = TICKET_PENDING, .messages = 2, .last_message = "out staff",
     },
     {
         .fact = "an outgoing staff reply from a trusted network is recorded on its ticket",
@@ -434,7 +434,7 @@ static const struct row rows[] = {
             .edits = "add X-Ticket-ID", .ticket_id = "TKT-1",
             .body_has = "Could you send us the printer's log?",
         } },
-        .tickets = 1, .status = TICKET_OPEN, .messages = 2, .last_message = "in staff",
+        .tickets = 1, .status = TICKET_OPEN, .messages = 2, .last_message = "out staff",
     },
     {
         .fact = "outgoing mail of a trusted client that is no staff reply goes untouched",
