@@ -108,7 +108,7 @@ reasons_json(JsonBuilder *b, const struct admin_stats *s, const char *name, cons
     json_builder_begin_object(b);
     for (guint i = 0; i < names->len; i++) {
         const char *full = g_ptr_array_index(names, i);
-        add_int(b, full + strlen(prefix), admin_stats_counter(s, full));
+        ticket_json_int(b, full + strlen(prefix), admin_stats_counter(s, full));
     }
     json_builder_end_object(b);
 }
@@ -129,7 +129,7 @@ latency_json(JsonBuilder *b, const char *name, gint64 p50, gint64 p99, gint64 sa
     else
         json_builder_add_null_value(b);
     if (samples >= 0)
-        add_int(b, "samples", samples);
+        ticket_json_int(b, "samples", samples);
     json_builder_end_object(b);
 }
 
@@ -147,29 +147,29 @@ stats_json(const struct admin_stats *s)
     g_autoptr(GPtrArray) all = counter_reasons(s, "");
 
     json_builder_begin_object(b);
-    add_int(b, "messages_seen", admin_stats_counter(s, "messages_seen"));
-    add_int(b, "tickets_created", admin_stats_counter(s, "tickets_created"));
-    add_int(b, "followups", admin_stats_counter(s, "followups"));
-    add_int(b, "staff_replies", admin_stats_counter(s, "staff_replies"));
+    ticket_json_int(b, "messages_seen", admin_stats_counter(s, "messages_seen"));
+    ticket_json_int(b, "tickets_created", admin_stats_counter(s, "tickets_created"));
+    ticket_json_int(b, "followups", admin_stats_counter(s, "followups"));
+    ticket_json_int(b, "staff_replies", admin_stats_counter(s, "staff_replies"));
     reasons_json(b, s, "tempfails", "tempfail_");
     reasons_json(b, s, "rejects", "reject_");
     json_builder_set_member_name(b, "tickets");
     json_builder_begin_object(b);
-    add_int(b, "total", s->tickets_total);
-    add_int(b, "open", s->tickets_open);
+    ticket_json_int(b, "total", s->tickets_total);
+    ticket_json_int(b, "open", s->tickets_open);
     json_builder_end_object(b);
     json_builder_set_member_name(b, "acks");
     json_builder_begin_object(b);
-    add_int(b, "sent", s->acks_sent);
-    add_int(b, "failed", s->acks_failed);
-    add_int(b, "pending", s->acks_pending);
+    ticket_json_int(b, "sent", s->acks_sent);
+    ticket_json_int(b, "failed", s->acks_failed);
+    ticket_json_int(b, "pending", s->acks_pending);
     json_builder_end_object(b);
     json_builder_set_member_name(b, "sla");
     json_builder_begin_object(b);
-    add_int(b, "warnings", s->sla_warnings);
-    add_int(b, "breaches", s->sla_breaches);
+    ticket_json_int(b, "warnings", s->sla_warnings);
+    ticket_json_int(b, "breaches", s->sla_breaches);
     json_builder_end_object(b);
-    add_int(b, "outbox_depth", s->outbox_depth);
+    ticket_json_int(b, "outbox_depth", s->outbox_depth);
     latency_json(b, "commit_latency_us", counter_or_none(s, "commit_us_p50"),
                  counter_or_none(s, "commit_us_p99"), -1);
     latency_json(b, "ack_latency_us", s->ack_latency_p50_us, s->ack_latency_p99_us,
@@ -179,7 +179,7 @@ stats_json(const struct admin_stats *s)
     json_builder_set_member_name(b, "counters");
     json_builder_begin_object(b);
     for (guint i = 0; i < all->len; i++)
-        add_int(b, g_ptr_array_index(all, i),
+        ticket_json_int(b, g_ptr_array_index(all, i),
                 admin_stats_counter(s, g_ptr_array_index(all, i)));
     json_builder_end_object(b);
     json_builder_end_object(b);
@@ -279,11 +279,11 @@ customer_out(JsonBuilder *b, const char *name, const struct admin_customer *c, b
         c = &none;
     if (b != NULL) {
         json_builder_begin_object(b);
-        add_string(b, "customer", name);
-        add_int(b, "open", c->open);
-        add_int(b, "open_breached", c->open_breached);
-        add_int(b, "breaches", c->breaches);
-        add_int(b, "tickets", c->tickets);
+        ticket_json_string(b, "customer", name);
+        ticket_json_int(b, "open", c->open);
+        ticket_json_int(b, "open_breached", c->open_breached);
+        ticket_json_int(b, "breaches", c->breaches);
+        ticket_json_int(b, "tickets", c->tickets);
         json_builder_set_member_name(b, "in_config");
         json_builder_add_boolean_value(b, in_config);
         json_builder_end_object(b);
@@ -354,9 +354,9 @@ print_status_change(const struct ticket *t, enum ticket_status to, bool changed,
     g_autoptr(JsonBuilder) b = json_builder_new();
 
     json_builder_begin_object(b);
-    add_string(b, "id", t->tag);
-    add_string(b, "from", ticket_status_name(t->status));
-    add_string(b, "to", ticket_status_name(to));
+    ticket_json_string(b, "id", t->tag);
+    ticket_json_string(b, "from", ticket_status_name(t->status));
+    ticket_json_string(b, "to", ticket_status_name(to));
     json_builder_set_member_name(b, "changed");
     json_builder_add_boolean_value(b, changed);
     json_builder_set_member_name(b, "customer_told");
@@ -481,14 +481,14 @@ cmd_unattached(const char *db_path, const struct options *o)
         for (guint i = 0; i < rows->len; i++) {
             const struct admin_unattached *u = g_ptr_array_index(rows, i);
             json_builder_begin_object(b);
-            add_int(b, "id", u->id);
-            add_string(b, "received_at", u->received_at);
-            add_string(b, "queue_id", u->queue_id);
-            add_string(b, "envelope_from", u->envelope_from);
-            add_string(b, "from", u->from);
-            add_string(b, "subject", u->subject);
-            add_string(b, "message_id", u->message_id);
-            add_string(b, "reason", u->reason);
+            ticket_json_int(b, "id", u->id);
+            ticket_json_string(b, "received_at", u->received_at);
+            ticket_json_string(b, "queue_id", u->queue_id);
+            ticket_json_string(b, "envelope_from", u->envelope_from);
+            ticket_json_string(b, "from", u->from);
+            ticket_json_string(b, "subject", u->subject);
+            ticket_json_string(b, "message_id", u->message_id);
+            ticket_json_string(b, "reason", u->reason);
             json_builder_end_object(b);
         }
         json_builder_end_array(b);
@@ -542,10 +542,10 @@ cmd_search(const char *db_path, const struct options *o)
         for (guint i = 0; i < hits->len; i++) {
             const struct admin_hit *h = g_ptr_array_index(hits, i);
             json_builder_begin_object(b);
-            add_string(b, "id", h->tag);
-            add_string(b, "status", h->status);
-            add_string(b, "subject", h->subject);
-            add_string(b, "snippet", h->snippet);
+            ticket_json_string(b, "id", h->tag);
+            ticket_json_string(b, "status", h->status);
+            ticket_json_string(b, "subject", h->subject);
+            ticket_json_string(b, "snippet", h->snippet);
             json_builder_end_object(b);
         }
         json_builder_end_array(b);
@@ -567,20 +567,6 @@ cmd_search(const char *db_path, const struct options *o)
 /* ---- export ---- */
 
 static void
-detail_member(JsonBuilder *b, const char *detail)
-{
-    g_autoptr(JsonNode) node = detail != NULL ? json_from_string(detail, NULL) : NULL;
-
-    json_builder_set_member_name(b, "detail");
-    if (node != NULL)
-        json_builder_add_value(b, g_steal_pointer(&node));
-    else if (detail != NULL)
-        json_builder_add_string_value(b, detail);
-    else
-        json_builder_add_null_value(b);
-}
-
-static void
 export_messages(JsonBuilder *b, GPtrArray *messages)
 {
     json_builder_set_member_name(b, "messages");
@@ -588,25 +574,25 @@ export_messages(JsonBuilder *b, GPtrArray *messages)
     for (guint i = 0; i < messages->len; i++) {
         const struct admin_message *m = g_ptr_array_index(messages, i);
         json_builder_begin_object(b);
-        add_string(b, "message_id", m->message_id);
-        add_string(b, "direction", m->direction);
-        add_string(b, "kind", m->kind);
-        add_string(b, "from", m->from);
-        add_string(b, "to", m->to);
-        add_string(b, "cc", m->cc);
-        add_string(b, "subject", m->subject);
-        add_string(b, "in_reply_to", m->in_reply_to);
-        add_string(b, "references", m->references);
-        add_string(b, "received_at", m->received_at);
-        add_string(b, "queue_id", m->queue_id);
-        add_string(b, "envelope_from", m->envelope_from);
-        add_string(b, "client_addr", m->client_addr);
+        ticket_json_string(b, "message_id", m->message_id);
+        ticket_json_string(b, "direction", m->direction);
+        ticket_json_string(b, "kind", m->kind);
+        ticket_json_string(b, "from", m->from);
+        ticket_json_string(b, "to", m->to);
+        ticket_json_string(b, "cc", m->cc);
+        ticket_json_string(b, "subject", m->subject);
+        ticket_json_string(b, "in_reply_to", m->in_reply_to);
+        ticket_json_string(b, "references", m->references);
+        ticket_json_string(b, "received_at", m->received_at);
+        ticket_json_string(b, "queue_id", m->queue_id);
+        ticket_json_string(b, "envelope_from", m->envelope_from);
+        ticket_json_string(b, "client_addr", m->client_addr);
         json_builder_set_member_name(b, "raw_size");
         if (m->raw_size >= 0)
             json_builder_add_int_value(b, m->raw_size);
         else
             json_builder_add_null_value(b); /* purged */
-        add_string(b, "text", m->text);
+        ticket_json_string(b, "text", m->text);
         json_builder_end_object(b);
     }
     json_builder_end_array(b);
@@ -629,32 +615,9 @@ export_one(const struct ticket *t, GPtrArray *messages, GPtrArray *events, void 
     g_autofree char *text = NULL;
 
     json_builder_begin_object(b);
-    ticket_members(b, t);
-    add_string(b, "updated_at", t->updated_at);
-    add_string(b, "plan", t->plan);
-    add_string(b, "timezone", t->timezone);
-    add_string(b, "language", t->language);
-    add_string(b, "assignee", t->assignee);
-    add_string(b, "first_response_due", t->first_response_due);
-    add_string(b, "first_response_at", t->first_response_at);
-    add_string(b, "next_update_due", t->next_update_due);
-    add_string(b, "resolution_due", t->resolution_due);
-    add_string(b, "resolved_at", t->resolved_at);
-    add_string(b, "paused_at", t->paused_at);
-    add_int(b, "paused_seconds", t->paused_seconds);
+    ticket_json_members(b, t);
     export_messages(b, messages);
-    json_builder_set_member_name(b, "events");
-    json_builder_begin_array(b);
-    for (guint i = 0; i < events->len; i++) {
-        const struct ticket_event *e = g_ptr_array_index(events, i);
-        json_builder_begin_object(b);
-        add_string(b, "at", e->at);
-        add_string(b, "type", e->type);
-        add_string(b, "actor", e->actor);
-        detail_member(b, e->detail);
-        json_builder_end_object(b);
-    }
-    json_builder_end_array(b);
+    ticket_json_events(b, events);
     json_builder_end_object(b);
     root = json_builder_get_root(b);
     json_generator_set_root(out->gen, root);
@@ -884,11 +847,11 @@ cmd_purge(const struct config *cfg, const char *db_path, const struct options *o
     if (o->json && ok) {
         g_autoptr(JsonBuilder) b = json_builder_new();
         json_builder_begin_object(b);
-        add_string(b, "before", before_text);
-        add_int(b, "tickets", r.tickets);
-        add_int(b, "messages", r.messages);
-        add_int(b, "attachments", r.attachments);
-        add_int(b, "bytes", r.bytes);
+        ticket_json_string(b, "before", before_text);
+        ticket_json_int(b, "tickets", r.tickets);
+        ticket_json_int(b, "messages", r.messages);
+        ticket_json_int(b, "attachments", r.attachments);
+        ticket_json_int(b, "bytes", r.bytes);
         json_builder_end_object(b);
         print_json(b);
     } else if (r.tickets > 0 || ok) {
@@ -973,15 +936,15 @@ cmd_backup(const struct config *cfg, const char *db_path, const struct options *
     if (o->json) {
         g_autoptr(JsonBuilder) jb = json_builder_new();
         json_builder_begin_object(jb);
-        add_string(jb, "path", b.path);
-        add_int(jb, "bytes", b.bytes);
-        add_int(jb, "copy_us", b.copy_us);
-        add_int(jb, "verify_us", b.verify_us);
+        ticket_json_string(jb, "path", b.path);
+        ticket_json_int(jb, "bytes", b.bytes);
+        ticket_json_int(jb, "copy_us", b.copy_us);
+        ticket_json_int(jb, "verify_us", b.verify_us);
         json_builder_set_member_name(jb, "rows");
         json_builder_begin_object(jb);
         for (guint i = 0; i < b.counts->len; i++) {
             const struct admin_table_count *c = g_ptr_array_index(b.counts, i);
-            add_int(jb, c->table, c->rows);
+            ticket_json_int(jb, c->table, c->rows);
         }
         json_builder_end_object(jb);
         json_builder_set_member_name(jb, "pruned");
@@ -1024,12 +987,12 @@ cmd_verify(const struct options *o)
     if (o->json) {
         g_autoptr(JsonBuilder) b = json_builder_new();
         json_builder_begin_object(b);
-        add_string(b, "file", file);
-        add_string(b, "integrity", "ok");
-        add_int(b, "schema_version", v.schema_version);
-        add_int(b, "known_version", v.known_version);
-        add_int(b, "tickets", v.tickets);
-        add_int(b, "messages", v.messages);
+        ticket_json_string(b, "file", file);
+        ticket_json_string(b, "integrity", "ok");
+        ticket_json_int(b, "schema_version", v.schema_version);
+        ticket_json_int(b, "known_version", v.known_version);
+        ticket_json_int(b, "tickets", v.tickets);
+        ticket_json_int(b, "messages", v.messages);
         json_builder_end_object(b);
         print_json(b);
     } else {
@@ -1103,9 +1066,9 @@ cmd_restore(const struct config *cfg, const char *db_path, const struct options 
     if (o->json) {
         g_autoptr(JsonBuilder) b = json_builder_new();
         json_builder_begin_object(b);
-        add_string(b, "database", db_path);
-        add_string(b, "from", file);
-        add_string(b, "replaced_kept_as", saved);
+        ticket_json_string(b, "database", db_path);
+        ticket_json_string(b, "from", file);
+        ticket_json_string(b, "replaced_kept_as", saved);
         json_builder_end_object(b);
         print_json(b);
         return 0;

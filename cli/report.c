@@ -33,7 +33,7 @@ add_iso(JsonBuilder *b, const char *name, gint64 t)
     g_autoptr(GDateTime) d = g_date_time_new_from_unix_utc(t);
     g_autofree char *text = timefmt_iso8601(d);
 
-    add_string(b, name, text);
+    ticket_json_string(b, name, text);
 }
 
 /* An integer, or null when negative (no value). */
@@ -62,7 +62,7 @@ stat_json(JsonBuilder *b, const char *name, const struct report_stat *s)
 {
     json_builder_set_member_name(b, name);
     json_builder_begin_object(b);
-    add_int(b, "count", s->count);
+    ticket_json_int(b, "count", s->count);
     add_count_or_null(b, "median", s->median);
     add_count_or_null(b, "p90", s->p90);
     add_count_or_null(b, "max", s->max);
@@ -83,16 +83,16 @@ durations_json(JsonBuilder *b, const char *name, const struct report_stat *busin
 static void
 group_members(JsonBuilder *b, const struct report_group *g)
 {
-    add_int(b, "opened", g->opened);
-    add_int(b, "resolved", g->resolved);
-    add_int(b, "open_at_end", g->open_at_end);
+    ticket_json_int(b, "opened", g->opened);
+    ticket_json_int(b, "resolved", g->resolved);
+    ticket_json_int(b, "open_at_end", g->open_at_end);
     for (int k = 0; k < GOAL_COUNT; k++) {
         const struct report_goal *goal = &g->goals[k];
         json_builder_set_member_name(b, plan_goal_names[k]);
         json_builder_begin_object(b);
-        add_int(b, "met", goal->met);
-        add_int(b, "missed", goal->missed);
-        add_int(b, "running", goal->running);
+        ticket_json_int(b, "met", goal->met);
+        ticket_json_int(b, "missed", goal->missed);
+        ticket_json_int(b, "running", goal->running);
         add_percent(b, "percent", report_percent(goal->met, goal->met + goal->missed));
         json_builder_end_object(b);
     }
@@ -104,14 +104,14 @@ group_members(JsonBuilder *b, const struct report_group *g)
         g_autofree char *key = g_strdup_printf("%dbd", report_within_days[i]);
         json_builder_set_member_name(b, key);
         json_builder_begin_object(b);
-        add_int(b, "within", g->within[i].within);
-        add_int(b, "decided", g->within[i].decided);
+        ticket_json_int(b, "within", g->within[i].within);
+        ticket_json_int(b, "decided", g->within[i].decided);
         add_percent(b, "percent", report_percent(g->within[i].within, g->within[i].decided));
         json_builder_end_object(b);
     }
     json_builder_end_object(b);
-    add_int(b, "breaches", g->breaches);
-    add_int(b, "escalations", g->escalations);
+    ticket_json_int(b, "breaches", g->breaches);
+    ticket_json_int(b, "escalations", g->escalations);
 }
 
 static void
@@ -122,7 +122,7 @@ groups_json(JsonBuilder *b, const char *name, const char *key, const GPtrArray *
     for (guint i = 0; i < groups->len; i++) {
         const struct report_group *g = g_ptr_array_index(groups, i);
         json_builder_begin_object(b);
-        add_string(b, key, g->name);
+        ticket_json_string(b, key, g->name);
         group_members(b, g);
         json_builder_end_object(b);
     }
@@ -144,15 +144,15 @@ escalations_json(JsonBuilder *b, const struct report *r)
         json_builder_set_member_name(b, key);
         json_builder_begin_object(b);
         for (int c = 0; c < CAUSE_COUNT; c++) {
-            add_int(b, report_cause_names[c], r->escalations[s][c]);
+            ticket_json_int(b, report_cause_names[c], r->escalations[s][c]);
             total += r->escalations[s][c];
         }
-        add_int(b, "total", total);
+        ticket_json_int(b, "total", total);
         all += total;
         json_builder_end_object(b);
     }
     json_builder_end_object(b);
-    add_int(b, "total", all);
+    ticket_json_int(b, "total", all);
     json_builder_end_object(b);
 }
 
@@ -164,13 +164,13 @@ breaches_json(JsonBuilder *b, const struct report *r)
     for (guint i = 0; i < r->breaches->len; i++) {
         const struct report_breach *x = g_ptr_array_index(r->breaches, i);
         json_builder_begin_object(b);
-        add_string(b, "ticket", x->tag);
-        add_string(b, "customer", x->customer);
-        add_int(b, "severity", x->severity);
-        add_string(b, "goal", x->goal);
-        add_string(b, "due", x->due);
+        ticket_json_string(b, "ticket", x->tag);
+        ticket_json_string(b, "customer", x->customer);
+        ticket_json_int(b, "severity", x->severity);
+        ticket_json_string(b, "goal", x->goal);
+        ticket_json_string(b, "due", x->due);
         add_iso(b, "at", x->at);
-        add_string(b, "subject", x->subject);
+        ticket_json_string(b, "subject", x->subject);
         json_builder_end_object(b);
     }
     json_builder_end_array(b);
@@ -184,8 +184,8 @@ charts_json(JsonBuilder *b, const struct report *r)
     for (guint i = 0; i < r->backlog->len; i++) {
         const struct report_day *d = &g_array_index(r->backlog, struct report_day, i);
         json_builder_begin_object(b);
-        add_string(b, "date", d->date);
-        add_int(b, "open", d->open);
+        ticket_json_string(b, "date", d->date);
+        ticket_json_int(b, "open", d->open);
         json_builder_end_object(b);
     }
     json_builder_end_array(b);
@@ -193,13 +193,13 @@ charts_json(JsonBuilder *b, const struct report *r)
     json_builder_begin_array(b);
     for (int k = 0; k < REPORT_BUCKETS; k++) {
         json_builder_begin_object(b);
-        add_int(b, "from_seconds", k > 0 ? report_bucket_limits[k - 1] : 0);
+        ticket_json_int(b, "from_seconds", k > 0 ? report_bucket_limits[k - 1] : 0);
         add_count_or_null(b, "to_seconds", k < REPORT_BUCKETS - 1 ? report_bucket_limits[k] : -1);
-        add_int(b, "tickets", r->response_buckets[k]);
+        ticket_json_int(b, "tickets", r->response_buckets[k]);
         json_builder_end_object(b);
     }
     json_builder_end_array(b);
-    add_int(b, "no_first_response", r->no_response);
+    ticket_json_int(b, "no_first_response", r->no_response);
 }
 
 JsonNode *
@@ -215,15 +215,15 @@ report_json(const struct report_view *v)
     add_iso(b, "from", r->from);
     add_iso(b, "to", r->to);
     add_iso(b, "facts_until", r->end);
-    add_string(b, "first_day", first);
-    add_string(b, "last_day", last);
-    add_string(b, "zone", r->zone);
+    ticket_json_string(b, "first_day", first);
+    ticket_json_string(b, "last_day", last);
+    ticket_json_string(b, "zone", r->zone);
     json_builder_end_object(b);
     add_iso(b, "made_at", r->now);
-    add_string(b, "language", v->language);
-    add_string(b, "customer", v->customer);
-    add_string(b, "plan", v->plan);
-    add_int(b, "open_at_start", r->open_at_start);
+    ticket_json_string(b, "language", v->language);
+    ticket_json_string(b, "customer", v->customer);
+    ticket_json_string(b, "plan", v->plan);
+    ticket_json_int(b, "open_at_start", r->open_at_start);
     json_builder_set_member_name(b, "total");
     json_builder_begin_object(b);
     group_members(b, &r->total);
@@ -232,7 +232,7 @@ report_json(const struct report_view *v)
     json_builder_begin_array(b);
     for (int s = 1; s <= 4; s++) {
         json_builder_begin_object(b);
-        add_int(b, "severity", s);
+        ticket_json_int(b, "severity", s);
         group_members(b, &r->severity[s]);
         json_builder_end_object(b);
     }

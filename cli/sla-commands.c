@@ -126,7 +126,7 @@ cmd_list(const struct config *cfg, const char *db_path, const struct options *o)
         json_builder_begin_array(b);
         for (guint i = 0; i < tickets->len; i++) {
             json_builder_begin_object(b);
-            ticket_members(b, g_ptr_array_index(tickets, i));
+            ticket_json_members(b, g_ptr_array_index(tickets, i));
             json_builder_end_object(b);
         }
         json_builder_end_array(b);
@@ -251,8 +251,8 @@ goal_json(JsonBuilder *b, const char *name, const char *due, const char *met, GD
         return;
     }
     json_builder_begin_object(b);
-    add_string(b, "due", due);
-    add_string(b, "met_at", met);
+    ticket_json_string(b, "due", due);
+    ticket_json_string(b, "met_at", met);
     json_builder_set_member_name(b, "seconds_left");
     if (met != NULL)
         json_builder_add_null_value(b);
@@ -284,7 +284,7 @@ sla_json(GPtrArray *tickets, GDateTime *now)
         const struct ticket *t = g_ptr_array_index(tickets, i);
         struct deadline next = next_deadline(t);
         json_builder_begin_object(b);
-        ticket_members(b, t);
+        ticket_json_members(b, t);
         json_builder_set_member_name(b, "paused");
         json_builder_add_boolean_value(b, t->status == TICKET_PENDING);
         goal_json(b, "response", t->first_response_due, t->first_response_at, now);
@@ -297,9 +297,9 @@ sla_json(GPtrArray *tickets, GDateTime *now)
             g_autoptr(GDateTime) due = g_date_time_new_from_unix_utc(next.due);
             g_autofree char *text = timefmt_iso8601(due);
             json_builder_begin_object(b);
-            add_string(b, "goal", next.goal);
-            add_string(b, "due", text);
-            add_int(b, "seconds_left", next.due - g_date_time_to_unix(now));
+            ticket_json_string(b, "goal", next.goal);
+            ticket_json_string(b, "due", text);
+            ticket_json_int(b, "seconds_left", next.due - g_date_time_to_unix(now));
             json_builder_end_object(b);
         }
         json_builder_end_object(b);

@@ -26,6 +26,7 @@
 #include "cli/ticketctl.h"
 #include "config/config.h"
 #include "config/secret.h"
+#include "outbound/ticket-json.h"
 #include "outbound/scheduler.h"
 #include "parser/mail.h"
 #include "store/store.h"
@@ -44,36 +45,6 @@ print_json(JsonBuilder *b)
     json_generator_set_root(gen, root);
     text = json_generator_to_data(gen, NULL);
     printf("%s\n", text);
-}
-
-void
-add_string(JsonBuilder *b, const char *name, const char *value)
-{
-    json_builder_set_member_name(b, name);
-    if (value != NULL)
-        json_builder_add_string_value(b, value);
-    else
-        json_builder_add_null_value(b);
-}
-
-void
-add_int(JsonBuilder *b, const char *name, gint64 value)
-{
-    json_builder_set_member_name(b, name);
-    json_builder_add_int_value(b, value);
-}
-
-void
-ticket_members(JsonBuilder *b, const struct ticket *t)
-{
-    add_string(b, "id", t->tag);
-    add_string(b, "status", ticket_status_name(t->status));
-    add_int(b, "severity", t->severity);
-    add_int(b, "stage", t->stage);
-    add_string(b, "customer", t->customer);
-    add_string(b, "requester", t->requester);
-    add_string(b, "subject", t->subject);
-    add_string(b, "created_at", t->created_at);
 }
 
 static void
@@ -112,47 +83,23 @@ show_json(const struct ticket *t, GPtrArray *messages, GPtrArray *events)
     g_autoptr(JsonBuilder) b = json_builder_new();
 
     json_builder_begin_object(b);
-    ticket_members(b, t);
-    add_string(b, "updated_at", t->updated_at);
-    add_string(b, "plan", t->plan);
-    add_string(b, "first_response_due", t->first_response_due);
-    add_string(b, "first_response_at", t->first_response_at);
-    add_string(b, "next_update_due", t->next_update_due);
-    add_string(b, "resolution_due", t->resolution_due);
-    add_string(b, "resolved_at", t->resolved_at);
+    ticket_json_members(b, t);
     json_builder_set_member_name(b, "messages");
     json_builder_begin_array(b);
     for (guint i = 0; i < messages->len; i++) {
         const struct ticket_message *m = g_ptr_array_index(messages, i);
         json_builder_begin_object(b);
-        add_string(b, "message_id", m->message_id);
-        add_string(b, "direction", m->direction);
-        add_string(b, "kind", m->kind);
-        add_string(b, "from", m->from);
-        add_string(b, "subject", m->subject);
-        add_string(b, "received_at", m->received_at);
-        add_string(b, "queue_id", m->queue_id);
+        ticket_json_string(b, "message_id", m->message_id);
+        ticket_json_string(b, "direction", m->direction);
+        ticket_json_string(b, "kind", m->kind);
+        ticket_json_string(b, "from", m->from);
+        ticket_json_string(b, "subject", m->subject);
+        ticket_json_string(b, "received_at", m->received_at);
+        ticket_json_string(b, "queue_id", m->queue_id);
         json_builder_end_object(b);
     }
     json_builder_end_array(b);
-    json_builder_set_member_name(b, "events");
-    json_builder_begin_array(b);
-    for (guint i = 0; i < events->len; i++) {
-        const struct ticket_event *e = g_ptr_array_index(events, i);
-        json_builder_begin_object(b);
-        add_string(b, "at", e->at);
-        add_string(b, "type", e->type);
-        add_string(b, "actor", e->actor);
-        json_builder_set_member_name(b, "detail");
-        /* The detail is JSON already: embed it as an object, not a string. */
-        g_autoptr(JsonNode) detail = e->detail != NULL ? json_from_string(e->detail, NULL) : NULL;
-        if (detail != NULL)
-            json_builder_add_value(b, g_steal_pointer(&detail));
-        else
-            json_builder_add_null_value(b);
-        json_builder_end_object(b);
-    }
-    json_builder_end_array(b);
+    ticket_json_events(b, events);
     json_builder_end_object(b);
     print_json(b);
 }
@@ -358,9 +305,9 @@ cmd_tick(const struct config *cfg, const char *db_path, const struct options *o)
     if (o->json) {
         g_autoptr(JsonBuilder) b = json_builder_new();
         json_builder_begin_object(b);
-        add_string(b, "at", at);
-        add_int(b, "due", total_seen);
-        add_int(b, "fired", total_fired);
+        ticket_json_string(b, "at", at);
+        ticket_json_int(b, "due", total_seen);
+        ticket_json_int(b, "fired", total_fired);
         json_builder_end_object(b);
         print_json(b);
     } else {

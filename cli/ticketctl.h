@@ -11,6 +11,7 @@
 #include <json-glib/json-glib.h>
 
 #include "config/config.h"
+#include "outbound/ticket-json.h"
 #include "router/keys.h"
 #include "store/report.h"
 #include "store/store.h"
@@ -52,10 +53,6 @@ struct options {
 };
 
 void print_json(JsonBuilder *b);
-void add_string(JsonBuilder *b, const char *name, const char *value);
-void add_int(JsonBuilder *b, const char *name, gint64 value);
-/* The members "list" prints; "show" and "export" start from the same. */
-void ticket_members(JsonBuilder *b, const struct ticket *t);
 /* The signing keys from the configured secret file (which this user must
  * be able to read); NULL and ERROR when it cannot be read. */
 struct keys *cli_keys(const struct config *cfg, GError **error);

@@ -24,6 +24,7 @@
 #include <glib/gstdio.h>
 #include <sqlite3.h>
 
+#include "router/event.h"
 #include "store/admin.h"
 #include "store/internal.h"
 #include "store/store.h"
@@ -587,7 +588,7 @@ message_free(gpointer p)
 }
 
 static void
-event_free(gpointer p)
+ticket_event_free_cb(gpointer p)
 {
     struct ticket_event *e = p;
 
@@ -637,7 +638,7 @@ read_messages(struct admin *a, sqlite3_stmt *s, gint64 ticket, GError **error)
 static GPtrArray *
 read_events(struct admin *a, sqlite3_stmt *s, gint64 ticket, GError **error)
 {
-    GPtrArray *rows = g_ptr_array_new_with_free_func(event_free);
+    GPtrArray *rows = g_ptr_array_new_with_free_func(ticket_event_free_cb);
     int rc;
 
     sqlite3_bind_int64(s, 1, ticket);
@@ -801,10 +802,12 @@ purge_ticket(struct admin *a, struct purge_sql *q, gint64 id, const char *before
     sqlite3_bind_int64(q->clear, 1, id);
     if (!step_done(a, q->clear, "removing raw messages", error))
         return false;
-    detail = g_strdup_printf("{\"before\":\"%s\",\"messages\":%" G_GINT64_FORMAT
-                             ",\"bytes\":%" G_GINT64_FORMAT ",\"attachments\":%" G_GINT64_FORMAT
-                             "}",
-                             before, messages, bytes, attachments);
+    g_autoptr(JsonObject) o = json_object_new();
+    json_object_set_string_member(o, "before", before);
+    json_object_set_int_member(o, "messages", messages);
+    json_object_set_int_member(o, "bytes", bytes);
+    json_object_set_int_member(o, "attachments", attachments);
+    detail = event_json_text(o);
     sqlite3_bind_int64(q->event, 1, id);
     sqlite3_bind_text(q->event, 2, at, -1, SQLITE_STATIC);
     sqlite3_bind_text(q->event, 3, actor, -1, SQLITE_STATIC);

@@ -111,6 +111,15 @@ like "$(printf '%s\n' "$out" | json '[e["type"] for e in d[0]["events"]]')" '"cr
     "and its events"
 is "$(tctl export --json TKT-2 | json '[t["id"] for t in d]')" '["TKT-2"]' \
     "export --json TKT-2 has that ticket alone"
+# One serialiser: export, show and list say the same of a ticket.
+ticket_of() { json '{k: v for k, v in (d[0] if isinstance(d, list) else d).items() if k not in ("messages", "events")}'; }
+exported=$(tctl export --json TKT-2 | ticket_of)
+is "$(tctl show TKT-2 --json | ticket_of)" "$exported" "show --json and export describe the ticket alike"
+is "$(tctl list --json | json '[t for t in d if t["id"] == "TKT-2"]' | ticket_of)" "$exported" \
+    "and so does list --json"
+is "$(tctl show TKT-2 --json | json '[e["detail"] for e in d["events"]]')" \
+    "$(tctl export --json TKT-2 | json '[e["detail"] for e in d[0]["events"]]')" \
+    "event details are the same objects in both"
 
 # purge
 tctl close TKT-2 >/dev/null

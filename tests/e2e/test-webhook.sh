@@ -144,8 +144,8 @@ is "$(hooks 'sorted(set(h["json"]["event"] for h in r))')" \
 is "$(hooks 'sorted(set(tuple(sorted(h["json"])) for h in r))')" \
     '[["at", "detail", "event", "text", "ticket"]]' "the top-level fields are the documented ones"
 is "$(hooks 'sorted(set(tuple(sorted(h["json"]["ticket"])) for h in r))')" \
-    '[["created_at", "customer", "first_response_due", "id", "requester", "resolution_due", "severity", "stage", "status", "subject"]]' \
-    "the ticket object has the documented fields"
+    '[["assignee", "clock_start", "created_at", "customer", "first_response_at", "first_response_due", "id", "language", "next_update_due", "paused_at", "paused_seconds", "plan", "requester", "resolution_due", "resolved_at", "severity", "stage", "status", "subject", "timezone", "updated_at"]]' \
+    "the ticket object has the documented fields (those of ticketctl show --json)"
 is "$(hooks 'sorted(set((h["json"]["ticket"]["id"], h["json"]["ticket"]["severity"], h["json"]["ticket"]["customer"]) for h in r))')" \
     '[["TKT-1", 1, "acme"]]' "they name TKT-1, severity 1, customer acme"
 is "$(hooks 'sorted(set(h["json"]["ticket"]["first_response_due"] for h in r))')" \
