@@ -1,6 +1,7 @@
 /*
  * admin-commands - ticketctl's commands for the mail admin: stats,
- * customers, close/reopen, search, export, purge, backup, verify, restore.
+ * customers, close/reopen, unattached bounces, search, purge (export is in
+ * export-commands.c, backup, verify and restore in backup-commands.c).
  *
  * Each prints one sentence naming the file or ticket when it fails, and
  * returns an exit status (cli/ticketctl.h). The daemon may be running
@@ -24,56 +25,6 @@
 #include "store/admin.h"
 #include "store/counters.h"
 #include "util/timefmt.h"
-
-/* Long enough to outwait a burst of the daemon's commits. */
-#define WRITE_BUSY_TIMEOUT_MS 10000
-#define READ_BUSY_TIMEOUT_MS 5000
-
-static int
-fail(const GError *error, int status)
-{
-    fprintf(stderr, "ticketctl: %s\n", error != NULL ? error->message : "failed");
-    return status;
-}
-
-/* Opens DB_PATH for the admin queries after the store has checked that
- * its schema is the one this ticketctl reads. */
-static struct admin *
-open_checked(const char *db_path, bool writable, GError **error)
-{
-    struct store *st = store_open(db_path, STORE_READ_ONLY, READ_BUSY_TIMEOUT_MS, error);
-
-    if (st == NULL)
-        return NULL;
-    store_close(st);
-    return admin_open(db_path, writable, writable ? WRITE_BUSY_TIMEOUT_MS : READ_BUSY_TIMEOUT_MS,
-                      error);
-}
-
-static const char *
-arg(const struct options *o, guint i)
-{
-    return i < o->args->len ? g_ptr_array_index(o->args, i) : NULL;
-}
-
-/* Microseconds for people: "850 us", "12.3 ms", "2.05 s"; "-" for none. */
-static char *
-human_us(gint64 us)
-{
-    if (us < 0)
-        return g_strdup("-");
-    if (us < 1000)
-        return g_strdup_printf("%" G_GINT64_FORMAT " us", us);
-    if (us < 1000000)
-        return g_strdup_printf("%.1f ms", us / 1000.0);
-    return g_strdup_printf("%.2f s", us / 1000000.0);
-}
-
-static char *
-human_bytes(gint64 n)
-{
-    return g_format_size((guint64)(n < 0 ? 0 : n));
-}
 
 /* ---- stats ---- */
 
@@ -206,10 +157,10 @@ reasons_text(const struct admin_stats *s, const char *title, const char *prefix)
 static void
 stats_text(const struct admin_stats *s)
 {
-    g_autofree char *c50 = human_us(counter_or_none(s, "commit_us_p50"));
-    g_autofree char *c99 = human_us(counter_or_none(s, "commit_us_p99"));
-    g_autofree char *a50 = human_us(s->ack_latency_p50_us);
-    g_autofree char *a99 = human_us(s->ack_latency_p99_us);
+    g_autofree char *c50 = cli_human_us(counter_or_none(s, "commit_us_p50"));
+    g_autofree char *c99 = cli_human_us(counter_or_none(s, "commit_us_p99"));
+    g_autofree char *a50 = cli_human_us(s->ack_latency_p50_us);
+    g_autofree char *a99 = cli_human_us(s->ack_latency_p99_us);
 
     printf("%-24s %" G_GINT64_FORMAT "\n", "Messages seen",
            admin_stats_counter(s, "messages_seen"));
@@ -237,17 +188,17 @@ int
 cmd_stats(const char *db_path, const struct options *o)
 {
     g_autoptr(GError) error = NULL;
-    struct admin *a = open_checked(db_path, false, &error);
+    struct admin *a = cli_open_admin(db_path, false, &error);
     struct admin_stats s;
     bool ok;
 
     if (a == NULL)
-        return fail(error, EXIT_DATABASE);
+        return cli_fail(error, EXIT_DATABASE);
     ok = admin_stats_read(a, &s, &error);
     admin_close(a);
     if (!ok) {
         admin_stats_clear(&s);
-        return fail(error, EXIT_DATABASE);
+        return cli_fail(error, EXIT_DATABASE);
     }
     if (o->json)
         stats_json(&s);
@@ -301,14 +252,14 @@ cmd_customers(const struct config *cfg, const char *db_path, const struct option
     g_autoptr(GError) error = NULL;
     g_autoptr(GPtrArray) rows = NULL;
     g_autoptr(JsonBuilder) b = o->json ? json_builder_new() : NULL;
-    struct admin *a = open_checked(db_path, false, &error);
+    struct admin *a = cli_open_admin(db_path, false, &error);
 
     if (a == NULL)
-        return fail(error, EXIT_DATABASE);
+        return cli_fail(error, EXIT_DATABASE);
     rows = admin_customers(a, &error);
     admin_close(a);
     if (rows == NULL)
-        return fail(error, EXIT_DATABASE);
+        return cli_fail(error, EXIT_DATABASE);
     if (b != NULL)
         json_builder_begin_array(b);
     else
@@ -416,11 +367,11 @@ cmd_status(const struct config *cfg, const char *db_path, const struct options *
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(GDateTime) now = options_time(o);
-    const char *command = arg(o, 0);
+    const char *command = cli_arg(o, 0);
     struct status_job job = {
         .cfg = cfg,
         .o = o,
-        .tag = arg(o, 1),
+        .tag = cli_arg(o, 1),
         .to = strcmp(command, "close") == 0 ? TICKET_CLOSED : TICKET_OPEN,
         .now = now,
     };
@@ -440,12 +391,12 @@ cmd_status(const struct config *cfg, const char *db_path, const struct options *
     }
     if (cfg != NULL)
         parser_init();
-    st = store_open(db_path, STORE_READ_WRITE, WRITE_BUSY_TIMEOUT_MS, &error);
+    st = store_open(db_path, STORE_READ_WRITE, CLI_WRITE_BUSY_MS, &error);
     if (st == NULL)
-        return fail(error, EXIT_DATABASE);
+        return cli_fail(error, EXIT_DATABASE);
     if (!store_begin(st, &error)) {
         store_close(st);
-        return fail(error, EXIT_DATABASE);
+        return cli_fail(error, EXIT_DATABASE);
     }
     rc = status_change(st, &job, &error);
     if (rc == 0 && !store_commit(st, &error))
@@ -456,7 +407,7 @@ cmd_status(const struct config *cfg, const char *db_path, const struct options *
     if (rc == EXIT_NOT_FOUND)
         fprintf(stderr, "ticketctl: no ticket %s\n", job.tag);
     else if (rc == EXIT_DATABASE)
-        return fail(error, rc);
+        return cli_fail(error, rc);
     return rc < 0 ? 0 : rc;
 }
 
@@ -467,14 +418,14 @@ cmd_unattached(const char *db_path, const struct options *o)
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(GPtrArray) rows = NULL;
-    struct admin *a = open_checked(db_path, false, &error);
+    struct admin *a = cli_open_admin(db_path, false, &error);
 
     if (a == NULL)
-        return fail(error, EXIT_DATABASE);
+        return cli_fail(error, EXIT_DATABASE);
     rows = admin_unattached(a, (guint)o->limit, &error);
     admin_close(a);
     if (rows == NULL)
-        return fail(error, EXIT_DATABASE);
+        return cli_fail(error, EXIT_DATABASE);
     if (o->json) {
         g_autoptr(JsonBuilder) b = json_builder_new();
         json_builder_begin_array(b);
@@ -529,13 +480,13 @@ cmd_search(const char *db_path, const struct options *o)
                                    (const char *)g_ptr_array_index(o->args, i));
         text = g_string_free(words, FALSE);
     }
-    a = open_checked(db_path, false, &error);
+    a = cli_open_admin(db_path, false, &error);
     if (a == NULL)
-        return fail(error, EXIT_DATABASE);
+        return cli_fail(error, EXIT_DATABASE);
     hits = admin_search(a, text, o->limit > 0 ? (guint)o->limit : 50, &error);
     admin_close(a);
     if (hits == NULL)
-        return fail(error, EXIT_DATABASE);
+        return cli_fail(error, EXIT_DATABASE);
     if (o->json) {
         g_autoptr(JsonBuilder) b = json_builder_new();
         json_builder_begin_array(b);
@@ -562,239 +513,6 @@ cmd_search(const char *db_path, const struct options *o)
     if (hits->len == 0)
         printf("(no ticket has \"%s\")\n", text);
     return 0;
-}
-
-/* ---- export ---- */
-
-static void
-export_messages(JsonBuilder *b, GPtrArray *messages)
-{
-    json_builder_set_member_name(b, "messages");
-    json_builder_begin_array(b);
-    for (guint i = 0; i < messages->len; i++) {
-        const struct admin_message *m = g_ptr_array_index(messages, i);
-        json_builder_begin_object(b);
-        ticket_json_string(b, "message_id", m->message_id);
-        ticket_json_string(b, "direction", m->direction);
-        ticket_json_string(b, "kind", m->kind);
-        ticket_json_string(b, "from", m->from);
-        ticket_json_string(b, "to", m->to);
-        ticket_json_string(b, "cc", m->cc);
-        ticket_json_string(b, "subject", m->subject);
-        ticket_json_string(b, "in_reply_to", m->in_reply_to);
-        ticket_json_string(b, "references", m->references);
-        ticket_json_string(b, "received_at", m->received_at);
-        ticket_json_string(b, "queue_id", m->queue_id);
-        ticket_json_string(b, "envelope_from", m->envelope_from);
-        ticket_json_string(b, "client_addr", m->client_addr);
-        json_builder_set_member_name(b, "raw_size");
-        if (m->raw_size >= 0)
-            json_builder_add_int_value(b, m->raw_size);
-        else
-            json_builder_add_null_value(b); /* purged */
-        ticket_json_string(b, "text", m->text);
-        json_builder_end_object(b);
-    }
-    json_builder_end_array(b);
-}
-
-struct export_out {
-    JsonGenerator *gen;
-    guint written;
-};
-
-/* One ticket at a time, so that exporting a large database takes the
- * memory of its largest ticket, not of all of them. */
-static bool
-export_one(const struct ticket *t, GPtrArray *messages, GPtrArray *events, void *data,
-           GError **error)
-{
-    struct export_out *out = data;
-    g_autoptr(JsonBuilder) b = json_builder_new();
-    g_autoptr(JsonNode) root = NULL;
-    g_autofree char *text = NULL;
-
-    json_builder_begin_object(b);
-    ticket_json_members(b, t);
-    export_messages(b, messages);
-    ticket_json_events(b, events);
-    json_builder_end_object(b);
-    root = json_builder_get_root(b);
-    json_generator_set_root(out->gen, root);
-    text = json_generator_to_data(out->gen, NULL);
-    if (printf("%s%s", out->written > 0 ? ",\n" : "", text) < 0) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot write the export: %s",
-                    g_strerror(errno));
-        return false;
-    }
-    out->written++;
-    return true;
-}
-
-static void
-ticket_free_cb(gpointer t)
-{
-    ticket_free(t);
-}
-
-/* The "From " line of an mbox entry: who, and when in asctime's form. */
-static void
-mbox_from_line(GString *out, const char *from, const char *received_at)
-{
-    static const char *const days[] = { "", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun" };
-    static const char *const months[] = { "", "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                          "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-    g_autoptr(GDateTime) t = received_at != NULL ? timefmt_parse(received_at) : NULL;
-    g_autoptr(GDateTime) when = t != NULL ? g_date_time_ref(t) : g_date_time_new_now_utc();
-    g_autofree char *clock = g_date_time_format(when, "%H:%M:%S");
-
-    /* An address with a blank would split the line: it is no address. */
-    g_string_append_printf(out, "From %s %s %s %2d %s %d\n",
-                           from != NULL && *from != '\0' && strpbrk(from, " \t\r\n") == NULL
-                               ? from
-                               : "MAILER-DAEMON",
-                           days[g_date_time_get_day_of_week(when)],
-                           months[g_date_time_get_month(when)],
-                           g_date_time_get_day_of_month(when), clock,
-                           g_date_time_get_year(when));
-}
-
-/* RAW as an mboxrd entry: LF line ends, every line that starts with
- * ">*From " gets one more '>', a blank line after. */
-static void
-mbox_body(GString *out, const guint8 *raw, gsize len)
-{
-    const char *p = (const char *)raw, *end = p + len;
-
-    while (p < end) {
-        const char *eol = memchr(p, '\n', (gsize)(end - p));
-        const char *stop = eol != NULL ? eol : end;
-        const char *q = p;
-        gsize n;
-        while (q < stop && *q == '>')
-            q++;
-        if ((gsize)(stop - q) >= 5 && memcmp(q, "From ", 5) == 0)
-            g_string_append_c(out, '>');
-        n = (gsize)(stop - p);
-        if (n > 0 && p[n - 1] == '\r')
-            n--;
-        g_string_append_len(out, p, (gssize)n);
-        g_string_append_c(out, '\n');
-        p = eol != NULL ? eol + 1 : end;
-    }
-    g_string_append_c(out, '\n');
-}
-
-/* export --mbox [TAG]: every stored message of the ticket (or of all), as
- * it arrived, in one mbox a mail client opens; messages whose raw bytes
- * were purged are left out (and counted on stderr). */
-static int
-export_mbox(const char *db_path, const char *tag)
-{
-    g_autoptr(GError) error = NULL;
-    g_autoptr(GPtrArray) tickets = NULL;
-    struct store *st = store_open(db_path, STORE_READ_ONLY, READ_BUSY_TIMEOUT_MS, &error);
-    guint purged = 0;
-    int rc = 0;
-
-    if (st == NULL)
-        return fail(error, EXIT_DATABASE);
-    if (tag != NULL) {
-        struct ticket *t = store_ticket_get_by_tag(st, tag, &error);
-        tickets = g_ptr_array_new_with_free_func(ticket_free_cb);
-        if (t != NULL)
-            g_ptr_array_add(tickets, t);
-        else if (error == NULL) {
-            store_close(st);
-            fprintf(stderr, "ticketctl: no ticket %s\n", tag);
-            return EXIT_NOT_FOUND;
-        }
-    } else {
-        tickets = store_ticket_list(st, &error);
-    }
-    for (guint i = 0; tickets != NULL && error == NULL && i < tickets->len; i++) {
-        const struct ticket *t = g_ptr_array_index(tickets, i);
-        g_autoptr(GPtrArray) messages = store_ticket_messages(st, t->id, &error);
-        for (guint k = 0; messages != NULL && k < messages->len; k++) {
-            const struct ticket_message *m = g_ptr_array_index(messages, k);
-            g_autoptr(GBytes) raw = NULL;
-            g_autoptr(GString) entry = g_string_new(NULL);
-            bool found = false;
-            if (!store_message_raw(st, t->id, k, &found, &raw, &error))
-                break;
-            if (raw == NULL) {
-                purged++;
-                continue;
-            }
-            gsize len;
-            const guint8 *data = g_bytes_get_data(raw, &len);
-            mbox_from_line(entry, m->from, m->received_at);
-            mbox_body(entry, data, len);
-            if (fwrite(entry->str, 1, entry->len, stdout) != entry->len) {
-                g_set_error(&error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot write the mbox: %s",
-                            g_strerror(errno));
-                break;
-            }
-        }
-    }
-    store_close(st);
-    if (error != NULL || fflush(stdout) != 0)
-        rc = fail(error, EXIT_DATABASE);
-    if (purged > 0)
-        fprintf(stderr, "ticketctl: %u messages were purged and are not in the mbox\n", purged);
-    return rc;
-}
-
-int
-cmd_export(const char *db_path, const struct options *o)
-{
-    g_autoptr(GError) error = NULL;
-    g_autoptr(JsonGenerator) gen = json_generator_new();
-    struct export_out out = { .gen = gen };
-    const char *tag = arg(o, 1);
-    struct admin *a;
-    gint64 id = 0;
-    guint count = 0;
-    bool ok;
-
-    if (o->args->len > 2) {
-        fprintf(stderr, "ticketctl: export takes at most one ticket, e.g. ticketctl export "
-                        "--json TKT-42\n");
-        return EXIT_USAGE;
-    }
-    if (o->mbox && o->json) {
-        fprintf(stderr, "ticketctl: export --mbox writes an mbox: no --json\n");
-        return EXIT_USAGE;
-    }
-    if (o->mbox)
-        return export_mbox(db_path, tag);
-    if (tag != NULL) {
-        struct store *st = store_open(db_path, STORE_READ_ONLY, READ_BUSY_TIMEOUT_MS, &error);
-        struct ticket *t = st != NULL ? store_ticket_get_by_tag(st, tag, &error) : NULL;
-        if (t != NULL)
-            id = t->id;
-        ticket_free(t);
-        store_close(st);
-        if (error != NULL)
-            return fail(error, EXIT_DATABASE);
-        if (id == 0) {
-            fprintf(stderr, "ticketctl: no ticket %s\n", tag);
-            return EXIT_NOT_FOUND;
-        }
-    }
-    a = open_checked(db_path, false, &error);
-    if (a == NULL)
-        return fail(error, EXIT_DATABASE);
-    json_generator_set_pretty(gen, TRUE);
-    printf("[\n");
-    ok = admin_export(a, id, export_one, &out, &count, &error);
-    admin_close(a);
-    printf("%s]\n", out.written > 0 ? "\n" : "");
-    if (fflush(stdout) != 0 && ok) {
-        fprintf(stderr, "ticketctl: cannot write the export: %s\n", g_strerror(errno));
-        return EXIT_DATABASE;
-    }
-    return ok ? 0 : fail(error, EXIT_DATABASE);
 }
 
 /* ---- purge ---- */
@@ -838,12 +556,12 @@ cmd_purge(const struct config *cfg, const char *db_path, const struct options *o
         return EXIT_USAGE;
     before_text = timefmt_iso8601(before);
     at = timefmt_iso8601(now);
-    a = open_checked(db_path, true, &error);
+    a = cli_open_admin(db_path, true, &error);
     if (a == NULL)
-        return fail(error, EXIT_DATABASE);
+        return cli_fail(error, EXIT_DATABASE);
     ok = admin_purge(a, before_text, at, actor, &r, &error);
     admin_close(a);
-    size = human_bytes(r.bytes);
+    size = cli_human_bytes(r.bytes);
     if (o->json && ok) {
         g_autoptr(JsonBuilder) b = json_builder_new();
         json_builder_begin_object(b);
@@ -859,223 +577,5 @@ cmd_purge(const struct config *cfg, const char *db_path, const struct options *o
                "attachments; their events are kept\n",
                r.tickets, before_text, r.messages, size, r.attachments);
     }
-    return ok ? 0 : fail(error, EXIT_DATABASE);
-}
-
-/* ---- backup, verify, restore ---- */
-
-static gint64
-table_rows(GPtrArray *counts, const char *table)
-{
-    for (guint i = 0; i < counts->len; i++) {
-        const struct admin_table_count *c = g_ptr_array_index(counts, i);
-        if (strcmp(c->table, table) == 0)
-            return c->rows;
-    }
-    return 0;
-}
-
-/* Writes the time of a verified backup where the daemon's metrics read it. */
-static bool
-record_backup(const char *db_path, GDateTime *now, GError **error)
-{
-    g_autofree char *at = timefmt_iso8601(now);
-    struct store *st = store_open(db_path, STORE_READ_WRITE, WRITE_BUSY_TIMEOUT_MS, error);
-    bool ok;
-
-    if (st == NULL)
-        return false;
-    ok = store_begin(st, error) && store_meta_set(st, STORE_META_BACKUP_VERIFIED, at, error) &&
-         store_commit(st, error);
-    if (!ok)
-        store_rollback(st);
-    store_close(st);
-    return ok;
-}
-
-int
-cmd_backup(const struct config *cfg, const char *db_path, const struct options *o)
-{
-    g_autoptr(GError) error = NULL;
-    g_autoptr(GDateTime) now = options_time(o);
-    g_autoptr(GPtrArray) dropped = NULL;
-    g_autofree char *size = NULL, *copy = NULL, *verify = NULL;
-    struct admin_retention keep = ADMIN_RETENTION_DEFAULT;
-    struct admin_backup b;
-    const char *dir = arg(o, 1);
-    bool recorded = false;
-
-    if (dir == NULL || o->args->len != 2) {
-        fprintf(stderr, "ticketctl: backup takes the directory to write to, e.g. ticketctl "
-                        "backup /var/backups/ticket-milter\n");
-        return EXIT_USAGE;
-    }
-    if (now == NULL)
-        return EXIT_USAGE;
-    if (o->daily >= 0)
-        keep.daily = (guint)o->daily;
-    if (o->weekly >= 0)
-        keep.weekly = (guint)o->weekly;
-    if (o->monthly >= 0)
-        keep.monthly = (guint)o->monthly;
-    if (!admin_backup_run(db_path, dir, now,
-                          cfg != NULL ? MAX(cfg->busy_timeout, READ_BUSY_TIMEOUT_MS)
-                                      : READ_BUSY_TIMEOUT_MS,
-                          &b, &error))
-        return fail(error, EXIT_DATABASE);
-    {
-        /* The copy just verified is never pruned, whatever sorts newer. */
-        g_autofree char *made = g_path_get_basename(b.path);
-        dropped = admin_prune(dir, &keep, made, &error);
-    }
-    if (dropped != NULL)
-        recorded = record_backup(db_path, now, &error);
-    size = human_bytes(b.bytes);
-    copy = human_us(b.copy_us);
-    verify = human_us(b.verify_us);
-    if (o->json) {
-        g_autoptr(JsonBuilder) jb = json_builder_new();
-        json_builder_begin_object(jb);
-        ticket_json_string(jb, "path", b.path);
-        ticket_json_int(jb, "bytes", b.bytes);
-        ticket_json_int(jb, "copy_us", b.copy_us);
-        ticket_json_int(jb, "verify_us", b.verify_us);
-        json_builder_set_member_name(jb, "rows");
-        json_builder_begin_object(jb);
-        for (guint i = 0; i < b.counts->len; i++) {
-            const struct admin_table_count *c = g_ptr_array_index(b.counts, i);
-            ticket_json_int(jb, c->table, c->rows);
-        }
-        json_builder_end_object(jb);
-        json_builder_set_member_name(jb, "pruned");
-        json_builder_begin_array(jb);
-        for (guint i = 0; dropped != NULL && i < dropped->len; i++)
-            json_builder_add_string_value(jb, g_ptr_array_index(dropped, i));
-        json_builder_end_array(jb);
-        json_builder_end_object(jb);
-        print_json(jb);
-    } else {
-        printf("backup %s: %" G_GINT64_FORMAT " tickets, %" G_GINT64_FORMAT " messages, %"
-               G_GINT64_FORMAT " events, %s; copied in %s, verified in %s (integrity ok, row "
-               "counts of %u tables equal)\n",
-               b.path, table_rows(b.counts, "tickets"), table_rows(b.counts, "messages"),
-               table_rows(b.counts, "events"), size, copy, verify, b.counts->len);
-        for (guint i = 0; dropped != NULL && i < dropped->len; i++)
-            printf("pruned %s/%s\n", dir, (char *)g_ptr_array_index(dropped, i));
-    }
-    admin_backup_clear(&b);
-    /* The backup itself is good; a prune that failed is still an error the
-     * admin must see, or the disk fills, and so is a time not recorded: the
-     * backup alert would fire. */
-    return dropped != NULL && recorded ? 0 : fail(error, EXIT_DATABASE);
-}
-
-int
-cmd_verify(const struct options *o)
-{
-    g_autoptr(GError) error = NULL;
-    const char *file = arg(o, 1);
-    struct admin_verify v;
-
-    if (file == NULL || o->args->len != 2) {
-        fprintf(stderr, "ticketctl: verify takes one backup file, e.g. ticketctl verify "
-                        "tickets-20261127T1630Z.db\n");
-        return EXIT_USAGE;
-    }
-    if (!admin_verify_file(file, &v, &error))
-        return fail(error, EXIT_NOT_FOUND);
-    if (o->json) {
-        g_autoptr(JsonBuilder) b = json_builder_new();
-        json_builder_begin_object(b);
-        ticket_json_string(b, "file", file);
-        ticket_json_string(b, "integrity", "ok");
-        ticket_json_int(b, "schema_version", v.schema_version);
-        ticket_json_int(b, "known_version", v.known_version);
-        ticket_json_int(b, "tickets", v.tickets);
-        ticket_json_int(b, "messages", v.messages);
-        json_builder_end_object(b);
-        print_json(b);
-    } else {
-        printf("%s: integrity ok, schema version %d (%s), %" G_GINT64_FORMAT " tickets, %"
-               G_GINT64_FORMAT " messages\n",
-               file, v.schema_version,
-               v.schema_version == v.known_version ? "current"
-                                                   : "older: ticket-milter migrates it on start",
-               v.tickets, v.messages);
-    }
-    return 0;
-}
-
-/* The pid in the daemon's pid file when that process is alive; 0 else. */
-static pid_t
-daemon_pid(const char *pid_file)
-{
-    g_autofree char *text = NULL;
-    gint64 pid;
-
-    if (pid_file == NULL || !g_file_get_contents(pid_file, &text, NULL, NULL))
-        return 0;
-    pid = g_ascii_strtoll(g_strstrip(text), NULL, 10);
-    if (pid <= 1 || pid > G_MAXINT)
-        return 0;
-    return kill((pid_t)pid, 0) == 0 || errno == EPERM ? (pid_t)pid : 0;
-}
-
-int
-cmd_restore(const struct config *cfg, const char *db_path, const struct options *o)
-{
-    g_autoptr(GError) error = NULL;
-    g_autoptr(GDateTime) now = g_date_time_new_now_utc();
-    g_autofree char *saved = NULL;
-    const char *file = arg(o, 1);
-    pid_t pid;
-
-    if (file == NULL || o->args->len != 2) {
-        fprintf(stderr, "ticketctl: restore takes one backup file, e.g. ticketctl restore "
-                        "tickets-20261127T1630Z.db\n");
-        return EXIT_USAGE;
-    }
-    pid = cfg != NULL ? daemon_pid(cfg->pid_file) : 0;
-    if (pid > 0 && !o->force) {
-        fprintf(stderr, "ticketctl: ticket-milter is running (pid %ld in %s): stop it before "
-                        "restoring %s, or add --force if that pid is not ticket-milter\n",
-                (long)pid, cfg->pid_file, db_path);
-        return EXIT_IN_USE;
-    }
-    /* The lock is a fact, not a guess like a pid file: no --force past it. */
-    pid = admin_database_holder(db_path);
-    if (pid != 0) {
-        fprintf(stderr, "ticketctl: %s is in use by process %ld (ticket-milter or a reader): "
-                        "stop it before restoring\n",
-                db_path, (long)pid);
-        return EXIT_IN_USE;
-    }
-    if (!admin_restore(file, db_path, now, &saved, &error)) {
-        int status = g_error_matches(error, STORE_ERROR, STORE_ERROR_CORRUPT) ||
-                             g_error_matches(error, STORE_ERROR, STORE_ERROR_VERSION)
-                         ? EXIT_NOT_FOUND
-                         : EXIT_DATABASE;
-        fail(error, status);
-        /* Whatever went wrong, the admin must know where the old data is. */
-        if (saved != NULL)
-            fprintf(stderr, "ticketctl: the database as it was before this restore is saved "
-                            "as %s\n",
-                    saved);
-        return status;
-    }
-    if (o->json) {
-        g_autoptr(JsonBuilder) b = json_builder_new();
-        json_builder_begin_object(b);
-        ticket_json_string(b, "database", db_path);
-        ticket_json_string(b, "from", file);
-        ticket_json_string(b, "replaced_kept_as", saved);
-        json_builder_end_object(b);
-        print_json(b);
-        return 0;
-    }
-    printf("restored %s from %s", db_path, file);
-    if (saved != NULL)
-        printf("; the database it replaced is kept as %s", saved);
-    printf("\n");
-    return 0;
+    return ok ? 0 : cli_fail(error, EXIT_DATABASE);
 }

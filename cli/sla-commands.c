@@ -25,7 +25,6 @@
 #include "util/table.h"
 #include "util/timefmt.h"
 
-#define READ_BUSY_TIMEOUT_MS 5000
 /* The widest a cell of these columns gets on a terminal. */
 #define CUSTOMER_WIDTH 20
 #define REQUESTER_WIDTH 32
@@ -35,12 +34,12 @@ struct store_report *
 cli_open_report(const char *db_path, GError **error)
 {
     /* store_open checks that the schema is one this ticketctl reads. */
-    struct store *st = store_open(db_path, STORE_READ_ONLY, READ_BUSY_TIMEOUT_MS, error);
+    struct store *st = store_open(db_path, STORE_READ_ONLY, CLI_READ_BUSY_MS, error);
 
     if (st == NULL)
         return NULL;
     store_close(st);
-    return store_report_open(db_path, READ_BUSY_TIMEOUT_MS, error);
+    return store_report_open(db_path, CLI_READ_BUSY_MS, error);
 }
 
 void

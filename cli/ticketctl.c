@@ -26,6 +26,7 @@
 #include "cli/ticketctl.h"
 #include "config/config.h"
 #include "config/secret.h"
+#include "store/admin.h"
 #include "outbound/ticket-json.h"
 #include "outbound/scheduler.h"
 #include "parser/mail.h"
@@ -403,4 +404,49 @@ main(int argc, char **argv)
     rc = run(g_ptr_array_index(o.args, 0), &o);
     options_clear(&o);
     return rc;
+}
+
+/* ---- what the commands share ---- */
+
+int
+cli_fail(const GError *error, int status)
+{
+    fprintf(stderr, "ticketctl: %s\n", error != NULL ? error->message : "failed");
+    return status;
+}
+
+struct admin *
+cli_open_admin(const char *db_path, bool writable, GError **error)
+{
+    struct store *st = store_open(db_path, STORE_READ_ONLY, CLI_READ_BUSY_MS, error);
+
+    if (st == NULL)
+        return NULL;
+    store_close(st);
+    return admin_open(db_path, writable, writable ? CLI_WRITE_BUSY_MS : CLI_READ_BUSY_MS,
+                      error);
+}
+
+const char *
+cli_arg(const struct options *o, guint i)
+{
+    return i < o->args->len ? g_ptr_array_index(o->args, i) : NULL;
+}
+
+char *
+cli_human_us(gint64 us)
+{
+    if (us < 0)
+        return g_strdup("-");
+    if (us < 1000)
+        return g_strdup_printf("%" G_GINT64_FORMAT " us", us);
+    if (us < 1000000)
+        return g_strdup_printf("%.1f ms", us / 1000.0);
+    return g_strdup_printf("%.2f s", us / 1000000.0);
+}
+
+char *
+cli_human_bytes(gint64 n)
+{
+    return g_format_size((guint64)(n < 0 ? 0 : n));
 }

@@ -85,7 +85,24 @@ int cmd_sla(const struct config *cfg, const char *db_path, const struct options 
 /* The service report (cli/report.c). */
 int cmd_report(const struct config *cfg, const char *db_path, const struct options *o);
 
-/* The admin commands (cli/admin-commands.c). CFG is NULL with --db and
+/* Long enough to outwait a burst of the daemon's commits. */
+#define CLI_WRITE_BUSY_MS 10000
+#define CLI_READ_BUSY_MS 5000
+
+struct admin;
+/* Prints "ticketctl: MESSAGE" and returns STATUS. */
+int cli_fail(const GError *error, int status);
+/* Opens DB_PATH for the admin queries after the store has checked that
+ * its schema is the one this ticketctl reads. */
+struct admin *cli_open_admin(const char *db_path, bool writable, GError **error);
+/* Argument I of the command (0 is the command), or NULL. */
+const char *cli_arg(const struct options *o, guint i);
+/* Microseconds for people: "850 us", "12.3 ms", "2.05 s"; "-" for none. */
+char *cli_human_us(gint64 us);
+char *cli_human_bytes(gint64 n);
+
+/* The admin commands (cli/admin-commands.c, export-commands.c,
+ * backup-commands.c). CFG is NULL with --db and
  * no -c; DB_PATH is --db when given, else the configured database. */
 int cmd_stats(const char *db_path, const struct options *o);
 int cmd_customers(const struct config *cfg, const char *db_path, const struct options *o);
