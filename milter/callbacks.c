@@ -10,6 +10,13 @@
  * too is let go at the end of its header unless it is staff mail about a
  * ticket.
  *
+ * A recipient is compared in one form (address_canonical()) of what
+ * Postfix resolves it to, the {rcpt_addr} macro, so that "support"@...,
+ * sup\port@..., support@example.com. or support%example.com@our-host are
+ * support to us as they are to Postfix.  Each recipient let through is kept
+ * twice: that form, for the checks and the router, and the string Postfix
+ * gave us, the one smfi_delrcpt() matches.
+ *
  * A refusal is per recipient where the answer is known at RCPT (a forged
  * ticket address, a sender no customer's, a message announced too big);
  * at end of message a 5xx is given only when every recipient is a support
@@ -37,9 +44,24 @@
 #include "router/router.h"
 #include "util/log.h"
 
+/* The most recipients a message keeps here: Postfix's default
+ * smtpd_recipient_limit, so with that default Postfix refuses first.
+ * Beyond it a recipient is refused with 452, which tells the client to
+ * send the rest in another transaction (RFC 5321, 4.5.3.1.10). */
+#define MILTER_MAX_RECIPIENTS 1000
+
+/* A recipient that was let through at RCPT. */
+struct rcpt {
+    char *raw;       /* exactly as xxfi_envrcpt got it: what smfi_delrcpt matches */
+    char *addr;      /* as the checks compare it (recipient_address()) */
+    bool is_support; /* a support address (its checks passed) */
+};
+
 struct msg_ctx {
     struct config *cfg;     /* reference taken at MAIL FROM: a reload mid-message is harmless */
     char *envelope_from;
+    GPtrArray *rcpts;       /* struct rcpt*, in RCPT order */
+    GPtrArray *recipients;  /* char*: each rcpt's addr (borrowed), for the router */
     bool is_support;        /* a support address is a recipient (after its checks) */
     bool is_outbound;       /* no support recipient, but a trusted staff client: read on */
     bool is_ignored;        /* outgoing mail that is no staff reply: passes untouched */
@@ -129,6 +151,16 @@ milter_drain(guint timeout_ms, bool close)
     return true;
 }
 
+static void
+rcpt_free(gpointer p)
+{
+    struct rcpt *r = p;
+
+    g_free(r->raw);
+    g_free(r->addr);
+    g_free(r);
+}
+
 static struct msg_ctx *
 msg_free(struct msg_ctx *msg)
 {
@@ -136,6 +168,8 @@ msg_free(struct msg_ctx *msg)
         return NULL;
     config_unref(msg->cfg);
     g_free(msg->envelope_from);
+    g_ptr_array_unref(msg->recipients);
+    g_ptr_array_unref(msg->rcpts);
     if (msg->raw != NULL)
         g_byte_array_unref(msg->raw);
     g_free(msg->subject_raw);
@@ -196,7 +230,7 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f
                unsigned long f3, unsigned long *pf0, unsigned long *pf1, unsigned long *pf2,
                unsigned long *pf3)
 {
-    const unsigned long actions = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY;
+    const unsigned long actions = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY | SMFIF_DELRCPT;
     /* Steps we never look at; skipping them saves a round trip each. */
     const unsigned long skip = SMFIP_NOHELO | SMFIP_NOUNKNOWN;
     /* Steps whose answer is always "go on": the MTA need not wait for it,
@@ -205,7 +239,8 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f
     struct conn_ctx *conn;
 
     if ((f0 & actions) != actions) {
-        log_error("the MTA does not offer adding and changing headers; disabling for this connection");
+        log_error("the MTA does not offer adding and changing headers and removing recipients;"
+                  " disabling for this connection");
         return SMFIS_REJECT;
     }
     conn = g_new0(struct conn_ctx, 1);
@@ -254,6 +289,8 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
     msg = g_new0(struct msg_ctx, 1);
     msg->cfg = milter_config();
     msg->envelope_from = envelope_address(argv[0]);
+    msg->rcpts = g_ptr_array_new_with_free_func(rcpt_free);
+    msg->recipients = g_ptr_array_new();
     msg->leading_space = conn->leading_space;
     const char *auth = milter_io_getsymval(ctx, "{auth_authen}");
     msg->auth_login = auth != NULL && *auth != '\0' ? g_strdup(auth) : NULL;
@@ -268,7 +305,8 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
     return SMFIS_CONTINUE;
 }
 
-/* Refuses RCPT with CODE XCODE TEXT, counted under REASON and logged with WHY. */
+/* Refuses RCPT (as the checks read it) with CODE XCODE TEXT, counted
+ * under REASON and logged with WHY. */
 static sfsistat
 refuse_rcpt(SMFICTX *ctx, const struct msg_ctx *msg, const char *rcpt, const char *code,
             const char *xcode, const char *text, const char *reason, const char *why)
@@ -292,6 +330,60 @@ is_unregistered_sender(const struct config *cfg, const char *envelope_from)
            !router_is_staff(&cfg->policy, envelope_from);
 }
 
+/* TEXT with every control character and byte that is not UTF-8 made a
+ * '?': for an address that is no address, in a log line and the router's
+ * list of recipients. */
+static char *
+printable(const char *text)
+{
+    char *out = g_utf8_make_valid(text, -1);
+
+    for (char *p = out; *p != '\0'; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
+    return out;
+}
+
+/* The recipient RAW (as xxfi_envrcpt got it) as every check compares it:
+ * the canonical form of Postfix's own reading of it, {rcpt_addr}, which is
+ * what its resolver routes the mail to (user%domain@our-host, a quoted '@'
+ * or a bang path on one of our domains become the address they lead to);
+ * without that macro the canonical form of RAW itself.  An address with no
+ * canonical form stands for itself, printable: it is no support address,
+ * and the router sees it as nobody's. */
+static char *
+recipient_address(SMFICTX *ctx, const char *raw)
+{
+    static gint warned;
+    const char *resolved = milter_io_getsymval(ctx, "{rcpt_addr}");
+    g_autofree char *sent = envelope_address(raw);
+    char *addr;
+
+    if (resolved != NULL && *resolved != '\0' && (addr = address_canonical(resolved)) != NULL)
+        return addr;
+    if (resolved == NULL && g_atomic_int_compare_and_exchange(&warned, 0, 1))
+        log_warning("the MTA does not send the {rcpt_addr} macro: recipients are compared as"
+                    " the client wrote them, and a routed form (user%%domain@host) of a support"
+                    " address is not recognised; keep {rcpt_addr} in Postfix's"
+                    " milter_rcpt_macros");
+    if ((addr = address_canonical(sent)) != NULL)
+        return addr;
+    return printable(sent);
+}
+
+/* Keeps the recipient RAW, read as ADDR (taken), as let through. */
+static void
+rcpt_add(struct msg_ctx *msg, const char *raw, char *addr, bool is_support)
+{
+    struct rcpt *r = g_new0(struct rcpt, 1);
+
+    r->raw = g_strdup(raw);
+    r->addr = addr;
+    r->is_support = is_support;
+    g_ptr_array_add(msg->rcpts, r);
+    g_ptr_array_add(msg->recipients, r->addr);
+}
+
 static sfsistat
 mlfi_envrcpt(SMFICTX *ctx, char **argv)
 {
@@ -303,9 +395,16 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
     if (conn == NULL || conn->msg == NULL)
         return SMFIS_TEMPFAIL;
     msg = conn->msg;
-    rcpt = envelope_address(argv[0]);
+    if (msg->rcpts->len >= MILTER_MAX_RECIPIENTS) {
+        log_info("%s: reject: RCPT %s: more than %d recipients from=<%s>", queue_id(ctx), argv[0],
+                 MILTER_MAX_RECIPIENTS, msg->envelope_from);
+        set_reply(ctx, "452", "4.5.3", "Too many recipients");
+        return SMFIS_TEMPFAIL;
+    }
+    rcpt = recipient_address(ctx, argv[0]);
     if (!config_is_support_address(msg->cfg, rcpt)) {
         msg->other_recipients = true;
+        rcpt_add(msg, argv[0], g_steal_pointer(&rcpt), false);
         return SMFIS_CONTINUE;
     }
     const struct config *cfg = msg->cfg;
@@ -348,6 +447,7 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
     /* Support mail only once its checks passed: a refused recipient
      * leaves the rest of the transaction as it was. */
     msg->is_support = true;
+    rcpt_add(msg, argv[0], g_steal_pointer(&rcpt), true);
     return SMFIS_CONTINUE;
 }
 
@@ -611,6 +711,7 @@ job_fill(struct ingest_job *job, const struct conn_ctx *conn, const struct msg_c
     job->return_path_ticket = msg->return_path_ticket;
     job->is_outbound = msg->is_outbound;
     job->auth_login = msg->auth_login;
+    job->recipients = msg->recipients;
     job->from_trusted_network = config_is_trusted_client(cfg, conn->client_addr);
     /* Only the results our own verifiers added count: the top ones, and
      * only from a host that verifies for us. */
@@ -797,7 +898,7 @@ mlfi_close(SMFICTX *ctx)
 struct smfiDesc milter_desc = {
     .xxfi_name = "ticket-milter",
     .xxfi_version = SMFI_VERSION,
-    .xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY,
+    .xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY | SMFIF_DELRCPT,
     .xxfi_connect = mlfi_connect,
     .xxfi_envfrom = mlfi_envfrom,
     .xxfi_envrcpt = mlfi_envrcpt,
