@@ -20,7 +20,11 @@
  * A refusal is per recipient where the answer is known at RCPT (a forged
  * ticket address, a sender no customer's, a message announced too big);
  * at end of message a 5xx is given only when every recipient is a support
- * address, so that other mail in the same transaction is never lost.
+ * address, so that other mail in the same transaction is never lost: a
+ * sender refused only then loses the support recipients (smfi_delrcpt), a
+ * message too big for a ticket goes on to everyone as it came.  The router
+ * may name recipients to remove (the outsiders of an internal note); when
+ * none would be left the message is discarded, recorded but sent nowhere.
  *
  * For support mail we keep the raw bytes (headers as Postfix hands them
  * over, then the body), parse at end of message, and wait for the writer
@@ -738,13 +742,75 @@ commit(struct ingest_job *job, bool *stopping, GError **error)
     return ok;
 }
 
-/* The message was taken: tag the copy, cut staff commands, say so. */
-static void
+/* Whether the recipient R goes: it is one of NAMES (canonical addresses,
+ * as the router has them), or with NAMES NULL a support recipient. */
+static bool
+is_removed(const struct rcpt *r, const GPtrArray *names)
+{
+    if (names == NULL)
+        return r->is_support;
+    for (guint i = 0; i < names->len; i++)
+        if (g_ascii_strcasecmp(r->addr, g_ptr_array_index(names, i)) == 0)
+            return true;
+    return false;
+}
+
+/* Appends the recipients that go (is_removed()) to REMOVED ("<a>,<b>", as
+ * the checks read them) and returns how many are left. */
+static guint
+plan_removal(const struct msg_ctx *msg, const GPtrArray *names, GString *removed)
+{
+    guint left = 0;
+
+    for (guint i = 0; i < msg->rcpts->len; i++) {
+        const struct rcpt *r = g_ptr_array_index(msg->rcpts, i);
+        if (!is_removed(r, names)) {
+            left++;
+            continue;
+        }
+        g_string_append_printf(removed, "%s<%s>", removed->len > 0 ? "," : "", r->addr);
+    }
+    return left;
+}
+
+/* Removes what plan_removal() named, each with the very string Postfix
+ * gave us (the canonical form is ours, not a recipient it knows); false
+ * when the MTA would not, which leaves that recipient in place. */
+static bool
+remove_recipients(SMFICTX *ctx, const struct msg_ctx *msg, const GPtrArray *names,
+                  const char *qid)
+{
+    for (guint i = 0; i < msg->rcpts->len; i++) {
+        const struct rcpt *r = g_ptr_array_index(msg->rcpts, i);
+        if (!is_removed(r, names))
+            continue;
+        if (milter_io_delrcpt(ctx, r->raw) != MI_SUCCESS) {
+            log_error("%s: tempfail: the MTA did not remove the recipient %s from=<%s>", qid,
+                      r->raw, msg->envelope_from);
+            set_reply(ctx, "451", "4.3.0",
+                      "Support system cannot take the message right now, please try again later");
+            stats_count(STAT_TEMPFAIL, "remove-recipient");
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The message was taken: remove the recipients the router names, tag the
+ * copy, cut staff commands, say so.  With no recipient left the message
+ * is recorded and goes to nobody. */
+static sfsistat
 accepted(SMFICTX *ctx, const struct msg_ctx *msg, const struct mail *mail,
          const struct ingest_job *job, const char *qid, const char *client)
 {
     const struct decision *d = job->decision;
+    g_autoptr(GString) removed = g_string_new(NULL);
+    guint left = msg->rcpts->len;
 
+    if (d->drop_recipients != NULL && d->drop_recipients->len > 0)
+        left = plan_removal(msg, d->drop_recipients, removed);
+    if (left > 0 && removed->len > 0 && !remove_recipients(ctx, msg, d->drop_recipients, qid))
+        return SMFIS_TEMPFAIL;
     stats_count_job(job);
     /* The acknowledgement goes out now, not at the next timer. */
     if (job->queued > 0)
@@ -754,21 +820,51 @@ accepted(SMFICTX *ctx, const struct msg_ctx *msg, const struct mail *mail,
      * shorter than that needs to wake it. */
     if (d->soon)
         scheduler_kick(milter_scheduler);
-    if (job->tag != NULL && d->action != ROUTER_UNATTACHED)
+    if (left > 0 && job->tag != NULL && d->action != ROUTER_UNATTACHED)
         apply_tag(ctx, msg, mail, job->tag);
     /* Command lines are the ticket's, not for anyone the mail goes on to. */
-    if (d->commands > 0 && (msg->other_recipients || msg->is_outbound))
+    if (left > 0 && d->commands > 0 && (msg->other_recipients || msg->is_outbound))
         strip_commands(ctx, msg, mail, qid);
     if (d->is_security)
         log_warning("%s: security: untrusted-staff ticket=%s from=<%s> client=%s", qid,
                     job->tag != NULL ? job->tag : "-",
                     d->requester != NULL ? d->requester : "", client);
-    log_info("%s: ticket=%s action=%s customer=%s from=<%s> message-id=<%s> size=%u ack=%s%s", qid,
-             job->tag != NULL ? job->tag : "-", action_name(d->action),
+    log_info("%s: ticket=%s action=%s customer=%s from=<%s> message-id=<%s> size=%u ack=%s%s%s%s",
+             qid, job->tag != NULL ? job->tag : "-", action_name(d->action),
              d->customer != NULL ? d->customer->name : "unknown",
              d->requester != NULL ? d->requester : "",
              mail->message_id != NULL ? mail->message_id : "", msg->raw->len,
-             d->ack != NULL ? d->ack : "none", msg->is_outbound ? " outbound=yes" : "");
+             d->ack != NULL ? d->ack : "none", msg->is_outbound ? " outbound=yes" : "",
+             removed->len > 0 ? " removed=" : "", removed->str);
+    if (left == 0) {
+        /* Removing the last recipient is no way to stop a message (Postfix
+         * would bounce it for want of one); discarding is, and the message
+         * is on the ticket already. */
+        log_info("%s: discard: no recipient is left once %s are removed; the message is recorded"
+                 " on ticket %s and goes to nobody", qid, removed->str,
+                 job->tag != NULL ? job->tag : "-");
+        return SMFIS_DISCARD;
+    }
+    return SMFIS_CONTINUE;
+}
+
+/* A sender refused at the end of the message, with other recipients: the
+ * support recipients are removed, so the others keep their copy and the
+ * support mailbox gets none without a ticket. */
+static sfsistat
+refused_for_support(SMFICTX *ctx, const struct msg_ctx *msg, const struct mail *mail,
+                    const struct decision *d, const char *qid)
+{
+    g_autoptr(GString) removed = g_string_new(NULL);
+
+    plan_removal(msg, NULL, removed);
+    if (!remove_recipients(ctx, msg, NULL, qid))
+        return SMFIS_TEMPFAIL;
+    stats_count(STAT_ACCEPT, "refused-sender");
+    log_info("%s: pass: %s, no ticket; delivered to the other recipients from=<%s>"
+             " message-id=<%s> removed=%s", qid, d->reason, msg->envelope_from,
+             mail->message_id != NULL ? mail->message_id : "", removed->str);
+    return SMFIS_CONTINUE;
 }
 
 /* What the client hears once the job is done (or failed). */
@@ -799,17 +895,36 @@ answer(SMFICTX *ctx, const struct msg_ctx *msg, const struct mail *mail,
                   "please ask your administrator to register you");
         return SMFIS_REJECT;
     }
-    if (d->action == ROUTER_REJECT || d->action == ROUTER_PASS) {
-        /* Refused for support alone: the other recipients keep their copy. */
-        stats_count(STAT_ACCEPT, "pass");
-        log_info("%s: pass: %s%s from=<%s> message-id=<%s>", qid, d->reason,
-                 d->action == ROUTER_REJECT ? ", no ticket; delivered to the other recipients"
-                                            : "",
-                 msg->envelope_from, mail->message_id != NULL ? mail->message_id : "");
+    if (d->action == ROUTER_REJECT)
+        return refused_for_support(ctx, msg, mail, d, qid);
+    if (d->action == ROUTER_PASS) {
+        stats_count(STAT_ACCEPT, "no-ticket");
+        log_info("%s: pass: %s from=<%s> message-id=<%s>", qid, d->reason, msg->envelope_from,
+                 mail->message_id != NULL ? mail->message_id : "");
         return SMFIS_CONTINUE;
     }
-    accepted(ctx, msg, mail, job, qid, client);
-    return SMFIS_CONTINUE;
+    return accepted(ctx, msg, mail, job, qid, client);
+}
+
+/* A message over max_message_size at its end (no SIZE announced it).  For
+ * support alone it is refused; with other recipients it goes on to all of
+ * them as it came, support's mailbox too, so nothing is lost: only the
+ * ticket is. */
+static sfsistat
+too_big(SMFICTX *ctx, const struct msg_ctx *msg, const char *qid)
+{
+    if (msg->other_recipients) {
+        log_info("%s: pass: message too big for a ticket limit=%" G_GUINT64_FORMAT
+                 " from=<%s>, delivered untouched to every recipient", qid,
+                 msg->cfg->max_message_size, msg->envelope_from);
+        stats_count(STAT_ACCEPT, "too-big");
+        return SMFIS_CONTINUE;
+    }
+    set_reply(ctx, "552", "5.3.4", "Message too big for the support system");
+    log_info("%s: reject: message too big limit=%" G_GUINT64_FORMAT " from=<%s>", qid,
+             msg->cfg->max_message_size, msg->envelope_from);
+    stats_count(STAT_REJECT, "too-big");
+    return SMFIS_REJECT;
 }
 
 static sfsistat
@@ -830,13 +945,8 @@ mlfi_eom(SMFICTX *ctx)
      * goes on as it came. */
     if (msg->is_ignored || (msg->is_outbound && msg->too_big))
         return SMFIS_CONTINUE;
-    if (msg->too_big) {
-        set_reply(ctx, "552", "5.3.4", "Message too big for the support system");
-        log_info("%s: reject: message too big limit=%" G_GUINT64_FORMAT " from=<%s>", qid,
-                 msg->cfg->max_message_size, msg->envelope_from);
-        stats_count(STAT_REJECT, "too-big");
-        return SMFIS_REJECT;
-    }
+    if (msg->too_big)
+        return too_big(ctx, msg, qid);
     struct parser_limits limits = {
         .max_depth = msg->cfg->max_mime_depth,
         .max_parts = msg->cfg->max_mime_parts,

@@ -55,6 +55,7 @@ struct smfi_str {
     GString *edits;       /* "add NAME; change NAME[I]; delete NAME[I]; body; delrcpt R" */
     GPtrArray *rcpts;     /* char*: the recipients, as the client wrote them, with <> */
     bool leading_space;   /* the milter asked for header values with their leading space */
+    bool delrcpt_fails;   /* smfi_delrcpt answers MI_FAILURE (the connection to it broke) */
 };
 
 static void
@@ -193,6 +194,8 @@ fake_delrcpt(SMFICTX *ctx, char *rcpt)
     g_autofree char *what = g_strdup_printf("delrcpt %s", rcpt);
 
     edit(ctx, what);
+    if (ctx->delrcpt_fails)
+        return MI_FAILURE;
     for (guint i = 0; i < ctx->rcpts->len; i++) {
         if (strcmp(g_ptr_array_index(ctx->rcpts, i), rcpt) == 0) {
             g_ptr_array_remove_index(ctx->rcpts, i);
@@ -346,6 +349,7 @@ struct session {
     const char *body_lacks;
     const char *delivered_to; /* the recipients left, ", " between; NULL: not checked */
     const char *router_saw;   /* the recipients the router got, ", " between; NULL: not checked */
+    bool delrcpt_fails;       /* the MTA fails to remove a recipient */
 };
 
 enum fault { FAULT_NONE, FAULT_BUSY, FAULT_FULL, FAULT_READONLY };
@@ -659,6 +663,77 @@ static const struct row rows[] = {
         } },
         .tickets = 1, .status = TICKET_OPEN, .messages = 1, .last_message = "in customer",
     },
+    {
+        .fact = "a sender refused at the end of the message: support is removed as Postfix knows"
+                " it, the others keep their copy, and support's mailbox gets none unticketed",
+        .config = "[milter]\nunknown_senders = reject\n",
+        .s = { {
+            .client = CUSTOMER_CLIENT, .mail_from = "jan@acme.test",
+            .rcpt = { "\"support\"@example.com", "piet@acme.test" }, .message = STRANGER_MAIL,
+            .transcript = RCPT_OK("\"support\"@example.com") RCPT_OK("piet@acme.test")
+                          "DATA: continue\nEOM: continue\n",
+            .edits = "delrcpt <\"support\"@example.com>", .delivered_to = "<piet@acme.test>",
+        } },
+    },
+    {
+        .fact = "a support recipient the MTA fails to remove: 451, nothing unticketed goes on",
+        .config = "[milter]\nunknown_senders = reject\n",
+        .s = { {
+            .client = CUSTOMER_CLIENT, .mail_from = "jan@acme.test",
+            .rcpt = { SUPPORT, "piet@acme.test" }, .message = STRANGER_MAIL,
+            .delrcpt_fails = true,
+            .transcript = RCPT_OK(SUPPORT) RCPT_OK("piet@acme.test")
+                          "DATA: continue\nEOM: tempfail 451 4.3.0 Support system cannot take the"
+                          " message right now, please try again later\n",
+            .edits = "delrcpt <" SUPPORT ">",
+        } },
+    },
+    {
+        .fact = "too big at its end, with another recipient: it goes on to everyone untouched",
+        .config = "[milter]\nmax_message_size = 1024\n",
+        .s = { {
+            .client = CUSTOMER_CLIENT, .mail_from = "jan@acme.test",
+            .rcpt = { SUPPORT, "piet@acme.test" }, .message = CUSTOMER_MAIL, .pad_kib = 2,
+            .transcript = RCPT_OK(SUPPORT) RCPT_OK("piet@acme.test")
+                          "DATA: continue\nEOM: continue\n",
+            .edits = "", .delivered_to = "<" SUPPORT ">, <piet@acme.test>",
+        } },
+    },
+    {
+        .fact = "too big at its end, for support alone: refused",
+        .config = "[milter]\nmax_message_size = 1024\n",
+        .s = { {
+            .client = CUSTOMER_CLIENT, .mail_from = "jan@acme.test",
+            .rcpt = { SUPPORT }, .message = CUSTOMER_MAIL, .pad_kib = 2,
+            .transcript = RCPT_OK(SUPPORT) "DATA: continue\nEOM: reject 552 5.3.4 Message too"
+                          " big for the support system\n",
+            .edits = "",
+        } },
+    },
+    {
+        .fact = "an internal note copied to the customer: the customer is removed by the string"
+                " the client wrote, support keeps the note",
+        .s = { CUSTOMER_SESSION("continue", "TKT-1"), {
+            .client = STAFF_CLIENT, .mail_from = "john.doe@example.com",
+            .rcpt = { "\"Jan\"@ACME.test.", SUPPORT },
+            .message = STAFF_REPLY("Cc: " SUPPORT "\n", "#internal\n\n"),
+            .transcript = RCPT_OK("\"Jan\"@ACME.test.") RCPT_OK(SUPPORT)
+                          "DATA: continue\nEOM: continue\n",
+            .ticket_id = "TKT-1", .delivered_to = "<" SUPPORT ">",
+            .router_saw = "Jan@acme.test, " SUPPORT,
+        } },
+        .tickets = 1, .status = TICKET_OPEN, .messages = 2, .last_message = "in internal",
+    },
+    {
+        .fact = "an internal note to the customer alone: recorded on the ticket, sent to nobody",
+        .s = { CUSTOMER_SESSION("continue", "TKT-1"), {
+            .client = STAFF_CLIENT, .mail_from = "john.doe@example.com",
+            .rcpt = { "jan@acme.test" }, .message = STAFF_REPLY("", "#internal\n\n"),
+            .transcript = RCPT_OK("jan@acme.test") "DATA: continue\nEOM: discard\n",
+            .edits = "", .router_saw = "jan@acme.test",
+        } },
+        .tickets = 1, .status = TICKET_OPEN, .messages = 2, .last_message = "in internal",
+    },
 };
 
 /* ---- driving a session ---- */
@@ -838,6 +913,7 @@ check_session(const struct session *s)
 
     g_string_truncate(router_saw, 0);
     ctx_init(&ctx);
+    ctx.delrcpt_fails = s->delrcpt_fails;
     read_body(&ctx, read_headers(&ctx, s->message), s->pad_kib);
     transcript = run_session(s, &ctx);
     g_test_message("edits: %s", ctx.edits->str);
