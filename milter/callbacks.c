@@ -334,9 +334,9 @@ is_unregistered_sender(const struct config *cfg, const char *envelope_from)
            !router_is_staff(&cfg->policy, envelope_from);
 }
 
-/* TEXT with every control character and byte that is not UTF-8 made a
- * '?': for an address that is no address, in a log line and the router's
- * list of recipients. */
+/* TEXT as valid UTF-8 (bytes that are not become U+FFFD) with every
+ * control character made a '?': for an address that is no address, in a
+ * log line and in the router's list of recipients. */
 static char *
 printable(const char *text)
 {
@@ -358,7 +358,7 @@ printable(const char *text)
 static char *
 recipient_address(SMFICTX *ctx, const char *raw)
 {
-    static gint warned;
+    static gint warned; /* once per process: it is the MTA's configuration */
     const char *resolved = milter_io_getsymval(ctx, "{rcpt_addr}");
     g_autofree char *sent = envelope_address(raw);
     char *addr;
@@ -400,8 +400,8 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
         return SMFIS_TEMPFAIL;
     msg = conn->msg;
     if (msg->rcpts->len >= MILTER_MAX_RECIPIENTS) {
-        log_info("%s: reject: RCPT %s: more than %d recipients from=<%s>", queue_id(ctx), argv[0],
-                 MILTER_MAX_RECIPIENTS, msg->envelope_from);
+        log_info("%s: tempfail: RCPT %s: more than %d recipients from=<%s>", queue_id(ctx),
+                 argv[0], MILTER_MAX_RECIPIENTS, msg->envelope_from);
         set_reply(ctx, "452", "4.5.3", "Too many recipients");
         return SMFIS_TEMPFAIL;
     }

@@ -647,6 +647,19 @@ static const struct row rows[] = {
         .tickets = 1, .status = TICKET_OPEN, .messages = 1, .last_message = "in customer",
     },
     {
+        .fact = "a bare local part is what Postfix completes it to; no address at all is nobody's",
+        .s = { {
+            .client = CUSTOMER_CLIENT, .mail_from = "jan@acme.test",
+            .rcpt = { "support", "\"unclosed@acme.test" }, .rcpt_addr = { SUPPORT, NULL },
+            .message = CUSTOMER_MAIL,
+            .transcript = RCPT_OK("support") RCPT_OK("\"unclosed@acme.test")
+                          "DATA: continue\nEOM: continue\n",
+            .edits = TAGGED, .ticket_id = "TKT-1",
+            .router_saw = SUPPORT ", \"unclosed@acme.test",
+        } },
+        .tickets = 1, .status = TICKET_OPEN, .messages = 1, .last_message = "in customer",
+    },
+    {
         .fact = "the router gets every recipient let through, canonical, and none refused",
         .s = { {
             .client = CUSTOMER_CLIENT, .mail_from = "jan@acme.test",
