@@ -71,6 +71,9 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(MILTER_LIB_OBJ) $(BUILD)/libtick
 	@echo "  LINK    $@"
 	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(PKG_LIBS)
 
+# test-milter looks at the decision the milter gets (tests/unit/test-milter.c).
+$(BUILD)/tests/test-milter: ALL_LDFLAGS += -Wl,--wrap=router_decide
+
 $(BUILD)/tests/tools/%: $(BUILD)/obj/tests/tools/%.o $(MILTER_LIB_OBJ) $(BUILD)/libticket.a
 	@mkdir -p $(dir $@)
 	@echo "  LINK    $@"

@@ -19,6 +19,7 @@ static const struct milter_io libmilter_io = {
     .addheader = smfi_addheader,
     .chgheader = smfi_chgheader,
     .replacebody = smfi_replacebody,
+    .delrcpt = smfi_delrcpt,
 };
 
 static const struct milter_io *io = &libmilter_io;
@@ -72,4 +73,10 @@ int
 milter_io_replacebody(SMFICTX *ctx, unsigned char *body, int len)
 {
     return io->replacebody(ctx, body, len);
+}
+
+int
+milter_io_delrcpt(SMFICTX *ctx, char *rcpt)
+{
+    return io->delrcpt(ctx, rcpt);
 }

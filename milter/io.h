@@ -27,6 +27,8 @@ struct milter_io {
     /* VALUE NULL deletes the INDEX-th (from 1) header called NAME. */
     int (*chgheader)(SMFICTX *ctx, char *name, int index, char *value);
     int (*replacebody)(SMFICTX *ctx, unsigned char *body, int len);
+    /* RCPT is the recipient exactly as xxfi_envrcpt was given it. */
+    int (*delrcpt)(SMFICTX *ctx, char *rcpt);
 };
 
 /* Makes IO (borrowed; every member set) the table the callbacks call from
@@ -41,5 +43,6 @@ int milter_io_setreply(SMFICTX *ctx, char *code, char *xcode, char *text);
 int milter_io_addheader(SMFICTX *ctx, char *name, char *value);
 int milter_io_chgheader(SMFICTX *ctx, char *name, int index, char *value);
 int milter_io_replacebody(SMFICTX *ctx, unsigned char *body, int len);
+int milter_io_delrcpt(SMFICTX *ctx, char *rcpt);
 
 #endif

@@ -83,6 +83,7 @@ static guint64 fixed_flushed[FC_COUNT]; /* publishing thread only */
 static GMutex reason_lock;
 static struct reason_set tempfails = { .prefix = "tempfail" };
 static struct reason_set rejects = { .prefix = "reject" };
+static struct reason_set passes = { .prefix = "pass" };
 
 static GMutex latency_lock;
 static gint64 latency_ring[STATS_RING];
@@ -171,6 +172,8 @@ stats_count(enum stat_verdict verdict, const char *reason)
     switch (verdict) {
     case STAT_ACCEPT:
         bump(FC_ACCEPTED);
+        if (reason != NULL)
+            reason_add(&passes, reason);
         break;
     case STAT_TEMPFAIL:
         bump(FC_TEMPFAILED);
@@ -380,6 +383,8 @@ stats_render(const struct stats_gauges *g)
     render_reasons(out, "tempfails_total", "Messages answered 451 4.3.0, by reason.", &tempfails);
     render_reasons(out, "rejects_total", "Messages refused with a 5xx reply, by reason.",
                    &rejects);
+    render_reasons(out, "passes_total",
+                   "Support messages accepted and passed on without a ticket, by reason.", &passes);
     render_counter(out, "tickets_created_total", "Tickets opened.", fixed_get(FC_CREATED));
     render_counter(out, "followups_total", "Customer messages added to an existing ticket.",
                    fixed_get(FC_FOLLOWUPS));
@@ -471,9 +476,10 @@ flush_counters(struct store_counters *db, GError **error)
     g_autoptr(GHashTable) sets = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     guint64 fixed_now[FC_COUNT];
     guint64 tempfail_now[STATS_MAX_REASONS], reject_now[STATS_MAX_REASONS];
-    struct reason_set *sets_of[2] = { &tempfails, &rejects };
-    guint64 *now_of[2] = { tempfail_now, reject_now };
-    guint n_of[2];
+    guint64 pass_now[STATS_MAX_REASONS];
+    struct reason_set *sets_of[3] = { &tempfails, &rejects, &passes };
+    guint64 *now_of[3] = { tempfail_now, reject_now, pass_now };
+    guint n_of[3];
     gint64 p50, p99, sum;
     guint64 count;
 
@@ -483,7 +489,7 @@ flush_counters(struct store_counters *db, GError **error)
             table_put(deltas, fixed_db_name[c], (gint64)(fixed_now[c] - fixed_flushed[c]));
     }
     g_mutex_lock(&reason_lock);
-    for (int s = 0; s < 2; s++) {
+    for (int s = 0; s < 3; s++) {
         n_of[s] = sets_of[s]->n;
         for (guint i = 0; i < n_of[s]; i++) {
             struct reason *r = &sets_of[s]->reasons[i];
@@ -506,7 +512,7 @@ flush_counters(struct store_counters *db, GError **error)
 
     memcpy(fixed_flushed, fixed_now, sizeof(fixed_flushed));
     g_mutex_lock(&reason_lock);
-    for (int s = 0; s < 2; s++) {
+    for (int s = 0; s < 3; s++) {
         for (guint i = 0; i < n_of[s]; i++)
             sets_of[s]->reasons[i].flushed = now_of[s][i];
     }

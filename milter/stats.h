@@ -30,7 +30,8 @@ enum stat_verdict {
 };
 
 /* One message got VERDICT; REASON ("database-busy", "too-big") names the
- * counter for tempfails and rejects and is ignored for accepts.  Reasons
+ * counter for tempfails and rejects, and for an accept that passed the
+ * message on without a ticket (NULL for one that was ticketed).  Reasons
  * are folded to [a-z0-9-] and capped in number; the rest count as "other". */
 void stats_count(enum stat_verdict verdict, const char *reason);
 /* A message accepted after its commit: counts the accept and what the job

@@ -11,6 +11,15 @@
  * of the delivered copy, and the tickets and messages in the database.
  * A row is one or more SMTP sessions in order on one database; the fault
  * of a row (busy, full, read-only) is made before its last session.
+ *
+ * The envelope as Postfix gives it: each RCPT as the client wrote it, and
+ * optionally the {rcpt_addr} macro, Postfix's resolved reading of it; the
+ * fake keeps the recipients and removes one only on the exact string it
+ * was given.  This program is linked with router_decide wrapped
+ * (-Wl,--wrap, in the Makefile) so that a test can see the recipients the
+ * router was given and, where the router names none, stand in for its rule
+ * for an internal note: remove every recipient that is neither staff nor
+ * support.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -25,6 +34,7 @@
 #include "milter/milter.h"
 #include "parser/mail.h"
 #include "router/keys.h"
+#include "router/router.h"
 #include "store/store.h"
 #include "tests/unit/sqlite-hook.h"
 
@@ -42,8 +52,10 @@ struct smfi_str {
     GPtrArray *headers;   /* struct header*: the delivered copy's */
     GByteArray *body;     /* the delivered copy's body */
     GByteArray *new_body; /* what smfi_replacebody sent; NULL when nothing */
-    GString *edits;       /* "add NAME; change NAME[I]; delete NAME[I]; body", in order */
+    GString *edits;       /* "add NAME; change NAME[I]; delete NAME[I]; body; delrcpt R" */
+    GPtrArray *rcpts;     /* char*: the recipients, as the client wrote them, with <> */
     bool leading_space;   /* the milter asked for header values with their leading space */
+    bool delrcpt_fails;   /* smfi_delrcpt answers MI_FAILURE (the connection to it broke) */
 };
 
 static void
@@ -64,6 +76,7 @@ ctx_init(struct smfi_str *ctx)
         .headers = g_ptr_array_new_with_free_func(header_free),
         .body = g_byte_array_new(),
         .edits = g_string_new(NULL),
+        .rcpts = g_ptr_array_new_with_free_func(g_free),
     };
 }
 
@@ -77,6 +90,7 @@ ctx_clear(struct smfi_str *ctx)
     if (ctx->new_body != NULL)
         g_byte_array_unref(ctx->new_body);
     g_string_free(ctx->edits, TRUE);
+    g_ptr_array_unref(ctx->rcpts);
 }
 
 static void
@@ -172,6 +186,27 @@ fake_replacebody(SMFICTX *ctx, unsigned char *body, int len)
     return MI_SUCCESS;
 }
 
+/* Postfix matches what it is given against the recipients it holds; the
+ * milter must give the string it got, so anything else fails the test. */
+static int
+fake_delrcpt(SMFICTX *ctx, char *rcpt)
+{
+    g_autofree char *what = g_strdup_printf("delrcpt %s", rcpt);
+
+    edit(ctx, what);
+    if (ctx->delrcpt_fails)
+        return MI_FAILURE;
+    for (guint i = 0; i < ctx->rcpts->len; i++) {
+        if (strcmp(g_ptr_array_index(ctx->rcpts, i), rcpt) == 0) {
+            g_ptr_array_remove_index(ctx->rcpts, i);
+            return MI_SUCCESS;
+        }
+    }
+    g_test_message("delrcpt of %s, which is no recipient", rcpt);
+    g_test_fail();
+    return MI_FAILURE;
+}
+
 static const struct milter_io fake_io = {
     .getpriv = fake_getpriv,
     .setpriv = fake_setpriv,
@@ -180,7 +215,41 @@ static const struct milter_io fake_io = {
     .addheader = fake_addheader,
     .chgheader = fake_chgheader,
     .replacebody = fake_replacebody,
+    .delrcpt = fake_delrcpt,
 };
+
+/* ---- the router, wrapped ---- */
+
+struct decision *__real_router_decide(const struct policy *p, const struct router_input *in,
+                                      const struct router_view *v);
+struct decision *__wrap_router_decide(const struct policy *p, const struct router_input *in,
+                                      const struct router_view *v);
+
+static GString *router_saw; /* the recipients of the last decision, ", " between */
+
+struct decision *
+__wrap_router_decide(const struct policy *p, const struct router_input *in,
+                     const struct router_view *v)
+{
+    struct decision *d = __real_router_decide(p, in, v);
+
+    g_string_truncate(router_saw, 0);
+    for (guint i = 0; in->recipients != NULL && i < in->recipients->len; i++)
+        g_string_append_printf(router_saw, "%s%s", i > 0 ? ", " : "",
+                               (const char *)g_ptr_array_index(in->recipients, i));
+    if (d->message_kind != SENDER_INTERNAL || d->drop_recipients != NULL ||
+        in->recipients == NULL)
+        return d;
+    for (guint i = 0; i < in->recipients->len; i++) {
+        const char *r = g_ptr_array_index(in->recipients, i);
+        if (router_is_staff(p, r) || router_is_support_address(p, r))
+            continue;
+        if (d->drop_recipients == NULL)
+            d->drop_recipients = g_ptr_array_new_with_free_func(g_free);
+        g_ptr_array_add(d->drop_recipients, g_strdup(r));
+    }
+    return d;
+}
 
 /* The value of the first delivered header NAME without its leading
  * blanks; NULL when there is none. */
@@ -265,6 +334,7 @@ struct session {
     const char *mail_from; /* MAIL FROM:<this> */
     const char *mail_arg;  /* an ESMTP parameter ("SIZE=..."), or NULL */
     const char *rcpt[4];   /* RCPT TO:<each> */
+    const char *rcpt_addr[4]; /* Postfix's {rcpt_addr} for each; NULL: no such macro */
     const char *message;   /* header, blank line, body; LF line ends */
     guint pad_kib;         /* that many KiB of text added to the body */
 
@@ -277,6 +347,9 @@ struct session {
     const char *subject;   /* the delivered Subject; NULL: not checked */
     const char *body_has;  /* in the delivered body; NULL: not checked */
     const char *body_lacks;
+    const char *delivered_to; /* the recipients left, ", " between; NULL: not checked */
+    const char *router_saw;   /* the recipients the router got, ", " between; NULL: not checked */
+    bool delrcpt_fails;       /* the MTA fails to remove a recipient */
 };
 
 enum fault { FAULT_NONE, FAULT_BUSY, FAULT_FULL, FAULT_READONLY };
@@ -489,6 +562,191 @@ static const struct row rows[] = {
         .fault = FAULT_READONLY,
         .s = { CUSTOMER_SESSION("tempfail 451 4.3.0 " STORE_TEXT, NULL) },
     },
+
+    /* ---- the envelope as hostile mail writes it ---- */
+    {
+        .fact = "support with a quoted local part is support: the mail is ticketed, not slipped"
+                " into the mailbox past us",
+        .s = { {
+            .client = CUSTOMER_CLIENT, .mail_from = "jan@acme.test",
+            .rcpt = { "\"support\"@example.com" }, .message = CUSTOMER_MAIL,
+            .transcript = RCPT_OK("\"support\"@example.com") "DATA: continue\nEOM: continue\n",
+            .edits = TAGGED, .ticket_id = "TKT-1", .subject = "[TKT-1] Printer offline",
+            .delivered_to = "<\"support\"@example.com>", .router_saw = SUPPORT,
+        } },
+        .tickets = 1, .status = TICKET_OPEN, .messages = 1, .last_message = "in customer",
+    },
+    {
+        .fact = "support with an escape, a trailing dot, an upper-case domain: support each time",
+        .s = { {
+            .client = CUSTOMER_CLIENT, .mail_from = "jan@acme.test",
+            .rcpt = { "sup\\port@example.com" }, .message = CUSTOMER_MAIL,
+            .transcript = RCPT_OK("sup\\port@example.com") "DATA: continue\nEOM: continue\n",
+            .edits = TAGGED, .ticket_id = "TKT-1", .router_saw = SUPPORT,
+        }, {
+            .client = CUSTOMER_CLIENT, .mail_from = "jan@acme.test",
+            .rcpt = { "support@example.com." }, .message = CUSTOMER_MAIL,
+            .transcript = RCPT_OK("support@example.com.") "DATA: continue\nEOM: continue\n",
+            .edits = TAGGED, .ticket_id = "TKT-1", .router_saw = SUPPORT,
+        }, {
+            .client = CUSTOMER_CLIENT, .mail_from = "jan@acme.test",
+            .rcpt = { "support@EXAMPLE.COM" }, .message = CUSTOMER_MAIL,
+            .transcript = RCPT_OK("support@EXAMPLE.COM") "DATA: continue\nEOM: continue\n",
+            .edits = TAGGED, .ticket_id = "TKT-1", .router_saw = SUPPORT,
+        } },
+        .tickets = 1, .status = TICKET_OPEN, .messages = 1, .last_message = "in customer",
+    },
+    {
+        .fact = "unknown_senders = reject: a stranger is refused at support however it is written",
+        .config = "[milter]\nunknown_senders = reject\n",
+        .s = { {
+            .client = CUSTOMER_CLIENT, .mail_from = "eve@stranger.test",
+            .rcpt = { "sup\\port@example.com", "\"support\"@EXAMPLE.COM.",
+                      "friend@elsewhere.test" },
+            .message = STRANGER_MAIL,
+            .transcript = "RCPT <sup\\port@example.com>: " UNREGISTERED "\n"
+                          "RCPT <\"support\"@EXAMPLE.COM.>: " UNREGISTERED "\n"
+                          RCPT_OK("friend@elsewhere.test") "DATA: accept\n",
+            .edits = "", .delivered_to = "<friend@elsewhere.test>",
+        } },
+    },
+    {
+        .fact = "a forged tag in quotes or behind a trailing dot is refused at RCPT, not let by",
+        .s = { {
+            .client = CUSTOMER_CLIENT, .mail_from = "jan@acme.test",
+            .rcpt = { "\"support+tkt-1.0123456789abcdef0123456789abcdef\"@example.com",
+                      FORGED ".", SUPPORT },
+            .message = CUSTOMER_MAIL,
+            .transcript = "RCPT <\"support+tkt-1.0123456789abcdef0123456789abcdef\"@example.com>:"
+                          " reject 550 5.7.1 This ticket address is not valid; please write to"
+                          " the support address\n"
+                          "RCPT <" FORGED ".>: reject 550 5.7.1 This ticket address is not valid;"
+                          " please write to the support address\n"
+                          RCPT_OK(SUPPORT) "DATA: continue\nEOM: continue\n",
+            .ticket_id = "TKT-1", .delivered_to = "<" SUPPORT ">",
+        } },
+        .tickets = 1, .status = TICKET_OPEN, .messages = 1, .last_message = "in customer",
+    },
+    {
+        .fact = "Postfix's reading of a routed recipient ({rcpt_addr}) decides: user%domain@host"
+                " that leads to support is support, and its forged tag is refused",
+        .s = { {
+            .client = CUSTOMER_CLIENT, .mail_from = "jan@acme.test",
+            .rcpt = { "support+tkt-1.0123456789abcdef0123456789abcdef%example.com@mx.example.com",
+                      "support%example.com@mx.example.com" },
+            .rcpt_addr = { FORGED, SUPPORT },
+            .message = CUSTOMER_MAIL,
+            .transcript = "RCPT <support+tkt-1.0123456789abcdef0123456789abcdef%example.com"
+                          "@mx.example.com>: reject 550 5.7.1 This ticket address is not valid;"
+                          " please write to the support address\n"
+                          RCPT_OK("support%example.com@mx.example.com")
+                          "DATA: continue\nEOM: continue\n",
+            .edits = TAGGED, .ticket_id = "TKT-1", .router_saw = SUPPORT,
+            .delivered_to = "<support%example.com@mx.example.com>",
+        } },
+        .tickets = 1, .status = TICKET_OPEN, .messages = 1, .last_message = "in customer",
+    },
+    {
+        .fact = "a bare local part is what Postfix completes it to; no address at all is nobody's",
+        .s = { {
+            .client = CUSTOMER_CLIENT, .mail_from = "jan@acme.test",
+            .rcpt = { "support", "\"unclosed@acme.test" }, .rcpt_addr = { SUPPORT, NULL },
+            .message = CUSTOMER_MAIL,
+            .transcript = RCPT_OK("support") RCPT_OK("\"unclosed@acme.test")
+                          "DATA: continue\nEOM: continue\n",
+            .edits = TAGGED, .ticket_id = "TKT-1",
+            .router_saw = SUPPORT ", \"unclosed@acme.test",
+        } },
+        .tickets = 1, .status = TICKET_OPEN, .messages = 1, .last_message = "in customer",
+    },
+    {
+        .fact = "the router gets every recipient let through, canonical, and none refused",
+        .s = { {
+            .client = CUSTOMER_CLIENT, .mail_from = "jan@acme.test",
+            .rcpt = { FORGED, "\"support\"@example.com", "Piet@ACME.Test.",
+                      "\"piet de vries\"@acme.test" },
+            .message = CUSTOMER_MAIL,
+            .transcript = "RCPT <" FORGED ">: reject 550 5.7.1 This ticket address is not valid;"
+                          " please write to the support address\n"
+                          RCPT_OK("\"support\"@example.com") RCPT_OK("Piet@ACME.Test.")
+                          RCPT_OK("\"piet de vries\"@acme.test")
+                          "DATA: continue\nEOM: continue\n",
+            .ticket_id = "TKT-1",
+            .router_saw = SUPPORT ", Piet@acme.test, \"piet de vries\"@acme.test",
+        } },
+        .tickets = 1, .status = TICKET_OPEN, .messages = 1, .last_message = "in customer",
+    },
+    {
+        .fact = "a sender refused at the end of the message: support is removed as Postfix knows"
+                " it, the others keep their copy, and support's mailbox gets none unticketed",
+        .config = "[milter]\nunknown_senders = reject\n",
+        .s = { {
+            .client = CUSTOMER_CLIENT, .mail_from = "jan@acme.test",
+            .rcpt = { "\"support\"@example.com", "piet@acme.test" }, .message = STRANGER_MAIL,
+            .transcript = RCPT_OK("\"support\"@example.com") RCPT_OK("piet@acme.test")
+                          "DATA: continue\nEOM: continue\n",
+            .edits = "delrcpt <\"support\"@example.com>", .delivered_to = "<piet@acme.test>",
+        } },
+    },
+    {
+        .fact = "a support recipient the MTA fails to remove: 451, nothing unticketed goes on",
+        .config = "[milter]\nunknown_senders = reject\n",
+        .s = { {
+            .client = CUSTOMER_CLIENT, .mail_from = "jan@acme.test",
+            .rcpt = { SUPPORT, "piet@acme.test" }, .message = STRANGER_MAIL,
+            .delrcpt_fails = true,
+            .transcript = RCPT_OK(SUPPORT) RCPT_OK("piet@acme.test")
+                          "DATA: continue\nEOM: tempfail 451 4.3.0 Support system cannot take the"
+                          " message right now, please try again later\n",
+            .edits = "delrcpt <" SUPPORT ">",
+        } },
+    },
+    {
+        .fact = "too big at its end, with another recipient: it goes on to everyone untouched",
+        .config = "[milter]\nmax_message_size = 1024\n",
+        .s = { {
+            .client = CUSTOMER_CLIENT, .mail_from = "jan@acme.test",
+            .rcpt = { SUPPORT, "piet@acme.test" }, .message = CUSTOMER_MAIL, .pad_kib = 2,
+            .transcript = RCPT_OK(SUPPORT) RCPT_OK("piet@acme.test")
+                          "DATA: continue\nEOM: continue\n",
+            .edits = "", .delivered_to = "<" SUPPORT ">, <piet@acme.test>",
+        } },
+    },
+    {
+        .fact = "too big at its end, for support alone: refused",
+        .config = "[milter]\nmax_message_size = 1024\n",
+        .s = { {
+            .client = CUSTOMER_CLIENT, .mail_from = "jan@acme.test",
+            .rcpt = { SUPPORT }, .message = CUSTOMER_MAIL, .pad_kib = 2,
+            .transcript = RCPT_OK(SUPPORT) "DATA: continue\nEOM: reject 552 5.3.4 Message too"
+                          " big for the support system\n",
+            .edits = "",
+        } },
+    },
+    {
+        .fact = "an internal note copied to the customer: the customer is removed by the string"
+                " the client wrote, support keeps the note",
+        .s = { CUSTOMER_SESSION("continue", "TKT-1"), {
+            .client = STAFF_CLIENT, .mail_from = "john.doe@example.com",
+            .rcpt = { "\"Jan\"@ACME.test.", SUPPORT },
+            .message = STAFF_REPLY("Cc: " SUPPORT "\n", "#internal\n\n"),
+            .transcript = RCPT_OK("\"Jan\"@ACME.test.") RCPT_OK(SUPPORT)
+                          "DATA: continue\nEOM: continue\n",
+            .ticket_id = "TKT-1", .delivered_to = "<" SUPPORT ">",
+            .router_saw = "Jan@acme.test, " SUPPORT,
+        } },
+        .tickets = 1, .status = TICKET_OPEN, .messages = 2, .last_message = "in internal",
+    },
+    {
+        .fact = "an internal note to the customer alone: recorded on the ticket, sent to nobody",
+        .s = { CUSTOMER_SESSION("continue", "TKT-1"), {
+            .client = STAFF_CLIENT, .mail_from = "john.doe@example.com",
+            .rcpt = { "jan@acme.test" }, .message = STAFF_REPLY("", "#internal\n\n"),
+            .transcript = RCPT_OK("jan@acme.test") "DATA: continue\nEOM: discard\n",
+            .edits = "", .router_saw = "jan@acme.test",
+        } },
+        .tickets = 1, .status = TICKET_OPEN, .messages = 2, .last_message = "in internal",
+    },
 };
 
 /* ---- driving a session ---- */
@@ -635,9 +893,16 @@ run_session(const struct session *s, struct smfi_str *ctx)
         g_autofree char *step = g_strdup_printf("RCPT <%s>", s->rcpt[i]);
         g_autofree char *rcpt = g_strdup_printf("<%s>", s->rcpt[i]);
         char *rcpt_argv[] = { rcpt, NULL };
-        if (note(ctx, out, step, milter_desc.xxfi_envrcpt(ctx, rcpt_argv), true))
+        if (s->rcpt_addr[i] != NULL)
+            g_hash_table_insert(ctx->macros, g_strdup("{rcpt_addr}"), g_strdup(s->rcpt_addr[i]));
+        else
+            g_hash_table_remove(ctx->macros, "{rcpt_addr}");
+        if (note(ctx, out, step, milter_desc.xxfi_envrcpt(ctx, rcpt_argv), true)) {
+            g_ptr_array_add(ctx->rcpts, g_steal_pointer(&rcpt));
             accepted++;
+        }
     }
+    g_hash_table_remove(ctx->macros, "{rcpt_addr}");
     /* With no recipient left the client's DATA is refused by the MTA. */
     if (accepted == 0 || !note(ctx, out, "DATA", milter_desc.xxfi_data(ctx), true)) {
         milter_desc.xxfi_abort(ctx);
@@ -657,8 +922,11 @@ check_session(const struct session *s)
     struct smfi_str ctx;
     g_autofree char *body = NULL;
     g_autofree char *transcript = NULL;
+    g_autoptr(GString) delivered_to = g_string_new(NULL);
 
+    g_string_truncate(router_saw, 0);
     ctx_init(&ctx);
+    ctx.delrcpt_fails = s->delrcpt_fails;
     read_body(&ctx, read_headers(&ctx, s->message), s->pad_kib);
     transcript = run_session(s, &ctx);
     g_test_message("edits: %s", ctx.edits->str);
@@ -673,6 +941,13 @@ check_session(const struct session *s)
         g_assert_nonnull(strstr(body, s->body_has));
     if (s->body_lacks != NULL)
         g_assert_null(strstr(body, s->body_lacks));
+    for (guint i = 0; i < ctx.rcpts->len; i++)
+        g_string_append_printf(delivered_to, "%s%s", i > 0 ? ", " : "",
+                               (const char *)g_ptr_array_index(ctx.rcpts, i));
+    if (s->delivered_to != NULL)
+        g_assert_cmpstr(delivered_to->str, ==, s->delivered_to);
+    if (s->router_saw != NULL)
+        g_assert_cmpstr(router_saw->str, ==, s->router_saw);
     ctx_clear(&ctx);
 }
 
@@ -796,6 +1071,59 @@ test_row(struct fixture *f, gconstpointer data)
     check_database(f, r);
 }
 
+/* A client that names more recipients than the milter keeps hears 452
+ * (send the rest later) for the one too many, whatever the address. */
+static const struct row limit_row = { .fact = "recipients past MILTER_MAX_RECIPIENTS: 452" };
+
+static void
+test_recipient_limit(struct fixture *f, gconstpointer data)
+{
+    const unsigned long actions = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY | SMFIF_DELRCPT;
+    unsigned long pf0 = 0, pf1 = 0, pf2 = 0, pf3 = 0;
+    struct sockaddr_in sin = { .sin_family = AF_INET };
+    char from[] = "<jan@acme.test>";
+    char *mail_argv[] = { from, NULL };
+    struct smfi_str ctx;
+
+    ctx_init(&ctx);
+    g_assert_cmpint(inet_pton(AF_INET, CUSTOMER_CLIENT, &sin.sin_addr), ==, 1);
+    g_assert_cmpint(milter_desc.xxfi_negotiate(&ctx, actions, SMFI_CURR_PROT, 0, 0, &pf0, &pf1,
+                                               &pf2, &pf3),
+                    ==, SMFIS_CONTINUE);
+    g_assert_cmpuint(pf0 & SMFIF_DELRCPT, ==, SMFIF_DELRCPT);
+    milter_desc.xxfi_connect(&ctx, "client.test", (void *)&sin);
+    g_assert_cmpint(milter_desc.xxfi_envfrom(&ctx, mail_argv), ==, SMFIS_CONTINUE);
+    for (guint i = 0; i < 1000; i++) {
+        g_autofree char *rcpt = g_strdup_printf("<user%u@elsewhere.test>", i);
+        char *rcpt_argv[] = { rcpt, NULL };
+        g_assert_cmpint(milter_desc.xxfi_envrcpt(&ctx, rcpt_argv), ==, SMFIS_CONTINUE);
+    }
+    char support[] = "<" SUPPORT ">";
+    char *rcpt_argv[] = { support, NULL };
+    g_assert_cmpint(milter_desc.xxfi_envrcpt(&ctx, rcpt_argv), ==, SMFIS_TEMPFAIL);
+    g_assert_cmpstr(ctx.reply, ==, "452 4.5.3 Too many recipients");
+    g_assert_cmpint(milter_desc.xxfi_close(&ctx), ==, SMFIS_CONTINUE);
+    ctx_clear(&ctx);
+}
+
+/* An MTA that cannot remove recipients cannot keep a note from outsiders:
+ * the milter does not take part in its connections. */
+static void
+test_negotiate_delrcpt(void)
+{
+    const unsigned long without = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY;
+    unsigned long pf0 = 0, pf1 = 0, pf2 = 0, pf3 = 0;
+    struct smfi_str ctx;
+
+    ctx_init(&ctx);
+    g_assert_cmpint(milter_desc.xxfi_negotiate(&ctx, without, SMFI_CURR_PROT, 0, 0, &pf0, &pf1,
+                                               &pf2, &pf3),
+                    ==, SMFIS_REJECT);
+    g_assert_null(ctx.priv);
+    g_assert_cmpuint(milter_desc.xxfi_flags & SMFIF_DELRCPT, ==, SMFIF_DELRCPT);
+    ctx_clear(&ctx);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -803,9 +1131,13 @@ main(int argc, char **argv)
     parser_init();
     sqlite_hook_install();
     milter_io_set(&fake_io);
+    router_saw = g_string_new(NULL);
     for (guint i = 0; i < G_N_ELEMENTS(rows); i++) {
         g_autofree char *name = g_strdup_printf("/milter/%02u", i + 1);
         g_test_add(name, struct fixture, &rows[i], fixture_setup, test_row, fixture_teardown);
     }
+    g_test_add("/milter/recipient-limit", struct fixture, &limit_row, fixture_setup,
+               test_recipient_limit, fixture_teardown);
+    g_test_add_func("/milter/negotiate-delrcpt", test_negotiate_delrcpt);
     return g_test_run();
 }
