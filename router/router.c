@@ -443,13 +443,10 @@ reaches_customer(const struct policy *p, const struct router_input *in, const st
     return lists_reader(p, t, in->mail->to) || lists_reader(p, t, in->mail->cc);
 }
 
-/* An #internal note is the ticket's and its staff's: envelope recipients
- * who are neither support nor staff are taken off the message (the
- * milter removes them), recorded on note event E, and the writer is
- * told. */
-static void
-keep_from_outsiders(const struct policy *p, const struct router_input *in,
-                    const struct sender *s, struct decision *d, struct event *e)
+/* The envelope recipients of an #internal note who are neither support
+ * nor staff; NULL when there are none. */
+static GPtrArray *
+outsiders(const struct policy *p, const struct router_input *in)
 {
     GPtrArray *out = NULL;
 
@@ -461,6 +458,18 @@ keep_from_outsiders(const struct policy *p, const struct router_input *in,
             out = g_ptr_array_new_with_free_func(g_free);
         g_ptr_array_add(out, g_strdup(r));
     }
+    return out;
+}
+
+/* An #internal note is the ticket's and its staff's: its outsiders are
+ * taken off the message (the milter removes them), recorded on note event
+ * E, and the writer is told. */
+static void
+keep_from_outsiders(const struct policy *p, const struct router_input *in,
+                    const struct sender *s, struct decision *d, struct event *e)
+{
+    GPtrArray *out = outsiders(p, in);
+
     if (out == NULL)
         return;
     g_ptr_array_add(out, NULL);
@@ -471,6 +480,33 @@ keep_from_outsiders(const struct policy *p, const struct router_input *in,
     g_ptr_array_add(n->to, g_strdup(s->requester));
     n->auto_submitted = "auto-replied";
     n->removed_recipients = g_ptr_array_ref(out);
+}
+
+static bool
+has_command(const GPtrArray *cmds, enum command_kind kind)
+{
+    for (guint i = 0; i < cmds->len; i++)
+        if (((const struct command *)g_ptr_array_index(cmds, i))->kind == kind)
+            return true;
+    return false;
+}
+
+/* A staff mail stored already, sent again (the client never heard our
+ * answer, or a removal failed after the commit): what goes on now must be
+ * what would have gone on the first time, command lines cut and an
+ * #internal note's outsiders taken off.  Nothing is recorded twice. */
+static void
+retried_staff_mail(const struct policy *p, const struct router_input *in,
+                   const struct sender *s, struct decision *d)
+{
+    g_autoptr(GPtrArray) cmds = NULL;
+
+    if (!s->is_staff)
+        return;
+    cmds = commands_of(in->mail);
+    d->commands = cmds->len;
+    if (s->trust != NULL && has_command(cmds, CMD_INTERNAL))
+        d->drop_recipients = outsiders(p, in);
 }
 
 static void
@@ -742,6 +778,7 @@ router_decide(const struct policy *p, const struct router_input *in, const struc
         d->action = ROUTER_DUPLICATE;
         d->reason = "already stored";
         d->ticket_id = v->stored_ticket;
+        retried_staff_mail(p, in, &s, d);
     } else if (router_is_own_mail(in->keys, m)) {
         d->reason = "our own mail";
     } else if (in->is_outbound) {

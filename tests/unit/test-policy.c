@@ -102,6 +102,7 @@ struct row {
     const char *recipients;       /* MAIL: the envelope recipients, "a,b"; NULL: not known */
     const char *dropped;          /* recipients the milter must remove, "a,b"; "-": none */
     const char *message_kind;     /* how the message is stored; NULL: not checked */
+    bool stored;                  /* MAIL: this very message is stored already */
 };
 
 #define MAIL_FROM(from, subject, body)                                                             \
@@ -513,6 +514,19 @@ static const struct row rows[] = {
       .no_events = "first-response",
       .recipients = "support@example.com,jan@acme.test,am@example.com,support+tkt-1.x@example.com",
       .dropped = "jan@acme.test", .message_kind = "internal" },
+    { .fact = "The same #internal note again (the first 250 was lost): the outsider is still taken off",
+      .now = "2026-11-24T09:31:00Z", .input = MAIL,
+      .mail = "From: lead@example.com\nTo: support@example.com\nCc: jan@acme.test\n"
+              "Subject: Re: [TKT-1] Printer offline\nMessage-ID: <r6@example.com>\n\n"
+              "#internal\nTheir contract ends next month; no free visit.\n",
+      .session = TRUSTED_NETWORK, .ticket = &acme_sev3, .action = ROUTER_DUPLICATE, .stage = -1,
+      .notices = "", .no_events = "internal-note", .stored = true,
+      .recipients = "support@example.com,jan@acme.test", .dropped = "jan@acme.test" },
+    { .fact = "A customer's mail again is only a duplicate", .now = "2026-11-24T09:31:00Z",
+      .input = MAIL,
+      .mail = MAIL_FROM("jan@acme.test", "Re: [TKT-1] Printer offline", "Cc my colleague."),
+      .ticket = &acme_sev3, .action = ROUTER_DUPLICATE, .stage = -1, .notices = "",
+      .stored = true, .recipients = "support@example.com,piet@bakker.nl", .dropped = "-" },
     { .fact = "An #internal note among staff alone removes nobody",
       .now = "2026-11-24T09:30:00Z", .input = MAIL,
       .mail = "From: lead@example.com\nTo: am@example.com\nCc: support@example.com\n"
@@ -691,7 +705,8 @@ decide_mail(const struct row *r, const struct config *cfg, const struct keys *ke
 {
     g_autoptr(GError) error = NULL;
     struct mail *m = parser_mail_parse(r->mail, strlen(r->mail), &error);
-    struct router_view v = { .bounce_ticket = r->bounce_ticket, .acks_last_hour = 0 };
+    struct router_view v = { .bounce_ticket = r->bounce_ticket, .acks_last_hour = 0,
+                             .is_stored = r->stored, .stored_ticket = r->stored ? 1 : 0 };
     const char *envelope = r->envelope != NULL ? r->envelope
                            : m->from != NULL   ? m->from->addr
                                                : "";
