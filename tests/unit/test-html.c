@@ -665,12 +665,13 @@ test_html_parts(void)
     }
 }
 
-/* Hostile HTML after the commands: bounded, and the commands still go. */
+/* Hostile HTML after the commands: bounded, and the commands still go.
+ * (Within the size bound: what is past it is test_strip_oversized's.) */
 static void
 test_strip_hostile(void)
 {
     g_autofree char *deep = repeat("<div>", 100000, "x");
-    g_autofree char *amps = g_strnfill(1024 * 1024, '&');
+    g_autofree char *amps = g_strnfill(PARSER_HTML_MAX_BYTES - 64, '&');
     const char *const docs[] = { deep, amps };
 
     for (guint i = 0; i < G_N_ELEMENTS(docs); i++) {
@@ -711,6 +712,39 @@ test_nothing_to_strip(void)
     }
 }
 
+/* ---- the size bound ---- */
+
+/* HTML past PARSER_HTML_MAX_BYTES is read as far as that, between whole
+ * characters, and the text says it was cut; up to it, nothing changes. */
+static void
+test_html_size_bound(void)
+{
+    /* "é" is two bytes: the bound falls inside one when the text is
+     * preceded by one byte. */
+    g_autofree char *pairs = repeat("\xc3\xa9", PARSER_HTML_MAX_BYTES, "");
+    g_autofree char *big = g_strconcat("x", pairs, NULL);
+    g_autofree char *fits = g_strnfill(PARSER_HTML_MAX_BYTES, 'y');
+    g_autofree char *text = parser_html_to_text(big);
+    g_autofree char *whole = parser_html_to_text(fits);
+    bool is_complete;
+    htmlDocPtr doc = parser_html_read(big, strlen(big), &is_complete);
+
+    g_assert_false(is_complete);
+    xmlFreeDoc(doc);
+    doc = parser_html_read(fits, strlen(fits), &is_complete);
+    g_assert_true(is_complete);
+    xmlFreeDoc(doc);
+    g_assert_true(parser_html_is_cut(strlen(big)));
+    g_assert_false(parser_html_is_cut(strlen(fits)));
+
+    g_assert_true(g_utf8_validate(text, -1, NULL));
+    g_assert_null(strstr(text, "\xef\xbf\xbd")); /* no character was cut in two */
+    g_assert_true(g_str_has_prefix(text, "x\xc3\xa9\xc3\xa9"));
+    assert_contains("cut", text, "[Only the first 1024 KiB of this HTML part were read; it has 2049 KiB.]");
+    g_assert_cmpuint(strlen(text), <, PARSER_HTML_MAX_BYTES + 100);
+    g_assert_cmpstr(whole, ==, fits);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -730,5 +764,6 @@ main(int argc, char **argv)
     g_test_add_func("/strip/html-parts", test_html_parts);
     g_test_add_func("/strip/hostile", test_strip_hostile);
     g_test_add_func("/strip/nothing-to-strip", test_nothing_to_strip);
+    g_test_add_func("/html/size-bound", test_html_size_bound);
     return g_test_run();
 }
