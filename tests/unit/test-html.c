@@ -128,6 +128,27 @@ strip(const char *raw, gsize len, GBytes **body, char **content_type, char **enc
                                  encoding);
 }
 
+/* The customer's copy of RAW as GMime reads it, after a strip that must
+ * change something; *OUT_LEN (when not NULL) gets its size. */
+static GMimeMessage *
+stripped_copy(const char *raw, gsize len, gsize *out_len)
+{
+    g_autoptr(GBytes) body = NULL;
+    g_autofree char *content_type = NULL;
+    g_autofree char *encoding = NULL;
+    g_autofree char *out = NULL;
+    gsize n;
+    GMimeMessage *msg;
+
+    g_assert_true(strip(raw, len, &body, &content_type, &encoding));
+    out = delivered(raw, body, content_type, encoding, &n);
+    msg = parser_message_new(out, n, NULL);
+    g_assert_nonnull(msg);
+    if (out_len != NULL)
+        *out_len = n;
+    return msg;
+}
+
 /* ---- HTML to text ---- */
 
 static const struct {
@@ -763,21 +784,15 @@ test_strip_oversized(void)
     const char *const raws[] = { alternative, html_only };
 
     for (guint i = 0; i < G_N_ELEMENTS(raws); i++) {
-        g_autoptr(GBytes) body = NULL;
-        g_autofree char *content_type = NULL;
-        g_autofree char *encoding = NULL;
-        g_autofree char *out = NULL;
         gsize out_len;
         GMimeMessage *msg;
         g_autoptr(GPtrArray) parts = NULL;
         guint html = 0;
 
         g_test_message("%s", i == 0 ? "plain and HTML" : "HTML only");
-        g_assert_true(strip(raws[i], strlen(raws[i]), &body, &content_type, &encoding));
-        out = delivered(raws[i], body, content_type, encoding, &out_len);
+        msg = stripped_copy(raws[i], strlen(raws[i]), &out_len);
         /* Nothing of the tail is written back. */
         g_assert_cmpuint(out_len, <, PARSER_HTML_MAX_BYTES + 4096);
-        msg = parser_message_new(out, out_len, NULL);
         parts = text_parts(msg);
         for (guint p = 0; p < parts->len; p++) {
             GMimeObject *part = g_ptr_array_index(parts, p);
@@ -966,11 +981,6 @@ test_echoes(void)
         g_autofree char *raw = read_fixture(echoes[i].fixture, &len);
         struct mail *m = parser_mail_parse(raw, len, NULL);
         g_autoptr(GPtrArray) cmds = commands_parse(m->text);
-        g_autoptr(GBytes) body = NULL;
-        g_autofree char *content_type = NULL;
-        g_autofree char *encoding = NULL;
-        g_autofree char *out = NULL;
-        gsize out_len;
         GMimeMessage *msg;
         g_autoptr(GPtrArray) parts = NULL;
         guint html = 0;
@@ -978,9 +988,7 @@ test_echoes(void)
         g_test_message("%s", echoes[i].fixture);
         g_assert_cmpuint(cmds->len, ==, 2);
         parser_mail_free(m);
-        g_assert_true(strip(raw, len, &body, &content_type, &encoding));
-        out = delivered(raw, body, content_type, encoding, &out_len);
-        msg = parser_message_new(out, out_len, NULL);
+        msg = stripped_copy(raw, len, NULL);
         parts = text_parts(msg);
         g_assert_cmpuint(parts->len, ==, 2);
         for (guint p = 0; p < parts->len; p++) {
@@ -1039,25 +1047,18 @@ test_echo_cases(void)
             "Content-Type: text/plain; charset=utf-8\n\n#status pending\n\nHello\n--b\n"
             "Content-Type: text/html; charset=utf-8\n\n",
             cases[i].html, "\n--b--\n", NULL);
-        g_autoptr(GBytes) body = NULL;
-        g_autofree char *content_type = NULL;
-        g_autofree char *encoding = NULL;
-        g_autofree char *out = NULL;
-        gsize out_len;
+        GMimeMessage *msg;
+        g_autoptr(GPtrArray) parts = NULL;
+        g_autofree char *html = NULL;
 
         g_test_message("%u: %s", i, cases[i].html);
-        g_assert_true(strip(raw, strlen(raw), &body, &content_type, &encoding));
-        out = delivered(raw, body, content_type, encoding, &out_len);
-        {
-            GMimeMessage *msg = parser_message_new(out, out_len, NULL);
-            g_autoptr(GPtrArray) parts = text_parts(msg);
-            g_autofree char *html = parser_text_of_part(g_ptr_array_index(parts, 1), false);
-
-            assert_contains(cases[i].html, html, cases[i].after);
-            if (cases[i].kept != NULL)
-                assert_contains(cases[i].html, html, cases[i].kept);
-            g_object_unref(msg);
-        }
+        msg = stripped_copy(raw, strlen(raw), NULL);
+        parts = text_parts(msg);
+        html = parser_text_of_part(g_ptr_array_index(parts, 1), false);
+        assert_contains(cases[i].html, html, cases[i].after);
+        if (cases[i].kept != NULL)
+            assert_contains(cases[i].html, html, cases[i].kept);
+        g_object_unref(msg);
     }
 }
 
