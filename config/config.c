@@ -1089,6 +1089,21 @@ warn_networks(GPtrArray *out, const struct config *cfg, const char *key, GPtrArr
     }
 }
 
+/* The [staff] key that makes ADDR (lower-case) staff; NULL: none. */
+static const char *
+staff_rule(const struct config *cfg, const char *addr)
+{
+    const char *domain = strrchr(addr, '@') + 1;
+
+    if (cfg->staff_addresses != NULL &&
+        g_strv_contains((const char *const *)cfg->staff_addresses, addr))
+        return "[staff] addresses";
+    if (cfg->staff_domains != NULL &&
+        g_strv_contains((const char *const *)cfg->staff_domains, domain))
+        return "[staff] domains";
+    return NULL;
+}
+
 /* A customer's contact that staff rules also match: the router takes the
  * named contact for the customer's, so its mail is never staff mail. */
 static void
@@ -1099,15 +1114,7 @@ warn_staff_contacts(GPtrArray *out, const struct config *cfg)
         g_autofree char *group = g_strconcat(CUSTOMER_PREFIX, c->name, NULL);
 
         for (char **p = c->contacts; *p != NULL; p++) {
-            const char *domain = strrchr(*p, '@') + 1;
-            const char *rule = cfg->staff_addresses != NULL &&
-                                       g_strv_contains((const char *const *)cfg->staff_addresses, *p)
-                                   ? "[staff] addresses"
-                               : cfg->staff_domains != NULL &&
-                                       g_strv_contains((const char *const *)cfg->staff_domains,
-                                                       domain)
-                                   ? "[staff] domains"
-                                   : NULL;
+            const char *rule = staff_rule(cfg, *p);
             if (rule != NULL)
                 add_warning(out, cfg, group, "contacts",
                             "%s is also in %s: the router treats it as a contact of %s, so"

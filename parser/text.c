@@ -3,9 +3,11 @@
  *
  * Which part: the first text/plain anywhere in the tree that is neither
  * an attachment nor a named file (so a multipart/alternative gives its
- * plain version), else the first such text/html, converted by html.c.  A forwarded message (message/rfc822)
- * is looked into only when the message has no text of its own, so the
- * customer's words win over what they forward.
+ * plain version), else the first such text/html, converted by html.c.
+ * parser_part_shows_text() is that rule, for strip.c and attach.c too.  A
+ * forwarded message (message/rfc822) is looked into only when the message
+ * has no text of its own, so the customer's words win over what they
+ * forward.
  *
  * Which charset: mail in the wild is often labelled wrong or not at all,
  * and is then nearly always windows-1252 written by an old client.  Parts

@@ -757,7 +757,8 @@ test_html_size_bound(void)
     g_assert_true(g_utf8_validate(text, -1, NULL));
     g_assert_null(strstr(text, "\xef\xbf\xbd")); /* no character was cut in two */
     g_assert_true(g_str_has_prefix(text, "x\xc3\xa9\xc3\xa9"));
-    assert_contains("cut", text, "[Only the first 1024 KiB of this HTML part were read; it has 2049 KiB.]");
+    assert_contains("cut", text,
+                    "[Only the first 1024 KiB of this HTML part were read; it has 2049 KiB.]");
     g_assert_cmpuint(strlen(text), <, PARSER_HTML_MAX_BYTES + 100);
     g_assert_cmpstr(whole, ==, fits);
 }
@@ -954,7 +955,8 @@ static const struct {
       NL_PROSE,
       1,
       "> #status open",
-      { "<body>", "op #status open staan", "<pre class=\"moz-quote-pre\" wrap=\"\">#status open" } },
+      { "<body>", "op #status open staan",
+        "<pre class=\"moz-quote-pre\" wrap=\"\">#status open" } },
 };
 
 /* How often NEEDLE is in TEXT outside quoted lines. */
