@@ -12,10 +12,8 @@
  * with SQLite's own message kept in the text.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <glib.h>
 #include <json-glib/json-glib.h>
@@ -512,7 +510,13 @@ store_prepare_all(struct store *st, GError **error)
  * file's mode, but files made before, by hand or by another tool may be
  * readable by all.  One log line says what changed; after that nothing
  * is left to change, so it is said once.  Failing to change a mode (a file
- * of another user) is said too, and is no reason not to open. */
+ * of another user) is said too, and is no reason not to open.
+ *
+ * No file is opened for this: closing any descriptor of a file drops every
+ * POSIX lock this process holds on it, and the daemon's other connections
+ * hold SQLite's locks on these very files.  lstat() then chmod() by name
+ * leaves them alone; a symlink is not followed to its target (the
+ * directory is the daemon's: whoever can swap a file there can do more). */
 static void
 restrict_files(const char *path)
 {
@@ -522,16 +526,12 @@ restrict_files(const char *path)
 
     for (guint i = 0; i < G_N_ELEMENTS(suffixes); i++) {
         g_autofree char *file = g_strconcat(path, suffixes[i], NULL);
-        int fd = open(file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
         struct stat sb;
 
-        if (fd < 0)
+        if (lstat(file, &sb) != 0 || !S_ISREG(sb.st_mode) || (sb.st_mode & S_IRWXO) == 0)
             continue;
-        if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && (sb.st_mode & S_IRWXO) != 0) {
-            GString *to = fchmod(fd, sb.st_mode & 07770) == 0 ? changed : failed;
-            g_string_append_printf(to, "%s%s", to->len > 0 ? ", " : "", file);
-        }
-        close(fd);
+        GString *to = chmod(file, sb.st_mode & 07770) == 0 ? changed : failed;
+        g_string_append_printf(to, "%s%s", to->len > 0 ? ", " : "", file);
     }
     if (changed->len > 0)
         log_warning("database files were open to other users; their permissions for others"
