@@ -4,6 +4,11 @@
  * Answering a program starts mail loops, so these signs decide whether we
  * ever reply (see RFC 3834).  Each sign alone is enough: a false "auto" only
  * costs an acknowledgement, a missed one can cost a loop.
+ *
+ * Header words (Auto-Submitted, Precedence, X-Auto-Response-Suppress) are
+ * compared as whole tokens: the value up to ';', a blank or a comment, in
+ * any case.  A prefix would read "Auto-Submitted: no-thanks" as RFC 3834's
+ * "no" (a person wrote it) and "Precedence: bulky" as bulk.
  */
 #include <string.h>
 
@@ -25,18 +30,52 @@ header(GMimeMessage *msg, const char *name)
 }
 
 static bool
+is_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* The first token of a structured header value: after blanks and comments,
+ * up to ';' (its parameters), a blank or a comment, in lower case.  A
+ * comment may nest ("(a (b))"); one never closed ends the value. */
+static char *
+first_token(const char *value)
+{
+    const char *p = value;
+    const char *end;
+
+    for (;;) {
+        while (is_blank(*p))
+            p++;
+        if (*p != '(')
+            break;
+        for (guint depth = 0; *p != '\0'; p++) {
+            if (*p == '\\' && p[1] != '\0')
+                p++;
+            else if (*p == '(')
+                depth++;
+            else if (*p == ')' && --depth == 0) {
+                p++;
+                break;
+            }
+        }
+    }
+    for (end = p; *end != '\0' && *end != ';' && *end != '(' && !is_blank(*end); end++)
+        ;
+    return g_ascii_strdown(p, end - p);
+}
+
+/* Whether VALUE's first token is one of WORDS, exactly: RFC 3834's "no"
+ * is not "no-thanks" or "nope", which say automatic like any other value. */
+static bool
 value_is(const char *value, const char *const *words)
 {
-    g_autofree char *v = NULL;
+    g_autofree char *token = NULL;
 
     if (value == NULL)
         return false;
-    v = g_ascii_strdown(value, -1);
-    g_strstrip(v);
-    for (; *words != NULL; words++)
-        if (g_str_has_prefix(v, *words))
-            return true;
-    return false;
+    token = first_token(value);
+    return g_strv_contains(words, token);
 }
 
 static bool

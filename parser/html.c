@@ -15,6 +15,10 @@
  * in parser_init()).  The document tree goes to the caller.
  *
  * Edge cases, and where libxml2 2.9 needs help:
+ *  - Size is bounded: libxml2 gets at most PARSER_HTML_MAX_BYTES of a
+ *    part (html.h says why), cut after the last whole character before
+ *    that; the text of a longer part ends with a paragraph that says how
+ *    much of it was read, since that text is all staff will see of it.
  *  - Work is bounded: libxml2's own limits stay on (no HTML_PARSE_HUGE:
  *    nesting deeper than 256 elements, names and text nodes past its
  *    maximum stop the parse), nothing is fetched from the network, and a
@@ -219,10 +223,30 @@ on_end_document(void *ctx)
     xmlSAX2EndDocument(ctx);
 }
 
+bool
+parser_html_is_cut(gsize len)
+{
+    return len > PARSER_HTML_MAX_BYTES;
+}
+
+/* How much of LEN bytes of HTML (UTF-8, or bytes that are mostly UTF-8) is
+ * read: all, or up to the last character that starts before the bound. */
+static gsize
+read_len(const char *html, gsize len)
+{
+    gsize n = PARSER_HTML_MAX_BYTES;
+
+    if (!parser_html_is_cut(len))
+        return len;
+    while (n > 0 && ((guchar)html[n] & 0xc0) == 0x80)
+        n--;
+    return n;
+}
+
 htmlDocPtr
 parser_html_read(const char *html, gsize len, bool *is_complete)
 {
-    struct reader r = { .src = html, .len = len };
+    struct reader r = { .src = html, .len = read_len(html, len) };
     htmlParserCtxtPtr ctxt = htmlNewParserCtxt();
     htmlDocPtr doc;
 
@@ -237,7 +261,7 @@ parser_html_read(const char *html, gsize len, bool *is_complete)
     ctxt->sax->endDocument = on_end_document;
     doc = htmlCtxtReadIO(ctxt, reader_read, NULL, &r, NULL, "UTF-8", READ_OPTIONS);
     /* libxml2 halts (and disables its callbacks) at its depth limit. */
-    *is_complete = !r.stopped && ctxt->disableSAX == 0;
+    *is_complete = r.len == len && !r.stopped && ctxt->disableSAX == 0;
     htmlFreeParserCtxt(ctxt);
     return doc;
 }
@@ -281,9 +305,18 @@ static void
 line_break(struct text_state *t, bool always)
 {
     GString *out = t->out;
+    gsize was = out->len;
 
     while (out->len > 0 && (out->str[out->len - 1] == ' ' || out->str[out->len - 1] == '\t'))
         g_string_truncate(out, out->len - 1);
+    /* The spans of the blanks dropped keep their content, not their text. */
+    for (guint i = t->spans != NULL && was > out->len ? t->spans->len : 0; i > 0; i--) {
+        struct html_span *s = &g_array_index(t->spans, struct html_span, i - 1);
+        if (s->at + s->len <= out->len)
+            break;
+        s->at = MIN(s->at, out->len);
+        s->len = out->len - s->at;
+    }
     if (always || t->line_has_text)
         g_string_append_c(out, '\n');
     t->line_has_text = false;
@@ -301,41 +334,52 @@ put(struct text_state *t, char c)
 }
 
 static void
-add_span(struct text_state *t, xmlNodePtr node, gsize start, gsize end, gsize at)
+add_span(struct text_state *t, xmlNodePtr node, gsize start, gsize end, gsize at, gsize len)
 {
-    struct html_span s = { node, start, end, at };
+    struct html_span s = { node, start, end, at, len };
 
-    if (t->spans != NULL)
+    if (t->spans != NULL && (end > start || node->type == XML_ELEMENT_NODE))
         g_array_append_val(t->spans, s);
 }
 
 /* A text node: line ends in the source are spaces, except inside <pre>,
- * where each ends a line (and a span).  A no-break space is a space. */
+ * where each ends a line.  A no-break space is a space.  The spans cut the
+ * node where text and content stop matching byte for byte: at a line end
+ * in <pre>, a no-break space, and the "> " before a quoted line. */
 static void
 add_text(struct text_state *t, xmlNodePtr node)
 {
     const char *s = (const char *)node->content;
     gsize len = s != NULL ? strlen(s) : 0;
-    gsize piece = 0;
-    gsize at = t->out->len;
+    gsize piece = 0;        /* where the current span starts in the content */
+    gsize at = t->out->len; /* and in the text */
 
     for (gsize i = 0; i < len; i++) {
+        gsize before = t->out->len;
+
         if (s[i] == '\n' && t->pre > 0) {
-            add_span(t, node, piece, i + 1, at);
+            add_span(t, node, piece, i, at, i - piece);
             line_break(t, true);
+            add_span(t, node, i, i + 1, t->out->len - 1, 1);
             piece = i + 1;
             at = t->out->len;
-        } else if (s[i] == '\n' || s[i] == '\r') {
-            put(t, ' ');
         } else if ((guchar)s[i] == 0xc2 && (guchar)s[i + 1] == 0xa0) {
+            add_span(t, node, piece, i, at, i - piece);
             put(t, ' ');
-            i++;
+            add_span(t, node, i, i + 2, t->out->len - 1, 1);
+            piece = ++i + 1;
+            at = t->out->len;
         } else {
-            put(t, s[i]);
+            put(t, s[i] == '\n' || s[i] == '\r' ? ' ' : s[i]);
+            /* A quoted line's "> " went in before this byte. */
+            if (t->out->len - before > 1) {
+                add_span(t, node, piece, i, at, i - piece);
+                piece = i;
+                at = t->out->len - 1;
+            }
         }
     }
-    if (piece < len)
-        add_span(t, node, piece, len, at);
+    add_span(t, node, piece, len, at, len - piece);
 }
 
 /* What NODE adds where it starts; true when its children are to be read
@@ -353,7 +397,7 @@ enter(struct text_state *t, xmlNodePtr node)
         return false;
     if (parser_html_is(node, "br")) {
         line_break(t, true);
-        add_span(t, node, 0, 0, t->out->len - 1);
+        add_span(t, node, 0, 0, t->out->len - 1, 1);
         return false;
     }
     if (parser_html_is(node, "hr")) {
@@ -441,14 +485,26 @@ char *
 parser_html_to_text(const char *html)
 {
     g_autoptr(GString) out = g_string_new(NULL);
-    g_autofree char *valid = g_utf8_make_valid(html != NULL ? html : "", -1);
+    gsize len = html != NULL ? strlen(html) : 0;
+    /* Only what is read is made valid: a 30 MiB part is not copied whole. */
+    gsize n = len > 0 ? read_len(html, len) : 0;
+    g_autofree char *valid = g_utf8_make_valid(html != NULL ? html : "", (gssize)n);
     bool is_complete;
     htmlDocPtr doc = parser_html_read(valid, strlen(valid), &is_complete);
+    char *text;
 
     /* A document read only in part still gives the text read. */
     if (doc != NULL) {
         parser_html_text(doc, out, NULL);
         xmlFreeDoc(doc);
     }
-    return parser_html_tidy(out->str);
+    text = parser_html_tidy(out->str);
+    if (n == len)
+        return text;
+    /* What staff read of the customer's mail must say it is not all. */
+    g_autofree char *cut = text;
+    return g_strdup_printf("%s%s[Only the first %u KiB of this HTML part were read; it has %"
+                           G_GSIZE_FORMAT " KiB.]",
+                           cut, *cut != '\0' ? "\n\n" : "", PARSER_HTML_MAX_BYTES / 1024,
+                           (len + 1023) / 1024);
 }

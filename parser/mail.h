@@ -117,14 +117,21 @@ extern const struct parser_limits parser_default_limits;
  * In every part that shows the message's text (each text/plain and
  * text/html part that is neither an attachment nor a named file, wherever
  * it sits in multipart/alternative, related or mixed, but never inside a
- * forwarded message/rfc822), the lines before the first line of prose are
- * read; when IS_COMMAND_LINE (given one line, UTF-8, without its line end
- * and leading or trailing blanks) says one of them is a command line,
- * those lines go (the blank ones among and after them too).  In HTML the
- * elements that carried them go with them, so the rest renders as before.
+ * forwarded message/rfc822: the same rule that picks the part the text,
+ * and so the commands, are read from), the lines before the first line of
+ * prose are read; when IS_COMMAND_LINE (given one line, UTF-8, without its
+ * line end and leading or trailing blanks) says one of them is a command
+ * line, those lines go (the blank ones among and after them too).  In HTML
+ * the elements that carried them go with them, so the rest renders as
+ * before, and so does the first copy of each command line of the plain
+ * part (a hidden preheader that repeats them, a line of prose above them).
  * Changed parts are written in UTF-8 with a 7-bit transfer encoding.  An
  * HTML part libxml2 stops reading before its end (nesting past its depth
- * limit) is written back as far as it was read.
+ * limit) is written back as far as it was read; one longer than
+ * PARSER_HTML_MAX_BYTES is not parsed but replaced by a short HTML
+ * document that says so and shows the plain part's text without its
+ * commands (or, with no plain part, the text of its first part without
+ * them).
  *
  * On true: *BODY gets everything after the header block, with CRLF line
  * ends; *CONTENT_TYPE and *ENCODING the values of the top-level

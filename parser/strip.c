@@ -7,10 +7,13 @@
  * clients send the answer twice (text/plain and text/html in a
  * multipart/alternative), some only as HTML, some with the HTML split
  * around inline images; the customer's client shows whichever it likes,
- * so every part that shows the message's text loses them: each text/plain
- * and text/html part that is not an attachment or a named file.  A
- * forwarded message/rfc822 is not the sender's writing and is left as it
- * is.
+ * so every part that shows the message's text loses them.  Which parts
+ * those are is parser_part_shows_text()'s answer (text.c), the same rule
+ * that picks the part the ticket's text, and so its commands, are read
+ * from: a part the commands were read from always loses them, and a part
+ * that is not text (an attachment, a named file shown inline) is never
+ * changed.  A forwarded message/rfc822 is not the sender's writing and is
+ * left as it is.
  *
  * Which lines: the same rule as the router's (router/commands.c), on each
  * part's own lines: blank lines are skipped, command lines (as the
@@ -20,22 +23,39 @@
  * them.  Quoted text ("> #status closed", or a <blockquote>, which the HTML
  * text quotes the same way) is prose, so nothing quoted is ever removed.
  *
- * HTML: read with libxml2 (html.c), in the lines its text has; the text
- * nodes and <br> elements of the lines that go are taken out of the tree,
- * then every element left showing nothing (Outlook's <p class=MsoNormal>
- * with its <o:p>, Apple Mail's <div><br></div>) goes too, climbing while
- * the parent shows nothing either, so the rest renders as it did.  The
- * tree is written back by libxml2, declaring UTF-8 in its <meta> tags.
+ * Echoes in HTML: an HTML version may say more than its plain twin before
+ * the text the reader sees: a hidden preheader (a display:none <div> that
+ * inbox lists show as a preview) or a line of prose above the body, often
+ * repeating the commands.  The HTML's own leading lines then start with
+ * prose and the rule above takes nothing, so in addition each command line
+ * at the top of the plain part loses its first copy in the HTML text,
+ * wherever it stands, and, when that copy was not a line of its own, the
+ * first line that is nothing but that command too.  Quoted lines are never
+ * searched.
+ *
+ * HTML: read with libxml2 (html.c), in the lines its text has; the text of
+ * what goes is cut out of its text nodes and the <br> elements that ended
+ * its lines are taken out of the tree, then every element left showing
+ * nothing (Outlook's <p class=MsoNormal> with its <o:p>, Apple Mail's
+ * <div><br></div>) goes too, climbing while the parent shows nothing
+ * either, so the rest renders as it did.  The tree is written back by
+ * libxml2, declaring UTF-8 in its <meta> tags.
  *
  * What it owns: the GMime message it builds from the raw bytes; the
  * result goes to the caller as the body and the two top-level headers the
  * milter can change (it cannot replace the whole message).
  *
  * Limits: the parts visited are those of parser_walk_leaves() within
- * parser_default_limits; an HTML document libxml2 stops reading before
- * its end (nesting past its depth limit, a tag with a thousand attributes)
- * is written back as far as it was read, since what was read is all that
- * can be vouched to carry no command.
+ * parser_default_limits.  An HTML part longer than PARSER_HTML_MAX_BYTES is
+ * not parsed at all (libxml2's tree of it would take gigabytes): it is
+ * replaced by a short HTML document that says so and shows the plain
+ * part's text without its commands, or, with no plain part, the text of
+ * its first PARSER_HTML_MAX_BYTES without them.  An HTML document libxml2
+ * stops reading before its end (nesting past its depth limit, a tag with a
+ * thousand attributes) is written back as far as it was read, since what
+ * was read is all that can be vouched to carry no command.  At most
+ * MAX_ECHOED command lines are looked for as echoes, with a bounded number
+ * of byte comparisons (ECHO_WORK_PER_BYTE per byte of the text).
  *
  * Failure: a message GMime cannot read, or one without command lines,
  * gives false and nothing to change.
@@ -59,6 +79,40 @@ static const char *const showing_tags[] = {
 
 /* Elements never taken out, however empty. */
 static const char *const kept_tags[] = { "html", "head", "body" };
+
+/* A stretch of the text, START..END. */
+struct range {
+    gsize start;
+    gsize end;
+};
+
+static gint
+range_cmp(gconstpointer a, gconstpointer b)
+{
+    const struct range *x = a;
+    const struct range *y = b;
+
+    return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* RANGES sorted, and those that touch or overlap made one. */
+static void
+merge_ranges(GArray *ranges)
+{
+    guint w = 0;
+
+    g_array_sort(ranges, range_cmp);
+    for (guint r = 0; r < ranges->len; r++) {
+        struct range *cur = &g_array_index(ranges, struct range, r);
+        struct range *last = w > 0 ? &g_array_index(ranges, struct range, w - 1) : NULL;
+
+        if (last != NULL && cur->start <= last->end)
+            last->end = MAX(last->end, cur->end);
+        else
+            g_array_index(ranges, struct range, w++) = *cur;
+    }
+    g_array_set_size(ranges, w);
+}
 
 /* ---- which lines ---- */
 
@@ -88,6 +142,185 @@ leading_commands_end(const char *text, bool (*is_command_line)(const char *line)
         p = next;
     }
     return rest;
+}
+
+/* The command lines among the first REST bytes of TEXT (as
+ * leading_commands_end() found them), trimmed, added to OUT. */
+static void
+add_command_lines(GPtrArray *out, const char *text, gsize rest,
+                  bool (*is_command_line)(const char *line))
+{
+    g_autofree char *head = g_strndup(text, rest);
+    g_auto(GStrv) lines = g_strsplit(head, "\n", -1);
+
+    for (char **l = lines; *l != NULL; l++) {
+        g_strstrip(*l);
+        if (**l != '\0' && is_command_line(*l))
+            g_ptr_array_add(out, g_strdup(*l));
+    }
+}
+
+/* ---- echoes of the plain part's commands in the HTML ---- */
+
+/* The plain part's command lines looked for in the HTML, at most; a reply
+ * has a handful, and each costs a pass over the text. */
+#define MAX_ECHOED 32
+
+/* Byte comparisons allowed per byte of the HTML text, for all the echoes
+ * together: a text made of near copies of a command must not cost a
+ * comparison per byte for every byte. */
+#define ECHO_WORK_PER_BYTE 16
+
+struct echo_search {
+    const char *text;
+    gsize len;
+    GArray *claimed; /* struct range: copies already taken for a command */
+    guint64 work;    /* comparisons left */
+};
+
+static bool
+is_blank(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* A character that goes on a word: a copy must not be the start or the end
+ * of a longer word ("#status pending" in "#status pendingly"). */
+static bool
+is_word(const char *p, const char *end)
+{
+    if (g_ascii_isalnum(*p) || (guchar)*p >= 0x80 || strchr("_@+-#", *p) != NULL)
+        return true;
+    return *p == '.' && p + 1 < end && g_ascii_isalnum(p[1]);
+}
+
+/* Where a copy of LINE (trimmed) that starts at AT in the text ends, any
+ * run of blanks in either matching any run in the other; 0 when there is
+ * none before END. */
+static gsize
+match_at(struct echo_search *e, gsize at, gsize end, const char *line)
+{
+    gsize i = at;
+
+    for (const char *l = line; *l != '\0';) {
+        if (e->work == 0)
+            return 0;
+        e->work--;
+        if (is_blank(*l)) {
+            if (i >= end || !is_blank(e->text[i]))
+                return 0;
+            while (is_blank(*l))
+                l++;
+            while (i < end && is_blank(e->text[i]))
+                i++;
+        } else {
+            if (i >= end || e->text[i] != *l)
+                return 0;
+            i++;
+            l++;
+        }
+    }
+    return i;
+}
+
+static bool
+overlaps_claimed(const struct echo_search *e, gsize start, gsize end)
+{
+    for (guint i = 0; i < e->claimed->len; i++) {
+        const struct range *r = &g_array_index(e->claimed, struct range, i);
+        if (start < r->end && r->start < end)
+            return true;
+    }
+    return false;
+}
+
+/* The first copy of LINE, not quoted and not claimed yet: anywhere in a
+ * line, or (WHOLE_LINE) as all of one. */
+static bool
+find_copy(struct echo_search *e, const char *line, bool whole_line, struct range *found)
+{
+    const char *text = e->text;
+
+    for (gsize ls = 0; ls < e->len;) {
+        const char *nl = memchr(text + ls, '\n', e->len - ls);
+        gsize le = nl != NULL ? (gsize)(nl - text) : e->len;
+        gsize first = ls;
+
+        while (first < le && is_blank(text[first]))
+            first++;
+        /* A quoted line is prose (see the top of this file). */
+        for (gsize q = first; q < le && text[first] != '>';) {
+            const char *hit = memchr(text + q, line[0], le - q);
+            gsize at = hit != NULL ? (gsize)(hit - text) : le;
+            gsize end = at < le ? match_at(e, at, le, line) : 0;
+            bool fits = end > 0 && (at == ls || !is_word(text + at - 1, text + le)) &&
+                        (end == le || !is_word(text + end, text + le));
+
+            if (fits && whole_line) {
+                gsize rest = end;
+                while (rest < le && is_blank(text[rest]))
+                    rest++;
+                fits = rest == le;
+            }
+            if (fits && !overlaps_claimed(e, at, end)) {
+                *found = (struct range){ at, end };
+                return true;
+            }
+            if (whole_line || at >= le || e->work == 0)
+                break;
+            q = at + 1;
+        }
+        ls = le + 1;
+    }
+    return false;
+}
+
+/* Whether COPY is all of its line but blanks. */
+static bool
+is_own_line(const char *text, gsize len, const struct range *copy)
+{
+    for (gsize i = copy->start; i > 0 && text[i - 1] != '\n'; i--)
+        if (!is_blank(text[i - 1]))
+            return false;
+    for (gsize i = copy->end; i < len && text[i] != '\n'; i++)
+        if (!is_blank(text[i]))
+            return false;
+    return true;
+}
+
+/* Adds to RANGES (the HTML text's stretches to take out, REST the end of
+ * its own leading command lines) the echoes of COMMANDS, the plain part's
+ * command lines: for each, its first copy in TEXT, and when that copy is
+ * not a line of its own, its first copy that is.  A copy before REST goes
+ * with the leading lines already, but still counts as that command's. */
+static void
+add_echoes(const char *text, gsize len, gsize rest, GPtrArray *commands, GArray *ranges)
+{
+    g_autoptr(GArray) claimed = g_array_new(FALSE, FALSE, sizeof(struct range));
+    struct echo_search e = { text, len, claimed, (guint64)len * ECHO_WORK_PER_BYTE + 1024 };
+
+    for (guint i = 0; commands != NULL && i < commands->len && i < MAX_ECHOED; i++) {
+        const char *line = g_ptr_array_index(commands, i);
+        struct range copy;
+
+        for (int pass = 0; pass < 2; pass++) {
+            if (!find_copy(&e, line, pass == 1, &copy))
+                break;
+            g_array_append_val(claimed, copy);
+            bool own_line = is_own_line(text, len, &copy);
+            /* A line of its own goes with its line end, as a leading one
+             * does, so that no empty line is left where it was. */
+            struct range cut = copy;
+            while (own_line && cut.start > 0 && text[cut.start - 1] != '\n')
+                cut.start--;
+            while (own_line && cut.end < len && text[cut.end++] != '\n')
+                ;
+            if (copy.start >= rest)
+                g_array_append_val(ranges, cut);
+            if (own_line)
+                break;
+        }
+    }
 }
 
 /* ---- HTML ---- */
@@ -131,36 +364,83 @@ shows_nothing(xmlNodePtr root)
     return true;
 }
 
-/* Takes the pieces of SPANS that begin before REST out of the tree: text
- * nodes whole (or their first bytes, when a <pre> line after REST is in the
- * same node) and <br> elements.  Unlinked nodes go to GONE, the elements
- * that lost a child to PARENTS. */
-static void
-remove_spans(GArray *spans, gsize rest, GPtrArray *gone, GPtrArray *parents)
-{
-    for (guint i = 0; i < spans->len;) {
-        const struct html_span *s = &g_array_index(spans, struct html_span, i);
-        xmlNodePtr node = s->node;
-        gsize cut = 0;
-        guint j = i;
+/* A piece of a text node's content to take out, START..END. */
+struct cut {
+    xmlNodePtr node;
+    gsize start;
+    gsize end;
+};
 
-        if (s->at >= rest)
-            break;
-        /* A node's spans are next to each other: take those before REST. */
-        for (; j < spans->len; j++) {
-            const struct html_span *t = &g_array_index(spans, struct html_span, j);
-            if (t->node != node || t->at >= rest)
+/* NODE's content without the CUTS (in content order), or its end when
+ * nothing is left to show. */
+static void
+apply_cuts(xmlNodePtr node, const struct cut *cuts, guint n, GPtrArray *gone,
+           GPtrArray *parents)
+{
+    const char *content = (const char *)node->content;
+    g_autoptr(GString) left = g_string_new(NULL);
+    gsize from = 0;
+
+    for (guint i = 0; i < n; i++) {
+        g_string_append_len(left, content + from, (gssize)(cuts[i].start - from));
+        from = MAX(from, cuts[i].end);
+    }
+    g_string_append(left, content + from);
+    if (is_blank_text((const xmlChar *)left->str)) {
+        g_ptr_array_add(parents, node->parent);
+        xmlUnlinkNode(node);
+        g_ptr_array_add(gone, node);
+    } else {
+        xmlNodeSetContent(node, (const xmlChar *)left->str);
+    }
+}
+
+/* Takes the stretches RANGES (sorted, not overlapping) of the text out of
+ * the tree: the bytes of text nodes they cover (a text node left with
+ * nothing to show goes whole) and the <br> elements whose line end is in
+ * them.  Unlinked nodes go to GONE, the elements that lost a child to
+ * PARENTS. */
+static void
+remove_ranges(GArray *spans, GArray *ranges, GPtrArray *gone, GPtrArray *parents)
+{
+    g_autoptr(GArray) cuts = g_array_new(FALSE, FALSE, sizeof(struct cut));
+    guint r0 = 0;
+
+    for (guint i = 0; i < spans->len; i++) {
+        const struct html_span *s = &g_array_index(spans, struct html_span, i);
+
+        /* A range that ends where this span begins is done with: AT never
+         * decreases. */
+        while (r0 < ranges->len && g_array_index(ranges, struct range, r0).end <= s->at)
+            r0++;
+        for (guint r = r0; r < ranges->len; r++) {
+            const struct range *g = &g_array_index(ranges, struct range, r);
+            gsize from = MAX(g->start, s->at);
+            gsize to = MIN(g->end, s->at + s->len);
+
+            if (s->len > 0 ? g->start >= s->at + s->len : g->start > s->at)
                 break;
-            cut = t->end;
+            if (s->node->type == XML_ELEMENT_NODE) {
+                g_ptr_array_add(parents, s->node->parent);
+                xmlUnlinkNode(s->node);
+                g_ptr_array_add(gone, s->node);
+                break;
+            }
+            /* Up to the span's end, the blanks the text dropped there and
+             * the whole of a no-break space go too. */
+            struct cut c = { s->node, s->start + (from - s->at),
+                             to == s->at + s->len ? s->end : s->start + (to - s->at) };
+            g_array_append_val(cuts, c);
         }
-        if (j < spans->len && g_array_index(spans, struct html_span, j).node == node) {
-            g_autofree char *left = g_strdup((const char *)node->content + cut);
-            xmlNodeSetContent(node, (const xmlChar *)left);
-        } else {
-            g_ptr_array_add(parents, node->parent);
-            xmlUnlinkNode(node);
-            g_ptr_array_add(gone, node);
-        }
+    }
+    /* A node's spans, and so its cuts, are next to each other. */
+    for (guint i = 0; i < cuts->len;) {
+        const struct cut *c = &g_array_index(cuts, struct cut, i);
+        guint j = i + 1;
+
+        while (j < cuts->len && g_array_index(cuts, struct cut, j).node == c->node)
+            j++;
+        apply_cuts(c->node, c, j - i, gone, parents);
         i = j;
     }
 }
@@ -232,13 +512,15 @@ free_node(gpointer node)
     xmlFreeNode(node);
 }
 
-/* HTML without its leading command lines, as new markup; NULL when it has
- * none. */
+/* HTML without its leading command lines and the echoes of COMMANDS (the
+ * plain part's command lines, NULL: none), as new markup; NULL when it has
+ * neither. */
 static char *
-strip_html(const char *html, bool (*is_command_line)(const char *line))
+strip_html(const char *html, GPtrArray *commands, bool (*is_command_line)(const char *line))
 {
     g_autoptr(GString) text = g_string_new(NULL);
     g_autoptr(GArray) spans = g_array_new(FALSE, FALSE, sizeof(struct html_span));
+    g_autoptr(GArray) ranges = g_array_new(FALSE, FALSE, sizeof(struct range));
     g_autoptr(GPtrArray) gone = g_ptr_array_new_with_free_func(free_node);
     g_autoptr(GPtrArray) parents = g_ptr_array_new();
     bool is_complete;
@@ -250,12 +532,44 @@ strip_html(const char *html, bool (*is_command_line)(const char *line))
         return NULL;
     parser_html_text(doc, text, spans);
     rest = leading_commands_end(text->str, is_command_line);
-    if (rest == 0) {
+    if (rest > 0) {
+        struct range lead = { 0, rest };
+        g_array_append_val(ranges, lead);
+    }
+    add_echoes(text->str, text->len, rest, commands, ranges);
+    if (ranges->len == 0) {
         xmlFreeDoc(doc);
         return NULL;
     }
-    remove_spans(spans, rest, gone, parents);
+    merge_ranges(ranges);
+    remove_ranges(spans, ranges, gone, parents);
     prune(parents, gone);
+    out = html_write(doc);
+    /* The nodes taken out go first: freeing one reads its document's
+     * dictionary. */
+    g_ptr_array_set_size(gone, 0);
+    xmlFreeDoc(doc);
+    return out;
+}
+
+/* An HTML document that shows NOTE, then TEXT as it is (escaped by
+ * libxml2, line ends kept). */
+static char *
+text_as_html(const char *note, const char *text)
+{
+    htmlDocPtr doc = htmlNewDocNoDtD(NULL, NULL);
+    xmlNodePtr root = xmlNewDocNode(doc, NULL, (const xmlChar *)"html", NULL);
+    xmlNodePtr head = xmlNewChild(root, NULL, (const xmlChar *)"head", NULL);
+    xmlNodePtr meta = xmlNewChild(head, NULL, (const xmlChar *)"meta", NULL);
+    xmlNodePtr body = xmlNewChild(root, NULL, (const xmlChar *)"body", NULL);
+    xmlNodePtr pre;
+    char *out;
+
+    xmlDocSetRootElement(doc, root);
+    xmlSetProp(meta, (const xmlChar *)"charset", (const xmlChar *)"utf-8");
+    xmlNewTextChild(body, NULL, (const xmlChar *)"p", (const xmlChar *)note);
+    pre = xmlNewTextChild(body, NULL, (const xmlChar *)"pre", (const xmlChar *)text);
+    xmlSetProp(pre, (const xmlChar *)"style", (const xmlChar *)"white-space: pre-wrap");
     out = html_write(doc);
     xmlFreeDoc(doc);
     return out;
@@ -281,39 +595,66 @@ set_text(GMimeTextPart *part, const char *text)
         g_mime_part_get_best_content_encoding(GMIME_PART(part), GMIME_ENCODING_CONSTRAINT_7BIT));
 }
 
-/* A part that shows the message's text: inline text/plain or text/html
- * that is no file (a client that marks files "inline" still names them). */
-static bool
-shows_text(GMimeObject *obj, bool *is_html)
-{
-    GMimeContentType *ct = g_mime_object_get_content_type(obj);
+/* What the plain parts tell the HTML parts. */
+struct plain_view {
+    GPtrArray *commands; /* every plain part's leading command lines, in order */
+    char *text;          /* the first plain part's text without them */
+};
 
-    if (!GMIME_IS_TEXT_PART(obj) || parser_part_is_attachment(obj) ||
-        g_mime_part_get_filename(GMIME_PART(obj)) != NULL)
-        return false;
-    *is_html = g_mime_content_type_is_type(ct, "text", "html");
-    return *is_html || g_mime_content_type_is_type(ct, "text", "plain");
-}
-
-/* Takes the leading command lines out of PART; false when it has none. */
+/* Takes the leading command lines out of a text/plain PART, noting them
+ * in VIEW; false when it has none. */
 static bool
-strip_part(GMimeTextPart *part, bool is_html, bool (*is_command_line)(const char *line))
+strip_plain(GMimeTextPart *part, struct plain_view *view,
+            bool (*is_command_line)(const char *line))
 {
     g_autofree char *text = parser_text_of_part(part, false);
-    g_autofree char *html = NULL;
-    gsize rest;
+    gsize rest = leading_commands_end(text, is_command_line);
 
-    if (is_html) {
-        html = strip_html(text, is_command_line);
-        if (html == NULL)
-            return false;
-        set_text(part, html);
-        return true;
-    }
-    rest = leading_commands_end(text, is_command_line);
+    add_command_lines(view->commands, text, rest, is_command_line);
+    if (view->text == NULL)
+        view->text = g_strdup(text + rest);
     if (rest == 0)
         return false;
     set_text(part, text + rest);
+    return true;
+}
+
+/* An HTML part too long to parse: what it becomes, so that none of its
+ * commands reaches the customer.  The plain part's text without its
+ * commands when there is one, else the text of the part's first
+ * PARSER_HTML_MAX_BYTES (html.c says it is cut) without them. */
+static char *
+oversized_html(const char *html, const struct plain_view *view,
+               bool (*is_command_line)(const char *line))
+{
+    g_autofree char *note = g_strdup_printf(
+        "The HTML version of this message was longer than %u KiB; its text is shown here"
+        " instead.",
+        PARSER_HTML_MAX_BYTES / 1024);
+    g_autofree char *read = NULL;
+    const char *text = view->text;
+
+    if (text == NULL) {
+        read = parser_html_to_text(html);
+        text = read + leading_commands_end(read, is_command_line);
+    }
+    return text_as_html(note, text);
+}
+
+/* Takes the leading command lines and the echoes of the plain part's out
+ * of a text/html PART; false when it has neither. */
+static bool
+strip_html_part(GMimeTextPart *part, const struct plain_view *view,
+                bool (*is_command_line)(const char *line))
+{
+    g_autofree char *text = parser_text_of_part(part, false);
+    g_autofree char *html = parser_html_is_cut(strlen(text))
+                                ? oversized_html(text, view, is_command_line)
+                                : strip_html(text, view->commands, is_command_line);
+
+    if (html == NULL)
+        return false;
+    set_text(part, html);
     return true;
 }
 
@@ -353,6 +694,7 @@ parser_strip_commands(const char *raw, gsize len, bool (*is_command_line)(const 
     struct parser_walk walk;
     GArray *leaves;
     GMimeObject *top;
+    struct plain_view view = { NULL, NULL };
     bool changed = false;
 
     /* Parts past what the walk sees were left out of the copy: writing it
@@ -365,15 +707,26 @@ parser_strip_commands(const char *raw, gsize len, bool (*is_command_line)(const 
         return false;
     }
     top = g_mime_message_get_mime_part(msg);
+    view.commands = g_ptr_array_new_with_free_func(g_free);
     parser_walk_init(&walk, NULL);
     leaves = parser_walk_leaves(&walk, top, 0);
-    for (guint i = 0; i < leaves->len; i++) {
-        GMimeObject *obj = g_array_index(leaves, struct parser_leaf, i).obj;
-        bool is_html;
-        if (shows_text(obj, &is_html))
-            changed |= strip_part(GMIME_TEXT_PART(obj), is_html, is_command_line);
+    /* The plain parts first: the HTML parts look for their commands. */
+    for (int pass = 0; pass < 2; pass++) {
+        for (guint i = 0; i < leaves->len; i++) {
+            GMimeObject *obj = g_array_index(leaves, struct parser_leaf, i).obj;
+            bool is_html;
+
+            if (!parser_part_shows_text(obj, &is_html) || is_html != (pass == 1))
+                continue;
+            if (is_html)
+                changed |= strip_html_part(GMIME_TEXT_PART(obj), &view, is_command_line);
+            else
+                changed |= strip_plain(GMIME_TEXT_PART(obj), &view, is_command_line);
+        }
     }
     g_array_unref(leaves);
+    g_ptr_array_unref(view.commands);
+    g_free(view.text);
     if (changed) {
         *body = content_bytes(top);
         *content_type = top_header(top, "Content-Type");

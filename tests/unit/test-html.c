@@ -93,11 +93,7 @@ text_parts(GMimeMessage *msg)
     leaves = parser_walk_leaves(&w, g_mime_message_get_mime_part(msg), 0);
     for (guint i = 0; i < leaves->len; i++) {
         GMimeObject *obj = g_array_index(leaves, struct parser_leaf, i).obj;
-        GMimeContentType *ct = g_mime_object_get_content_type(obj);
-        if (GMIME_IS_TEXT_PART(obj) && !parser_part_is_attachment(obj) &&
-            g_mime_part_get_filename(GMIME_PART(obj)) == NULL &&
-            (g_mime_content_type_is_type(ct, "text", "plain") ||
-             g_mime_content_type_is_type(ct, "text", "html")))
+        if (parser_part_shows_text(obj, NULL))
             g_ptr_array_add(parts, obj);
     }
     g_array_unref(leaves);
@@ -130,6 +126,27 @@ strip(const char *raw, gsize len, GBytes **body, char **content_type, char **enc
     *encoding = NULL;
     return parser_strip_commands(raw, len, commands_is_command_line, body, content_type,
                                  encoding);
+}
+
+/* The customer's copy of RAW as GMime reads it, after a strip that must
+ * change something; *OUT_LEN (when not NULL) gets its size. */
+static GMimeMessage *
+stripped_copy(const char *raw, gsize len, gsize *out_len)
+{
+    g_autoptr(GBytes) body = NULL;
+    g_autofree char *content_type = NULL;
+    g_autofree char *encoding = NULL;
+    g_autofree char *out = NULL;
+    gsize n;
+    GMimeMessage *msg;
+
+    g_assert_true(strip(raw, len, &body, &content_type, &encoding));
+    out = delivered(raw, body, content_type, encoding, &n);
+    msg = parser_message_new(out, n, NULL);
+    g_assert_nonnull(msg);
+    if (out_len != NULL)
+        *out_len = n;
+    return msg;
 }
 
 /* ---- HTML to text ---- */
@@ -665,12 +682,13 @@ test_html_parts(void)
     }
 }
 
-/* Hostile HTML after the commands: bounded, and the commands still go. */
+/* Hostile HTML after the commands: bounded, and the commands still go.
+ * (Within the size bound: what is past it is test_strip_oversized's.) */
 static void
 test_strip_hostile(void)
 {
     g_autofree char *deep = repeat("<div>", 100000, "x");
-    g_autofree char *amps = g_strnfill(1024 * 1024, '&');
+    g_autofree char *amps = g_strnfill(PARSER_HTML_MAX_BYTES - 64, '&');
     const char *const docs[] = { deep, amps };
 
     for (guint i = 0; i < G_N_ELEMENTS(docs); i++) {
@@ -711,6 +729,341 @@ test_nothing_to_strip(void)
     }
 }
 
+/* ---- the size bound ---- */
+
+/* HTML past PARSER_HTML_MAX_BYTES is read as far as that, between whole
+ * characters, and the text says it was cut; up to it, nothing changes. */
+static void
+test_html_size_bound(void)
+{
+    /* "é" is two bytes: the bound falls inside one when the text is
+     * preceded by one byte. */
+    g_autofree char *pairs = repeat("\xc3\xa9", PARSER_HTML_MAX_BYTES, "");
+    g_autofree char *big = g_strconcat("x", pairs, NULL);
+    g_autofree char *fits = g_strnfill(PARSER_HTML_MAX_BYTES, 'y');
+    g_autofree char *text = parser_html_to_text(big);
+    g_autofree char *whole = parser_html_to_text(fits);
+    bool is_complete;
+    htmlDocPtr doc = parser_html_read(big, strlen(big), &is_complete);
+
+    g_assert_false(is_complete);
+    xmlFreeDoc(doc);
+    doc = parser_html_read(fits, strlen(fits), &is_complete);
+    g_assert_true(is_complete);
+    xmlFreeDoc(doc);
+    g_assert_true(parser_html_is_cut(strlen(big)));
+    g_assert_false(parser_html_is_cut(strlen(fits)));
+
+    g_assert_true(g_utf8_validate(text, -1, NULL));
+    g_assert_null(strstr(text, "\xef\xbf\xbd")); /* no character was cut in two */
+    g_assert_true(g_str_has_prefix(text, "x\xc3\xa9\xc3\xa9"));
+    assert_contains("cut", text,
+                    "[Only the first 1024 KiB of this HTML part were read; it has 2049 KiB.]");
+    g_assert_cmpuint(strlen(text), <, PARSER_HTML_MAX_BYTES + 100);
+    g_assert_cmpstr(whole, ==, fits);
+}
+
+/* The staff copy: an HTML part past the bound is not parsed but replaced,
+ * by the plain part's text without its commands when there is one, else
+ * by the text of its first part without them; either way it says so. */
+static void
+test_strip_oversized(void)
+{
+    g_autofree char *tail = repeat("<div a=1 b=2 c=3><b>x</b></div>", 150000, "");
+    g_autofree char *alternative = g_strconcat(
+        "From: lead@example.com\nTo: jan@acme.test\nSubject: Re: x\nMIME-Version: 1.0\n"
+        "Content-Type: multipart/alternative; boundary=b\n\n--b\n"
+        "Content-Type: text/plain; charset=utf-8\n\n#status pending\n#severity 2\n\n"
+        "Hello Jan, <we> found it & fixed it.\n--b\n"
+        "Content-Type: text/html; charset=utf-8\n\n<p>#status pending<br>#severity 2</p>"
+        "<p>Hello Jan,</p>",
+        tail, "\n--b--\n", NULL);
+    g_autofree char *html_only = g_strconcat(
+        "From: lead@example.com\nTo: jan@acme.test\nSubject: Re: x\nMIME-Version: 1.0\n"
+        "Content-Type: text/html; charset=utf-8\n\n<p>#status pending</p><p>Hello Jan,</p>",
+        tail, "\n", NULL);
+    const char *const raws[] = { alternative, html_only };
+
+    for (guint i = 0; i < G_N_ELEMENTS(raws); i++) {
+        gsize out_len;
+        GMimeMessage *msg;
+        g_autoptr(GPtrArray) parts = NULL;
+        guint html = 0;
+
+        g_test_message("%s", i == 0 ? "plain and HTML" : "HTML only");
+        msg = stripped_copy(raws[i], strlen(raws[i]), &out_len);
+        /* Nothing of the tail is written back. */
+        g_assert_cmpuint(out_len, <, PARSER_HTML_MAX_BYTES + 4096);
+        parts = text_parts(msg);
+        for (guint p = 0; p < parts->len; p++) {
+            GMimeObject *part = g_ptr_array_index(parts, p);
+            g_autofree char *text = parser_text_of_part(GMIME_TEXT_PART(part), false);
+            bool is_html;
+
+            g_assert_true(parser_part_shows_text(part, &is_html));
+            g_assert_null(strstr(text, "#status"));
+            g_assert_null(strstr(text, "#severity"));
+            if (!is_html)
+                continue;
+            html++;
+            g_autofree char *shown = parser_html_to_text(text);
+            assert_contains("note", shown,
+                            "The HTML version of this message was longer than 1024 KiB");
+            assert_contains("text", shown, "Hello Jan,");
+            if (i == 0)
+                assert_contains("escaped", text, "Hello Jan, &lt;we&gt; found it &amp; fixed it.");
+            else
+                assert_contains("cut", shown, "[Only the first 1024 KiB");
+            assert_no_command_line("oversized", shown);
+        }
+        g_assert_cmpuint(html, ==, 1);
+        g_object_unref(msg);
+    }
+}
+
+/* ---- one rule for the text and the strip ---- */
+
+/* Every fixture: the part the text is read from is one strip.c looks at;
+ * when the router reads commands from it, the customer's copy has none
+ * left in the text read from it, and what is not text is unchanged. */
+static void
+test_same_parts(void)
+{
+    const char *const dirs[] = { STAFF, "tests/fixtures/parser/" };
+    guint stripped = 0;
+
+    for (guint d = 0; d < G_N_ELEMENTS(dirs); d++) {
+        g_autoptr(GDir) dir = g_dir_open(dirs[d], 0, NULL);
+        const char *name;
+
+        g_assert_nonnull(dir);
+        while ((name = g_dir_read_name(dir)) != NULL) {
+            g_autofree char *path = g_build_filename(dirs[d], name, NULL);
+            g_autofree char *raw = NULL;
+            gsize len = 0;
+            g_autoptr(GBytes) body = NULL;
+            g_autofree char *content_type = NULL;
+            g_autofree char *encoding = NULL;
+            struct mail *m;
+            GMimeMessage *msg;
+            GMimeTextPart *text;
+            bool is_html;
+            guint n;
+
+            if (!g_str_has_suffix(name, ".eml") || !g_file_get_contents(path, &raw, &len, NULL))
+                continue;
+            g_test_message("%s", path);
+            msg = parser_message_new(raw, len, NULL);
+            text = msg != NULL ? parser_text_part(msg, &is_html) : NULL;
+            if (text != NULL)
+                g_assert_true(parser_part_shows_text(GMIME_OBJECT(text), NULL));
+            g_clear_object(&msg);
+            m = parser_mail_parse(raw, len, NULL);
+            {
+                g_autoptr(GPtrArray) cmds = commands_parse(m->text);
+                n = m->text_is_forwarded ? 0 : cmds->len;
+            }
+            parser_mail_free(m);
+            if (!strip(raw, len, &body, &content_type, &encoding)) {
+                g_assert_cmpuint(n, ==, 0);
+                continue;
+            }
+            gsize out_len;
+            g_autofree char *out = delivered(raw, body, content_type, encoding, &out_len);
+            struct mail *after = parser_mail_parse(out, out_len, NULL);
+            g_autoptr(GPtrArray) left = commands_parse(after->text);
+            g_assert_cmpuint(left->len, ==, 0);
+            parser_mail_free(after);
+            check_attachments(raw, len, out, out_len);
+            stripped += n > 0;
+        }
+    }
+    g_assert_cmpuint(stripped, >=, 9);
+}
+
+/* The part a file is in is no text: not read for commands, not changed;
+ * a part marked as an attachment neither.  An empty file name is none. */
+static void
+test_named_text_part(void)
+{
+    static const struct {
+        const char *headers;
+        bool is_text;
+    } cases[] = {
+        { "Content-Type: text/plain; charset=utf-8\nContent-Disposition: inline;"
+          " filename=reply.txt\n",
+          false },
+        { "Content-Type: text/plain; name=reply.txt\n", false },
+        { "Content-Type: text/html\nContent-Disposition: attachment\n", false },
+        { "Content-Type: text/plain\nContent-Disposition: inline; filename=\"\"\n", true },
+        { "Content-Type: text/plain\nContent-Disposition: inline\n", true },
+        { "Content-Type: text/html\n", true },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree char *raw = g_strconcat(
+            "From: lead@example.com\nTo: jan@acme.test\nSubject: Re: x\nMIME-Version: 1.0\n",
+            cases[i].headers, "\n#status pending\n\nHello Jan,\n", NULL);
+        g_autoptr(GBytes) body = NULL;
+        g_autofree char *content_type = NULL;
+        g_autofree char *encoding = NULL;
+        struct mail *m = parser_mail_parse(raw, strlen(raw), NULL);
+        g_autoptr(GPtrArray) cmds = commands_parse(m->text);
+        GMimeMessage *msg = parser_message_new(raw, strlen(raw), NULL);
+
+        g_test_message("%u: %s", i, cases[i].headers);
+        g_assert_cmpint(parser_part_shows_text(g_mime_message_get_mime_part(msg), NULL), ==,
+                        cases[i].is_text);
+        g_assert_cmpuint(cmds->len, ==, cases[i].is_text ? 1 : 0);
+        g_assert_cmpuint(m->attachments->len, ==, cases[i].is_text ? 0 : 1);
+        g_assert_cmpint(strip(raw, strlen(raw), &body, &content_type, &encoding), ==,
+                        cases[i].is_text);
+        g_object_unref(msg);
+        parser_mail_free(m);
+    }
+}
+
+/* ---- echoes of the commands in the HTML ---- */
+
+static const struct {
+    const char *fixture;
+    const char *commands[3];
+    const char *prose;
+    guint mentions;         /* the first command named in prose, left as written */
+    const char *quoted;     /* a quoted command line, left as written */
+    const char *markup[4];  /* still in the HTML */
+} echoes[] = {
+    /* A hidden preheader names the commands in a line of prose, then the
+     * body has them as lines. */
+    { "outlook-reply-preheader-en.eml",
+      { "#status pending", "#severity 2" },
+      EN_PROSE,
+      0,
+      NULL,
+      { "display:none !important;mso-hide:all", ">Ticket update:", "Hello Jan,<o:p></o:p>" } },
+    /* A hidden preheader of prose before the commands. */
+    { "gmail-reply-preheader-en.eml",
+      { "#severity 2", "#status open" },
+      EN_PROSE,
+      0,
+      "> #status open",
+      { "We found the cause of the checkout errors</div>", "<blockquote class=\"gmail_quote\"" } },
+    /* A preheader that begins with the commands goes with them; prose that
+     * names a command later stays. */
+    { "thunderbird-reply-preheader-nl.eml",
+      { "#severity 3", "#status open" },
+      NL_PROSE,
+      1,
+      "> #status open",
+      { "<body>", "op #status open staan",
+        "<pre class=\"moz-quote-pre\" wrap=\"\">#status open" } },
+};
+
+/* How often NEEDLE is in TEXT outside quoted lines. */
+static guint
+unquoted_count(const char *text, const char *needle)
+{
+    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+    guint n = 0;
+
+    for (char **l = lines; *l != NULL; l++) {
+        if (g_str_has_prefix(g_strchug(*l), ">"))
+            continue;
+        for (const char *p = strstr(*l, needle); p != NULL; p = strstr(p + 1, needle))
+            n++;
+    }
+    return n;
+}
+
+static void
+test_echoes(void)
+{
+    for (guint i = 0; i < G_N_ELEMENTS(echoes); i++) {
+        gsize len = 0;
+        g_autofree char *raw = read_fixture(echoes[i].fixture, &len);
+        struct mail *m = parser_mail_parse(raw, len, NULL);
+        g_autoptr(GPtrArray) cmds = commands_parse(m->text);
+        GMimeMessage *msg;
+        g_autoptr(GPtrArray) parts = NULL;
+        guint html = 0;
+
+        g_test_message("%s", echoes[i].fixture);
+        g_assert_cmpuint(cmds->len, ==, 2);
+        parser_mail_free(m);
+        msg = stripped_copy(raw, len, NULL);
+        parts = text_parts(msg);
+        g_assert_cmpuint(parts->len, ==, 2);
+        for (guint p = 0; p < parts->len; p++) {
+            GMimeObject *part = g_ptr_array_index(parts, p);
+            g_autofree char *text = parser_text_of_part(GMIME_TEXT_PART(part), false);
+            g_autofree char *what = g_strdup_printf("%s part %u", echoes[i].fixture, p);
+            g_autofree char *shown = NULL;
+            bool is_html;
+
+            parser_part_shows_text(part, &is_html);
+            shown = is_html ? parser_html_to_text(text) : g_strdup(text);
+            assert_no_command_line(what, shown);
+            assert_contains(what, shown, echoes[i].prose);
+            for (guint c = 0; echoes[i].commands[c] != NULL; c++)
+                g_assert_cmpuint(unquoted_count(shown, echoes[i].commands[c]), ==,
+                                 c == 1 ? echoes[i].mentions : 0);
+            if (echoes[i].quoted != NULL)
+                assert_contains(what, shown, echoes[i].quoted);
+            if (!is_html)
+                continue;
+            html++;
+            for (guint k = 0; echoes[i].markup[k] != NULL; k++)
+                assert_contains(what, text, echoes[i].markup[k]);
+        }
+        g_assert_cmpuint(html, ==, 1);
+        g_object_unref(msg);
+    }
+}
+
+/* A command line of the plain part is cut out of the HTML text wherever
+ * its first copy stands, across elements and blanks; a quoted one, or one
+ * inside a longer word, is not its copy. */
+static void
+test_echo_cases(void)
+{
+    static const struct {
+        const char *html;
+        const char *after; /* in the markup written back */
+        const char *kept;  /* NULL, or still in it */
+    } cases[] = {
+        { "<p>Preview: #status pending, read on</p><p>Hello</p>", "<p>Preview: , read on</p>",
+          NULL },
+        { "<p>Hi</p><p>#status <b>pending</b></p><p>Hello</p>", "<p>Hi</p><p>Hello</p>", NULL },
+        { "<p>Hi</p><p>#status\n   pending</p><p>Hello</p>", "<p>Hi</p><p>Hello</p>", NULL },
+        { "<p>Hi</p><p>#status&nbsp;pending</p><p>Hello</p>", "<p>Hi</p><p>Hello</p>", NULL },
+        { "<p>Hi #status pendingly</p><blockquote>#status pending</blockquote>",
+          "<p>Hi #status pendingly</p>", "<blockquote>#status pending</blockquote>" },
+        { "<p>Hi</p><p>&gt; #status pending</p>", "&gt; #status pending", NULL },
+        { "<pre>Hi\n#status pending\nHello</pre>", "<pre>Hi\nHello</pre>", NULL },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree char *raw = g_strconcat(
+            "From: lead@example.com\nTo: jan@acme.test\nSubject: Re: x\nMIME-Version: 1.0\n"
+            "Content-Type: multipart/alternative; boundary=b\n\n--b\n"
+            "Content-Type: text/plain; charset=utf-8\n\n#status pending\n\nHello\n--b\n"
+            "Content-Type: text/html; charset=utf-8\n\n",
+            cases[i].html, "\n--b--\n", NULL);
+        GMimeMessage *msg;
+        g_autoptr(GPtrArray) parts = NULL;
+        g_autofree char *html = NULL;
+
+        g_test_message("%u: %s", i, cases[i].html);
+        msg = stripped_copy(raw, strlen(raw), NULL);
+        parts = text_parts(msg);
+        html = parser_text_of_part(g_ptr_array_index(parts, 1), false);
+        assert_contains(cases[i].html, html, cases[i].after);
+        if (cases[i].kept != NULL)
+            assert_contains(cases[i].html, html, cases[i].kept);
+        g_object_unref(msg);
+    }
+}
+
 int
 main(int argc, char **argv)
 {
@@ -730,5 +1083,11 @@ main(int argc, char **argv)
     g_test_add_func("/strip/html-parts", test_html_parts);
     g_test_add_func("/strip/hostile", test_strip_hostile);
     g_test_add_func("/strip/nothing-to-strip", test_nothing_to_strip);
+    g_test_add_func("/html/size-bound", test_html_size_bound);
+    g_test_add_func("/strip/oversized", test_strip_oversized);
+    g_test_add_func("/strip/same-parts", test_same_parts);
+    g_test_add_func("/strip/named-text-part", test_named_text_part);
+    g_test_add_func("/strip/echoes", test_echoes);
+    g_test_add_func("/strip/echo-cases", test_echo_cases);
     return g_test_run();
 }

@@ -687,15 +687,16 @@ test_html_to_text(void)
     }
 }
 
-/* A run of '&' once cost a scan to the end per character. */
+/* A run of '&' once cost a scan to the end per character.  As much as the
+ * HTML bound lets through is read whole. */
 static void
 test_html_linear(void)
 {
-    g_autofree char *amps = g_strnfill(2 * 1024 * 1024, '&');
+    g_autofree char *amps = g_strnfill(PARSER_HTML_MAX_BYTES, '&');
     gint64 start = g_get_monotonic_time();
     g_autofree char *text = parser_html_to_text(amps);
 
-    g_assert_cmpuint(strlen(text), ==, 2 * 1024 * 1024);
+    g_assert_cmpuint(strlen(text), ==, PARSER_HTML_MAX_BYTES);
     g_assert_cmpint(g_get_monotonic_time() - start, <, 5 * G_USEC_PER_SEC);
 }
 
@@ -1639,6 +1640,57 @@ test_free_null(void)
     g_assert_null(parser_mail_free(NULL));
 }
 
+/* RFC 3834: only the token "no" says a person sent it; the token is the
+ * value up to ';' or a blank, exactly, in any case.  The same for the
+ * Precedence and X-Auto-Response-Suppress words. */
+static const struct {
+    const char *header;
+    bool is_auto_submitted;
+    bool is_bulk;
+    bool suppress_autoreply;
+} auto_cases[] = {
+    { "Auto-Submitted: no", false, false, false },
+    { "Auto-Submitted: No", false, false, false },
+    { "Auto-Submitted:  no ; reason=manual", false, false, false },
+    { "Auto-Submitted: no;x=1", false, false, false },
+    { "Auto-Submitted: no (sent by hand)", false, false, false },
+    { "Auto-Submitted: (by hand) no", false, false, false },
+    { "Auto-Submitted: no-thanks", true, false, false },
+    { "Auto-Submitted: nope", true, false, false },
+    { "Auto-Submitted: nono", true, false, false },
+    { "Auto-Submitted: auto-replied", true, false, false },
+    { "Auto-Submitted: Auto-Generated; owner-email=\"x@y.example\"", true, false, false },
+    { "Auto-Submitted:", true, false, false },
+    { "Auto-Submitted: (no", true, false, false },
+    { "Precedence: bulk", false, true, false },
+    { "Precedence: BULK (newsletter)", false, true, false },
+    { "Precedence: list", false, true, false },
+    { "Precedence: bulky", false, false, false },
+    { "Precedence: listing", false, false, false },
+    { "Precedence: first-class", false, false, false },
+    { "X-Auto-Response-Suppress: DR, OOF, AutoReply", false, false, true },
+    { "X-Auto-Response-Suppress: All", false, false, true },
+    { "X-Auto-Response-Suppress: Allow", false, false, false },
+    { "X-Auto-Response-Suppress: RN, NRN", false, false, false },
+};
+
+static void
+test_auto_tokens(void)
+{
+    for (guint i = 0; i < G_N_ELEMENTS(auto_cases); i++) {
+        g_autofree char *raw = g_strdup_printf(
+            "From: anna@klant.example\nTo: support@help.example\nSubject: x\n%s\n\nbody\n",
+            auto_cases[i].header);
+        struct mail *m = parse_string(raw);
+
+        g_test_message("%u: %s", i, auto_cases[i].header);
+        g_assert_cmpint(m->is_auto_submitted, ==, auto_cases[i].is_auto_submitted);
+        g_assert_cmpint(m->is_bulk, ==, auto_cases[i].is_bulk);
+        g_assert_cmpint(m->suppress_autoreply, ==, auto_cases[i].suppress_autoreply);
+        parser_mail_free(m);
+    }
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1706,6 +1758,7 @@ main(int argc, char **argv)
     g_test_add_func("/parser/bound/dash-lines-in-text-kept", test_dash_lines_in_text_kept);
     g_test_add_func("/parser/threads", test_threads);
     g_test_add_func("/parser/free-null", test_free_null);
+    g_test_add_func("/parser/auto/tokens", test_auto_tokens);
 
     rc = g_test_run();
     g_mime_shutdown();
