@@ -9,7 +9,7 @@
 # one log line, once.
 set -u
 . tests/e2e/lib.sh
-T=$(mktemp -d /tmp/tm-parserfix.XXXXXX)
+T=$(mktemp -d /tmp/tm-config-checks.XXXXXX)
 chmod 755 "$T"
 D_PID=
 cleanup() {
