@@ -45,7 +45,7 @@ main(int argc, char **argv)
         GBytes *body = NULL;
         char *content_type = NULL;
         char *encoding = NULL;
-        if (parser_strip_commands(raw, len, commands_is_command_line, &body, &content_type,
+        if (parser_strip_commands(raw, len, NULL, commands_is_command_line, &body, &content_type,
                                   &encoding)) {
             out = g_bytes_get_size(body);
             g_bytes_unref(body);

@@ -159,7 +159,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     check_header_helpers(raw, size);
 
-    if (parser_strip_commands(raw, size, commands_is_command_line, &body, &content_type,
+    if (parser_strip_commands(raw, size, NULL, commands_is_command_line, &body, &content_type,
                               &encoding)) {
         g_bytes_unref(body);
         g_free(content_type);

@@ -642,6 +642,18 @@ set_header(SMFICTX *ctx, const struct msg_ctx *msg, const char *name, bool prese
         milter_io_addheader(ctx, (char *)name, v);
 }
 
+/* What a message is parsed within, for reading it and for cutting its
+ * commands alike. */
+static struct parser_limits
+parse_limits(const struct config *cfg)
+{
+    return (struct parser_limits){
+        .max_depth = cfg->max_mime_depth,
+        .max_parts = cfg->max_mime_parts,
+        .max_headers = cfg->max_headers,
+    };
+}
+
 /* A staff reply that goes on to the customer loses its command lines: they
  * are for the ticket, not for the customer to read.  They go from every
  * part that shows the text, the plain and the HTML versions alike. */
@@ -651,10 +663,11 @@ strip_commands(SMFICTX *ctx, const struct msg_ctx *msg, const struct mail *mail,
     g_autofree char *content_type = NULL;
     g_autofree char *encoding = NULL;
     g_autoptr(GBytes) body = NULL;
+    struct parser_limits limits = parse_limits(msg->cfg);
     const guint8 *data;
     gsize size;
 
-    if (!parser_strip_commands((const char *)msg->raw->data, msg->raw->len,
+    if (!parser_strip_commands((const char *)msg->raw->data, msg->raw->len, &limits,
                                commands_is_command_line, &body, &content_type, &encoding))
         return;
     data = g_bytes_get_data(body, &size);
@@ -947,11 +960,7 @@ mlfi_eom(SMFICTX *ctx)
         return SMFIS_CONTINUE;
     if (msg->too_big)
         return too_big(ctx, msg, qid);
-    struct parser_limits limits = {
-        .max_depth = msg->cfg->max_mime_depth,
-        .max_parts = msg->cfg->max_mime_parts,
-        .max_headers = msg->cfg->max_headers,
-    };
+    struct parser_limits limits = parse_limits(msg->cfg);
     mail = parser_mail_parse_limited((const char *)msg->raw->data, msg->raw->len, &limits,
                                      &error);
     if (mail == NULL) {

@@ -133,14 +133,19 @@ extern const struct parser_limits parser_default_limits;
  * commands (or, with no plain part, the text of its first part without
  * them).
  *
+ * LIMITS (NULL: parser_default_limits) must be those the message was parsed
+ * with, so that the parts commands are read from are the parts they are
+ * cut from.
+ *
  * On true: *BODY gets everything after the header block, with CRLF line
  * ends; *CONTENT_TYPE and *ENCODING the values of the top-level
  * Content-Type and Content-Transfer-Encoding headers that go with it (NULL
  * when it has none); the caller frees all three.  Returns false, setting
  * nothing, when no part has a command line (nothing to change) or RAW is
  * no message. */
-bool parser_strip_commands(const char *raw, gsize len, bool (*is_command_line)(const char *line),
-                           GBytes **body, char **content_type, char **encoding);
+bool parser_strip_commands(const char *raw, gsize len, const struct parser_limits *limits,
+                           bool (*is_command_line)(const char *line), GBytes **body,
+                           char **content_type, char **encoding);
 
 /* The address of the first mailbox in VALUE, the raw value of an address
  * header (From, To, ...), as parser_mail_parse() would read it; NULL when

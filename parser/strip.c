@@ -683,14 +683,17 @@ content_bytes(GMimeObject *top)
 }
 
 bool
-parser_strip_commands(const char *raw, gsize len, bool (*is_command_line)(const char *line),
-                      GBytes **body, char **content_type, char **encoding)
+parser_strip_commands(const char *raw, gsize len, const struct parser_limits *limits,
+                      bool (*is_command_line)(const char *line), GBytes **body,
+                      char **content_type, char **encoding)
 {
     struct parser_bound bound = { 0 };
     GMimeParserOptions *options = NULL;
     /* The same bounded copy the parser reads: a hostile header costs here
      * what it costs there. */
-    GMimeMessage *msg = parser_construct_bounded(raw, len, &parser_default_limits, &bound, &options);
+    GMimeMessage *msg = parser_construct_bounded(raw, len,
+                                                 limits != NULL ? limits : &parser_default_limits,
+                                                 &bound, &options);
     struct parser_walk walk;
     GArray *leaves;
     GMimeObject *top;
@@ -708,7 +711,7 @@ parser_strip_commands(const char *raw, gsize len, bool (*is_command_line)(const 
     }
     top = g_mime_message_get_mime_part(msg);
     view.commands = g_ptr_array_new_with_free_func(g_free);
-    parser_walk_init(&walk, NULL);
+    parser_walk_init(&walk, limits);
     leaves = parser_walk_leaves(&walk, top, 0);
     /* The plain parts first: the HTML parts look for their commands. */
     for (int pass = 0; pass < 2; pass++) {

@@ -124,7 +124,7 @@ strip(const char *raw, gsize len, GBytes **body, char **content_type, char **enc
     *body = NULL;
     *content_type = NULL;
     *encoding = NULL;
-    return parser_strip_commands(raw, len, commands_is_command_line, body, content_type,
+    return parser_strip_commands(raw, len, NULL, commands_is_command_line, body, content_type,
                                  encoding);
 }
 
@@ -1064,6 +1064,36 @@ test_echo_cases(void)
     }
 }
 
+/* The parts commands are cut from are those the message was parsed with:
+ * a staff reply of 1,100 parts, read under max_mime_parts = 1200, loses its
+ * commands; within the defaults (500) the copy would lose its last parts,
+ * so it is left as it came. */
+static void
+test_strip_limits(void)
+{
+    g_autoptr(GString) m = g_string_new("From: lead@example.com\nTo: jan@acme.test\n"
+                                        "Subject: Re: [TKT-1] Logs\nMIME-Version: 1.0\n"
+                                        "Content-Type: multipart/mixed; boundary=\"b\"\n\n"
+                                        "--b\nContent-Type: text/plain\n\n#status pending\n\n"
+                                        "Here are the logs.\n");
+    struct parser_limits wide = { .max_depth = 50, .max_parts = 1200, .max_headers = 1000 };
+    g_autoptr(GBytes) body = NULL;
+    g_autofree char *content_type = NULL, *encoding = NULL;
+
+    for (int i = 0; i < 1099; i++)
+        g_string_append_printf(m, "--b\nContent-Type: application/octet-stream\n"
+                                  "Content-Disposition: attachment; filename=\"log%d.bin\"\n\nx\n",
+                               i);
+    g_string_append(m, "--b--\n");
+    g_assert_false(strip(m->str, m->len, &body, &content_type, &encoding));
+    g_assert_true(parser_strip_commands(m->str, m->len, &wide, commands_is_command_line, &body,
+                                        &content_type, &encoding));
+    g_autofree char *text = g_strndup(g_bytes_get_data(body, NULL), g_bytes_get_size(body));
+    g_assert_null(strstr(text, "#status"));
+    assert_contains("the reply", text, "Here are the logs.");
+    assert_contains("the last attachment", text, "log1098.bin");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1071,6 +1101,7 @@ main(int argc, char **argv)
     parser_init();
 
     g_test_add_func("/html/to-text", test_html_to_text);
+    g_test_add_func("/strip/limits", test_strip_limits);
     g_test_add_func("/html/threads", test_html_threads);
     g_test_add_func("/html/hostile", test_html_hostile);
     g_test_add_func("/html/ampersands", test_html_ampersands);
