@@ -2,9 +2,9 @@
  * db - the one SQL layer under the store: connections, prepared
  * statements, rows, transactions and errors, over SQLite or PostgreSQL.
  *
- * Everything above (store/*.c) is written once against this: the same
- * statements, the same transactions, the same errors, whichever database
- * holds the tickets.  What only one of them can say (PRAGMAs, FTS5 or
+ * Everything above (the rest of store/) is written once against this:
+ * the same statements, the same transactions, the same errors, whichever
+ * database holds the tickets.  What only one of them can say (PRAGMAs, FTS5 or
  * tsvector, AUTOINCREMENT or identity columns, FOR UPDATE SKIP LOCKED)
  * the store picks by db_kind(); nothing else looks at the backend.
  *
@@ -88,7 +88,9 @@ const char *db_name(const struct db *db);
 /* Runs SQL (one or more statements, no parameters, no rows wanted). */
 bool db_exec(struct db *db, const char *sql, GError **error);
 
-/* Prepares SQL once; the statement lives until db_close(). */
+/* Prepares SQL once; the statement lives until db_close().  The same SQL
+ * again gives the same statement: so a statement is not run again while
+ * its rows are being read. */
 struct db_stmt *db_prepare(struct db *db, const char *sql, GError **error);
 
 /* Parameters, 1-based; TEXT NULL binds SQL NULL.  Values are copied. */
@@ -121,9 +123,15 @@ gint64 db_changes(struct db_stmt *s);
  * READ COMMITTED transaction whose conflicts surface as CONFLICT or RETRY.
  * Savepoints nest inside: after an error inside one, db_rollback_to()
  * makes the transaction usable again on both backends (PostgreSQL's
- * "current transaction is aborted" state included).  db_in_transaction()
- * is false once the backend rolled the whole transaction back on its own
- * (SQLite on some disk-full and I/O errors) or the connection broke. */
+ * "current transaction is aborted" state included), and ends it as
+ * db_release() would.  Until then, after a failed statement, both backends
+ * refuse every statement, savepoint and release of that transaction, and
+ * db_commit() rolls back and fails with the first error's code.
+ * db_in_transaction() is false once the backend rolled the whole
+ * transaction back on its own (SQLite on some disk-full and I/O errors) or
+ * the connection broke.  On a DB_READ_ONLY connection db_begin() starts a
+ * read transaction: one snapshot for all it reads (SQLite BEGIN, PostgreSQL
+ * REPEATABLE READ READ ONLY). */
 bool db_begin(struct db *db, GError **error);
 bool db_commit(struct db *db, GError **error);
 void db_rollback(struct db *db);
