@@ -53,8 +53,8 @@ struct db {
     const struct db_ops *ops;
     enum db_kind kind;
     enum db_mode mode;
-    char *name;            /* db_name(): never a password */
-    GHashTable *stmts;     /* SQL -> struct db_stmt *, owned */
+    char *name;        /* db_name(): never a password */
+    GHashTable *stmts; /* SQL -> struct db_stmt *, owned */
     /* What db.c believes of the transaction (see db.c). */
     bool in_tx;
     GError *failure;       /* the error that failed the open transaction */
@@ -79,8 +79,7 @@ void db_set_error(GError **error, const struct db *db, int code, const char *wha
 
 struct db *db_sqlite_open(const char *path, enum db_mode mode, guint busy_timeout_ms,
                           GError **error);
-struct db *db_pg_open(const char *target, enum db_mode mode, guint busy_timeout_ms,
-                      GError **error);
+struct db *db_pg_open(const char *target, enum db_mode mode, guint busy_timeout_ms, GError **error);
 /* TARGET as it may be shown: without a password, whichever way it was
  * written (URI user info, URI parameter, key=value).  Newly allocated. */
 char *db_pg_safe_name(const char *target);

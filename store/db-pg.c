@@ -86,7 +86,7 @@ struct pg_stmt {
     int row;
     int nrows;
     gint64 changes;
-    char **conv;   /* the current row's values as converted for the caller */
+    char **conv; /* the current row's values as converted for the caller */
     gsize *conv_len;
 };
 
@@ -209,8 +209,8 @@ db_pg_safe_name(const char *target)
 {
     if (!is_uri(target)) {
         /* key=value: a value is a word or '...' with \' and \\ inside. */
-        g_autoptr(GRegex) re = g_regex_new("(^|\\s)password\\s*=\\s*('(\\\\.|[^'\\\\])*'?|\\S*)",
-                                           0, 0, NULL);
+        g_autoptr(GRegex) re =
+            g_regex_new("(^|\\s)password\\s*=\\s*('(\\\\.|[^'\\\\])*'?|\\S*)", 0, 0, NULL);
         g_autofree char *out = g_regex_replace_literal(re, target, -1, 0, "", 0, NULL);
 
         return g_strdup(g_strstrip(out));
@@ -338,8 +338,8 @@ pg_command(struct pg_db *pd, const char *sql, GError **error)
 /* OPTS (from PQconninfoParse) as PQconnectdbParams() arrays, with what we
  * need of every session added. */
 static void
-pg_connect_params(PQconninfoOption *opts, enum db_mode mode, guint busy_timeout_ms,
-                  GPtrArray *keys, GPtrArray *vals)
+pg_connect_params(PQconninfoOption *opts, enum db_mode mode, guint busy_timeout_ms, GPtrArray *keys,
+                  GPtrArray *vals)
 {
     GString *options = g_string_new(NULL);
     bool has_timeout = false;
@@ -362,7 +362,8 @@ pg_connect_params(PQconninfoOption *opts, enum db_mode mode, guint busy_timeout_
     if (busy_timeout_ms > 0) {
         guint64 statement_ms = MIN(2 * (guint64)busy_timeout_ms, (guint64)G_MAXINT);
 
-        g_string_append_printf(options, " -c lock_timeout=%u -c statement_timeout=%" G_GUINT64_FORMAT,
+        g_string_append_printf(options,
+                               " -c lock_timeout=%u -c statement_timeout=%" G_GUINT64_FORMAT,
                                busy_timeout_ms, statement_ms);
     }
     if (mode == DB_READ_ONLY)
@@ -419,17 +420,17 @@ db_pg_open(const char *target, enum db_mode mode, guint busy_timeout_ms, GError 
 
     db_init(db, &pg_ops, DB_POSTGRES, mode, name);
     pd->prepared = g_ptr_array_new();
-    pd->conn = PQconnectdbParams((const char *const *)keys->pdata,
-                                 (const char *const *)vals->pdata, 0);
+    pd->conn =
+        PQconnectdbParams((const char *const *)keys->pdata, (const char *const *)vals->pdata, 0);
     if (PQstatus(pd->conn) != CONNECTION_OK) {
         pg_set_error(pd, NULL, "connecting", error);
         return db_close(db);
     }
     PQsetNoticeReceiver(pd->conn, pg_notice, pd);
     if (PQserverVersion(pd->conn) < PG_MIN_SERVER_VERSION) {
-        g_autofree char *detail = g_strdup_printf(
-            "server version %d; ticket-milter needs PostgreSQL 10 or later",
-            PQserverVersion(pd->conn));
+        g_autofree char *detail =
+            g_strdup_printf("server version %d; ticket-milter needs PostgreSQL 10 or later",
+                            PQserverVersion(pd->conn));
         db_set_error(error, db, STORE_ERROR_FAILED, "connecting", detail);
         return db_close(db);
     }
@@ -710,9 +711,9 @@ pg_step(struct db_stmt *base, GError **error)
             pg_end_run(s);
             return DB_ERROR;
         }
-        PGresult *res = PQexecPrepared(pd->conn, s->name, s->nparams,
-                                       (const char *const *)s->values, s->lengths, s->formats,
-                                       s->result_format);
+        PGresult *res =
+            PQexecPrepared(pd->conn, s->name, s->nparams, (const char *const *)s->values,
+                           s->lengths, s->formats, s->result_format);
 
         switch (PQresultStatus(res)) {
         case PGRES_TUPLES_OK:
@@ -752,8 +753,8 @@ pg_reset(struct db_stmt *s)
 static const char *
 pg_cell(struct pg_stmt *s, int col, Oid *type, int *len)
 {
-    if (s->res == NULL || s->row < 0 || s->row >= s->nrows || col < 0 ||
-        col >= PQnfields(s->res) || PQgetisnull(s->res, s->row, col))
+    if (s->res == NULL || s->row < 0 || s->row >= s->nrows || col < 0 || col >= PQnfields(s->res) ||
+        PQgetisnull(s->res, s->row, col))
         return NULL;
     *type = PQftype(s->res, col);
     *len = PQgetlength(s->res, s->row, col);

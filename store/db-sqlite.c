@@ -117,8 +117,8 @@ sqlite_exec(struct db *db, const char *sql, GError **error)
 
     if (rc != SQLITE_OK) {
         int ext = sqlite3_extended_errcode(conn_of(db));
-        int code = sqlite_error_code(ext != SQLITE_OK ? ext : rc,
-                                     sqlite3_system_errno(conn_of(db)));
+        int code =
+            sqlite_error_code(ext != SQLITE_OK ? ext : rc, sqlite3_system_errno(conn_of(db)));
         db_set_error(error, db, code, sql, msg != NULL ? msg : sqlite3_errstr(rc));
         sqlite3_free(msg);
         return false;
@@ -131,8 +131,8 @@ db_sqlite_open(const char *path, enum db_mode mode, guint busy_timeout_ms, GErro
 {
     struct sqlite_db *sd = g_new0(struct sqlite_db, 1);
     struct db *db = &sd->base;
-    int flags = mode == DB_READ_ONLY ? SQLITE_OPEN_READONLY
-                                     : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    int flags =
+        mode == DB_READ_ONLY ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
     int rc;
 
     db_init(db, &sqlite_ops, DB_SQLITE, mode, path);

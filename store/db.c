@@ -95,7 +95,8 @@ db_kind_of_target(const char *target)
     bool is_pg = false;
 
     for (PQconninfoOption *o = opts; o != NULL && o->keyword != NULL; o++)
-        if (o->val != NULL && (strcmp(o->keyword, "host") == 0 || strcmp(o->keyword, "dbname") == 0))
+        if (o->val != NULL &&
+            (strcmp(o->keyword, "host") == 0 || strcmp(o->keyword, "dbname") == 0))
             is_pg = true;
     PQconninfoFree(opts);
     return is_pg ? DB_POSTGRES : DB_SQLITE;
@@ -318,9 +319,9 @@ db_commit(struct db *db, GError **error)
 {
     if (db->failure != NULL || !db->ops->in_transaction(db)) {
         int code = db->failure != NULL ? db->failure->code : STORE_ERROR_FAILED;
-        g_autofree char *detail = g_strdup_printf(
-            "the transaction was not committed: %s",
-            db->failure != NULL ? db->failure->message : "no transaction is open");
+        g_autofree char *detail =
+            g_strdup_printf("the transaction was not committed: %s",
+                            db->failure != NULL ? db->failure->message : "no transaction is open");
         db_set_error(error, db, code, "COMMIT", detail);
         db_rollback(db);
         return false;

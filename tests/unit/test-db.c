@@ -59,8 +59,8 @@ fixture_setup(struct fixture *f, gconstpointer data)
                                 strchr(uri, '?') != NULL ? '&' : '?', f->schema);
     struct db *db = db_open(f->admin, DB_READ_WRITE, 5000, &error);
     g_assert_no_error(error);
-    g_autofree char *sql = g_strdup_printf("DROP SCHEMA IF EXISTS %s CASCADE; CREATE SCHEMA %s",
-                                           f->schema, f->schema);
+    g_autofree char *sql =
+        g_strdup_printf("DROP SCHEMA IF EXISTS %s CASCADE; CREATE SCHEMA %s", f->schema, f->schema);
     g_assert_true(db_exec(db, sql, &error));
     db_close(db);
 }
@@ -181,8 +181,8 @@ insert_key(struct db *db, const char *k)
 static gint64
 count_rows(struct db *db, const char *where)
 {
-    g_autofree char *sql = g_strdup_printf("SELECT count(*) FROM t%s%s", where ? " WHERE " : "",
-                                           where ? where : "");
+    g_autofree char *sql =
+        g_strdup_printf("SELECT count(*) FROM t%s%s", where ? " WHERE " : "", where ? where : "");
     struct db_stmt *s = prepare_ok(db, sql);
     gint64 n;
 
@@ -349,7 +349,8 @@ test_parameters(struct fixture *f, gconstpointer data)
     /* Parameters are cleared after each run: unbound is NULL.  (A
      * parameter whose type nothing around it tells needs a CAST on
      * PostgreSQL.) */
-    s = prepare_ok(db, "SELECT count(*) FROM t WHERE k = ?1 OR (CAST(?2 AS TEXT) IS NULL AND k IS NULL)");
+    s = prepare_ok(
+        db, "SELECT count(*) FROM t WHERE k = ?1 OR (CAST(?2 AS TEXT) IS NULL AND k IS NULL)");
     db_bind_text(s, 1, "key");
     db_bind_text(s, 2, "x");
     step_row(s);
@@ -773,7 +774,8 @@ static void
 terminate(struct db *killer, gint64 pid)
 {
     /* Waits (up to 5 s) until the backend is gone. */
-    struct db_stmt *s = prepare_ok(killer, "SELECT pg_terminate_backend(CAST(?1 AS INTEGER), 5000)");
+    struct db_stmt *s =
+        prepare_ok(killer, "SELECT pg_terminate_backend(CAST(?1 AS INTEGER), 5000)");
 
     db_bind_int64(s, 1, pid);
     step_row(s);
@@ -932,8 +934,8 @@ static void
 test_pg_closed_port(void)
 {
     g_autoptr(GError) error = NULL;
-    g_autoptr(GSocket) sock = g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
-                                           G_SOCKET_PROTOCOL_TCP, &error);
+    g_autoptr(GSocket) sock =
+        g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
     g_autoptr(GInetAddress) lo = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4);
     g_autoptr(GSocketAddress) any = g_inet_socket_address_new(lo, 0);
     g_autoptr(GSocketAddress) bound = NULL;
