@@ -4,9 +4,9 @@
  *
  * Everything above (the rest of store/) is written once against this:
  * the same statements, the same transactions, the same errors, whichever
- * database holds the tickets.  What only one of them can say (PRAGMAs, FTS5 or
- * tsvector, AUTOINCREMENT or identity columns, FOR UPDATE SKIP LOCKED)
- * the store picks by db_kind(); nothing else looks at the backend.
+ * database holds the tickets.  What only one of them can say (PRAGMAs,
+ * FTS5 or tsvector, AUTOINCREMENT or identity columns, FOR UPDATE SKIP
+ * LOCKED) the store picks by db_kind(); nothing else looks at the backend.
  *
  * SQL: parameters are written ?1 .. ?N (numbered, each may repeat); the
  * PostgreSQL driver rewrites them to $1 .. $N outside quoted literals.
@@ -73,7 +73,8 @@ struct db_stmt;
 enum db_kind db_kind_of_target(const char *target);
 
 /* Opens TARGET. BUSY_TIMEOUT_MS: SQLite's busy timeout; PostgreSQL's
- * lock_timeout and statement_timeout (0: the server's).  The password of
+ * lock_timeout, and twice it its statement_timeout, so that a lock wait
+ * reports as one (0: the server's).  The password of
  * a URI comes from ~/.pgpass or PGPASSFILE (a URI that carries one is
  * refused: it would be in the config and in ps).  NULL and ERROR when it
  * cannot be used. */
