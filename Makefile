@@ -17,7 +17,7 @@ SYSCONFDIR ?= /etc
 BUILD     ?= build
 
 CC        ?= cc
-PKGS      := milter gmime-3.0 glib-2.0 gio-2.0 sqlite3 libcurl json-glib-1.0 libical libxml-2.0
+PKGS      := milter gmime-3.0 glib-2.0 gio-2.0 sqlite3 libpq libcurl json-glib-1.0 libical libxml-2.0
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lpthread
 

@@ -33,6 +33,10 @@ enum store_error_code {
     STORE_ERROR_CORRUPT,  /* not a database, or damaged */
     STORE_ERROR_VERSION,  /* written by a newer ticket-milter */
     STORE_ERROR_FAILED,   /* anything else */
+    /* Added with store/db.h, for several hosts sharing one database: */
+    STORE_ERROR_UNAVAILABLE, /* the server cannot be reached, or the connection broke */
+    STORE_ERROR_RETRY,       /* the transaction lost a race: run it again from its start */
+    STORE_ERROR_CONFLICT,    /* a unique key is taken: another host stored it first */
 };
 
 enum store_mode {
