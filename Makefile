@@ -169,7 +169,7 @@ fuzz:
 	@clang $(WARN) $(DEFS) -I. $(shell pkg-config --cflags gmime-3.0 glib-2.0 libxml-2.0) -O1 -g \
 	    -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
 	    -fno-sanitize-recover=undefined -o $(BUILD)/fuzz/fuzz-parser fuzz/fuzz-parser.c \
-	    $(wildcard parser/*.c) router/commands.c router/address.c \
+	    $(wildcard parser/*.c) util/lines.c router/commands.c router/address.c \
 	    $(shell pkg-config --libs gmime-3.0 glib-2.0 libxml-2.0)
 
 clean:

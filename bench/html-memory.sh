@@ -18,7 +18,7 @@ trap 'rm -rf "$WORK"' EXIT
 DRIVER=$WORK/html-memory
 PKGS="gmime-3.0 glib-2.0 libxml-2.0"
 cc -std=c11 -O2 -g -D_GNU_SOURCE -I"$SRC" $(pkg-config --cflags $PKGS) -o "$DRIVER" \
-    bench/html-memory.c "$SRC"/parser/*.c "$SRC/router/commands.c" "$SRC/router/address.c" \
+    bench/html-memory.c "$SRC"/parser/*.c $(ls "$SRC"/util/lines.c 2>/dev/null) "$SRC/router/commands.c" "$SRC/router/address.c" \
     $(pkg-config --libs $PKGS) || exit 1
 
 python3 - "$WORK/hostile.eml" "$MB" <<'PY'

@@ -16,7 +16,7 @@ WORK=$(mktemp -d /tmp/tm-bench-parser.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 TIMER=$WORK/parser-time
 cc -std=c11 -O2 -D_GNU_SOURCE -I. $(pkg-config --cflags gmime-3.0 glib-2.0 libxml-2.0) -o "$TIMER" \
-    fuzz/parser-time.c parser/*.c $(pkg-config --libs gmime-3.0 glib-2.0 libxml-2.0) || exit 1
+    fuzz/parser-time.c parser/*.c util/lines.c $(pkg-config --libs gmime-3.0 glib-2.0 libxml-2.0) || exit 1
 
 python3 - "$WORK/typical-50k.eml" <<'PY'
 import base64, sys
@@ -70,4 +70,20 @@ while read -r tag ms bytes file; do
     echo "RESULT parser-hostile $name (${kb} KB): $ms ms per message (target <= 100 ms) $verdict"
 done <"$WORK/hostile.out"
 [ "$over" -eq 0 ] || status=1
+
+# The corpus the last fuzz run of make check ended with (test-fuzz-parser
+# keeps it): every input, the fastest of 3, against the same 100 ms.
+CORPUS=${BUILD:-build}/fuzz/corpus
+if [ -d "$CORPUS" ]; then
+    find "$CORPUS" -type f -print0 | xargs -0 "$TIMER" -n 3 >"$WORK/corpus.out" 2>&1
+    n=$(grep -c '^TIME ' "$WORK/corpus.out")
+    slowest=$(grep '^TIME ' "$WORK/corpus.out" | sort -k2 -g | tail -n 1)
+    over=$(awk '$1 == "TIME" && $2 > 100' "$WORK/corpus.out" | wc -l)
+    verdict=ok
+    [ "$over" -eq 0 ] || { verdict=OVER; status=1; }
+    echo "RESULT parser-fuzz-corpus: $n inputs, $over over 100 ms; slowest $(echo "$slowest" |
+        awk '{ printf "%s ms (%d KB) %s", $2, $3 / 1024, $4 }') $verdict"
+else
+    echo "RESULT parser-fuzz-corpus: no corpus in $CORPUS (make check's fuzz run keeps one) skipped"
+fi
 exit "$status"

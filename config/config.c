@@ -19,6 +19,7 @@
 #include "config/config.h"
 #include "config/ical.h"
 #include "router/router.h"
+#include "util/lines.h"
 
 G_DEFINE_QUARK(config-error-quark, config_error)
 
@@ -446,7 +447,7 @@ find_key(const char *group, const char *key)
 static bool
 scan_text(struct scan *s, const char *text, GError **error)
 {
-    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+    g_auto(GStrv) lines = util_split_lines(text);
     const char *group = NULL;
 
     s->lines = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);

@@ -16,6 +16,7 @@
 #include "parser/bound.h"
 #include "parser/header.h"
 #include "parser/text.h"
+#include "util/lines.h"
 
 /* Subject starts that vacation responders use when they set no header. */
 static const char *const auto_subjects[] = {
@@ -101,7 +102,7 @@ is_delivery_report(GMimeMessage *msg)
 static char *
 dsn_field(const char *text, const char *field)
 {
-    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+    g_auto(GStrv) lines = util_split_lines(text);
     gsize n = strlen(field);
 
     for (char **l = lines; *l != NULL; l++) {

@@ -70,6 +70,7 @@
 #include "parser/mail.h"
 #include "parser/text.h"
 #include "parser/walk.h"
+#include "util/lines.h"
 
 /* Elements that show something with no text in them. */
 static const char *const showing_tags[] = {
@@ -151,7 +152,7 @@ add_command_lines(GPtrArray *out, const char *text, gsize rest,
                   bool (*is_command_line)(const char *line))
 {
     g_autofree char *head = g_strndup(text, rest);
-    g_auto(GStrv) lines = g_strsplit(head, "\n", -1);
+    g_auto(GStrv) lines = util_split_lines(head);
 
     for (char **l = lines; *l != NULL; l++) {
         g_strstrip(*l);
