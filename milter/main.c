@@ -407,7 +407,7 @@ reload(struct daemon_state *ds)
     config_unref(ds->cfg);
     ds->cfg = cfg;
     log_info("configuration reloaded path=%s customers=%u", ds->config_path, cfg->customers->len);
-    sd_notifyf(0, "READY=1\nSTATUS=taking mail; configuration reloaded");
+    sd_notify(0, "READY=1\nSTATUS=taking mail; configuration reloaded");
 }
 
 /* Waits for signals until the milter thread has ended. */
