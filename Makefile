@@ -7,6 +7,12 @@
 #   make bench      throughput against a private Postfix (see bench/)
 #   make demo       install what is missing, build, run a private Postfix with samples
 #   make install    PREFIX=/usr/local DESTDIR=
+#   make deb        the Debian package (debian/), into $(BUILD)/deb
+#
+# CPPFLAGS, CFLAGS and LDFLAGS from the environment or the command line are
+# used as given (a packager's hardening flags reach every object).  Warnings
+# stop a development build; a package build says WERROR= so that another
+# compiler's new warning does not stop it.
 
 PREFIX    ?= /usr/local
 SBINDIR   ?= $(PREFIX)/sbin
@@ -17,15 +23,17 @@ SYSCONFDIR ?= /etc
 BUILD     ?= build
 
 CC        ?= cc
-PKGS      := milter gmime-3.0 glib-2.0 gio-2.0 sqlite3 libpq libcurl json-glib-1.0 libical libxml-2.0
+PKGS      := milter gmime-3.0 glib-2.0 gio-2.0 sqlite3 libpq libcurl json-glib-1.0 libical libxml-2.0 \
+             libsystemd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lpthread
 
 CFLAGS    ?= -O2 -g
-WARN      := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+WERROR    ?= -Werror
+WARN      := -std=c11 -Wall -Wextra $(WERROR) -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 DEFS      := -D_GNU_SOURCE -DDATADIR='"$(DATADIR)"' -DSYSCONFDIR='"$(SYSCONFDIR)"'
 INCS      := -I. $(PKG_CFLAGS)
-ALL_CFLAGS := $(WARN) $(DEFS) $(INCS) $(CFLAGS) $(EXTRA_CFLAGS)
+ALL_CFLAGS := $(WARN) $(DEFS) $(INCS) $(CPPFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
 ALL_LDFLAGS := $(LDFLAGS) $(EXTRA_LDFLAGS)
 
 # Everything but the two main programs goes into one static library that
@@ -46,8 +54,10 @@ TOOL_BIN  := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%)
 # objects except main().
 MILTER_LIB_OBJ := $(filter-out $(BUILD)/obj/milter/main.o,$(MILTER_OBJ))
 
-.PHONY: all check unit e2e asan analyze bench demo install uninstall clean fuzz
-all: $(BUILD)/ticket-milter $(BUILD)/ticketctl $(TEST_BIN) $(TOOL_BIN)
+.PHONY: all programs check unit e2e asan analyze bench demo install uninstall clean fuzz deb
+all: programs $(TEST_BIN) $(TOOL_BIN)
+
+programs: $(BUILD)/ticket-milter $(BUILD)/ticketctl
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -105,7 +115,7 @@ bench: all
 	@BUILD=$(BUILD) bench/run
 
 demo:
-	scripts/install-deps
+	scripts/install-deps --dev
 	$(MAKE) all
 	@BUILD=$(BUILD) scripts/demo
 
@@ -171,6 +181,19 @@ fuzz:
 	    -fno-sanitize-recover=undefined -o $(BUILD)/fuzz/fuzz-parser fuzz/fuzz-parser.c \
 	    $(wildcard parser/*.c) util/lines.c router/commands.c router/address.c \
 	    $(shell pkg-config --libs gmime-3.0 glib-2.0 libxml-2.0)
+
+# dpkg-buildpackage writes next to the source tree; the files are moved
+# into $(BUILD)/deb, where tests/package/run looks for them.
+DEB_VERSION = $(shell dpkg-parsechangelog -S Version)
+DEB_ARCH = $(shell dpkg-architecture -q DEB_HOST_ARCH)
+DEB_FILES = ticket-milter_$(DEB_VERSION)_$(DEB_ARCH).deb \
+    ticket-milter-dbgsym_$(DEB_VERSION)_$(DEB_ARCH).deb \
+    ticket-milter_$(DEB_VERSION)_$(DEB_ARCH).buildinfo ticket-milter_$(DEB_VERSION)_$(DEB_ARCH).changes
+deb:
+	dpkg-buildpackage -us -uc -b
+	@mkdir -p $(BUILD)/deb
+	cd .. && mv -f $(DEB_FILES) $(CURDIR)/$(BUILD)/deb/
+	@echo "  DEB     $(BUILD)/deb/ticket-milter_$(DEB_VERSION)_$(DEB_ARCH).deb"
 
 clean:
 	rm -rf build build-asan build-analyze

@@ -1152,8 +1152,13 @@ config_warnings(const struct config *cfg)
                     "set, but [staff] authserv_networks is empty: no Authentication-Results"
                     " header is believed until it names the networks of the hosts that verify"
                     " DKIM and DMARC for us");
+    /* Verifiers that are milters before us in the same smtpd make this
+     * every address, on purpose: then only Postfix dropping the headers
+     * mail arrives with keeps it safe, which no milter can check. */
     warn_networks(out, cfg, "authserv_networks", cfg->authserv_networks,
-                  "can forge the Authentication-Results that make staff mail trusted");
+                  "can forge the Authentication-Results that make staff mail trusted, unless"
+                  " Postfix drops every Authentication-Results header mail arrives with"
+                  " (header_checks, see ticket-milter(8))");
     warn_staff_contacts(out, cfg);
     if (!g_str_has_prefix(cfg->socket, "unix:") && !g_str_has_prefix(cfg->socket, "local:"))
         add_warning(out, cfg, "milter", "socket",
