@@ -265,13 +265,32 @@ link_tickets(struct decision *d, enum event_type type, gint64 other, const struc
     event_set_string(there, "opened", NULL);
 }
 
-/* The staff commands of a message, unless its text is a forwarded mail's. */
+/* The staff commands of a message, unless its text is a forwarded mail's.
+ * In a message cut at max_mime_parts or max_mime_depth none is applied:
+ * the copy that goes on could not be rewritten without losing its last
+ * parts, so its command lines stay in it, and what the customer reads
+ * must not have changed the ticket.  They come back as unknown, with why,
+ * so that the writer hears of it. */
 static GPtrArray *
 commands_of(const struct mail *m)
 {
+    GPtrArray *cmds;
+
     if (m->text_is_forwarded)
         return g_ptr_array_new();
-    return commands_parse(m->text);
+    cmds = commands_parse(m->text);
+    if ((m->limits_hit & (MAIL_LIMIT_PARTS | MAIL_LIMIT_DEPTH)) == 0)
+        return cmds;
+    for (guint i = 0; i < cmds->len; i++) {
+        struct command *c = g_ptr_array_index(cmds, i);
+        char *line = g_strdup_printf("%s (not applied: the message has more MIME parts or"
+                                     " nesting than max_mime_parts or max_mime_depth allow)",
+                                     c->line);
+        c->kind = CMD_UNKNOWN;
+        g_free(c->line);
+        c->line = line;
+    }
+    return cmds;
 }
 
 /* ---- a new ticket ---- */
@@ -428,19 +447,27 @@ lists_reader(const struct policy *p, const struct ticket *t, const GPtrArray *li
 
 /* Whether a staff mail reaches the customer, so that it answers them: the
  * requester or a contact of the ticket's customer is an envelope
- * recipient, or is in To or Cc (staff whose mail leaves by another relay
- * copy support in a transaction of its own).  A reply sent to support
- * alone meets no goal: the customer has not heard a word.  Without the
- * envelope (a caller that does not know it) the mail counts as before. */
+ * recipient.  To and Cc count too for mail that came through another
+ * relay (staff whose mail leaves by it copy support in a transaction of
+ * its own, and DKIM or DMARC is what vouches for them): for mail sent
+ * through this server the envelope is the whole truth, and a header that
+ * names the customer proves nothing.  A reply sent to support alone meets
+ * no goal: the customer has not heard a word.  Without the envelope (a
+ * caller that does not know it) the mail counts as before. */
 static bool
-reaches_customer(const struct policy *p, const struct router_input *in, const struct ticket *t)
+reaches_customer(const struct policy *p, const struct router_input *in, const struct sender *s,
+                 const struct ticket *t)
 {
+    bool via_other_relay = s->trust != NULL &&
+                           (strcmp(s->trust, "dkim") == 0 || strcmp(s->trust, "dmarc") == 0);
+
     if (in->recipients == NULL)
         return true;
     for (guint i = 0; i < in->recipients->len; i++)
         if (is_ticket_reader(p, t, g_ptr_array_index(in->recipients, i)))
             return true;
-    return lists_reader(p, t, in->mail->to) || lists_reader(p, t, in->mail->cc);
+    return via_other_relay &&
+           (lists_reader(p, t, in->mail->to) || lists_reader(p, t, in->mail->cc));
 }
 
 /* The envelope recipients of an #internal note who are neither support
@@ -540,7 +567,7 @@ staff_followup(const struct policy *p, const struct router_input *in, const stru
         n->auto_submitted = "auto-replied";
         n->unknown_commands = g_steal_pointer(&unknown);
     }
-    if (internal || !reaches_customer(p, in, t)) {
+    if (internal || !reaches_customer(p, in, s, t)) {
         e = decision_event(d, EVENT_INTERNAL_NOTE, s->requester);
         event_set_string(e, "message_id", m->message_id);
         if (!internal) {

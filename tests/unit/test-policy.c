@@ -72,7 +72,14 @@ struct state {
 enum input { MAIL, TIMER, ADMIN };
 
 /* How the session vouches for the sender. */
-enum session { PLAIN, TRUSTED_NETWORK, AUTH_OWN, AUTH_OTHER, OUTBOUND_TRUSTED };
+enum session {
+    PLAIN,
+    TRUSTED_NETWORK,
+    AUTH_OWN,
+    AUTH_OTHER,
+    OUTBOUND_TRUSTED,
+    DKIM_PASS, /* our verifier (mx.example.com) says dkim=pass for example.com */
+};
 
 struct row {
     const char *fact;
@@ -481,14 +488,25 @@ static const struct row rows[] = {
       .session = TRUSTED_NETWORK, .ticket = &acme_sev3, .action = ROUTER_FOLLOWUP, .stage = -1,
       .events = "staff-reply first-response", .no_events = "internal-note",
       .recipients = "support@example.com,jan@acme.test", .message_kind = "staff" },
-    { .fact = "Support copied by its own transaction: the customer in To is enough",
+    { .fact = "Support copied by its own transaction from another relay (DKIM): the customer in To"
+              " is enough",
+      .config = "[staff]\nauthserv_ids = mx.example.com\nauthserv_networks = 192.0.2.0/24\n",
       .now = "2026-11-24T09:30:00Z", .input = MAIL,
       .mail = "From: lead@example.com\nTo: Jan <jan@acme.test>\nCc: support@example.com\n"
               "Subject: Re: [TKT-1] Printer offline\nMessage-ID: <r3@example.com>\n\n"
               "We are on it.\n",
-      .session = TRUSTED_NETWORK, .ticket = &acme_sev3, .action = ROUTER_FOLLOWUP, .stage = -1,
+      .session = DKIM_PASS, .ticket = &acme_sev3, .action = ROUTER_FOLLOWUP, .stage = -1,
       .events = "staff-reply first-response", .no_events = "internal-note",
       .recipients = "support@example.com" },
+    { .fact = "Sent through this server, a To naming the customer proves nothing: the envelope"
+              " says who got it",
+      .now = "2026-11-24T09:30:00Z", .input = MAIL,
+      .mail = "From: lead@example.com\nTo: Jan <jan@acme.test>\nCc: support@example.com\n"
+              "Subject: Re: [TKT-1] Printer offline\nMessage-ID: <r3b@example.com>\n\n"
+              "We are on it.\n",
+      .session = TRUSTED_NETWORK, .ticket = &acme_sev3, .action = ROUTER_FOLLOWUP, .stage = -1,
+      .events = "staff-reply internal-note", .no_events = "first-response",
+      .recipients = "support@example.com", .message_kind = "internal" },
     { .fact = "Another contact of the same customer is the customer too",
       .now = "2026-11-24T09:30:00Z", .input = MAIL,
       .mail = "From: lead@example.com\nTo: marie@acme.test\n"
@@ -535,6 +553,18 @@ static const struct row rows[] = {
       .session = TRUSTED_NETWORK, .ticket = &acme_sev3, .action = ROUTER_FOLLOWUP, .stage = -1,
       .notices = "", .events = "internal-note",
       .recipients = "am@example.com,support@example.com", .dropped = "-" },
+
+    { .fact = "Commands in a staff reply cut at max_mime_parts are not applied, and reported",
+      .config = "[milter]\nmax_mime_parts = 3\n", .now = "2026-11-24T09:30:00Z", .input = MAIL,
+      .mail = "From: lead@example.com\nTo: jan@acme.test\nCc: support@example.com\n"
+              "Subject: Re: [TKT-1] Printer offline\nMessage-ID: <p1@example.com>\n"
+              "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n"
+              "--b\nContent-Type: text/plain\n\n#status closed\n#assign bob@example.com\n\nDone.\n"
+              "--b\nContent-Type: text/plain\n\n1\n--b\nContent-Type: text/plain\n\n2\n"
+              "--b\nContent-Type: text/plain\n\n3\n--b\nContent-Type: text/plain\n\n4\n--b--\n",
+      .session = TRUSTED_NETWORK, .ticket = &acme_sev3, .action = ROUTER_FOLLOWUP, .stage = -1,
+      .notices = "unknown-command>lead@example.com", .events = "staff-reply parse-limits",
+      .no_events = "status assign", .recipients = "jan@acme.test,support@example.com" },
 
     /* ---- entitlement, identity and floods (review of issue 12) ---- */
     { .fact = "A stranger asking to escalate pages nobody: no goal runs for them",
@@ -704,7 +734,11 @@ decide_mail(const struct row *r, const struct config *cfg, const struct keys *ke
             GDateTime *now)
 {
     g_autoptr(GError) error = NULL;
-    struct mail *m = parser_mail_parse(r->mail, strlen(r->mail), &error);
+    /* Within the configured limits, as the milter parses. */
+    struct parser_limits limits = { .max_depth = cfg->max_mime_depth,
+                                    .max_parts = cfg->max_mime_parts,
+                                    .max_headers = cfg->max_headers };
+    struct mail *m = parser_mail_parse_limited(r->mail, strlen(r->mail), &limits, &error);
     struct router_view v = { .bounce_ticket = r->bounce_ticket, .acks_last_hour = 0,
                              .is_stored = r->stored, .stored_ticket = r->stored ? 1 : 0 };
     const char *envelope = r->envelope != NULL ? r->envelope
@@ -722,10 +756,17 @@ decide_mail(const struct row *r, const struct config *cfg, const struct keys *ke
         .client_addr = "192.0.2.7",
         .now = now,
     };
+    struct mail_auth_result dkim = { .authserv_id = "mx.example.com", .method = "dkim",
+                                     .result = "pass", .header_d = "example.com" };
+    g_autoptr(GPtrArray) results = g_ptr_array_new();
     g_auto(GStrv) rcpts = r->recipients != NULL ? g_strsplit(r->recipients, ",", -1) : NULL;
     g_autoptr(GPtrArray) recipients = NULL;
     struct decision *d;
 
+    if (r->session == DKIM_PASS) {
+        g_ptr_array_add(results, &dkim);
+        in.auth_results = results;
+    }
     if (rcpts != NULL) {
         recipients = g_ptr_array_new();
         for (char **a = rcpts; *a != NULL; a++)
