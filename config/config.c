@@ -53,6 +53,7 @@ static const char *check_address(const char *v);
 static const char *check_domain(const char *v);
 static const char *check_prefix(const char *v);
 static const char *check_token(const char *v);
+static const char *check_delimiter(const char *v);
 static const char *check_network(const char *v);
 static const char *check_smtp_url(const char *v);
 static const char *check_http_url(const char *v);
@@ -65,6 +66,7 @@ static const char *check_goal(const char *v);
 
 static const char *const unknown_sender_choices[] = { "accept", "reject", NULL };
 static const char *const auto_reply_choices[] = { "record", "ignore", NULL };
+static const char *const verify_sender_choices[] = { "none", "aligned", "authenticated", NULL };
 static const char *check_mode(const char *v);
 static const char *check_owner(const char *v);
 
@@ -79,6 +81,8 @@ static const struct key_def keys[] = {
       check_address, true },
     { "milter", "ticket_prefix", KIND_STRING, CFG(ticket_prefix), 0, "TKT", 0, 0, NULL,
       check_prefix, false },
+    { "milter", "recipient_delimiter", KIND_STRING, CFG(recipient_delimiter), 0, "+", 0, 0, NULL,
+      check_delimiter, false },
     { "milter", "max_message_size", KIND_UINT, CFG(max_message_size), sizeof(guint64),
       "26214400", 1024, 1073741824, NULL, NULL, false },
     { "milter", "unknown_senders", KIND_ENUM, CFG(unknown_senders), 0, "accept", 0, 0,
@@ -98,6 +102,8 @@ static const struct key_def keys[] = {
       NULL, false },
     { "milter", "auto_replies", KIND_ENUM, CFG(auto_replies), 0, "record", 0, 0,
       auto_reply_choices, NULL, false },
+    { "milter", "verify_senders", KIND_ENUM, CFG(verify_senders), 0, "aligned", 0, 0,
+      verify_sender_choices, NULL, false },
     { "milter", "user", KIND_STRING, CFG(user), 0, NULL, 0, 0, NULL, check_token, false },
     { "milter", "socket_owner", KIND_STRING, CFG(socket_owner), 0, NULL, 0, 0, NULL, check_owner,
       false },
@@ -127,6 +133,8 @@ static const struct key_def keys[] = {
     { "outbound", "from", KIND_STRING, CFG(from), 0, NULL, 0, 0, NULL, check_from, false },
     { "outbound", "webhook_url", KIND_STRING, CFG(webhook_url), 0, NULL, 0, 0, NULL,
       check_http_url, false },
+    { "outbound", "not_contact_limit", KIND_UINT, CFG(not_contact_limit), sizeof(guint), "20", 0,
+      100000, NULL, NULL, false },
     { "outbound", "ack_limit", KIND_UINT, CFG(ack_limit), sizeof(guint), "5", 0, 1000, NULL, NULL,
       false },
     { "outbound", "ack_followup", KIND_BOOL, CFG(ack_followup), 0, "no", 0, 0, NULL, NULL, false },
@@ -253,6 +261,23 @@ check_token(const char *v)
     for (const char *p = v; *p != '\0'; p++)
         if (!is_token_char(*p))
             return "may contain only letters, digits and - _ . +";
+    return NULL;
+}
+
+/* Postfix's recipient_delimiter: ASCII punctuation that can start an
+ * extension.  Our reply addresses need one, so it is never empty, and a
+ * dot, an @ or a quote would make addresses no MTA parses the same way. */
+static const char *
+check_delimiter(const char *v)
+{
+    if (*v == '\0')
+        return "must not be empty: reply addresses such as support+tkt-42.TAG@ need a delimiter"
+               " (use Postfix's recipient_delimiter, usually +)";
+    if (strlen(v) > 8)
+        return "may hold at most 8 characters";
+    for (const char *p = v; *p != '\0'; p++)
+        if (!g_ascii_ispunct(*p) || strchr("@.\"\\()<>[],;:", *p) != NULL)
+            return "may contain only punctuation such as + - = _ (no @ . \" \\ ( ) < > [ ] , ; :)";
     return NULL;
 }
 
@@ -807,8 +832,10 @@ fill_policy(struct config *cfg)
 
     p->ticket_prefix = cfg->ticket_prefix;
     p->support_addresses = cfg->support_addresses;
+    p->recipient_delimiter = cfg->recipient_delimiter;
     p->unknown_senders = cfg->unknown_senders;
     p->auto_replies = cfg->auto_replies;
+    p->verify_senders = cfg->verify_senders;
     p->reopen_days = cfg->reopen_days;
     p->staff_addresses = cfg->staff_addresses;
     p->staff_domains = cfg->staff_domains;
@@ -821,6 +848,7 @@ fill_policy(struct config *cfg)
         p->stage_contacts[i] = cfg->stage_contacts[i];
     p->ladder = &cfg->ladder;
     p->ack_limit = cfg->ack_limit;
+    p->not_contact_limit = cfg->not_contact_limit;
     p->ack_followup = cfg->ack_followup;
     p->language = cfg->language;
 }
@@ -855,6 +883,22 @@ config_read(struct config *cfg, GKeyFile *kf, const struct scan *s, GError **err
                     " support@example.com)",
                     s->path);
         return false;
+    }
+    for (char **a = cfg->support_addresses; *a != NULL; a++) {
+        const char *at = strrchr(*a, '@');
+        const char *d = strpbrk(*a, cfg->recipient_delimiter);
+
+        /* Postfix would cut support+tkt-42...@ short at the first
+         * delimiter, before the extension we wrote. */
+        if (d != NULL && at != NULL && d < at) {
+            g_autofree char *where_ = where(s, "milter", "support_addresses");
+            g_set_error(error, CONFIG_ERROR, CONFIG_ERROR_VALUE,
+                        "%s: [milter] support_addresses: \"%s\" holds '%c' of"
+                        " recipient_delimiter \"%s\": Postfix would take what follows it for an"
+                        " extension, and replies to the ticket addresses would not reach it",
+                        where_, *a, *d, cfg->recipient_delimiter);
+            return false;
+        }
     }
     /* Beside the database by default: the directory the daemon owns. */
     if (cfg->secret_file == NULL) {
@@ -979,6 +1023,7 @@ config_unref(struct config *cfg)
     g_free(cfg->database);
     g_strfreev(cfg->support_addresses);
     g_free(cfg->ticket_prefix);
+    g_free(cfg->recipient_delimiter);
     g_free(cfg->hostname);
     g_strfreev(cfg->staff_addresses);
     g_strfreev(cfg->staff_domains);

@@ -43,6 +43,7 @@ struct config {
     char *database;              /* SQLite file */
     char **support_addresses;    /* lower-case, at least one */
     char *ticket_prefix;         /* "TKT" */
+    char *recipient_delimiter;   /* Postfix's recipient_delimiter: "+" by default */
     guint64 max_message_size;    /* bytes */
     enum unknown_senders unknown_senders;
     guint busy_timeout;          /* ms SQLite waits for a lock before we answer 451 */
@@ -53,6 +54,7 @@ struct config {
     guint max_headers;           /* header fields beyond this are not parsed */
     guint reopen_days;           /* a reply this soon after resolution reopens the ticket */
     enum auto_replies auto_replies;
+    enum verify_senders verify_senders;
     char *user;                  /* started as root: drop to this user after binding; NULL: stay */
     char *socket_owner;          /* unix: socket owner[:group]; NULL: the daemon's */
     guint socket_mode;           /* unix: socket permission bits */
@@ -75,6 +77,7 @@ struct config {
     char *from;
     char *webhook_url;           /* NULL when unset */
     guint ack_limit;             /* acknowledgements per recipient per hour */
+    guint not_contact_limit;     /* not-contact replies per hour, all senders together */
     bool ack_followup;           /* acknowledge follow-ups too */
     char *language;              /* default language of mail we send */
     char *template_dir;          /* DIR/LANG/NAME.txt */

@@ -428,13 +428,14 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
     }
     /* A ticket address is not something to guess at: a tag that does not
      * verify is refused for this recipient only. */
-    enum router_address_tag reply = router_address_ticket(milter_keys, cfg->ticket_prefix, rcpt,
-                                                          &ticket);
+    enum router_address_tag reply = router_address_ticket(
+        milter_keys, cfg->ticket_prefix, cfg->recipient_delimiter, rcpt, &ticket);
     if (reply == ADDRESS_VALID) {
         msg->address_ticket = ticket;
     } else if (reply == ADDRESS_UNTAGGED) {
         enum router_address_tag bounce =
-            router_return_path_ticket(milter_keys, cfg->ticket_prefix, rcpt, &ticket);
+            router_return_path_ticket(milter_keys, cfg->ticket_prefix, cfg->recipient_delimiter,
+                                      rcpt, &ticket);
         if (bounce == ADDRESS_VALID)
             msg->return_path_ticket = ticket;
         reply = bounce;

@@ -47,7 +47,7 @@ vars_for(const struct config *cfg, const struct ticket *t, const struct notice_o
         .timezone = zone,
         .language = language,
         .requester = t->requester,
-        .requester_name = quote && about->from != NULL ? about->from->name : NULL,
+        .requester_name = quote && !n->no_names && about->from != NULL ? about->from->name : NULL,
         .message_from = quote && about->from != NULL ? about->from->addr : NULL,
         .message_subject = quote ? about->subject : NULL,
         .message_text = quote ? about->text : NULL,
@@ -103,10 +103,11 @@ notify_queue(struct store *st, const struct config *cfg, const struct keys *keys
     g_autofree char *body = template_render(tmpl, vars, &subject);
     g_autofree char *message_id = compose_message_id(cfg->hostname);
     g_autofree char *loop = router_loop_value(keys, cfg->hostname, message_id);
-    g_autofree char *reply_to = router_ticket_address(keys, cfg->support_addresses[0], t->tag);
+    g_autofree char *reply_to = router_ticket_address(keys, cfg->support_addresses[0], cfg->recipient_delimiter, t->tag);
     g_autofree char *return_path =
         n->kind == NOTICE_ACK ? g_strdup("")
-                              : router_return_path(keys, cfg->support_addresses[0], t->tag);
+                              : router_return_path(keys, cfg->support_addresses[0], cfg->recipient_delimiter,
+                                                   t->tag);
     g_autofree char *at = timefmt_iso8601(now);
     g_autofree char *to = NULL;
     g_autoptr(GPtrArray) refs = thread_of(n, about);

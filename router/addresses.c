@@ -2,7 +2,8 @@
  * addresses - the signed values on our mail: the ticket's reply address,
  * the return path of our mail, and the loop mark.
  *
- * Forms (lower case):
+ * Forms (lower case, with the first of [milter] recipient_delimiter where
+ * these show '+'):
  *   support+tkt-42.TAG@example.com         reply address (KEY_REPLY_ADDRESS)
  *   support+bounce-tkt-42.TAG@example.com  return path (KEY_RETURN_PATH)
  *   X-Ticket-Loop: HOST; mac=TAG           loop mark over the Message-ID (KEY_LOOP_MARK)
@@ -13,46 +14,59 @@
 
 #include "router/router.h"
 
+const char *
+router_extension_start(const char *addr, const char *delimiters)
+{
+    const char *at = strrchr(addr, '@');
+    const char *d = strpbrk(addr, delimiters);
+
+    /* Postfix cuts at the first delimiter of the local part, as here. */
+    return d != NULL && at != NULL && d < at ? d : NULL;
+}
+
 static char *
-extended(const char *support_address, const char *ext)
+extended(const char *support_address, const char *delimiters, const char *ext)
 {
     const char *at = strrchr(support_address, '@');
 
     if (at == NULL)
         return g_strdup(support_address);
-    return g_strdup_printf("%.*s+%s%s", (int)(at - support_address), support_address, ext, at);
+    return g_strdup_printf("%.*s%c%s%s", (int)(at - support_address), support_address,
+                           *delimiters, ext, at);
 }
 
 char *
-router_ticket_address(const struct keys *k, const char *support_address, const char *tag)
+router_ticket_address(const struct keys *k, const char *support_address, const char *delimiters,
+                      const char *tag)
 {
     g_autofree char *lower = g_ascii_strdown(tag, -1);
     g_autofree char *mac = keys_tag(k, KEY_REPLY_ADDRESS, lower);
     g_autofree char *ext = g_strconcat(lower, ".", mac, NULL);
 
-    return extended(support_address, ext);
+    return extended(support_address, delimiters, ext);
 }
 
 char *
-router_return_path(const struct keys *k, const char *support_address, const char *tag)
+router_return_path(const struct keys *k, const char *support_address, const char *delimiters,
+                   const char *tag)
 {
     g_autofree char *lower = g_ascii_strdown(tag, -1);
     g_autofree char *mac = keys_tag(k, KEY_RETURN_PATH, lower);
     g_autofree char *ext = g_strconcat("bounce-", lower, ".", mac, NULL);
 
-    return extended(support_address, ext);
+    return extended(support_address, delimiters, ext);
 }
 
-/* The extension of ADDR (between '+' and '@'), lower case; NULL when none. */
+/* The extension of ADDR (after the delimiter, before '@'), lower case;
+ * NULL when none. */
 static char *
-extension_of(const char *addr)
+extension_of(const char *addr, const char *delimiters)
 {
-    const char *plus = strchr(addr, '+');
-    const char *at = strrchr(addr, '@');
+    const char *d = router_extension_start(addr, delimiters);
 
-    if (plus == NULL || at == NULL || plus > at)
+    if (d == NULL)
         return NULL;
-    return g_ascii_strdown(plus + 1, at - plus - 1);
+    return g_ascii_strdown(d + 1, strrchr(addr, '@') - d - 1);
 }
 
 /* EXT is "PREFIX-N.MAC" (after an optional LEAD): splits it in place. */
@@ -74,9 +88,10 @@ split_tag(char *ext, const char *lead, const char *prefix, gint64 *id, char **ma
 }
 
 enum router_address_tag
-router_address_ticket(const struct keys *k, const char *prefix, const char *addr, gint64 *ticket)
+router_address_ticket(const struct keys *k, const char *prefix, const char *delimiters,
+                      const char *addr, gint64 *ticket)
 {
-    g_autofree char *ext = extension_of(addr);
+    g_autofree char *ext = extension_of(addr, delimiters);
     char *mac = NULL;
     gint64 id = 0;
 
@@ -92,10 +107,10 @@ router_address_ticket(const struct keys *k, const char *prefix, const char *addr
 }
 
 enum router_address_tag
-router_return_path_ticket(const struct keys *k, const char *prefix, const char *addr,
-                          gint64 *ticket)
+router_return_path_ticket(const struct keys *k, const char *prefix, const char *delimiters,
+                          const char *addr, gint64 *ticket)
 {
-    g_autofree char *ext = extension_of(addr);
+    g_autofree char *ext = extension_of(addr, delimiters);
     char *mac = NULL;
     gint64 id = 0;
 

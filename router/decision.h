@@ -56,6 +56,7 @@ struct notice_order {
     GPtrArray *to;               /* char*, plain addresses; one for mail to a customer */
     bool to_customer;            /* in the requester's language and zone */
     char *to_name;               /* display name for a single recipient, or NULL */
+    bool no_names;               /* the template gets no name from the mail (a stranger's) */
     const char *auto_submitted;  /* "auto-replied" (answers) or "auto-generated" */
     bool about_message;          /* threaded under, and quoting, the incoming message */
     /* What the template says. */

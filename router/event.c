@@ -32,6 +32,7 @@ static const char *const names[EVENT_TYPE_COUNT] = {
     [EVENT_PARSE_LIMITS] = "parse-limits",
     [EVENT_LINKED] = "linked",
     [EVENT_REFERENCE_REFUSED] = "reference-refused",
+    [EVENT_UNVERIFIED_SENDER] = "unverified-sender",
 };
 
 const char *

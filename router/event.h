@@ -32,6 +32,7 @@
  *   parse-limits       message_id, depth, parts, headers, header_bytes, note
  *   linked             referenced | opened
  *   reference-refused  referenced | opened
+ *   unverified-sender  from, envelope_from, claimed_customer, reason
  */
 #ifndef TM_ROUTER_EVENT_H
 #define TM_ROUTER_EVENT_H
@@ -65,8 +66,9 @@ enum event_type {
     EVENT_PARSE_LIMITS,
     EVENT_LINKED,
     EVENT_REFERENCE_REFUSED,
+    EVENT_UNVERIFIED_SENDER,
 };
-#define EVENT_TYPE_COUNT (EVENT_REFERENCE_REFUSED + 1)
+#define EVENT_TYPE_COUNT (EVENT_UNVERIFIED_SENDER + 1)
 
 /* The catalogue name ("created", "sla-breach", ...). */
 const char *event_type_name(enum event_type type);

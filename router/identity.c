@@ -143,6 +143,32 @@ router_auth_vouches(const struct policy *p, const GPtrArray *results, const char
     return NULL;
 }
 
+/* Whether domains A and B are one organisation's as far as can be told
+ * without the public suffix list: the same, or one under the other. */
+static bool
+domains_aligned(const char *a, const char *b)
+{
+    return is_aligned(a, b) || is_aligned(b, a);
+}
+
+const char *
+router_sender_verified(const struct policy *p, const struct router_input *in, const char *from)
+{
+    const char *at = from != NULL ? strrchr(from, '@') : NULL;
+    const char *env_at = in->envelope_from != NULL ? strrchr(in->envelope_from, '@') : NULL;
+    const char *vouch;
+
+    if (p->verify_senders == VERIFY_NONE)
+        return "not checked (verify_senders = none)";
+    if (at == NULL)
+        return NULL;
+    if ((vouch = router_auth_vouches(p, in->auth_results, from)) != NULL)
+        return vouch;
+    if (p->verify_senders == VERIFY_ALIGNED && env_at != NULL && domains_aligned(at + 1, env_at + 1))
+        return "envelope sender of the same domain";
+    return NULL;
+}
+
 const char *
 router_staff_trust(const struct policy *p, const struct router_input *in, const char *from)
 {
@@ -213,14 +239,13 @@ router_is_bounce(const struct mail *mail, const char *envelope_from)
 bool
 router_is_support_address(const struct policy *p, const char *addr)
 {
-    const char *plus = strchr(addr, '+');
-    const char *at = strrchr(addr, '@');
+    const char *ext = router_extension_start(addr, p->recipient_delimiter);
     g_autofree char *base = NULL;
 
     /* support+anything@ is support@: replies to a signed ticket address
      * must reach us like any other support mail. */
-    if (plus != NULL && at != NULL && plus < at)
-        addr = base = g_strdup_printf("%.*s%s", (int)(plus - addr), addr, at);
+    if (ext != NULL)
+        addr = base = g_strdup_printf("%.*s%s", (int)(ext - addr), addr, strrchr(addr, '@'));
     for (char **s = p->support_addresses; *s != NULL; s++)
         if (g_ascii_strcasecmp(*s, addr) == 0)
             return true;

@@ -28,6 +28,15 @@ enum auto_replies {
     AUTO_REPLIES_IGNORE, /* they are accepted and passed on, but not stored */
 };
 
+/* How far a From address is believed before it counts as a customer's
+ * contact (the mail is kept either way). */
+enum verify_senders {
+    VERIFY_NONE,          /* the From decides, as in most ticket systems */
+    VERIFY_ALIGNED,       /* our verifier vouches (DKIM, DMARC), or the envelope sender's
+                           * domain is the From's (or one a subdomain of the other) */
+    VERIFY_AUTHENTICATED, /* our verifier vouches */
+};
+
 struct customer {
     char *name;       /* NAME of [customer:NAME] */
     char **domains;   /* lower-case, NULL-terminated, may be empty */
@@ -40,8 +49,11 @@ struct customer {
 struct policy {
     const char *ticket_prefix;          /* "TKT" */
     char **support_addresses;           /* lower-case, at least one */
+    const char *recipient_delimiter;    /* characters an address extension starts at; the
+                                         * first is the one our addresses are made with */
     enum unknown_senders unknown_senders;
     enum auto_replies auto_replies;
+    enum verify_senders verify_senders;
     guint reopen_days;
     char **staff_addresses;             /* lower-case */
     char **staff_domains;
@@ -53,6 +65,7 @@ struct policy {
     char **stage_contacts[4];           /* [1..3]: who hears of a ticket at that stage */
     const struct ladder *ladder;
     guint ack_limit;                    /* acknowledgements per address per hour */
+    guint not_contact_limit;            /* not-contact replies per hour, all senders together */
     bool ack_followup;                  /* acknowledge follow-ups too */
     const char *language;               /* of mail to staff and to senders who are no contact */
 };

@@ -65,9 +65,11 @@ router_references(const struct policy *p, const struct mail *mail, gint64 addres
 struct sender {
     char *requester;                 /* plain address or NULL */
     const char *no_requester;        /* why there is none */
-    const struct customer *customer;
+    const struct customer *customer; /* NULL too for a contact's address not verified */
+    const struct customer *claimed;  /* the customer an unverified From names, or NULL */
     bool is_staff;
     const char *trust;               /* for staff: what vouches; NULL: nothing */
+    const char *verified;            /* for others: why the From is believed; NULL: not */
 };
 
 /* A reference is honoured only for someone who already takes part: the
@@ -77,6 +79,9 @@ is_participant(const struct sender *s, const struct ticket *t)
 {
     if (s->is_staff)
         return true;
+    /* Anyone can write the requester's address in From. */
+    if (s->verified == NULL)
+        return false;
     if (s->requester != NULL && *t->requester != '\0' &&
         g_ascii_strcasecmp(s->requester, t->requester) == 0)
         return true;
@@ -181,10 +186,23 @@ note_automation(struct decision *d, const struct mail *mail, const char *actor)
     event_set_string(e, "effect", "no automatic answer; the mail is kept as any other");
 }
 
-/* An acknowledgement (TEMPLATE) to T's requester, unless RFC 3834 or
- * ack_limit says no; LIMIT G_MAXUINT for mail trusted staff asked for. */
 static void
-acknowledge(const struct router_input *in, const struct router_view *v, struct decision *d,
+withhold_ack(struct decision *d, const struct mail *m, const char *actor, const char *reason)
+{
+    struct event *e = decision_event(d, EVENT_ACK_WITHHELD, actor);
+
+    d->ack = reason;
+    event_set_string(e, "reason", reason);
+    if (m->automation_sign != NULL)
+        event_set_string(e, "sign", m->automation_sign);
+}
+
+/* An acknowledgement (TEMPLATE) to T's requester, unless RFC 3834,
+ * ack_limit or not_contact_limit says no; LIMIT G_MAXUINT for mail trusted
+ * staff asked for. */
+static void
+acknowledge(const struct policy *p, const struct router_input *in, const struct router_view *v,
+            struct decision *d,
             const struct ticket *t, const char *template_name, guint limit, bool about_message)
 {
     const struct mail *m = in->mail;
@@ -198,16 +216,21 @@ acknowledge(const struct router_input *in, const struct router_view *v, struct d
     if (limit == G_MAXUINT && *t->requester != '\0')
         verdict = ACK_SEND;
     d->ack = router_ack_verdict_text(verdict);
-    if (verdict != ACK_SEND) {
-        struct event *e = decision_event(d, EVENT_ACK_WITHHELD, t->requester);
-        event_set_string(e, "reason", d->ack);
-        if (m->automation_sign != NULL)
-            event_set_string(e, "sign", m->automation_sign);
+    /* Replies to strangers are the backscatter a forger wants: however
+     * many addresses the forged mail names, only so many an hour. */
+    if (verdict == ACK_SEND && strcmp(template_name, "not-contact") == 0 &&
+        v->not_contacts_last_hour >= (gint64)p->not_contact_limit)
+        d->ack = "not-contact-limit";
+    if (verdict != ACK_SEND || strcmp(d->ack, "send") != 0) {
+        withhold_ack(d, m, t->requester, d->ack);
         return;
     }
     n = notices_to_requester(d, t, template_name, NOTICE_ACK);
     n->about_message = about_message;
-    if (about_message && m->from != NULL && *m->from->name != '\0')
+    /* A customer's own name; a stranger's display name is whatever a
+     * forger wrote, and stays out of our mail. */
+    n->no_names = t->customer == NULL;
+    if (about_message && !n->no_names && m->from != NULL && *m->from->name != '\0')
         n->to_name = g_strdup(m->from->name);
 }
 
@@ -362,7 +385,7 @@ create(const struct policy *p, const struct router_input *in, const struct route
         }
         d->commands = cmds->len;
         if (*t->requester != '\0')
-            acknowledge(in, v, d, t, "ack-new", G_MAXUINT, false);
+            acknowledge(p, in, v, d, t, "ack-new", G_MAXUINT, false);
         else
             d->ack = "staff-ticket";
         if (unknown->len > 0) {
@@ -377,14 +400,23 @@ create(const struct policy *p, const struct router_input *in, const struct route
         if (asks_escalation(m, cmds, NULL))
             change_escalate(p, t, "customer", "the customer asked for escalation", s->requester,
                             true, d);
-        acknowledge(in, v, d, t, "ack-new", p->ack_limit, true);
+        acknowledge(p, in, v, d, t, "ack-new", p->ack_limit, true);
+    } else if (s->verified == NULL && s->requester != NULL) {
+        /* Nothing shows the From wrote this: an answer would go to whoever
+         * the forger named. */
+        withhold_ack(d, m, s->requester, "unverified-sender");
     } else {
         /* No goal is promised to a sender who is not a designated contact. */
-        acknowledge(in, v, d, t, "not-contact", p->ack_limit, true);
+        acknowledge(p, in, v, d, t, "not-contact", p->ack_limit, true);
     }
     staff_notice(p, d, t, "staff-new",
                  s->is_staff && s->trust == NULL
                      ? "this message claims to come from staff but was not authenticated"
+                 : s->claimed != NULL
+                     ? "the From names a customer's contact, but nothing shows that contact sent"
+                       " it (no DKIM or DMARC pass from our verifier, and an envelope sender of"
+                       " another domain): it is kept as a stranger's mail until staff accept it"
+                       " with #customer"
                      : NULL);
     clock_deadlines(p, t);
     clock_timers(p, t, in->now, d);
@@ -418,7 +450,7 @@ customer_followup(const struct policy *p, const struct router_input *in,
                         true, d);
     staff_notice(p, d, t, "staff-reply", NULL);
     if (p->ack_followup)
-        acknowledge(in, v, d, t, "ack-followup", p->ack_limit, true);
+        acknowledge(p, in, v, d, t, "ack-followup", p->ack_limit, true);
 }
 
 /* Whether ADDR is someone ticket T answers to: its requester, or a
@@ -722,12 +754,30 @@ outbound(const struct policy *p, const struct router_input *in, const struct rou
 
 /* ---- the decision ---- */
 
+/* Recorded on whatever the mail becomes: why its sender is not believed. */
+static void
+note_unverified(const struct router_input *in, const struct sender *s, struct decision *d)
+{
+    struct event *e;
+
+    if (s->is_staff || s->verified != NULL || s->requester == NULL)
+        return;
+    e = decision_event(d, EVENT_UNVERIFIED_SENDER, s->requester);
+    event_set_string(e, "from", s->requester);
+    event_set_string(e, "envelope_from", in->envelope_from);
+    event_set_string(e, "claimed_customer", s->claimed != NULL ? s->claimed->name : NULL);
+    event_set_string(e, "reason", "no DKIM or DMARC pass from our verifier for the From address,"
+                                  " and an envelope sender of another domain");
+}
+
 static void
 person_mail(const struct policy *p, const struct router_input *in, const struct router_view *v,
             const struct sender *s, struct decision *d)
 {
     gint64 refused = 0;
     const struct router_candidate *c = choose(v, s, &refused);
+
+    note_unverified(in, s, d);
 
     if (c != NULL && !s->is_staff && is_past_reopening(p, c->ticket, in->now)) {
         /* Months later, "the same problem again" is a new problem that
@@ -787,6 +837,11 @@ router_decide(const struct policy *p, const struct router_input *in, const struc
     s.customer = router_find_customer(p, s.requester);
     s.is_staff = router_is_staff(p, s.requester);
     s.trust = s.is_staff ? router_staff_trust(p, in, s.requester) : NULL;
+    s.verified = s.is_staff ? s.trust : router_sender_verified(p, in, s.requester);
+    if (!s.is_staff && s.verified == NULL) {
+        s.claimed = s.customer;
+        s.customer = NULL;
+    }
     /* Mail "from" support itself that no trusted staff sent (staff may
      * answer as the shared address) answers nobody: a forged From must
      * not make us write to ourselves. */

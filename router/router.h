@@ -65,6 +65,7 @@ struct router_view {
     GPtrArray *candidates;   /* struct router_candidate*, strongest first; may be NULL */
     gint64 bounce_ticket;    /* the ticket of our mail a delivery report names; 0: none */
     gint64 acks_last_hour;   /* acknowledgements to the requester in the last hour */
+    gint64 not_contacts_last_hour; /* not-contact replies to anyone in the last hour */
 };
 
 /* The facts of the SMTP session and of the mail. */
@@ -111,6 +112,13 @@ bool router_is_staff(const struct policy *p, const char *addr);
  * FROM's domain); NULL when nothing vouches. */
 const char *router_staff_trust(const struct policy *p, const struct router_input *in,
                                const char *from);
+/* Why FROM can be believed to have sent the mail, as [milter]
+ * verify_senders asks: our verifier vouches for it ("dkim", "dmarc"), or
+ * under "aligned" the envelope sender's domain is FROM's or one under or
+ * above it; with "none" anything goes.  NULL when nothing does: then a
+ * contact's address in From proves nothing (a forger's favourite). */
+const char *router_sender_verified(const struct policy *p, const struct router_input *in,
+                                   const char *from);
 /* Whether RESULTS vouch for FROM: from one of [staff] authserv_ids,
  * dkim=pass with header.d aligned to FROM's domain, or dmarc=pass for it.
  * Returns "dkim" or "dmarc", else NULL. */
@@ -142,16 +150,25 @@ enum router_address_tag {
     ADDRESS_FORGED,   /* a ticket tag whose MAC is wrong */
 };
 
-/* support+tkt-42.TAG@domain: replies to it thread onto the ticket. */
-char *router_ticket_address(const struct keys *k, const char *support_address, const char *tag);
+/* Where the extension of ADDR's local part starts: its first character
+ * of DELIMITERS ([milter] recipient_delimiter) before the '@'; NULL when
+ * there is none. */
+const char *router_extension_start(const char *addr, const char *delimiters);
+/* support+tkt-42.TAG@domain: replies to it thread onto the ticket.  The
+ * address is made with the first of DELIMITERS. */
+char *router_ticket_address(const struct keys *k, const char *support_address,
+                            const char *delimiters, const char *tag);
 /* Reads the signed ticket reference in the recipient ADDR. */
 enum router_address_tag router_address_ticket(const struct keys *k, const char *prefix,
-                                              const char *addr, gint64 *ticket);
+                                              const char *delimiters, const char *addr,
+                                              gint64 *ticket);
 /* support+bounce-tkt-42.TAG@domain: the return path of our mail about a
  * ticket, so that its bounces come back to the right ticket. */
-char *router_return_path(const struct keys *k, const char *support_address, const char *tag);
+char *router_return_path(const struct keys *k, const char *support_address,
+                         const char *delimiters, const char *tag);
 enum router_address_tag router_return_path_ticket(const struct keys *k, const char *prefix,
-                                                  const char *addr, gint64 *ticket);
+                                                  const char *delimiters, const char *addr,
+                                                  gint64 *ticket);
 /* The value of our loop header on a message with MESSAGE_ID. */
 char *router_loop_value(const struct keys *k, const char *hostname, const char *message_id);
 /* Whether MAIL carries a loop header that we wrote for its Message-ID. */

@@ -4,7 +4,8 @@
 # e2e_setup starts, in a directory of its own under /tmp:
 #   - smtp-sink on SINK_PORT, writing every delivered message to $SINK_DIR
 #     (it stands for the support mailbox and for every customer's server);
-#   - ticket-milter on MILTER_PORT with $CONF (E2E_CONF_EXTRA is appended);
+#   - ticket-milter on MILTER_PORT with $CONF (E2E_CONF_EXTRA is appended,
+#     E2E_MILTER_EXTRA goes into its [milter] group);
 #   - Postfix with its own config directory: smtpd on SMTP_PORT runs the
 #     milter, smtpd on OUT_PORT does not (the relay ticket-milter sends its
 #     own mail through), and everything is relayed to the sink.
@@ -136,6 +137,7 @@ ticket_prefix = TKT
 unknown_senders = ${E2E_UNKNOWN_SENDERS:-accept}
 busy_timeout = 500
 hostname = tickets.test.example
+${E2E_MILTER_EXTRA:-}
 [staff]
 domains = example.com
 [outbound]

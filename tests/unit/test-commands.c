@@ -86,7 +86,8 @@ test_pause_and_resume(void)
     static char *support[] = { "support@example.com", NULL };
     static char *none[] = { NULL };
     struct ladder l;
-    struct policy p = { .support_addresses = support, .staff_addresses = none, .ladder = &l };
+    struct policy p = { .support_addresses = support, .recipient_delimiter = "+",
+                        .staff_addresses = none, .ladder = &l };
     struct ticket *t = ticket();
     struct command pending = { .kind = CMD_STATUS, .word = "pending" };
     struct decision *d = decision_new(ROUTER_CHANGE, "test");

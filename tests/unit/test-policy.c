@@ -566,6 +566,49 @@ static const struct row rows[] = {
       .notices = "unknown-command>lead@example.com", .events = "staff-reply parse-limits",
       .no_events = "status assign", .recipients = "jan@acme.test,support@example.com" },
 
+    /* ---- a contact's address in From is not proof (verify_senders) ---- */
+    { .fact = "A contact's From with a stranger's envelope: a stranger's ticket, nobody paged,"
+              " no answer to the forged address",
+      .now = "2026-11-24T09:00:00Z", .input = MAIL,
+      .mail = MAIL_FROM("\"Visit http://spam.example\" <piet@acme.test>",
+                        "[Sev1] WIN A FREE PRIZE at http://spam.example", "Click."),
+      .envelope = "eve@evil.test", .action = ROUTER_CREATE, .stage = 0,
+      .notices = "staff-new>lead@example.com", .events = "created unverified-sender ack-withheld",
+      .no_events = "stage", .response_due = "-", .ack = "unverified-sender",
+      .message_kind = "unknown" },
+    { .fact = "The same contact's own mail (envelope of the From's domain) is the customer's",
+      .now = "2026-11-24T09:00:00Z", .input = MAIL,
+      .mail = MAIL_FROM("Piet <piet@acme.test>", "[Sev1] Checkout down", "All tills fail."),
+      .envelope = "bounces+piet@mail.acme.test", .action = ROUTER_CREATE, .stage = 2,
+      .events = "created stage", .no_events = "unverified-sender", .ack = "send",
+      .message_kind = "customer" },
+    { .fact = "A forged contact cannot join the customer's ticket or escalate it",
+      .now = "2026-11-24T10:00:00Z", .input = MAIL,
+      .mail = "From: jan@acme.test\nTo: support@example.com\n"
+              "Subject: Re: [TKT-1] Printer offline, please escalate\nMessage-ID: <v1@evil.test>\n\n"
+              "Pay to this IBAN.\n",
+      .envelope = "eve@evil.test", .ticket = &acme_sev3, .action = ROUTER_CREATE, .stage = 0,
+      .notices = "staff-new>lead@example.com", .events = "reference-refused unverified-sender",
+      .no_events = "customer-reply stage", .ack = "unverified-sender" },
+    { .fact = "DKIM from our verifier vouches for a contact whatever the envelope",
+      .config = "[staff]\nauthserv_ids = mx.example.com\nauthserv_networks = 192.0.2.0/24\n",
+      .now = "2026-11-24T10:00:00Z", .input = MAIL,
+      .mail = "From: jan@acme.test\nTo: support@example.com\n"
+              "Subject: Re: [TKT-1] Printer offline\nMessage-ID: <v2@acme.test>\n\nStill off.\n",
+      .envelope = "srs0=ab12=cd=acme.test=jan@forwarder.example", .session = DKIM_PASS,
+      .ticket = &acme_sev3, .action = ROUTER_FOLLOWUP, .stage = -1, .events = "customer-reply",
+      .no_events = "unverified-sender" },
+    { .fact = "verify_senders = authenticated: an aligned envelope is not enough",
+      .config = "[milter]\nverify_senders = authenticated\n", .now = "2026-11-24T10:00:00Z",
+      .input = MAIL, .mail = MAIL_FROM("jan@acme.test", "Printer offline", "Floor 2."),
+      .action = ROUTER_CREATE, .stage = -1, .notices = "staff-new>lead@example.com",
+      .events = "unverified-sender", .ack = "unverified-sender" },
+    { .fact = "verify_senders = none: the From decides",
+      .config = "[milter]\nverify_senders = none\n", .now = "2026-11-24T09:00:00Z",
+      .input = MAIL, .mail = MAIL_FROM("piet@acme.test", "[Sev1] Checkout down", "All fail."),
+      .envelope = "eve@evil.test", .action = ROUTER_CREATE, .stage = 2,
+      .no_events = "unverified-sender", .ack = "send", .message_kind = "customer" },
+
     /* ---- entitlement, identity and floods (review of issue 12) ---- */
     { .fact = "A stranger asking to escalate pages nobody: no goal runs for them",
       .now = "2026-11-24T10:00:00Z", .input = MAIL,
@@ -756,8 +799,11 @@ decide_mail(const struct row *r, const struct config *cfg, const struct keys *ke
         .client_addr = "192.0.2.7",
         .now = now,
     };
+    /* DKIM_PASS: a signature of the From's own domain. */
+    const char *from_at = m != NULL && m->from != NULL ? strrchr(m->from->addr, '@') : NULL;
+    g_autofree char *signer = g_ascii_strdown(from_at != NULL ? from_at + 1 : "example.com", -1);
     struct mail_auth_result dkim = { .authserv_id = "mx.example.com", .method = "dkim",
-                                     .result = "pass", .header_d = "example.com" };
+                                     .result = "pass", .header_d = signer };
     g_autoptr(GPtrArray) results = g_ptr_array_new();
     g_auto(GStrv) rcpts = r->recipients != NULL ? g_strsplit(r->recipients, ",", -1) : NULL;
     g_autoptr(GPtrArray) recipients = NULL;

@@ -61,6 +61,7 @@ make_policy(enum unknown_senders unknown)
     f->policy = (struct policy){
         .ticket_prefix = "TKT",
         .support_addresses = support,
+        .recipient_delimiter = "+",
         .unknown_senders = unknown,
         .reopen_days = 14,
         .staff_addresses = none,
@@ -466,9 +467,9 @@ test_signed_addresses(void)
 {
     struct keys *k = keys_new("0123456789abcdef0123456789abcdef");
     struct keys *other_key = keys_new("another secret, long enough");
-    g_autofree char *addr = router_ticket_address(k, "support@example.com", "TKT-42");
-    g_autofree char *other = router_ticket_address(k, "support@example.com", "TKT-43");
-    g_autofree char *bounce = router_return_path(k, "support@example.com", "TKT-42");
+    g_autofree char *addr = router_ticket_address(k, "support@example.com", "+", "TKT-42");
+    g_autofree char *other = router_ticket_address(k, "support@example.com", "+", "TKT-43");
+    g_autofree char *bounce = router_return_path(k, "support@example.com", "+", "TKT-42");
     g_autofree char *upper = g_ascii_strup(addr, -1);
     gint64 id = 0;
 
@@ -476,24 +477,24 @@ test_signed_addresses(void)
     g_assert_true(g_str_has_suffix(addr, "@example.com"));
     /* 128-bit tags: 32 hex digits. */
     g_assert_cmpuint(strlen(strchr(addr, '.') + 1) - strlen("@example.com"), ==, 32);
-    g_assert_cmpint(router_address_ticket(k, "TKT", addr, &id), ==, ADDRESS_VALID);
+    g_assert_cmpint(router_address_ticket(k, "TKT", "+", addr, &id), ==, ADDRESS_VALID);
     g_assert_cmpint(id, ==, 42);
-    g_assert_cmpint(router_address_ticket(k, "TKT", upper, &id), ==, ADDRESS_VALID);
+    g_assert_cmpint(router_address_ticket(k, "TKT", "+", upper, &id), ==, ADDRESS_VALID);
     /* Another ticket's MAC on this number, or any other secret: forged. */
     g_autofree char *mixed = g_strdup(addr);
     memcpy(strchr(mixed, '.') + 1, strchr(other, '.') + 1, 32);
-    g_assert_cmpint(router_address_ticket(k, "TKT", mixed, &id), ==, ADDRESS_FORGED);
-    g_assert_cmpint(router_address_ticket(other_key, "TKT", addr, &id), ==, ADDRESS_FORGED);
-    g_assert_cmpint(router_address_ticket(k, "TKT", "support@example.com", &id), ==,
+    g_assert_cmpint(router_address_ticket(k, "TKT", "+", mixed, &id), ==, ADDRESS_FORGED);
+    g_assert_cmpint(router_address_ticket(other_key, "TKT", "+", addr, &id), ==, ADDRESS_FORGED);
+    g_assert_cmpint(router_address_ticket(k, "TKT", "+", "support@example.com", &id), ==,
                     ADDRESS_UNTAGGED);
-    g_assert_cmpint(router_address_ticket(k, "TKT", "support+sales@example.com", &id), ==,
+    g_assert_cmpint(router_address_ticket(k, "TKT", "+", "support+sales@example.com", &id), ==,
                     ADDRESS_UNTAGGED);
     /* One purpose, one key: a return path is no reply address, and back. */
     g_assert_true(g_str_has_prefix(bounce, "support+bounce-tkt-42."));
-    g_assert_cmpint(router_return_path_ticket(k, "TKT", bounce, &id), ==, ADDRESS_VALID);
+    g_assert_cmpint(router_return_path_ticket(k, "TKT", "+", bounce, &id), ==, ADDRESS_VALID);
     g_assert_cmpint(id, ==, 42);
     g_autofree char *swapped = g_strdup_printf("support+bounce-tkt-42.%s", strchr(addr, '.') + 1);
-    g_assert_cmpint(router_return_path_ticket(k, "TKT", swapped, &id), ==, ADDRESS_FORGED);
+    g_assert_cmpint(router_return_path_ticket(k, "TKT", "+", swapped, &id), ==, ADDRESS_FORGED);
     g_assert_cmpint(router_subject_ticket("TKT", "Re: [TKT-42] x [TKT-7]"), ==, 42);
     g_assert_cmpint(router_subject_ticket("TKT", "Re: [tkt-9] x"), ==, 9);
     g_assert_cmpint(router_subject_ticket("TKT", "Re: [ABC-9] TKT-3 [TKT-]"), ==, 0);
@@ -501,12 +502,39 @@ test_signed_addresses(void)
     keys_free(other_key);
 }
 
+/* A Postfix whose recipient_delimiter is "-+" delivers help-tkt-42...@
+ * to help@: our addresses are made with its first character, and read
+ * at whichever comes first. */
+static void
+test_recipient_delimiter(void)
+{
+    struct keys *k = keys_new("0123456789abcdef0123456789abcdef");
+    g_autofree char *addr = router_ticket_address(k, "help@example.com", "-+", "TKT-42");
+    g_autofree char *bounce = router_return_path(k, "help@example.com", "-+", "TKT-42");
+    g_autofree char *plus = g_strdup(addr);
+    gint64 id = 0;
+
+    g_assert_true(g_str_has_prefix(addr, "help-tkt-42."));
+    g_assert_true(g_str_has_prefix(bounce, "help-bounce-tkt-42."));
+    g_assert_cmpint(router_address_ticket(k, "TKT", "-+", addr, &id), ==, ADDRESS_VALID);
+    g_assert_cmpint(id, ==, 42);
+    g_assert_cmpint(router_return_path_ticket(k, "TKT", "-+", bounce, &id), ==, ADDRESS_VALID);
+    plus[4] = '+';
+    g_assert_cmpint(router_address_ticket(k, "TKT", "-+", plus, &id), ==, ADDRESS_VALID);
+    /* Under "+" alone, '-' is part of the local part: no tag there. */
+    g_assert_cmpint(router_address_ticket(k, "TKT", "+", addr, &id), ==, ADDRESS_UNTAGGED);
+    g_assert_cmpstr(router_extension_start("a-b+c@x-y.test", "+-"), ==, "-b+c@x-y.test");
+    g_assert_null(router_extension_start("ab@x-y.test", "-"));
+    g_assert_null(router_extension_start("no-at-sign", "-"));
+    keys_free(k);
+}
+
 /* A loop mark made from a reply-address tag proves nothing. */
 static void
 test_loop_mark(void)
 {
     struct keys *k = keys_new("0123456789abcdef0123456789abcdef");
-    g_autofree char *addr = router_ticket_address(k, "support@example.com", "TKT-1");
+    g_autofree char *addr = router_ticket_address(k, "support@example.com", "+", "TKT-1");
     g_autofree char *mark = router_loop_value(k, "tickets.example", "m1@tickets.example");
     struct mail *m = make_mail("jan@acme.test", "x", "m1@tickets.example");
 
@@ -606,6 +634,7 @@ main(int argc, char **argv)
     g_test_add_func("/router/tags", test_tags);
     g_test_add_func("/router/machines-and-threads", test_machines_and_threads);
     g_test_add_func("/router/signed-addresses", test_signed_addresses);
+    g_test_add_func("/router/recipient-delimiter", test_recipient_delimiter);
     g_test_add_func("/router/loop-mark", test_loop_mark);
     g_test_add_func("/router/plain-addresses", test_plain_addresses);
     g_test_add_func("/router/reopen-window", test_reopen_window);
