@@ -4,13 +4,16 @@
  * milter protocol alone costs Postfix, apart from what ticket-milter does
  * with each message.
  *
- *   noop-milter [-c] SOCKET      e.g. unix:/run/noop.sock, inet:8894@127.0.0.1
+ *   noop-milter [-c [-e]] SOCKET      e.g. unix:/run/noop.sock, inet:8894@127.0.0.1
  *
  * Plain, it registers an end-of-message callback only, so libmilter asks
  * the MTA to send nothing else: no envelope, no header, no body.  With -c
  * it is a content milter that reads what ticket-milter reads (envelope,
  * every header, the body) and throws it away, negotiating the same steps
  * without replies (SMFIP_NR_*): the protocol cost of reading a message.
+ * With -e as well it makes the edits ticket-milter makes to a new ticket's
+ * copy (an X-Ticket-ID header added, the Subject changed) with a fixed
+ * tag: the protocol cost of tagging it.
  *
  * A unix socket is made for the group postfix (mode 0660), as
  * ticket-milter's is in a deployment.
@@ -25,11 +28,15 @@
 #include <libmilter/mfapi.h>
 
 static unsigned long noreply;
+static int edits;
 
 static sfsistat
 on_eom(SMFICTX *ctx)
 {
-    (void)ctx;
+    if (edits) {
+        smfi_addheader(ctx, "X-Ticket-ID", " TKT-1");
+        smfi_chgheader(ctx, "Subject", 1, " [TKT-1] the subject of the message");
+    }
     return SMFIS_ACCEPT;
 }
 
@@ -120,6 +127,11 @@ main(int argc, char **argv)
     const char *spec;
     struct group *gr;
 
+    if (argc == 4 && strcmp(argv[1], "-c") == 0 && strcmp(argv[2], "-e") == 0) {
+        edits = 1;
+        argv[2] = argv[3];
+        argc--;
+    }
     if (argc == 3 && strcmp(argv[1], "-c") == 0) {
         desc.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY;
         desc.xxfi_negotiate = on_negotiate;
@@ -134,7 +146,7 @@ main(int argc, char **argv)
     } else if (argc == 2) {
         spec = argv[1];
     } else {
-        fprintf(stderr, "usage: noop-milter [-c] SOCKET\n");
+        fprintf(stderr, "usage: noop-milter [-c [-e]] SOCKET\n");
         return 2;
     }
     /* The socket is the group's, from its first moment. */
