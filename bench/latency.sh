@@ -47,6 +47,7 @@ run() {
     tag="l$round${cfg%%-*}$$"
     (
         E2E_RELAY=sink
+        E2E_SINK=one
         if [ "$cfg" = alone ]; then
             E2E_NO_MILTER=1
         else

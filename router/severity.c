@@ -681,8 +681,8 @@ sentence_ends(const char *text)
 
     for (gsize i = 0; text[i] != '\0'; i++) {
         char c = text[i], next = text[i + 1];
-        bool is_end = c == ';' ||
-                      (strchr(".!?", c) != NULL && (next == '\0' || g_ascii_isspace(next)));
+        bool is_end = c == ';' || ((c == '.' || c == '!' || c == '?') &&
+                                   (next == '\0' || g_ascii_isspace(next)));
         if (c == '\n') {
             /* Each blank run is looked at from the one line break before
              * it, so this stays linear. */
