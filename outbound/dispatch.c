@@ -9,9 +9,14 @@
  * event saying so.
  *
  * Each lane (mail, webhooks) is one thread with one libcurl multi handle:
- * a batch of due rows is sent DISPATCH_PARALLEL at a time on easy handles
- * the lane keeps, and the multi handle's connection cache keeps the
- * connections to the relay open from one row and one batch to the next.
+ * a batch of due rows is sent on easy handles the lane keeps, one transfer
+ * at a time for a few rows and up to DISPATCH_PARALLEL at a time for a
+ * backlog (a slow relay makes one), and the multi handle's connection
+ * cache keeps the connections to the relay open from one row and one
+ * batch to the next.  After a batch that was not full the lane waits
+ * DISPATCH_GATHER_MS for more rows to be committed: in a burst, one read
+ * of the outbox and one write of the outcomes serve many rows, and an
+ * acknowledgement leaves a few milliseconds later.
  * A burst of new tickets thus costs one SMTP transaction per
  * acknowledgement on a connection that is already there, not a thread and
  * a connection per row.  A connection the relay closed while we were idle
@@ -31,6 +36,8 @@
  * the relay. */
 #define DISPATCH_BATCH 16
 #define DISPATCH_PARALLEL 4
+#define DISPATCH_ROWS_PER_TRANSFER 4
+#define DISPATCH_GATHER_MS 5
 #define DISPATCH_IDLE_WAIT (3 * G_TIME_SPAN_SECOND)
 /* Seconds a kept connection may sit idle and still be used; Postfix's
  * smtpd waits 300 s for the next command. */
@@ -256,16 +263,22 @@ sender_start(struct sender *s, CURL *easy, struct attempt *a)
     return true;
 }
 
-/* Sends every attempt of ATTEMPTS, DISPATCH_PARALLEL at a time, and fills
- * in their outcomes. */
+/* Sends every attempt of ATTEMPTS and fills in their outcomes: one
+ * transfer at a time for every DISPATCH_ROWS_PER_TRANSFER rows, at most
+ * DISPATCH_PARALLEL. Each transfer on a connection of its own costs more
+ * than the wait for the one before it when the relay is quick. */
 static void
 sender_run(struct sender *s, GPtrArray *attempts)
 {
     CURL *idle[DISPATCH_PARALLEL];
     guint n_idle = 0, next = 0, running = 0;
+    guint parallel = CLAMP((attempts->len + DISPATCH_ROWS_PER_TRANSFER - 1) /
+                               DISPATCH_ROWS_PER_TRANSFER,
+                           1, DISPATCH_PARALLEL);
 
-    for (guint i = 0; i < DISPATCH_PARALLEL; i++)
-        idle[n_idle++] = s->easy[i];
+    /* The first handles first: the same one, and its connection, again. */
+    for (guint i = parallel; i > 0; i--)
+        idle[n_idle++] = s->easy[i - 1];
     while (next < attempts->len || running > 0) {
         while (n_idle > 0 && next < attempts->len) {
             if (sender_start(s, idle[n_idle - 1], g_ptr_array_index(attempts, next))) {
@@ -537,7 +550,18 @@ lane_main(gpointer data)
             log_error("outbox: %s", error != NULL ? error->message : "cannot read the outbox");
         config_unref(cfg);
         g_mutex_lock(&d->lock);
-        if (n > 0 || l->kicked || d->stopping)
+        if (d->stopping)
+            break;
+        if (n > 0) {
+            /* A full batch: more are waiting. Else let some gather. */
+            if (n < DISPATCH_BATCH) {
+                gint64 until = g_get_monotonic_time() + DISPATCH_GATHER_MS * 1000;
+                while (!d->stopping && g_cond_wait_until(&d->wake, &d->lock, until))
+                    ;
+            }
+            continue;
+        }
+        if (l->kicked)
             continue;
         gint64 wait = n < 0 ? 5 * G_TIME_SPAN_SECOND : time_to_next(l->reader, l->transport, now);
         gint64 until = g_get_monotonic_time() + wait;
