@@ -227,6 +227,11 @@ static const char *const migrations[] = {
     "  VALUES ('delete', old.id, old.subject, old.text);"
     "  INSERT INTO messages_fts (rowid, subject, text) VALUES (new.id, new.subject, new.text);"
     " END;",
+    /* 11: the dispatcher's lanes find their due rows in an index of the
+     * pending rows alone, by transport: outbox_due held every row ever
+     * sent, and a lane's query went through the other lane's rows. */
+    "DROP INDEX outbox_due;"
+    "CREATE INDEX outbox_pending ON outbox(transport, next_attempt_at) WHERE status = 'pending';",
 };
 
 /* The statements every store prepares; indexes into st->stmt. */
@@ -248,8 +253,10 @@ enum stmt_id {
     STMT_OUTBOX_INSERT,
     STMT_OUTBOX_COUNT_SINCE,
     STMT_OUTBOX_DUE,
+    STMT_OUTBOX_DUE_LANE,
     STMT_OUTBOX_FOR_TICKET,
     STMT_OUTBOX_NEXT_DUE,
+    STMT_OUTBOX_NEXT_DUE_LANE,
     STMT_OUTBOX_SENT,
     STMT_OUTBOX_RETRY,
     STMT_OUTBOX_FAILED,
@@ -322,15 +329,18 @@ static const char *const stmt_sql[STMT_COUNT] = {
         " coalesce(?10, strftime('%Y-%m-%dT%H:%M:%SZ', 'now')), ?11)",
     [STMT_OUTBOX_COUNT_SINCE] =
         "SELECT count(*) FROM outbox WHERE kind = ?1 AND recipients = ?2 AND created_at >= ?3",
+    /* status = 'pending' as written: what lets SQLite use outbox_pending. */
     [STMT_OUTBOX_DUE] = "SELECT " OUTBOX_COLUMNS " FROM outbox"
                         " WHERE status = 'pending' AND next_attempt_at <= ?1"
-                        " AND (?3 IS NULL OR transport = ?3)"
                         " ORDER BY next_attempt_at, id LIMIT ?2",
+    [STMT_OUTBOX_DUE_LANE] = "SELECT " OUTBOX_COLUMNS " FROM outbox"
+                             " WHERE status = 'pending' AND transport = ?3"
+                             " AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2",
     [STMT_OUTBOX_FOR_TICKET] =
         "SELECT " OUTBOX_COLUMNS " FROM outbox WHERE ticket_id = ?1 ORDER BY id",
-    [STMT_OUTBOX_NEXT_DUE] =
-        "SELECT min(next_attempt_at) FROM outbox WHERE status = 'pending'"
-        " AND (?1 IS NULL OR transport = ?1)",
+    [STMT_OUTBOX_NEXT_DUE] = "SELECT min(next_attempt_at) FROM outbox WHERE status = 'pending'",
+    [STMT_OUTBOX_NEXT_DUE_LANE] =
+        "SELECT min(next_attempt_at) FROM outbox WHERE status = 'pending' AND transport = ?1",
     [STMT_OUTBOX_SENT] =
         "UPDATE outbox SET status = 'sent', sent_at = ?2, attempts = attempts + 1,"
         " last_error = NULL, sent_us = ?3 WHERE id = ?1",
@@ -1139,10 +1149,13 @@ GPtrArray *
 store_outbox_due(struct store *st, const char *now, const char *transport, guint limit,
                  GError **error)
 {
-    bind_text(st->stmt[STMT_OUTBOX_DUE], 1, now);
-    sqlite3_bind_int(st->stmt[STMT_OUTBOX_DUE], 2, (int)limit);
-    bind_text(st->stmt[STMT_OUTBOX_DUE], 3, transport);
-    return store_collect(st, STMT_OUTBOX_DUE, outbox_row_from_row, outbox_row_free_cb, error);
+    enum stmt_id id = transport != NULL ? STMT_OUTBOX_DUE_LANE : STMT_OUTBOX_DUE;
+
+    bind_text(st->stmt[id], 1, now);
+    sqlite3_bind_int(st->stmt[id], 2, (int)limit);
+    if (transport != NULL)
+        bind_text(st->stmt[id], 3, transport);
+    return store_collect(st, id, outbox_row_from_row, outbox_row_free_cb, error);
 }
 
 GPtrArray *
@@ -1156,8 +1169,10 @@ store_outbox_for_ticket(struct store *st, gint64 ticket_id, GError **error)
 bool
 store_outbox_next_due(struct store *st, const char *transport, char **when, GError **error)
 {
-    bind_text(st->stmt[STMT_OUTBOX_NEXT_DUE], 1, transport);
-    return store_scalar(st, STMT_OUTBOX_NEXT_DUE, NULL, when, error);
+    if (transport == NULL)
+        return store_scalar(st, STMT_OUTBOX_NEXT_DUE, NULL, when, error);
+    bind_text(st->stmt[STMT_OUTBOX_NEXT_DUE_LANE], 1, transport);
+    return store_scalar(st, STMT_OUTBOX_NEXT_DUE_LANE, NULL, when, error);
 }
 
 bool
