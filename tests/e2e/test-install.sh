@@ -58,6 +58,11 @@ for opt in 'ProtectSystem=strict' 'NoNewPrivileges=yes' 'PrivateTmp=yes' 'Protec
 done
 like "$(grep '^database' "$conf")" '/var/lib/ticket-milter/' \
     "the example database lives in the unit's StateDirectory"
+ok $(grep -q -F -x 'RuntimeDirectory=ticket-milter' "$unit"; echo $?) \
+    "the unit makes the runtime directory /run/ticket-milter"
+is "$(grep '^socket' "$conf")" "socket = unix:/run/ticket-milter/milter.sock
+socket_owner = :postfix
+socket_mode = 0660" "the example socket is a unix socket in it, for Postfix's group"
 if command -v systemd-analyze >/dev/null 2>&1; then
     # Only the unit's syntax: the binary it names is in DESTDIR, not in PREFIX.
     errors=$(systemd-analyze verify "$unit" 2>&1 | grep -v -E 'not executable|No such file|Command .* is not|ticket-milter.conf' | grep -i -E 'unknown|invalid|failed to parse')
