@@ -22,8 +22,8 @@
  * errors (disk full, I/O); then every job of the batch is failed, since
  * none of them is on disk.  A failed BEGIN (lock held elsewhere past the
  * busy timeout) fails the whole batch with that reason.  A failed index
- * run is rolled back and tried again at the next idle moment: the rows
- * are stored, only not searchable yet.  At a stop, what is left to index
+ * run is rolled back and tried again at an idle moment FTS_RETRY_MS
+ * later: the rows are stored, only not searchable yet.  At a stop, what is left to index
  * is indexed for at most FTS_STOP_MS; the rest at the next start.
  */
 #include <glib.h>
@@ -40,6 +40,9 @@
 #define FTS_IDLE_MS 100
 #define FTS_LAG 1024
 #define FTS_STOP_MS 2000
+/* After an index run failed (the disk full, a lock held elsewhere), the
+ * jobs come first for this long: each try may wait busy_timeout. */
+#define FTS_RETRY_MS 5000
 
 struct writer_req {
     store_job_fn fn;
@@ -60,6 +63,7 @@ struct store_writer {
      * and how many jobs have committed since it was brought up to date. */
     bool fts_behind;
     guint fts_jobs;
+    gint64 fts_not_before; /* monotonic; 0: now */
 };
 
 /* Queued by store_writer_free() to tell the thread to finish. */
@@ -156,6 +160,8 @@ writer_index_once(struct store_writer *w)
 static void
 writer_index(struct store_writer *w, bool force, gint64 until)
 {
+    if (until == 0 && g_get_monotonic_time() < w->fts_not_before)
+        return;
     for (;;) {
         enum index_result r = writer_index_once(w);
 
@@ -164,8 +170,10 @@ writer_index(struct store_writer *w, bool force, gint64 until)
             w->fts_jobs = 0;
             return;
         }
-        if (r == INDEX_FAILED)
+        if (r == INDEX_FAILED) {
+            w->fts_not_before = g_get_monotonic_time() + FTS_RETRY_MS * 1000;
             return;
+        }
         w->fts_jobs = w->fts_jobs > FTS_BATCH ? w->fts_jobs - FTS_BATCH : 0;
         if (force)
             return;
@@ -182,9 +190,9 @@ writer_main(gpointer data)
 
     w->fts_behind = true;
     for (;;) {
-        struct writer_req *req =
-            w->fts_behind ? g_async_queue_timeout_pop(w->queue, FTS_IDLE_MS * 1000)
-                          : g_async_queue_pop(w->queue);
+        gint64 idle = MAX(FTS_IDLE_MS * 1000, w->fts_not_before - g_get_monotonic_time());
+        struct writer_req *req = w->fts_behind ? g_async_queue_timeout_pop(w->queue, idle)
+                                               : g_async_queue_pop(w->queue);
         bool stopping = false;
         guint n = 0;
 
