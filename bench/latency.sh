@@ -17,6 +17,9 @@
 # figure minus Postfix alone's of the same round.  Medians over the
 # rounds, and every round, are printed.
 #
+# With BENCH_BEFORE=DIR, ticket-milter as built in DIR (an older build) runs
+# in the same rounds too, as before-SOCK.
+#
 # Target (issue 13): p50 <= 5 ms and p99 <= 20 ms added, one session and
 # 20 sessions, unix and inet.
 set -u
@@ -37,13 +40,14 @@ cc -O2 -o "$TOOLS/smtp-load" bench/smtp-load.c -lpthread ||
 CONFIGS=alone
 for sock in $SOCKETS; do
     CONFIGS="$CONFIGS tm-$sock"
+    [ -n "${BENCH_BEFORE:-}" ] && CONFIGS="$CONFIGS before-$sock"
 done
 
 # run CONFIG ROUND: both loads on a Postfix of its own; lines for $RES.
 run() {
     cfg=$1
     round=$2
-    sock=${cfg#tm-}
+    sock=${cfg#*-}
     tag="l$round${cfg%%-*}$$"
     (
         E2E_RELAY=sink
@@ -53,6 +57,7 @@ run() {
         else
             E2E_SOCKET=$sock
         fi
+        case $cfg in before-*) BUILD=$BENCH_BEFORE ;; esac
         e2e_setup >/dev/null || { echo "# $cfg: the private Postfix did not start"; exit 1; }
         "$TOOLS/smtp-load" -s 4 -m 40 -l "$SIZE" -x "w$tag$sock" "127.0.0.1:$SMTP_PORT" >/dev/null 2>&1
         sleep 1
@@ -106,7 +111,7 @@ names = {"one": "one session", "many": "20 sessions"}
 ok = not failed
 print("%-9s %-12s %10s %-26s %10s %-26s" % ("", "", "p50 ms", "rounds", "p99 ms", "rounds"))
 for mode in ("one", "many"):
-    for cfg in ["alone"] + ["tm-" + s for s in sockets]:
+    for cfg in ["alone"] + [k + s for s in sockets for k in ("before-", "tm-")]:
         p50 = [float(runs[(cfg, mode, r)]["p50_ms"]) for r in rounds if (cfg, mode, r) in runs]
         p99 = [float(runs[(cfg, mode, r)]["p99_ms"]) for r in rounds if (cfg, mode, r) in runs]
         if p50:
@@ -114,8 +119,7 @@ for mode in ("one", "many"):
                 cfg, names[mode], statistics.median(p50), " ".join("%.2f" % x for x in p50),
                 statistics.median(p99), " ".join("%.2f" % x for x in p99)))
 for mode in ("one", "many"):
-    for s in sockets:
-        cfg = "tm-" + s
+    for s, cfg in [(s, k + s) for s in sockets for k in ("before-", "tm-")]:
         add50, add99 = [], []
         for r in rounds:
             if (cfg, mode, r) in runs and ("alone", mode, r) in runs:
@@ -126,11 +130,15 @@ for mode in ("one", "many"):
             continue
         m50, m99 = statistics.median(add50), statistics.median(add99)
         good = m50 <= 5 and m99 <= 20
-        ok = ok and good
-        print("RESULT latency-%s-%s: added by ticket-milter p50 %.2f ms (rounds %s), p99 %.2f ms (rounds %s);"
+        before = cfg.startswith("before-")
+        if not before:
+            ok = ok and good
+        print("RESULT latency-%s%s-%s: added by %s p50 %.2f ms (rounds %s), p99 %.2f ms (rounds %s);"
               " target p50 <= 5, p99 <= 20: %s" % (
-                  s, "1" if mode == "one" else "20", m50, " ".join("%.2f" % x for x in add50), m99,
-                  " ".join("%.2f" % x for x in add99), "ok" if good else "MISS"))
+                  "before-" if before else "", s, "1" if mode == "one" else "20",
+                  "the older build" if before else "ticket-milter", m50,
+                  " ".join("%.2f" % x for x in add50), m99, " ".join("%.2f" % x for x in add99),
+                  "ok" if good else "MISS"))
 for k in failed:
     print("# errors in %s %s round %s" % k)
 sys.exit(0 if not failed else 1)

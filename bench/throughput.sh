@@ -23,6 +23,9 @@
 #   tm-SOCK      ticket-milter
 #   *-mixed      the same server with BENCH_OTHER_PERCENT (90) % of the
 #                mail for an address that is no support address
+#   before-SOCK  with BENCH_BEFORE=DIR, ticket-milter as built in DIR (an
+#                older build, e.g. of the main branch) in the same rounds:
+#                a before and after that the same noise weighs on
 #
 # for each socket type in BENCH_SOCKETS ("unix inet": the unix socket of a
 # deployment first).  BENCH_ROUNDS (4) rounds run every configuration once,
@@ -74,6 +77,13 @@ for sock in $SOCKETS; do
 done
 first_sock=$(echo "$SOCKETS" | awk '{ print $1 }')
 CONFIGS="$CONFIGS noop-$first_sock-mixed tm-$first_sock-mixed"
+if [ -n "${BENCH_BEFORE:-}" ]; then
+    [ -x "$BENCH_BEFORE/ticket-milter" ] || { echo "# no $BENCH_BEFORE/ticket-milter"; exit 1; }
+    for sock in $SOCKETS; do
+        CONFIGS="$CONFIGS before-$sock"
+    done
+    CONFIGS="$CONFIGS before-$first_sock-mixed"
+fi
 # BENCH_CONFIGS: only these (e.g. "alone tm-unix").
 CONFIGS=${BENCH_CONFIGS:-$CONFIGS}
 
@@ -98,6 +108,7 @@ run() {
         E2E_RELAY=$RELAY
         E2E_SINK=one
         case $kind in
+        before) BUILD=$BENCH_BEFORE; kind=tm ;;
         alone) E2E_NO_MILTER=1; E2E_SOCKET=unix ;;
         noop) E2E_MILTER_CMD=$TOOLS/noop-milter ;;
         noopc) E2E_MILTER_CMD="$TOOLS/noop-milter -c" ;;
@@ -239,7 +250,7 @@ for cfg, ds in sorted(runs.items()):
     for d in ds:
         if num(d, "errors") != 0 or num(d, "sent") != n:
             failed.append("%s round %s: %s sent, %s errors" % (cfg, d["round"], d.get("sent"), d.get("errors")))
-        if cfg.startswith("tm"):
+        if cfg.startswith("tm") or cfg.startswith("before"):
             want = int(d["want"])
             if int(d["tickets"]) != want or int(d["acks_missing"]) != 0 or int(d["acks_twice"]) != 0 \
                     or int(d["acks_in_sink"]) != want or int(d["tempfails"]) != 0:
@@ -249,20 +260,21 @@ for cfg, ds in sorted(runs.items()):
 
 print("%-16s %8s  %-32s %9s %9s %9s  %s" % ("configuration", "msg/s", "rounds", "p50 ms", "p99 ms",
                                            "busy ms", "daemon CPU ms/msg (rounds)"))
-order = ["alone"] + [c for s in sockets for c in ("noop-" + s, "noopc-" + s, "ceiling-" + s, "tm-" + s)] + \
-        ["noop-%s-mixed" % sockets[0], "tm-%s-mixed" % sockets[0]]
+order = ["alone"] + [c for s in sockets for c in ("noop-" + s, "noopc-" + s, "ceiling-" + s, "before-" + s,
+                                                  "tm-" + s)] + \
+        ["noop-%s-mixed" % sockets[0], "before-%s-mixed" % sockets[0], "tm-%s-mixed" % sockets[0]]
 for cfg in order:
     if cfg not in runs:
         continue
     daemon = ""
-    if not cfg.startswith("alone"):
+    if cfg != "alone":
         daemon = "%.3f (%s)" % (med(cfg, "daemon_ticks", lambda d, k: cpu(d, k)),
                                 rounds(cfg, "daemon_ticks", "%.3f", lambda d, k: cpu(d, k)))
     print("%-16s %8.1f  %-32s %9.1f %9.1f %9.2f  %s" % (
         cfg, med(cfg, "rate"), rounds(cfg, "rate"), med(cfg, "p50"), med(cfg, "p99"),
         med(cfg, "busy_ticks", lambda d, k: cpu(d, k)), daemon))
 for cfg in order:
-    if (cfg.startswith("tm") or cfg.startswith("ceiling")) and cfg in runs:
+    if cfg.split("-")[0] in ("tm", "before", "ceiling") and cfg in runs:
         print("%-16s all acknowledgements in: %.1f msg/s (rounds %s)" % (
             cfg, med(cfg, "ack_seconds", lambda d, k: n / num(d, k)),
             rounds(cfg, "ack_seconds", "%.0f", lambda d, k: n / num(d, k))))
@@ -298,6 +310,13 @@ for s in sockets:
     print("RESULT throughput-%s-cpu: daemon CPU per new ticket %.3f ms (target <= 0.8), no-op milter %.3f ms"
           % (s, med(tm, "daemon_ticks", lambda d, k: cpu(d, k)),
              med(noop, "daemon_ticks", lambda d, k: cpu(d, k))))
+for s in sockets + ["%s-mixed" % sockets[0]]:
+    b, tm, noop = "before-" + s, "tm-" + s, "noop-" + s
+    if b in runs and tm in runs:
+        print("RESULT throughput-%s-before: the older build %.0f msg/s (%.2fx the no-op milter), daemon CPU"
+              " %.3f ms a message; this one %.0f msg/s (%.2fx), %.3f ms" % (
+                  s, med(b, "rate"), ratio(b, noop), med(b, "daemon_ticks", lambda d, k: cpu(d, k)),
+                  med(tm, "rate"), ratio(tm, noop), med(tm, "daemon_ticks", lambda d, k: cpu(d, k))))
 tm, noop = "tm-%s-mixed" % sockets[0], "noop-%s-mixed" % sockets[0]
 if tm in runs and noop in runs:
     print("RESULT throughput-mixed: %d%% of the mail for others: no-op milter %.0f msg/s, ticket-milter %.0f"
