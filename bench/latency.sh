@@ -81,21 +81,8 @@ run() {
 
 echo "# one session: $ONE messages; 20 sessions: $MANY messages at $RATE/s;" \
     "$ROUNDS rounds on $(nproc) CPUs; load $(cut -d' ' -f1-3 /proc/loadavg) at the start"
-set -- $CONFIGS
-count=$#
-r=1
-while [ "$r" -le "$ROUNDS" ]; do
-    k=0
-    while [ "$k" -lt "$count" ]; do
-        i=$(( (k + r - 1) % count + 1 ))
-        eval "cfg=\${$i}"
-        out=$(run "$cfg" "$r")
-        echo "$out" | grep '^cfg=' >>"$RES"
-        echo "$out" | sed 's/^cfg=/# cfg=/'
-        k=$((k + 1))
-    done
-    r=$((r + 1))
-done
+# shellcheck disable=SC2086
+bench_rounds "$ROUNDS" "$RES" $CONFIGS
 echo "# load $(cut -d' ' -f1-3 /proc/loadavg) at the end"
 
 python3 - "$RES" "$SOCKETS" <<'PY'

@@ -195,23 +195,8 @@ PY
 
 echo "# $N messages of $SIZE bytes in $S sessions, $ROUNDS rounds, on $(nproc) CPUs;" \
     "acknowledgements to the $RELAY; load $(cut -d' ' -f1-3 /proc/loadavg) at the start"
-set -- $CONFIGS
-count=$#
-r=1
-while [ "$r" -le "$ROUNDS" ]; do
-    # Each round starts one configuration further on.
-    k=0
-    while [ "$k" -lt "$count" ]; do
-        i=$(( (k + r - 1) % count + 1 ))
-        eval "cfg=\${$i}"
-        line=$(run "$cfg" "$r")
-        echo "$line" | grep -v '^cfg=' >&2
-        echo "$line" | grep '^cfg=' >>"$RES"
-        echo "$line" | grep '^cfg=' | sed 's/^/# /'
-        k=$((k + 1))
-    done
-    r=$((r + 1))
-done
+# shellcheck disable=SC2086
+bench_rounds "$ROUNDS" "$RES" $CONFIGS
 echo "# load $(cut -d' ' -f1-3 /proc/loadavg) at the end"
 
 python3 - "$RES" "$N" "$(getconf CLK_TCK)" "$(nproc)" "$SOCKETS" "$RELAY" <<'PY'

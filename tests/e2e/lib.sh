@@ -359,6 +359,32 @@ sql() {
     sqlite3 -readonly "$DB" "$1"
 }
 
+# ---- benchmarks ----
+
+# bench_rounds ROUNDS RES CONFIG...: ROUNDS rounds that each run the
+# caller's "run CONFIG ROUND" once for every CONFIG, every round starting
+# one configuration further on, so that whatever else the machine does
+# weighs on all of them alike.  The lines run prints that start with "cfg="
+# go to the file RES; every line goes to stdout as a comment.
+bench_rounds() {
+    b_rounds=$1
+    b_res=$2
+    shift 2
+    b_round=1
+    while [ "$b_round" -le "$b_rounds" ]; do
+        b_k=0
+        while [ "$b_k" -lt "$#" ]; do
+            b_i=$(( (b_k + b_round - 1) % $# + 1 ))
+            eval "b_cfg=\${$b_i}"
+            b_out=$(run "$b_cfg" "$b_round")
+            printf '%s\n' "$b_out" | grep '^cfg=' >>"$b_res"
+            printf '%s\n' "$b_out" | sed 's/^\([^#]\)/# \1/'
+            b_k=$((b_k + 1))
+        done
+        b_round=$((b_round + 1))
+    done
+}
+
 # ---- TAP ----
 
 ok() {
