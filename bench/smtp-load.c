@@ -17,8 +17,9 @@
  * server's saturation.
  *
  * A transaction is timed from the connect to the 250 after the message's
- * final dot; with -w every latency goes to FILE, one "index microseconds"
- * line each.  The summary on stdout is "key value" lines: sent, errors,
+ * final dot; with -w every latency goes to FILE, one "index microseconds
+ * start" line each (START: microseconds after the first message started,
+ * whose wall-clock time goes to stderr).  The summary on stdout is "key value" lines: sent, errors,
  * seconds (first connect to last answer), rate, p50_ms, p90_ms, p99_ms,
  * max_ms.  An answer other than the one expected counts as an error, is
  * printed to stderr (the first few) and ends that transaction.
@@ -53,6 +54,7 @@ static const char *opt_latency_file;
 static atomic_long next_index;
 static atomic_long errors;
 static long *latency_us;        /* per message; -1 when it failed */
+static long *start_us;          /* per message, after the first's start */
 static double start_time;
 static char *body_text;
 static char date_text[64];
@@ -249,6 +251,7 @@ session(void *arg)
         if (opt_rate > 0)
             sleep_until(start_time + (double)i / opt_rate);
         double t0 = now_s();
+        start_us[i] = (long)((t0 - start_time) * 1e6);
         int rc = transaction(i);
         latency_us[i] = rc == 0 ? (long)((now_s() - t0) * 1e6) : -1;
     }
@@ -342,8 +345,15 @@ main(int argc, char **argv)
     time_t t = time(NULL);
     strftime(date_text, sizeof(date_text), "%a, %d %b %Y %H:%M:%S +0000", gmtime(&t));
     latency_us = calloc((size_t)opt_count, sizeof(long));
+    start_us = calloc((size_t)opt_count, sizeof(long));
     threads = calloc((size_t)opt_sessions, sizeof(pthread_t));
     start_time = now_s();
+    if (opt_latency_file != NULL) {
+        /* For lining the latencies up with a server's log. */
+        struct timespec rt;
+        clock_gettime(CLOCK_REALTIME, &rt);
+        fprintf(stderr, "smtp-load: started at %ld.%06ld\n", (long)rt.tv_sec, rt.tv_nsec / 1000);
+    }
     for (int k = 0; k < opt_sessions; k++)
         pthread_create(&threads[k], NULL, session, NULL);
     for (int k = 0; k < opt_sessions; k++)
@@ -362,7 +372,7 @@ main(int argc, char **argv)
             return 1;
         }
         for (long i = 0; i < opt_count; i++)
-            fprintf(f, "%ld %ld\n", i, latency_us[i]);
+            fprintf(f, "%ld %ld %ld\n", i, latency_us[i], start_us[i]);
         fclose(f);
     }
     printf("sent %ld\nerrors %ld\nseconds %.3f\nrate %.1f\n", ok, (long)atomic_load(&errors),
