@@ -80,10 +80,11 @@ run() {
 }
 
 echo "# one session: $ONE messages; 20 sessions: $MANY messages at $RATE/s;" \
-    "$ROUNDS rounds on $(nproc) CPUs; load $(cut -d' ' -f1-3 /proc/loadavg) at the start"
+    "$ROUNDS rounds on $(nproc) CPUs; load $(cut -d' ' -f1-3 /proc/loadavg) at the start," \
+    "the CPUs $(machine_busy 5)% busy with other work over 5 s"
 # shellcheck disable=SC2086
 bench_rounds "$ROUNDS" "$RES" $CONFIGS
-echo "# load $(cut -d' ' -f1-3 /proc/loadavg) at the end"
+echo "# load $(cut -d' ' -f1-3 /proc/loadavg) at the end, the CPUs $(machine_busy 5)% busy with other work"
 
 python3 - "$RES" "$SOCKETS" <<'PY'
 import statistics, sys

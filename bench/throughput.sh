@@ -194,10 +194,11 @@ PY
 }
 
 echo "# $N messages of $SIZE bytes in $S sessions, $ROUNDS rounds, on $(nproc) CPUs;" \
-    "acknowledgements to the $RELAY; load $(cut -d' ' -f1-3 /proc/loadavg) at the start"
+    "acknowledgements to the $RELAY; load $(cut -d' ' -f1-3 /proc/loadavg) at the start," \
+    "the CPUs $(machine_busy 5)% busy with other work over 5 s"
 # shellcheck disable=SC2086
 bench_rounds "$ROUNDS" "$RES" $CONFIGS
-echo "# load $(cut -d' ' -f1-3 /proc/loadavg) at the end"
+echo "# load $(cut -d' ' -f1-3 /proc/loadavg) at the end, the CPUs $(machine_busy 5)% busy with other work"
 
 python3 - "$RES" "$N" "$(getconf CLK_TCK)" "$(nproc)" "$SOCKETS" "$RELAY" <<'PY'
 import statistics, sys

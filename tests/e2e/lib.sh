@@ -361,6 +361,15 @@ sql() {
 
 # ---- benchmarks ----
 
+# machine_busy SECONDS: how busy the CPUs are (percent, all of them) over
+# SECONDS while nothing of ours runs: what else the machine is doing.
+machine_busy() {
+    b_s0=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat)
+    sleep "$1"
+    b_s1=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat)
+    echo "$b_s0 $b_s1" | awk '{ printf "%.0f", 100 * ($3 - $1) / ($4 - $2) }'
+}
+
 # bench_rounds ROUNDS RES CONFIG...: ROUNDS rounds that each run the
 # caller's "run CONFIG ROUND" once for every CONFIG, every round starting
 # one configuration further on, so that whatever else the machine does
