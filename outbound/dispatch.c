@@ -13,15 +13,16 @@
  * at a time for a few rows and up to DISPATCH_PARALLEL at a time for a
  * backlog (a slow relay makes one), and the multi handle's connection
  * cache keeps the connections to the relay open from one row and one
- * batch to the next.  After a batch that was not full the lane waits
- * DISPATCH_GATHER_MS for more rows to be committed: in a burst, one read
- * of the outbox and one write of the outcomes serve many rows, and an
- * acknowledgement leaves a few milliseconds later.
- * A burst of new tickets thus costs one SMTP transaction per
- * acknowledgement on a connection that is already there, not a thread and
- * a connection per row.  A connection the relay closed while we were idle
- * is noticed by libcurl and made again; one idle for longer than
+ * batch to the next: a burst of new tickets costs one SMTP transaction
+ * per acknowledgement on a connection that is already there, not a thread
+ * and a connection per row.  A connection the relay closed while we were
+ * idle is noticed by libcurl and made again; one idle for longer than
  * CONNECTION_MAX_IDLE is not reused.
+ *
+ * After a batch that was not full the lane waits DISPATCH_GATHER_MS for
+ * more rows to be committed, so that in a burst one read of the outbox and
+ * one write of the outcomes serve many rows; an acknowledgement leaves
+ * that much later, and a full batch (a backlog) goes on at once.
  */
 #include <string.h>
 
