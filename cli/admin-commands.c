@@ -1,6 +1,7 @@
 /*
  * admin-commands - ticketctl's commands for the mail admin: stats,
- * customers, close/reopen, search, export, purge, backup, verify, restore.
+ * customers, close/reopen, unattached bounces, search, purge (export is in
+ * export-commands.c, backup, verify and restore in backup-commands.c).
  *
  * Each prints one sentence naming the file or ticket when it fails, and
  * returns an exit status (cli/ticketctl.h). The daemon may be running
@@ -22,57 +23,8 @@
 #include "parser/mail.h"
 #include "router/timer.h"
 #include "store/admin.h"
+#include "store/counters.h"
 #include "util/timefmt.h"
-
-/* Long enough to outwait a burst of the daemon's commits. */
-#define WRITE_BUSY_TIMEOUT_MS 10000
-#define READ_BUSY_TIMEOUT_MS 5000
-
-static int
-fail(const GError *error, int status)
-{
-    fprintf(stderr, "ticketctl: %s\n", error != NULL ? error->message : "failed");
-    return status;
-}
-
-/* Opens DB_PATH for the admin queries after the store has checked that
- * its schema is the one this ticketctl reads. */
-static struct admin *
-open_checked(const char *db_path, bool writable, GError **error)
-{
-    struct store *st = store_open(db_path, STORE_READ_ONLY, READ_BUSY_TIMEOUT_MS, error);
-
-    if (st == NULL)
-        return NULL;
-    store_close(st);
-    return admin_open(db_path, writable, writable ? WRITE_BUSY_TIMEOUT_MS : READ_BUSY_TIMEOUT_MS,
-                      error);
-}
-
-static const char *
-arg(const struct options *o, guint i)
-{
-    return i < o->args->len ? g_ptr_array_index(o->args, i) : NULL;
-}
-
-/* Microseconds for people: "850 us", "12.3 ms", "2.05 s"; "-" for none. */
-static char *
-human_us(gint64 us)
-{
-    if (us < 0)
-        return g_strdup("-");
-    if (us < 1000)
-        return g_strdup_printf("%" G_GINT64_FORMAT " us", us);
-    if (us < 1000000)
-        return g_strdup_printf("%.1f ms", us / 1000.0);
-    return g_strdup_printf("%.2f s", us / 1000000.0);
-}
-
-static char *
-human_bytes(gint64 n)
-{
-    return g_format_size((guint64)(n < 0 ? 0 : n));
-}
 
 /* ---- stats ---- */
 
@@ -107,7 +59,7 @@ reasons_json(JsonBuilder *b, const struct admin_stats *s, const char *name, cons
     json_builder_begin_object(b);
     for (guint i = 0; i < names->len; i++) {
         const char *full = g_ptr_array_index(names, i);
-        add_int(b, full + strlen(prefix), admin_stats_counter(s, full));
+        ticket_json_int(b, full + strlen(prefix), admin_stats_counter(s, full));
     }
     json_builder_end_object(b);
 }
@@ -128,7 +80,7 @@ latency_json(JsonBuilder *b, const char *name, gint64 p50, gint64 p99, gint64 sa
     else
         json_builder_add_null_value(b);
     if (samples >= 0)
-        add_int(b, "samples", samples);
+        ticket_json_int(b, "samples", samples);
     json_builder_end_object(b);
 }
 
@@ -146,29 +98,29 @@ stats_json(const struct admin_stats *s)
     g_autoptr(GPtrArray) all = counter_reasons(s, "");
 
     json_builder_begin_object(b);
-    add_int(b, "messages_seen", admin_stats_counter(s, "messages_seen"));
-    add_int(b, "tickets_created", admin_stats_counter(s, "tickets_created"));
-    add_int(b, "followups", admin_stats_counter(s, "followups"));
-    add_int(b, "staff_replies", admin_stats_counter(s, "staff_replies"));
+    ticket_json_int(b, "messages_seen", admin_stats_counter(s, "messages_seen"));
+    ticket_json_int(b, "tickets_created", admin_stats_counter(s, "tickets_created"));
+    ticket_json_int(b, "followups", admin_stats_counter(s, "followups"));
+    ticket_json_int(b, "staff_replies", admin_stats_counter(s, "staff_replies"));
     reasons_json(b, s, "tempfails", "tempfail_");
     reasons_json(b, s, "rejects", "reject_");
     json_builder_set_member_name(b, "tickets");
     json_builder_begin_object(b);
-    add_int(b, "total", s->tickets_total);
-    add_int(b, "open", s->tickets_open);
+    ticket_json_int(b, "total", s->tickets_total);
+    ticket_json_int(b, "open", s->tickets_open);
     json_builder_end_object(b);
     json_builder_set_member_name(b, "acks");
     json_builder_begin_object(b);
-    add_int(b, "sent", s->acks_sent);
-    add_int(b, "failed", s->acks_failed);
-    add_int(b, "pending", s->acks_pending);
+    ticket_json_int(b, "sent", s->acks_sent);
+    ticket_json_int(b, "failed", s->acks_failed);
+    ticket_json_int(b, "pending", s->acks_pending);
     json_builder_end_object(b);
     json_builder_set_member_name(b, "sla");
     json_builder_begin_object(b);
-    add_int(b, "warnings", s->sla_warnings);
-    add_int(b, "breaches", s->sla_breaches);
+    ticket_json_int(b, "warnings", s->sla_warnings);
+    ticket_json_int(b, "breaches", s->sla_breaches);
     json_builder_end_object(b);
-    add_int(b, "outbox_depth", s->outbox_depth);
+    ticket_json_int(b, "outbox_depth", s->outbox_depth);
     latency_json(b, "commit_latency_us", counter_or_none(s, "commit_us_p50"),
                  counter_or_none(s, "commit_us_p99"), -1);
     latency_json(b, "ack_latency_us", s->ack_latency_p50_us, s->ack_latency_p99_us,
@@ -178,7 +130,7 @@ stats_json(const struct admin_stats *s)
     json_builder_set_member_name(b, "counters");
     json_builder_begin_object(b);
     for (guint i = 0; i < all->len; i++)
-        add_int(b, g_ptr_array_index(all, i),
+        ticket_json_int(b, g_ptr_array_index(all, i),
                 admin_stats_counter(s, g_ptr_array_index(all, i)));
     json_builder_end_object(b);
     json_builder_end_object(b);
@@ -205,10 +157,10 @@ reasons_text(const struct admin_stats *s, const char *title, const char *prefix)
 static void
 stats_text(const struct admin_stats *s)
 {
-    g_autofree char *c50 = human_us(counter_or_none(s, "commit_us_p50"));
-    g_autofree char *c99 = human_us(counter_or_none(s, "commit_us_p99"));
-    g_autofree char *a50 = human_us(s->ack_latency_p50_us);
-    g_autofree char *a99 = human_us(s->ack_latency_p99_us);
+    g_autofree char *c50 = cli_human_us(counter_or_none(s, "commit_us_p50"));
+    g_autofree char *c99 = cli_human_us(counter_or_none(s, "commit_us_p99"));
+    g_autofree char *a50 = cli_human_us(s->ack_latency_p50_us);
+    g_autofree char *a99 = cli_human_us(s->ack_latency_p99_us);
 
     printf("%-24s %" G_GINT64_FORMAT "\n", "Messages seen",
            admin_stats_counter(s, "messages_seen"));
@@ -236,17 +188,17 @@ int
 cmd_stats(const char *db_path, const struct options *o)
 {
     g_autoptr(GError) error = NULL;
-    struct admin *a = open_checked(db_path, false, &error);
+    struct admin *a = cli_open_admin(db_path, false, &error);
     struct admin_stats s;
     bool ok;
 
     if (a == NULL)
-        return fail(error, EXIT_DATABASE);
+        return cli_fail(error, EXIT_DATABASE);
     ok = admin_stats_read(a, &s, &error);
     admin_close(a);
     if (!ok) {
         admin_stats_clear(&s);
-        return fail(error, EXIT_DATABASE);
+        return cli_fail(error, EXIT_DATABASE);
     }
     if (o->json)
         stats_json(&s);
@@ -278,11 +230,11 @@ customer_out(JsonBuilder *b, const char *name, const struct admin_customer *c, b
         c = &none;
     if (b != NULL) {
         json_builder_begin_object(b);
-        add_string(b, "customer", name);
-        add_int(b, "open", c->open);
-        add_int(b, "open_breached", c->open_breached);
-        add_int(b, "breaches", c->breaches);
-        add_int(b, "tickets", c->tickets);
+        ticket_json_string(b, "customer", name);
+        ticket_json_int(b, "open", c->open);
+        ticket_json_int(b, "open_breached", c->open_breached);
+        ticket_json_int(b, "breaches", c->breaches);
+        ticket_json_int(b, "tickets", c->tickets);
         json_builder_set_member_name(b, "in_config");
         json_builder_add_boolean_value(b, in_config);
         json_builder_end_object(b);
@@ -300,14 +252,14 @@ cmd_customers(const struct config *cfg, const char *db_path, const struct option
     g_autoptr(GError) error = NULL;
     g_autoptr(GPtrArray) rows = NULL;
     g_autoptr(JsonBuilder) b = o->json ? json_builder_new() : NULL;
-    struct admin *a = open_checked(db_path, false, &error);
+    struct admin *a = cli_open_admin(db_path, false, &error);
 
     if (a == NULL)
-        return fail(error, EXIT_DATABASE);
+        return cli_fail(error, EXIT_DATABASE);
     rows = admin_customers(a, &error);
     admin_close(a);
     if (rows == NULL)
-        return fail(error, EXIT_DATABASE);
+        return cli_fail(error, EXIT_DATABASE);
     if (b != NULL)
         json_builder_begin_array(b);
     else
@@ -346,6 +298,24 @@ struct status_job {
     GDateTime *now;
 };
 
+/* {"id", "from", "to", "changed", "customer_told"} for close/reopen --json. */
+static void
+print_status_change(const struct ticket *t, enum ticket_status to, bool changed, bool told)
+{
+    g_autoptr(JsonBuilder) b = json_builder_new();
+
+    json_builder_begin_object(b);
+    ticket_json_string(b, "id", t->tag);
+    ticket_json_string(b, "from", ticket_status_name(t->status));
+    ticket_json_string(b, "to", ticket_status_name(to));
+    json_builder_set_member_name(b, "changed");
+    json_builder_add_boolean_value(b, changed);
+    json_builder_set_member_name(b, "customer_told");
+    json_builder_add_boolean_value(b, told);
+    json_builder_end_object(b);
+    print_json(b);
+}
+
 /* Inside BEGIN IMMEDIATE: the router decides, the applier writes. Returns
  * an exit status, -1 for "nothing to do". */
 static int
@@ -361,7 +331,10 @@ status_change(struct store *st, struct status_job *job, GError **error)
     if (t == NULL)
         return *error != NULL ? EXIT_DATABASE : EXIT_NOT_FOUND;
     if (t->status == job->to || (job->to == TICKET_OPEN && t->status == TICKET_PENDING)) {
-        printf("%s is already %s: nothing to do\n", t->tag, ticket_status_name(t->status));
+        if (job->o->json)
+            print_status_change(t, t->status, false, false);
+        else
+            printf("%s is already %s: nothing to do\n", t->tag, ticket_status_name(t->status));
         ticket_free(t);
         return -1;
     }
@@ -376,10 +349,12 @@ status_change(struct store *st, struct status_job *job, GError **error)
     /* Without a configuration the decision has no notice: nothing of the
      * config is needed to write it. */
     ok = apply_decision(st, job->cfg, keys, d, NULL, job->now, &r, error);
-    if (ok)
+    bool told = decision_count_notices(d, "status-change") > 0;
+    if (ok && job->o->json)
+        print_status_change(t, d->ticket->status, true, told);
+    else if (ok)
         printf("%s: %s -> %s%s\n", t->tag, ticket_status_name(t->status),
-               ticket_status_name(d->ticket->status),
-               decision_count_notices(d, "status-change") > 0 ? "; the customer is told" : "");
+               ticket_status_name(d->ticket->status), told ? "; the customer is told" : "");
     apply_result_clear(&r);
     keys_free(keys);
     decision_free(d);
@@ -392,11 +367,11 @@ cmd_status(const struct config *cfg, const char *db_path, const struct options *
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(GDateTime) now = options_time(o);
-    const char *command = arg(o, 0);
+    const char *command = cli_arg(o, 0);
     struct status_job job = {
         .cfg = cfg,
         .o = o,
-        .tag = arg(o, 1),
+        .tag = cli_arg(o, 1),
         .to = strcmp(command, "close") == 0 ? TICKET_CLOSED : TICKET_OPEN,
         .now = now,
     };
@@ -416,12 +391,12 @@ cmd_status(const struct config *cfg, const char *db_path, const struct options *
     }
     if (cfg != NULL)
         parser_init();
-    st = store_open(db_path, STORE_READ_WRITE, WRITE_BUSY_TIMEOUT_MS, &error);
+    st = store_open(db_path, STORE_READ_WRITE, CLI_WRITE_BUSY_MS, &error);
     if (st == NULL)
-        return fail(error, EXIT_DATABASE);
+        return cli_fail(error, EXIT_DATABASE);
     if (!store_begin(st, &error)) {
         store_close(st);
-        return fail(error, EXIT_DATABASE);
+        return cli_fail(error, EXIT_DATABASE);
     }
     rc = status_change(st, &job, &error);
     if (rc == 0 && !store_commit(st, &error))
@@ -432,8 +407,55 @@ cmd_status(const struct config *cfg, const char *db_path, const struct options *
     if (rc == EXIT_NOT_FOUND)
         fprintf(stderr, "ticketctl: no ticket %s\n", job.tag);
     else if (rc == EXIT_DATABASE)
-        return fail(error, rc);
+        return cli_fail(error, rc);
     return rc < 0 ? 0 : rc;
+}
+
+/* ---- unattached bounces ---- */
+
+int
+cmd_unattached(const char *db_path, const struct options *o)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GPtrArray) rows = NULL;
+    struct admin *a = cli_open_admin(db_path, false, &error);
+
+    if (a == NULL)
+        return cli_fail(error, EXIT_DATABASE);
+    rows = admin_unattached(a, (guint)o->limit, &error);
+    admin_close(a);
+    if (rows == NULL)
+        return cli_fail(error, EXIT_DATABASE);
+    if (o->json) {
+        g_autoptr(JsonBuilder) b = json_builder_new();
+        json_builder_begin_array(b);
+        for (guint i = 0; i < rows->len; i++) {
+            const struct admin_unattached *u = g_ptr_array_index(rows, i);
+            json_builder_begin_object(b);
+            ticket_json_int(b, "id", u->id);
+            ticket_json_string(b, "received_at", u->received_at);
+            ticket_json_string(b, "queue_id", u->queue_id);
+            ticket_json_string(b, "envelope_from", u->envelope_from);
+            ticket_json_string(b, "from", u->from);
+            ticket_json_string(b, "subject", u->subject);
+            ticket_json_string(b, "message_id", u->message_id);
+            ticket_json_string(b, "reason", u->reason);
+            json_builder_end_object(b);
+        }
+        json_builder_end_array(b);
+        print_json(b);
+        return 0;
+    }
+    for (guint i = 0; i < rows->len; i++) {
+        const struct admin_unattached *u = g_ptr_array_index(rows, i);
+        printf("%s  queue=%s  from=<%s> envelope=<%s>\n    %s\n", u->received_at,
+               u->queue_id != NULL ? u->queue_id : "-", u->from != NULL ? u->from : "",
+               u->envelope_from != NULL ? u->envelope_from : "",
+               u->subject != NULL ? u->subject : "");
+    }
+    if (rows->len == 0)
+        printf("(no unattached mail)\n");
+    return 0;
 }
 
 /* ---- search ---- */
@@ -458,23 +480,23 @@ cmd_search(const char *db_path, const struct options *o)
                                    (const char *)g_ptr_array_index(o->args, i));
         text = g_string_free(words, FALSE);
     }
-    a = open_checked(db_path, false, &error);
+    a = cli_open_admin(db_path, false, &error);
     if (a == NULL)
-        return fail(error, EXIT_DATABASE);
+        return cli_fail(error, EXIT_DATABASE);
     hits = admin_search(a, text, o->limit > 0 ? (guint)o->limit : 50, &error);
     admin_close(a);
     if (hits == NULL)
-        return fail(error, EXIT_DATABASE);
+        return cli_fail(error, EXIT_DATABASE);
     if (o->json) {
         g_autoptr(JsonBuilder) b = json_builder_new();
         json_builder_begin_array(b);
         for (guint i = 0; i < hits->len; i++) {
             const struct admin_hit *h = g_ptr_array_index(hits, i);
             json_builder_begin_object(b);
-            add_string(b, "id", h->tag);
-            add_string(b, "status", h->status);
-            add_string(b, "subject", h->subject);
-            add_string(b, "snippet", h->snippet);
+            ticket_json_string(b, "id", h->tag);
+            ticket_json_string(b, "status", h->status);
+            ticket_json_string(b, "subject", h->subject);
+            ticket_json_string(b, "snippet", h->snippet);
             json_builder_end_object(b);
         }
         json_builder_end_array(b);
@@ -491,156 +513,6 @@ cmd_search(const char *db_path, const struct options *o)
     if (hits->len == 0)
         printf("(no ticket has \"%s\")\n", text);
     return 0;
-}
-
-/* ---- export ---- */
-
-static void
-detail_member(JsonBuilder *b, const char *detail)
-{
-    g_autoptr(JsonNode) node = detail != NULL ? json_from_string(detail, NULL) : NULL;
-
-    json_builder_set_member_name(b, "detail");
-    if (node != NULL)
-        json_builder_add_value(b, g_steal_pointer(&node));
-    else if (detail != NULL)
-        json_builder_add_string_value(b, detail);
-    else
-        json_builder_add_null_value(b);
-}
-
-static void
-export_messages(JsonBuilder *b, GPtrArray *messages)
-{
-    json_builder_set_member_name(b, "messages");
-    json_builder_begin_array(b);
-    for (guint i = 0; i < messages->len; i++) {
-        const struct admin_message *m = g_ptr_array_index(messages, i);
-        json_builder_begin_object(b);
-        add_string(b, "message_id", m->message_id);
-        add_string(b, "direction", m->direction);
-        add_string(b, "kind", m->kind);
-        add_string(b, "from", m->from);
-        add_string(b, "to", m->to);
-        add_string(b, "cc", m->cc);
-        add_string(b, "subject", m->subject);
-        add_string(b, "in_reply_to", m->in_reply_to);
-        add_string(b, "references", m->references);
-        add_string(b, "received_at", m->received_at);
-        add_string(b, "queue_id", m->queue_id);
-        add_string(b, "envelope_from", m->envelope_from);
-        add_string(b, "client_addr", m->client_addr);
-        json_builder_set_member_name(b, "raw_size");
-        if (m->raw_size >= 0)
-            json_builder_add_int_value(b, m->raw_size);
-        else
-            json_builder_add_null_value(b); /* purged */
-        add_string(b, "text", m->text);
-        json_builder_end_object(b);
-    }
-    json_builder_end_array(b);
-}
-
-struct export_out {
-    JsonGenerator *gen;
-    guint written;
-};
-
-/* One ticket at a time, so that exporting a large database takes the
- * memory of its largest ticket, not of all of them. */
-static bool
-export_one(const struct ticket *t, GPtrArray *messages, GPtrArray *events, void *data,
-           GError **error)
-{
-    struct export_out *out = data;
-    g_autoptr(JsonBuilder) b = json_builder_new();
-    g_autoptr(JsonNode) root = NULL;
-    g_autofree char *text = NULL;
-
-    json_builder_begin_object(b);
-    ticket_members(b, t);
-    add_string(b, "updated_at", t->updated_at);
-    add_string(b, "plan", t->plan);
-    add_string(b, "timezone", t->timezone);
-    add_string(b, "language", t->language);
-    add_string(b, "assignee", t->assignee);
-    add_string(b, "first_response_due", t->first_response_due);
-    add_string(b, "first_response_at", t->first_response_at);
-    add_string(b, "next_update_due", t->next_update_due);
-    add_string(b, "resolution_due", t->resolution_due);
-    add_string(b, "resolved_at", t->resolved_at);
-    add_string(b, "paused_at", t->paused_at);
-    add_int(b, "paused_seconds", t->paused_seconds);
-    export_messages(b, messages);
-    json_builder_set_member_name(b, "events");
-    json_builder_begin_array(b);
-    for (guint i = 0; i < events->len; i++) {
-        const struct ticket_event *e = g_ptr_array_index(events, i);
-        json_builder_begin_object(b);
-        add_string(b, "at", e->at);
-        add_string(b, "type", e->type);
-        add_string(b, "actor", e->actor);
-        detail_member(b, e->detail);
-        json_builder_end_object(b);
-    }
-    json_builder_end_array(b);
-    json_builder_end_object(b);
-    root = json_builder_get_root(b);
-    json_generator_set_root(out->gen, root);
-    text = json_generator_to_data(out->gen, NULL);
-    if (printf("%s%s", out->written > 0 ? ",\n" : "", text) < 0) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot write the export: %s",
-                    g_strerror(errno));
-        return false;
-    }
-    out->written++;
-    return true;
-}
-
-int
-cmd_export(const char *db_path, const struct options *o)
-{
-    g_autoptr(GError) error = NULL;
-    g_autoptr(JsonGenerator) gen = json_generator_new();
-    struct export_out out = { .gen = gen };
-    const char *tag = arg(o, 1);
-    struct admin *a;
-    gint64 id = 0;
-    guint count = 0;
-    bool ok;
-
-    if (o->args->len > 2) {
-        fprintf(stderr, "ticketctl: export takes at most one ticket, e.g. ticketctl export "
-                        "--json TKT-42\n");
-        return EXIT_USAGE;
-    }
-    if (tag != NULL) {
-        struct store *st = store_open(db_path, STORE_READ_ONLY, READ_BUSY_TIMEOUT_MS, &error);
-        struct ticket *t = st != NULL ? store_ticket_get_by_tag(st, tag, &error) : NULL;
-        if (t != NULL)
-            id = t->id;
-        ticket_free(t);
-        store_close(st);
-        if (error != NULL)
-            return fail(error, EXIT_DATABASE);
-        if (id == 0) {
-            fprintf(stderr, "ticketctl: no ticket %s\n", tag);
-            return EXIT_NOT_FOUND;
-        }
-    }
-    a = open_checked(db_path, false, &error);
-    if (a == NULL)
-        return fail(error, EXIT_DATABASE);
-    json_generator_set_pretty(gen, TRUE);
-    printf("[\n");
-    ok = admin_export(a, id, export_one, &out, &count, &error);
-    admin_close(a);
-    printf("%s]\n", out.written > 0 ? "\n" : "");
-    if (fflush(stdout) != 0 && ok) {
-        fprintf(stderr, "ticketctl: cannot write the export: %s\n", g_strerror(errno));
-        return EXIT_DATABASE;
-    }
-    return ok ? 0 : fail(error, EXIT_DATABASE);
 }
 
 /* ---- purge ---- */
@@ -684,20 +556,20 @@ cmd_purge(const struct config *cfg, const char *db_path, const struct options *o
         return EXIT_USAGE;
     before_text = timefmt_iso8601(before);
     at = timefmt_iso8601(now);
-    a = open_checked(db_path, true, &error);
+    a = cli_open_admin(db_path, true, &error);
     if (a == NULL)
-        return fail(error, EXIT_DATABASE);
+        return cli_fail(error, EXIT_DATABASE);
     ok = admin_purge(a, before_text, at, actor, &r, &error);
     admin_close(a);
-    size = human_bytes(r.bytes);
+    size = cli_human_bytes(r.bytes);
     if (o->json && ok) {
         g_autoptr(JsonBuilder) b = json_builder_new();
         json_builder_begin_object(b);
-        add_string(b, "before", before_text);
-        add_int(b, "tickets", r.tickets);
-        add_int(b, "messages", r.messages);
-        add_int(b, "attachments", r.attachments);
-        add_int(b, "bytes", r.bytes);
+        ticket_json_string(b, "before", before_text);
+        ticket_json_int(b, "tickets", r.tickets);
+        ticket_json_int(b, "messages", r.messages);
+        ticket_json_int(b, "attachments", r.attachments);
+        ticket_json_int(b, "bytes", r.bytes);
         json_builder_end_object(b);
         print_json(b);
     } else if (r.tickets > 0 || ok) {
@@ -705,191 +577,5 @@ cmd_purge(const struct config *cfg, const char *db_path, const struct options *o
                "attachments; their events are kept\n",
                r.tickets, before_text, r.messages, size, r.attachments);
     }
-    return ok ? 0 : fail(error, EXIT_DATABASE);
-}
-
-/* ---- backup, verify, restore ---- */
-
-static gint64
-table_rows(GPtrArray *counts, const char *table)
-{
-    for (guint i = 0; i < counts->len; i++) {
-        const struct admin_table_count *c = g_ptr_array_index(counts, i);
-        if (strcmp(c->table, table) == 0)
-            return c->rows;
-    }
-    return 0;
-}
-
-int
-cmd_backup(const struct config *cfg, const char *db_path, const struct options *o)
-{
-    g_autoptr(GError) error = NULL;
-    g_autoptr(GDateTime) now = options_time(o);
-    g_autoptr(GPtrArray) dropped = NULL;
-    g_autofree char *size = NULL, *copy = NULL, *verify = NULL;
-    struct admin_retention keep = ADMIN_RETENTION_DEFAULT;
-    struct admin_backup b;
-    const char *dir = arg(o, 1);
-
-    if (dir == NULL || o->args->len != 2) {
-        fprintf(stderr, "ticketctl: backup takes the directory to write to, e.g. ticketctl "
-                        "backup /var/backups/ticket-milter\n");
-        return EXIT_USAGE;
-    }
-    if (now == NULL)
-        return EXIT_USAGE;
-    if (o->daily >= 0)
-        keep.daily = (guint)o->daily;
-    if (o->weekly >= 0)
-        keep.weekly = (guint)o->weekly;
-    if (o->monthly >= 0)
-        keep.monthly = (guint)o->monthly;
-    if (!admin_backup_run(db_path, dir, now,
-                          cfg != NULL ? MAX(cfg->busy_timeout, READ_BUSY_TIMEOUT_MS)
-                                      : READ_BUSY_TIMEOUT_MS,
-                          &b, &error))
-        return fail(error, EXIT_DATABASE);
-    {
-        /* The copy just verified is never pruned, whatever sorts newer. */
-        g_autofree char *made = g_path_get_basename(b.path);
-        dropped = admin_prune(dir, &keep, made, &error);
-    }
-    size = human_bytes(b.bytes);
-    copy = human_us(b.copy_us);
-    verify = human_us(b.verify_us);
-    if (o->json) {
-        g_autoptr(JsonBuilder) jb = json_builder_new();
-        json_builder_begin_object(jb);
-        add_string(jb, "path", b.path);
-        add_int(jb, "bytes", b.bytes);
-        add_int(jb, "copy_us", b.copy_us);
-        add_int(jb, "verify_us", b.verify_us);
-        json_builder_set_member_name(jb, "rows");
-        json_builder_begin_object(jb);
-        for (guint i = 0; i < b.counts->len; i++) {
-            const struct admin_table_count *c = g_ptr_array_index(b.counts, i);
-            add_int(jb, c->table, c->rows);
-        }
-        json_builder_end_object(jb);
-        json_builder_set_member_name(jb, "pruned");
-        json_builder_begin_array(jb);
-        for (guint i = 0; dropped != NULL && i < dropped->len; i++)
-            json_builder_add_string_value(jb, g_ptr_array_index(dropped, i));
-        json_builder_end_array(jb);
-        json_builder_end_object(jb);
-        print_json(jb);
-    } else {
-        printf("backup %s: %" G_GINT64_FORMAT " tickets, %" G_GINT64_FORMAT " messages, %"
-               G_GINT64_FORMAT " events, %s; copied in %s, verified in %s (integrity ok, row "
-               "counts of %u tables equal)\n",
-               b.path, table_rows(b.counts, "tickets"), table_rows(b.counts, "messages"),
-               table_rows(b.counts, "events"), size, copy, verify, b.counts->len);
-        for (guint i = 0; dropped != NULL && i < dropped->len; i++)
-            printf("pruned %s/%s\n", dir, (char *)g_ptr_array_index(dropped, i));
-    }
-    admin_backup_clear(&b);
-    /* The backup itself is good; a prune that failed is still an error the
-     * admin must see, or the disk fills. */
-    return dropped != NULL ? 0 : fail(error, EXIT_DATABASE);
-}
-
-int
-cmd_verify(const struct options *o)
-{
-    g_autoptr(GError) error = NULL;
-    const char *file = arg(o, 1);
-    struct admin_verify v;
-
-    if (file == NULL || o->args->len != 2) {
-        fprintf(stderr, "ticketctl: verify takes one backup file, e.g. ticketctl verify "
-                        "tickets-20261127T1630Z.db\n");
-        return EXIT_USAGE;
-    }
-    if (!admin_verify_file(file, &v, &error))
-        return fail(error, EXIT_NOT_FOUND);
-    if (o->json) {
-        g_autoptr(JsonBuilder) b = json_builder_new();
-        json_builder_begin_object(b);
-        add_string(b, "file", file);
-        add_string(b, "integrity", "ok");
-        add_int(b, "schema_version", v.schema_version);
-        add_int(b, "known_version", v.known_version);
-        add_int(b, "tickets", v.tickets);
-        add_int(b, "messages", v.messages);
-        json_builder_end_object(b);
-        print_json(b);
-    } else {
-        printf("%s: integrity ok, schema version %d (%s), %" G_GINT64_FORMAT " tickets, %"
-               G_GINT64_FORMAT " messages\n",
-               file, v.schema_version,
-               v.schema_version == v.known_version ? "current"
-                                                   : "older: ticket-milter migrates it on start",
-               v.tickets, v.messages);
-    }
-    return 0;
-}
-
-/* The pid in the daemon's pid file when that process is alive; 0 else. */
-static pid_t
-daemon_pid(const char *pid_file)
-{
-    g_autofree char *text = NULL;
-    gint64 pid;
-
-    if (pid_file == NULL || !g_file_get_contents(pid_file, &text, NULL, NULL))
-        return 0;
-    pid = g_ascii_strtoll(g_strstrip(text), NULL, 10);
-    if (pid <= 1 || pid > G_MAXINT)
-        return 0;
-    return kill((pid_t)pid, 0) == 0 || errno == EPERM ? (pid_t)pid : 0;
-}
-
-int
-cmd_restore(const struct config *cfg, const char *db_path, const struct options *o)
-{
-    g_autoptr(GError) error = NULL;
-    g_autoptr(GDateTime) now = g_date_time_new_now_utc();
-    g_autofree char *saved = NULL;
-    const char *file = arg(o, 1);
-    pid_t pid;
-
-    if (file == NULL || o->args->len != 2) {
-        fprintf(stderr, "ticketctl: restore takes one backup file, e.g. ticketctl restore "
-                        "tickets-20261127T1630Z.db\n");
-        return EXIT_USAGE;
-    }
-    pid = cfg != NULL ? daemon_pid(cfg->pid_file) : 0;
-    if (pid > 0 && !o->force) {
-        fprintf(stderr, "ticketctl: ticket-milter is running (pid %ld in %s): stop it before "
-                        "restoring %s, or add --force if that pid is not ticket-milter\n",
-                (long)pid, cfg->pid_file, db_path);
-        return EXIT_IN_USE;
-    }
-    /* The lock is a fact, not a guess like a pid file: no --force past it. */
-    pid = admin_database_holder(db_path);
-    if (pid != 0) {
-        fprintf(stderr, "ticketctl: %s is in use by process %ld (ticket-milter or a reader): "
-                        "stop it before restoring\n",
-                db_path, (long)pid);
-        return EXIT_IN_USE;
-    }
-    if (!admin_restore(file, db_path, now, &saved, &error)) {
-        int status = g_error_matches(error, STORE_ERROR, STORE_ERROR_CORRUPT) ||
-                             g_error_matches(error, STORE_ERROR, STORE_ERROR_VERSION)
-                         ? EXIT_NOT_FOUND
-                         : EXIT_DATABASE;
-        fail(error, status);
-        /* Whatever went wrong, the admin must know where the old data is. */
-        if (saved != NULL)
-            fprintf(stderr, "ticketctl: the database as it was before this restore is saved "
-                            "as %s\n",
-                    saved);
-        return status;
-    }
-    printf("restored %s from %s", db_path, file);
-    if (saved != NULL)
-        printf("; the database it replaced is kept as %s", saved);
-    printf("\n");
-    return 0;
+    return ok ? 0 : cli_fail(error, EXIT_DATABASE);
 }

@@ -1,12 +1,11 @@
 /*
  * ticketctl - the admin's and support lead's view of the ticket database.
  *
- *   ticketctl [-c FILE] [--db PATH] list [--json]
  *   ticketctl [-c FILE] [--db PATH] show TAG [--json]
- *   ticketctl [-c FILE] [--db PATH] sla [--json] [--at ISO8601]
  *   ticketctl [-c FILE] [--db PATH] tick [--now ISO8601]
- *   and the admin commands of cli/admin-commands.c: stats, customers,
- *   close, reopen, search, export, purge, backup, verify, restore.
+ *   list and sla (cli/sla-commands.c), report (cli/report.c), and the
+ *   admin commands of cli/admin-commands.c: stats, customers, close,
+ *   reopen, search, export, purge, backup, verify, restore.
  *
  * Readers open their own read-only connection: WAL lets them read while the
  * daemon writes, and they can never hold the write lock the milter needs.
@@ -14,118 +13,27 @@
  * verification), 2 usage or config error, 3 database error, 4 restore
  * refused because the daemon has the database.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
+#include "cli/options.h"
 #include "cli/ticketctl.h"
 #include "config/config.h"
 #include "config/secret.h"
+#include "store/admin.h"
+#include "outbound/ticket-json.h"
 #include "outbound/scheduler.h"
 #include "parser/mail.h"
 #include "store/store.h"
 #include "util/timefmt.h"
 
 #define DEFAULT_CONFIG SYSCONFDIR "/ticket-milter.conf"
-
-static void
-usage(FILE *out)
-{
-    fprintf(out,
-            "usage: ticketctl [-c FILE] [--db PATH] COMMAND [options]\n"
-            "commands:\n"
-            "  list              every ticket, oldest first\n"
-            "  show TAG          one ticket (e.g. TKT-42) with its messages and events\n"
-            "  sla               every open ticket with its deadlines and the time left\n"
-            "  tick              fire the timers that are due (what the daemon does itself)\n"
-            "  stats             what the daemon has done: mail, tickets, acks, SLA, latency\n"
-            "  customers         each customer with its open tickets and SLA breaches\n"
-            "  close TAG         close a ticket; reopen TAG opens it again\n"
-            "  search TEXT...    tickets with every word in their subject or messages\n"
-            "  export [TAG]      whole tickets with messages and events, as JSON\n"
-            "  purge --before DATE  drop raw mail of closed tickets last changed before DATE\n"
-            "  backup DIR        verified online copy into DIR, then prune old copies\n"
-            "  verify FILE       check a backup: integrity and schema version\n"
-            "  restore FILE      replace the database by a backup (daemon stopped)\n"
-            "options:\n"
-            "  -c FILE           configuration file (default " DEFAULT_CONFIG ")\n"
-            "  --db PATH         use this database instead of the configured one (the\n"
-            "                    configuration is still read when -c is given)\n"
-            "  --json            machine-readable output\n"
-            "  --at, --now T     act or report as if it were T\n"
-            "                    (ISO 8601, e.g. 2026-11-24T10:00:00Z)\n"
-            "  --before DATE     purge: YYYY-MM-DD or ISO 8601\n"
-            "  --daily N, --weekly N, --monthly N  backup retention (default 7, 5, 13)\n"
-            "  --limit N         search: at most N tickets (default 50)\n"
-            "  --quiet           close, reopen: do not tell the customer\n"
-            "  --force           restore: the daemon is stopped, whatever its pid file says\n");
-}
-
-/* A non-negative number for option NAME; -2 (with a message) when not one. */
-static int
-option_number(const char *name, const char *text)
-{
-    char *end = NULL;
-    gint64 n = g_ascii_strtoll(text, &end, 10);
-
-    if (end == text || *end != '\0' || n < 0 || n > 100000) {
-        fprintf(stderr, "ticketctl: %s needs a number from 0 to 100000, not \"%s\"\n", name, text);
-        return -2;
-    }
-    return (int)n;
-}
-
-static bool
-parse_options(int argc, char **argv, struct options *o)
-{
-    o->config_path = DEFAULT_CONFIG;
-    o->daily = o->weekly = o->monthly = -1;
-    o->limit = 50;
-    o->args = g_ptr_array_new();
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        bool has_value = i + 1 < argc;
-        int *number = NULL;
-
-        if ((strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) && has_value) {
-            o->config_path = argv[++i];
-            o->has_config = true;
-        } else if (strcmp(a, "--db") == 0 && has_value)
-            o->db_path = argv[++i];
-        else if (strcmp(a, "--json") == 0)
-            o->json = true;
-        else if (strcmp(a, "--force") == 0)
-            o->force = true;
-        else if (strcmp(a, "--quiet") == 0)
-            o->quiet = true;
-        else if ((strcmp(a, "--at") == 0 || strcmp(a, "--now") == 0) && has_value)
-            o->at = argv[++i];
-        else if (strcmp(a, "--before") == 0 && has_value)
-            o->before = argv[++i];
-        else if (strcmp(a, "--daily") == 0 && has_value)
-            number = &o->daily;
-        else if (strcmp(a, "--weekly") == 0 && has_value)
-            number = &o->weekly;
-        else if (strcmp(a, "--monthly") == 0 && has_value)
-            number = &o->monthly;
-        else if (strcmp(a, "--limit") == 0 && has_value)
-            number = &o->limit;
-        else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            usage(stdout);
-            exit(0);
-        } else if (a[0] == '-' && a[1] != '\0') {
-            fprintf(stderr, "ticketctl: unknown option %s, or it lacks its value\n", a);
-            return false;
-        } else
-            g_ptr_array_add(o->args, (gpointer)a);
-        if (number != NULL && (*number = option_number(a, argv[++i])) < 0)
-            return false;
-    }
-    return o->args->len > 0;
-}
 
 void
 print_json(JsonBuilder *b)
@@ -138,71 +46,6 @@ print_json(JsonBuilder *b)
     json_generator_set_root(gen, root);
     text = json_generator_to_data(gen, NULL);
     printf("%s\n", text);
-}
-
-void
-add_string(JsonBuilder *b, const char *name, const char *value)
-{
-    json_builder_set_member_name(b, name);
-    if (value != NULL)
-        json_builder_add_string_value(b, value);
-    else
-        json_builder_add_null_value(b);
-}
-
-void
-add_int(JsonBuilder *b, const char *name, gint64 value)
-{
-    json_builder_set_member_name(b, name);
-    json_builder_add_int_value(b, value);
-}
-
-void
-ticket_members(JsonBuilder *b, const struct ticket *t)
-{
-    add_string(b, "id", t->tag);
-    add_string(b, "status", ticket_status_name(t->status));
-    add_int(b, "severity", t->severity);
-    add_int(b, "stage", t->stage);
-    add_string(b, "customer", t->customer);
-    add_string(b, "requester", t->requester);
-    add_string(b, "subject", t->subject);
-    add_string(b, "created_at", t->created_at);
-}
-
-static int
-cmd_list(struct store *st, const struct options *o)
-{
-    g_autoptr(GError) error = NULL;
-    g_autoptr(GPtrArray) tickets = store_ticket_list(st, &error);
-
-    if (tickets == NULL) {
-        fprintf(stderr, "ticketctl: %s\n", error->message);
-        return EXIT_DATABASE;
-    }
-    if (o->json) {
-        g_autoptr(JsonBuilder) b = json_builder_new();
-        json_builder_begin_array(b);
-        for (guint i = 0; i < tickets->len; i++) {
-            json_builder_begin_object(b);
-            ticket_members(b, g_ptr_array_index(tickets, i));
-            json_builder_end_object(b);
-        }
-        json_builder_end_array(b);
-        print_json(b);
-        return 0;
-    }
-    printf("%-10s %-8s %-3s %-5s %-12s %-28s %-20s %s\n", "ID", "STATUS", "SEV", "STAGE",
-           "CUSTOMER", "REQUESTER", "CREATED", "SUBJECT");
-    for (guint i = 0; i < tickets->len; i++) {
-        const struct ticket *t = g_ptr_array_index(tickets, i);
-        printf("%-10s %-8s %-3d %-5d %-12s %-28s %-20s %s\n", t->tag, ticket_status_name(t->status), t->severity,
-               t->stage, t->customer != NULL ? t->customer : "-", t->requester, t->created_at,
-               t->subject);
-    }
-    if (tickets->len == 0)
-        printf("(no tickets)\n");
-    return 0;
 }
 
 static void
@@ -241,67 +84,93 @@ show_json(const struct ticket *t, GPtrArray *messages, GPtrArray *events)
     g_autoptr(JsonBuilder) b = json_builder_new();
 
     json_builder_begin_object(b);
-    ticket_members(b, t);
-    add_string(b, "updated_at", t->updated_at);
-    add_string(b, "plan", t->plan);
-    add_string(b, "first_response_due", t->first_response_due);
-    add_string(b, "first_response_at", t->first_response_at);
-    add_string(b, "next_update_due", t->next_update_due);
-    add_string(b, "resolution_due", t->resolution_due);
-    add_string(b, "resolved_at", t->resolved_at);
+    ticket_json_members(b, t);
     json_builder_set_member_name(b, "messages");
     json_builder_begin_array(b);
     for (guint i = 0; i < messages->len; i++) {
         const struct ticket_message *m = g_ptr_array_index(messages, i);
         json_builder_begin_object(b);
-        add_string(b, "message_id", m->message_id);
-        add_string(b, "direction", m->direction);
-        add_string(b, "kind", m->kind);
-        add_string(b, "from", m->from);
-        add_string(b, "subject", m->subject);
-        add_string(b, "received_at", m->received_at);
-        add_string(b, "queue_id", m->queue_id);
+        ticket_json_string(b, "message_id", m->message_id);
+        ticket_json_string(b, "direction", m->direction);
+        ticket_json_string(b, "kind", m->kind);
+        ticket_json_string(b, "from", m->from);
+        ticket_json_string(b, "subject", m->subject);
+        ticket_json_string(b, "received_at", m->received_at);
+        ticket_json_string(b, "queue_id", m->queue_id);
         json_builder_end_object(b);
     }
     json_builder_end_array(b);
-    json_builder_set_member_name(b, "events");
-    json_builder_begin_array(b);
-    for (guint i = 0; i < events->len; i++) {
-        const struct ticket_event *e = g_ptr_array_index(events, i);
-        json_builder_begin_object(b);
-        add_string(b, "at", e->at);
-        add_string(b, "type", e->type);
-        add_string(b, "actor", e->actor);
-        json_builder_set_member_name(b, "detail");
-        /* The detail is JSON already: embed it as an object, not a string. */
-        g_autoptr(JsonNode) detail = e->detail != NULL ? json_from_string(e->detail, NULL) : NULL;
-        if (detail != NULL)
-            json_builder_add_value(b, g_steal_pointer(&detail));
-        else
-            json_builder_add_null_value(b);
-        json_builder_end_object(b);
-    }
-    json_builder_end_array(b);
+    ticket_json_events(b, events);
     json_builder_end_object(b);
     print_json(b);
 }
 
+/* show --raw TAG N: message N of the ticket on stdout, byte for byte. */
 static int
-cmd_show(struct store *st, const struct options *o)
+show_raw(struct store *st, const struct ticket *t, const char *which)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GBytes) raw = NULL;
+    guint64 n = 0;
+    bool found = false;
+    const guint8 *data;
+    gsize size;
+
+    if (which == NULL || !g_ascii_string_to_unsigned(which, 10, 1, G_MAXUINT, &n, NULL)) {
+        fprintf(stderr, "ticketctl show --raw: which message? e.g. ticketctl show --raw %s 1\n",
+                t->tag);
+        return EXIT_USAGE;
+    }
+    if (!store_message_raw(st, t->id, (guint)(n - 1), &found, &raw, &error)) {
+        fprintf(stderr, "ticketctl: %s\n", error->message);
+        return EXIT_DATABASE;
+    }
+    if (!found) {
+        fprintf(stderr, "ticketctl: %s has no message %" G_GUINT64_FORMAT "\n", t->tag, n);
+        return EXIT_NOT_FOUND;
+    }
+    if (raw == NULL) {
+        fprintf(stderr, "ticketctl: message %" G_GUINT64_FORMAT " of %s was purged\n", n, t->tag);
+        return EXIT_NOT_FOUND;
+    }
+    data = g_bytes_get_data(raw, &size);
+    if (fwrite(data, 1, size, stdout) != size || fflush(stdout) != 0) {
+        fprintf(stderr, "ticketctl: cannot write the message: %s\n", g_strerror(errno));
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+static int
+cmd_show(const char *db_path, const struct options *o)
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(GPtrArray) messages = NULL;
     g_autoptr(GPtrArray) events = NULL;
+    struct store *st;
     const char *tag;
     struct ticket *t;
+    int rc = 0;
 
-    if (o->args->len != 2) {
-        fprintf(stderr, "ticketctl: show takes one ticket, e.g. ticketctl show TKT-42\n");
+    if (o->args->len != (o->raw ? 3u : 2u)) {
+        fprintf(stderr, o->raw ? "ticketctl: show --raw takes a ticket and a message number, "
+                                 "e.g. ticketctl show --raw TKT-42 1\n"
+                               : "ticketctl: show takes one ticket, e.g. ticketctl show TKT-42\n");
         return EXIT_USAGE;
+    }
+    if (o->raw && o->json) {
+        fprintf(stderr, "ticketctl: show --raw prints the message itself: no --json\n");
+        return EXIT_USAGE;
+    }
+    st = store_open(db_path, STORE_READ_ONLY, 5000, &error);
+    if (st == NULL) {
+        fprintf(stderr, "ticketctl: %s\n", error->message);
+        return EXIT_DATABASE;
     }
     tag = g_ptr_array_index(o->args, 1);
     t = store_ticket_get_by_tag(st, tag, &error);
     if (t == NULL) {
+        store_close(st);
         if (error != NULL) {
             fprintf(stderr, "ticketctl: %s\n", error->message);
             return EXIT_DATABASE;
@@ -309,20 +178,26 @@ cmd_show(struct store *st, const struct options *o)
         fprintf(stderr, "ticketctl: no ticket %s\n", tag);
         return EXIT_NOT_FOUND;
     }
+    if (o->raw) {
+        rc = show_raw(st, t, g_ptr_array_index(o->args, 2));
+        goto done;
+    }
     messages = store_ticket_messages(st, t->id, &error);
     if (messages != NULL)
         events = store_ticket_events(st, t->id, &error);
     if (events == NULL) {
         fprintf(stderr, "ticketctl: %s\n", error->message);
-        ticket_free(t);
-        return EXIT_DATABASE;
+        rc = EXIT_DATABASE;
+        goto done;
     }
     if (o->json)
         show_json(t, messages, events);
     else
         show_text(t, messages, events);
+done:
     ticket_free(t);
-    return 0;
+    store_close(st);
+    return rc;
 }
 
 struct keys *
@@ -353,89 +228,33 @@ options_time(const struct options *o)
     return t;
 }
 
-/* Seconds from NOW to DUE (negative: overdue). */
-static gint64
-seconds_left(const char *due, GDateTime *now)
+GDateTime *
+options_date(const char *option, const char *text, const char *zone, bool is_end)
 {
-    g_autoptr(GDateTime) t = timefmt_parse(due);
+    g_autoptr(GTimeZone) tz = g_time_zone_new_identifier(zone != NULL ? zone : "UTC");
+    int y, m, d;
+    char end;
+    GDateTime *t;
 
-    return t != NULL ? g_date_time_difference(t, now) / G_TIME_SPAN_SECOND : 0;
+    if (tz == NULL)
+        tz = g_time_zone_new_utc();
+    if (sscanf(text, "%4d-%2d-%2d%c", &y, &m, &d, &end) == 3 && strlen(text) == 10 &&
+        g_date_valid_dmy((GDateDay)d, (GDateMonth)m, (GDateYear)y)) {
+        g_autoptr(GDateTime) day = g_date_time_new(tz, y, m, d, 0, 0, 0);
+        return is_end ? g_date_time_add_days(day, 1) : g_date_time_ref(day);
+    }
+    t = timefmt_parse(text);
+    if (t == NULL)
+        fprintf(stderr, "ticketctl: %s \"%s\" is not a date (YYYY-MM-DD) or an ISO 8601 time "
+                        "with a zone\n",
+                option, text);
+    return t;
 }
 
-static char *
-human_left(gint64 s)
+const char *
+options_zone(const struct config *cfg)
 {
-    gint64 a = s < 0 ? -s : s;
-
-    return g_strdup_printf("%s%" G_GINT64_FORMAT "h%02" G_GINT64_FORMAT "m%s", s < 0 ? "overdue " : "",
-                           a / 3600, a / 60 % 60, s < 0 ? "" : " left");
-}
-
-static void
-sla_goal_json(JsonBuilder *b, const char *name, const char *due, const char *met, GDateTime *now)
-{
-    json_builder_set_member_name(b, name);
-    if (due == NULL) {
-        json_builder_add_null_value(b);
-        return;
-    }
-    json_builder_begin_object(b);
-    add_string(b, "due", due);
-    add_string(b, "met_at", met);
-    json_builder_set_member_name(b, "seconds_left");
-    if (met != NULL)
-        json_builder_add_null_value(b);
-    else
-        json_builder_add_int_value(b, seconds_left(due, now));
-    json_builder_end_object(b);
-}
-
-static int
-cmd_sla(struct store *st, const struct options *o)
-{
-    g_autoptr(GError) error = NULL;
-    g_autoptr(GDateTime) now = options_time(o);
-    g_autoptr(GPtrArray) tickets = NULL;
-
-    if (now == NULL)
-        return EXIT_USAGE;
-    tickets = store_ticket_list_open(st, &error);
-    if (tickets == NULL) {
-        fprintf(stderr, "ticketctl: %s\n", error->message);
-        return EXIT_DATABASE;
-    }
-    if (o->json) {
-        g_autoptr(JsonBuilder) b = json_builder_new();
-        json_builder_begin_array(b);
-        for (guint i = 0; i < tickets->len; i++) {
-            const struct ticket *t = g_ptr_array_index(tickets, i);
-            json_builder_begin_object(b);
-            ticket_members(b, t);
-            sla_goal_json(b, "response", t->first_response_due, t->first_response_at, now);
-            sla_goal_json(b, "update", t->next_update_due, NULL, now);
-            sla_goal_json(b, "resolution", t->resolution_due, t->resolved_at, now);
-            json_builder_end_object(b);
-        }
-        json_builder_end_array(b);
-        print_json(b);
-        return 0;
-    }
-    printf("%-10s %-8s %-3s %-5s %-12s %-32s %s\n", "ID", "STATUS", "SEV", "STAGE", "CUSTOMER",
-           "RESPONSE", "RESOLUTION");
-    for (guint i = 0; i < tickets->len; i++) {
-        const struct ticket *t = g_ptr_array_index(tickets, i);
-        g_autofree char *resp = NULL, *reso = NULL;
-        if (t->first_response_at != NULL)
-            resp = g_strdup("met");
-        else if (t->first_response_due != NULL)
-            resp = human_left(seconds_left(t->first_response_due, now));
-        if (t->resolution_due != NULL)
-            reso = human_left(seconds_left(t->resolution_due, now));
-        printf("%-10s %-8s %-3d %-5d %-12s %-32s %s\n", t->tag, ticket_status_name(t->status), t->severity, t->stage,
-               t->customer != NULL ? t->customer : "-", resp != NULL ? resp : "-",
-               reso != NULL ? reso : "-");
-    }
-    return 0;
+    return cfg != NULL && cfg->staff_timezone != NULL ? cfg->staff_timezone : "UTC";
 }
 
 /* One scheduler pass, committed in batches: for cron, tests and catching
@@ -484,7 +303,17 @@ cmd_tick(const struct config *cfg, const char *db_path, const struct options *o)
     store_close(st);
     keys_free(keys);
     at = timefmt_iso8601(now);
-    printf("tick at %s: %u timers due, %u fired\n", at, total_seen, total_fired);
+    if (o->json) {
+        g_autoptr(JsonBuilder) b = json_builder_new();
+        json_builder_begin_object(b);
+        ticket_json_string(b, "at", at);
+        ticket_json_int(b, "due", total_seen);
+        ticket_json_int(b, "fired", total_fired);
+        json_builder_end_object(b);
+        print_json(b);
+    } else {
+        printf("tick at %s: %u timers due, %u fired\n", at, total_seen, total_fired);
+    }
     return 0;
 }
 
@@ -498,10 +327,18 @@ run_admin_command(const char *command, const struct config *cfg, const char *db_
         return cmd_stats(db_path, o);
     if (strcmp(command, "customers") == 0)
         return cmd_customers(cfg, db_path, o);
+    if (strcmp(command, "list") == 0)
+        return cmd_list(cfg, db_path, o);
+    if (strcmp(command, "sla") == 0)
+        return cmd_sla(cfg, db_path, o);
+    if (strcmp(command, "report") == 0)
+        return cmd_report(cfg, db_path, o);
     if (strcmp(command, "close") == 0 || strcmp(command, "reopen") == 0)
         return cmd_status(cfg, db_path, o);
     if (strcmp(command, "search") == 0)
         return cmd_search(db_path, o);
+    if (strcmp(command, "unattached") == 0)
+        return cmd_unattached(db_path, o);
     if (strcmp(command, "export") == 0)
         return cmd_export(db_path, o);
     if (strcmp(command, "purge") == 0)
@@ -514,72 +351,102 @@ run_admin_command(const char *command, const struct config *cfg, const char *db_
     return EXIT_USAGE;
 }
 
-int
-main(int argc, char **argv)
+/* The commands that take a configuration, or a database alone with --db. */
+static int
+run(const char *command, struct options *o)
 {
-    struct options o = { 0 };
     g_autoptr(GError) error = NULL;
     struct config *cfg = NULL;
-    struct store *st;
-    const char *db_path, *command;
+    const char *db_path;
     bool known;
     int rc;
 
-    if (!parse_options(argc, argv, &o)) {
-        usage(stderr);
-        return EXIT_USAGE;
-    }
-    command = g_ptr_array_index(o.args, 0);
     /* A backup file is checked on its own: no configuration needed. */
-    if (strcmp(command, "verify") == 0) {
-        rc = cmd_verify(&o);
-        g_ptr_array_unref(o.args);
-        return rc;
-    }
+    if (strcmp(command, "verify") == 0)
+        return cmd_verify(o);
     /* --db names the database and nothing else: a configuration named
      * with -c still gives the notices, timers and pid file. Without -c,
      * --db works on a database alone, even where no default config is. */
-    if (o.db_path == NULL || o.has_config) {
-        cfg = config_load(o.config_path, &error);
+    if (o->db_path == NULL || o->has_config) {
+        cfg = config_load(o->config_path, &error);
         if (cfg == NULL) {
             fprintf(stderr, "ticketctl: %s\n", error->message);
             return EXIT_USAGE;
         }
     }
-    db_path = o.db_path != NULL ? o.db_path : cfg->database;
-    if (strcmp(command, "tick") == 0) {
-        rc = cmd_tick(cfg, db_path, &o);
-        config_unref(cfg);
-        g_ptr_array_unref(o.args);
-        return rc;
-    }
-    rc = run_admin_command(command, cfg, db_path, &o, &known);
-    if (known) {
-        config_unref(cfg);
-        g_ptr_array_unref(o.args);
-        return rc;
-    }
-    if (strcmp(command, "list") != 0 && strcmp(command, "show") != 0 &&
-        strcmp(command, "sla") != 0) {
-        fprintf(stderr, "ticketctl: unknown command %s\n", command);
-        usage(stderr);
-        config_unref(cfg);
-        return EXIT_USAGE;
-    }
-    st = store_open(db_path, STORE_READ_ONLY, 5000, &error);
-    if (st == NULL) {
-        fprintf(stderr, "ticketctl: %s\n", error->message);
-        config_unref(cfg);
-        return EXIT_DATABASE;
-    }
-    if (strcmp(command, "list") == 0)
-        rc = cmd_list(st, &o);
-    else if (strcmp(command, "sla") == 0)
-        rc = cmd_sla(st, &o);
+    db_path = o->db_path != NULL ? o->db_path : cfg->database;
+    if (strcmp(command, "tick") == 0)
+        rc = cmd_tick(cfg, db_path, o);
+    else if (strcmp(command, "show") == 0)
+        rc = cmd_show(db_path, o);
     else
-        rc = cmd_show(st, &o);
-    store_close(st);
+        rc = run_admin_command(command, cfg, db_path, o, &known);
     config_unref(cfg);
-    g_ptr_array_unref(o.args);
     return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+    struct options o;
+    int exit_now;
+    int rc;
+
+    if (!options_parse(argc, argv, &o, &exit_now) || exit_now >= 0) {
+        options_clear(&o);
+        return exit_now >= 0 ? exit_now : EXIT_USAGE;
+    }
+    if (o.config_path == NULL)
+        o.config_path = g_strdup(DEFAULT_CONFIG);
+    /* Backups and restored databases hold customers' mail: group-readable
+     * at most, like the daemon's own files. */
+    umask(027);
+    rc = run(g_ptr_array_index(o.args, 0), &o);
+    options_clear(&o);
+    return rc;
+}
+
+/* ---- what the commands share ---- */
+
+int
+cli_fail(const GError *error, int status)
+{
+    fprintf(stderr, "ticketctl: %s\n", error != NULL ? error->message : "failed");
+    return status;
+}
+
+struct admin *
+cli_open_admin(const char *db_path, bool writable, GError **error)
+{
+    struct store *st = store_open(db_path, STORE_READ_ONLY, CLI_READ_BUSY_MS, error);
+
+    if (st == NULL)
+        return NULL;
+    store_close(st);
+    return admin_open(db_path, writable, writable ? CLI_WRITE_BUSY_MS : CLI_READ_BUSY_MS,
+                      error);
+}
+
+const char *
+cli_arg(const struct options *o, guint i)
+{
+    return i < o->args->len ? g_ptr_array_index(o->args, i) : NULL;
+}
+
+char *
+cli_human_us(gint64 us)
+{
+    if (us < 0)
+        return g_strdup("-");
+    if (us < 1000)
+        return g_strdup_printf("%" G_GINT64_FORMAT " us", us);
+    if (us < 1000000)
+        return g_strdup_printf("%.1f ms", us / 1000.0);
+    return g_strdup_printf("%.2f s", us / 1000000.0);
+}
+
+char *
+cli_human_bytes(gint64 n)
+{
+    return g_format_size((guint64)(n < 0 ? 0 : n));
 }

@@ -12,11 +12,14 @@
  * or domain claimed by two customers is refused, since mail from it could
  * not be told apart.
  */
+#include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
 
 #include "config/config.h"
 #include "config/ical.h"
+#include "router/router.h"
+#include "util/lines.h"
 
 G_DEFINE_QUARK(config-error-quark, config_error)
 
@@ -113,8 +116,12 @@ static const struct key_def keys[] = {
     { "staff", "logins", KIND_LIST, CFG(staff_logins), 0, NULL, 0, 0, NULL, check_login, true },
     { "staff", "authserv_ids", KIND_LIST, CFG(authserv_ids), 0, NULL, 0, 0, NULL, check_token,
       true },
-    { "staff", "authserv_networks", KIND_LIST, CFG(authserv_networks), 0, "127.0.0.0/8;::1", 0,
-      0, NULL, check_network, false },
+    { "staff", "timezone", KIND_STRING, CFG(staff_timezone), 0, "UTC", 0, 0, NULL, check_timezone,
+      false },
+    /* Empty: no Authentication-Results header is believed until the admin
+     * names the hosts of the verifiers that write them. */
+    { "staff", "authserv_networks", KIND_LIST, CFG(authserv_networks), 0, NULL, 0, 0, NULL,
+      check_network, false },
     { "outbound", "smtp_url", KIND_STRING, CFG(smtp_url), 0, "smtp://127.0.0.1:10025", 0, 0,
       NULL, check_smtp_url, false },
     { "outbound", "from", KIND_STRING, CFG(from), 0, NULL, 0, 0, NULL, check_from, false },
@@ -440,7 +447,7 @@ find_key(const char *group, const char *key)
 static bool
 scan_text(struct scan *s, const char *text, GError **error)
 {
-    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+    g_auto(GStrv) lines = util_split_lines(text);
     const char *group = NULL;
 
     s->lines = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
@@ -948,6 +955,8 @@ config_load(const char *path, GError **error)
     cfg->authserv_networks = g_ptr_array_new_with_free_func(g_object_unref);
     if (!config_read(cfg, kf, &s, error))
         cfg = config_unref(cfg);
+    else
+        cfg->lines = g_steal_pointer(&s.lines);
     scan_clear(&s);
     return cfg;
 }
@@ -981,6 +990,7 @@ config_unref(struct config *cfg)
     g_free(cfg->webhook_url);
     g_free(cfg->secret_file);
     g_strfreev(cfg->staff_logins);
+    g_free(cfg->staff_timezone);
     g_free(cfg->user);
     g_free(cfg->socket_owner);
     g_free(cfg->socket_mode_text);
@@ -1002,25 +1012,166 @@ config_unref(struct config *cfg)
     g_free(cfg->sev2_next_after);
     for (int i = 1; i <= 3; i++)
         g_strfreev(cfg->stage_contacts[i]);
+    if (cfg->lines != NULL)
+        g_hash_table_unref(cfg->lines);
     g_free(cfg);
     return NULL;
+}
+
+/* ---- warnings ---- */
+
+/* Trust narrower than this is a site's own networks; wider is half an ISP. */
+#define WIDEST_IPV4_PREFIX 16
+#define WIDEST_IPV6_PREFIX 48
+
+/* Adds to OUT "line N: [GROUP] KEY: " (without the line when the file does
+ * not set KEY) and the sentence. */
+static void G_GNUC_PRINTF(5, 6)
+add_warning(GPtrArray *out, const struct config *cfg, const char *group, const char *key,
+            const char *fmt, ...)
+{
+    g_autofree char *id = g_strconcat(group, "\n", key, NULL);
+    guint line = cfg->lines != NULL ? GPOINTER_TO_UINT(g_hash_table_lookup(cfg->lines, id)) : 0;
+    g_autofree char *where = line > 0 ? g_strdup_printf("line %u: ", line) : g_strdup("");
+    g_autofree char *what = NULL;
+    va_list ap;
+
+    va_start(ap, fmt);
+    what = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    g_ptr_array_add(out, g_strdup_printf("%s[%s] %s: %s", where, group, key, what));
+}
+
+static bool
+mask_matches(GInetAddressMask *mask, const char *addr)
+{
+    g_autoptr(GInetAddress) a = g_inet_address_new_from_string(addr);
+
+    return g_inet_address_mask_matches(mask, a);
+}
+
+/* Whether MASK holds a loopback address: one inside 127.0.0.0/8 or ::1, or
+ * a network around them. */
+static bool
+covers_loopback(GInetAddressMask *mask)
+{
+    return g_inet_address_get_is_loopback(g_inet_address_mask_get_address(mask)) ||
+           mask_matches(mask, "127.0.0.1") || mask_matches(mask, "::1") ||
+           mask_matches(mask, "::ffff:127.0.0.1");
+}
+
+static bool
+is_wide(GInetAddressMask *mask)
+{
+    GSocketFamily family = g_inet_address_mask_get_family(mask);
+    guint length = g_inet_address_mask_get_length(mask);
+
+    return length < (family == G_SOCKET_FAMILY_IPV6 ? WIDEST_IPV6_PREFIX : WIDEST_IPV4_PREFIX);
+}
+
+/* NETWORKS of [staff] KEY: on loopback any local process can pass for
+ * WHO; a network wider than a site's is every host in it. */
+static void
+warn_networks(GPtrArray *out, const struct config *cfg, const char *key, GPtrArray *networks,
+              const char *who)
+{
+    for (guint i = 0; i < networks->len; i++) {
+        GInetAddressMask *mask = g_ptr_array_index(networks, i);
+        g_autofree char *net = g_inet_address_mask_to_string(mask);
+
+        if (covers_loopback(mask))
+            add_warning(out, cfg, "staff", key,
+                        "%s covers loopback: any process on this host that can submit mail %s",
+                        net, who);
+        if (is_wide(mask))
+            add_warning(out, cfg, "staff", key,
+                        "%s is wider than /%d (IPv4) or /%d (IPv6): every host in it %s", net,
+                        WIDEST_IPV4_PREFIX, WIDEST_IPV6_PREFIX, who);
+    }
+}
+
+/* The [staff] key that makes ADDR (lower-case) staff; NULL: none. */
+static const char *
+staff_rule(const struct config *cfg, const char *addr)
+{
+    const char *domain = strrchr(addr, '@') + 1;
+
+    if (cfg->staff_addresses != NULL &&
+        g_strv_contains((const char *const *)cfg->staff_addresses, addr))
+        return "[staff] addresses";
+    if (cfg->staff_domains != NULL &&
+        g_strv_contains((const char *const *)cfg->staff_domains, domain))
+        return "[staff] domains";
+    return NULL;
+}
+
+/* A customer's contact that staff rules also match: the router takes the
+ * named contact for the customer's, so its mail is never staff mail. */
+static void
+warn_staff_contacts(GPtrArray *out, const struct config *cfg)
+{
+    for (guint i = 0; i < cfg->customers->len; i++) {
+        const struct customer *c = g_ptr_array_index(cfg->customers, i);
+        g_autofree char *group = g_strconcat(CUSTOMER_PREFIX, c->name, NULL);
+
+        for (char **p = c->contacts; *p != NULL; p++) {
+            const char *rule = staff_rule(cfg, *p);
+            if (rule != NULL)
+                add_warning(out, cfg, group, "contacts",
+                            "%s is also in %s: the router treats it as a contact of %s, so"
+                            " its mail is the customer's and never counts as staff mail",
+                            *p, rule, c->name);
+        }
+    }
+}
+
+GPtrArray *
+config_warnings(const struct config *cfg)
+{
+    GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+    bool no_staff = cfg->staff_addresses == NULL || cfg->staff_addresses[0] == NULL;
+
+    if (no_staff)
+        add_warning(out, cfg, "staff", "addresses",
+                    "empty: new tickets and customer replies are announced to nobody but the"
+                    " assignee");
+    for (int stage = 1; stage <= 3; stage++) {
+        char **contacts = cfg->stage_contacts[stage];
+        g_autofree char *key = g_strdup_printf("stage%d", stage);
+        if ((contacts != NULL && contacts[0] != NULL) || !no_staff)
+            continue;
+        add_warning(out, cfg, "escalation", key,
+                    "empty, and so is [staff] addresses: warnings, breaches and escalations at"
+                    " Stage %d reach only %s",
+                    stage, cfg->support_addresses[0]);
+    }
+    warn_networks(out, cfg, "trusted_networks", cfg->trusted_networks, "passes as staff");
+    if (cfg->authserv_ids != NULL && cfg->authserv_ids[0] != NULL &&
+        cfg->authserv_networks->len == 0)
+        add_warning(out, cfg, "staff", "authserv_ids",
+                    "set, but [staff] authserv_networks is empty: no Authentication-Results"
+                    " header is believed until it names the networks of the hosts that verify"
+                    " DKIM and DMARC for us");
+    /* Verifiers that are milters before us in the same smtpd make this
+     * every address, on purpose: then only Postfix dropping the headers
+     * mail arrives with keeps it safe, which no milter can check. */
+    warn_networks(out, cfg, "authserv_networks", cfg->authserv_networks,
+                  "can forge the Authentication-Results that make staff mail trusted, unless"
+                  " Postfix drops every Authentication-Results header mail arrives with"
+                  " (header_checks, see ticket-milter(8))");
+    warn_staff_contacts(out, cfg);
+    if (!g_str_has_prefix(cfg->socket, "unix:") && !g_str_has_prefix(cfg->socket, "local:"))
+        add_warning(out, cfg, "milter", "socket",
+                    "%s is an inet socket: every local user can connect to it and speak as the"
+                    " MTA; prefer unix:PATH with socket_owner and socket_mode 0660",
+                    cfg->socket);
+    return out;
 }
 
 bool
 config_is_support_address(const struct config *cfg, const char *addr)
 {
-    const char *plus = strchr(addr, '+');
-    const char *at = strrchr(addr, '@');
-    g_autofree char *base = NULL;
-
-    /* support+anything@ is support@: replies to a signed ticket address
-     * must reach us like any other support mail. */
-    if (plus != NULL && at != NULL && plus < at)
-        addr = base = g_strdup_printf("%.*s%s", (int)(plus - addr), addr, at);
-    for (char **p = cfg->support_addresses; *p != NULL; p++)
-        if (g_ascii_strcasecmp(*p, addr) == 0)
-            return true;
-    return false;
+    return router_is_support_address(&cfg->policy, addr);
 }
 
 static bool

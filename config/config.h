@@ -68,6 +68,7 @@ struct config {
     char **authserv_ids;
     GPtrArray *authserv_networks; /* GInetAddressMask*: hosts whose Authentication-Results count */
     char **staff_logins;         /* "login:address": SMTP AUTH names that are not the address */
+    char *staff_timezone;        /* the support desk's zone: the days and months of reports */
 
     /* [outbound] */
     char *smtp_url;
@@ -98,6 +99,9 @@ struct config {
 
     /* What the router decides by, pointing into the fields above. */
     struct policy policy;
+
+    /* "group\nkey" -> its line in the file, so that warnings name it. */
+    GHashTable *lines;
 };
 
 /* The plan called NAME; NULL when there is none. */
@@ -114,6 +118,16 @@ struct config *config_unref(struct config *cfg);
 /* Case-insensitive membership of ADDR in [milter] support_addresses; an
  * address extension (support+tkt-42.mac@) is ignored. */
 bool config_is_support_address(const struct config *cfg, const char *addr);
+
+/* What in CFG works but is likely not what the admin meant, one sentence
+ * each, naming the key and, when the file sets it, its line ("line 12:
+ * [staff] trusted_networks: ..."): escalations that reach nobody but the
+ * support mailbox, staff trust or Authentication-Results believed from
+ * loopback or from very wide networks, authserv_ids with no
+ * authserv_networks, a customer's contact that is also staff, an inet
+ * socket.  "ticket-milter -t" prints them and the daemon logs them at
+ * start. */
+GPtrArray *config_warnings(const struct config *cfg);
 
 /* Whether ADDR (a textual IPv4/IPv6 address) is in [staff] trusted_networks. */
 bool config_is_trusted_client(const struct config *cfg, const char *addr);

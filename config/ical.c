@@ -285,7 +285,7 @@ event_length(struct reader *r, struct event *e, icalcomponent *ev, struct icalti
     e->seconds = 0;
     if (dtend != NULL) {
         struct icaltimetype end;
-        struct zone z;
+        struct zone z = { 0 };
         if (!prop_time(r, e->name, dtend, ev, &end, &z, error))
             return false;
         if ((bool)end.is_date != e->is_date) {
@@ -354,7 +354,7 @@ read_event(struct reader *r, icalcomponent *ev, guint n, GError **error)
     for (p = icalcomponent_get_first_property(ev, ICAL_EXDATE_PROPERTY); p != NULL;
          p = icalcomponent_get_next_property(ev, ICAL_EXDATE_PROPERTY)) {
         struct icaltimetype t;
-        struct zone z;
+        struct zone z = { 0 };
         if (!prop_time(r, e.name, p, ev, &t, &z, error))
             goto out;
         g_hash_table_add(e.exdates, occurrence_key(&z, t));
@@ -392,7 +392,7 @@ read_overrides(struct reader *r, GError **error)
         icalproperty *p = icalcomponent_get_first_property(ev, ICAL_RECURRENCEID_PROPERTY);
         const char *uid = icalcomponent_get_uid(ev);
         struct icaltimetype t;
-        struct zone z;
+        struct zone z = { 0 };
         char buf[32];
         n++;
         if (p == NULL || uid == NULL)

@@ -16,8 +16,11 @@
 /* The secret in PATH.  When PATH does not exist and CREATE is set, it is
  * made: holding SEED when given (the secret an older version kept in the
  * database), else random.  Fails with a sentence naming the file when it
- * cannot be read, is shorter than 16 characters, or can be read or
- * written by others than its owner. */
+ * cannot be read, is shorter than 16 characters, can be read or written by
+ * others than its owner, belongs to another user than the effective one
+ * and root (root may also read a file of its directory's owner: ticketctl
+ * reading the daemon's secret), or sits in a directory every user may
+ * write to. */
 char *config_secret_load(const char *path, bool create, const char *seed, GError **error);
 
 #endif

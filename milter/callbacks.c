@@ -10,10 +10,21 @@
  * too is let go at the end of its header unless it is staff mail about a
  * ticket.
  *
+ * A recipient is compared in one form (address_canonical()) of what
+ * Postfix resolves it to, the {rcpt_addr} macro, so that "support"@...,
+ * sup\port@..., support@example.com. or support%example.com@our-host are
+ * support to us as they are to Postfix.  Each recipient let through is kept
+ * twice: that form, for the checks and the router, and the string Postfix
+ * gave us, the one smfi_delrcpt() matches.
+ *
  * A refusal is per recipient where the answer is known at RCPT (a forged
  * ticket address, a sender no customer's, a message announced too big);
  * at end of message a 5xx is given only when every recipient is a support
- * address, so that other mail in the same transaction is never lost.
+ * address, so that other mail in the same transaction is never lost: a
+ * sender refused only then loses the support recipients (smfi_delrcpt), a
+ * message too big for a ticket goes on to everyone as it came.  The router
+ * may name recipients to remove (the outsiders of an internal note); when
+ * none would be left the message is discarded, recorded but sent nowhere.
  *
  * For support mail we keep the raw bytes (headers as Postfix hands them
  * over, then the body), parse at end of message, and wait for the writer
@@ -28,6 +39,7 @@
 #include <glib.h>
 
 #include "milter/ingest.h"
+#include "milter/io.h"
 #include "milter/milter.h"
 #include "milter/stats.h"
 #include "router/commands.h"
@@ -36,9 +48,24 @@
 #include "router/router.h"
 #include "util/log.h"
 
+/* The most recipients a message keeps here: Postfix's default
+ * smtpd_recipient_limit, so with that default Postfix refuses first.
+ * Beyond it a recipient is refused with 452, which tells the client to
+ * send the rest in another transaction (RFC 5321, 4.5.3.1.10). */
+#define MILTER_MAX_RECIPIENTS 1000
+
+/* A recipient that was let through at RCPT. */
+struct rcpt {
+    char *raw;       /* exactly as xxfi_envrcpt got it: what smfi_delrcpt matches */
+    char *addr;      /* as the checks compare it (recipient_address()) */
+    bool is_support; /* a support address (its checks passed) */
+};
+
 struct msg_ctx {
     struct config *cfg;     /* reference taken at MAIL FROM: a reload mid-message is harmless */
     char *envelope_from;
+    GPtrArray *rcpts;       /* struct rcpt*, in RCPT order */
+    GPtrArray *recipients;  /* char*: each rcpt's addr (borrowed), for the router */
     bool is_support;        /* a support address is a recipient (after its checks) */
     bool is_outbound;       /* no support recipient, but a trusted staff client: read on */
     bool is_ignored;        /* outgoing mail that is no staff reply: passes untouched */
@@ -128,6 +155,16 @@ milter_drain(guint timeout_ms, bool close)
     return true;
 }
 
+static void
+rcpt_free(gpointer p)
+{
+    struct rcpt *r = p;
+
+    g_free(r->raw);
+    g_free(r->addr);
+    g_free(r);
+}
+
 static struct msg_ctx *
 msg_free(struct msg_ctx *msg)
 {
@@ -135,6 +172,8 @@ msg_free(struct msg_ctx *msg)
         return NULL;
     config_unref(msg->cfg);
     g_free(msg->envelope_from);
+    g_ptr_array_unref(msg->recipients);
+    g_ptr_array_unref(msg->rcpts);
     if (msg->raw != NULL)
         g_byte_array_unref(msg->raw);
     g_free(msg->subject_raw);
@@ -149,7 +188,7 @@ msg_free(struct msg_ctx *msg)
 static struct conn_ctx *
 conn_get(SMFICTX *ctx)
 {
-    return smfi_getpriv(ctx);
+    return milter_io_getpriv(ctx);
 }
 
 /* "Go on" for a step the MTA may or may not wait for. */
@@ -163,7 +202,7 @@ go_on(const struct conn_ctx *conn, unsigned long step)
 static const char *
 queue_id(SMFICTX *ctx)
 {
-    const char *id = smfi_getsymval(ctx, "i");
+    const char *id = milter_io_getsymval(ctx, "i");
 
     return id != NULL && *id != '\0' ? id : "NOQUEUE";
 }
@@ -187,7 +226,7 @@ set_reply(SMFICTX *ctx, const char *code, const char *xcode, const char *text)
     g_autofree char *clean = g_strdup(text);
 
     g_strdelimit(clean, "\r\n%", ' ');
-    smfi_setreply(ctx, (char *)code, (char *)xcode, clean);
+    milter_io_setreply(ctx, (char *)code, (char *)xcode, clean);
 }
 
 static sfsistat
@@ -195,7 +234,7 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f
                unsigned long f3, unsigned long *pf0, unsigned long *pf1, unsigned long *pf2,
                unsigned long *pf3)
 {
-    const unsigned long actions = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY;
+    const unsigned long actions = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY | SMFIF_DELRCPT;
     /* Steps we never look at; skipping them saves a round trip each. */
     const unsigned long skip = SMFIP_NOHELO | SMFIP_NOUNKNOWN;
     /* Steps whose answer is always "go on": the MTA need not wait for it,
@@ -204,11 +243,12 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f
     struct conn_ctx *conn;
 
     if ((f0 & actions) != actions) {
-        log_error("the MTA does not offer adding and changing headers; disabling for this connection");
+        log_error("the MTA does not offer adding and changing headers and removing recipients;"
+                  " disabling for this connection");
         return SMFIS_REJECT;
     }
     conn = g_new0(struct conn_ctx, 1);
-    smfi_setpriv(ctx, conn);
+    milter_io_setpriv(ctx, conn);
     *pf0 = actions;
     *pf1 = f1 & (skip | noreply);
     conn->noreply = f1 & noreply;
@@ -230,7 +270,7 @@ mlfi_connect(SMFICTX *ctx, char *hostname, struct sockaddr *addr)
 
     if (conn == NULL) {
         conn = g_new0(struct conn_ctx, 1);
-        smfi_setpriv(ctx, conn);
+        milter_io_setpriv(ctx, conn);
     }
     if (addr != NULL && addr->sa_family == AF_INET)
         inet_ntop(AF_INET, &((struct sockaddr_in *)addr)->sin_addr, buf, sizeof(buf));
@@ -253,8 +293,10 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
     msg = g_new0(struct msg_ctx, 1);
     msg->cfg = milter_config();
     msg->envelope_from = envelope_address(argv[0]);
+    msg->rcpts = g_ptr_array_new_with_free_func(rcpt_free);
+    msg->recipients = g_ptr_array_new();
     msg->leading_space = conn->leading_space;
-    const char *auth = smfi_getsymval(ctx, "{auth_authen}");
+    const char *auth = milter_io_getsymval(ctx, "{auth_authen}");
     msg->auth_login = auth != NULL && *auth != '\0' ? g_strdup(auth) : NULL;
     conn->msg = msg;
 
@@ -267,7 +309,8 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
     return SMFIS_CONTINUE;
 }
 
-/* Refuses RCPT with CODE XCODE TEXT, counted under REASON and logged with WHY. */
+/* Refuses RCPT (as the checks read it) with CODE XCODE TEXT, counted
+ * under REASON and logged with WHY. */
 static sfsistat
 refuse_rcpt(SMFICTX *ctx, const struct msg_ctx *msg, const char *rcpt, const char *code,
             const char *xcode, const char *text, const char *reason, const char *why)
@@ -291,6 +334,60 @@ is_unregistered_sender(const struct config *cfg, const char *envelope_from)
            !router_is_staff(&cfg->policy, envelope_from);
 }
 
+/* TEXT as valid UTF-8 (bytes that are not become U+FFFD) with every
+ * control character made a '?': for an address that is no address, in a
+ * log line and in the router's list of recipients. */
+static char *
+printable(const char *text)
+{
+    char *out = g_utf8_make_valid(text, -1);
+
+    for (char *p = out; *p != '\0'; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
+    return out;
+}
+
+/* The recipient RAW (as xxfi_envrcpt got it) as every check compares it:
+ * the canonical form of Postfix's own reading of it, {rcpt_addr}, which is
+ * what its resolver routes the mail to (user%domain@our-host, a quoted '@'
+ * or a bang path on one of our domains become the address they lead to);
+ * without that macro the canonical form of RAW itself.  An address with no
+ * canonical form stands for itself, printable: it is no support address,
+ * and the router sees it as nobody's. */
+static char *
+recipient_address(SMFICTX *ctx, const char *raw)
+{
+    static gint warned; /* once per process: it is the MTA's configuration */
+    const char *resolved = milter_io_getsymval(ctx, "{rcpt_addr}");
+    g_autofree char *sent = envelope_address(raw);
+    char *addr;
+
+    if (resolved != NULL && *resolved != '\0' && (addr = address_canonical(resolved)) != NULL)
+        return addr;
+    if (resolved == NULL && g_atomic_int_compare_and_exchange(&warned, 0, 1))
+        log_warning("the MTA does not send the {rcpt_addr} macro: recipients are compared as"
+                    " the client wrote them, and a routed form (user%%domain@host) of a support"
+                    " address is not recognised; keep {rcpt_addr} in Postfix's"
+                    " milter_rcpt_macros");
+    if ((addr = address_canonical(sent)) != NULL)
+        return addr;
+    return printable(sent);
+}
+
+/* Keeps the recipient RAW, read as ADDR (taken), as let through. */
+static void
+rcpt_add(struct msg_ctx *msg, const char *raw, char *addr, bool is_support)
+{
+    struct rcpt *r = g_new0(struct rcpt, 1);
+
+    r->raw = g_strdup(raw);
+    r->addr = addr;
+    r->is_support = is_support;
+    g_ptr_array_add(msg->rcpts, r);
+    g_ptr_array_add(msg->recipients, r->addr);
+}
+
 static sfsistat
 mlfi_envrcpt(SMFICTX *ctx, char **argv)
 {
@@ -302,9 +399,16 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
     if (conn == NULL || conn->msg == NULL)
         return SMFIS_TEMPFAIL;
     msg = conn->msg;
-    rcpt = envelope_address(argv[0]);
+    if (msg->rcpts->len >= MILTER_MAX_RECIPIENTS) {
+        log_info("%s: tempfail: RCPT %s: more than %d recipients from=<%s>", queue_id(ctx),
+                 argv[0], MILTER_MAX_RECIPIENTS, msg->envelope_from);
+        set_reply(ctx, "452", "4.5.3", "Too many recipients");
+        return SMFIS_TEMPFAIL;
+    }
+    rcpt = recipient_address(ctx, argv[0]);
     if (!config_is_support_address(msg->cfg, rcpt)) {
         msg->other_recipients = true;
+        rcpt_add(msg, argv[0], g_steal_pointer(&rcpt), false);
         return SMFIS_CONTINUE;
     }
     const struct config *cfg = msg->cfg;
@@ -347,6 +451,7 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
     /* Support mail only once its checks passed: a refused recipient
      * leaves the rest of the transaction as it was. */
     msg->is_support = true;
+    rcpt_add(msg, argv[0], g_steal_pointer(&rcpt), true);
     return SMFIS_CONTINUE;
 }
 
@@ -504,21 +609,21 @@ apply_tag(SMFICTX *ctx, const struct msg_ctx *msg, const struct mail *mail, cons
     g_autofree char *value = g_strconcat(sp, tag, NULL);
 
     for (guint i = msg->ticket_headers; i > 0; i--)
-        smfi_chgheader(ctx, "X-Ticket-ID", (int)i, NULL);
-    smfi_addheader(ctx, "X-Ticket-ID", value);
+        milter_io_chgheader(ctx, "X-Ticket-ID", (int)i, NULL);
+    milter_io_addheader(ctx, "X-Ticket-ID", value);
 
     if (router_subject_has_tag(mail->subject, tag))
         return;
     if (msg->subject_raw == NULL) {
         g_autofree char *subject = g_strdup_printf("%s[%s]", sp, tag);
-        smfi_addheader(ctx, "Subject", subject);
+        milter_io_addheader(ctx, "Subject", subject);
     } else {
         /* Prefixing the raw value keeps any encoded words intact. */
         const char *rest = msg->subject_raw;
         while (*rest == ' ' || *rest == '\t')
             rest++;
         g_autofree char *subject = g_strdup_printf("%s[%s] %s", sp, tag, rest);
-        smfi_chgheader(ctx, "Subject", 1, subject);
+        milter_io_chgheader(ctx, "Subject", 1, subject);
     }
 }
 
@@ -532,33 +637,44 @@ set_header(SMFICTX *ctx, const struct msg_ctx *msg, const char *name, bool prese
         return;
     v = g_strconcat(msg->leading_space ? " " : "", value, NULL);
     if (present)
-        smfi_chgheader(ctx, (char *)name, 1, v);
+        milter_io_chgheader(ctx, (char *)name, 1, v);
     else
-        smfi_addheader(ctx, (char *)name, v);
+        milter_io_addheader(ctx, (char *)name, v);
+}
+
+/* What a message is parsed within, for reading it and for cutting its
+ * commands alike. */
+static struct parser_limits
+parse_limits(const struct config *cfg)
+{
+    return (struct parser_limits){
+        .max_depth = cfg->max_mime_depth,
+        .max_parts = cfg->max_mime_parts,
+        .max_headers = cfg->max_headers,
+    };
 }
 
 /* A staff reply that goes on to the customer loses its command lines: they
- * are for the ticket, not for the customer to read. */
+ * are for the ticket, not for the customer to read.  They go from every
+ * part that shows the text, the plain and the HTML versions alike. */
 static void
 strip_commands(SMFICTX *ctx, const struct msg_ctx *msg, const struct mail *mail, const char *qid)
 {
-    g_autofree char *text = commands_strip(mail->text);
     g_autofree char *content_type = NULL;
     g_autofree char *encoding = NULL;
     g_autoptr(GBytes) body = NULL;
+    struct parser_limits limits = parse_limits(msg->cfg);
     const guint8 *data;
     gsize size;
 
-    if (!parser_replace_text((const char *)msg->raw->data, msg->raw->len, text, &body,
-                             &content_type, &encoding)) {
-        log_warning("%s: staff reply without a text/plain part: command lines left in", qid);
+    if (!parser_strip_commands((const char *)msg->raw->data, msg->raw->len, &limits,
+                               commands_is_command_line, &body, &content_type, &encoding))
         return;
-    }
     data = g_bytes_get_data(body, &size);
     /* libmilter sends a body in chunks of at most 64 KiB. */
     for (gsize off = 0; off < size || off == 0; off += 65535) {
         gsize n = MIN(65535, size - off);
-        smfi_replacebody(ctx, (unsigned char *)data + off, (int)n);
+        milter_io_replacebody(ctx, (unsigned char *)data + off, (int)n);
         if (size == 0)
             break;
     }
@@ -612,6 +728,7 @@ job_fill(struct ingest_job *job, const struct conn_ctx *conn, const struct msg_c
     job->return_path_ticket = msg->return_path_ticket;
     job->is_outbound = msg->is_outbound;
     job->auth_login = msg->auth_login;
+    job->recipients = msg->recipients;
     job->from_trusted_network = config_is_trusted_client(cfg, conn->client_addr);
     /* Only the results our own verifiers added count: the top ones, and
      * only from a host that verifies for us. */
@@ -638,13 +755,75 @@ commit(struct ingest_job *job, bool *stopping, GError **error)
     return ok;
 }
 
-/* The message was taken: tag the copy, cut staff commands, say so. */
-static void
+/* Whether the recipient R goes: it is one of NAMES (canonical addresses,
+ * as the router has them), or with NAMES NULL a support recipient. */
+static bool
+is_removed(const struct rcpt *r, const GPtrArray *names)
+{
+    if (names == NULL)
+        return r->is_support;
+    for (guint i = 0; i < names->len; i++)
+        if (g_ascii_strcasecmp(r->addr, g_ptr_array_index(names, i)) == 0)
+            return true;
+    return false;
+}
+
+/* Appends the recipients that go (is_removed()) to REMOVED ("<a>,<b>", as
+ * the checks read them) and returns how many are left. */
+static guint
+plan_removal(const struct msg_ctx *msg, const GPtrArray *names, GString *removed)
+{
+    guint left = 0;
+
+    for (guint i = 0; i < msg->rcpts->len; i++) {
+        const struct rcpt *r = g_ptr_array_index(msg->rcpts, i);
+        if (!is_removed(r, names)) {
+            left++;
+            continue;
+        }
+        g_string_append_printf(removed, "%s<%s>", removed->len > 0 ? "," : "", r->addr);
+    }
+    return left;
+}
+
+/* Removes what plan_removal() named, each with the very string Postfix
+ * gave us (the canonical form is ours, not a recipient it knows); false
+ * when the MTA would not, which leaves that recipient in place. */
+static bool
+remove_recipients(SMFICTX *ctx, const struct msg_ctx *msg, const GPtrArray *names,
+                  const char *qid)
+{
+    for (guint i = 0; i < msg->rcpts->len; i++) {
+        const struct rcpt *r = g_ptr_array_index(msg->rcpts, i);
+        if (!is_removed(r, names))
+            continue;
+        if (milter_io_delrcpt(ctx, r->raw) != MI_SUCCESS) {
+            log_error("%s: tempfail: the MTA did not remove the recipient %s from=<%s>", qid,
+                      r->raw, msg->envelope_from);
+            set_reply(ctx, "451", "4.3.0",
+                      "Support system cannot take the message right now, please try again later");
+            stats_count(STAT_TEMPFAIL, "remove-recipient");
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The message was taken: remove the recipients the router names, tag the
+ * copy, cut staff commands, say so.  With no recipient left the message
+ * is recorded and goes to nobody. */
+static sfsistat
 accepted(SMFICTX *ctx, const struct msg_ctx *msg, const struct mail *mail,
          const struct ingest_job *job, const char *qid, const char *client)
 {
     const struct decision *d = job->decision;
+    g_autoptr(GString) removed = g_string_new(NULL);
+    guint left = msg->rcpts->len;
 
+    if (d->drop_recipients != NULL && d->drop_recipients->len > 0)
+        left = plan_removal(msg, d->drop_recipients, removed);
+    if (left > 0 && removed->len > 0 && !remove_recipients(ctx, msg, d->drop_recipients, qid))
+        return SMFIS_TEMPFAIL;
     stats_count_job(job);
     /* The acknowledgement goes out now, not at the next timer. */
     if (job->queued > 0)
@@ -654,21 +833,51 @@ accepted(SMFICTX *ctx, const struct msg_ctx *msg, const struct mail *mail,
      * shorter than that needs to wake it. */
     if (d->soon)
         scheduler_kick(milter_scheduler);
-    if (job->tag != NULL && d->action != ROUTER_UNATTACHED)
+    if (left > 0 && job->tag != NULL && d->action != ROUTER_UNATTACHED)
         apply_tag(ctx, msg, mail, job->tag);
     /* Command lines are the ticket's, not for anyone the mail goes on to. */
-    if (d->commands > 0 && (msg->other_recipients || msg->is_outbound))
+    if (left > 0 && d->commands > 0 && (msg->other_recipients || msg->is_outbound))
         strip_commands(ctx, msg, mail, qid);
     if (d->is_security)
         log_warning("%s: security: untrusted-staff ticket=%s from=<%s> client=%s", qid,
                     job->tag != NULL ? job->tag : "-",
                     d->requester != NULL ? d->requester : "", client);
-    log_info("%s: ticket=%s action=%s customer=%s from=<%s> message-id=<%s> size=%u ack=%s%s", qid,
-             job->tag != NULL ? job->tag : "-", action_name(d->action),
+    log_info("%s: ticket=%s action=%s customer=%s from=<%s> message-id=<%s> size=%u ack=%s%s%s%s",
+             qid, job->tag != NULL ? job->tag : "-", action_name(d->action),
              d->customer != NULL ? d->customer->name : "unknown",
              d->requester != NULL ? d->requester : "",
              mail->message_id != NULL ? mail->message_id : "", msg->raw->len,
-             d->ack != NULL ? d->ack : "none", msg->is_outbound ? " outbound=yes" : "");
+             d->ack != NULL ? d->ack : "none", msg->is_outbound ? " outbound=yes" : "",
+             removed->len > 0 ? " removed=" : "", removed->str);
+    if (left == 0) {
+        /* Removing the last recipient is no way to stop a message (Postfix
+         * would bounce it for want of one); discarding is, and the message
+         * is on the ticket already. */
+        log_info("%s: discard: no recipient is left once %s are removed; the message is recorded"
+                 " on ticket %s and goes to nobody", qid, removed->str,
+                 job->tag != NULL ? job->tag : "-");
+        return SMFIS_DISCARD;
+    }
+    return SMFIS_CONTINUE;
+}
+
+/* A sender refused at the end of the message, with other recipients: the
+ * support recipients are removed, so the others keep their copy and the
+ * support mailbox gets none without a ticket. */
+static sfsistat
+refused_for_support(SMFICTX *ctx, const struct msg_ctx *msg, const struct mail *mail,
+                    const struct decision *d, const char *qid)
+{
+    g_autoptr(GString) removed = g_string_new(NULL);
+
+    plan_removal(msg, NULL, removed);
+    if (!remove_recipients(ctx, msg, NULL, qid))
+        return SMFIS_TEMPFAIL;
+    stats_count(STAT_ACCEPT, "refused-sender");
+    log_info("%s: pass: %s, no ticket; delivered to the other recipients from=<%s>"
+             " message-id=<%s> removed=%s", qid, d->reason, msg->envelope_from,
+             mail->message_id != NULL ? mail->message_id : "", removed->str);
+    return SMFIS_CONTINUE;
 }
 
 /* What the client hears once the job is done (or failed). */
@@ -699,17 +908,36 @@ answer(SMFICTX *ctx, const struct msg_ctx *msg, const struct mail *mail,
                   "please ask your administrator to register you");
         return SMFIS_REJECT;
     }
-    if (d->action == ROUTER_REJECT || d->action == ROUTER_PASS) {
-        /* Refused for support alone: the other recipients keep their copy. */
-        stats_count(STAT_ACCEPT, "pass");
-        log_info("%s: pass: %s%s from=<%s> message-id=<%s>", qid, d->reason,
-                 d->action == ROUTER_REJECT ? ", no ticket; delivered to the other recipients"
-                                            : "",
-                 msg->envelope_from, mail->message_id != NULL ? mail->message_id : "");
+    if (d->action == ROUTER_REJECT)
+        return refused_for_support(ctx, msg, mail, d, qid);
+    if (d->action == ROUTER_PASS) {
+        stats_count(STAT_ACCEPT, "no-ticket");
+        log_info("%s: pass: %s from=<%s> message-id=<%s>", qid, d->reason, msg->envelope_from,
+                 mail->message_id != NULL ? mail->message_id : "");
         return SMFIS_CONTINUE;
     }
-    accepted(ctx, msg, mail, job, qid, client);
-    return SMFIS_CONTINUE;
+    return accepted(ctx, msg, mail, job, qid, client);
+}
+
+/* A message over max_message_size at its end (no SIZE announced it).  For
+ * support alone it is refused; with other recipients it goes on to all of
+ * them as it came, support's mailbox too, so nothing is lost: only the
+ * ticket is. */
+static sfsistat
+too_big(SMFICTX *ctx, const struct msg_ctx *msg, const char *qid)
+{
+    if (msg->other_recipients) {
+        log_info("%s: pass: message too big for a ticket limit=%" G_GUINT64_FORMAT
+                 " from=<%s>, delivered untouched to every recipient", qid,
+                 msg->cfg->max_message_size, msg->envelope_from);
+        stats_count(STAT_ACCEPT, "too-big");
+        return SMFIS_CONTINUE;
+    }
+    set_reply(ctx, "552", "5.3.4", "Message too big for the support system");
+    log_info("%s: reject: message too big limit=%" G_GUINT64_FORMAT " from=<%s>", qid,
+             msg->cfg->max_message_size, msg->envelope_from);
+    stats_count(STAT_REJECT, "too-big");
+    return SMFIS_REJECT;
 }
 
 static sfsistat
@@ -730,18 +958,9 @@ mlfi_eom(SMFICTX *ctx)
      * goes on as it came. */
     if (msg->is_ignored || (msg->is_outbound && msg->too_big))
         return SMFIS_CONTINUE;
-    if (msg->too_big) {
-        set_reply(ctx, "552", "5.3.4", "Message too big for the support system");
-        log_info("%s: reject: message too big limit=%" G_GUINT64_FORMAT " from=<%s>", qid,
-                 msg->cfg->max_message_size, msg->envelope_from);
-        stats_count(STAT_REJECT, "too-big");
-        return SMFIS_REJECT;
-    }
-    struct parser_limits limits = {
-        .max_depth = msg->cfg->max_mime_depth,
-        .max_parts = msg->cfg->max_mime_parts,
-        .max_headers = msg->cfg->max_headers,
-    };
+    if (msg->too_big)
+        return too_big(ctx, msg, qid);
+    struct parser_limits limits = parse_limits(msg->cfg);
     mail = parser_mail_parse_limited((const char *)msg->raw->data, msg->raw->len, &limits,
                                      &error);
     if (mail == NULL) {
@@ -791,14 +1010,14 @@ mlfi_close(SMFICTX *ctx)
     msg_free(conn->msg);
     g_free(conn->client_addr);
     g_free(conn);
-    smfi_setpriv(ctx, NULL);
+    milter_io_setpriv(ctx, NULL);
     return SMFIS_CONTINUE;
 }
 
 struct smfiDesc milter_desc = {
     .xxfi_name = "ticket-milter",
     .xxfi_version = SMFI_VERSION,
-    .xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY,
+    .xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY | SMFIF_DELRCPT,
     .xxfi_connect = mlfi_connect,
     .xxfi_envfrom = mlfi_envfrom,
     .xxfi_envrcpt = mlfi_envrcpt,

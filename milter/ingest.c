@@ -176,6 +176,7 @@ ingest_job_run(struct store *st, void *data, GError **error)
         .auth_results = job->auth_results,
         .client_addr = job->client_addr,
         .queue_id = job->queue_id,
+        .recipients = job->recipients,
         .now = job->now,
     };
     struct apply_message msg = {

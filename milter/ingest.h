@@ -33,6 +33,7 @@ struct ingest_job {
     const char *auth_login;        /* SMTP AUTH login; NULL when none */
     bool from_trusted_network;
     const GPtrArray *auth_results; /* our verifiers' Authentication-Results, or NULL */
+    const GPtrArray *recipients;   /* char*: accepted envelope recipients, canonical; or NULL */
     GDateTime *now;
 
     /* out: owned by the job, freed by ingest_job_clear() */

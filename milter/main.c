@@ -17,7 +17,17 @@
  * Linux hands a signal sent to the process to its main thread first when
  * that thread is waiting for it, so SIGTERM and SIGINT reach us, not
  * libmilter's own signal thread (which would abort the sessions on SIGINT).
- * SIGHUP stays libmilter's: it stops the milter as SIGTERM does.
+ * SIGHUP reloads, as SIGUSR1 does, for the same reason.  libmilter's
+ * thread waits for SIGHUP too (to stop the milter): a second SIGHUP that
+ * comes while a reload runs, when the main thread is not waiting, can
+ * reach it.  A milter that stops without being asked is therefore a
+ * failure (exit status 70), which systemd's Restart=on-failure undoes;
+ * the unit's ExecReload sends SIGUSR1, which libmilter never takes.
+ *
+ * Under systemd (Type=notify) the daemon stays in the foreground and says
+ * READY=1 once the socket listens and every thread runs, RELOADING=1 and
+ * READY=1 around a reload and STOPPING=1 at a stop; elsewhere those calls
+ * do nothing.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -40,6 +50,7 @@
 #include <gio/gio.h>
 #include <glib.h>
 #include <libmilter/mfapi.h>
+#include <systemd/sd-daemon.h>
 
 #include "config/config.h"
 #include "config/secret.h"
@@ -50,10 +61,11 @@
 #include "outbound/scheduler.h"
 #include "parser/mail.h"
 #include "store/store.h"
+#include "util/version.h"
 #include "util/log.h"
 
 #define DEFAULT_CONFIG SYSCONFDIR "/ticket-milter.conf"
-#define VERSION "0.1.0"
+#define VERSION TM_VERSION
 /* How long a stop waits for messages in their commit. */
 #define DRAIN_MS 30000
 /* Sessions libmilter accepted before it stopped listening go on to their
@@ -82,6 +94,7 @@ struct daemon_state {
     struct scheduler *scheduler;
     pthread_t main_thread;
     int milter_rc;
+    bool stop_requested; /* SIGTERM or SIGINT came: the end of smfi_main() was ours */
 };
 
 /* The path of a unix: (or local:) socket spec; NULL for inet sockets. */
@@ -374,6 +387,22 @@ pidfile_write(int fd)
     return ftruncate(fd, 0) == 0 && pwrite(fd, text, len, 0) == (ssize_t)len;
 }
 
+/* Under systemd, standard error is the journal, which has our syslog lines
+ * already: -f copying them there too would show each line twice.  systemd
+ * names the journal's stream in JOURNAL_STREAM ("device:inode"). */
+static bool
+stderr_is_journal(void)
+{
+    const char *stream = g_getenv("JOURNAL_STREAM");
+    unsigned long long dev, ino;
+    struct stat sb;
+
+    if (stream == NULL || sscanf(stream, "%llu:%llu", &dev, &ino) != 2 ||
+        fstat(STDERR_FILENO, &sb) != 0)
+        return false;
+    return (unsigned long long)sb.st_dev == dev && (unsigned long long)sb.st_ino == ino;
+}
+
 static gpointer
 milter_thread(gpointer data)
 {
@@ -419,9 +448,9 @@ load_secret(const struct config *cfg, struct store *st, GError **error)
     return secret;
 }
 
-/* SIGUSR1: messages that have begun keep the config they began with (they
- * hold a reference); new ones get the new one.  A config that does not
- * check out changes nothing. */
+/* SIGUSR1 or SIGHUP: messages that have begun keep the config they began
+ * with (they hold a reference); new ones get the new one.  A config that
+ * does not check out changes nothing. */
 static void
 reload(struct daemon_state *ds)
 {
@@ -431,6 +460,8 @@ reload(struct daemon_state *ds)
 
     if (cfg == NULL) {
         log_error("reload refused, the running configuration stays: %s", error->message);
+        sd_notifyf(0, "READY=1\nSTATUS=reload refused, the running configuration stays: %s",
+                   error->message);
         return;
     }
     /* These were used once, at start-up. */
@@ -447,14 +478,13 @@ reload(struct daemon_state *ds)
     config_unref(ds->cfg);
     ds->cfg = cfg;
     log_info("configuration reloaded path=%s customers=%u", ds->config_path, cfg->customers->len);
+    sd_notify(0, "READY=1\nSTATUS=taking mail; configuration reloaded");
 }
 
 /* Waits for signals until the milter thread has ended. */
 static void
 signal_loop(struct daemon_state *ds, const sigset_t *set)
 {
-    bool stopping = false;
-
     for (;;) {
         int sig = 0;
 
@@ -462,14 +492,18 @@ signal_loop(struct daemon_state *ds, const sigset_t *set)
             continue;
         switch (sig) {
         case SIGUSR1:
+        case SIGHUP:
+            sd_notify(0, "RELOADING=1");
             reload(ds);
             break;
         case SIGTERM:
         case SIGINT:
-            if (!stopping)
+            if (!ds->stop_requested) {
                 log_info("stopping on %s: finishing the messages in progress",
                          sig == SIGTERM ? "SIGTERM" : "SIGINT");
-            stopping = true;
+                sd_notify(0, "STOPPING=1\nSTATUS=stopping: finishing the messages in progress");
+            }
+            ds->stop_requested = true;
             smfi_stop();
             break;
         case SIGUSR2:
@@ -534,11 +568,18 @@ main(int argc, char **argv)
         fprintf(stderr, "ticket-milter: %s\n", error->message);
         return EX_CONFIG;
     }
+    g_autoptr(GPtrArray) warnings = config_warnings(cfg);
     if (check_only) {
+        for (guint i = 0; i < warnings->len; i++)
+            printf("ticket-milter: %s: warning: %s\n", config_path,
+                   (const char *)g_ptr_array_index(warnings, i));
         printf("ticket-milter: %s: configuration OK\n", config_path);
         config_unref(cfg);
         return 0;
     }
+    /* The database, its journal and the secret hold customers' mail and
+     * keys: not for every local user to read. */
+    umask(027);
     /* A reload after daemon() has moved us to / reads the same file. */
     ds.config_path = g_canonicalize_filename(config_path, NULL);
     /* A copy: a reload frees the config it came from. */
@@ -554,10 +595,9 @@ main(int argc, char **argv)
     sigaddset(&signals, SIGUSR2);
     sigaddset(&signals, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &signals, NULL);
-    sigdelset(&signals, SIGHUP);
     signal(SIGPIPE, SIG_IGN);
 
-    log_init("ticket-milter", foreground);
+    log_init("ticket-milter", foreground && !stderr_is_journal());
     log_set_debug(debug);
     parser_init();
     dispatch_global_init();
@@ -639,10 +679,19 @@ main(int argc, char **argv)
     ds.main_thread = pthread_self();
     log_info("starting ticket-milter %s socket=%s database=%s uid=%ld", VERSION, cfg->socket,
              cfg->database, (long)geteuid());
+    for (guint i = 0; i < warnings->len; i++)
+        log_warning("config: %s", (const char *)g_ptr_array_index(warnings, i));
 
     milter = g_thread_new("milter", milter_thread, &ds);
+    /* The socket has listened since bind_socket(): a connection made now
+     * waits in its backlog for the thread just started. */
+    sd_notifyf(0, "READY=1\nSTATUS=taking mail on %s", bound_socket);
     signal_loop(&ds, &signals);
     g_thread_join(milter);
+    if (!ds.stop_requested)
+        log_error("the milter stopped without being asked to (libmilter took a SIGHUP, or its "
+                  "socket failed): exiting with status %d so that a supervisor starts it again",
+                  EX_SOFTWARE);
 
     /* libmilter has stopped taking connections. Sessions it took before may
      * still reach their end of message: they get their commit. Then the
@@ -675,5 +724,5 @@ main(int argc, char **argv)
     ds.cfg = config_unref(ds.cfg);
     g_free(ds.config_path);
     keys_free(keys);
-    return ds.milter_rc == MI_SUCCESS ? 0 : EX_SOFTWARE;
+    return ds.milter_rc == MI_SUCCESS && ds.stop_requested ? 0 : EX_SOFTWARE;
 }

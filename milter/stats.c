@@ -4,7 +4,10 @@
  *
  * Owns: the counters (process-wide, since start), the ring of recent
  * commit latencies, and the publishing thread with its own database
- * connection (store/counters).
+ * connection (store/counters) and the SLA totals it has read from the
+ * events (each event once: every interval reads the rows after the last
+ * one seen, so a database of millions of events costs one full read at
+ * start).
  *
  * Totals in memory only grow; what the table has been given is remembered
  * per counter ("flushed"), so a flush sends the difference and a failed one
@@ -21,15 +24,19 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <glib.h>
+#include <sqlite3.h>
 
 #include "milter/stats.h"
 #include "router/router.h"
 #include "store/counters.h"
 #include "store/store.h"
 #include "util/log.h"
+#include "util/timefmt.h"
+#include "util/version.h"
 
 /* Enough for every reason the code names; more means a bug, which then
  * shows up as "other" rather than as memory growth. */
@@ -76,6 +83,7 @@ static guint64 fixed_flushed[FC_COUNT]; /* publishing thread only */
 static GMutex reason_lock;
 static struct reason_set tempfails = { .prefix = "tempfail" };
 static struct reason_set rejects = { .prefix = "reject" };
+static struct reason_set passes = { .prefix = "pass" };
 
 static GMutex latency_lock;
 static gint64 latency_ring[STATS_RING];
@@ -93,6 +101,8 @@ static struct {
     gint64 started; /* real time, for ticket_milter_start_time_seconds */
     /* Publishing thread only: */
     struct store_counters *db;
+    GHashTable *sla;     /* SLA events counted so far, "TYPE GOAL SEVERITY" -> gint64* */
+    gint64 sla_last_id;  /* the newest event in them */
     bool db_failing;   /* logged once per failure streak */
     bool file_failing;
 } pub;
@@ -162,6 +172,8 @@ stats_count(enum stat_verdict verdict, const char *reason)
     switch (verdict) {
     case STAT_ACCEPT:
         bump(FC_ACCEPTED);
+        if (reason != NULL)
+            reason_add(&passes, reason);
         break;
     case STAT_TEMPFAIL:
         bump(FC_TEMPFAILED);
@@ -302,8 +314,57 @@ render_seconds(GString *out, const char *label, gint64 us, bool known)
     g_string_append_printf(out, "ticket_milter_commit_seconds%s %s\n", label, buf);
 }
 
+/* Every goal and severity of TYPE's counter, 0 where none happened, so
+ * that rate() and increase() see a series before its first event. */
+static void
+render_sla(GString *out, const char *type, const char *name, const char *help, GHashTable *sla)
+{
+    static const char *const goals[] = { "response", "update", "resolution" };
+
+    g_string_append_printf(out, "# HELP ticket_milter_%s %s\n# TYPE ticket_milter_%s counter\n",
+                           name, help, name);
+    for (guint k = 0; k < G_N_ELEMENTS(goals); k++)
+        for (int sev = 1; sev <= 4; sev++) {
+            g_autofree char *key = g_strdup_printf("%s %s %d", type, goals[k], sev);
+            const gint64 *n = g_hash_table_lookup(sla, key);
+            g_string_append_printf(out,
+                                   "ticket_milter_%s{goal=\"%s\",severity=\"%d\"} %" G_GINT64_FORMAT
+                                   "\n",
+                                   name, goals[k], sev, n != NULL ? *n : 0);
+        }
+}
+
+static void
+render_database(GString *out, const struct stats_gauges *g)
+{
+    render_gauge(out, "outbox_pending", "Mail and webhooks waiting in the outbox.", g->outbox);
+    render_gauge(out, "outbox_oldest_pending_seconds",
+                 "How long the oldest mail or webhook in the outbox has waited; 0 when none waits.",
+                 g->oldest_pending);
+    render_gauge(out, "open_tickets", "Tickets open or waiting for the customer.", g->open_tickets);
+    if (g->overdue[1] >= 0) {
+        g_string_append(out, "# HELP ticket_milter_overdue_tickets Open tickets with a response, "
+                             "update or resolution deadline passed, by severity.\n"
+                             "# TYPE ticket_milter_overdue_tickets gauge\n");
+        for (int sev = 1; sev <= 4; sev++)
+            g_string_append_printf(out,
+                                   "ticket_milter_overdue_tickets{severity=\"%d\"} %" G_GINT64_FORMAT
+                                   "\n",
+                                   sev, g->overdue[sev]);
+    }
+    if (g->sla != NULL) {
+        render_sla(out, "sla-warning", "sla_warnings_total",
+                   "SLA warnings recorded in the database, by goal and severity.", g->sla);
+        render_sla(out, "sla-breach", "sla_breaches_total",
+                   "SLA breaches recorded in the database, by goal and severity.", g->sla);
+    }
+    render_gauge(out, "last_backup_timestamp_seconds",
+                 "When ticketctl backup last wrote a verified copy, in Unix time; 0 when never.",
+                 g->last_backup);
+}
+
 char *
-stats_render(gint64 outbox, gint64 open_tickets)
+stats_render(const struct stats_gauges *g)
 {
     GString *out = g_string_new(NULL);
     gint64 p50 = 0, p99 = 0, sum = 0;
@@ -322,6 +383,8 @@ stats_render(gint64 outbox, gint64 open_tickets)
     render_reasons(out, "tempfails_total", "Messages answered 451 4.3.0, by reason.", &tempfails);
     render_reasons(out, "rejects_total", "Messages refused with a 5xx reply, by reason.",
                    &rejects);
+    render_reasons(out, "passes_total",
+                   "Support messages accepted and passed on without a ticket, by reason.", &passes);
     render_counter(out, "tickets_created_total", "Tickets opened.", fixed_get(FC_CREATED));
     render_counter(out, "followups_total", "Customer messages added to an existing ticket.",
                    fixed_get(FC_FOLLOWUPS));
@@ -337,11 +400,18 @@ stats_render(gint64 outbox, gint64 open_tickets)
     g_string_append_printf(out, "ticket_milter_commit_seconds_count %" G_GUINT64_FORMAT "\n",
                            count);
 
-    render_gauge(out, "outbox_pending", "Mail and webhooks waiting in the outbox.", outbox);
-    render_gauge(out, "open_tickets", "Tickets open or waiting for the customer.", open_tickets);
+    if (g != NULL)
+        render_database(out, g);
     if (pub.started > 0)
         render_gauge(out, "start_time_seconds", "When the daemon started, in Unix time.",
                      pub.started / G_USEC_PER_SEC);
+    g_string_append(out, "# HELP ticket_milter_build_info The ticket-milter release and the "
+                         "libraries it runs with; always 1.\n"
+                         "# TYPE ticket_milter_build_info gauge\n");
+    g_string_append_printf(out,
+                           "ticket_milter_build_info{version=\"%s\",sqlite=\"%s\",glib=\"%u.%u.%u\"} 1\n",
+                           TM_VERSION, sqlite3_libversion(), glib_major_version,
+                           glib_minor_version, glib_micro_version);
     return g_string_free(out, false);
 }
 
@@ -352,9 +422,14 @@ write_atomically(const char *path, const char *text, GError **error)
 {
     g_autofree char *tmp = g_strconcat(path, ".tmp", NULL);
     gsize len = strlen(text), done = 0;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    /* The collector's directory may be writable by others: a symlink
+     * planted at the temporary name is not followed. */
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 
     if (fd < 0)
+        goto fail;
+    /* Readable by the collector whatever the daemon's umask. */
+    if (fchmod(fd, 0644) != 0)
         goto fail;
     while (done < len) {
         ssize_t n = write(fd, text + done, len - done);
@@ -401,9 +476,10 @@ flush_counters(struct store_counters *db, GError **error)
     g_autoptr(GHashTable) sets = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     guint64 fixed_now[FC_COUNT];
     guint64 tempfail_now[STATS_MAX_REASONS], reject_now[STATS_MAX_REASONS];
-    struct reason_set *sets_of[2] = { &tempfails, &rejects };
-    guint64 *now_of[2] = { tempfail_now, reject_now };
-    guint n_of[2];
+    guint64 pass_now[STATS_MAX_REASONS];
+    struct reason_set *sets_of[3] = { &tempfails, &rejects, &passes };
+    guint64 *now_of[3] = { tempfail_now, reject_now, pass_now };
+    guint n_of[3];
     gint64 p50, p99, sum;
     guint64 count;
 
@@ -413,7 +489,7 @@ flush_counters(struct store_counters *db, GError **error)
             table_put(deltas, fixed_db_name[c], (gint64)(fixed_now[c] - fixed_flushed[c]));
     }
     g_mutex_lock(&reason_lock);
-    for (int s = 0; s < 2; s++) {
+    for (int s = 0; s < 3; s++) {
         n_of[s] = sets_of[s]->n;
         for (guint i = 0; i < n_of[s]; i++) {
             struct reason *r = &sets_of[s]->reasons[i];
@@ -436,7 +512,7 @@ flush_counters(struct store_counters *db, GError **error)
 
     memcpy(fixed_flushed, fixed_now, sizeof(fixed_flushed));
     g_mutex_lock(&reason_lock);
-    for (int s = 0; s < 2; s++) {
+    for (int s = 0; s < 3; s++) {
         for (guint i = 0; i < n_of[s]; i++)
             sets_of[s]->reasons[i].flushed = now_of[s][i];
     }
@@ -457,20 +533,56 @@ note_db(bool ok, const GError *error)
     pub.db_failing = !ok;
 }
 
+/* The gauges from the database into G; false (with ERROR) when one read
+ * failed, and then G says so for that one. */
+static bool
+read_gauges(struct stats_gauges *g, GError **error)
+{
+    g_autoptr(GDateTime) now = g_date_time_new_now_utc();
+    g_autofree char *now_text = timefmt_iso8601(now);
+    gint64 oldest = 0;
+
+    if (pub.sla == NULL)
+        pub.sla = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    if (!store_counters_gauges(pub.db, &g->outbox, &g->open_tickets, error)) {
+        g->outbox = g->open_tickets = -1;
+        return false;
+    }
+    if (!store_counters_overdue(pub.db, now_text, g->overdue, error)) {
+        g->overdue[1] = -1;
+        return false;
+    }
+    if (!store_counters_oldest_pending(pub.db, &oldest, error)) {
+        g->oldest_pending = -1;
+        return false;
+    }
+    g->oldest_pending = oldest > 0 ? MAX(0, g_date_time_to_unix(now) - oldest) : 0;
+    if (!store_counters_last_backup(pub.db, &g->last_backup, error)) {
+        g->last_backup = -1;
+        return false;
+    }
+    /* Only the events since the last read: the totals live here. */
+    if (!store_counters_sla_events(pub.db, &pub.sla_last_id, pub.sla, error))
+        return false;
+    g->sla = pub.sla;
+    return true;
+}
+
 static void
 publish(const struct config *cfg)
 {
     g_autoptr(GError) error = NULL;
-    gint64 outbox = -1, open_tickets = -1;
+    struct stats_gauges g = {
+        .outbox = -1, .open_tickets = -1, .overdue = { -1, -1, -1, -1, -1 },
+        .oldest_pending = -1, .last_backup = -1, .sla = NULL,
+    };
     bool ok;
 
     if (pub.db == NULL && cfg->database != NULL)
         pub.db = store_counters_open(cfg->database, cfg->busy_timeout, &error);
     ok = pub.db != NULL;
     if (ok) {
-        ok = store_counters_gauges(pub.db, &outbox, &open_tickets, &error);
-        if (!ok)
-            outbox = open_tickets = -1;
+        ok = read_gauges(&g, &error);
         /* The deltas wait for the database in memory, whatever failed. */
         ok = flush_counters(pub.db, ok ? &error : NULL) && ok;
         if (!ok)
@@ -480,7 +592,7 @@ publish(const struct config *cfg)
     g_clear_error(&error);
 
     if (cfg->metrics_file != NULL) {
-        g_autofree char *text = stats_render(outbox, open_tickets);
+        g_autofree char *text = stats_render(&g);
         ok = write_atomically(cfg->metrics_file, text, &error);
         if (!ok && !pub.file_failing)
             log_warning("statistics: cannot write the metrics file: %s", error->message);
@@ -512,6 +624,8 @@ stats_main(gpointer data)
     }
     g_mutex_unlock(&pub.lock);
     pub.db = store_counters_close(pub.db);
+    g_clear_pointer(&pub.sla, g_hash_table_unref);
+    pub.sla_last_id = 0;
     return NULL;
 }
 

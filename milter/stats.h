@@ -30,7 +30,8 @@ enum stat_verdict {
 };
 
 /* One message got VERDICT; REASON ("database-busy", "too-big") names the
- * counter for tempfails and rejects and is ignored for accepts.  Reasons
+ * counter for tempfails and rejects, and for an accept that passed the
+ * message on without a ticket (NULL for one that was ticketed).  Reasons
  * are folded to [a-z0-9-] and capped in number; the rest count as "other". */
 void stats_count(enum stat_verdict verdict, const char *reason);
 /* A message accepted after its commit: counts the accept and what the job
@@ -49,9 +50,19 @@ void stats_set_config(struct config *cfg);
 /* Publishes once more, with everything counted so far, and stops the thread. */
 void stats_stop(void);
 
-/* Renders the Prometheus text exposition of the counters; OUTBOX and
- * OPEN_TICKETS are the gauges read from the database, negative when the
- * read failed (then they are left out).  For the thread and the tests. */
-char *stats_render(gint64 outbox, gint64 open_tickets);
+/* What the metrics read from the database at each interval; a negative
+ * value is one the read failed for, and is left out. */
+struct stats_gauges {
+    gint64 outbox;           /* pending outbox rows */
+    gint64 open_tickets;     /* open or pending */
+    gint64 overdue[5];       /* [1..4]: open tickets with a deadline passed, by severity */
+    gint64 oldest_pending;   /* seconds the oldest pending outbox row has waited; 0: none */
+    gint64 last_backup;      /* Unix time of the last verified backup; 0: never */
+    GHashTable *sla;         /* "TYPE GOAL SEVERITY" -> gint64*: SLA events ever; NULL: unknown */
+};
+
+/* Renders the Prometheus text exposition of the counters and G (NULL: no
+ * gauge could be read).  For the thread and the tests. */
+char *stats_render(const struct stats_gauges *g);
 
 #endif

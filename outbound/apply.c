@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "outbound/apply.h"
+#include "outbound/chat.h"
 #include "outbound/notify.h"
 #include "router/router.h"
 #include "util/timefmt.h"
@@ -112,7 +113,10 @@ store_message(struct store *st, const struct decision *d, const struct apply_mes
         .dedup_key = msg->dedup_key,
         .message_id = m->message_id,
         .digest = m->digest,
-        .direction = "in",
+        /* Our side of the conversation is "out", wherever we saw it. */
+        .direction = d->message_kind == SENDER_STAFF || d->message_kind == SENDER_INTERNAL
+                         ? "out"
+                         : "in",
         .kind = sender_kind_name(d->message_kind),
         .from = from,
         .to = to,
@@ -229,7 +233,10 @@ apply_decision(struct store *st, const struct config *cfg, const struct keys *ke
     }
     for (guint i = 0; ok && i < d->webhooks->len; i++) {
         const struct webhook_order *w = g_ptr_array_index(d->webhooks, i);
-        g_autofree char *text = g_strdup_printf("%s %s", t->tag, w->text);
+        g_autofree char *subject = w->with_subject ? chat_escape_text(t->subject) : NULL;
+        g_autofree char *text = g_strdup_printf("%s %s%s%s", t->tag, w->text,
+                                                subject != NULL ? ": " : "",
+                                                subject != NULL ? subject : "");
         ok = notify_webhook(st, cfg, t, w->event, text, w->detail, now, error);
         out->queued += cfg->webhook_url != NULL;
     }

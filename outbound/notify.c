@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "outbound/notify.h"
+#include "outbound/ticket-json.h"
 #include "router/router.h"
 #include "templates/compose.h"
 #include "templates/notice.h"
@@ -66,6 +67,10 @@ vars_for(const struct config *cfg, const struct ticket *t, const struct notice_o
     if (n->unknown_commands != NULL) {
         g_autoptr(GPtrArray) lines = null_terminated(n->unknown_commands);
         template_vars_set_list(v, "commands.unknown", (char **)lines->pdata);
+    }
+    if (n->removed_recipients != NULL) {
+        g_autoptr(GPtrArray) list = null_terminated(n->removed_recipients);
+        template_vars_set_list(v, "recipients.removed", (char **)list->pdata);
     }
     return v;
 }
@@ -155,16 +160,6 @@ notify_queue(struct store *st, const struct config *cfg, const struct keys *keys
     return ok;
 }
 
-static void
-member(JsonBuilder *b, const char *name, const char *value)
-{
-    json_builder_set_member_name(b, name);
-    if (value != NULL)
-        json_builder_add_string_value(b, value);
-    else
-        json_builder_add_null_value(b);
-}
-
 bool
 notify_webhook(struct store *st, const struct config *cfg, const struct ticket *t,
                const char *event, const char *text, JsonObject *detail, GDateTime *now,
@@ -180,22 +175,11 @@ notify_webhook(struct store *st, const struct config *cfg, const struct ticket *
         return true;
     b = json_builder_new();
     json_builder_begin_object(b);
-    member(b, "event", event);
-    member(b, "at", at);
+    ticket_json_string(b, "event", event);
+    ticket_json_string(b, "at", at);
     json_builder_set_member_name(b, "ticket");
     json_builder_begin_object(b);
-    member(b, "id", t->tag);
-    member(b, "subject", t->subject);
-    member(b, "status", ticket_status_name(t->status));
-    json_builder_set_member_name(b, "severity");
-    json_builder_add_int_value(b, t->severity);
-    json_builder_set_member_name(b, "stage");
-    json_builder_add_int_value(b, t->stage);
-    member(b, "customer", t->customer);
-    member(b, "requester", t->requester);
-    member(b, "created_at", t->created_at);
-    member(b, "first_response_due", t->first_response_due);
-    member(b, "resolution_due", t->resolution_due);
+    ticket_json_members(b, t);
     json_builder_end_object(b);
     json_builder_set_member_name(b, "detail");
     if (detail != NULL) {
@@ -205,8 +189,9 @@ notify_webhook(struct store *st, const struct config *cfg, const struct ticket *
     } else {
         json_builder_add_null_value(b);
     }
-    /* Slack and Teams incoming webhooks show this field. */
-    member(b, "text", text);
+    /* Slack and Teams incoming webhooks show this field as markup: the
+     * caller has made the customer's words in it literal. */
+    ticket_json_string(b, "text", text);
     json_builder_end_object(b);
     gen = json_generator_new();
     root = json_builder_get_root(b);

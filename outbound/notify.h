@@ -30,7 +30,8 @@ bool notify_queue(struct store *st, const struct config *cfg, const struct keys 
 
 /* POSTs EVENT about T to [outbound] webhook_url (nothing when unset):
  * {"event", "at", "ticket": {...}, "detail": {...}, "text"}. DETAIL may be
- * NULL; TEXT is escaped for chat markup here. */
+ * NULL; TEXT is shown by chat channels as markup: no customer's words may be
+ * in it unescaped (outbound/chat.h). */
 bool notify_webhook(struct store *st, const struct config *cfg, const struct ticket *t,
                     const char *event, const char *text, JsonObject *detail, GDateTime *now,
                     GError **error);

@@ -5,7 +5,8 @@
  * and any part that is neither text/plain nor text/html (an inline image
  * of a multipart/related, a report's machine-readable part, a forwarded
  * message).  Inline text/plain and text/html without a name are the
- * message's text or its alternatives, not attachments.  A forwarded
+ * message's text or its alternatives, not attachments: the rule is
+ * parser_part_shows_text()'s, the one the text and strip.c go by.  A forwarded
  * message is listed as one attachment (its bytes as they came); what it
  * carries is part of it, not of this message.
  *
@@ -34,17 +35,6 @@ parser_attachment_free(gpointer p)
     g_free(a->disposition);
     g_free(a->content_id);
     g_free(a);
-}
-
-static bool
-is_attachment(GMimeObject *obj, const char *filename)
-{
-    GMimeContentType *ct = g_mime_object_get_content_type(obj);
-
-    if (parser_part_is_attachment(obj) || (filename != NULL && *filename != '\0'))
-        return true;
-    return !g_mime_content_type_is_type(ct, "text", "plain") &&
-           !g_mime_content_type_is_type(ct, "text", "html");
 }
 
 /* Content sent as lines (7bit, 8bit, quoted-printable, a forwarded
@@ -147,7 +137,8 @@ parser_attachments(GArray *leaves, GMimeObject *text, GPtrArray *out)
         } else {
             continue;
         }
-        if (is_attachment(obj, filename))
+        /* What shows the text is the text's, or one of its alternatives. */
+        if (!parser_part_shows_text(obj, NULL))
             g_ptr_array_add(out, attachment_new(obj, filename));
     }
 }

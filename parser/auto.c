@@ -4,12 +4,19 @@
  * Answering a program starts mail loops, so these signs decide whether we
  * ever reply (see RFC 3834).  Each sign alone is enough: a false "auto" only
  * costs an acknowledgement, a missed one can cost a loop.
+ *
+ * Header words (Auto-Submitted, Precedence, X-Auto-Response-Suppress) are
+ * compared as whole tokens: the value up to ';', a blank or a comment, in
+ * any case.  A prefix would read "Auto-Submitted: no-thanks" as RFC 3834's
+ * "no" (a person wrote it) and "Precedence: bulky" as bulk.
  */
 #include <string.h>
 
 #include "parser/auto.h"
+#include "parser/bound.h"
 #include "parser/header.h"
 #include "parser/text.h"
+#include "util/lines.h"
 
 /* Subject starts that vacation responders use when they set no header. */
 static const char *const auto_subjects[] = {
@@ -24,18 +31,52 @@ header(GMimeMessage *msg, const char *name)
 }
 
 static bool
+is_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* The first token of a structured header value: after blanks and comments,
+ * up to ';' (its parameters), a blank or a comment, in lower case.  A
+ * comment may nest ("(a (b))"); one never closed ends the value. */
+static char *
+first_token(const char *value)
+{
+    const char *p = value;
+    const char *end;
+
+    for (;;) {
+        while (is_blank(*p))
+            p++;
+        if (*p != '(')
+            break;
+        for (guint depth = 0; *p != '\0'; p++) {
+            if (*p == '\\' && p[1] != '\0')
+                p++;
+            else if (*p == '(')
+                depth++;
+            else if (*p == ')' && --depth == 0) {
+                p++;
+                break;
+            }
+        }
+    }
+    for (end = p; *end != '\0' && *end != ';' && *end != '(' && !is_blank(*end); end++)
+        ;
+    return g_ascii_strdown(p, end - p);
+}
+
+/* Whether VALUE's first token is one of WORDS, exactly: RFC 3834's "no"
+ * is not "no-thanks" or "nope", which say automatic like any other value. */
+static bool
 value_is(const char *value, const char *const *words)
 {
-    g_autofree char *v = NULL;
+    g_autofree char *token = NULL;
 
     if (value == NULL)
         return false;
-    v = g_ascii_strdown(value, -1);
-    g_strstrip(v);
-    for (; *words != NULL; words++)
-        if (g_str_has_prefix(v, *words))
-            return true;
-    return false;
+    token = first_token(value);
+    return g_strv_contains(words, token);
 }
 
 static bool
@@ -55,11 +96,13 @@ is_delivery_report(GMimeMessage *msg)
                                    g_ascii_strcasecmp(report_type, "disposition-notification") == 0);
 }
 
-/* The value of FIELD: in a delivery-status block, after "rfc822;" if any. */
+/* The value of FIELD: in a delivery-status block, after "rfc822;" if any,
+ * at most PARSER_MAX_HEADER_VALUE bytes of it (TEXT is UTF-8: the cut is
+ * between characters), like every other header value. */
 static char *
 dsn_field(const char *text, const char *field)
 {
-    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+    g_auto(GStrv) lines = util_split_lines(text);
     gsize n = strlen(field);
 
     for (char **l = lines; *l != NULL; l++) {
@@ -69,6 +112,12 @@ dsn_field(const char *text, const char *field)
         char *semi = strchr(v, ';');
         if (semi != NULL)
             v = g_strstrip(semi + 1);
+        if (strlen(v) > PARSER_MAX_HEADER_VALUE) {
+            char *cut = v + PARSER_MAX_HEADER_VALUE;
+            while (cut > v && ((guchar)*cut & 0xc0) == 0x80)
+                cut--;
+            *cut = '\0';
+        }
         return parser_header_text(v);
     }
     return NULL;

@@ -31,8 +31,18 @@
 char *
 parser_header_text(const char *value)
 {
-    g_autofree char *valid = g_utf8_make_valid(value != NULL ? value : "", -1);
-    GString *out = g_string_sized_new(strlen(valid));
+    const char *v = value != NULL ? value : "";
+    gsize len = strnlen(v, PARSER_MAX_HEADER_TEXT + 1);
+    g_autofree char *valid = NULL;
+    GString *out;
+
+    if (len > PARSER_MAX_HEADER_TEXT) {
+        len = PARSER_MAX_HEADER_TEXT;
+        while (len > 0 && ((guchar)v[len] & 0xc0) == 0x80)
+            len--;
+    }
+    valid = g_utf8_make_valid(v, (gssize)len);
+    out = g_string_sized_new(strlen(valid));
 
     for (const char *p = valid; *p != '\0'; p = g_utf8_next_char(p)) {
         GUnicodeType type = g_unichar_type(g_utf8_get_char(p));
@@ -57,7 +67,7 @@ parser_msgid_text(const char *id)
         if (*r != ' ' && *r != '<' && *r != '>')
             *w++ = *r;
     *w = '\0';
-    if (*s == '\0')
+    if (*s == '\0' || w - s > PARSER_MAX_MSGID)
         g_clear_pointer(&s, g_free);
     return s;
 }
@@ -127,10 +137,6 @@ parser_msgid_list(const char *value)
 
 /* ---- encoded words ---- */
 
-/* RFC 2047 allows 75 bytes a word; clients write longer ones, nobody
- * writes this long. */
-#define MAX_WORD_TEXT 4096
-
 /* Labels whose bytes are read leniently (see text.c): a word so labelled
  * is often in another of them. */
 static bool
@@ -146,11 +152,24 @@ is_lenient_label(const char *charset)
     return false;
 }
 
+/* What one scan of a value has learnt about Q-encoded text: from FROM to
+ * UNTIL there is no "?=" and no blank, and when BLOCKED a blank or the
+ * end of the value is at UNTIL.  Q text may hold '=' and '?', so every
+ * "=?" inside a long run of it would scan the same bytes again; this makes
+ * the scan of a whole value linear ("=?a?Q?a=?a?Q?a..." is 4096 bytes a
+ * try otherwise). */
+struct word_scan {
+    const char *from;
+    const char *until;
+    bool blocked;
+};
+
 /* One encoded word at P ("=?charset?e?text?="): its charset (RFC 2231
- * language suffix dropped) and decoded bytes appended to BYTES; returns
- * the byte after it, or NULL when P starts no well-formed word. */
+ * language suffix dropped) and decoded bytes appended to BYTES (either may
+ * be NULL); returns the byte after it, or NULL when P starts no
+ * well-formed word. */
 static const char *
-read_word(const char *p, GString *charset, GByteArray *bytes)
+read_word(const char *p, struct word_scan *scan, GString *charset, GByteArray *bytes)
 {
     const char *cs = p + 2;
     const char *q1 = cs;
@@ -167,19 +186,35 @@ read_word(const char *p, GString *charset, GByteArray *bytes)
     if (enc != 'Q' && enc != 'B')
         return NULL;
     text = q1 + 3;
-    for (end = text; *end != '\0' && end - text < MAX_WORD_TEXT; end++) {
+    end = text;
+    if (enc == 'Q' && text >= scan->from && text <= scan->until) {
+        if (scan->blocked)
+            return NULL;
+        end = scan->until;
+    }
+    for (; *end != '\0' && end - text < PARSER_MAX_WORD_TEXT; end++) {
         if (end[0] == '?' && end[1] == '=')
             break;
         if (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n' ||
             (enc == 'B' && !g_ascii_isalnum(*end) && *end != '+' && *end != '/' && *end != '='))
-            return NULL;
+            break;
     }
-    if (end[0] != '?' || end[1] != '=')
+    if (end[0] != '?' || end[1] != '=') {
+        if (enc == 'Q') {
+            scan->from = text;
+            scan->until = end;
+            scan->blocked = end - text < PARSER_MAX_WORD_TEXT;
+        }
         return NULL;
-    g_string_assign(charset, "");
-    g_string_append_len(charset, cs, q1 - cs);
-    if (strchr(charset->str, '*') != NULL)
-        g_string_truncate(charset, (gsize)(strchr(charset->str, '*') - charset->str));
+    }
+    if (charset != NULL) {
+        g_string_assign(charset, "");
+        g_string_append_len(charset, cs, q1 - cs);
+        if (strchr(charset->str, '*') != NULL)
+            g_string_truncate(charset, (gsize)(strchr(charset->str, '*') - charset->str));
+    }
+    if (bytes == NULL)
+        return end + 2;
     if (enc == 'B') {
         gsize len = (gsize)(end - text);
         guchar *out = g_malloc(len / 4 * 3 + 3);
@@ -203,6 +238,53 @@ read_word(const char *p, GString *charset, GByteArray *bytes)
     return end + 2;
 }
 
+static bool
+is_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+gsize
+parser_header_cut_text(const char *value, gsize limit)
+{
+    struct word_scan scan = { NULL, NULL, false };
+    gsize len = strlen(value);
+    const char *lim = value + limit;
+    const char *safe = NULL;
+    const char *p = value;
+
+    if (len <= limit)
+        return len;
+    /* A cut before the first word would keep nothing. */
+    while (p < lim && is_blank(*p))
+        p++;
+    while (p < lim) {
+        const char *word_end;
+
+        if (is_blank(*p)) {
+            safe = p++;
+            continue;
+        }
+        word_end = p[0] == '=' && p[1] == '?' ? read_word(p, &scan, NULL, NULL) : NULL;
+        if (word_end == NULL) {
+            p++;
+            continue;
+        }
+        if (word_end > lim) {
+            /* The word straddles the bound: it goes whole. */
+            return (gsize)(p - value);
+        }
+        safe = p = word_end;
+    }
+    if (safe != NULL)
+        return (gsize)(safe - value);
+    /* One token longer than the bound with no word in it: cut it, but not
+     * inside a UTF-8 character. */
+    while (lim > value && ((guchar)*lim & 0xc0) == 0x80)
+        lim--;
+    return (gsize)(lim - value);
+}
+
 /* BYTES in CHARSET as UTF-8, never failing. */
 static char *
 word_text(const char *charset, GByteArray *bytes)
@@ -220,69 +302,212 @@ word_text(const char *charset, GByteArray *bytes)
     return parser_text_bytes_to_utf8((const char *)bytes->data, bytes->len);
 }
 
+/* A run of adjacent words: the UTF-8 TEXT of its words in other charsets
+ * so far, and the BYTES of its last words, all in CHARSET ("" when no run
+ * is open). */
+struct run {
+    GString *text;
+    GString *charset;
+    GByteArray *bytes;
+};
+
+/* The bytes of the last charset join the text. */
 static void
-flush_run(GString *out, GString *charset, GByteArray *bytes)
+run_convert(struct run *r)
 {
     g_autofree char *text = NULL;
+
+    if (r->charset->len == 0)
+        return;
+    text = word_text(r->charset->str, r->bytes);
+    g_string_append(r->text, text);
+    g_string_truncate(r->charset, 0);
+    g_byte_array_set_size(r->bytes, 0);
+}
+
+/* The run as one word.  One, not one per charset: GMime joins adjacent
+ * words of one charset before it decodes them, and base64 that was padded
+ * ("w6k=" "w6k=") then ends at the first padding. */
+static void
+run_flush(GString *out, struct run *r)
+{
     g_autofree char *b64 = NULL;
 
-    if (charset->len == 0)
+    run_convert(r);
+    if (r->text->len == 0)
         return;
-    text = word_text(charset->str, bytes);
-    b64 = g_base64_encode((const guchar *)text, strlen(text));
+    b64 = g_base64_encode((const guchar *)r->text->str, r->text->len);
     g_string_append_printf(out, "=?UTF-8?B?%s?=", b64);
-    g_string_truncate(charset, 0);
-    g_byte_array_set_size(bytes, 0);
+    g_string_truncate(r->text, 0);
 }
 
 char *
 parser_header_fix_words(const char *raw)
 {
     GString *out = g_string_new(NULL);
-    GString *run_charset = g_string_new(NULL); /* "" when no run is open */
+    struct run run = { g_string_new(NULL), g_string_new(NULL), g_byte_array_new() };
     GString *charset = g_string_new(NULL);
-    GByteArray *run = g_byte_array_new();
+    GByteArray *word = g_byte_array_new();
+    struct word_scan scan = { NULL, NULL, false };
     const char *p = raw != NULL ? raw : "";
     const char *plain = p; /* start of text not yet copied */
 
     while (*p != '\0') {
         const char *next = NULL;
-        gsize before = run->len;
 
+        g_byte_array_set_size(word, 0);
         if (p[0] == '=' && p[1] == '?')
-            next = read_word(p, charset, run);
+            next = read_word(p, &scan, charset, word);
         if (next == NULL) {
             p++;
             continue;
         }
-        /* Only blanks between two words of one run: they vanish (RFC 2047
-         * 6.2); anything else ends the run. */
-        bool joins = run_charset->len > 0 &&
-                     g_ascii_strcasecmp(run_charset->str, charset->str) == 0 &&
-                     strspn(plain, " \t\r\n") == (gsize)(p - plain);
-        if (!joins) {
-            /* The word's bytes went into RUN already: keep them aside. */
-            g_autoptr(GByteArray) mine = g_byte_array_new();
-            /* An empty array has no data at all: no pointer arithmetic on it. */
-            if (run->len > before)
-                g_byte_array_append(mine, run->data + before, run->len - before);
-            g_byte_array_set_size(run, (guint)before);
-            flush_run(out, run_charset, run);
+        /* Only blanks between two words: they vanish (RFC 2047 6.2);
+         * anything else ends the run. */
+        bool open = run.charset->len > 0 || run.text->len > 0;
+        if (!open || strspn(plain, " \t\r\n") != (gsize)(p - plain)) {
+            run_flush(out, &run);
             g_autofree char *text = parser_text_bytes_to_utf8(plain, (gsize)(p - plain));
             g_string_append(out, text);
-            g_string_assign(run_charset, charset->str);
-            g_byte_array_append(run, mine->data, mine->len);
         }
+        /* Bytes of one charset stay together: a character split between
+         * two words is whole again. */
+        if (g_ascii_strcasecmp(run.charset->str, charset->str) != 0) {
+            run_convert(&run);
+            g_string_assign(run.charset, charset->str);
+        }
+        /* An empty array has no data at all: no pointer arithmetic on it. */
+        if (word->len > 0)
+            g_byte_array_append(run.bytes, word->data, word->len);
         p = next;
         plain = p;
     }
-    flush_run(out, run_charset, run);
+    run_flush(out, &run);
     {
         g_autofree char *text = parser_text_bytes_to_utf8(plain, (gsize)(p - plain));
         g_string_append(out, text);
     }
-    g_string_free(run_charset, TRUE);
+    g_string_free(run.text, TRUE);
+    g_string_free(run.charset, TRUE);
+    g_byte_array_unref(run.bytes);
     g_string_free(charset, TRUE);
-    g_byte_array_unref(run);
+    g_byte_array_unref(word);
     return g_string_free(out, FALSE);
+}
+
+/* ---- address lists ---- */
+
+/* One comma-separated piece of an address list. */
+struct piece {
+    const char *start;
+    const char *end;  /* at its comma, or at the end of what is read */
+    guint commas;     /* inside it (quoted), plus the ones it was joined over */
+    bool is_address;  /* an '@' or a '<' outside quotes and comments */
+    bool is_open;     /* ends inside a quoted string or a comment */
+};
+
+/* The piece at P, reading no further than END. */
+static const char *
+read_piece(const char *p, const char *end, struct piece *out)
+{
+    bool quoted = false;
+    int comment = 0;
+
+    memset(out, 0, sizeof *out);
+    out->start = p;
+    for (; p < end; p++) {
+        if (*p == '\\' && (quoted || comment > 0) && p + 1 < end) {
+            p++;
+        } else if (quoted) {
+            if (*p == '"')
+                quoted = false;
+            else if (*p == ',')
+                out->commas++;
+        } else if (comment > 0) {
+            if (*p == '(')
+                comment++;
+            else if (*p == ')')
+                comment--;
+            else if (*p == ',')
+                out->commas++;
+        } else if (*p == '"') {
+            quoted = true;
+        } else if (*p == '(') {
+            comment = 1;
+        } else if (*p == ',') {
+            break;
+        } else if (*p == '@' || *p == '<') {
+            out->is_address = true;
+        }
+    }
+    out->end = p;
+    out->is_open = quoted || comment > 0;
+    return p < end ? p + 1 : p;
+}
+
+static void
+add_unit(GPtrArray *out, const struct piece *first, const struct piece *last, guint commas)
+{
+    gsize len = (gsize)(last->end - first->start);
+
+    if (last->is_open || len > PARSER_MAX_ADDRESS || commas > PARSER_MAX_ADDRESS_COMMAS)
+        return;
+    g_ptr_array_add(out, g_strndup(first->start, len));
+}
+
+GPtrArray *
+parser_address_units(const char *value, gsize max_bytes, gsize *used)
+{
+    /* GMime joins a name to the address after it over this many commas
+     * at most here ("Smith, John <j@x>" is one); more are names alone. */
+    enum { MAX_JOINED = 3 };
+    GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+    struct piece names[MAX_JOINED];
+    guint n_names = 0;
+    gsize len;
+    const char *end;
+    const char *p;
+    const char *read_to;
+
+    if (value == NULL)
+        value = "";
+    len = strlen(value);
+    end = value + MIN(len, max_bytes);
+    p = read_to = value;
+    while (p < value + len) {
+        struct piece cur;
+        const char *next = read_piece(p, end, &cur);
+
+        if (cur.end == end && end < value + len)
+            break; /* the piece goes on past MAX_BYTES: not read */
+        read_to = next;
+        p = next;
+        if (cur.is_open) {
+            /* Only the last piece can be: GMime might read its quoted
+             * text as addresses, and it is no address itself. */
+            break;
+        }
+        if (!cur.is_address) {
+            if (n_names == MAX_JOINED) {
+                /* The oldest name waits no longer. */
+                add_unit(out, &names[0], &names[0], names[0].commas);
+                memmove(names, names + 1, sizeof names[0] * (MAX_JOINED - 1));
+                n_names--;
+            }
+            names[n_names++] = cur;
+            continue;
+        }
+        {
+            guint commas = n_names + cur.commas;
+            for (guint i = 0; i < n_names; i++)
+                commas += names[i].commas;
+            add_unit(out, n_names > 0 ? &names[0] : &cur, &cur, commas);
+        }
+        n_names = 0;
+    }
+    for (guint i = 0; i < n_names; i++)
+        add_unit(out, &names[i], &names[i], names[i].commas);
+    if (used != NULL)
+        *used = (gsize)(read_to - value);
+    return out;
 }

@@ -8,12 +8,18 @@
  * time (other Received lines, other trace headers) has the same digest.
  *
  * Limits: GMime builds the whole tree (it caps nesting itself, at about a
- * thousand levels, and its work is linear in the size the milter already
- * bounded); what this file then looks at is bounded by struct
- * parser_limits through walk.c.  The header count is bounded before GMime
- * sees the message: fields past max_headers are cut from a copy of the
- * top-level header block, so no lookup can find them.  A limit never makes
- * the parse fail; mail->limits_hit tells the caller what was left out.
+ * thousand levels); what this file then looks at is bounded by struct
+ * parser_limits through walk.c.  What GMime is given is bounded first
+ * (bound.c): fields past max_headers, header values past
+ * PARSER_MAX_HEADER_VALUE and the address fields GMime would read in
+ * quadratic time are cut in a copy, so no lookup can find them.  GMime
+ * builds the tree with strict RFC 2047 decoding: its lenient decoder reads
+ * to the end of the value again for every "=?" that does not close (100 KB
+ * of "=?utf-8?q?a " cost 1.3 s), and it decodes every Subject, part header
+ * and forwarded message while it builds.  The Subject and the addresses
+ * this file reads itself are decoded leniently, within those bounds.  A
+ * limit never makes the parse fail; mail->limits_hit tells the caller
+ * what was left out.  The work is linear in the size of the message.
  *
  * Charsets in headers: raw 8-bit bytes (against RFC 5322, but common) are
  * read as UTF-8 when they are, else as windows-1252, the same fallback the
@@ -23,10 +29,12 @@
 #include <string.h>
 
 #include <gmime/gmime.h>
+#include <libxml/parser.h>
 
 #include "parser/attach.h"
 #include "parser/auth.h"
 #include "parser/auto.h"
+#include "parser/bound.h"
 #include "parser/header.h"
 #include "parser/mail.h"
 #include "parser/reply.h"
@@ -37,14 +45,18 @@ G_DEFINE_QUARK(parser-error-quark, parser_error)
 
 const struct parser_limits parser_default_limits = { 50, 500, 1000 };
 
-/* GMime tries these in order on header bytes that are not ASCII. */
-static const char *header_fallback_charsets[] = { "UTF-8", "windows-1252", NULL };
-
 /* Headers that say what the message is; everything else (trace, X-*)
  * may differ between two copies of the same message. */
 static const char *const digest_headers[] = {
     "From", "To", "Cc", "Subject", "Date", "Message-ID", "In-Reply-To", "References",
 };
+
+/* libxml2 reports through its generic handler what no parser context
+ * hears (the serialiser's complaints); the daemon's stderr is its log. */
+static void
+xml_silent(void *ctx, const char *msg, ...)
+{
+}
 
 void
 parser_init(void)
@@ -53,6 +65,11 @@ parser_init(void)
 
     if (g_once_init_enter(&done)) {
         g_mime_init();
+        /* libxml2 sets up its globals and per-thread state here, before
+         * any thread parses HTML. */
+        xmlInitParser();
+        xmlSetGenericErrorFunc(NULL, xml_silent);
+        xmlThrDefSetGenericErrorFunc(NULL, xml_silent);
         g_once_init_leave(&done, 1);
     }
 }
@@ -95,28 +112,40 @@ collect_addresses(InternetAddressList *list, GPtrArray *out, int depth)
     }
 }
 
-/* Every mailbox of every NAME field, in order, groups taken apart.  The
- * raw values go through parser_header_fix_words() first (see header.c). */
+/* Mailboxes of every NAME field of the top-level block, in order, groups
+ * taken apart, each address parsed alone (header.c
+ * parser_address_units()); at most LIMIT of them (0: all).  Reads at most
+ * PARSER_MAX_HEADER_VALUE bytes of a field and *BUDGET in all (what it
+ * reads is taken off); sets MAIL_LIMIT_HEADER_BYTES in *HIT when that
+ * left some out.  The raw values go through parser_header_fix_words()
+ * first (see header.c). */
 static GPtrArray *
-addresses_of(GMimeMessage *msg, const char *name, GMimeParserOptions *options)
+addresses_of(const struct parser_bound *bound, const char *name, guint limit,
+             GMimeParserOptions *options, gsize *budget, unsigned *hit)
 {
     GPtrArray *out = g_ptr_array_new_with_free_func(address_free);
-    GMimeHeaderList *headers = g_mime_object_get_header_list(GMIME_OBJECT(msg));
-    int n = g_mime_header_list_get_count(headers);
 
-    for (int i = 0; i < n; i++) {
-        GMimeHeader *h = g_mime_header_list_get_header_at(headers, i);
-        g_autofree char *fixed = NULL;
-        InternetAddressList *list;
+    for (guint i = 0; i < bound->address_fields->len; i++) {
+        const struct parser_field *f = g_ptr_array_index(bound->address_fields, i);
+        g_autoptr(GPtrArray) units = NULL;
+        gsize used = 0;
 
-        if (g_ascii_strcasecmp(g_mime_header_get_name(h), name) != 0)
+        if (g_ascii_strcasecmp(f->name, name) != 0)
             continue;
-        fixed = parser_header_fix_words(g_mime_header_get_raw_value(h));
-        list = internet_address_list_parse(options, fixed);
-        if (list == NULL)
-            continue;
-        collect_addresses(list, out, 0);
-        g_object_unref(list);
+        units = parser_address_units(f->value, MIN(PARSER_MAX_HEADER_VALUE, *budget), &used);
+        *budget -= used;
+        if (f->value[used] != '\0')
+            *hit |= MAIL_LIMIT_HEADER_BYTES;
+        for (guint u = 0; u < units->len && (limit == 0 || out->len < limit); u++) {
+            g_autofree char *fixed = parser_header_fix_words(g_ptr_array_index(units, u));
+            InternetAddressList *list = internet_address_list_parse(options, fixed);
+            if (list == NULL)
+                continue;
+            collect_addresses(list, out, 0);
+            g_object_unref(list);
+        }
+        if (limit != 0 && out->len >= limit)
+            break;
     }
     return out;
 }
@@ -241,54 +270,13 @@ compute_digest(const char *raw, gsize len)
     return g_strdup(g_checksum_get_string(sum));
 }
 
-/* ---- the header count ---- */
-
-/* RAW with the top-level header block cut after MAX fields, as a new
- * buffer in *OUT; false (and nothing in *OUT) when it has no more. */
-static bool
-limit_headers(const char *raw, gsize len, guint max, GByteArray **out)
-{
-    const char *body;
-    const char *head_end = header_end(raw, len, &body);
-    guint fields = 0;
-
-    for (const char *line = raw; line < head_end;) {
-        const char *eol;
-        /* A continuation line belongs to the field above it. */
-        if (*line != ' ' && *line != '\t' && fields++ == max) {
-            *out = g_byte_array_sized_new((guint)(len - (gsize)(head_end - line)));
-            g_byte_array_append(*out, (const guint8 *)raw, (guint)(line - raw));
-            g_byte_array_append(*out, (const guint8 *)head_end, (guint)(raw + len - head_end));
-            return true;
-        }
-        eol = memchr(line, '\n', (gsize)(head_end - line));
-        if (eol == NULL)
-            break;
-        line = eol + 1;
-    }
-    return false;
-}
-
 /* ---- the message ---- */
 
-static GMimeMessage *
-construct(const char *raw, gsize len, GMimeParserOptions *options)
-{
-    /* A copy: GMime's stream owns its buffer, ours belongs to the milter. */
-    GMimeStream *stream = g_mime_stream_mem_new_with_buffer(raw, len);
-    GMimeParser *parser = g_mime_parser_new_with_stream(stream);
-    GMimeMessage *msg = g_mime_parser_construct_message(parser, options);
-
-    /* GMime 3.2 has no autoptr support; the message keeps what it needs. */
-    g_object_unref(parser);
-    g_object_unref(stream);
-    return msg;
-}
-
 static struct mail_address *
-first_address(GMimeMessage *msg, const char *name, GMimeParserOptions *options)
+first_address(const struct parser_bound *bound, const char *name, GMimeParserOptions *options,
+              gsize *budget, unsigned *hit)
 {
-    g_autoptr(GPtrArray) list = addresses_of(msg, name, options);
+    g_autoptr(GPtrArray) list = addresses_of(bound, name, 1, options, budget, hit);
 
     return list->len > 0 ? g_ptr_array_steal_index(list, 0) : NULL;
 }
@@ -334,11 +322,13 @@ read_auth_results(GMimeMessage *msg, GPtrArray *out)
 }
 
 static void
-read_headers(GMimeMessage *msg, GMimeParserOptions *options, struct mail *mail)
+read_headers(GMimeMessage *msg, const struct parser_bound *bound, GMimeParserOptions *options,
+             struct mail *mail)
 {
     GMimeObject *obj = GMIME_OBJECT(msg);
     GDateTime *date;
     g_autoptr(GPtrArray) in_reply_to = NULL;
+    gsize budget = PARSER_MAX_ADDRESS_BYTES;
 
     mail->message_id = parser_msgid_text(g_mime_message_get_message_id(msg));
     in_reply_to = parser_msgid_list(g_mime_object_get_header(obj, "In-Reply-To"));
@@ -346,10 +336,10 @@ read_headers(GMimeMessage *msg, GMimeParserOptions *options, struct mail *mail)
         mail->in_reply_to = g_strdup(g_ptr_array_index(in_reply_to, 0));
     mail->references = parser_msgid_list(g_mime_object_get_header(obj, "References"));
 
-    mail->from = first_address(msg, "From", options);
-    mail->to = addresses_of(msg, "To", options);
-    mail->cc = addresses_of(msg, "Cc", options);
-    mail->reply_to = first_address(msg, "Reply-To", options);
+    mail->from = first_address(bound, "From", options, &budget, &mail->limits_hit);
+    mail->to = addresses_of(bound, "To", 0, options, &budget, &mail->limits_hit);
+    mail->cc = addresses_of(bound, "Cc", 0, options, &budget, &mail->limits_hit);
+    mail->reply_to = first_address(bound, "Reply-To", options, &budget, &mail->limits_hit);
     mail->subject = decoded_header(msg, "Subject", options);
     if (mail->subject == NULL)
         mail->subject = g_strdup("");
@@ -389,7 +379,7 @@ read_body(GMimeMessage *msg, const struct parser_limits *limits, struct mail *ma
 
     parser_walk_init(&walk, limits);
     leaves = parser_walk_leaves(&walk, g_mime_message_get_mime_part(msg), 0);
-    text = parser_text_pick(&walk, leaves, &is_html);
+    text = parser_text_pick(&walk, leaves, &is_html, &mail->text_is_forwarded);
     mail->text = parser_text_of_part(text, is_html);
     if (text == NULL && leaves->len == 0)
         mail->text = prologue_text(g_mime_message_get_mime_part(msg), mail->text);
@@ -403,8 +393,9 @@ struct mail *
 parser_mail_parse_limited(const char *raw, gsize len, const struct parser_limits *limits,
                           GError **error)
 {
-    GMimeParserOptions *options;
-    GByteArray *cut = NULL;
+    struct parser_bound bound;
+    GMimeParserOptions *strict = NULL;
+    GMimeParserOptions *lenient;
     GMimeMessage *msg;
     struct mail *mail;
 
@@ -414,16 +405,10 @@ parser_mail_parse_limited(const char *raw, gsize len, const struct parser_limits
     }
     if (limits == NULL)
         limits = &parser_default_limits;
-    options = g_mime_parser_options_new();
-    g_mime_parser_options_set_fallback_charsets(options, header_fallback_charsets);
-    if (limit_headers(raw, len, limits->max_headers, &cut))
-        msg = construct((const char *)cut->data, cut->len, options);
-    else
-        msg = construct(raw, len, options);
-    if (cut != NULL)
-        g_byte_array_unref(cut);
+    msg = parser_construct_bounded(raw, len, limits, &bound, &strict);
     if (msg == NULL) {
-        g_mime_parser_options_free(options);
+        parser_bound_clear(&bound);
+        g_mime_parser_options_free(strict);
         g_set_error(error, PARSER_ERROR, PARSER_ERROR_FAILED,
                     "not a mail message (no header block could be read)");
         return NULL;
@@ -432,15 +417,22 @@ parser_mail_parse_limited(const char *raw, gsize len, const struct parser_limits
     mail = g_new0(struct mail, 1);
     mail->attachments = g_ptr_array_new_with_free_func(parser_attachment_free);
     mail->auth_results = g_ptr_array_new_with_free_func(parser_auth_result_free);
-    if (cut != NULL)
+    if (bound.cut_fields)
         mail->limits_hit |= MAIL_LIMIT_HEADERS;
-    read_headers(msg, options, mail);
+    if (bound.cut_values)
+        mail->limits_hit |= MAIL_LIMIT_HEADER_BYTES;
+    if (bound.cut_parts)
+        mail->limits_hit |= MAIL_LIMIT_PARTS;
+    lenient = parser_options_new(false);
+    read_headers(msg, &bound, lenient, mail);
     read_body(msg, limits, mail);
     mail->digest = compute_digest(raw, len);
     parser_auto_signs(msg, mail);
     g_object_unref(msg);
+    parser_bound_clear(&bound);
     /* Header values may be decoded lazily with the options: freed last. */
-    g_mime_parser_options_free(options);
+    g_mime_parser_options_free(lenient);
+    g_mime_parser_options_free(strict);
     return mail;
 }
 

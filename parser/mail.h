@@ -1,8 +1,9 @@
 /*
  * parser - turns the raw bytes of one message into a struct mail.
  *
- * Pure: no database, no milter, no globals beyond GMime's one-time
- * initialisation (parser_init(), called once from main before threads start).
+ * Pure: no database, no milter, no globals beyond GMime's and libxml2's
+ * one-time initialisation (parser_init(), called once from main before
+ * threads start).
  * Every string in a struct mail is valid UTF-8: bytes that are not are
  * converted from the declared charset or, failing that, replaced.
  *
@@ -60,6 +61,7 @@ enum mail_limit_hit {
     MAIL_LIMIT_DEPTH = 1 << 0,
     MAIL_LIMIT_PARTS = 1 << 1,
     MAIL_LIMIT_HEADERS = 1 << 2,
+    MAIL_LIMIT_HEADER_BYTES = 1 << 3, /* a header value was longer than the parser reads */
 };
 
 struct mail {
@@ -110,14 +112,40 @@ struct mail *parser_mail_parse_limited(const char *raw, gsize len,
                                        const struct parser_limits *limits, GError **error);
 extern const struct parser_limits parser_default_limits;
 
-/* The message RAW with the text of its first inline text/plain part
- * replaced by TEXT (UTF-8): what milter/ delivers when it removes staff
- * command lines. *BODY gets everything after the header block; the
- * top-level Content-Type and Content-Transfer-Encoding it needs are set in
- * *CONTENT_TYPE and *ENCODING (NULL when the message had none). Returns
- * false when there is no such part. */
-bool parser_replace_text(const char *raw, gsize len, const char *text, GBytes **body,
-                         char **content_type, char **encoding);
+/* The message RAW (LEN bytes) without the command lines its sender put at
+ * the top: what milter/ delivers to the other recipients of a staff reply.
+ * In every part that shows the message's text (each text/plain and
+ * text/html part that is neither an attachment nor a named file, wherever
+ * it sits in multipart/alternative, related or mixed, but never inside a
+ * forwarded message/rfc822: the same rule that picks the part the text,
+ * and so the commands, are read from), the lines before the first line of
+ * prose are read; when IS_COMMAND_LINE (given one line, UTF-8, without its
+ * line end and leading or trailing blanks) says one of them is a command
+ * line, those lines go (the blank ones among and after them too).  In HTML
+ * the elements that carried them go with them, so the rest renders as
+ * before, and so does the first copy of each command line of the plain
+ * part (a hidden preheader that repeats them, a line of prose above them).
+ * Changed parts are written in UTF-8 with a 7-bit transfer encoding.  An
+ * HTML part libxml2 stops reading before its end (nesting past its depth
+ * limit) is written back as far as it was read; one longer than
+ * PARSER_HTML_MAX_BYTES is not parsed but replaced by a short HTML
+ * document that says so and shows the plain part's text without its
+ * commands (or, with no plain part, the text of its first part without
+ * them).
+ *
+ * LIMITS (NULL: parser_default_limits) must be those the message was parsed
+ * with, so that the parts commands are read from are the parts they are
+ * cut from.
+ *
+ * On true: *BODY gets everything after the header block, with CRLF line
+ * ends; *CONTENT_TYPE and *ENCODING the values of the top-level
+ * Content-Type and Content-Transfer-Encoding headers that go with it (NULL
+ * when it has none); the caller frees all three.  Returns false, setting
+ * nothing, when no part has a command line (nothing to change) or RAW is
+ * no message. */
+bool parser_strip_commands(const char *raw, gsize len, const struct parser_limits *limits,
+                           bool (*is_command_line)(const char *line), GBytes **body,
+                           char **content_type, char **encoding);
 
 /* The address of the first mailbox in VALUE, the raw value of an address
  * header (From, To, ...), as parser_mail_parse() would read it; NULL when

@@ -23,6 +23,7 @@
 #include <glib.h>
 
 #include "parser/reply.h"
+#include "util/lines.h"
 
 /* How far below a "From:" line Outlook's "Sent:" line may be. */
 #define OUTLOOK_HEADER_LINES 4
@@ -205,7 +206,7 @@ attribution_lines(char **lines, guint i, guint n)
 char *
 parser_reply_text(const char *text)
 {
-    g_auto(GStrv) lines = g_strsplit(text != NULL ? text : "", "\n", -1);
+    g_auto(GStrv) lines = util_split_lines(text);
     guint n = g_strv_length(lines);
     GString *out = g_string_new(NULL);
     bool after_blank = true; /* no blank lines at the top */

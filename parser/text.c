@@ -1,11 +1,13 @@
 /*
  * text - the readable text of a message, in UTF-8.
  *
- * Which part: the first inline text/plain anywhere in the tree (so a
- * multipart/alternative gives its plain version), else the first inline
- * text/html, converted by html.c.  A forwarded message (message/rfc822)
- * is looked into only when the message has no text of its own, so the
- * customer's words win over what they forward.
+ * Which part: the first text/plain anywhere in the tree that is neither
+ * an attachment nor a named file (so a multipart/alternative gives its
+ * plain version), else the first such text/html, converted by html.c.
+ * parser_part_shows_text() is that rule, for strip.c and attach.c too.  A
+ * forwarded message (message/rfc822) is looked into only when the message
+ * has no text of its own, so the customer's words win over what they
+ * forward.
  *
  * Which charset: mail in the wild is often labelled wrong or not at all,
  * and is then nearly always windows-1252 written by an old client.  Parts
@@ -103,36 +105,57 @@ parser_part_is_attachment(GMimeObject *part)
     return d != NULL && g_mime_content_disposition_is_attachment(d);
 }
 
+bool
+parser_part_shows_text(GMimeObject *part, bool *is_html)
+{
+    GMimeContentType *ct = g_mime_object_get_content_type(part);
+    const char *filename;
+    bool html;
+
+    if (!GMIME_IS_TEXT_PART(part) || parser_part_is_attachment(part))
+        return false;
+    filename = g_mime_part_get_filename(GMIME_PART(part));
+    if (filename != NULL && *filename != '\0')
+        return false;
+    html = g_mime_content_type_is_type(ct, "text", "html");
+    if (is_html != NULL)
+        *is_html = html;
+    return html || g_mime_content_type_is_type(ct, "text", "plain");
+}
+
 GMimeTextPart *
-parser_text_pick(struct parser_walk *w, GArray *leaves, bool *is_html)
+parser_text_pick(struct parser_walk *w, GArray *leaves, bool *is_html, bool *is_forwarded)
 {
     GMimeTextPart *html = NULL;
     GMimeMessagePart *forward = NULL;
     guint forward_depth = 0;
     GArray *inner_leaves = NULL;
+    bool forwarded = false;
 
     *is_html = false;
+    if (is_forwarded != NULL)
+        *is_forwarded = false;
     /* A loop, not recursion: each forwarded message may forward another,
      * and the walk's limits bound them all together. */
     for (;;) {
         for (guint i = 0; i < leaves->len; i++) {
             const struct parser_leaf *leaf = &g_array_index(leaves, struct parser_leaf, i);
-            GMimeContentType *ct = g_mime_object_get_content_type(leaf->obj);
+            bool leaf_is_html;
 
-            if (parser_part_is_attachment(leaf->obj))
-                continue;
             if (GMIME_IS_MESSAGE_PART(leaf->obj)) {
-                if (forward == NULL) {
+                if (forward == NULL && !parser_part_is_attachment(leaf->obj)) {
                     forward = GMIME_MESSAGE_PART(leaf->obj);
                     forward_depth = leaf->depth;
                 }
-            } else if (GMIME_IS_TEXT_PART(leaf->obj)) {
-                if (g_mime_content_type_is_type(ct, "text", "plain")) {
+            } else if (parser_part_shows_text(leaf->obj, &leaf_is_html)) {
+                if (!leaf_is_html) {
                     GMimeTextPart *plain = GMIME_TEXT_PART(leaf->obj);
                     g_clear_pointer(&inner_leaves, g_array_unref);
+                    if (is_forwarded != NULL)
+                        *is_forwarded = forwarded;
                     return plain;
                 }
-                if (html == NULL && g_mime_content_type_is_type(ct, "text", "html"))
+                if (html == NULL)
                     html = GMIME_TEXT_PART(leaf->obj);
             }
         }
@@ -146,9 +169,12 @@ parser_text_pick(struct parser_walk *w, GArray *leaves, bool *is_html)
                                           forward_depth + 1);
         leaves = inner_leaves;
         forward = NULL;
+        forwarded = true;
     }
     g_clear_pointer(&inner_leaves, g_array_unref);
     *is_html = html != NULL;
+    if (is_forwarded != NULL)
+        *is_forwarded = html != NULL && forwarded;
     return html;
 }
 
@@ -161,7 +187,7 @@ parser_text_part(GMimeMessage *msg, bool *is_html)
 
     parser_walk_init(&w, NULL);
     leaves = parser_walk_leaves(&w, g_mime_message_get_mime_part(msg), 0);
-    part = parser_text_pick(&w, leaves, is_html);
+    part = parser_text_pick(&w, leaves, is_html, NULL);
     g_array_unref(leaves);
     return part;
 }

@@ -7,8 +7,26 @@
  * multipart included) costs one part of the budget; once the budget is
  * spent nothing more is visited, so a message of 100 000 empty parts costs
  * no more than one of max_parts.
+ *
+ * The tree itself comes from parser_message_new(), the one place raw bytes
+ * become a GMime message (for mail.c, strip.c and the tests): NULL when
+ * GMime finds no message in them; nothing else can fail.
  */
 #include "parser/walk.h"
+
+GMimeMessage *
+parser_message_new(const char *raw, gsize len, GMimeParserOptions *options)
+{
+    /* A copy: GMime's stream owns its buffer, the caller's stays theirs. */
+    GMimeStream *stream = g_mime_stream_mem_new_with_buffer(raw != NULL ? raw : "", len);
+    GMimeParser *parser = g_mime_parser_new_with_stream(stream);
+    GMimeMessage *msg = g_mime_parser_construct_message(parser, options);
+
+    /* GMime 3.2 has no autoptr support; the message keeps what it needs. */
+    g_object_unref(parser);
+    g_object_unref(stream);
+    return msg;
+}
 
 void
 parser_walk_init(struct parser_walk *w, const struct parser_limits *limits)

@@ -1,5 +1,6 @@
 /*
- * walk - the parts of a MIME tree, within the configured limits.
+ * walk - the parts of a MIME tree, within the configured limits, and the
+ * tree from raw bytes.
  *
  * Internal to parser/: the one place that decides how deep and how wide
  * the parser looks, shared by the text search, the attachment list and
@@ -28,6 +29,11 @@ struct parser_leaf {
     GMimeObject *obj; /* belongs to the message */
     guint depth;      /* 0: the message's own body */
 };
+
+/* RAW (LEN bytes, copied) as a GMime message, read with OPTIONS (NULL:
+ * GMime's defaults); NULL when GMime finds no message in it.  The one
+ * place bytes become the tree the walks go through. */
+GMimeMessage *parser_message_new(const char *raw, gsize len, GMimeParserOptions *options);
 
 /* W for LIMITS (NULL: parser_default_limits). */
 void parser_walk_init(struct parser_walk *w, const struct parser_limits *limits);

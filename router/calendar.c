@@ -31,20 +31,12 @@
 #include <string.h>
 
 #include "router/calendar.h"
+#include "router/zone.h"
 
 G_DEFINE_QUARK(calendar-error-quark, calendar_error)
 
-#define DAY_SECONDS G_GINT64_CONSTANT(86400)
 #define WEEK_SECONDS (7 * DAY_SECONDS)
 #define USEC G_USEC_PER_SEC
-/* Zones whose offset tables are kept; a config names a handful. */
-#define CALENDAR_MAX_ZONES 256
-/* The instants the zone tables cover: 1970-01-01 to 2200-01-01 UTC. */
-#define ZONE_FROM G_GINT64_CONSTANT(0)
-#define ZONE_TO G_GINT64_CONSTANT(7258118400)
-/* Conversions this close to the table's ends ask GLib: the neighbouring
- * intervals may lie outside it. */
-#define ZONE_MARGIN (3 * DAY_SECONDS)
 /* A wall-clock time is within a day of its instant in every zone (GLib
  * refuses larger offsets), and a slot within a day of its midnight: a
  * closure this far from a day's wall clock cannot touch its slots. */
@@ -53,15 +45,6 @@ G_DEFINE_QUARK(calendar-error-quark, calendar_error)
 #define DUTCH_COUNT 10
 
 static const char *const day_names[] = { NULL, "mon", "tue", "wed", "thu", "fri", "sat", "sun" };
-
-struct zone {
-    gatomicrefcount ref;
-    GTimeZone *tz;
-    guint n;        /* intervals in the table; 0: no table, GLib answers */
-    gint64 *start;  /* first UTC second of each interval; start[0] is G_MININT64 */
-    gint32 *offset; /* seconds east of UTC */
-    guint8 *is_dst;
-};
 
 struct span {
     gint64 start, end; /* [start, end) */
@@ -142,193 +125,6 @@ valid_date(int y, int m, int d)
 
     return y >= 1 && y <= 9999 && m >= 1 && m <= 12 && d >= 1 &&
            d <= lengths[m - 1] + (m == 2 && leap);
-}
-
-/* ---- time zones ---- */
-
-static struct zone *
-zone_ref(struct zone *z)
-{
-    g_atomic_ref_count_inc(&z->ref);
-    return z;
-}
-
-static void
-zone_unref(struct zone *z)
-{
-    if (z == NULL || !g_atomic_ref_count_dec(&z->ref))
-        return;
-    g_time_zone_unref(z->tz);
-    g_free(z->start);
-    g_free(z->offset);
-    g_free(z->is_dst);
-    g_free(z);
-}
-
-/* Appends to STARTS and INDEXES every interval that begins in (LO, HI],
- * where GLib's interval at LO is ILO and at HI is IHI: halving the span
- * finds each change of interval in some 30 questions. */
-static void
-zone_collect(GTimeZone *tz, gint64 lo, gint ilo, gint64 hi, gint ihi, GArray *starts,
-             GArray *indexes)
-{
-    if (ilo == ihi)
-        return;
-    if (hi - lo == 1) {
-        g_array_append_val(starts, hi);
-        g_array_append_val(indexes, ihi);
-        return;
-    }
-    gint64 mid = lo + (hi - lo) / 2;
-    gint imid = g_time_zone_find_interval(tz, G_TIME_TYPE_UNIVERSAL, mid);
-    zone_collect(tz, lo, ilo, mid, imid, starts, indexes);
-    zone_collect(tz, mid, imid, hi, ihi, starts, indexes);
-}
-
-static struct zone *
-zone_build(GTimeZone *tz, bool with_table)
-{
-    struct zone *z = g_new0(struct zone, 1);
-
-    g_atomic_ref_count_init(&z->ref);
-    z->tz = tz;
-    if (!with_table)
-        return z;
-    g_autoptr(GArray) starts = g_array_new(FALSE, FALSE, sizeof(gint64));
-    g_autoptr(GArray) indexes = g_array_new(FALSE, FALSE, sizeof(gint));
-    gint64 first = G_MININT64;
-    gint ifrom = g_time_zone_find_interval(tz, G_TIME_TYPE_UNIVERSAL, ZONE_FROM);
-    gint ito = g_time_zone_find_interval(tz, G_TIME_TYPE_UNIVERSAL, ZONE_TO);
-
-    g_array_append_val(starts, first);
-    g_array_append_val(indexes, ifrom);
-    zone_collect(tz, ZONE_FROM, ifrom, ZONE_TO, ito, starts, indexes);
-    z->n = starts->len;
-    z->start = (gint64 *)g_array_free(g_steal_pointer(&starts), FALSE);
-    z->offset = g_new(gint32, z->n);
-    z->is_dst = g_new(guint8, z->n);
-    for (guint k = 0; k < z->n; k++) {
-        gint i = g_array_index(indexes, gint, k);
-        z->offset[k] = g_time_zone_get_offset(tz, i);
-        z->is_dst[k] = g_time_zone_is_dst(tz, i) ? 1 : 0;
-    }
-    return z;
-}
-
-static GMutex zones_lock;
-static GHashTable *zones; /* name -> struct zone *, never freed */
-
-/* The zone called NAME, with a reference for the caller; NULL when GLib
- * does not know it. */
-static struct zone *
-zone_get(const char *name)
-{
-    struct zone *z, *built;
-    GTimeZone *tz;
-    bool keep;
-
-    g_mutex_lock(&zones_lock);
-    if (zones == NULL)
-        zones = g_hash_table_new(g_str_hash, g_str_equal);
-    z = g_hash_table_lookup(zones, name);
-    keep = g_hash_table_size(zones) < CALENDAR_MAX_ZONES;
-    if (z != NULL)
-        zone_ref(z);
-    g_mutex_unlock(&zones_lock);
-    if (z != NULL)
-        return z;
-    tz = g_time_zone_new_identifier(name);
-    if (tz == NULL)
-        return NULL;
-    /* Built outside the lock: other threads go on with their zones. */
-    built = zone_build(tz, keep);
-    if (!keep)
-        return built;
-    g_mutex_lock(&zones_lock);
-    z = g_hash_table_lookup(zones, name);
-    if (z == NULL) {
-        z = built;
-        built = NULL;
-        g_hash_table_insert(zones, g_strdup(name), zone_ref(z));
-    }
-    zone_ref(z);
-    g_mutex_unlock(&zones_lock);
-    zone_unref(built);
-    return z;
-}
-
-static bool
-zone_has_table_for(const struct zone *z, gint64 t)
-{
-    return z->n > 0 && t >= ZONE_FROM + ZONE_MARGIN && t < ZONE_TO - ZONE_MARGIN;
-}
-
-/* The table's interval that holds the instant T. */
-static guint
-zone_interval(const struct zone *z, gint64 t)
-{
-    guint lo = 0, hi = z->n;
-
-    while (hi - lo > 1) {
-        guint mid = lo + (hi - lo) / 2;
-        if (z->start[mid] <= t)
-            lo = mid;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
-static gint64
-zone_local_start(const struct zone *z, guint k)
-{
-    return k == 0 ? G_MININT64 : z->start[k] + z->offset[k];
-}
-
-static gint64
-zone_local_end(const struct zone *z, guint k)
-{
-    return k + 1 >= z->n ? G_MAXINT64 : z->start[k + 1] - 1 + z->offset[k];
-}
-
-/* The wall-clock seconds of the instant T. */
-static gint64
-zone_to_wall(const struct zone *z, gint64 t)
-{
-    if (!zone_has_table_for(z, t))
-        return t + g_time_zone_get_offset(
-                       z->tz, g_time_zone_find_interval(z->tz, G_TIME_TYPE_UNIVERSAL, t));
-    return t + z->offset[zone_interval(z, t)];
-}
-
-/* The instant of the wall-clock seconds W, as g_date_time_new() has it:
- * the interval is first looked for as if W were UTC, then a time in a gap
- * moves to the end of the gap and one in an overlap prefers standard time. */
-static gint64
-zone_to_instant(const struct zone *z, gint64 w)
-{
-    if (!zone_has_table_for(z, w)) {
-        gint i = g_time_zone_adjust_time(z->tz, G_TIME_TYPE_STANDARD, &w);
-        return w - g_time_zone_get_offset(z->tz, i);
-    }
-    guint k = zone_interval(z, w);
-    if (w < zone_local_start(z, k)) {
-        k--;
-        if (w > zone_local_end(z, k)) {
-            k++;
-            w = zone_local_start(z, k);
-        }
-    } else if (w > zone_local_end(z, k)) {
-        k++;
-        if (w < zone_local_start(z, k))
-            w = zone_local_start(z, k);
-    } else if (z->is_dst[k]) {
-        if (k > 0 && w <= zone_local_end(z, k - 1))
-            k--;
-        else if (k + 1 < z->n && w >= zone_local_start(z, k + 1))
-            k++;
-    }
-    return w - z->offset[k];
 }
 
 /* ---- what copies share ---- */

@@ -171,9 +171,18 @@ change_accept(const struct policy *p, struct ticket *t, const struct customer *c
     }
     event_set_string(e, "requester", *t->requester != '\0' ? t->requester : NULL);
     event_set_string(e, "customer", t->customer);
-    if (t->clock_start == NULL)
-        clock_restart(t, now);
     d->ticket_changed = true;
+    if (t->clock_start != NULL)
+        return;
+    /* Accepted now: the goals start, and the ticket takes the stage of its
+     * severity (as read from the mail: no more than Stage 1). */
+    clock_restart(t, now);
+    int stage = change_initial_stage(p, t->severity, false);
+    if (stage > t->stage) {
+        int from = t->stage;
+        t->stage = stage;
+        notices_stage_entered(p, d, t, from, "automatic", "accepted by staff", actor, false);
+    }
 }
 
 bool

@@ -3,8 +3,8 @@
  */
 #include <string.h>
 
+#include "router/address.h"
 #include "router/commands.h"
-#include "router/router.h"
 
 static void
 command_free(gpointer p)
@@ -108,13 +108,20 @@ parse_line(const char *raw)
     return c;
 }
 
-/* Collects the leading command lines into OUT (may be NULL); returns
- * where the rest of TEXT starts. */
+/* The command lines of one message that are applied: each can queue
+ * notices, so a message of thousands of "#stage 3" lines must not page
+ * anyone thousands of times.  Far more than a person writes. */
+#define MAX_COMMANDS 20
+
+/* Collects the leading command lines into OUT (may be NULL), the ones
+ * past MAX_COMMANDS as one line that is not applied; returns where the
+ * rest of TEXT starts. */
 static const char *
 leading_commands(const char *text, GPtrArray *out)
 {
     const char *p = text;
     const char *rest = text;
+    guint over = 0;
 
     while (*p != '\0') {
         const char *eol = strchr(p, '\n');
@@ -130,9 +137,18 @@ leading_commands(const char *text, GPtrArray *out)
         }
         if (!commands_is_command_line(line))
             break;
-        if (out != NULL)
+        if (out != NULL && out->len < MAX_COMMANDS)
             g_ptr_array_add(out, parse_line(line));
+        else
+            over++;
         p = rest = next;
+    }
+    if (out != NULL && over > 0) {
+        struct command *c = g_new0(struct command, 1);
+        c->kind = CMD_UNKNOWN;
+        c->line = g_strdup_printf("(%u more command lines: at most %d are applied from one message)",
+                                  over, MAX_COMMANDS);
+        g_ptr_array_add(out, c);
     }
     return rest;
 }

@@ -36,7 +36,9 @@ struct command {
     char *line;  /* as written */
 };
 
-/* The commands at the top of TEXT, in order (an empty array when none). */
+/* The commands at the top of TEXT, in order (an empty array when none):
+ * at most 20, and then one CMD_UNKNOWN that says how many more there were
+ * (they are not applied, but are stripped like the others). */
 GPtrArray *commands_parse(const char *text);
 /* TEXT without its leading command lines (and the blank lines after them). */
 char *commands_strip(const char *text);

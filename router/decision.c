@@ -35,6 +35,8 @@ notice_order_free(gpointer p)
     g_free(n->old_status);
     if (n->unknown_commands != NULL)
         g_ptr_array_unref(n->unknown_commands);
+    if (n->removed_recipients != NULL)
+        g_ptr_array_unref(n->removed_recipients);
     g_free(n);
 }
 
@@ -84,6 +86,7 @@ decision_free(struct decision *d)
     g_ptr_array_unref(d->timers);
     g_ptr_array_unref(d->notices);
     g_ptr_array_unref(d->webhooks);
+    g_clear_pointer(&d->drop_recipients, g_ptr_array_unref);
     g_free(d);
     return NULL;
 }
@@ -142,4 +145,60 @@ decision_count_notices(const struct decision *d, const char *template_name)
             n++;
     }
     return n;
+}
+
+/* Whether TO holds ADDR (case-insensitive). */
+static bool
+has_address(const GPtrArray *to, guint before, const char *addr)
+{
+    for (guint i = 0; i < before; i++)
+        if (g_ascii_strcasecmp(g_ptr_array_index(to, i), addr) == 0)
+            return true;
+    return false;
+}
+
+static bool
+same_notice(const struct notice_order *a, const struct notice_order *b)
+{
+    if (strcmp(a->template_name, b->template_name) != 0 || a->kind != b->kind ||
+        a->to->len != b->to->len)
+        return false;
+    for (guint i = 0; i < a->to->len; i++)
+        if (!has_address(b->to, b->to->len, g_ptr_array_index(a->to, i)))
+            return false;
+    return true;
+}
+
+void
+decision_settle(struct decision *d)
+{
+    for (guint i = 0; i < d->notices->len; i++) {
+        struct notice_order *n = g_ptr_array_index(d->notices, i);
+        for (guint j = n->to->len; j > 1; j--)
+            if (has_address(n->to, j - 1, g_ptr_array_index(n->to, j - 1)))
+                g_ptr_array_remove_index(n->to, j - 1);
+    }
+    /* The later of two equal notices is rendered from the same ticket and
+     * says the latest reason: the earlier one goes. */
+    for (guint i = 0; i < d->notices->len;) {
+        bool repeated = false;
+        for (guint j = i + 1; j < d->notices->len && !repeated; j++)
+            repeated = same_notice(g_ptr_array_index(d->notices, i),
+                                   g_ptr_array_index(d->notices, j));
+        if (repeated)
+            g_ptr_array_remove_index(d->notices, i);
+        else
+            i++;
+    }
+    for (guint i = 0; i < d->webhooks->len;) {
+        const struct webhook_order *w = g_ptr_array_index(d->webhooks, i);
+        bool repeated = false;
+        for (guint j = i + 1; j < d->webhooks->len && !repeated; j++)
+            repeated = strcmp(w->event, ((const struct webhook_order *)
+                                             g_ptr_array_index(d->webhooks, j))->event) == 0;
+        if (repeated)
+            g_ptr_array_remove_index(d->webhooks, i);
+        else
+            i++;
+    }
 }

@@ -65,12 +65,17 @@ struct notice_order {
     char *old_status;
     const char *untrusted;       /* static warning text */
     GPtrArray *unknown_commands; /* char*; NULL when none */
+    GPtrArray *removed_recipients; /* char*: outsiders an #internal note was kept from */
 };
 
-/* A webhook POST: EVENT about the ticket, with TEXT for chat channels. */
+/* A webhook POST: EVENT about the ticket, with TEXT for chat channels:
+ * our own words, to which the ticket's tag is put in front and, with
+ * WITH_SUBJECT, its subject (the customer's words, made literal for chat
+ * markup) after. */
 struct webhook_order {
     const char *event;           /* static: "escalation", "sla-warning", "sla-breach" */
     char *text;
+    bool with_subject;
     JsonObject *detail;          /* NULL when none */
 };
 
@@ -103,6 +108,9 @@ struct decision {
     GPtrArray *webhooks;         /* struct webhook_order* */
 
     /* For the milter and its log line. */
+    GPtrArray *drop_recipients;  /* char*: envelope recipients the milter removes before the
+                                  * message goes on (the outsiders of an #internal note);
+                                  * NULL when none */
     guint commands;              /* command lines in a staff mail: cut them from the copy */
     bool is_security;            /* log a security line */
     const char *ack;             /* what became of the acknowledgement: "send", "bulk", ... */
@@ -118,6 +126,12 @@ struct notice_order *decision_notice(struct decision *d, const char *template_na
                                      enum notice_kind kind);
 void decision_timer(struct decision *d, const char *kind, GDateTime *due);
 struct webhook_order *decision_webhook(struct decision *d, const char *event, char *text);
+
+/* Makes D say each thing once: an address once in a notice, one notice of
+ * a template to the same recipients (the last, which has the latest
+ * reason), one webhook of an event (the last).  Several commands in one
+ * mail ("#stage 2" then "#stage 3") must not page the same people twice. */
+void decision_settle(struct decision *d);
 
 /* The number of notices to customers and to staff (for tests and logs). */
 guint decision_count_notices(const struct decision *d, const char *template_name);

@@ -27,9 +27,9 @@
  *   no-requester       reason, from
  *   mail-queued        template, message_id, to (array)
  *   mail-sent          to (array), template, message_id
- *   sla-warning        goal, due
- *   sla-breach         goal, due
- *   parse-limits       message_id, depth, parts, headers, note
+ *   sla-warning        goal, due, severity
+ *   sla-breach         goal, due, severity
+ *   parse-limits       message_id, depth, parts, headers, header_bytes, note
  *   linked             referenced | opened
  *   reference-refused  referenced | opened
  */

@@ -13,77 +13,8 @@
  */
 #include <string.h>
 
+#include "router/address.h"
 #include "router/router.h"
-
-/* RFC 5322 atext, plus UTF-8 (RFC 6531) above 0x7f. */
-static bool
-is_atext(unsigned char c)
-{
-    return g_ascii_isalnum(c) || strchr("!#$%&'*+/=?^_`{|}~-", c) != NULL || c >= 0x80;
-}
-
-static bool
-is_dot_atom(const char *p, const char *end)
-{
-    bool after_dot = true; /* no leading dot */
-
-    if (p == end)
-        return false;
-    for (; p < end; p++) {
-        if (*p == '.') {
-            if (after_dot)
-                return false;
-            after_dot = true;
-        } else if (!is_atext((unsigned char)*p)) {
-            return false;
-        } else {
-            after_dot = false;
-        }
-    }
-    return !after_dot;
-}
-
-static bool
-is_domain(const char *p, const char *end)
-{
-    const char *label = p;
-    bool has_dot = false;
-
-    if (p == end || end - p > 253)
-        return false;
-    for (const char *q = p; q <= end; q++) {
-        if (q == end || *q == '.') {
-            if (q == label || q - label > 63 || *label == '-' || q[-1] == '-')
-                return false;
-            has_dot |= q != end;
-            label = q + 1;
-        } else if (!g_ascii_isalnum(*q) && *q != '-' && (unsigned char)*q < 0x80) {
-            return false;
-        }
-    }
-    return has_dot;
-}
-
-bool
-router_is_plain_address(const char *addr)
-{
-    const char *at;
-    gsize len;
-
-    if (addr == NULL || (len = strlen(addr)) == 0 || len > 254 ||
-        !g_utf8_validate(addr, (gssize)len, NULL))
-        return false;
-    at = strchr(addr, '@');
-    if (at == NULL || strchr(at + 1, '@') != NULL || at - addr > 64)
-        return false;
-    return is_dot_atom(addr, at) && is_domain(at + 1, addr + len);
-}
-
-char *
-router_normal_address(const char *addr)
-{
-    return addr != NULL ? g_utf8_strdown(addr, -1) : NULL;
-}
 
 char *
 router_requester(const struct mail *mail, const char *envelope_from, const char **why)
@@ -114,22 +45,32 @@ strv_has(char **list, const char *value)
     return false;
 }
 
+/* The customer who names ADDR among its contacts; NULL when none. */
+static const struct customer *
+contact_owner(const struct policy *p, const char *addr)
+{
+    for (guint i = 0; p->customers != NULL && i < p->customers->len; i++) {
+        const struct customer *c = g_ptr_array_index(p->customers, i);
+        if (strv_has(c->contacts, addr))
+            return c;
+    }
+    return NULL;
+}
+
 const struct customer *
 router_find_customer(const struct policy *p, const char *addr)
 {
+    const struct customer *c;
     const char *at;
 
     if (addr == NULL || (at = strrchr(addr, '@')) == NULL || p->customers == NULL)
         return NULL;
     /* A named contact beats a domain rule: a partner's address may sit in
      * another customer's domain. */
+    if ((c = contact_owner(p, addr)) != NULL)
+        return c;
     for (guint i = 0; i < p->customers->len; i++) {
-        const struct customer *c = g_ptr_array_index(p->customers, i);
-        if (strv_has(c->contacts, addr))
-            return c;
-    }
-    for (guint i = 0; i < p->customers->len; i++) {
-        const struct customer *c = g_ptr_array_index(p->customers, i);
+        c = g_ptr_array_index(p->customers, i);
         if (strv_has(c->domains, at + 1))
             return c;
     }
@@ -143,7 +84,12 @@ router_is_staff(const struct policy *p, const char *addr)
 
     if (addr == NULL || (at = strrchr(addr, '@')) == NULL)
         return false;
-    return strv_has(p->staff_addresses, addr) || strv_has(p->staff_domains, at + 1);
+    if (strv_has(p->staff_addresses, addr))
+        return true;
+    /* A customer's named contact inside a staff domain (a contractor's
+     * mailbox on our domain, a shared test account) writes as that
+     * customer: the narrower rule wins, as for customers' domains. */
+    return strv_has(p->staff_domains, at + 1) && contact_owner(p, addr) == NULL;
 }
 
 /* Whether LOGIN may send as FROM: the same address, or "login:from" in
@@ -262,4 +208,21 @@ bool
 router_is_bounce(const struct mail *mail, const char *envelope_from)
 {
     return envelope_from == NULL || *envelope_from == '\0' || mail->is_report;
+}
+
+bool
+router_is_support_address(const struct policy *p, const char *addr)
+{
+    const char *plus = strchr(addr, '+');
+    const char *at = strrchr(addr, '@');
+    g_autofree char *base = NULL;
+
+    /* support+anything@ is support@: replies to a signed ticket address
+     * must reach us like any other support mail. */
+    if (plus != NULL && at != NULL && plus < at)
+        addr = base = g_strdup_printf("%.*s%s", (int)(plus - addr), addr, at);
+    for (char **s = p->support_addresses; *s != NULL; s++)
+        if (g_ascii_strcasecmp(*s, addr) == 0)
+            return true;
+    return false;
 }

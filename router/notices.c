@@ -79,8 +79,8 @@ notices_stage_entered(const struct policy *p, struct decision *d, const struct t
         n->reason = g_strdup(why);
     /* What a chat channel shows: where it went, and why. */
     w = decision_webhook(d, "escalation",
-                         g_strdup_printf("escalated to stage %d: %s (%s)", t->stage, t->subject,
-                                         why));
+                         g_strdup_printf("escalated to stage %d (%s)", t->stage, why));
+    w->with_subject = true;
     w->detail = json_object_new();
     json_object_set_int_member(w->detail, "stage", t->stage);
     json_object_set_int_member(w->detail, "from", from);

@@ -235,6 +235,8 @@ parse_limits_event(struct decision *d, const struct mail *m)
     event_set_string(e, "depth", (m->limits_hit & MAIL_LIMIT_DEPTH) ? "max_mime_depth" : NULL);
     event_set_string(e, "parts", (m->limits_hit & MAIL_LIMIT_PARTS) ? "max_mime_parts" : NULL);
     event_set_string(e, "headers", (m->limits_hit & MAIL_LIMIT_HEADERS) ? "max_headers" : NULL);
+    event_set_string(e, "header_bytes",
+                     (m->limits_hit & MAIL_LIMIT_HEADER_BYTES) ? "header values cut" : NULL);
     event_set_string(e, "note", "the message is stored whole; the rest was not parsed");
 }
 
@@ -263,13 +265,32 @@ link_tickets(struct decision *d, enum event_type type, gint64 other, const struc
     event_set_string(there, "opened", NULL);
 }
 
-/* The staff commands of a message, unless its text is a forwarded mail's. */
+/* The staff commands of a message, unless its text is a forwarded mail's.
+ * In a message cut at max_mime_parts or max_mime_depth none is applied:
+ * the copy that goes on could not be rewritten without losing its last
+ * parts, so its command lines stay in it, and what the customer reads
+ * must not have changed the ticket.  They come back as unknown, with why,
+ * so that the writer hears of it. */
 static GPtrArray *
 commands_of(const struct mail *m)
 {
+    GPtrArray *cmds;
+
     if (m->text_is_forwarded)
         return g_ptr_array_new();
-    return commands_parse(m->text);
+    cmds = commands_parse(m->text);
+    if ((m->limits_hit & (MAIL_LIMIT_PARTS | MAIL_LIMIT_DEPTH)) == 0)
+        return cmds;
+    for (guint i = 0; i < cmds->len; i++) {
+        struct command *c = g_ptr_array_index(cmds, i);
+        char *line = g_strdup_printf("%s (not applied: the message has more MIME parts or"
+                                     " nesting than max_mime_parts or max_mime_depth allow)",
+                                     c->line);
+        c->kind = CMD_UNKNOWN;
+        g_free(c->line);
+        c->line = line;
+    }
+    return cmds;
 }
 
 /* ---- a new ticket ---- */
@@ -303,10 +324,12 @@ create(const struct policy *p, const struct router_input *in, const struct route
     severity_judge(p->severity, m->subject, text, c != NULL ? c->language : NULL,
                    plan->default_severity, &sv);
     t->severity = sv.severity;
-    t->stage = change_initial_stage(p, t->severity, sv.is_explicit);
-    /* Only designated contacts get the service (seeds 003, 004). */
-    if (c != NULL)
+    /* Only designated contacts get the service (seeds 003, 004): no goal
+     * runs and nobody is paged for anyone else's mail until staff accept. */
+    if (c != NULL) {
+        t->stage = change_initial_stage(p, t->severity, sv.is_explicit);
         clock_restart(t, in->now);
+    }
 
     e = decision_event(d, EVENT_CREATED, s->requester);
     event_set_string(e, "message_id", m->message_id);
@@ -388,12 +411,129 @@ customer_followup(const struct policy *p, const struct router_input *in,
      * recent enough to be the same problem. */
     if (ticket_status_is_done(t->status))
         change_reopen(p, t, s->requester, "the customer wrote again", in->now, d);
-    if (asks_escalation(m, cmds, c->prior_subjects))
+    /* Escalation is part of the service: a ticket no goal runs for (a
+     * stranger's, not yet accepted by staff) pages nobody. */
+    if (t->customer != NULL && t->clock_start != NULL && asks_escalation(m, cmds, c->prior_subjects))
         change_escalate(p, t, "customer", "the customer asked for escalation", s->requester,
                         true, d);
     staff_notice(p, d, t, "staff-reply", NULL);
     if (p->ack_followup)
         acknowledge(in, v, d, t, "ack-followup", p->ack_limit, true);
+}
+
+/* Whether ADDR is someone ticket T answers to: its requester, or a
+ * contact (or domain) of its customer. */
+static bool
+is_ticket_reader(const struct policy *p, const struct ticket *t, const char *addr)
+{
+    const struct customer *c;
+
+    if (addr == NULL)
+        return false;
+    if (*t->requester != '\0' && g_ascii_strcasecmp(addr, t->requester) == 0)
+        return true;
+    c = router_find_customer(p, addr);
+    return c != NULL && t->customer != NULL && strcmp(c->name, t->customer) == 0;
+}
+
+static bool
+lists_reader(const struct policy *p, const struct ticket *t, const GPtrArray *list)
+{
+    for (guint i = 0; list != NULL && i < list->len; i++)
+        if (is_ticket_reader(p, t, ((const struct mail_address *)g_ptr_array_index(list, i))->addr))
+            return true;
+    return false;
+}
+
+/* Whether a staff mail reaches the customer, so that it answers them: the
+ * requester or a contact of the ticket's customer is an envelope
+ * recipient.  To and Cc count too for mail that came through another
+ * relay (staff whose mail leaves by it copy support in a transaction of
+ * its own, and DKIM or DMARC is what vouches for them): for mail sent
+ * through this server the envelope is the whole truth, and a header that
+ * names the customer proves nothing.  A reply sent to support alone meets
+ * no goal: the customer has not heard a word.  Without the envelope (a
+ * caller that does not know it) the mail counts as before. */
+static bool
+reaches_customer(const struct policy *p, const struct router_input *in, const struct sender *s,
+                 const struct ticket *t)
+{
+    bool via_other_relay = s->trust != NULL &&
+                           (strcmp(s->trust, "dkim") == 0 || strcmp(s->trust, "dmarc") == 0);
+
+    if (in->recipients == NULL)
+        return true;
+    for (guint i = 0; i < in->recipients->len; i++)
+        if (is_ticket_reader(p, t, g_ptr_array_index(in->recipients, i)))
+            return true;
+    return via_other_relay &&
+           (lists_reader(p, t, in->mail->to) || lists_reader(p, t, in->mail->cc));
+}
+
+/* The envelope recipients of an #internal note who are neither support
+ * nor staff; NULL when there are none. */
+static GPtrArray *
+outsiders(const struct policy *p, const struct router_input *in)
+{
+    GPtrArray *out = NULL;
+
+    for (guint i = 0; in->recipients != NULL && i < in->recipients->len; i++) {
+        const char *r = g_ptr_array_index(in->recipients, i);
+        if (router_is_support_address(p, r) || router_is_staff(p, r))
+            continue;
+        if (out == NULL)
+            out = g_ptr_array_new_with_free_func(g_free);
+        g_ptr_array_add(out, g_strdup(r));
+    }
+    return out;
+}
+
+/* An #internal note is the ticket's and its staff's: its outsiders are
+ * taken off the message (the milter removes them), recorded on note event
+ * E, and the writer is told. */
+static void
+keep_from_outsiders(const struct policy *p, const struct router_input *in,
+                    const struct sender *s, struct decision *d, struct event *e)
+{
+    GPtrArray *out = outsiders(p, in);
+
+    if (out == NULL)
+        return;
+    g_ptr_array_add(out, NULL);
+    event_set_strv(e, "removed", (const char *const *)out->pdata);
+    g_ptr_array_set_size(out, out->len - 1);
+    d->drop_recipients = out;
+    struct notice_order *n = decision_notice(d, "note-recipients", NOTICE_NOTICE);
+    g_ptr_array_add(n->to, g_strdup(s->requester));
+    n->auto_submitted = "auto-replied";
+    n->removed_recipients = g_ptr_array_ref(out);
+}
+
+static bool
+has_command(const GPtrArray *cmds, enum command_kind kind)
+{
+    for (guint i = 0; i < cmds->len; i++)
+        if (((const struct command *)g_ptr_array_index(cmds, i))->kind == kind)
+            return true;
+    return false;
+}
+
+/* A staff mail stored already, sent again (the client never heard our
+ * answer, or a removal failed after the commit): what goes on now must be
+ * what would have gone on the first time, command lines cut and an
+ * #internal note's outsiders taken off.  Nothing is recorded twice. */
+static void
+retried_staff_mail(const struct policy *p, const struct router_input *in,
+                   const struct sender *s, struct decision *d)
+{
+    g_autoptr(GPtrArray) cmds = NULL;
+
+    if (!s->is_staff)
+        return;
+    cmds = commands_of(in->mail);
+    d->commands = cmds->len;
+    if (s->trust != NULL && has_command(cmds, CMD_INTERNAL))
+        d->drop_recipients = outsiders(p, in);
 }
 
 static void
@@ -427,9 +567,16 @@ staff_followup(const struct policy *p, const struct router_input *in, const stru
         n->auto_submitted = "auto-replied";
         n->unknown_commands = g_steal_pointer(&unknown);
     }
-    if (internal) {
+    if (internal || !reaches_customer(p, in, s, t)) {
         e = decision_event(d, EVENT_INTERNAL_NOTE, s->requester);
         event_set_string(e, "message_id", m->message_id);
+        if (!internal) {
+            /* Nobody the ticket answers to reads it: no goal is met. */
+            d->message_kind = SENDER_INTERNAL;
+            event_set_string(e, "reason", "the customer is not among its recipients");
+            return;
+        }
+        keep_from_outsiders(p, in, s, d, e);
         return;
     }
     /* A reply the customer reads: the response, and the next update is
@@ -640,6 +787,15 @@ router_decide(const struct policy *p, const struct router_input *in, const struc
     s.customer = router_find_customer(p, s.requester);
     s.is_staff = router_is_staff(p, s.requester);
     s.trust = s.is_staff ? router_staff_trust(p, in, s.requester) : NULL;
+    /* Mail "from" support itself that no trusted staff sent (staff may
+     * answer as the shared address) answers nobody: a forged From must
+     * not make us write to ourselves. */
+    if (s.requester != NULL && s.trust == NULL && router_is_support_address(p, s.requester)) {
+        g_clear_pointer(&s.requester, g_free);
+        s.no_requester = "the sender address is a support address of ours";
+        s.customer = NULL;
+        s.is_staff = false;
+    }
     d->requester = g_strdup(s.requester);
     d->customer = s.customer;
     d->trust = s.trust;
@@ -649,6 +805,7 @@ router_decide(const struct policy *p, const struct router_input *in, const struc
         d->action = ROUTER_DUPLICATE;
         d->reason = "already stored";
         d->ticket_id = v->stored_ticket;
+        retried_staff_mail(p, in, &s, d);
     } else if (router_is_own_mail(in->keys, m)) {
         d->reason = "our own mail";
     } else if (in->is_outbound) {
@@ -660,5 +817,6 @@ router_decide(const struct policy *p, const struct router_input *in, const struc
         person_mail(p, in, v, &s, d);
     }
     g_free(s.requester);
+    decision_settle(d);
     return d;
 }

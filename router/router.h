@@ -23,6 +23,7 @@
 #include <glib.h>
 
 #include "parser/mail.h"
+#include "router/address.h"
 #include "router/decision.h"
 #include "router/keys.h"
 #include "router/policy.h"
@@ -78,6 +79,8 @@ struct router_input {
     const GPtrArray *auth_results; /* Authentication-Results of our own verifiers; may be NULL */
     const char *client_addr;
     const char *queue_id;
+    const GPtrArray *recipients;   /* char*: the accepted envelope recipients, canonical
+                                    * (address_canonical()); may be NULL */
     GDateTime *now;
 };
 
@@ -92,15 +95,15 @@ struct decision *router_decide(const struct policy *p, const struct router_input
  * event.  A quoted local part, blanks, control characters, several @ or
  * invalid UTF-8 make an address that is not plain. */
 char *router_requester(const struct mail *mail, const char *envelope_from, const char **why);
-/* Whether ADDR is a single plain addr-spec (see router_requester). */
-bool router_is_plain_address(const char *addr);
-/* ADDR as the outbox and ack_limit count it: lower case. */
-char *router_normal_address(const char *addr);
 
 /* The customer whose contacts hold ADDR, else whose domains hold its
  * domain; NULL when none. Case-insensitive. */
 const struct customer *router_find_customer(const struct policy *p, const char *addr);
-/* Whether ADDR is staff: in [staff] addresses or domains. */
+/* Whether ADDR is one of [milter] support_addresses, with or without a
+ * +extension (our signed ticket and return-path addresses among them). */
+bool router_is_support_address(const struct policy *p, const char *addr);
+/* Whether ADDR is staff: in [staff] addresses, or in [staff] domains
+ * without being a customer's named contact. */
 bool router_is_staff(const struct policy *p, const char *addr);
 /* Why staff mail from FROM can be believed: "smtp-auth" (the login belongs
  * to FROM: the same address, or a [staff] logins mapping),

@@ -755,7 +755,9 @@ judge_keywords(const struct severity_rules *r, enum language lang, const char *s
     /* The subject is a sentence of its own. */
     g_autofree char *text = g_strconcat(subject, "\n\n", body, NULL);
     g_autoptr(GArray) ends = sentence_ends(text);
-    g_autofree const struct phrase **by_sentence = g_new0(const struct phrase *, ends->len + 1);
+    /* Freed by hand: the analyzer does not follow g_autofree through a
+     * pointer to const. */
+    const struct phrase **by_sentence = g_new0(const struct phrase *, ends->len + 1);
     const struct phrase *message_wide = NULL, *hit = NULL, *cancelled = NULL, *cancelled_by = NULL;
 
     find_negations(r->negations[lang], text, ends, by_sentence, &message_wide);
@@ -779,6 +781,7 @@ judge_keywords(const struct severity_rules *r, enum language lang, const char *s
             }
         }
     }
+    g_free(by_sentence);
     out->is_explicit = false;
     if (hit != NULL) {
         out->severity = MAX(hit->severity, r->keyword_max);

@@ -52,6 +52,9 @@ goal_fired(const struct policy *p, struct decision *d, enum goal_kind goal, bool
     e = decision_event(d, breach ? EVENT_SLA_BREACH : EVENT_SLA_WARNING, NULL);
     event_set_string(e, "goal", plan_goal_names[goal]);
     event_set_string(e, "due", due);
+    /* The severity it was missed at: the metrics count by it, and a later
+     * change of severity must not move a breach that happened. */
+    event_set_int(e, "severity", t->severity);
     n = notices_to_staff(p, d, t, t->stage, true, type);
     n->goal = plan_goal_names[goal];
     n->due = g_strdup(due);

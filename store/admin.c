@@ -24,9 +24,11 @@
 #include <glib/gstdio.h>
 #include <sqlite3.h>
 
+#include "router/event.h"
 #include "store/admin.h"
 #include "store/internal.h"
 #include "store/store.h"
+#include "util/percentile.h"
 
 #define PURGE_BATCH 200
 #define RESTORE_MAX_SAVED_PER_SECOND 1000
@@ -165,17 +167,8 @@ read_end(struct admin *a)
 gint64
 admin_percentile(const gint64 *sorted, gsize n, double p)
 {
-    gsize rank;
-
-    if (n == 0)
-        return -1;
-    /* Nearest rank: the smallest value with at least P% at or below it. */
-    rank = (gsize)((p / 100.0) * (double)n + 0.999999);
-    if (rank < 1)
-        rank = 1;
-    if (rank > n)
-        rank = n;
-    return sorted[rank - 1];
+    /* One nearest-rank rule for every figure we print. */
+    return percentile_nearest_rank(sorted, n, (guint)CLAMP(p, 1, 100));
 }
 
 static gint
@@ -330,6 +323,57 @@ admin_customers(struct admin *a, GError **error)
     sqlite3_finalize(s);
     if (rc != SQLITE_DONE) {
         set_db_error(error, a->db, rc, a->path, "counting tickets by customer");
+        g_ptr_array_unref(rows);
+        return NULL;
+    }
+    return rows;
+}
+
+/* ---- unattached bounces ---- */
+
+static void
+unattached_free(gpointer p)
+{
+    struct admin_unattached *u = p;
+
+    g_free(u->received_at);
+    g_free(u->queue_id);
+    g_free(u->envelope_from);
+    g_free(u->from);
+    g_free(u->subject);
+    g_free(u->message_id);
+    g_free(u->reason);
+    g_free(u);
+}
+
+GPtrArray *
+admin_unattached(struct admin *a, guint limit, GError **error)
+{
+    static const char sql[] =
+        "SELECT id, received_at, queue_id, envelope_from, from_addr, subject, message_id, reason"
+        " FROM unattached ORDER BY id DESC LIMIT ?1";
+    GPtrArray *rows = g_ptr_array_new_with_free_func(unattached_free);
+    sqlite3_stmt *s = prepare(a->db, a->path, sql, error);
+    int rc;
+
+    if (s == NULL)
+        return g_ptr_array_unref(rows), NULL;
+    sqlite3_bind_int(s, 1, (int)limit);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct admin_unattached *u = g_new0(struct admin_unattached, 1);
+        u->id = sqlite3_column_int64(s, 0);
+        u->received_at = store_column_dup(s, 1);
+        u->queue_id = store_column_dup(s, 2);
+        u->envelope_from = store_column_dup(s, 3);
+        u->from = store_column_dup(s, 4);
+        u->subject = store_column_dup(s, 5);
+        u->message_id = store_column_dup(s, 6);
+        u->reason = store_column_dup(s, 7);
+        g_ptr_array_add(rows, u);
+    }
+    sqlite3_finalize(s);
+    if (rc != SQLITE_DONE) {
+        set_db_error(error, a->db, rc, a->path, "reading the unattached mail");
         g_ptr_array_unref(rows);
         return NULL;
     }
@@ -544,7 +588,7 @@ message_free(gpointer p)
 }
 
 static void
-event_free(gpointer p)
+ticket_event_free_cb(gpointer p)
 {
     struct ticket_event *e = p;
 
@@ -594,7 +638,7 @@ read_messages(struct admin *a, sqlite3_stmt *s, gint64 ticket, GError **error)
 static GPtrArray *
 read_events(struct admin *a, sqlite3_stmt *s, gint64 ticket, GError **error)
 {
-    GPtrArray *rows = g_ptr_array_new_with_free_func(event_free);
+    GPtrArray *rows = g_ptr_array_new_with_free_func(ticket_event_free_cb);
     int rc;
 
     sqlite3_bind_int64(s, 1, ticket);
@@ -758,10 +802,12 @@ purge_ticket(struct admin *a, struct purge_sql *q, gint64 id, const char *before
     sqlite3_bind_int64(q->clear, 1, id);
     if (!step_done(a, q->clear, "removing raw messages", error))
         return false;
-    detail = g_strdup_printf("{\"before\":\"%s\",\"messages\":%" G_GINT64_FORMAT
-                             ",\"bytes\":%" G_GINT64_FORMAT ",\"attachments\":%" G_GINT64_FORMAT
-                             "}",
-                             before, messages, bytes, attachments);
+    g_autoptr(JsonObject) o = json_object_new();
+    json_object_set_string_member(o, "before", before);
+    json_object_set_int_member(o, "messages", messages);
+    json_object_set_int_member(o, "bytes", bytes);
+    json_object_set_int_member(o, "attachments", attachments);
+    detail = event_json_text(o);
     sqlite3_bind_int64(q->event, 1, id);
     sqlite3_bind_text(q->event, 2, at, -1, SQLITE_STATIC);
     sqlite3_bind_text(q->event, 3, actor, -1, SQLITE_STATIC);

@@ -69,6 +69,23 @@ struct admin_customer {
 /* One row per customer that has tickets, by name, the unknown last. */
 GPtrArray *admin_customers(struct admin *a, GError **error);
 
+/* ---- unattached bounces ---- */
+
+struct admin_unattached {
+    gint64 id;
+    char *received_at;
+    char *queue_id;      /* NULL when unknown */
+    char *envelope_from; /* "" for the null sender */
+    char *from;
+    char *subject;
+    char *message_id;
+    char *reason;
+};
+
+/* Mail kept on no ticket (bounces that named no mail of ours), newest
+ * first, at most LIMIT. */
+GPtrArray *admin_unattached(struct admin *a, guint limit, GError **error);
+
 /* ---- search ---- */
 
 struct admin_hit {

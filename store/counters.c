@@ -6,6 +6,8 @@
  * its deltas.  A failed flush is rolled back whole, so a delta is either in
  * the table once or still with the caller, never half-added.
  */
+#include <string.h>
+
 #include <sqlite3.h>
 
 #include <glib.h>
@@ -13,6 +15,7 @@
 #include "store/counters.h"
 #include "store/internal.h"
 #include "store/store.h"
+#include "util/timefmt.h"
 
 enum counters_stmt {
     CSTMT_BEGIN,
@@ -23,6 +26,10 @@ enum counters_stmt {
     CSTMT_GET,
     CSTMT_OUTBOX,
     CSTMT_OPEN,
+    CSTMT_SLA,
+    CSTMT_OVERDUE,
+    CSTMT_OLDEST,
+    CSTMT_BACKUP,
     CSTMT_COUNT,
 };
 
@@ -37,6 +44,20 @@ static const char *const counters_sql[CSTMT_COUNT] = {
     [CSTMT_GET] = "SELECT value FROM counters WHERE name = ?1",
     [CSTMT_OUTBOX] = "SELECT count(*) FROM outbox WHERE status = 'pending'",
     [CSTMT_OPEN] = "SELECT count(*) FROM tickets WHERE status IN ('open', 'pending')",
+    /* By rowid from the last one seen: each interval reads the new rows only. */
+    [CSTMT_SLA] = "SELECT e.id, e.type,"
+                  " CASE WHEN json_valid(e.detail) THEN json_extract(e.detail, '$.goal') END,"
+                  " coalesce(CASE WHEN json_valid(e.detail)"
+                  "  THEN json_extract(e.detail, '$.severity') END, t.severity)"
+                  " FROM events e LEFT JOIN tickets t ON t.id = e.ticket_id"
+                  " WHERE e.id > ?1 AND e.type IN ('sla-warning', 'sla-breach') ORDER BY e.id",
+    [CSTMT_OVERDUE] = "SELECT severity, count(*) FROM tickets WHERE status = 'open' AND"
+                      " ((first_response_at IS NULL AND first_response_due < ?1)"
+                      "  OR next_update_due < ?1"
+                      "  OR (resolved_at IS NULL AND resolution_due < ?1))"
+                      " GROUP BY severity",
+    [CSTMT_OLDEST] = "SELECT min(created_at) FROM outbox WHERE status = 'pending'",
+    [CSTMT_BACKUP] = "SELECT value FROM meta WHERE key = '" STORE_META_BACKUP_VERIFIED "'",
 };
 
 struct store_counters {
@@ -192,4 +213,103 @@ store_counters_get(struct store_counters *c, const char *name, gint64 *value, GE
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
     return rc == SQLITE_ROW || rc == SQLITE_DONE;
+}
+
+/* The Unix time of ISO 8601 TEXT; 0 when it is none. */
+static gint64
+unix_time(const unsigned char *text)
+{
+    g_autoptr(GDateTime) t = text != NULL ? timefmt_parse((const char *)text) : NULL;
+
+    return t != NULL ? g_date_time_to_unix(t) : 0;
+}
+
+bool
+store_counters_sla_events(struct store_counters *c, gint64 *last_id, GHashTable *totals,
+                          GError **error)
+{
+    sqlite3_stmt *s = counters_stmt(c, CSTMT_SLA, error);
+    int rc;
+
+    if (s == NULL)
+        return false;
+    sqlite3_bind_int64(s, 1, *last_id);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *type = (const char *)sqlite3_column_text(s, 1);
+        const char *goal = (const char *)sqlite3_column_text(s, 2);
+        int severity = sqlite3_column_int(s, 3);
+        g_autofree char *key = NULL;
+        gint64 *n;
+        /* The label values stay a known handful, whatever a row says. */
+        if (goal == NULL || (strcmp(goal, "response") != 0 && strcmp(goal, "update") != 0 &&
+                             strcmp(goal, "resolution") != 0))
+            goal = "other";
+        key = g_strdup_printf("%s %s %d", type, goal, CLAMP(severity, 1, 4));
+        n = g_hash_table_lookup(totals, key);
+        if (n == NULL) {
+            n = g_new0(gint64, 1);
+            g_hash_table_insert(totals, g_steal_pointer(&key), n);
+        }
+        (*n)++;
+        *last_id = sqlite3_column_int64(s, 0);
+    }
+    if (rc != SQLITE_DONE)
+        counters_set_error(c, rc, error, "reading the SLA events");
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return rc == SQLITE_DONE;
+}
+
+bool
+store_counters_overdue(struct store_counters *c, const char *now, gint64 overdue[5],
+                       GError **error)
+{
+    sqlite3_stmt *s = counters_stmt(c, CSTMT_OVERDUE, error);
+    int rc;
+
+    memset(overdue, 0, 5 * sizeof(*overdue));
+    if (s == NULL)
+        return false;
+    sqlite3_bind_text(s, 1, now, -1, SQLITE_TRANSIENT);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        int severity = sqlite3_column_int(s, 0);
+        if (severity >= 1 && severity <= 4)
+            overdue[severity] = sqlite3_column_int64(s, 1);
+    }
+    if (rc != SQLITE_DONE)
+        counters_set_error(c, rc, error, "counting overdue tickets");
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return rc == SQLITE_DONE;
+}
+
+/* Runs statement ID, which yields at most one row of one ISO 8601 time. */
+static bool
+read_time(struct store_counters *c, enum counters_stmt id, gint64 *at, GError **error)
+{
+    sqlite3_stmt *s = counters_stmt(c, id, error);
+    int rc;
+
+    *at = 0;
+    if (s == NULL)
+        return false;
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        *at = unix_time(sqlite3_column_text(s, 0));
+    else if (rc != SQLITE_DONE)
+        counters_set_error(c, rc, error, counters_sql[id]);
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE;
+}
+
+bool
+store_counters_oldest_pending(struct store_counters *c, gint64 *queued_at, GError **error)
+{
+    return read_time(c, CSTMT_OLDEST, queued_at, error);
+}
+
+bool
+store_counters_last_backup(struct store_counters *c, gint64 *at, GError **error)
+{
+    return read_time(c, CSTMT_BACKUP, at, error);
 }

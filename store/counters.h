@@ -34,6 +34,30 @@ bool store_counters_flush(struct store_counters *c, GHashTable *deltas, GHashTab
 bool store_counters_gauges(struct store_counters *c, gint64 *outbox, gint64 *open_tickets,
                            GError **error);
 
+/* The SLA warnings and breaches recorded after event *LAST_ID (0: from the
+ * start): each adds 1 to TOTALS under "TYPE GOAL SEVERITY" (for example
+ * "sla-breach response 2"; name -> gint64*, made when missing), severity
+ * as the event says or else the ticket's; *LAST_ID moves to the newest
+ * event seen.  Only the rows after *LAST_ID are read (by rowid), so a
+ * caller that keeps its totals reads each event once. */
+bool store_counters_sla_events(struct store_counters *c, gint64 *last_id, GHashTable *totals,
+                               GError **error);
+
+/* Open tickets (status open) with a running deadline before NOW (ISO 8601
+ * UTC): a response or resolution not met in time, or an update owed; by
+ * severity, OVERDUE[1..4]. */
+bool store_counters_overdue(struct store_counters *c, const char *now, gint64 overdue[5],
+                            GError **error);
+
+/* When the oldest pending outbox row was queued (Unix seconds); 0 when
+ * the outbox has nothing pending. */
+bool store_counters_oldest_pending(struct store_counters *c, gint64 *queued_at, GError **error);
+
+/* When ticketctl backup last wrote and verified a copy (Unix seconds, the
+ * meta row STORE_META_BACKUP_VERIFIED); 0 when never. */
+#define STORE_META_BACKUP_VERIFIED "backup_verified_at"
+bool store_counters_last_backup(struct store_counters *c, gint64 *at, GError **error);
+
 /* The value of counter NAME; 0 when there is no such row. */
 bool store_counters_get(struct store_counters *c, const char *name, gint64 *value,
                         GError **error);

@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <glib.h>
 #include <json-glib/json-glib.h>
@@ -21,6 +22,7 @@
 #include "store/internal.h"
 #include "store/store.h"
 #include "store/store-private.h"
+#include "util/log.h"
 
 G_DEFINE_QUARK(store-error-quark, store_error)
 
@@ -268,6 +270,7 @@ enum stmt_id {
     STMT_TICKET_TOUCH,
     STMT_OUTBOX_TICKET_BY_MESSAGE_ID,
     STMT_TICKET_SUBJECTS,
+    STMT_MESSAGE_RAW,
     STMT_UNATTACHED_INSERT,
     STMT_TIMER_SET,
     STMT_TIMER_CLEAR,
@@ -359,8 +362,13 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_TICKET_TOUCH] = "UPDATE tickets SET updated_at = ?2 WHERE id = ?1",
     [STMT_OUTBOX_TICKET_BY_MESSAGE_ID] =
         "SELECT ticket_id FROM outbox WHERE message_id = ?1 AND ticket_id IS NOT NULL LIMIT 1",
-    [STMT_TICKET_SUBJECTS] = "SELECT DISTINCT subject FROM messages"
-                             " WHERE ticket_id = ?1 AND subject IS NOT NULL LIMIT ?2",
+    [STMT_MESSAGE_RAW] = "SELECT raw FROM messages WHERE ticket_id = ?1 ORDER BY id"
+                         " LIMIT 1 OFFSET ?2",
+    /* Newest first: under the limit, a long ticket's recent subjects are
+     * the ones that say whether escalation was asked for already. */
+    [STMT_TICKET_SUBJECTS] = "SELECT subject FROM messages"
+                             " WHERE ticket_id = ?1 AND subject IS NOT NULL"
+                             " GROUP BY subject ORDER BY max(id) DESC LIMIT ?2",
     [STMT_UNATTACHED_INSERT] =
         "INSERT INTO unattached (dedup_key, message_id, digest, kind, from_addr, envelope_from,"
         " subject, raw, received_at, queue_id, client_addr, reason)"
@@ -573,6 +581,45 @@ store_prepare_all(struct store *st, GError **error)
     return true;
 }
 
+/* The database files (PATH, its -wal and -shm) lose every permission for
+ * other users: they hold customers' mail.  New ones are made under the
+ * daemon's umask (027), SQLite gives the -wal and -shm files the main
+ * file's mode, but files made before, by hand or by another tool may be
+ * readable by all.  One log line says what changed; after that nothing
+ * is left to change, so it is said once.  Failing to change a mode (a file
+ * of another user) is said too, and is no reason not to open.
+ *
+ * No file is opened for this: closing any descriptor of a file drops every
+ * POSIX lock this process holds on it, and the daemon's other connections
+ * hold SQLite's locks on these very files.  lstat() then chmod() by name
+ * leaves them alone; a symlink is not followed to its target (the
+ * directory is the daemon's: whoever can swap a file there can do more). */
+static void
+restrict_files(const char *path)
+{
+    static const char *const suffixes[] = { "", "-wal", "-shm" };
+    g_autoptr(GString) changed = g_string_new(NULL);
+    g_autoptr(GString) failed = g_string_new(NULL);
+
+    for (guint i = 0; i < G_N_ELEMENTS(suffixes); i++) {
+        g_autofree char *file = g_strconcat(path, suffixes[i], NULL);
+        struct stat sb;
+
+        if (lstat(file, &sb) != 0 || !S_ISREG(sb.st_mode) || (sb.st_mode & S_IRWXO) == 0)
+            continue;
+        GString *to = chmod(file, sb.st_mode & 07770) == 0 ? changed : failed;
+        g_string_append_printf(to, "%s%s", to->len > 0 ? ", " : "", file);
+    }
+    if (changed->len > 0)
+        log_warning("database files were open to other users; their permissions for others"
+                    " are removed (chmod o-rwx): %s",
+                    changed->str);
+    if (failed->len > 0)
+        log_warning("database files are open to other users and their mode cannot be changed"
+                    " (chmod o-rwx them as their owner): %s",
+                    failed->str);
+}
+
 struct store *
 store_open(const char *path, enum store_mode mode, guint busy_timeout_ms, GError **error)
 {
@@ -608,6 +655,8 @@ store_open(const char *path, enum store_mode mode, guint busy_timeout_ms, GError
             !store_exec(st, "PRAGMA temp_store = MEMORY", error) ||
             !store_exec(st, "PRAGMA foreign_keys = ON", error) || !store_migrate(st, error))
             return store_close(st);
+        /* After the journal mode: the -wal and -shm files exist now. */
+        restrict_files(path);
     } else {
         int version = store_schema_version(st, error);
         if (version < 0)
@@ -1277,6 +1326,32 @@ store_ticket_subjects(struct store *st, gint64 id, guint limit, GError **error)
         return NULL;
     }
     return (char **)g_ptr_array_free(out, FALSE);
+}
+
+bool
+store_message_raw(struct store *st, gint64 ticket_id, guint index, bool *found, GBytes **raw,
+                  GError **error)
+{
+    sqlite3_stmt *s = st->stmt[STMT_MESSAGE_RAW];
+    int rc;
+
+    *found = false;
+    *raw = NULL;
+    sqlite3_bind_int64(s, 1, ticket_id);
+    sqlite3_bind_int64(s, 2, index);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *found = true;
+        if (sqlite3_column_type(s, 0) != SQLITE_NULL)
+            *raw = g_bytes_new(sqlite3_column_blob(s, 0), (gsize)sqlite3_column_bytes(s, 0));
+    }
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        store_set_error(st, rc, error, stmt_sql[STMT_MESSAGE_RAW]);
+        return false;
+    }
+    return true;
 }
 
 bool

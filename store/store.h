@@ -33,6 +33,10 @@ enum store_error_code {
     STORE_ERROR_CORRUPT,  /* not a database, or damaged */
     STORE_ERROR_VERSION,  /* written by a newer ticket-milter */
     STORE_ERROR_FAILED,   /* anything else */
+    /* Added with store/db.h, for several hosts sharing one database: */
+    STORE_ERROR_UNAVAILABLE, /* the server cannot be reached, or the connection broke */
+    STORE_ERROR_RETRY,       /* the transaction lost a race: run it again from its start */
+    STORE_ERROR_CONFLICT,    /* a unique key is taken: another host stored it first */
 };
 
 enum store_mode {
@@ -98,6 +102,11 @@ bool store_ticket_by_message_id(struct store *st, const char *message_id, gint64
 /* The ticket of a message we sent (the outbox only) with MESSAGE_ID; 0 when none. */
 bool store_outbox_ticket_by_message_id(struct store *st, const char *message_id,
                                        gint64 *ticket_id, GError **error);
+/* Message INDEX (0: the first, in the order ticketctl show lists them) of
+ * ticket TICKET_ID as it arrived, byte for byte: *FOUND says whether the
+ * ticket has such a message, *RAW is NULL when its bytes were purged. */
+bool store_message_raw(struct store *st, gint64 ticket_id, guint index, bool *found,
+                       GBytes **raw, GError **error);
 /* The distinct subjects of the mail already on ticket ID, at most LIMIT,
  * NULL-terminated (caller frees with g_strfreev). NULL and ERROR on failure. */
 char **store_ticket_subjects(struct store *st, gint64 id, guint limit, GError **error);
@@ -169,7 +178,6 @@ struct outbox_row {
     char *last_error;
 };
 
-/* Pending rows due at NOW, oldest first, at most LIMIT. */
 /* Pending rows due at NOW, of TRANSPORT ("smtp", "webhook"; NULL: any). */
 GPtrArray *store_outbox_due(struct store *st, const char *now, const char *transport, guint limit,
                             GError **error);
@@ -276,5 +284,8 @@ struct store_writer *store_writer_new(struct store *st);
 bool store_writer_run(struct store_writer *w, store_job_fn fn, void *job, GError **error);
 /* Finishes the queued jobs, stops the thread, closes the store. Returns NULL. */
 struct store_writer *store_writer_free(struct store_writer *w);
+/* How many jobs wait for the writer's next batch (not the one it runs):
+ * a test waits on it to know that jobs were queued together. */
+guint store_writer_queued(struct store_writer *w);
 
 #endif

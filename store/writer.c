@@ -116,10 +116,13 @@ writer_run_batch(struct store_writer *w, struct writer_req **batch, guint n)
     for (i = 0; i < n; i++) {
         ok[i] = writer_run_job(w, batch[i]);
         if (!ok[i] && !store_in_transaction(w->st)) {
-            /* The transaction is gone, and with it the jobs before this one. */
-            g_set_error(&error, STORE_ERROR, STORE_ERROR_FAILED, "%s",
-                        batch[i]->error != NULL ? batch[i]->error->message
-                                                : "transaction rolled back");
+            /* The transaction is gone, and with it the jobs before this one:
+             * they all fail as this one did (a full disk stays a full disk
+             * in what the clients hear). */
+            if (batch[i]->error != NULL)
+                error = g_error_copy(batch[i]->error);
+            else
+                g_set_error(&error, STORE_ERROR, STORE_ERROR_FAILED, "transaction rolled back");
             for (guint j = 0; j < n; j++)
                 writer_finish(batch[j], false, error);
             return;
@@ -274,4 +277,13 @@ store_writer_free(struct store_writer *w)
     store_close(w->st);
     g_free(w);
     return NULL;
+}
+
+guint
+store_writer_queued(struct store_writer *w)
+{
+    /* Negative while the thread waits for work: nothing is queued then. */
+    gint n = g_async_queue_length(w->queue);
+
+    return n > 0 ? (guint)n : 0;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "templates/notice.h"
+#include "util/lines.h"
 
 static bool
 is_dutch(const char *language)
@@ -146,7 +147,7 @@ notice_vars(const struct notice_facts *f)
     template_vars_set(v, "message.subject", f->message_subject);
     template_vars_set(v, "message.text", f->message_text);
     if (f->message_text != NULL) {
-        g_auto(GStrv) lines = g_strsplit(f->message_text, "\n", -1);
+        g_auto(GStrv) lines = util_split_lines(f->message_text);
         g_autofree char *joined = g_strjoinv("\n> ", lines);
         g_autofree char *quoted = g_strconcat("> ", joined, NULL);
         template_vars_set(v, "message.quoted", quoted);

@@ -28,6 +28,7 @@ static const char *const known_values[] = {
 static const char *const known_lists[] = {
     "support.addresses",
     "commands.unknown",
+    "recipients.removed",
 };
 
 enum node_kind { NODE_TEXT, NODE_VAR, NODE_IF, NODE_EACH };
@@ -386,7 +387,8 @@ const char *const template_languages[] = { "en", "nl", NULL };
 const char *const template_names[] = {
     "ack-new",        "ack-followup",        "staff-new",      "staff-reply",
     "escalation-staff", "escalation-customer", "sla-warning",  "sla-breach",
-    "status-change",  "not-contact",         "unknown-command", NULL,
+    "status-change",  "not-contact",         "unknown-command", "note-recipients",
+    NULL,
 };
 
 struct template_set {

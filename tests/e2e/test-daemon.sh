@@ -160,6 +160,18 @@ print('ok' if not errors and typed else 'bad lines %s' % errors)
 PY
 )
 is "$valid" "ok" "the metrics file is valid Prometheus text (HELP, TYPE, samples)"
+if command -v promtool >/dev/null 2>&1; then
+    lint=$(promtool check metrics <"$PROM" 2>&1)
+    ok $? "promtool check metrics passes on the daemon's file"
+    [ -n "$lint" ] && printf '%s\n' "$lint" | sed 's/^/#   /'
+else
+    echo "ok $((TAP_N + 1)) # SKIP promtool is not installed (scripts/install-deps installs it)"
+    TAP_N=$((TAP_N + 1))
+fi
+like "$(metric 'ticket_milter_build_info{version="0.1.0",sqlite="'"$(sqlite3 --version | cut -d' ' -f1)"'",glib="'"$(pkg-config --modversion glib-2.0)"'"}')" \
+    '^1$' "build_info names the release and the libraries"
+is "$(metric 'ticket_milter_overdue_tickets{severity="1"}')" "0" "no ticket is overdue yet"
+is "$(metric 'ticket_milter_last_backup_timestamp_seconds')" "0" "no backup has been made"
 is "$(metric 'ticket_milter_messages_total{result="accepted"}')" "3" "it counts the 3 mails sent"
 is "$(metric ticket_milter_tickets_created_total)" "3" "and the 3 tickets they opened"
 is "$(metric ticket_milter_open_tickets)" "$(sql "SELECT count(*) FROM tickets WHERE status IN ('open','pending')")" \

@@ -19,15 +19,20 @@ CONF
 "$BUILD/ticket-milter" -c "$dir/ticket-milter.conf" -f >"$dir/milter.log" 2>&1 &
 pid=$!
 trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; rm -rf "$dir"' EXIT
-miltertest -D socket="inet:$port@127.0.0.1" -s tests/milter/protocol.lua
+miltertest -D socket="inet:$port@127.0.0.1" -s tests/milter/protocol.lua >"$dir/mt.out" 2>&1
 rc=$?
+cat "$dir/mt.out"
 [ "$rc" -eq 0 ] || { echo "# miltertest exited $rc"; sed 's/^/# /' "$dir/milter.log"; exit 1; }
+# The Lua script numbers its own checks; this one comes after them.
+n=$(grep -c -E '^(not )?ok ' "$dir/mt.out")
 # What the protocol test did must be in the database too.
 tickets=$("$BUILD/ticketctl" --db "$dir/tickets.db" list --json |
           python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+n=$((n + 1))
 if [ "$tickets" = 2 ]; then
-    echo "ok - the database holds the two tickets"
+    echo "ok $n - the database holds the two tickets"
 else
-    echo "not ok - the database holds $tickets tickets, not 2"
+    echo "not ok $n - the database holds $tickets tickets, not 2"
     sed 's/^/# /' "$dir/milter.log"
 fi
+echo "1..$n"

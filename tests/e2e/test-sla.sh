@@ -59,7 +59,8 @@ Date: Tue, 24 Nov 2026 10:20:00 +0100
 
 We are on it; the identity provider is being restarted.
 MAIL
-send_mail "$E2E_DIR/staff-reply.eml" --to support@example.com
+# As a mail client sends it: the envelope holds the customer and the Cc to support.
+send_mail "$E2E_DIR/staff-reply.eml" --to jan@acme.test,support@example.com
 ok $? "a staff reply is accepted"
 like "$(field TKT-3 'd["first_response_at"]')" '^20' "the staff reply records the first response"
 

@@ -2,7 +2,8 @@
 # Staff trusted by SMTP AUTH alone: no trusted network covers the client, so
 # only a reply sent with a valid login runs its command lines, and the
 # customer's copy arrives without them. The same mail without AUTH changes
-# nothing; a wrong password is refused by Postfix and leaves no trace.
+# nothing; a wrong password is refused by Postfix and leaves no trace; a
+# valid login that is not the From address's own trusts nothing.
 set -u
 . tests/e2e/lib.sh
 F=tests/fixtures/e2e
@@ -81,6 +82,21 @@ is "$(field TKT-1 'len(d["events"])')" "$nevents" "no event is recorded"
 is "$(tickets)" "$ntickets" "no ticket is opened"
 is "$(field TKT-1 'd["severity"]')" "3" "the severity is unchanged"
 is "$(grep -c 'badpass-1@example.com' "$E2E_DIR/milter.log")" "0" "the milter never saw it"
+
+# Another staff member's valid login, sending as lead@: not theirs to use.
+sasl=$E2E_DIR/postfix/etc/sasl
+printf '%s' 'intern-secret-2' | saslpasswd2 -f "$sasl/sasldb2" -p -c -u example.com intern
+staff_reply other-login-1
+send_mail "$E2E_DIR/staff.eml" --to jan@acme.test,support@example.com \
+    --auth PLAIN --auth-user intern@example.com --auth-password intern-secret-2
+ok $? "a staff reply over another member's login is accepted"
+like "$(cat "$E2E_DIR/swaks.txt")" '^<- *235 ' "after a successful login"
+is "$(field TKT-1 'd["severity"]')" "3" "but its commands change nothing"
+is "$(field TKT-1 'd["status"]')" "open" "the status stays"
+is "$(sql "SELECT kind FROM messages WHERE message_id = 'other-login-1@example.com'")" \
+    "untrusted-staff" "it is stored as untrusted staff mail"
+like "$(field TKT-1 '[e["detail"]["reason"] for e in d["events"] if e["type"] == "untrusted-staff"]')" \
+    'SMTP AUTH login that is not its own' "the event says the login was not its own"
 
 # With AUTH: the commands apply.
 staff_reply auth-1

@@ -144,8 +144,8 @@ is "$(hooks 'sorted(set(h["json"]["event"] for h in r))')" \
 is "$(hooks 'sorted(set(tuple(sorted(h["json"])) for h in r))')" \
     '[["at", "detail", "event", "text", "ticket"]]' "the top-level fields are the documented ones"
 is "$(hooks 'sorted(set(tuple(sorted(h["json"]["ticket"])) for h in r))')" \
-    '[["created_at", "customer", "first_response_due", "id", "requester", "resolution_due", "severity", "stage", "status", "subject"]]' \
-    "the ticket object has the documented fields"
+    '[["assignee", "clock_start", "created_at", "customer", "first_response_at", "first_response_due", "id", "language", "next_update_due", "paused_at", "paused_seconds", "plan", "requester", "resolution_due", "resolved_at", "severity", "stage", "status", "subject", "timezone", "updated_at"]]' \
+    "the ticket object has the documented fields (those of ticketctl show --json)"
 is "$(hooks 'sorted(set((h["json"]["ticket"]["id"], h["json"]["ticket"]["severity"], h["json"]["ticket"]["customer"]) for h in r))')" \
     '[["TKT-1", 1, "acme"]]' "they name TKT-1, severity 1, customer acme"
 is "$(hooks 'sorted(set(h["json"]["ticket"]["first_response_due"] for h in r))')" \
@@ -156,6 +156,12 @@ is "$(hooks '[(h["json"]["detail"]["goal"], h["json"]["detail"]["due"]) for h in
     "[[\"response\", \"$(at 60)\"]]" "the breach names the goal and its deadline"
 is "$(hooks 'len([h for h in r if not isinstance(h["json"]["text"], str) or "TKT-1" not in h["json"]["text"]])')" \
     "0" "every \"text\" (what Slack shows) names the ticket"
+is "$(hooks '["[Sev1]\u200b Production down: all checkouts fail" in h["json"]["text"] for h in ok if h["json"]["event"] == "escalation"][:1]')" \
+    '[true]' "the customer's subject in the text is escaped for chat (no ']' that starts a link)"
+is "$(hooks '[("\u200b" in h["json"]["text"]) for h in ok if h["json"]["event"] == "sla-breach"][:1]')" \
+    '[false]' "our own words (the deadline in an SLA text) are left as written"
+is "$(hooks 'sorted(set(h["json"]["ticket"]["subject"] for h in r))')" \
+    '["[Sev1] Production down: all checkouts fail"]' "ticket.subject is the subject as it is"
 if [ "$TAP_FAILED" -gt 0 ]; then
     hooks '[(h["json"]["event"], h["json"]["text"]) for h in r]' | sed 's/^/#   texts: /'
 fi

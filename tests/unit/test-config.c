@@ -152,6 +152,95 @@ test_defaults(void)
     g_assert_cmpstr(cfg->language, ==, "en");
     g_assert_cmpuint(cfg->retry_base, ==, 5);
     g_assert_cmpuint(cfg->customers->len, ==, 0);
+    /* No Authentication-Results header is believed until the admin names
+     * the verifiers' networks. */
+    g_assert_cmpuint(cfg->authserv_networks->len, ==, 0);
+    g_assert_false(config_is_authserv_client(cfg, "127.0.0.1"));
+    g_assert_false(config_is_authserv_client(cfg, "::1"));
+    config_unref(cfg);
+}
+
+/* What -t warns of: each names the key and its line. */
+static const struct {
+    const char *name;
+    const char *text; /* after MINIMAL, whose last line is 5 */
+    const char *expect; /* NULL: no warning of these keys */
+} warn_cases[] = {
+    { "trusted-loopback", "[staff]\ntrusted_networks = 192.0.2.0/24; 127.0.0.1\n",
+      "line 7: [staff] trusted_networks: 127.0.0.1 covers loopback: any process on this host" },
+    { "trusted-loopback6", "[staff]\ntrusted_networks = ::1\n",
+      "line 7: [staff] trusted_networks: ::1 covers loopback" },
+    { "trusted-everything", "[staff]\ntrusted_networks = 0.0.0.0/0\n",
+      "line 7: [staff] trusted_networks: 0.0.0.0/0 covers loopback" },
+    { "trusted-wide4", "[staff]\ntrusted_networks = 10.0.0.0/8\n",
+      "line 7: [staff] trusted_networks: 10.0.0.0/8 is wider than /16 (IPv4) or /48 (IPv6): every"
+      " host in it passes as staff" },
+    { "trusted-wide6", "[staff]\ntrusted_networks = 2001:db8::/32\n",
+      "line 7: [staff] trusted_networks: 2001:db8::/32 is wider than /16" },
+    { "trusted-fine", "[staff]\ntrusted_networks = 192.0.2.0/24; 10.1.0.0/16; 2001:db8:1::/48\n",
+      NULL },
+    { "authserv-ids-alone", "[staff]\nauthserv_ids = mx.example.com\n",
+      "line 7: [staff] authserv_ids: set, but [staff] authserv_networks is empty" },
+    { "authserv-loopback",
+      "[staff]\nauthserv_ids = mx.example.com\nauthserv_networks = 127.0.0.0/8\n",
+      "line 8: [staff] authserv_networks: 127.0.0.0/8 covers loopback: any process on this host"
+      " that can submit mail can forge" },
+    { "authserv-fine", "[staff]\nauthserv_ids = mx.example.com\nauthserv_networks = 192.0.2.25\n",
+      NULL },
+    { "contact-in-staff-domain",
+      "[staff]\ndomains = example.com\n[customer:acme]\ndomains = acme.test\n"
+      "contacts = ops@acme.test; jan@example.com\n",
+      "line 10: [customer:acme] contacts: jan@example.com is also in [staff] domains: the router"
+      " treats it as a contact of acme" },
+    { "contact-is-staff",
+      "[staff]\naddresses = lead@partner.test\n[customer:acme]\ncontacts = lead@partner.test\n",
+      "line 9: [customer:acme] contacts: lead@partner.test is also in [staff] addresses" },
+    { "contact-fine",
+      "[staff]\ndomains = example.com\n[customer:acme]\ncontacts = jan@acme.test\n", NULL },
+};
+
+static void
+test_warnings(gconstpointer data)
+{
+    guint i = GPOINTER_TO_UINT(data);
+    g_autoptr(GError) error = NULL;
+    g_autofree char *text = g_strconcat(MINIMAL, warn_cases[i].text, NULL);
+    struct config *cfg = load_text(text, NULL, &error);
+    g_autoptr(GPtrArray) warnings = NULL;
+    g_autofree char *all = NULL;
+
+    g_assert_no_error(error);
+    warnings = config_warnings(cfg);
+    g_ptr_array_add(warnings, NULL);
+    all = g_strjoinv("\n", (char **)warnings->pdata);
+    g_test_message("%s", all);
+    if (warn_cases[i].expect != NULL) {
+        g_assert_nonnull(strstr(all, warn_cases[i].expect));
+    } else {
+        g_assert_null(strstr(all, "trusted_networks"));
+        g_assert_null(strstr(all, "authserv"));
+        g_assert_null(strstr(all, "contacts"));
+    }
+    config_unref(cfg);
+}
+
+/* The warnings that were there before name their keys too. */
+static void
+test_warnings_other(void)
+{
+    g_autoptr(GError) error = NULL;
+    struct config *cfg = load_text(MINIMAL "socket = inet:8894@127.0.0.1\n", NULL, &error);
+    g_autoptr(GPtrArray) warnings = config_warnings(cfg);
+    g_autofree char *all = NULL;
+
+    g_ptr_array_add(warnings, NULL);
+    all = g_strjoinv("\n", (char **)warnings->pdata);
+    g_assert_nonnull(strstr(all, "[staff] addresses: empty: new tickets"));
+    g_assert_nonnull(strstr(all, "[escalation] stage3: empty, and so is [staff] addresses:"
+                                 " warnings, breaches and escalations at Stage 3 reach only"
+                                 " support@example.com"));
+    g_assert_nonnull(strstr(all, "line 6: [milter] socket: inet:8894@127.0.0.1 is an inet"
+                                 " socket"));
     config_unref(cfg);
 }
 
@@ -428,6 +517,11 @@ main(int argc, char **argv)
     g_test_add_func("/config/severity", test_severity);
     g_test_add_func("/config/shipped-example", test_shipped_example);
     g_test_add_func("/config/secret-file", test_secret_file);
+    g_test_add_func("/config/warnings/other", test_warnings_other);
+    for (guint i = 0; i < G_N_ELEMENTS(warn_cases); i++) {
+        g_autofree char *name = g_strdup_printf("/config/warnings/%s", warn_cases[i].name);
+        g_test_add_data_func(name, GUINT_TO_POINTER(i), test_warnings);
+    }
     for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
         g_autofree char *name = g_strdup_printf("/config/bad/%s", bad[i].name);
         g_test_add_data_func(name, GUINT_TO_POINTER(i), test_bad);

@@ -117,6 +117,8 @@ add_limits(JsonBuilder *b, unsigned hit)
         json_builder_add_string_value(b, "parts");
     if (hit & MAIL_LIMIT_HEADERS)
         json_builder_add_string_value(b, "headers");
+    if (hit & MAIL_LIMIT_HEADER_BYTES)
+        json_builder_add_string_value(b, "header_bytes");
     json_builder_end_array(b);
 }
 

@@ -123,6 +123,39 @@ test_roundtrip(struct fixture *f, gconstpointer data)
     store_close(st);
 }
 
+/* The subjects a ticket's mail had, newest first: under the limit a long
+ * ticket still shows what its last mail asked. */
+static void
+test_subjects_newest_first(struct fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    struct store *st = store_open(f->path, STORE_READ_WRITE, 100, &error);
+    g_auto(GStrv) subjects = NULL;
+    gint64 id;
+
+    g_assert_no_error(error);
+    g_assert_true(store_begin(st, &error));
+    id = add_ticket(st, "Printer");
+    for (int i = 0; i < 30; i++) {
+        g_autofree char *key = g_strdup_printf("m%d@acme.test", i);
+        g_autofree char *subject = g_strdup_printf("Re: Printer (%d)", i);
+        struct store_new_message m = {
+            .ticket_id = id, .dedup_key = key, .message_id = key, .digest = key,
+            .direction = "in", .kind = "customer", .from = "ops@acme.test",
+            .subject = i == 29 ? "Re: Printer, please escalate" : subject, .text = "body",
+            .raw = "raw", .raw_len = 3, .received_at = "2026-11-24T09:00:00Z",
+        };
+        g_assert_true(store_message_insert(st, &m, NULL, &error));
+    }
+    g_assert_true(store_commit(st, &error));
+    subjects = store_ticket_subjects(st, id, 5, &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(g_strv_length(subjects), ==, 5);
+    g_assert_cmpstr(subjects[0], ==, "Re: Printer, please escalate");
+    g_assert_cmpstr(subjects[1], ==, "Re: Printer (28)");
+    store_close(st);
+}
+
 static void
 test_duplicate_key_refused(struct fixture *f, gconstpointer data)
 {
@@ -326,6 +359,7 @@ main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
 #define ADD(name, fn) g_test_add(name, struct fixture, NULL, fixture_setup, fn, fixture_teardown)
     ADD("/store/roundtrip", test_roundtrip);
+    ADD("/store/subjects-newest-first", test_subjects_newest_first);
     ADD("/store/duplicate-key-refused", test_duplicate_key_refused);
     ADD("/store/missing-database-for-reader", test_missing_database_for_reader);
     ADD("/store/not-a-database", test_not_a_database);

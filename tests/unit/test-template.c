@@ -105,6 +105,7 @@ golden_vars(void)
     struct template_vars *v = template_vars_new();
     char *addresses[] = { "support@example.com", "help@example.com", NULL };
     char *unknown[] = { "#sevrity 1", "#status done", NULL };
+    char *removed[] = { "jan@bakker.nl", "partner@elders.example", NULL };
     static const char *const pairs[][2] = {
         { "ticket.id", "TKT-42" },
         { "ticket.subject", "Storing: kassa’s geven foutcode E42" },
@@ -138,6 +139,7 @@ golden_vars(void)
         template_vars_set(v, pairs[i][0], pairs[i][1]);
     template_vars_set_list(v, "support.addresses", addresses);
     template_vars_set_list(v, "commands.unknown", unknown);
+    template_vars_set_list(v, "recipients.removed", removed);
     return v;
 }
 
