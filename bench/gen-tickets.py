@@ -71,6 +71,20 @@ def rfc2822(t):
     return dt.datetime.fromtimestamp(int(t), dt.timezone.utc).strftime("%a, %d %b %Y %H:%M:%S +0000")
 
 
+def index_for_search(db):
+    """The rows written as the daemon's indexer would have indexed them by
+    now (schema 10 on; before it, the database's triggers did it)."""
+    if not db.execute("SELECT count(*) FROM sqlite_master WHERE name = 'fts_indexed'").fetchone()[0]:
+        return
+    print("gen-tickets: indexing the new rows for search", file=sys.stderr, flush=True)
+    for table, cols in (("tickets", "subject"), ("messages", "subject, text")):
+        last = db.execute("SELECT last_id FROM fts_indexed WHERE name = ?", (table,)).fetchone()[0]
+        db.execute("INSERT INTO %s_fts (rowid, %s) SELECT id, %s FROM %s WHERE id > ?"
+                   % (table, cols, cols, table), (last,))
+        db.execute("UPDATE fts_indexed SET last_id = (SELECT coalesce(max(id), 0) FROM %s)"
+                   " WHERE name = ?" % table, (table,))
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("db")
@@ -264,6 +278,7 @@ def main():
     print("gen-tickets: creating the indexes again", file=sys.stderr, flush=True)
     for _, sql in indexes:
         db.execute(sql)
+    index_for_search(db)
     db.execute("COMMIT")
     db.execute("PRAGMA journal_mode = %s" % mode)
     db.close()

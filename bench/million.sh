@@ -29,7 +29,7 @@ tickets() { sql 'SELECT count(*) FROM tickets'; }
 # daemon, and the rounds alternate between them, so that whatever else the
 # machine does weighs on both alike.  env_save/env_use switch lib.sh's
 # variables from one to the other.
-VARS="E2E_DIR SINK_DIR CONF DB SMTP_PORT OUT_PORT MILTER_PORT SINK_PORT MILTER_PID SINK_PID"
+VARS="E2E_DIR SINK_DIR CONF DB SMTP_PORT OUT_PORT MILTER_PORT MILTER_SOCKET SINK_PORT MILTER_PID SINK_PID"
 env_save() { for v in $VARS; do eval "${1}_$v=\${$v:-}"; done; }
 env_use() { for v in $VARS; do eval "$v=\${${1}_$v:-}"; done; export $VARS; }
 teardown_both() {

@@ -89,6 +89,13 @@ con.executemany("INSERT INTO tickets (id, %s) VALUES (:id, %s)"
 con.executemany("INSERT INTO timers (ticket_id, kind, due_at) VALUES (?, ?, ?)", timers)
 con.executemany("INSERT INTO events (ticket_id, at, type, actor, detail) VALUES (?, ?, ?, ?, ?)",
                 events)
+# Indexed for search as the daemon would have by now (schema 10 on).
+if con.execute("SELECT count(*) FROM sqlite_master WHERE name = 'fts_indexed'").fetchone()[0]:
+    last = con.execute("SELECT last_id FROM fts_indexed WHERE name = 'tickets'").fetchone()[0]
+    con.execute("INSERT INTO tickets_fts (rowid, subject) SELECT id, subject FROM tickets"
+                " WHERE id > ?", (last,))
+    con.execute("UPDATE fts_indexed SET last_id = (SELECT max(id) FROM tickets)"
+                " WHERE name = 'tickets'")
 con.commit()
 con.execute("ANALYZE")
 con.close()

@@ -7,6 +7,22 @@
  * exponentially from retry_base up to retry_max; after give_up seconds, or
  * at once on a permanent refusal, the row fails and the ticket gets an
  * event saying so.
+ *
+ * Each lane (mail, webhooks) is one thread with one libcurl multi handle:
+ * a batch of due rows is sent on easy handles the lane keeps, one transfer
+ * at a time for a few rows and up to DISPATCH_PARALLEL at a time for a
+ * backlog (a slow relay makes one), and the multi handle's connection
+ * cache keeps the connections to the relay open from one row and one
+ * batch to the next: a burst of new tickets costs one SMTP transaction
+ * per acknowledgement on a connection that is already there, not a thread
+ * and a connection per row.  A connection the relay closed while we were
+ * idle is noticed by libcurl and made again; one idle for longer than
+ * CONNECTION_MAX_IDLE is not reused.
+ *
+ * After a batch that was not full the lane waits DISPATCH_GATHER_MS for
+ * more rows to be committed, so that in a burst one read of the outbox and
+ * one write of the outcomes serve many rows; an acknowledgement leaves
+ * that much later, and a full batch (a backlog) goes on at once.
  */
 #include <string.h>
 
@@ -17,9 +33,23 @@
 #include "util/log.h"
 #include "util/timefmt.h"
 
-/* Rows sent at once: more would only queue at the relay. */
+/* Rows read at once, and sent at once of them: more would only queue at
+ * the relay. */
 #define DISPATCH_BATCH 16
+#define DISPATCH_PARALLEL 4
+#define DISPATCH_ROWS_PER_TRANSFER 4
+#define DISPATCH_GATHER_MS 25
 #define DISPATCH_IDLE_WAIT (3 * G_TIME_SPAN_SECOND)
+/* Seconds a kept connection may sit idle and still be used; Postfix's
+ * smtpd waits 300 s for the next command. */
+#define CONNECTION_MAX_IDLE 60L
+
+/* What one lane sends with: its multi handle (and through it the kept
+ * connections) and the easy handles it reuses. Used by one thread only. */
+struct sender {
+    CURLM *multi;
+    CURL *easy[DISPATCH_PARALLEL];
+};
 
 /* Mail and webhooks go out in lanes of their own, each a thread that sends
  * a batch and waits for all of it: a webhook endpoint that takes a minute
@@ -28,6 +58,7 @@ struct lane {
     struct dispatcher *d;
     const char *transport;
     struct store *reader;
+    struct sender sender;
     GThread *thread;
     bool kicked;               /* under d->lock */
 };
@@ -52,20 +83,31 @@ dispatch_global_init(void)
 
 /* ---- one attempt ---- */
 
-struct upload {
+/* One row on its way: what libcurl reads from and writes to while the
+ * transfer runs, and what came of it. */
+struct attempt {
+    const struct config *cfg;
+    struct outbox_row *row;
+    enum delivery_outcome outcome;
+    char *error;
+    gint64 done_us;
+    /* While in flight: */
     const char *data;
     gsize len;
     gsize pos;
+    char *from;
+    struct curl_slist *list; /* the RCPTs, or the webhook's headers */
+    char errbuf[CURL_ERROR_SIZE];
 };
 
 static size_t
 upload_read(char *buf, size_t size, size_t nmemb, void *user)
 {
-    struct upload *u = user;
-    size_t n = MIN(size * nmemb, u->len - u->pos);
+    struct attempt *a = user;
+    size_t n = MIN(size * nmemb, a->len - a->pos);
 
-    memcpy(buf, u->data + u->pos, n);
-    u->pos += n;
+    memcpy(buf, a->data + a->pos, n);
+    a->pos += n;
     return n;
 }
 
@@ -75,24 +117,24 @@ discard(char *buf, size_t size, size_t nmemb, void *user)
     return size * nmemb;
 }
 
-static enum delivery_outcome
-send_smtp(CURL *curl, const struct config *cfg, const struct outbox_row *row, long *code)
+static void
+prepare_smtp(CURL *curl, struct attempt *a)
 {
-    struct upload u = { .data = row->body, .len = strlen(row->body) };
-    struct curl_slist *rcpts = NULL;
-    g_autofree char *from = g_strdup_printf("<%s>", row->mail_from);
-    CURLcode rc;
+    const struct outbox_row *row = a->row;
 
+    a->data = row->body;
+    a->len = strlen(row->body);
+    a->from = g_strdup_printf("<%s>", row->mail_from);
     /* One RCPT per stored recipient: the list is never split or joined. */
     for (char **p = row->recipients; p != NULL && *p != NULL; p++) {
         g_autofree char *addr = g_strdup_printf("<%s>", *p);
-        rcpts = curl_slist_append(rcpts, addr);
+        a->list = curl_slist_append(a->list, addr);
     }
-    curl_easy_setopt(curl, CURLOPT_URL, cfg->smtp_url);
-    curl_easy_setopt(curl, CURLOPT_MAIL_FROM, from);
-    curl_easy_setopt(curl, CURLOPT_MAIL_RCPT, rcpts);
+    curl_easy_setopt(curl, CURLOPT_URL, a->cfg->smtp_url);
+    curl_easy_setopt(curl, CURLOPT_MAIL_FROM, a->from);
+    curl_easy_setopt(curl, CURLOPT_MAIL_RCPT, a->list);
     curl_easy_setopt(curl, CURLOPT_READFUNCTION, upload_read);
-    curl_easy_setopt(curl, CURLOPT_READDATA, &u);
+    curl_easy_setopt(curl, CURLOPT_READDATA, a);
     curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
     /* One recipient the relay refuses (a staff address that left) must not
      * cost the others their notice; only when all are refused does the
@@ -102,80 +144,193 @@ send_smtp(CURL *curl, const struct config *cfg, const struct outbox_row *row, lo
 #elif LIBCURL_VERSION_NUM >= 0x074500
     curl_easy_setopt(curl, CURLOPT_MAIL_RCPT_ALLLOWFAILS, 1L);
 #endif
-    rc = curl_easy_perform(curl);
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, code);
-    curl_slist_free_all(rcpts);
-    if (rc == CURLE_OK)
-        return DELIVERY_SENT;
-    /* A relay that refuses our login is misconfigured, not the message
-     * undeliverable: keep it until the admin has fixed the relay. */
-    if (rc == CURLE_LOGIN_DENIED)
-        return DELIVERY_RETRY;
-    return *code >= 500 && *code < 600 ? DELIVERY_FAILED : DELIVERY_RETRY;
 }
 
-static enum delivery_outcome
-send_webhook(CURL *curl, const struct outbox_row *row, long *code)
+static void
+prepare_webhook(CURL *curl, struct attempt *a)
 {
-    struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
-    CURLcode rc;
-
-    curl_easy_setopt(curl, CURLOPT_URL, row->recipients[0]);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, row->body);
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    a->list = curl_slist_append(NULL, "Content-Type: application/json");
+    curl_easy_setopt(curl, CURLOPT_URL, a->row->recipients[0]);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, a->row->body);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, a->list);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
-    rc = curl_easy_perform(curl);
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, code);
-    curl_slist_free_all(headers);
-    if (rc == CURLE_OK && *code >= 200 && *code < 300)
-        return DELIVERY_SENT;
-    /* A webhook that says "bad request" will say it again. */
-    if (rc == CURLE_OK && *code >= 400 && *code < 500 && *code != 408 && *code != 429)
-        return DELIVERY_FAILED;
-    return DELIVERY_RETRY;
+}
+
+static bool
+is_webhook(const struct outbox_row *row)
+{
+    return strcmp(row->transport, "webhook") == 0;
+}
+
+/* Sets CURL up for A from scratch (the handle keeps nothing of the last
+ * row but its connection). False when the row cannot be sent at all. */
+static bool
+attempt_prepare(CURL *curl, struct attempt *a)
+{
+    if (a->row->recipients == NULL || a->row->recipients[0] == NULL) {
+        a->error = g_strdup("the outbox row has no recipient");
+        a->outcome = DELIVERY_FAILED;
+        return false;
+    }
+    curl_easy_reset(curl);
+    a->errbuf[0] = '\0';
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, a->errbuf);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
+    curl_easy_setopt(curl, CURLOPT_MAXAGE_CONN, CONNECTION_MAX_IDLE);
+    curl_easy_setopt(curl, CURLOPT_PRIVATE, a);
+    if (is_webhook(a->row))
+        prepare_webhook(curl, a);
+    else
+        prepare_smtp(curl, a);
+    return true;
+}
+
+/* The outcome of A's transfer, from libcurl's result RC. */
+static void
+attempt_finish(CURL *curl, struct attempt *a, CURLcode rc)
+{
+    long code = 0;
+
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
+    if (is_webhook(a->row)) {
+        if (rc == CURLE_OK && code >= 200 && code < 300)
+            a->outcome = DELIVERY_SENT;
+        /* A webhook that says "bad request" will say it again. */
+        else if (rc == CURLE_OK && code >= 400 && code < 500 && code != 408 && code != 429)
+            a->outcome = DELIVERY_FAILED;
+        else
+            a->outcome = DELIVERY_RETRY;
+    } else if (rc == CURLE_OK) {
+        a->outcome = DELIVERY_SENT;
+    } else if (rc == CURLE_LOGIN_DENIED) {
+        /* A relay that refuses our login is misconfigured, not the message
+         * undeliverable: keep it until the admin has fixed the relay. */
+        a->outcome = DELIVERY_RETRY;
+    } else {
+        a->outcome = code >= 500 && code < 600 ? DELIVERY_FAILED : DELIVERY_RETRY;
+    }
+    if (a->outcome != DELIVERY_SENT)
+        a->error = g_strdup_printf("%s%s(response %ld)", a->errbuf, *a->errbuf ? " " : "", code);
+    a->done_us = g_get_real_time();
+    curl_slist_free_all(a->list);
+    a->list = NULL;
+    g_clear_pointer(&a->from, g_free);
+}
+
+static bool
+sender_init(struct sender *s)
+{
+    s->multi = curl_multi_init();
+    if (s->multi == NULL)
+        return false;
+    for (guint i = 0; i < DISPATCH_PARALLEL; i++)
+        if ((s->easy[i] = curl_easy_init()) == NULL)
+            return false;
+    return true;
+}
+
+static void
+sender_clear(struct sender *s)
+{
+    for (guint i = 0; i < DISPATCH_PARALLEL; i++)
+        if (s->easy[i] != NULL)
+            curl_easy_cleanup(s->easy[i]);
+    /* Last: it closes the kept connections (SMTP says QUIT). */
+    if (s->multi != NULL)
+        curl_multi_cleanup(s->multi);
+    memset(s, 0, sizeof(*s));
+}
+
+/* Starts A on EASY, a handle of S that is not in use; returns whether a
+ * transfer was started (a row that cannot be sent is finished at once). */
+static bool
+sender_start(struct sender *s, CURL *easy, struct attempt *a)
+{
+    if (!attempt_prepare(easy, a)) {
+        a->done_us = g_get_real_time();
+        return false;
+    }
+    if (curl_multi_add_handle(s->multi, easy) != CURLM_OK) {
+        a->error = g_strdup("cannot start libcurl");
+        a->outcome = DELIVERY_RETRY;
+        a->done_us = g_get_real_time();
+        curl_slist_free_all(a->list);
+        a->list = NULL;
+        g_clear_pointer(&a->from, g_free);
+        return false;
+    }
+    return true;
+}
+
+/* Sends every attempt of ATTEMPTS and fills in their outcomes: one
+ * transfer at a time for every DISPATCH_ROWS_PER_TRANSFER rows, at most
+ * DISPATCH_PARALLEL. Each transfer on a connection of its own costs more
+ * than the wait for the one before it when the relay is quick. */
+static void
+sender_run(struct sender *s, GPtrArray *attempts)
+{
+    CURL *idle[DISPATCH_PARALLEL];
+    guint n_idle = 0, next = 0, running = 0;
+    guint parallel = CLAMP((attempts->len + DISPATCH_ROWS_PER_TRANSFER - 1) /
+                               DISPATCH_ROWS_PER_TRANSFER,
+                           1, DISPATCH_PARALLEL);
+
+    /* The first handles first: the same one, and its connection, again. */
+    for (guint i = parallel; i > 0; i--)
+        idle[n_idle++] = s->easy[i - 1];
+    while (next < attempts->len || running > 0) {
+        while (n_idle > 0 && next < attempts->len) {
+            if (sender_start(s, idle[n_idle - 1], g_ptr_array_index(attempts, next))) {
+                n_idle--;
+                running++;
+            }
+            next++;
+        }
+        if (running == 0)
+            break;
+        int still = 0;
+        curl_multi_perform(s->multi, &still);
+        CURLMsg *m;
+        int left;
+        while ((m = curl_multi_info_read(s->multi, &left)) != NULL) {
+            struct attempt *a = NULL;
+            if (m->msg != CURLMSG_DONE)
+                continue;
+            CURL *easy = m->easy_handle;
+            CURLcode rc = m->data.result;
+            curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&a);
+            curl_multi_remove_handle(s->multi, easy);
+            attempt_finish(easy, a, rc);
+            idle[n_idle++] = easy;
+            running--;
+        }
+        if (running > 0 && still > 0)
+            curl_multi_poll(s->multi, NULL, 0, 1000, NULL);
+    }
 }
 
 enum delivery_outcome
 dispatch_send(const struct config *cfg, const struct outbox_row *row, char **error_text)
 {
-    CURL *curl = curl_easy_init();
-    char errbuf[CURL_ERROR_SIZE] = "";
-    enum delivery_outcome outcome;
-    long code = 0;
+    struct sender s = { 0 };
+    g_autoptr(GPtrArray) attempts = g_ptr_array_new();
+    struct attempt a = { .cfg = cfg, .row = (struct outbox_row *)row };
 
-    if (curl == NULL) {
+    if (!sender_init(&s)) {
+        sender_clear(&s);
         *error_text = g_strdup("cannot start libcurl");
         return DELIVERY_RETRY;
     }
-    if (row->recipients == NULL || row->recipients[0] == NULL) {
-        curl_easy_cleanup(curl);
-        *error_text = g_strdup("the outbox row has no recipient");
-        return DELIVERY_FAILED;
-    }
-    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
-    if (strcmp(row->transport, "webhook") == 0)
-        outcome = send_webhook(curl, row, &code);
-    else
-        outcome = send_smtp(curl, cfg, row, &code);
-    curl_easy_cleanup(curl);
-    *error_text = outcome == DELIVERY_SENT
-                      ? NULL
-                      : g_strdup_printf("%s%s(response %ld)", errbuf, *errbuf ? " " : "", code);
-    return outcome;
+    g_ptr_array_add(attempts, &a);
+    sender_run(&s, attempts);
+    sender_clear(&s);
+    *error_text = a.error;
+    return a.outcome;
 }
 
 /* ---- a batch ---- */
-
-struct attempt {
-    const struct config *cfg;
-    struct outbox_row *row;
-    enum delivery_outcome outcome;
-    char *error;
-    gint64 done_us;
-};
 
 struct batch {
     GPtrArray *attempts; /* struct attempt* */
@@ -191,16 +346,6 @@ attempt_free(gpointer p)
     store_outbox_row_free(a->row);
     g_free(a->error);
     g_free(a);
-}
-
-static gpointer
-attempt_main(gpointer data)
-{
-    struct attempt *a = data;
-
-    a->outcome = dispatch_send(a->cfg, a->row, &a->error);
-    a->done_us = g_get_real_time();
-    return NULL;
 }
 
 /* When to try ROW again: retry_base doubled per attempt, at most retry_max,
@@ -308,16 +453,15 @@ log_outcome(const struct attempt *a)
     }
 }
 
-/* Reads due rows of TRANSPORT (NULL: any), sends them in parallel, records
- * the outcomes. */
+/* Reads due rows of TRANSPORT (NULL: any), sends them with S, records the
+ * outcomes. */
 static int
-run_batch(struct config *cfg, struct store *reader, const char *transport,
+run_batch(struct config *cfg, struct store *reader, struct sender *s, const char *transport,
           struct store_writer *writer, GDateTime *now, GError **error)
 {
     g_autofree char *now_text = timefmt_iso8601(now);
     g_autoptr(GPtrArray) rows = store_outbox_due(reader, now_text, transport, DISPATCH_BATCH,
                                                  error);
-    g_autoptr(GPtrArray) threads = g_ptr_array_new();
     struct batch b = { .now = now, .cfg = cfg };
     bool ok;
 
@@ -332,10 +476,8 @@ run_batch(struct config *cfg, struct store *reader, const char *transport,
         /* The attempt owns the row from here on. */
         a->row = g_steal_pointer(&rows->pdata[i]);
         g_ptr_array_add(b.attempts, a);
-        g_ptr_array_add(threads, g_thread_new("outbox-send", attempt_main, a));
     }
-    for (guint i = 0; i < threads->len; i++)
-        g_thread_join(g_ptr_array_index(threads, i));
+    sender_run(s, b.attempts);
     for (guint i = 0; i < b.attempts->len; i++)
         log_outcome(g_ptr_array_index(b.attempts, i));
     ok = store_writer_run(writer, record_batch, &b, error);
@@ -349,12 +491,20 @@ dispatch_run_once(struct config *cfg, struct store_writer *writer, GDateTime *no
                   GError **error)
 {
     struct store *reader = store_open(cfg->database, STORE_READ_ONLY, cfg->busy_timeout, error);
+    struct sender s = { 0 };
     int total = 0, n;
 
     if (reader == NULL)
         return -1;
-    while ((n = run_batch(cfg, reader, NULL, writer, now, error)) > 0)
+    if (!sender_init(&s)) {
+        sender_clear(&s);
+        store_close(reader);
+        g_set_error(error, STORE_ERROR, STORE_ERROR_FAILED, "cannot start libcurl");
+        return -1;
+    }
+    while ((n = run_batch(cfg, reader, &s, NULL, writer, now, error)) > 0)
         total += n;
+    sender_clear(&s);
     store_close(reader);
     return n < 0 ? -1 : total;
 }
@@ -396,12 +546,23 @@ lane_main(gpointer data)
 
         l->kicked = false;
         g_mutex_unlock(&d->lock);
-        n = run_batch(cfg, l->reader, l->transport, d->writer, now, &error);
+        n = run_batch(cfg, l->reader, &l->sender, l->transport, d->writer, now, &error);
         if (n < 0)
             log_error("outbox: %s", error != NULL ? error->message : "cannot read the outbox");
         config_unref(cfg);
         g_mutex_lock(&d->lock);
-        if (n > 0 || l->kicked || d->stopping)
+        if (d->stopping)
+            break;
+        if (n > 0) {
+            /* A full batch: more are waiting. Else let some gather. */
+            if (n < DISPATCH_BATCH) {
+                gint64 until = g_get_monotonic_time() + DISPATCH_GATHER_MS * 1000;
+                while (!d->stopping && g_cond_wait_until(&d->wake, &d->lock, until))
+                    ;
+            }
+            continue;
+        }
+        if (l->kicked)
             continue;
         gint64 wait = n < 0 ? 5 * G_TIME_SPAN_SECOND : time_to_next(l->reader, l->transport, now);
         gint64 until = g_get_monotonic_time() + wait;
@@ -416,8 +577,10 @@ lane_main(gpointer data)
 static void
 lanes_close(struct dispatcher *d)
 {
-    for (guint i = 0; i < LANES; i++)
+    for (guint i = 0; i < LANES; i++) {
         d->lanes[i].reader = store_close(d->lanes[i].reader);
+        sender_clear(&d->lanes[i].sender);
+    }
 }
 
 struct dispatcher *
@@ -430,7 +593,12 @@ dispatch_start(struct config *cfg, struct store_writer *writer, GError **error)
         d->lanes[i].transport = lane_transports[i];
         d->lanes[i].reader =
             store_open(cfg->database, STORE_READ_ONLY, cfg->busy_timeout, error);
-        if (d->lanes[i].reader == NULL) {
+        bool ok = d->lanes[i].reader != NULL;
+        if (ok && !sender_init(&d->lanes[i].sender)) {
+            g_set_error(error, STORE_ERROR, STORE_ERROR_FAILED, "cannot start libcurl");
+            ok = false;
+        }
+        if (!ok) {
             lanes_close(d);
             g_free(d);
             return NULL;
@@ -451,8 +619,11 @@ dispatch_kick(struct dispatcher *d)
     if (d == NULL)
         return;
     g_mutex_lock(&d->lock);
+    /* Without a webhook_url no commit queues a webhook: that lane finds
+     * rows left from an earlier config on its own, within seconds. */
     for (guint i = 0; i < LANES; i++)
-        d->lanes[i].kicked = true;
+        if (strcmp(d->lanes[i].transport, "webhook") != 0 || d->cfg->webhook_url != NULL)
+            d->lanes[i].kicked = true;
     g_cond_broadcast(&d->wake);
     g_mutex_unlock(&d->lock);
 }

@@ -2,9 +2,11 @@
  * dispatch - delivers the outbox: mail over SMTP to the relay, JSON to the
  * webhook, with retries.
  *
- * A thread of the daemon.  It reads due rows on a connection of its own,
- * sends a batch in parallel, and records every outcome through the store's
- * writer, so that "sent" is on disk before the row could be picked again.
+ * A thread of the daemon per lane (mail, webhooks).  It reads due rows on a
+ * database connection of its own, sends a batch a few at a time on
+ * connections to the relay it keeps open, and records every outcome
+ * through the store's writer, so that "sent" is on disk before the row
+ * could be picked again.
  * It sleeps until the next row falls due, or until dispatch_kick() says a
  * commit has just queued mail.
  */
@@ -39,7 +41,8 @@ enum delivery_outcome {
     DELIVERY_FAILED,   /* 5xx, or a webhook's 4xx: trying again cannot help */
 };
 
-/* Sends ROW once. *ERROR_TEXT (caller frees) says what went wrong. */
+/* Sends ROW once, on a connection of its own. *ERROR_TEXT (caller frees)
+ * says what went wrong. */
 enum delivery_outcome dispatch_send(const struct config *cfg, const struct outbox_row *row,
                                     char **error_text);
 

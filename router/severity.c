@@ -617,7 +617,17 @@ count_function_words(GHashTable *words, const char *s, gsize limit, guint counts
 
     for (const char *p = s;; p = g_utf8_next_char(p)) {
         gunichar c = *p != '\0' && (gsize)(p - s) < limit ? g_utf8_get_char(p) : 0;
-        if (c != 0 && (g_unichar_isalpha(c) || g_unichar_ismark(c))) {
+        /* Most mail is mostly ASCII: its letters are looked up without
+         * the Unicode tables (the same answer, several times faster). */
+        if (c != 0 && c < 0x80) {
+            if (g_ascii_isalpha(c)) {
+                if (n < FUNCTION_WORD_MAX)
+                    word[n++] = g_ascii_tolower((char)c);
+                else
+                    is_too_long = true;
+                continue;
+            }
+        } else if (c != 0 && (g_unichar_isalpha(c) || g_unichar_ismark(c))) {
             char buf[8];
             gint len = g_unichar_to_utf8(g_unichar_tolower(c), buf);
             if (n + (gsize)len <= FUNCTION_WORD_MAX) {
@@ -671,8 +681,8 @@ sentence_ends(const char *text)
 
     for (gsize i = 0; text[i] != '\0'; i++) {
         char c = text[i], next = text[i + 1];
-        bool is_end = c == ';' ||
-                      (strchr(".!?", c) != NULL && (next == '\0' || g_ascii_isspace(next)));
+        bool is_end = c == ';' || ((c == '.' || c == '!' || c == '?') &&
+                                   (next == '\0' || g_ascii_isspace(next)));
         if (c == '\n') {
             /* Each blank run is looked at from the one line break before
              * it, so this stays linear. */

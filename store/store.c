@@ -183,6 +183,57 @@ static const char *const migrations[] = {
     "  from_addr TEXT, envelope_from TEXT, subject TEXT, raw BLOB,"
     "  received_at TEXT NOT NULL, queue_id TEXT, client_addr TEXT, reason TEXT"
     ");",
+    /* 10: the search index leaves the commit.  Triggers that indexed every
+     * row as it was written made each message cost a new FTS segment (and
+     * a flush at every savepoint) before Postfix heard back; now the writer
+     * indexes what was committed, in batches, when it is idle
+     * (store_fts_index).  fts_indexed says how far each table is indexed:
+     * every row with an id up to last_id is in the index, none above it.
+     * So a row deleted or changed is taken out of the index only when it
+     * was in it.  messages reuses the highest id after that row is deleted
+     * (no AUTOINCREMENT), so a delete also lowers last_id to the highest id
+     * left: the next message then gets an id above it, and is indexed. */
+    "DROP TRIGGER tickets_fts_insert;"
+    "DROP TRIGGER tickets_fts_delete;"
+    "DROP TRIGGER tickets_fts_update;"
+    "DROP TRIGGER messages_fts_insert;"
+    "DROP TRIGGER messages_fts_delete;"
+    "DROP TRIGGER messages_fts_update;"
+    "CREATE TABLE fts_indexed (name TEXT PRIMARY KEY, last_id INTEGER NOT NULL);"
+    "INSERT INTO fts_indexed (name, last_id) VALUES"
+    "  ('tickets', coalesce((SELECT max(id) FROM tickets), 0)),"
+    "  ('messages', coalesce((SELECT max(id) FROM messages), 0));"
+    "CREATE TRIGGER tickets_fts_delete AFTER DELETE ON tickets"
+    " WHEN old.id <= (SELECT last_id FROM fts_indexed WHERE name = 'tickets') BEGIN"
+    "  INSERT INTO tickets_fts (tickets_fts, rowid, subject)"
+    "  VALUES ('delete', old.id, old.subject);"
+    " END;"
+    "CREATE TRIGGER tickets_fts_update AFTER UPDATE OF subject ON tickets"
+    " WHEN old.id <= (SELECT last_id FROM fts_indexed WHERE name = 'tickets') BEGIN"
+    "  INSERT INTO tickets_fts (tickets_fts, rowid, subject)"
+    "  VALUES ('delete', old.id, old.subject);"
+    "  INSERT INTO tickets_fts (rowid, subject) VALUES (new.id, new.subject);"
+    " END;"
+    "CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages"
+    " WHEN old.id <= (SELECT last_id FROM fts_indexed WHERE name = 'messages') BEGIN"
+    "  INSERT INTO messages_fts (messages_fts, rowid, subject, text)"
+    "  VALUES ('delete', old.id, old.subject, old.text);"
+    " END;"
+    "CREATE TRIGGER messages_fts_reuse AFTER DELETE ON messages BEGIN"
+    "  UPDATE fts_indexed SET last_id = (SELECT coalesce(max(id), 0) FROM messages)"
+    "  WHERE name = 'messages' AND last_id > (SELECT coalesce(max(id), 0) FROM messages);"
+    " END;"
+    "CREATE TRIGGER messages_fts_update AFTER UPDATE OF subject, text ON messages"
+    " WHEN old.id <= (SELECT last_id FROM fts_indexed WHERE name = 'messages') BEGIN"
+    "  INSERT INTO messages_fts (messages_fts, rowid, subject, text)"
+    "  VALUES ('delete', old.id, old.subject, old.text);"
+    "  INSERT INTO messages_fts (rowid, subject, text) VALUES (new.id, new.subject, new.text);"
+    " END;",
+    /* 11: the dispatcher's lanes find their due rows in an index of the
+     * pending rows alone, by transport: outbox_due held every row ever
+     * sent, and a lane's query went through the other lane's rows. */
+    "DROP INDEX outbox_due;"
+    "CREATE INDEX outbox_pending ON outbox(transport, next_attempt_at) WHERE status = 'pending';",
 };
 
 /* The statements every store prepares; indexes into st->stmt. */
@@ -204,8 +255,10 @@ enum stmt_id {
     STMT_OUTBOX_INSERT,
     STMT_OUTBOX_COUNT_SINCE,
     STMT_OUTBOX_DUE,
+    STMT_OUTBOX_DUE_LANE,
     STMT_OUTBOX_FOR_TICKET,
     STMT_OUTBOX_NEXT_DUE,
+    STMT_OUTBOX_NEXT_DUE_LANE,
     STMT_OUTBOX_SENT,
     STMT_OUTBOX_RETRY,
     STMT_OUTBOX_FAILED,
@@ -226,6 +279,12 @@ enum stmt_id {
     STMT_TIMER_FIRED,
     STMT_TICKET_OPEN,
     STMT_TICKET_UPDATE,
+    STMT_FTS_LAST,
+    STMT_FTS_SET,
+    STMT_FTS_TICKETS_UPTO,
+    STMT_FTS_TICKETS_ADD,
+    STMT_FTS_MESSAGES_UPTO,
+    STMT_FTS_MESSAGES_ADD,
     STMT_COUNT
 };
 
@@ -273,15 +332,18 @@ static const char *const stmt_sql[STMT_COUNT] = {
         " coalesce(?10, strftime('%Y-%m-%dT%H:%M:%SZ', 'now')), ?11)",
     [STMT_OUTBOX_COUNT_SINCE] =
         "SELECT count(*) FROM outbox WHERE kind = ?1 AND recipients = ?2 AND created_at >= ?3",
+    /* status = 'pending' as written: what lets SQLite use outbox_pending. */
     [STMT_OUTBOX_DUE] = "SELECT " OUTBOX_COLUMNS " FROM outbox"
                         " WHERE status = 'pending' AND next_attempt_at <= ?1"
-                        " AND (?3 IS NULL OR transport = ?3)"
                         " ORDER BY next_attempt_at, id LIMIT ?2",
+    [STMT_OUTBOX_DUE_LANE] = "SELECT " OUTBOX_COLUMNS " FROM outbox"
+                             " WHERE status = 'pending' AND transport = ?3"
+                             " AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2",
     [STMT_OUTBOX_FOR_TICKET] =
         "SELECT " OUTBOX_COLUMNS " FROM outbox WHERE ticket_id = ?1 ORDER BY id",
-    [STMT_OUTBOX_NEXT_DUE] =
-        "SELECT min(next_attempt_at) FROM outbox WHERE status = 'pending'"
-        " AND (?1 IS NULL OR transport = ?1)",
+    [STMT_OUTBOX_NEXT_DUE] = "SELECT min(next_attempt_at) FROM outbox WHERE status = 'pending'",
+    [STMT_OUTBOX_NEXT_DUE_LANE] =
+        "SELECT min(next_attempt_at) FROM outbox WHERE status = 'pending' AND transport = ?1",
     [STMT_OUTBOX_SENT] =
         "UPDATE outbox SET status = 'sent', sent_at = ?2, attempts = attempts + 1,"
         " last_error = NULL, sent_us = ?3 WHERE id = ?1",
@@ -330,6 +392,18 @@ static const char *const stmt_sql[STMT_COUNT] = {
         " update_from = ?19, first_response_at = ?20 WHERE id = ?1",
     [STMT_TICKET_OPEN] = "SELECT " TICKET_COLUMNS " FROM tickets"
                          " WHERE status IN ('open', 'pending') ORDER BY id",
+    [STMT_FTS_LAST] = "SELECT last_id FROM fts_indexed WHERE name = ?1",
+    [STMT_FTS_SET] = "UPDATE fts_indexed SET last_id = ?2 WHERE name = ?1",
+    /* The id that ends the next batch of at most ?2 rows after ?1. */
+    [STMT_FTS_TICKETS_UPTO] =
+        "SELECT max(id) FROM (SELECT id FROM tickets WHERE id > ?1 ORDER BY id LIMIT ?2)",
+    [STMT_FTS_TICKETS_ADD] = "INSERT INTO tickets_fts (rowid, subject)"
+                             " SELECT id, subject FROM tickets WHERE id > ?1 AND id <= ?2",
+    [STMT_FTS_MESSAGES_UPTO] =
+        "SELECT max(id) FROM (SELECT id FROM messages WHERE id > ?1 ORDER BY id LIMIT ?2)",
+    [STMT_FTS_MESSAGES_ADD] =
+        "INSERT INTO messages_fts (rowid, subject, text)"
+        " SELECT id, subject, text FROM messages WHERE id > ?1 AND id <= ?2",
 };
 
 struct store {
@@ -573,8 +647,12 @@ store_open(const char *path, enum store_mode mode, guint busy_timeout_ms, GError
     if (mode == STORE_READ_WRITE) {
         /* FULL: a commit is on disk (WAL fsync'd) before we tell Postfix
          * to accept the message. */
+        /* temp_store: a savepoint's journal (one per message) and the
+         * sorter stay in memory instead of a file created and unlinked
+         * in /var/tmp for each. */
         if (!store_exec(st, "PRAGMA journal_mode = WAL", error) ||
             !store_exec(st, "PRAGMA synchronous = FULL", error) ||
+            !store_exec(st, "PRAGMA temp_store = MEMORY", error) ||
             !store_exec(st, "PRAGMA foreign_keys = ON", error) || !store_migrate(st, error))
             return store_close(st);
         /* After the journal mode: the -wal and -shm files exist now. */
@@ -1120,10 +1198,13 @@ GPtrArray *
 store_outbox_due(struct store *st, const char *now, const char *transport, guint limit,
                  GError **error)
 {
-    bind_text(st->stmt[STMT_OUTBOX_DUE], 1, now);
-    sqlite3_bind_int(st->stmt[STMT_OUTBOX_DUE], 2, (int)limit);
-    bind_text(st->stmt[STMT_OUTBOX_DUE], 3, transport);
-    return store_collect(st, STMT_OUTBOX_DUE, outbox_row_from_row, outbox_row_free_cb, error);
+    enum stmt_id id = transport != NULL ? STMT_OUTBOX_DUE_LANE : STMT_OUTBOX_DUE;
+
+    bind_text(st->stmt[id], 1, now);
+    sqlite3_bind_int(st->stmt[id], 2, (int)limit);
+    if (transport != NULL)
+        bind_text(st->stmt[id], 3, transport);
+    return store_collect(st, id, outbox_row_from_row, outbox_row_free_cb, error);
 }
 
 GPtrArray *
@@ -1137,8 +1218,10 @@ store_outbox_for_ticket(struct store *st, gint64 ticket_id, GError **error)
 bool
 store_outbox_next_due(struct store *st, const char *transport, char **when, GError **error)
 {
-    bind_text(st->stmt[STMT_OUTBOX_NEXT_DUE], 1, transport);
-    return store_scalar(st, STMT_OUTBOX_NEXT_DUE, NULL, when, error);
+    if (transport == NULL)
+        return store_scalar(st, STMT_OUTBOX_NEXT_DUE, NULL, when, error);
+    bind_text(st->stmt[STMT_OUTBOX_NEXT_DUE_LANE], 1, transport);
+    return store_scalar(st, STMT_OUTBOX_NEXT_DUE_LANE, NULL, when, error);
 }
 
 bool
@@ -1403,4 +1486,49 @@ store_ticket_update(struct store *st, const struct ticket *t, const char *at, GE
     bind_text(s, 19, t->update_from);
     bind_text(s, 20, t->first_response_at);
     return store_step_done(st, STMT_TICKET_UPDATE, error);
+}
+
+/* ---- the search index ---- */
+
+/* Indexes the rows of one table after its last_id, at most LIMIT. */
+static bool
+fts_index_table(struct store *st, const char *name, enum stmt_id upto, enum stmt_id add,
+                guint limit, guint *added, GError **error)
+{
+    gint64 last = 0, end = 0;
+
+    *added = 0;
+    bind_text(st->stmt[STMT_FTS_LAST], 1, name);
+    if (!store_scalar(st, STMT_FTS_LAST, &last, NULL, error))
+        return false;
+    sqlite3_bind_int64(st->stmt[upto], 1, last);
+    sqlite3_bind_int(st->stmt[upto], 2, (int)limit);
+    if (!store_scalar(st, upto, &end, NULL, error))
+        return false;
+    if (end <= last)
+        return true;
+    sqlite3_bind_int64(st->stmt[add], 1, last);
+    sqlite3_bind_int64(st->stmt[add], 2, end);
+    if (!store_step_done(st, add, error))
+        return false;
+    *added = (guint)sqlite3_changes(st->db);
+    bind_text(st->stmt[STMT_FTS_SET], 1, name);
+    sqlite3_bind_int64(st->stmt[STMT_FTS_SET], 2, end);
+    return store_step_done(st, STMT_FTS_SET, error);
+}
+
+bool
+store_fts_index(struct store *st, guint limit, bool *more, GError **error)
+{
+    guint tickets = 0, messages = 0;
+
+    g_assert(limit > 0);
+    *more = false;
+    if (!fts_index_table(st, "tickets", STMT_FTS_TICKETS_UPTO, STMT_FTS_TICKETS_ADD, limit,
+                         &tickets, error) ||
+        !fts_index_table(st, "messages", STMT_FTS_MESSAGES_UPTO, STMT_FTS_MESSAGES_ADD, limit,
+                         &messages, error))
+        return false;
+    *more = tickets == limit || messages == limit;
+    return true;
 }

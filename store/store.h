@@ -260,6 +260,15 @@ struct ticket *store_ticket_get_by_tag(struct store *st, const char *tag, GError
 
 struct outbox_row *store_outbox_row_free(struct outbox_row *r);
 
+/* ---- the search index ---- */
+
+/* Adds the tickets and messages written since the last call to the
+ * full-text index ticketctl search reads, at most LIMIT (> 0) of each, in
+ * the caller's transaction.  *MORE says whether rows are left for another
+ * call.  The daemon's writer calls it when it is idle (store/writer.c);
+ * until then a new row is stored but not found by a search. */
+bool store_fts_index(struct store *st, guint limit, bool *more, GError **error);
+
 /* ---- the writer thread ---- */
 
 /* Runs inside the writer's transaction, in a savepoint of its own: returning

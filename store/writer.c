@@ -7,10 +7,24 @@
  * not twenty.  Each job runs in a savepoint of its own, so a job that fails
  * undoes only its own changes; a job is reported done only after COMMIT.
  *
+ * The search index is kept here too, out of the jobs' transactions: once
+ * FTS_BATCH jobs have committed since it was last brought up to date, or
+ * when no job has come for FTS_IDLE_MS, the thread indexes what was
+ * committed (store_fts_index) in a transaction of its own, at most
+ * FTS_BATCH rows of each table at a time and only while no job waits, so
+ * that a message's 250 never waits for the indexing of another.  Only when
+ * FTS_LAG jobs are behind does it index with jobs waiting, so that a
+ * writer that is never idle still keeps search at most that far behind.
+ * A new message is thus searchable about FTS_IDLE_MS after its commit when
+ * mail comes one at a time, and some hundred messages behind in a burst.
+ *
  * Edge cases: SQLite rolls a whole transaction back by itself on some
  * errors (disk full, I/O); then every job of the batch is failed, since
  * none of them is on disk.  A failed BEGIN (lock held elsewhere past the
- * busy timeout) fails the whole batch with that reason.
+ * busy timeout) fails the whole batch with that reason.  A failed index
+ * run is rolled back and tried again at an idle moment FTS_RETRY_MS
+ * later: the rows are stored, only not searchable yet.  At a stop, what is left to index
+ * is indexed for at most FTS_STOP_MS; the rest at the next start.
  */
 #include <glib.h>
 
@@ -20,6 +34,15 @@
 /* More than this many jobs in one transaction would make the first one
  * wait for the last; 64 is far above what 2 cores produce between fsyncs. */
 #define WRITER_MAX_BATCH 64
+/* The search index: rows per table and transaction, how long the writer
+ * must be idle, how far behind it may fall, how long a stop may take. */
+#define FTS_BATCH 128
+#define FTS_IDLE_MS 100
+#define FTS_LAG 1024
+#define FTS_STOP_MS 2000
+/* After an index run failed (the disk full, a lock held elsewhere), the
+ * jobs come first for this long: each try may wait busy_timeout. */
+#define FTS_RETRY_MS 5000
 
 struct writer_req {
     store_job_fn fn;
@@ -35,6 +58,12 @@ struct store_writer {
     struct store *st;
     GAsyncQueue *queue;
     GThread *thread;
+    /* Writer thread only: whether committed rows may wait for the search
+     * index (true at start: a crash or a bulk load may have left some),
+     * and how many jobs have committed since it was brought up to date. */
+    bool fts_behind;
+    guint fts_jobs;
+    gint64 fts_not_before; /* monotonic; 0: now */
 };
 
 /* Queued by store_writer_free() to tell the thread to finish. */
@@ -108,17 +137,72 @@ writer_run_batch(struct store_writer *w, struct writer_req **batch, guint n)
         writer_finish(batch[i], ok[i], NULL);
 }
 
+enum index_result { INDEX_DONE, INDEX_MORE, INDEX_FAILED };
+
+/* One index transaction of at most FTS_BATCH rows a table. */
+static enum index_result
+writer_index_once(struct store_writer *w)
+{
+    g_autoptr(GError) error = NULL;
+    bool more = false;
+
+    if (!store_begin(w->st, &error))
+        return INDEX_FAILED;
+    if (!store_fts_index(w->st, FTS_BATCH, &more, &error)) {
+        store_rollback(w->st);
+        return INDEX_FAILED;
+    }
+    if (!store_commit(w->st, &error))
+        return INDEX_FAILED;
+    return more ? INDEX_MORE : INDEX_DONE;
+}
+
+/* Brings the search index up to date while no job waits; with FORCE, one
+ * batch of it whatever waits; with UNTIL > 0, until that monotonic time
+ * whatever waits.  A failure ends it: the next idle moment tries again. */
+static void
+writer_index(struct store_writer *w, bool force, gint64 until)
+{
+    if (until == 0 && g_get_monotonic_time() < w->fts_not_before)
+        return;
+    for (;;) {
+        enum index_result r = writer_index_once(w);
+
+        if (r == INDEX_DONE) {
+            w->fts_behind = false;
+            w->fts_jobs = 0;
+            return;
+        }
+        if (r == INDEX_FAILED) {
+            w->fts_not_before = g_get_monotonic_time() + FTS_RETRY_MS * 1000;
+            return;
+        }
+        w->fts_jobs = w->fts_jobs > FTS_BATCH ? w->fts_jobs - FTS_BATCH : 0;
+        if (force)
+            return;
+        if (until > 0 ? g_get_monotonic_time() >= until : g_async_queue_length(w->queue) > 0)
+            return;
+    }
+}
+
 static gpointer
 writer_main(gpointer data)
 {
     struct store_writer *w = data;
     struct writer_req *batch[WRITER_MAX_BATCH];
 
+    w->fts_behind = true;
     for (;;) {
-        struct writer_req *req = g_async_queue_pop(w->queue);
+        gint64 idle = MAX(FTS_IDLE_MS * 1000, w->fts_not_before - g_get_monotonic_time());
+        struct writer_req *req = w->fts_behind ? g_async_queue_timeout_pop(w->queue, idle)
+                                               : g_async_queue_pop(w->queue);
         bool stopping = false;
         guint n = 0;
 
+        if (req == NULL) {
+            writer_index(w, false, 0);
+            continue;
+        }
         if (req == &writer_stop)
             break;
         batch[n++] = req;
@@ -130,9 +214,17 @@ writer_main(gpointer data)
             batch[n++] = req;
         }
         writer_run_batch(w, batch, n);
+        w->fts_behind = true;
+        w->fts_jobs += n;
         if (stopping)
             break;
+        if (w->fts_jobs >= FTS_LAG)
+            writer_index(w, true, 0);
+        else if (w->fts_jobs >= FTS_BATCH && g_async_queue_length(w->queue) <= 0)
+            writer_index(w, false, 0);
     }
+    if (w->fts_behind)
+        writer_index(w, false, g_get_monotonic_time() + FTS_STOP_MS * 1000);
     return NULL;
 }
 

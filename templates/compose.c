@@ -1,5 +1,20 @@
 /*
- * compose - GMime builds the outbound message.
+ * compose - a rendered notice into the complete message the relay gets.
+ *
+ * The message is written as text, header by header, with GMime's encoders
+ * for what needs encoding: addresses (internet_address_list_encode: quoted
+ * and RFC 2047 encoded display names, folded), unstructured values
+ * (RFC 2047 words, folded), the date, and the body (quoted-printable or
+ * base64 when it is not 7-bit text).  No GMimeMessage is built: an object
+ * tree with its header lists, signals and stream filters cost more than
+ * the rest of a new ticket's commit, for a message whose shape is always
+ * the same (one text/plain part).
+ *
+ * Every value has its control characters made spaces before it is used,
+ * and a msg-id keeps only the printable ASCII a msg-id may have, so
+ * nothing taken from a customer's mail can start a header of its own or
+ * put a raw 8-bit byte into one.  Lines end CRLF; no header line is longer
+ * than 78 characters unless one word is (a msg-id).
  */
 #include <string.h>
 
@@ -7,6 +22,13 @@
 
 #include "parser/auto.h"
 #include "templates/compose.h"
+
+/* RFC 5322's recommended line length, where folding starts. */
+#define FOLD_AT 78
+/* RFC 5322's limit: a longer body line makes the body quoted-printable. */
+#define BODY_LINE_MAX 998
+/* References kept: a long thread keeps its root and its newest. */
+#define REFERENCES_MAX 20
 
 /* A header value with every control character turned into a space. */
 static char *
@@ -20,25 +42,138 @@ one_line(const char *value)
     return g_strstrip(v);
 }
 
-/* A msg-id as it goes between angle brackets: no blanks, no brackets. */
+/* A msg-id as it goes between angle brackets: printable ASCII, no blanks,
+ * no brackets. */
 static char *
 msgid(const char *id)
 {
     GString *s = g_string_new("<");
 
     for (const char *p = id; *p != '\0'; p++)
-        if ((unsigned char)*p > 0x20 && *p != '<' && *p != '>' && *p != 0x7f)
+        if ((unsigned char)*p > 0x20 && (unsigned char)*p < 0x7f && *p != '<' && *p != '>')
             g_string_append_c(s, *p);
     g_string_append_c(s, '>');
     return g_string_free(s, FALSE);
 }
 
+/* The format the encoders fold and encode with, made once and only read. */
+static GMimeFormatOptions *
+format_options(void)
+{
+    static gsize once;
+    static GMimeFormatOptions *fo;
+
+    if (g_once_init_enter(&once)) {
+        fo = g_mime_format_options_clone(NULL);
+        g_mime_format_options_set_newline_format(fo, GMIME_NEWLINE_FORMAT_DOS);
+        g_once_init_leave(&once, 1);
+    }
+    return fo;
+}
+
+/* Appends TEXT with every bare LF as CRLF. */
 static void
-set_header(GMimeObject *obj, const char *name, const char *value)
+append_crlf(GString *out, const char *text)
+{
+    for (const char *p = text; *p != '\0'; p++) {
+        if (*p == '\n' && (p == text || p[-1] != '\r'))
+            g_string_append_c(out, '\r');
+        g_string_append_c(out, *p);
+    }
+}
+
+/* "NAME: VALUE" for an unstructured VALUE (UTF-8): RFC 2047 words where it
+ * is not ASCII, folded. */
+static void
+add_text(GString *out, const char *name, const char *value)
 {
     g_autofree char *v = one_line(value);
+    g_autofree char *encoded = g_mime_utils_header_encode_text(format_options(), v, "utf-8");
+    g_autofree char *line = g_strdup_printf("%s: %s", name, encoded);
+    g_autofree char *folded = g_mime_utils_unstructured_header_fold(NULL, format_options(), line);
 
-    g_mime_object_set_header(obj, name, v, "utf-8");
+    append_crlf(out, folded);
+    if (out->len < 2 || out->str[out->len - 1] != '\n')
+        g_string_append(out, "\r\n");
+}
+
+/* "NAME: ADDRESSES", quoted, encoded and folded by GMime. Takes LIST. */
+static void
+add_addresses(GString *out, const char *name, InternetAddressList *list)
+{
+    g_autoptr(GString) h = g_string_new(name);
+
+    g_string_append(h, ": ");
+    internet_address_list_encode(list, format_options(), h);
+    g_object_unref(list);
+    append_crlf(out, h->str);
+    if (out->len < 2 || out->str[out->len - 1] != '\n')
+        g_string_append(out, "\r\n");
+}
+
+/* "NAME: <id> <id> ...", folded between ids. */
+static void
+add_msgids(GString *out, const char *name, const char *const *ids, guint n)
+{
+    gsize line = strlen(name) + 1;
+
+    g_string_append_printf(out, "%s:", name);
+    for (guint i = 0; i < n; i++) {
+        g_autofree char *v = msgid(ids[i]);
+        gsize len = strlen(v);
+        if (i > 0 && line + 1 + len > FOLD_AT) {
+            g_string_append(out, "\r\n\t");
+            line = 1;
+        } else {
+            g_string_append_c(out, ' ');
+            line++;
+        }
+        g_string_append(out, v);
+        line += len;
+    }
+    g_string_append(out, "\r\n");
+}
+
+/* Whether TEXT can go as it is: ASCII, no NUL, no CR, no line over BODY_LINE_MAX. */
+static bool
+is_7bit(const char *text)
+{
+    gsize line = 0;
+
+    for (const unsigned char *p = (const unsigned char *)text; *p != '\0'; p++) {
+        if (*p >= 0x80 || *p == '\r')
+            return false;
+        line = *p == '\n' ? 0 : line + 1;
+        if (line > BODY_LINE_MAX)
+            return false;
+    }
+    return true;
+}
+
+/* The Content-Transfer-Encoding header, the empty line and BODY encoded. */
+static void
+add_body(GString *out, const char *body)
+{
+    gsize len = strlen(body);
+    GMimeContentEncoding enc;
+    GMimeEncoding state;
+    char *buf;
+    gsize n;
+
+    if (is_7bit(body)) {
+        g_string_append(out, "\r\n");
+        append_crlf(out, body);
+        return;
+    }
+    enc = g_mime_utils_best_encoding((const unsigned char *)body, len);
+    g_string_append_printf(out, "Content-Transfer-Encoding: %s\r\n\r\n",
+                           g_mime_content_encoding_to_string(enc));
+    g_mime_encoding_init_encode(&state, enc);
+    buf = g_malloc(g_mime_encoding_outlen(&state, len) + 16);
+    n = g_mime_encoding_flush(&state, body, len, buf);
+    buf[n] = '\0';
+    append_crlf(out, buf);
+    g_free(buf);
 }
 
 char *
@@ -54,91 +189,62 @@ compose_message_id(const char *hostname)
 char *
 compose_mail(const struct outbound_mail *m)
 {
-    GMimeMessage *msg = g_mime_message_new(TRUE);
-    GMimeObject *obj = GMIME_OBJECT(msg);
-    g_autofree char *subject = one_line(m->subject);
+    GString *out = g_string_sized_new(1024 + strlen(m->body));
+    g_autofree char *date = g_mime_utils_header_format_date(m->date);
     g_autofree char *from = one_line(m->from);
-    GMimeFormatOptions *fo;
-    GMimeStream *content;
-    GMimeDataWrapper *wrapper;
-    GMimePart *part;
     InternetAddressList *list;
-    char *text;
 
+    g_string_append_printf(out, "Date: %s\r\n", date);
     list = internet_address_list_parse(NULL, from);
-    if (list != NULL) {
-        internet_address_list_append(g_mime_message_get_from(msg), list);
-        g_object_unref(list);
+    if (list != NULL)
+        add_addresses(out, "From", list);
+    if (m->reply_to != NULL) {
+        g_autofree char *reply_to = one_line(m->reply_to);
+        list = internet_address_list_parse(NULL, reply_to);
+        if (list != NULL)
+            add_addresses(out, "Reply-To", list);
     }
+    add_text(out, "Subject", m->subject);
     /* Each recipient is one mailbox built from its address: nothing is
      * parsed, so no address can turn into two. */
+    list = internet_address_list_new();
     for (const char *const *p = m->to; p != NULL && *p != NULL; p++) {
         g_autofree char *addr = one_line(*p);
         g_autofree char *name = m->to_name != NULL && p[1] == NULL && p == m->to
                                     ? one_line(m->to_name)
                                     : NULL;
         InternetAddress *ia = internet_address_mailbox_new(name, addr);
-        internet_address_list_add(g_mime_message_get_addresses(msg, GMIME_ADDRESS_TYPE_TO), ia);
+        internet_address_list_add(list, ia);
         g_object_unref(ia);
     }
-    if (m->reply_to != NULL) {
-        g_autofree char *reply_to = one_line(m->reply_to);
-        list = internet_address_list_parse(NULL, reply_to);
-        if (list != NULL) {
-            internet_address_list_append(
-                g_mime_message_get_addresses(msg, GMIME_ADDRESS_TYPE_REPLY_TO), list);
-            g_object_unref(list);
-        }
-    }
-    g_mime_message_set_subject(msg, subject, "utf-8");
-    g_mime_message_set_date(msg, m->date);
+    add_addresses(out, "To", list);
     {
         g_autofree char *id = one_line(m->message_id);
-        g_mime_message_set_message_id(msg, id);
+        const char *ids[] = { id };
+        add_msgids(out, "Message-Id", ids, 1);
     }
     if (m->in_reply_to != NULL) {
-        g_autofree char *v = msgid(m->in_reply_to);
-        g_mime_object_set_header(obj, "In-Reply-To", v, NULL);
+        const char *ids[] = { m->in_reply_to };
+        add_msgids(out, "In-Reply-To", ids, 1);
     }
     if (m->references != NULL && m->references->len > 0) {
-        GString *refs = g_string_new(NULL);
         /* The newest ones matter most; a long thread keeps its root and tail. */
-        guint start = m->references->len > 20 ? m->references->len - 19 : 0;
-        for (guint i = 0; i < m->references->len; i++) {
-            if (i > 0 && i < start)
-                continue;
-            g_autofree char *v = msgid(g_ptr_array_index(m->references, i));
-            if (refs->len > 0)
-                g_string_append_c(refs, ' ');
-            g_string_append(refs, v);
-        }
-        g_mime_object_set_header(obj, "References", refs->str, NULL);
-        g_string_free(refs, TRUE);
+        guint len = m->references->len;
+        g_autoptr(GPtrArray) kept = g_ptr_array_new();
+        guint start = len > REFERENCES_MAX ? len - (REFERENCES_MAX - 1) : 0;
+        for (guint i = 0; i < len; i++)
+            if (i == 0 || i >= start)
+                g_ptr_array_add(kept, g_ptr_array_index(m->references, i));
+        add_msgids(out, "References", (const char *const *)kept->pdata, kept->len);
     }
-    set_header(obj, "Auto-Submitted", m->auto_submitted);
+    add_text(out, "Auto-Submitted", m->auto_submitted);
     /* RFC 3834 and Outlook's way of saying "do not answer this". */
-    set_header(obj, "X-Auto-Response-Suppress", "All");
-    set_header(obj, "Precedence", "bulk");
-    set_header(obj, PARSER_LOOP_HEADER, m->loop);
+    add_text(out, "X-Auto-Response-Suppress", "All");
+    add_text(out, "Precedence", "bulk");
+    add_text(out, PARSER_LOOP_HEADER, m->loop);
     if (m->ticket_tag != NULL)
-        set_header(obj, "X-Ticket-ID", m->ticket_tag);
-
-    content = g_mime_stream_mem_new_with_buffer(m->body, strlen(m->body));
-    wrapper = g_mime_data_wrapper_new_with_stream(content, GMIME_CONTENT_ENCODING_DEFAULT);
-    part = g_mime_part_new_with_type("text", "plain");
-    g_mime_object_set_content_type_parameter(GMIME_OBJECT(part), "charset", "utf-8");
-    g_mime_part_set_content(part, wrapper);
-    g_mime_part_set_content_encoding(
-        part, g_mime_part_get_best_content_encoding(part, GMIME_ENCODING_CONSTRAINT_7BIT));
-    g_mime_message_set_mime_part(msg, GMIME_OBJECT(part));
-    g_object_unref(part);
-    g_object_unref(wrapper);
-    g_object_unref(content);
-
-    fo = g_mime_format_options_clone(NULL);
-    g_mime_format_options_set_newline_format(fo, GMIME_NEWLINE_FORMAT_DOS);
-    text = g_mime_object_to_string(obj, fo);
-    g_mime_format_options_free(fo);
-    g_object_unref(msg);
-    return text;
+        add_text(out, "X-Ticket-ID", m->ticket_tag);
+    g_string_append(out, "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n");
+    add_body(out, m->body);
+    return g_string_free(out, FALSE);
 }

@@ -1,10 +1,11 @@
 /*
  * compose - a rendered notice into a complete MIME message.
  *
- * GMime writes the headers: non-ASCII words are RFC 2047 encoded and long
- * lines folded, and every value has its CR and LF removed before it gets
- * there, so nothing taken from a customer's mail can start a header of its
- * own.  The body is UTF-8, quoted-printable or base64 as GMime finds best.
+ * GMime's encoders write the header values: non-ASCII words are RFC 2047
+ * encoded and long lines folded, and every value has its CR and LF removed
+ * before it gets there, so nothing taken from a customer's mail can start
+ * a header of its own.  The body is UTF-8, as it is when 7-bit text,
+ * quoted-printable or base64 as GMime finds best otherwise.
  */
 #ifndef TM_TEMPLATES_COMPOSE_H
 #define TM_TEMPLATES_COMPOSE_H

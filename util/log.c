@@ -14,11 +14,16 @@
 
 static bool log_to_stderr;
 static bool log_debug_on;
+/* The stderr copy's time zone, looked up once: GLib looks the local zone
+ * up on the file system each time it is asked for it. */
+static GTimeZone *log_zone;
 
 void
 log_init(const char *ident, bool to_stderr)
 {
     log_to_stderr = to_stderr;
+    if (to_stderr && log_zone == NULL)
+        log_zone = g_time_zone_new_local();
     openlog(ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
 }
 
@@ -35,7 +40,7 @@ log_vemit(int priority, const char *fmt, va_list ap)
 
     syslog(priority, "%s", line);
     if (log_to_stderr) {
-        g_autoptr(GDateTime) now = g_date_time_new_now_local();
+        g_autoptr(GDateTime) now = g_date_time_new_now(log_zone);
         g_autofree char *stamp = g_date_time_format(now, "%b %e %H:%M:%S");
         fprintf(stderr, "%s ticket-milter: %s\n", stamp, line);
     }

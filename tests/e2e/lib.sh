@@ -4,11 +4,15 @@
 # e2e_setup starts, in a directory of its own under /tmp:
 #   - smtp-sink on SINK_PORT, writing every delivered message to $SINK_DIR
 #     (it stands for the support mailbox and for every customer's server);
-#   - ticket-milter on MILTER_PORT with $CONF (E2E_CONF_EXTRA is appended,
-#     E2E_MILTER_EXTRA goes into its [milter] group);
+#   - ticket-milter with $CONF (E2E_CONF_EXTRA is appended,
+#     E2E_MILTER_EXTRA goes into its [milter] group) on MILTER_SOCKET:
+#     as in a deployment, a unix socket ($E2E_DIR/milter.sock) of the group
+#     postfix with mode 0660; with E2E_SOCKET=inet the TCP port MILTER_PORT
+#     on 127.0.0.1 instead (the form for a milter on another host);
 #   - Postfix with its own config directory: smtpd on SMTP_PORT runs the
 #     milter, smtpd on OUT_PORT does not (the relay ticket-milter sends its
-#     own mail through), and everything is relayed to the sink.
+#     own mail through; with E2E_RELAY=sink it sends to the sink directly),
+#     and everything is relayed to the sink.
 # It needs root (Postfix drops to the postfix user). Nothing outside the
 # directory is touched; only processes started here are stopped, by pid.
 
@@ -37,9 +41,18 @@ sys.exit(1)
 PY
 }
 
+# The milter socket as Postfix names it (smtpd_milters = ...);
+# MILTER_SOCKET is ticket-milter's way (socket = ...).
+postfix_milter_spec() {
+    case $MILTER_SOCKET in
+    unix:*) echo "$MILTER_SOCKET" ;;
+    *) echo "inet:127.0.0.1:$MILTER_PORT" ;;
+    esac
+}
+
 e2e_write_postfix() {
     pf=$E2E_DIR/postfix
-    milters="inet:127.0.0.1:$MILTER_PORT"
+    milters=$(postfix_milter_spec)
     [ -n "${E2E_NO_MILTER:-}" ] && milters=
     mkdir -p "$pf/etc" "$pf/queue" "$pf/data"
     chown postfix "$pf/data"
@@ -128,9 +141,19 @@ EOF
 }
 
 e2e_write_conf() {
+    # E2E_RELAY=sink: the daemon's own mail goes straight to the sink.
+    relay_port=$OUT_PORT
+    [ "${E2E_RELAY:-}" = sink ] && relay_port=$SINK_PORT
+    # A unix socket is the postfix group's, as in a deployment.
+    socket_access=
+    case $MILTER_SOCKET in
+    unix:*) socket_access="socket_owner = :postfix
+socket_mode = 0660" ;;
+    esac
     cat >"$CONF" <<EOF
 [milter]
-socket = inet:$MILTER_PORT@127.0.0.1
+socket = $MILTER_SOCKET
+$socket_access
 database = $DB
 support_addresses = support@example.com;help@example.com
 ticket_prefix = TKT
@@ -141,7 +164,7 @@ ${E2E_MILTER_EXTRA:-}
 [staff]
 domains = example.com
 [outbound]
-smtp_url = smtp://127.0.0.1:$OUT_PORT
+smtp_url = smtp://127.0.0.1:$relay_port
 from = Support <support@example.com>
 template_dir = $E2E_ROOT/templates
 retry_base = 2
@@ -159,17 +182,41 @@ ${E2E_CONF_EXTRA:-}
 EOF
 }
 
+# wait_milter SECONDS: until something accepts connections on the milter
+# socket.
+wait_milter() {
+    case $MILTER_SOCKET in
+    unix:*) ;;
+    *) wait_port "$MILTER_PORT" "$1"; return ;;
+    esac
+    python3 - "${MILTER_SOCKET#unix:}" "$1" <<'PY'
+import socket, sys, time
+path, limit = sys.argv[1], float(sys.argv[2])
+end = time.time() + limit
+while time.time() < end:
+    try:
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(0.5)
+        s.connect(path)
+        s.close()
+        sys.exit(0)
+    except OSError:
+        time.sleep(0.05)
+sys.exit(1)
+PY
+}
+
 # E2E_MILTER_CMD, when set, runs instead of ticket-milter with the socket
-# spec as its argument (the benchmarks' baseline milter).
+# spec as its last argument (the benchmarks' baseline milter).
 milter_start() {
     [ -n "${E2E_NO_MILTER:-}" ] && return 0
     if [ -n "${E2E_MILTER_CMD:-}" ]; then
-        $E2E_MILTER_CMD "inet:$MILTER_PORT@127.0.0.1" >>"$E2E_DIR/milter.log" 2>&1 &
+        $E2E_MILTER_CMD "$MILTER_SOCKET" >>"$E2E_DIR/milter.log" 2>&1 &
     else
         "$E2E_ROOT/$BUILD/ticket-milter" -c "$CONF" -f >>"$E2E_DIR/milter.log" 2>&1 &
     fi
     MILTER_PID=$!
-    if ! wait_port "$MILTER_PORT" 10; then
+    if ! wait_milter 10; then
         echo "# ticket-milter did not start:"
         sed 's/^/#   /' "$E2E_DIR/milter.log" | tail -n 20
         return 1
@@ -183,9 +230,16 @@ milter_stop() {
     MILTER_PID=
 }
 
-# sink_start: the capture server; sink_stop takes it away (a relay that is down).
+# sink_start: the capture server; sink_stop takes it away (a relay that is
+# down).  Each message is a file of its own in $SINK_DIR; with E2E_SINK=one
+# (the benchmarks) all of them go to the one file $SINK_DIR/all, each
+# starting with its X-Client-Addr line: a file created for every message in
+# a directory of thousands costs more than the mail server being measured.
 sink_start() {
-    smtp-sink -u postfix -d "$SINK_DIR/%H%M%S." "127.0.0.1:$SINK_PORT" 100 \
+    dump="-d $SINK_DIR/%H%M%S."
+    [ "${E2E_SINK:-}" = one ] && dump="-D $SINK_DIR/all"
+    # shellcheck disable=SC2086
+    smtp-sink -u postfix $dump "127.0.0.1:$SINK_PORT" 100 \
         >>"$E2E_DIR/sink.log" 2>&1 &
     SINK_PID=$!
     wait_port "$SINK_PORT" 10
@@ -210,7 +264,12 @@ e2e_setup() {
     OUT_PORT=$(free_port)
     MILTER_PORT=$(free_port)
     SINK_PORT=$(free_port)
-    export E2E_DIR SINK_DIR CONF DB SMTP_PORT OUT_PORT MILTER_PORT SINK_PORT
+    case ${E2E_SOCKET:-unix} in
+    unix) MILTER_SOCKET=unix:$E2E_DIR/milter.sock ;;
+    inet) MILTER_SOCKET=inet:$MILTER_PORT@127.0.0.1 ;;
+    *) echo "# E2E_SOCKET is unix or inet, not $E2E_SOCKET"; return 1 ;;
+    esac
+    export E2E_DIR SINK_DIR CONF DB SMTP_PORT OUT_PORT MILTER_PORT SINK_PORT MILTER_SOCKET
     trap e2e_teardown EXIT
     trap 'exit 1' INT TERM
     e2e_write_conf
@@ -273,7 +332,11 @@ wait_for() {
 }
 
 sink_count() {
-    find "$SINK_DIR" -type f | wc -l
+    if [ "${E2E_SINK:-}" = one ]; then
+        grep -c '^X-Client-Addr: ' "$SINK_DIR/all" 2>/dev/null || echo 0
+    else
+        find "$SINK_DIR" -type f | wc -l
+    fi
 }
 
 # sink_grep REGEX: the delivered files that match, one path a line.
@@ -296,6 +359,41 @@ print(json.dumps(v) if isinstance(v, (dict, list, bool)) or v is None else v)' "
 # sql QUERY: one value from the database (read-only).
 sql() {
     sqlite3 -readonly "$DB" "$1"
+}
+
+# ---- benchmarks ----
+
+# machine_busy SECONDS: how busy the CPUs are (percent, all of them) over
+# SECONDS while nothing of ours runs: what else the machine is doing.
+machine_busy() {
+    b_s0=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat)
+    sleep "$1"
+    b_s1=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat)
+    echo "$b_s0 $b_s1" | awk '{ printf "%.0f", 100 * ($3 - $1) / ($4 - $2) }'
+}
+
+# bench_rounds ROUNDS RES CONFIG...: ROUNDS rounds that each run the
+# caller's "run CONFIG ROUND" once for every CONFIG, every round starting
+# one configuration further on, so that whatever else the machine does
+# weighs on all of them alike.  The lines run prints that start with "cfg="
+# go to the file RES; every line goes to stdout as a comment.
+bench_rounds() {
+    b_rounds=$1
+    b_res=$2
+    shift 2
+    b_round=1
+    while [ "$b_round" -le "$b_rounds" ]; do
+        b_k=0
+        while [ "$b_k" -lt "$#" ]; do
+            b_i=$(( (b_k + b_round - 1) % $# + 1 ))
+            eval "b_cfg=\${$b_i}"
+            b_out=$(run "$b_cfg" "$b_round")
+            printf '%s\n' "$b_out" | grep '^cfg=' >>"$b_res"
+            printf '%s\n' "$b_out" | sed 's/^\([^#]\)/# \1/'
+            b_k=$((b_k + 1))
+        done
+        b_round=$((b_round + 1))
+    done
 }
 
 # ---- TAP ----

@@ -8,7 +8,7 @@ set -u
 . tests/e2e/lib.sh
 e2e_setup || { echo "not ok 1 - private Postfix with the milter starts"; exit 1; }
 
-# The library's daemon listens on a TCP port as root; this test runs its own.
+# The library's daemon runs as root; this test runs its own, as [milter] user.
 milter_stop
 TUSER=tm-test-$$
 useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$TUSER"
@@ -32,6 +32,7 @@ BASE=$E2E_DIR/base.conf
 
 # The library's config, with our [milter] keys in place of its socket and database.
 sed -e "s|^socket = .*|socket = unix:$SOCK|" -e "s|^database = .*|database = $DB|" \
+    -e '/^socket_owner = /d' -e '/^socket_mode = /d' \
     -e "/^\[milter\]/a user = $TUSER\nsocket_owner = :postfix\nsocket_mode = 0660\npid_file = $PIDF\nmetrics_file = $PROM\nmetrics_interval = 1" \
     "$CONF" >"$BASE"
 CONF=$E2E_DIR/daemon.conf

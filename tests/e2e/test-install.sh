@@ -62,6 +62,11 @@ is "$(sed -n 's/^ExecReload=//p' "$unit" | tr '\n' '|')" \
     "the unit's reload checks the config, then signals the daemon"
 like "$(grep '^database' "$conf")" '/var/lib/ticket-milter/' \
     "the example database lives in the unit's StateDirectory"
+ok $(grep -q -F -x 'RuntimeDirectory=ticket-milter' "$unit"; echo $?) \
+    "the unit makes the runtime directory /run/ticket-milter"
+is "$(grep '^socket' "$conf")" "socket = unix:/run/ticket-milter/milter.sock
+socket_owner = :postfix
+socket_mode = 0660" "the example socket is a unix socket in it, for Postfix's group"
 if command -v systemd-analyze >/dev/null 2>&1; then
     # Our unit's lines only: a broken unit elsewhere on the machine is not
     # ours to judge, and the binary it names is in DESTDIR, not in PREFIX.

@@ -118,6 +118,36 @@ scalar(const char *path, const char *sql)
     return v;
 }
 
+/* What the daemon's writer does when it is idle: the search index is
+ * brought up to date with every row committed so far. Returns how many
+ * index transactions it took. */
+static guint
+index_all(const char *path)
+{
+    g_autoptr(GError) error = NULL;
+    struct store *st = store_open(path, STORE_READ_WRITE, 1000, &error);
+    bool more = true;
+    guint runs = 0;
+
+    g_assert_no_error(error);
+    while (more) {
+        g_assert_true(store_begin(st, &error));
+        g_assert_true(store_fts_index(st, 2, &more, &error));
+        g_assert_no_error(error);
+        g_assert_true(store_commit(st, &error));
+        runs++;
+    }
+    store_close(st);
+    return runs;
+}
+
+static void
+fts_integrity_ok(const char *path)
+{
+    exec_ok(path, "INSERT INTO messages_fts (messages_fts) VALUES ('integrity-check');"
+                  "INSERT INTO tickets_fts (tickets_fts) VALUES ('integrity-check')");
+}
+
 /* Three tickets: an open one of acme, a closed old one of acme, an open
  * one from an unknown sender. */
 static void
@@ -145,6 +175,7 @@ seed(const char *path)
     g_assert_true(store_commit(st, &error));
     store_close(st);
     exec_ok(path, "UPDATE tickets SET updated_at = '2026-01-06T00:00:00Z' WHERE id = 2");
+    index_all(path);
 }
 
 static GPtrArray *
@@ -258,7 +289,7 @@ test_search_across_messages(struct fixture *f, gconstpointer data)
 }
 
 /* A database of schema 6 gets its existing rows indexed by migration 7;
- * rows written after are indexed by the triggers. */
+ * rows written after are indexed by the batched indexer. */
 static void
 test_search_migration(struct fixture *f, gconstpointer data)
 {
@@ -266,9 +297,11 @@ test_search_migration(struct fixture *f, gconstpointer data)
     struct store *st;
 
     seed(f->path);
-    exec_ok(f->path, "DROP TRIGGER tickets_fts_insert; DROP TRIGGER tickets_fts_delete;"
-                     " DROP TRIGGER tickets_fts_update; DROP TRIGGER messages_fts_insert;"
-                     " DROP TRIGGER messages_fts_delete; DROP TRIGGER messages_fts_update;"
+    exec_ok(f->path, "DROP TRIGGER tickets_fts_delete; DROP TRIGGER tickets_fts_update;"
+                     " DROP TRIGGER messages_fts_delete; DROP TRIGGER messages_fts_reuse;"
+                     " DROP TRIGGER messages_fts_update; DROP TABLE fts_indexed;"
+                     " DROP INDEX outbox_pending;"
+                     " CREATE INDEX outbox_due ON outbox(status, next_attempt_at);"
                      " DROP TABLE tickets_fts; DROP TABLE messages_fts; DROP TABLE counters;"
                      " ALTER TABLE messages DROP COLUMN reply_text;"
                      " ALTER TABLE messages DROP COLUMN attachments;"
@@ -282,6 +315,7 @@ test_search_migration(struct fixture *f, gconstpointer data)
     g_assert_true(store_ticket_touch(st, 3, "2026-01-07T00:00:00Z", &error));
     g_assert_true(store_commit(st, &error));
     store_close(st);
+    index_all(f->path);
     {
         g_autoptr(GPtrArray) hits = search(f->path, "invoice");
         g_assert_cmpstr(first_tag(hits), ==, "TKT-3");
@@ -291,8 +325,146 @@ test_search_migration(struct fixture *f, gconstpointer data)
         g_assert_cmpstr(first_tag(hits), ==, "TKT-3");
     }
     g_assert_cmpint(scalar(f->path, "SELECT count(*) FROM counters"), ==, 0);
-    exec_ok(f->path, "INSERT INTO messages_fts (messages_fts) VALUES ('integrity-check');"
-                     "INSERT INTO tickets_fts (tickets_fts) VALUES ('integrity-check')");
+    fts_integrity_ok(f->path);
+}
+
+/* A database of schema 9 (the index kept by triggers in the commit) keeps
+ * its index as it is: every row in it counts as indexed, nothing is
+ * indexed twice, and the rows written after wait for the indexer. */
+static void
+test_search_migration_batched(struct fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    struct store *st;
+
+    seed(f->path);
+    /* Back to schema 9: the triggers index every row as it is written. */
+    exec_ok(f->path,
+            "DROP TRIGGER tickets_fts_delete; DROP TRIGGER tickets_fts_update;"
+            " DROP TRIGGER messages_fts_delete; DROP TRIGGER messages_fts_reuse;"
+            " DROP TRIGGER messages_fts_update; DROP TABLE fts_indexed;"
+            " DROP INDEX outbox_pending;"
+            " CREATE INDEX outbox_due ON outbox(status, next_attempt_at);"
+            " CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN"
+            "  INSERT INTO messages_fts (rowid, subject, text)"
+            "  VALUES (new.id, new.subject, new.text); END;"
+            " CREATE TRIGGER tickets_fts_insert AFTER INSERT ON tickets BEGIN"
+            "  INSERT INTO tickets_fts (rowid, subject) VALUES (new.id, new.subject); END;"
+            " CREATE TRIGGER tickets_fts_delete AFTER DELETE ON tickets BEGIN SELECT 1; END;"
+            " CREATE TRIGGER tickets_fts_update AFTER UPDATE ON tickets BEGIN SELECT 1; END;"
+            " CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN SELECT 1; END;"
+            " CREATE TRIGGER messages_fts_update AFTER UPDATE ON messages BEGIN SELECT 1; END;"
+            " INSERT INTO messages (ticket_id, dedup_key, digest, direction, kind, subject, text,"
+            "  received_at) VALUES (3, '<m6@other.test>', 'd', 'in', 'customer', 'Re: x',"
+            "  'the refund arrived twice', '2026-01-05T09:00:00Z');"
+            " DELETE FROM schema_version WHERE version >= 10");
+    st = store_open(f->path, STORE_READ_WRITE, 1000, &error);
+    g_assert_no_error(error);
+    g_assert_cmpint(scalar(f->path, "SELECT last_id FROM fts_indexed WHERE name = 'messages'"), ==,
+                    5);
+    g_assert_cmpint(scalar(f->path, "SELECT last_id FROM fts_indexed WHERE name = 'tickets'"), ==,
+                    3);
+    {
+        g_autoptr(GPtrArray) hits = search(f->path, "refund");
+        g_assert_cmpstr(first_tag(hits), ==, "TKT-3");
+    }
+    g_assert_true(store_begin(st, &error));
+    add_message(st, 1, "<m7@acme.test>", "The receipt printer is offline");
+    g_assert_true(store_commit(st, &error));
+    store_close(st);
+    {
+        /* Committed, not yet indexed. */
+        g_autoptr(GPtrArray) hits = search(f->path, "printer");
+        g_assert_cmpuint(hits->len, ==, 0);
+    }
+    g_assert_cmpuint(index_all(f->path), ==, 1);
+    {
+        g_autoptr(GPtrArray) hits = search(f->path, "printer");
+        g_assert_cmpstr(first_tag(hits), ==, "TKT-1");
+    }
+    fts_integrity_ok(f->path);
+}
+
+/* The indexer takes what was committed in batches; a row deleted or
+ * changed before it was indexed never touches the index, one deleted
+ * after leaves it, and an id SQLite gives out again after the highest
+ * message was deleted is indexed anew. */
+static void
+test_search_batched_index(struct fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    struct store *st;
+
+    seed(f->path);
+    st = store_open(f->path, STORE_READ_WRITE, 1000, &error);
+    g_assert_no_error(error);
+    g_assert_true(store_begin(st, &error));
+    for (int i = 0; i < 5; i++) {
+        g_autofree char *key = g_strdup_printf("<batch%d@acme.test>", i);
+        add_message(st, 1, key, "the scanner jams on page two");
+    }
+    g_assert_true(store_commit(st, &error));
+    store_close(st);
+    /* Five messages, two a run: three runs, the last one with one. */
+    g_assert_cmpuint(index_all(f->path), ==, 3);
+    {
+        g_autoptr(GPtrArray) hits = search(f->path, "scanner");
+        g_assert_cmpstr(first_tag(hits), ==, "TKT-1");
+    }
+    /* Nothing left: one run that finds nothing. */
+    g_assert_cmpuint(index_all(f->path), ==, 1);
+
+    /* Changed and deleted before indexing: the index never hears of them. */
+    st = store_open(f->path, STORE_READ_WRITE, 1000, &error);
+    g_assert_true(store_begin(st, &error));
+    add_message(st, 3, "<late1@other.test>", "the modem blinks red");
+    add_message(st, 3, "<late2@other.test>", "the modem blinks orange");
+    g_assert_true(store_commit(st, &error));
+    store_close(st);
+    exec_ok(f->path, "UPDATE messages SET text = 'the router blinks red'"
+                     " WHERE message_id = '<late1@other.test>';"
+                     " DELETE FROM messages WHERE message_id = '<late2@other.test>'");
+    fts_integrity_ok(f->path);
+    index_all(f->path);
+    {
+        g_autoptr(GPtrArray) hits = search(f->path, "router");
+        g_assert_cmpstr(first_tag(hits), ==, "TKT-3");
+    }
+    {
+        g_autoptr(GPtrArray) hits = search(f->path, "orange");
+        g_assert_cmpuint(hits->len, ==, 0);
+    }
+    /* Changed after indexing: the index follows. */
+    exec_ok(f->path, "UPDATE messages SET text = 'the switch blinks red'"
+                     " WHERE message_id = '<late1@other.test>'");
+    {
+        g_autoptr(GPtrArray) hits = search(f->path, "router");
+        g_assert_cmpuint(hits->len, ==, 0);
+    }
+    fts_integrity_ok(f->path);
+
+    /* The highest message deleted after indexing: its id comes again. */
+    gint64 top = scalar(f->path, "SELECT max(id) FROM messages");
+    exec_ok(f->path, "DELETE FROM messages WHERE id = (SELECT max(id) FROM messages)");
+    g_assert_cmpint(scalar(f->path, "SELECT last_id FROM fts_indexed WHERE name = 'messages'"), ==,
+                    top - 1);
+    {
+        g_autoptr(GPtrArray) hits = search(f->path, "switch");
+        g_assert_cmpuint(hits->len, ==, 0);
+    }
+    st = store_open(f->path, STORE_READ_WRITE, 1000, &error);
+    g_assert_true(store_begin(st, &error));
+    add_message(st, 2, "<again@acme.test>", "the badge reader refuses my card");
+    g_assert_true(store_commit(st, &error));
+    store_close(st);
+    g_assert_cmpint(scalar(f->path, "SELECT id FROM messages WHERE message_id = '<again@acme.test>'"),
+                    ==, top);
+    index_all(f->path);
+    {
+        g_autoptr(GPtrArray) hits = search(f->path, "badge");
+        g_assert_cmpstr(first_tag(hits), ==, "TKT-2");
+    }
+    fts_integrity_ok(f->path);
 }
 
 /* ---- statistics and customers ---- */
@@ -969,6 +1141,8 @@ main(int argc, char **argv)
     ADD("/admin/search/words", test_search);
     ADD("/admin/search/migration-indexes-old-rows", test_search_migration);
     ADD("/admin/search/words-across-messages", test_search_across_messages);
+    ADD("/admin/search/migration-keeps-index", test_search_migration_batched);
+    ADD("/admin/search/batched-index", test_search_batched_index);
     g_test_add_func("/admin/stats/percentile", test_percentile);
     ADD("/admin/stats/read", test_stats);
     ADD("/admin/customers", test_customers);

@@ -119,6 +119,46 @@ test_encoding(void)
     parser_mail_free(m);
 }
 
+/* A long thread keeps its root and its newest ids, folded between ids;
+ * an id from hostile mail loses what a msg-id may not have. */
+static void
+test_references(void)
+{
+    g_autoptr(GDateTime) date = g_date_time_new_utc(2026, 11, 24, 9, 0, 0);
+    g_autoptr(GPtrArray) refs = g_ptr_array_new_with_free_func(g_free);
+    struct outbound_mail m = {
+        .from = "Support <support@example.com>",
+        .to = (const char *const[]){ "jan@acme.test", NULL },
+        .subject = "[TKT-1] Re: printer",
+        .body = "Hello\n",
+        .in_reply_to = "caf\xc3\xa9 <x>\r\nBcc: y@z",
+        .references = refs,
+        .message_id = "tm.1.abc@tickets.example.com",
+        .auto_submitted = "auto-replied",
+        .loop = "tickets.example.com; mac=0123456789abcdef",
+        .date = date,
+    };
+
+    for (int i = 0; i < 25; i++)
+        g_ptr_array_add(refs, g_strdup_printf("ref%02d.0123456789@acme.test", i));
+    g_autofree char *text = compose_mail(&m);
+    g_auto(GStrv) h = headers(text);
+
+    g_assert_true(has_header(h, "In-Reply-To: <cafxBcc:y@z>"));
+    for (char **p = h; *p != NULL; p++) {
+        if (!g_str_has_prefix(*p, "References:"))
+            continue;
+        g_assert_nonnull(strstr(*p, "<ref00.0123456789@acme.test> <ref06."));
+        g_assert_null(strstr(*p, "<ref05."));
+        g_assert_nonnull(strstr(*p, "<ref24.0123456789@acme.test>"));
+    }
+    g_auto(GStrv) lines = g_strsplit(text, "\r\n", -1);
+    for (char **l = lines; *l != NULL && **l != '\0'; l++)
+        g_assert_cmpuint(strlen(*l), <=, 78);
+    for (const char *p = text; *p != '\0'; p++)
+        g_assert_cmpuint((unsigned char)*p, <, 0x80);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -127,5 +167,6 @@ main(int argc, char **argv)
     g_test_add_func("/compose/headers", test_headers);
     g_test_add_func("/compose/no-injection", test_no_injection);
     g_test_add_func("/compose/encoding", test_encoding);
+    g_test_add_func("/compose/references", test_references);
     return g_test_run();
 }
