@@ -17,6 +17,7 @@
  * than 78 characters unless one word is (a msg-id).
  */
 #include <string.h>
+#include <sys/random.h>
 
 #include <gmime/gmime.h>
 
@@ -181,9 +182,21 @@ compose_message_id(const char *hostname)
 {
     g_autofree char *host = one_line(hostname);
 
+    guint8 r[16];
+    char hex[2 * sizeof r + 1];
+
     g_strdelimit(host, " <>@", '-');
-    return g_strdup_printf("tm.%" G_GINT64_FORMAT ".%08x%08x@%s", g_get_real_time(),
-                           g_random_int(), g_random_int(), host);
+    /* 128 bits from the kernel: GLib's g_random_int() is a Mersenne
+     * Twister, whose next outputs anyone can work out from the Message-IDs
+     * of enough of our mail, and a Message-ID that can be guessed before it
+     * is sent is a reference a forger can write in advance.  getrandom()
+     * with no flags blocks only before the kernel's pool is first ready. */
+    if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
+        for (gsize i = 0; i < sizeof r; i++)
+            r[i] = (guint8)g_random_int();
+    for (gsize i = 0; i < sizeof r; i++)
+        g_snprintf(hex + 2 * i, 3, "%02x", r[i]);
+    return g_strdup_printf("tm.%" G_GINT64_FORMAT ".%s@%s", g_get_real_time(), hex, host);
 }
 
 char *

@@ -159,6 +159,23 @@ test_references(void)
         g_assert_cmpuint((unsigned char)*p, <, 0x80);
 }
 
+/* 128 random bits a Message-ID, and a host name that cannot break it. */
+static void
+test_message_id(void)
+{
+    g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+
+    for (int i = 0; i < 1000; i++) {
+        char *id = compose_message_id("tickets.example.com");
+        g_assert_true(g_regex_match_simple("^tm\\.[0-9]+\\.[0-9a-f]{32}@tickets\\.example\\.com$",
+                                           id, 0, 0));
+        g_assert_false(g_hash_table_contains(seen, id));
+        g_hash_table_add(seen, id);
+    }
+    g_autofree char *odd = compose_message_id("a b<c>@d\r\nX-Evil: 1");
+    g_assert_null(strpbrk(strchr(odd, '@') + 1, " <>@\r\n"));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -168,5 +185,6 @@ main(int argc, char **argv)
     g_test_add_func("/compose/no-injection", test_no_injection);
     g_test_add_func("/compose/encoding", test_encoding);
     g_test_add_func("/compose/references", test_references);
+    g_test_add_func("/compose/message-id", test_message_id);
     return g_test_run();
 }
