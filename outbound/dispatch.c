@@ -29,6 +29,7 @@
 #include <curl/curl.h>
 
 #include "outbound/dispatch.h"
+#include "router/address.h"
 #include "router/event.h"
 #include "util/log.h"
 #include "util/timefmt.h"
@@ -162,6 +163,16 @@ is_webhook(const struct outbox_row *row)
     return strcmp(row->transport, "webhook") == 0;
 }
 
+static bool
+refuse_address(struct attempt *a, const char *what, const char *addr)
+{
+    g_autofree char *shown = g_strescape(addr, NULL);
+
+    a->error = g_strdup_printf("%s \"%s\" is not a plain address; not sent", what, shown);
+    a->outcome = DELIVERY_FAILED;
+    return false;
+}
+
 /* Sets CURL up for A from scratch (the handle keeps nothing of the last
  * row but its connection). False when the row cannot be sent at all. */
 static bool
@@ -171,6 +182,16 @@ attempt_prepare(CURL *curl, struct attempt *a)
         a->error = g_strdup("the outbox row has no recipient");
         a->outcome = DELIVERY_FAILED;
         return false;
+    }
+    /* The router writes only plain addresses; a row that holds anything
+     * else (an old row, a hand-edited database) is not handed to libcurl,
+     * which would put it into an SMTP command as it is. */
+    if (!is_webhook(a->row)) {
+        for (char **p = a->row->recipients; *p != NULL; p++)
+            if (!router_is_plain_address(*p))
+                return refuse_address(a, "recipient", *p);
+        if (*a->row->mail_from != '\0' && !router_is_plain_address(a->row->mail_from))
+            return refuse_address(a, "return path", a->row->mail_from);
     }
     curl_easy_reset(curl);
     a->errbuf[0] = '\0';

@@ -182,4 +182,19 @@ like "$(cat "$E2E_DIR/8bit.txt")" 'RCPT 5[0-9][0-9]|MAIL 5[0-9][0-9]' \
     "a sender address that is not UTF-8 is refused"
 is "$(tickets)" "$n" "and opens no ticket"
 
+# 9. An outbox row with an address that is not plain (an old row, a
+# hand-edited database) is failed by the dispatcher, never sent.
+sqlite3 -cmd '.timeout 5000' "$DB" "INSERT INTO outbox (kind, template, transport, mail_from,
+    recipients, body, created_at, next_attempt_at) VALUES ('notice', 'staff-new', 'smtp', '',
+    '[\"x@example.com>\r\nRCPT TO:<victim@third.test\"]', 'Subject: x\r\n\r\nx\r\n',
+    '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')"
+bad=$(sql "SELECT max(id) FROM outbox")
+wait_for 1 20 sql "SELECT count(*) FROM outbox WHERE id = $bad AND status = 'failed'"
+is "$(sql "SELECT status FROM outbox WHERE id = $bad")" "failed" \
+    "an outbox row whose recipient is no plain address fails"
+like "$(sql "SELECT last_error FROM outbox WHERE id = $bad")" 'is not a plain address; not sent' \
+    "and says why"
+is "$(grep -c 'victim@third.test' "$SINK_DIR"/* 2>/dev/null | awk -F: '{n += $2} END {print n + 0}')" "0" \
+    "nothing reaches the address smuggled into it"
+
 done_testing
