@@ -18,6 +18,7 @@
 
 #include "config/config.h"
 #include "config/ical.h"
+#include "router/address.h"
 #include "router/router.h"
 #include "util/lines.h"
 
@@ -284,9 +285,15 @@ check_delimiter(const char *v)
 static const char *
 check_domain(const char *v)
 {
+    g_autofree char *ascii = NULL;
+
     if (*v == '\0' || *v == '.' || strchr(v, '.') == NULL)
         return "must be a domain name such as example.com";
-    for (const char *p = v; *p != '\0'; p++)
+    /* An international domain is kept in its xn-- form: the form mail is
+     * compared in, as the lists keep it. */
+    if (g_hostname_is_non_ascii(v) && (ascii = router_ascii_domain(v)) == NULL)
+        return "is no international domain name IDNA accepts";
+    for (const char *p = ascii != NULL ? ascii : v; *p != '\0'; p++)
         if (!g_ascii_isalnum(*p) && *p != '-' && *p != '.')
             return "must be a domain name such as example.com (no @, no spaces)";
     return NULL;
@@ -626,6 +633,18 @@ read_key(GKeyFile *kf, const struct scan *s, const char *group, const struct key
                 g_strfreev(items);
                 return false;
             }
+        }
+        /* Domains and addresses are kept as mail is compared with them:
+         * lower case, an international domain in its xn-- form. */
+        for (char **p = items; def->check == check_domain && *p != NULL; p++) {
+            char *ascii = router_ascii_domain(*p);
+            g_free(*p);
+            *p = ascii;
+        }
+        for (char **p = items; def->check == check_address && *p != NULL; p++) {
+            char *normal = router_normal_address(*p);
+            g_free(*p);
+            *p = normal;
         }
         /* Networks are kept parsed: they are matched on every connection. */
         if (def->check == check_network) {

@@ -197,9 +197,43 @@ router_is_plain_address(const char *addr)
 }
 
 char *
+router_ascii_domain(const char *domain)
+{
+    g_autofree char *ascii = NULL;
+
+    if (domain == NULL)
+        return NULL;
+    /* g_hostname_to_ascii() is IDNA: it refuses what no registry could
+     * have given out, and maps the U-label to the xn-- form DKIM, DNS and
+     * SMTP without SMTPUTF8 use. */
+    if (!g_hostname_is_non_ascii(domain))
+        return g_ascii_strdown(domain, -1);
+    ascii = g_hostname_to_ascii(domain);
+    return ascii != NULL ? g_ascii_strdown(ascii, -1) : NULL;
+}
+
+char *
 router_normal_address(const char *addr)
 {
-    return addr != NULL ? g_ascii_strdown(addr, -1) : NULL;
+    const char *at;
+    g_autofree char *domain = NULL;
+
+    if (addr == NULL)
+        return NULL;
+    at = strrchr(addr, '@');
+    if (at == NULL || (domain = router_ascii_domain(at + 1)) == NULL)
+        return g_ascii_strdown(addr, -1);
+    g_autofree char *local = g_ascii_strdown(addr, at - addr);
+    return g_strconcat(local, "@", domain, NULL);
+}
+
+bool
+router_same_address(const char *a, const char *b)
+{
+    g_autofree char *na = router_normal_address(a);
+    g_autofree char *nb = router_normal_address(b);
+
+    return na != NULL && nb != NULL && strcmp(na, nb) == 0;
 }
 
 /* The local part P..END with its quotes removed and its escapes undone;

@@ -26,10 +26,19 @@
  * FULL STOP, HYPHEN, MINUS SIGN, ...), no combining mark on an ASCII
  * character. */
 bool router_is_plain_address(const char *addr);
-/* ADDR as the outbox and ack_limit count it: ASCII letters in lower case,
- * every other byte as it is (Unicode case folding would merge addresses
- * that are not the same mailbox: KELVIN SIGN is no 'k'). */
+/* ADDR as the outbox and ack_limit count it and every comparison with the
+ * policy sees it: ASCII letters in lower case, every other byte of the
+ * local part as it is (Unicode case folding would merge addresses that are
+ * not the same mailbox: KELVIN SIGN is no 'k'), and an international
+ * domain in its ASCII form (bücher.example is xn--bcher-kva.example), as
+ * the policy's domains are kept.  A domain IDNA refuses stays as written. */
 char *router_normal_address(const char *addr);
+/* DOMAIN in lower-case ASCII, an international one as its xn-- form; NULL
+ * when DOMAIN is NULL or IDNA refuses it. */
+char *router_ascii_domain(const char *domain);
+/* Whether A and B are one address once both are normal (a requester
+ * stored before domains were kept in ASCII still matches). */
+bool router_same_address(const char *a, const char *b);
 /* An envelope recipient (with or without its angle brackets) as the
  * support-address and ticket-tag checks compare it: a source route
  * ("@a,@b:") dropped, the local part's quotes removed and its backslash

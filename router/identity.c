@@ -58,8 +58,9 @@ contact_owner(const struct policy *p, const char *addr)
 }
 
 const struct customer *
-router_find_customer(const struct policy *p, const char *addr)
+router_find_customer(const struct policy *p, const char *addr_as_written)
 {
+    g_autofree char *addr = router_normal_address(addr_as_written);
     const struct customer *c;
     const char *at;
 
@@ -78,8 +79,9 @@ router_find_customer(const struct policy *p, const char *addr)
 }
 
 bool
-router_is_staff(const struct policy *p, const char *addr)
+router_is_staff(const struct policy *p, const char *addr_as_written)
 {
+    g_autofree char *addr = router_normal_address(addr_as_written);
     const char *at;
 
     if (addr == NULL || (at = strrchr(addr, '@')) == NULL)
@@ -122,8 +124,9 @@ is_aligned(const char *signer, const char *domain)
 }
 
 const char *
-router_auth_vouches(const struct policy *p, const GPtrArray *results, const char *from)
+router_auth_vouches(const struct policy *p, const GPtrArray *results, const char *from_as_written)
 {
+    g_autofree char *from = router_normal_address(from_as_written);
     const char *at = from != NULL ? strrchr(from, '@') : NULL;
 
     if (at == NULL || results == NULL || p->authserv_ids == NULL)
@@ -134,10 +137,13 @@ router_auth_vouches(const struct policy *p, const GPtrArray *results, const char
             !g_strv_contains((const char *const *)p->authserv_ids, r->authserv_id) ||
             strcmp(r->result, "pass") != 0)
             continue;
-        if (strcmp(r->method, "dmarc") == 0 && r->header_from != NULL &&
-            g_ascii_strcasecmp(r->header_from, at + 1) == 0)
+        /* A verifier may write a domain as the header had it. */
+        g_autofree char *header_from = router_ascii_domain(r->header_from);
+        g_autofree char *header_d = router_ascii_domain(r->header_d);
+        if (strcmp(r->method, "dmarc") == 0 && header_from != NULL &&
+            strcmp(header_from, at + 1) == 0)
             return "dmarc";
-        if (strcmp(r->method, "dkim") == 0 && r->header_d != NULL && is_aligned(r->header_d, at + 1))
+        if (strcmp(r->method, "dkim") == 0 && header_d != NULL && is_aligned(header_d, at + 1))
             return "dkim";
     }
     return NULL;
@@ -152,10 +158,13 @@ domains_aligned(const char *a, const char *b)
 }
 
 const char *
-router_sender_verified(const struct policy *p, const struct router_input *in, const char *from)
+router_sender_verified(const struct policy *p, const struct router_input *in,
+                       const char *from_as_written)
 {
+    g_autofree char *from = router_normal_address(from_as_written);
+    g_autofree char *envelope_from = router_normal_address(in->envelope_from);
     const char *at = from != NULL ? strrchr(from, '@') : NULL;
-    const char *env_at = in->envelope_from != NULL ? strrchr(in->envelope_from, '@') : NULL;
+    const char *env_at = envelope_from != NULL ? strrchr(envelope_from, '@') : NULL;
     const char *vouch;
 
     if (p->verify_senders == VERIFY_NONE)

@@ -83,7 +83,7 @@ is_participant(const struct sender *s, const struct ticket *t)
     if (s->verified == NULL)
         return false;
     if (s->requester != NULL && *t->requester != '\0' &&
-        g_ascii_strcasecmp(s->requester, t->requester) == 0)
+        router_same_address(s->requester, t->requester))
         return true;
     return s->customer != NULL && t->customer != NULL && strcmp(s->customer->name, t->customer) == 0;
 }
@@ -462,7 +462,7 @@ is_ticket_reader(const struct policy *p, const struct ticket *t, const char *add
 
     if (addr == NULL)
         return false;
-    if (*t->requester != '\0' && g_ascii_strcasecmp(addr, t->requester) == 0)
+    if (*t->requester != '\0' && router_same_address(addr, t->requester))
         return true;
     c = router_find_customer(p, addr);
     return c != NULL && t->customer != NULL && strcmp(c->name, t->customer) == 0;

@@ -223,7 +223,11 @@ test_normal(void)
         /* No Unicode case folding: KELVIN SIGN is not 'k', and an upper
          * case letter beyond ASCII is some other mailbox's to fold. */
         { "\u212aelvin@acme.test", "\u212aelvin@acme.test" },
-        { "J\u00d6RG@M\u00dcLLER.example", "j\u00d6rg@m\u00dcller.example" },
+        /* A domain is no mailbox: IDNA folds it, and it is kept in the
+         * xn-- form the policy's domains are kept in. */
+        { "J\u00d6RG@M\u00dcLLER.example", "j\u00d6rg@xn--mller-kva.example" },
+        { "jan@b\u00fccher.example", "jan@xn--bcher-kva.example" },
+        { "Jan@XN--BCHER-KVA.example", "jan@xn--bcher-kva.example" },
         { "\u0130stanbul@acme.test", "\u0130stanbul@acme.test" },
     };
 
@@ -232,6 +236,11 @@ test_normal(void)
         g_autofree char *got = router_normal_address(rows[i].addr);
         g_assert_cmpstr(got, ==, rows[i].normal);
     }
+    g_assert_true(router_same_address("jan@b\u00fccher.example", "JAN@xn--bcher-kva.EXAMPLE"));
+    g_assert_false(router_same_address("jan@b\u00fccher.example", "jan@bucher.example"));
+    g_assert_false(router_same_address(NULL, "jan@acme.test"));
+    g_autofree char *domain = router_ascii_domain("B\u00dcCHER.Example");
+    g_assert_cmpstr(domain, ==, "xn--bcher-kva.example");
 }
 
 int
