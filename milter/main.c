@@ -512,43 +512,35 @@ signal_loop(struct daemon_state *ds, const sigset_t *set)
     }
 }
 
-int
-main(int argc, char **argv)
+struct options {
+    const char *config_path;
+    char *pidfile; /* -p, else the config's */
+    bool foreground, check_only, debug;
+};
+
+/* Reads the command line into O: -1 to go on, else the exit status. */
+static int
+parse_options(int argc, char **argv, struct options *o)
 {
-    const char *config_path = DEFAULT_CONFIG;
-    g_autofree char *pidfile = NULL;
-    bool foreground = false, check_only = false, debug = false;
-    g_autoptr(GError) error = NULL;
-    struct daemon_state ds = { 0 };
-    struct config *cfg;
-    struct store *st;
-    struct store_writer *writer;
-    struct keys *keys = NULL;
-    GThread *milter;
-    struct passwd *pw;
-    g_autofree char *user_name = NULL;
-    uid_t user_uid = 0;
-    gid_t user_gid = 0;
-    sigset_t signals;
-    int opt, pid_fd = -1;
+    int opt;
 
     while ((opt = getopt(argc, argv, "c:dfp:tVh")) != -1) {
         switch (opt) {
         case 'c':
-            config_path = optarg;
+            o->config_path = optarg;
             break;
         case 'd':
-            debug = true;
+            o->debug = true;
             break;
         case 'f':
-            foreground = true;
+            o->foreground = true;
             break;
         case 'p':
-            g_free(pidfile);
-            pidfile = g_strdup(optarg);
+            g_free(o->pidfile);
+            o->pidfile = g_strdup(optarg);
             break;
         case 't':
-            check_only = true;
+            o->check_only = true;
             break;
         case 'V':
             printf("ticket-milter %s\n", VERSION);
@@ -562,45 +554,33 @@ main(int argc, char **argv)
         usage();
         return EX_USAGE;
     }
+    return -1;
+}
 
-    cfg = config_load(config_path, &error);
-    if (cfg == NULL) {
-        fprintf(stderr, "ticket-milter: %s\n", error->message);
-        return EX_CONFIG;
-    }
-    g_autoptr(GPtrArray) warnings = config_warnings(cfg);
-    if (check_only) {
-        for (guint i = 0; i < warnings->len; i++)
-            printf("ticket-milter: %s: warning: %s\n", config_path,
-                   (const char *)g_ptr_array_index(warnings, i));
-        printf("ticket-milter: %s: configuration OK\n", config_path);
-        config_unref(cfg);
-        return 0;
-    }
-    /* The database, its journal and the secret hold customers' mail and
-     * keys: not for every local user to read. */
-    umask(027);
-    /* A reload after daemon() has moved us to / reads the same file. */
-    ds.config_path = g_canonicalize_filename(config_path, NULL);
-    /* A copy: a reload frees the config it came from. */
-    if (pidfile == NULL)
-        pidfile = g_strdup(cfg->pid_file);
-
-    /* Blocked before any thread exists, so that every thread inherits it
-     * and only sigwait() sees these. */
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGTERM);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGUSR1);
-    sigaddset(&signals, SIGUSR2);
-    sigaddset(&signals, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &signals, NULL);
+/* Blocked before any thread exists, so that every thread inherits it and
+ * only sigwait() sees these. */
+static void
+block_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGUSR1);
+    sigaddset(set, SIGUSR2);
+    sigaddset(set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, set, NULL);
     signal(SIGPIPE, SIG_IGN);
+}
 
-    log_init("ticket-milter", foreground && !stderr_is_journal());
-    log_set_debug(debug);
-    parser_init();
-    dispatch_global_init();
+/* What root is needed for: the socket bound, then the user taken, then
+ * the pid file opened as that user.  0, or the exit status. */
+static int
+take_socket_and_user(const struct config *cfg, const char *pidfile, int *pid_fd)
+{
+    struct passwd *pw;
+    g_autofree char *user_name = NULL;
+    uid_t user_uid = 0;
+    gid_t user_gid = 0;
 
     if (!lookup_user(cfg, &pw))
         return EX_NOUSER;
@@ -613,70 +593,168 @@ main(int argc, char **argv)
     /* Not unbound on failure: the file may be another daemon's. */
     if (!bind_socket(cfg))
         return EX_UNAVAILABLE;
-    /* Reloads may name another socket; the one we bound is this. */
-    g_autofree char *bound_socket = g_strdup(cfg->socket);
     if (user_name != NULL && !drop_privileges(user_name, user_uid, user_gid)) {
         unbind_socket(cfg);
         return EX_OSERR;
     }
-    if (pidfile != NULL && (pid_fd = pidfile_open(pidfile)) < 0) {
+    if (pidfile != NULL && (*pid_fd = pidfile_open(pidfile)) < 0) {
         unbind_socket(cfg);
         return EX_CANTCREAT;
     }
+    return 0;
+}
 
-    /* Opening (and migrating) now means a database we cannot use stops us
-     * here, with the reason on the terminal, not at the first message. */
-    st = store_open(cfg->database, STORE_READ_WRITE, cfg->busy_timeout, &error);
-    if (st == NULL) {
+/* The database opened (and migrated) and the keys made from its secret,
+ * before the daemon detaches: a database we cannot use stops us here,
+ * with the reason on the terminal, not at the first message.  0, or the
+ * exit status. */
+static int
+open_database(const struct config *cfg, bool foreground, struct store **st, struct keys **keys)
+{
+    g_autoptr(GError) error = NULL;
+
+    *st = store_open(cfg->database, STORE_READ_WRITE, cfg->busy_timeout, &error);
+    if (*st == NULL) {
         fprintf(stderr, "ticket-milter: %s\n", error->message);
         unbind_socket(cfg);
         return EX_UNAVAILABLE;
     }
-    g_autofree char *secret = load_secret(cfg, st, &error);
+    g_autofree char *secret = load_secret(cfg, *st, &error);
     if (secret == NULL) {
         fprintf(stderr, "ticket-milter: %s\n", error->message);
         unbind_socket(cfg);
         return EX_CONFIG;
     }
-    keys = keys_new(secret);
+    *keys = keys_new(secret);
     memset(secret, 0, strlen(secret));
-
-    if (!foreground) {
-        /* SQLite connections must not cross a fork: reopen in the child. */
-        st = store_close(st);
-        /* The working directory stays: relative paths in the config (and
-         * in a reloaded one) keep meaning what they meant at the start. */
-        if (daemon(1, 0) != 0) {
-            fprintf(stderr, "ticket-milter: cannot detach: %s\n", g_strerror(errno));
-            return EX_OSERR;
-        }
-        st = store_open(cfg->database, STORE_READ_WRITE, cfg->busy_timeout, &error);
-        if (st == NULL) {
-            log_error("cannot open database: %s", error->message);
-            return EX_UNAVAILABLE;
-        }
+    if (foreground)
+        return 0;
+    /* SQLite connections must not cross a fork: reopen in the child. */
+    *st = store_close(*st);
+    /* The working directory stays: relative paths in the config (and in a
+     * reloaded one) keep meaning what they meant at the start. */
+    if (daemon(1, 0) != 0) {
+        fprintf(stderr, "ticket-milter: cannot detach: %s\n", g_strerror(errno));
+        return EX_OSERR;
     }
-    if (pid_fd >= 0 && !pidfile_write(pid_fd)) {
-        log_error("cannot write the pid file %s: %s", pidfile, g_strerror(errno));
-        return EX_CANTCREAT;
+    *st = store_open(cfg->database, STORE_READ_WRITE, cfg->busy_timeout, &error);
+    if (*st == NULL) {
+        log_error("cannot open database: %s", error->message);
+        return EX_UNAVAILABLE;
     }
+    return 0;
+}
 
-    writer = store_writer_new(st);
-    ds.dispatcher = dispatch_start(cfg, writer, &error);
-    if (ds.dispatcher == NULL) {
+/* The writer, the dispatcher, the scheduler and the milter's view of them.
+ * 0, or the exit status. */
+static int
+start_services(struct daemon_state *ds, struct config *cfg, struct store *st,
+               struct keys *keys, struct store_writer **writer)
+{
+    g_autoptr(GError) error = NULL;
+
+    *writer = store_writer_new(st);
+    ds->dispatcher = dispatch_start(cfg, *writer, &error);
+    if (ds->dispatcher == NULL) {
         log_error("cannot start the outbox dispatcher: %s", error->message);
         return EX_UNAVAILABLE;
     }
     /* Timers that fell due while we were stopped fire now, in order. */
-    ds.scheduler = scheduler_start(cfg, writer, ds.dispatcher, keys, &error);
-    if (ds.scheduler == NULL) {
+    ds->scheduler = scheduler_start(cfg, *writer, ds->dispatcher, keys, &error);
+    if (ds->scheduler == NULL) {
         log_error("cannot start the scheduler: %s", error->message);
         return EX_UNAVAILABLE;
     }
-    milter_setup(cfg, writer, ds.dispatcher, ds.scheduler, keys);
+    milter_setup(cfg, *writer, ds->dispatcher, ds->scheduler, keys);
     stats_start(cfg);
-    ds.cfg = cfg;
-    ds.main_thread = pthread_self();
+    ds->cfg = cfg;
+    ds->main_thread = pthread_self();
+    return 0;
+}
+
+/* libmilter has stopped taking connections.  Sessions it took before may
+ * still reach their end of message: they get their commit.  Then the door
+ * closes (a late one gets 451 and comes again) and the last commits finish
+ * before the writer goes. */
+static void
+stop_services(struct daemon_state *ds, struct store_writer *writer)
+{
+    g_usleep(SETTLE_MS * 1000);
+    if (!milter_drain(DRAIN_MS, false) || !milter_drain(DRAIN_MS, true)) {
+        /* A session still inside its commit would use the writer, the
+         * dispatcher and the scheduler after we freed them. Postfix gets no
+         * answer for it and tries again; the database is consistent. */
+        log_error("stopping with a message still in its commit after %d s: exiting at once",
+                  2 * DRAIN_MS / 1000);
+        _exit(EX_SOFTWARE);
+    }
+    ds->scheduler = scheduler_stop(ds->scheduler);
+    ds->dispatcher = dispatch_stop(ds->dispatcher);
+    store_writer_free(writer);
+    /* Last, so that the final figures include everything above. */
+    stats_stop();
+}
+
+int
+main(int argc, char **argv)
+{
+    struct options o = { .config_path = DEFAULT_CONFIG };
+    g_autofree char *pidfile = NULL;
+    g_autoptr(GError) error = NULL;
+    struct daemon_state ds = { 0 };
+    struct config *cfg;
+    struct store *st = NULL;
+    struct store_writer *writer = NULL;
+    struct keys *keys = NULL;
+    GThread *milter;
+    sigset_t signals;
+    int rc, pid_fd = -1;
+
+    rc = parse_options(argc, argv, &o);
+    pidfile = o.pidfile;
+    if (rc >= 0)
+        return rc;
+    cfg = config_load(o.config_path, &error);
+    if (cfg == NULL) {
+        fprintf(stderr, "ticket-milter: %s\n", error->message);
+        return EX_CONFIG;
+    }
+    g_autoptr(GPtrArray) warnings = config_warnings(cfg);
+    if (o.check_only) {
+        for (guint i = 0; i < warnings->len; i++)
+            printf("ticket-milter: %s: warning: %s\n", o.config_path,
+                   (const char *)g_ptr_array_index(warnings, i));
+        printf("ticket-milter: %s: configuration OK\n", o.config_path);
+        config_unref(cfg);
+        return 0;
+    }
+    /* The database, its journal and the secret hold customers' mail and
+     * keys: not for every local user to read. */
+    umask(027);
+    /* A reload after daemon() has moved us to / reads the same file. */
+    ds.config_path = g_canonicalize_filename(o.config_path, NULL);
+    /* A copy: a reload frees the config it came from. */
+    if (pidfile == NULL)
+        pidfile = g_strdup(cfg->pid_file);
+
+    block_signals(&signals);
+    log_init("ticket-milter", o.foreground && !stderr_is_journal());
+    log_set_debug(o.debug);
+    parser_init();
+    dispatch_global_init();
+
+    if ((rc = take_socket_and_user(cfg, pidfile, &pid_fd)) != 0)
+        return rc;
+    /* Reloads may name another socket; the one we bound is this. */
+    g_autofree char *bound_socket = g_strdup(cfg->socket);
+    if ((rc = open_database(cfg, o.foreground, &st, &keys)) != 0)
+        return rc;
+    if (pid_fd >= 0 && !pidfile_write(pid_fd)) {
+        log_error("cannot write the pid file %s: %s", pidfile, g_strerror(errno));
+        return EX_CANTCREAT;
+    }
+    if ((rc = start_services(&ds, cfg, st, keys, &writer)) != 0)
+        return rc;
     log_info("starting ticket-milter %s socket=%s database=%s uid=%ld", VERSION, cfg->socket,
              cfg->database, (long)geteuid());
     for (guint i = 0; i < warnings->len; i++)
@@ -692,25 +770,7 @@ main(int argc, char **argv)
         log_error("the milter stopped without being asked to (libmilter took a SIGHUP, or its "
                   "socket failed): exiting with status %d so that a supervisor starts it again",
                   EX_SOFTWARE);
-
-    /* libmilter has stopped taking connections. Sessions it took before may
-     * still reach their end of message: they get their commit. Then the
-     * door closes (a late one gets 451 and comes again) and the last
-     * commits finish before the writer goes. */
-    g_usleep(SETTLE_MS * 1000);
-    if (!milter_drain(DRAIN_MS, false) || !milter_drain(DRAIN_MS, true)) {
-        /* A session still inside its commit would use the writer, the
-         * dispatcher and the scheduler after we freed them. Postfix gets no
-         * answer for it and tries again; the database is consistent. */
-        log_error("stopping with a message still in its commit after %d s: exiting at once",
-                  2 * DRAIN_MS / 1000);
-        _exit(EX_SOFTWARE);
-    }
-    ds.scheduler = scheduler_stop(ds.scheduler);
-    ds.dispatcher = dispatch_stop(ds.dispatcher);
-    writer = store_writer_free(writer);
-    /* Last, so that the final figures include everything above. */
-    stats_stop();
+    stop_services(&ds, writer);
     /* libmilter removes a unix socket only when not running as root. */
     if (unix_socket_path(bound_socket) != NULL)
         unlink(unix_socket_path(bound_socket));

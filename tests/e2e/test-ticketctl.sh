@@ -14,7 +14,10 @@ ok $? "a customer's mail opens TKT-1"
 send_mail "$F/second-question.eml"
 ok $? "a second one opens TKT-2"
 
-# Options.
+# Options.  A stored message is searchable shortly after its 250 (the
+# daemon indexes when idle): wait for it as a user would look again.
+found() { tctl search --json checkout | json 'len(d)'; }
+wait_for 1 10 found
 is "$(tctl search --limit=1 --json checkout | json 'len(d)')" "1" "--limit=1 works"
 is "$(tctl search --limit 1 --json checkout | json 'len(d)')" "1" "and --limit 1 too"
 out=$(tctl list --before 2026-01-01 2>&1)
