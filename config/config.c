@@ -1154,6 +1154,53 @@ warn_networks(GPtrArray *out, const struct config *cfg, const char *key, GPtrArr
     }
 }
 
+/* Whether masks A and B hold an address in common: networks are nested
+ * or apart, so one holds the other's first address. */
+static bool
+masks_overlap(GInetAddressMask *a, GInetAddressMask *b)
+{
+    return g_inet_address_mask_matches(a, g_inet_address_mask_get_address(b)) ||
+           g_inet_address_mask_matches(b, g_inet_address_mask_get_address(a));
+}
+
+/* A client in both trusted_networks and authserv_networks: a verifier
+ * there (a front MX, a filter that reinjects) hands on mail from anyone,
+ * and the trusted network makes a staff From believed before its
+ * Authentication-Results are read, so every forged staff mail it relays
+ * passes.  An authserv network of every address (/0: verifiers that are
+ * milters in the same smtpd, see ticket-milter.conf(5)) names no relay,
+ * and is warned of as wide already. */
+static void
+warn_trusted_verifiers(GPtrArray *out, const struct config *cfg)
+{
+    for (guint i = 0; i < cfg->trusted_networks->len; i++) {
+        GInetAddressMask *trusted = g_ptr_array_index(cfg->trusted_networks, i);
+        g_autofree char *net = g_inet_address_mask_to_string(trusted);
+
+        for (guint j = 0; j < cfg->authserv_networks->len; j++) {
+            GInetAddressMask *verifiers = g_ptr_array_index(cfg->authserv_networks, j);
+            g_autofree char *other = NULL;
+            g_autofree char *how = NULL;
+
+            if (g_inet_address_mask_get_length(verifiers) == 0 ||
+                !masks_overlap(trusted, verifiers))
+                continue;
+            other = g_inet_address_mask_to_string(verifiers);
+            how = g_inet_address_mask_equal(trusted, verifiers)
+                      ? g_strdup("is also in [staff] authserv_networks")
+                      : g_strdup_printf("overlaps %s of [staff] authserv_networks", other);
+            add_warning(out, cfg, "staff", "trusted_networks",
+                        "%s %s: a verifier there hands on mail"
+                        " from anyone, and its trusted network makes every staff From it"
+                        " relays believed before its Authentication-Results are read, so"
+                        " forged staff mail passes; take the verifiers out of"
+                        " trusted_networks (their Authentication-Results vouch for the staff"
+                        " mail they pass on) and name there only the networks staff send from",
+                        net, how);
+        }
+    }
+}
+
 /* The [staff] key that makes ADDR (lower-case) staff; NULL: none. */
 static const char *
 staff_rule(const struct config *cfg, const char *addr)
@@ -1170,13 +1217,28 @@ staff_rule(const struct config *cfg, const char *addr)
 }
 
 /* A customer's contact that staff rules also match: the router takes the
- * named contact for the customer's, so its mail is never staff mail. */
+ * named contact for the customer's, so its mail is never staff mail.  A
+ * customer's domain that is also a staff domain goes the other way: the
+ * staff rule wins over a customer's domain (router/identity.c), so every
+ * address there but the named contacts is staff, and the customer's own
+ * DKIM or DMARC pass makes it trusted staff mail. */
 static void
 warn_staff_contacts(GPtrArray *out, const struct config *cfg)
 {
     for (guint i = 0; i < cfg->customers->len; i++) {
         const struct customer *c = g_ptr_array_index(cfg->customers, i);
         g_autofree char *group = g_strconcat(CUSTOMER_PREFIX, c->name, NULL);
+
+        for (char **d = c->domains; cfg->staff_domains != NULL && *d != NULL; d++)
+            if (g_strv_contains((const char *const *)cfg->staff_domains, *d))
+                add_warning(out, cfg, group, "domains",
+                            "%s is also in [staff] domains: every address there but the named"
+                            " contacts of %s is staff, so its mail is never %s's, and where"
+                            " Authentication-Results are believed the domain's own DKIM or"
+                            " DMARC pass makes it trusted staff mail that can command any"
+                            " ticket; keep the domain in one of the two, and name the others"
+                            " by address ([staff] addresses, or contacts)",
+                            *d, c->name, c->name);
 
         for (char **p = c->contacts; *p != NULL; p++) {
             const char *rule = staff_rule(cfg, *p);
@@ -1223,6 +1285,7 @@ config_warnings(const struct config *cfg)
                   "can forge the Authentication-Results that make staff mail trusted, unless"
                   " Postfix drops every Authentication-Results header mail arrives with"
                   " (header_checks, see ticket-milter(8))");
+    warn_trusted_verifiers(out, cfg);
     warn_staff_contacts(out, cfg);
     if (!g_str_has_prefix(cfg->socket, "unix:") && !g_str_has_prefix(cfg->socket, "local:"))
         add_warning(out, cfg, "milter", "socket",

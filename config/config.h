@@ -127,8 +127,9 @@ bool config_is_support_address(const struct config *cfg, const char *addr);
  * [staff] trusted_networks: ..."): escalations that reach nobody but the
  * support mailbox, staff trust or Authentication-Results believed from
  * loopback or from very wide networks, authserv_ids with no
- * authserv_networks, a customer's contact that is also staff, an inet
- * socket.  "ticket-milter -t" prints them and the daemon logs them at
+ * authserv_networks, a network in both trusted_networks and
+ * authserv_networks, a customer's contact or domain that is also staff,
+ * an inet socket.  "ticket-milter -t" prints them and the daemon logs them at
  * start. */
 GPtrArray *config_warnings(const struct config *cfg);
 

@@ -22,9 +22,19 @@
  * no filler, variation selector or other default-ignorable code point,
  * no unassigned or private-use code point, no character that NFKC turns
  * into ASCII (fullwidth letters, KELVIN SIGN, SMALL COMMERCIAL AT, ONE
- * DOT LEADER, ...), no dot, dash, plus or slash look-alike (IDEOGRAPHIC
- * FULL STOP, HYPHEN, MINUS SIGN, ...), no combining mark on an ASCII
- * character. */
+ * DOT LEADER, ...), no punctuation or symbol beyond ASCII (categories P
+ * and S: MIDDLE DOT, HYPHEN, MINUS SIGN, IDEOGRAPHIC FULL STOP, ...), no
+ * letter of no script (the modifier letters that draw as quotes or
+ * colons; the Japanese sound marks are letters), no combining mark on an
+ * ASCII character; the local part and each label of the domain in one
+ * script, or in Latin with Han and kana, Han and Bopomofo, or Han and
+ * Hangul (UTS #39's "highly restrictive" mixes), with no ideograph or
+ * kana that draws as a sign or a Latin letter (CJK ONE, KATAKANA NO, ...)
+ * next to a character of another script; not every Cyrillic, Greek or
+ * Armenian letter of it a look-alike of a Latin one; and, when it has a
+ * right-to-left letter, every piece between '.' and '@' displayed in its
+ * place (RFC 5893's Bidi Rule, for the local part too).  An address of
+ * ASCII alone is plain when its syntax is. */
 bool router_is_plain_address(const char *addr);
 /* ADDR as the outbox and ack_limit count it and every comparison with the
  * policy sees it: ASCII letters in lower case, every other byte of the

@@ -12,6 +12,7 @@
  * with SQLite's own message kept in the text.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -581,6 +582,11 @@ store_prepare_all(struct store *st, GError **error)
     return true;
 }
 
+/* The mode bits restrict_files() takes away: every permission of other
+ * users, and setuid, setgid and sticky, which a database file has no use
+ * for and which would survive a copy made by an admin's tool. */
+#define FILE_MODE_DROPPED (S_IRWXO | S_ISUID | S_ISGID | S_ISVTX)
+
 /* The database files (PATH, its -wal and -shm) lose every permission for
  * other users: they hold customers' mail.  New ones are made under the
  * daemon's umask (027), SQLite gives the -wal and -shm files the main
@@ -589,35 +595,81 @@ store_prepare_all(struct store *st, GError **error)
  * is left to change, so it is said once.  Failing to change a mode (a file
  * of another user) is said too, and is no reason not to open.
  *
- * No file is opened for this: closing any descriptor of a file drops every
- * POSIX lock this process holds on it, and the daemon's other connections
- * hold SQLite's locks on these very files.  lstat() then chmod() by name
- * leaves them alone; a symlink is not followed to its target (the
- * directory is the daemon's: whoever can swap a file there can do more). */
+ * Only regular files are changed: a symbolic link (an admin's choice of
+ * where the database lives) is not followed, nor a FIFO or a device.  A
+ * link whose target has bits to lose is logged, for the admin to change
+ * the target; one whose target is fine is not, or every start would say
+ * so.  (SQLite resolves a linked database path and keeps its -wal and
+ * -shm beside the target, where they are not looked at here.)
+ * lstat() says what a name is, and fchmodat(AT_SYMLINK_NOFOLLOW) changes
+ * the mode of what the name is when it runs, so a symbolic link swapped in
+ * between is not followed either: it gives EOPNOTSUPP, and the link is
+ * left as it is and logged.  (A regular file swapped in between gets the
+ * mode the first one was to get; the directory is the daemon's, and
+ * whoever can rename files in it can read them anyway.)
+ *
+ * Our own code opens no descriptor for this: closing one would drop every
+ * POSIX lock this process holds on the file, and the daemon's other
+ * connections hold SQLite's locks on these very files.  glibc's
+ * fchmodat(AT_SYMLINK_NOFOLLOW) opens the name with O_PATH, and closing an
+ * O_PATH descriptor drops no lock. */
 static void
 restrict_files(const char *path)
 {
     static const char *const suffixes[] = { "", "-wal", "-shm" };
     g_autoptr(GString) changed = g_string_new(NULL);
     g_autoptr(GString) failed = g_string_new(NULL);
+    g_autoptr(GString) swapped = g_string_new(NULL);
+    g_autoptr(GString) linked = g_string_new(NULL);
+    bool special = false;
 
     for (guint i = 0; i < G_N_ELEMENTS(suffixes); i++) {
         g_autofree char *file = g_strconcat(path, suffixes[i], NULL);
-        struct stat sb;
+        struct stat sb, target;
+        GString *to;
 
-        if (lstat(file, &sb) != 0 || !S_ISREG(sb.st_mode) || (sb.st_mode & S_IRWXO) == 0)
+        if (lstat(file, &sb) != 0)
             continue;
-        GString *to = chmod(file, sb.st_mode & 07770) == 0 ? changed : failed;
+        if (S_ISLNK(sb.st_mode) && stat(file, &target) == 0 && S_ISREG(target.st_mode) &&
+            (target.st_mode & FILE_MODE_DROPPED) != 0)
+            g_string_append_printf(linked, "%s%s", linked->len > 0 ? ", " : "", file);
+        if (!S_ISREG(sb.st_mode) || (sb.st_mode & FILE_MODE_DROPPED) == 0)
+            continue;
+        if (fchmodat(AT_FDCWD, file, sb.st_mode & 07777 & ~FILE_MODE_DROPPED,
+                     AT_SYMLINK_NOFOLLOW) == 0) {
+            to = changed;
+            special |= (sb.st_mode & (S_ISUID | S_ISGID | S_ISVTX)) != 0;
+        } else {
+            /* EOPNOTSUPP is also glibc's answer when /proc is missing:
+             * only a name that is a link now was swapped. */
+            struct stat now;
+            to = errno == EOPNOTSUPP && lstat(file, &now) == 0 && S_ISLNK(now.st_mode) ? swapped
+                                                                                     : failed;
+        }
         g_string_append_printf(to, "%s%s", to->len > 0 ? ", " : "", file);
     }
-    if (changed->len > 0)
+    if (changed->len > 0 && !special)
         log_warning("database files were open to other users; their permissions for others"
                     " are removed (chmod o-rwx): %s",
                     changed->str);
+    else if (changed->len > 0)
+        log_warning("database files were open to other users or marked setuid, setgid or"
+                    " sticky; those permissions are removed (chmod o-rwx,ug-s,-t): %s",
+                    changed->str);
     if (failed->len > 0)
-        log_warning("database files are open to other users and their mode cannot be changed"
-                    " (chmod o-rwx them as their owner): %s",
+        log_warning("database files are open to other users or marked setuid, setgid or sticky,"
+                    " and their mode cannot be changed (chmod o-rwx,ug-s,-t them as their"
+                    " owner): %s",
                     failed->str);
+    if (linked->len > 0)
+        log_warning("database files are symbolic links to files open to other users or marked"
+                    " setuid, setgid or sticky; links are not followed, so those files are left"
+                    " as they are (chmod o-rwx,ug-s,-t the files they point to): %s",
+                    linked->str);
+    if (swapped->len > 0)
+        log_warning("database files became symbolic links while their mode was being changed;"
+                    " they are left as they are (check who else writes to their directory): %s",
+                    swapped->str);
 }
 
 struct store *

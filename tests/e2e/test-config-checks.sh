@@ -3,8 +3,9 @@
 # meets it, without Postfix: "ticket-milter -t" warns, naming the key and
 # its line, of staff trust on loopback or on a very wide network, of
 # authserv_ids without authserv_networks (empty by default: no
-# Authentication-Results header is believed) and of a contact that is also
-# staff; the daemon refuses a secret file in a directory every user may
+# Authentication-Results header is believed), of a network that is both
+# trusted and a verifier's, and of a contact or a customer's domain that is
+# also staff; the daemon refuses a secret file in a directory every user may
 # write to; and database files readable by all lose that at start, said in
 # one log line, once.
 set -u
@@ -73,17 +74,32 @@ out=$("$TM" -t -c "$T/loop.conf" 2>&1)
 has "$out" "line 9: [staff] authserv_networks: 127.0.0.0/8 covers loopback: any process on this host that can submit mail can forge the Authentication-Results" \
     "it warns of loopback in authserv_networks"
 
+{ base; cat <<'EOF'; } >"$T/verifier.conf"
+[staff]
+domains = example.com
+trusted_networks = 192.0.2.0/24
+authserv_ids = mx.example.com
+authserv_networks = 192.0.2.25
+[customer:acme]
+domains = acme.test; example.com
+EOF
+out=$("$TM" -t -c "$T/verifier.conf" 2>&1)
+has "$out" "line 9: [staff] trusted_networks: 192.0.2.0/24 overlaps 192.0.2.25 of [staff] authserv_networks: a verifier there hands on mail from anyone" \
+    "it warns of a verifier inside a trusted network"
+has "$out" "line 13: [customer:acme] domains: example.com is also in [staff] domains: every address there but the named contacts of acme is staff" \
+    "and of a customer's domain that is also a staff domain"
+
 { base; cat <<'EOF'; } >"$T/quiet.conf"
 [staff]
 addresses = lead@example.com
 trusted_networks = 192.0.2.0/24
 authserv_ids = mx.example.com
-authserv_networks = 192.0.2.25
+authserv_networks = 198.51.100.25
 [customer:acme]
 contacts = jan@acme.test
 EOF
 out=$("$TM" -t -c "$T/quiet.conf" 2>&1)
-is "$(printf '%s\n' "$out" | grep -c -E 'trusted_networks|authserv|contacts')" "0" \
+is "$(printf '%s\n' "$out" | grep -c -E 'trusted_networks|authserv|contacts|domains')" "0" \
     "a config without those has none of these warnings"
 
 # 2. The secret file in a directory every user may write to.

@@ -165,38 +165,77 @@ static const struct {
     const char *name;
     const char *text; /* after MINIMAL, whose last line is 5 */
     const char *expect; /* NULL: no warning of these keys */
+    const char *absent; /* NULL, or what no warning may say */
 } warn_cases[] = {
     { "trusted-loopback", "[staff]\ntrusted_networks = 192.0.2.0/24; 127.0.0.1\n",
-      "line 7: [staff] trusted_networks: 127.0.0.1 covers loopback: any process on this host" },
+      "line 7: [staff] trusted_networks: 127.0.0.1 covers loopback: any process on this host",
+      NULL },
     { "trusted-loopback6", "[staff]\ntrusted_networks = ::1\n",
-      "line 7: [staff] trusted_networks: ::1 covers loopback" },
+      "line 7: [staff] trusted_networks: ::1 covers loopback", NULL },
     { "trusted-everything", "[staff]\ntrusted_networks = 0.0.0.0/0\n",
-      "line 7: [staff] trusted_networks: 0.0.0.0/0 covers loopback" },
+      "line 7: [staff] trusted_networks: 0.0.0.0/0 covers loopback", NULL },
     { "trusted-wide4", "[staff]\ntrusted_networks = 10.0.0.0/8\n",
       "line 7: [staff] trusted_networks: 10.0.0.0/8 is wider than /16 (IPv4) or /48 (IPv6): every"
-      " host in it passes as staff" },
+      " host in it passes as staff", NULL },
     { "trusted-wide6", "[staff]\ntrusted_networks = 2001:db8::/32\n",
-      "line 7: [staff] trusted_networks: 2001:db8::/32 is wider than /16" },
+      "line 7: [staff] trusted_networks: 2001:db8::/32 is wider than /16", NULL },
     { "trusted-fine", "[staff]\ntrusted_networks = 192.0.2.0/24; 10.1.0.0/16; 2001:db8:1::/48\n",
-      NULL },
+      NULL, NULL },
     { "authserv-ids-alone", "[staff]\nauthserv_ids = mx.example.com\n",
-      "line 7: [staff] authserv_ids: set, but [staff] authserv_networks is empty" },
+      "line 7: [staff] authserv_ids: set, but [staff] authserv_networks is empty", NULL },
     { "authserv-loopback",
       "[staff]\nauthserv_ids = mx.example.com\nauthserv_networks = 127.0.0.0/8\n",
       "line 8: [staff] authserv_networks: 127.0.0.0/8 covers loopback: any process on this host"
-      " that can submit mail can forge" },
+      " that can submit mail can forge", NULL },
     { "authserv-fine", "[staff]\nauthserv_ids = mx.example.com\nauthserv_networks = 192.0.2.25\n",
-      NULL },
+      NULL, NULL },
     { "contact-in-staff-domain",
       "[staff]\ndomains = example.com\n[customer:acme]\ndomains = acme.test\n"
       "contacts = ops@acme.test; jan@example.com\n",
       "line 10: [customer:acme] contacts: jan@example.com is also in [staff] domains: the router"
-      " treats it as a contact of acme" },
+      " treats it as a contact of acme", NULL },
     { "contact-is-staff",
       "[staff]\naddresses = lead@partner.test\n[customer:acme]\ncontacts = lead@partner.test\n",
-      "line 9: [customer:acme] contacts: lead@partner.test is also in [staff] addresses" },
+      "line 9: [customer:acme] contacts: lead@partner.test is also in [staff] addresses", NULL },
     { "contact-fine",
-      "[staff]\ndomains = example.com\n[customer:acme]\ncontacts = jan@acme.test\n", NULL },
+      "[staff]\ndomains = example.com\n[customer:acme]\ncontacts = jan@acme.test\n", NULL, NULL },
+    { "trusted-is-verifier",
+      "[staff]\ntrusted_networks = 192.0.2.0/24\nauthserv_ids = mx.example.com\n"
+      "authserv_networks = 198.51.100.25; 192.0.2.0/24\n",
+      "line 7: [staff] trusted_networks: 192.0.2.0/24 is also in [staff] authserv_networks: a"
+      " verifier there hands on mail from anyone", NULL },
+    { "trusted-holds-verifier",
+      "[staff]\ntrusted_networks = 2001:db8:1::/48\nauthserv_ids = mx.example.com\n"
+      "authserv_networks = 2001:db8:1::25\n",
+      "line 7: [staff] trusted_networks: 2001:db8:1::/48 overlaps 2001:db8:1::25 of [staff]"
+      " authserv_networks: a verifier there hands on mail from anyone, and its trusted network"
+      " makes every staff From it relays believed before its Authentication-Results are read,"
+      " so forged staff mail passes; take the verifiers out of trusted_networks", NULL },
+    { "trusted-in-verifiers",
+      "[staff]\ntrusted_networks = 192.0.2.25\nauthserv_ids = mx.example.com\n"
+      "authserv_networks = 192.0.2.0/24\n",
+      "line 7: [staff] trusted_networks: 192.0.2.25 overlaps 192.0.2.0/24 of [staff]"
+      " authserv_networks", NULL },
+    { "trusted-apart-from-verifiers",
+      "[staff]\ntrusted_networks = 192.0.2.0/24; 2001:db8:1::/48\n"
+      "authserv_ids = mx.example.com\nauthserv_networks = 192.0.3.25; 2001:db8:2::25\n",
+      NULL, NULL },
+    /* Verifiers that are milters in our smtpd: every client, on purpose
+     * (warned of as wide), no relay. */
+    { "trusted-with-milter-verifiers",
+      "[staff]\ntrusted_networks = 192.0.2.0/24\nauthserv_ids = mx.example.com\n"
+      "authserv_networks = 0.0.0.0/0; ::/0\n",
+      "line 9: [staff] authserv_networks: 0.0.0.0/0 is wider than",
+      "of [staff] authserv_networks" },
+    { "customer-domain-is-staff",
+      "[staff]\ndomains = example.com; example.net\n[customer:acme]\n"
+      "domains = acme.test; example.net\n",
+      "line 9: [customer:acme] domains: example.net is also in [staff] domains: every address"
+      " there but the named contacts of acme is staff, so its mail is never acme's",
+      "acme.test" },
+    { "customer-domain-fine",
+      "[staff]\ndomains = example.com\n[customer:acme]\ndomains = acme.test; example.net\n",
+      NULL, NULL },
 };
 
 static void
@@ -220,7 +259,10 @@ test_warnings(gconstpointer data)
         g_assert_null(strstr(all, "trusted_networks"));
         g_assert_null(strstr(all, "authserv"));
         g_assert_null(strstr(all, "contacts"));
+        g_assert_null(strstr(all, "[staff] domains"));
     }
+    if (warn_cases[i].absent != NULL)
+        g_assert_null(strstr(all, warn_cases[i].absent));
     config_unref(cfg);
 }
 

@@ -1,9 +1,12 @@
 /*
  * test-store - the schema, the queries and the writer thread, on real
- * SQLite files in a temporary directory.
+ * SQLite files in a temporary directory; and what opening for writing does
+ * to the modes of the database files that are not plain regular files of
+ * ours (setgid, behind a symbolic link, a FIFO).
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <glib.h>
@@ -11,6 +14,7 @@
 #include <sqlite3.h>
 
 #include "store/store.h"
+#include "util/log.h"
 
 struct fixture {
     char *dir;
@@ -353,6 +357,123 @@ test_readonly_file(struct fixture *f, gconstpointer data)
     store_writer_free(w);
 }
 
+static guint
+mode_of(const char *path)
+{
+    struct stat sb;
+
+    g_assert_cmpint(lstat(path, &sb), ==, 0);
+    return sb.st_mode & 07777;
+}
+
+/* Runs the test again in a child whose log goes to stderr and whose umask
+ * is the daemon's; the parent's database path is the child's too.  In the
+ * child, returns true: the caller does its work and checks there.  In the
+ * parent, returns false once the child passed: the caller reads the
+ * child's stderr. */
+static bool
+in_logging_child(struct fixture *f)
+{
+    if (g_test_subprocess()) {
+        g_free(f->path);
+        f->path = g_strdup(g_getenv("TEST_STORE_DB"));
+        log_init("test-store", true);
+        /* As the daemon makes its files. */
+        umask(027);
+        return true;
+    }
+    g_setenv("TEST_STORE_DB", f->path, TRUE);
+    g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDOUT);
+    g_test_trap_assert_passed();
+    return false;
+}
+
+static void
+open_close(const char *path)
+{
+    g_autoptr(GError) error = NULL;
+
+    store_close(store_open(path, STORE_READ_WRITE, 100, &error));
+    g_assert_no_error(error);
+}
+
+/* A database file open to all and setgid: other users' permissions and
+ * the setgid bit go, the group's stay, and the line says which bits. */
+static void
+test_modes_setgid(struct fixture *f, gconstpointer data)
+{
+    if (in_logging_child(f)) {
+        open_close(f->path);
+        g_assert_cmpint(chmod(f->path, 0666 | S_ISGID), ==, 0);
+        g_assert_cmpuint(mode_of(f->path), ==, 0666 | S_ISGID);
+        open_close(f->path);
+        g_assert_cmpuint(mode_of(f->path), ==, 0660);
+        return;
+    }
+    g_autofree char *line = g_strdup_printf(
+        "*database files were open to other users or marked setuid, setgid or sticky; those"
+        " permissions are removed (chmod o-rwx,ug-s,-t): %s, %s-wal, %s-shm\n*",
+        f->path, f->path, f->path);
+    g_test_trap_assert_stderr(line);
+}
+
+/* A database path that is a symbolic link: SQLite follows it, we do not;
+ * the target keeps its mode, the link stays a link, and the line names
+ * the link for the admin to change the file it points to. */
+static void
+test_modes_symlink_not_followed(struct fixture *f, gconstpointer data)
+{
+    if (in_logging_child(f)) {
+        g_autofree char *dir = g_path_get_dirname(f->path);
+        g_autofree char *target = g_build_filename(dir, "elsewhere.db", NULL);
+
+        open_close(target);
+        g_assert_cmpint(chmod(target, 0666), ==, 0);
+        g_assert_cmpint(symlink(target, f->path), ==, 0);
+        open_close(f->path);
+        g_assert_cmpuint(mode_of(target), ==, 0666);
+        g_assert_true(g_file_test(f->path, G_FILE_TEST_IS_SYMLINK));
+        return;
+    }
+    g_autofree char *line = g_strdup_printf(
+        "*database files are symbolic links to files open to other users or marked setuid,"
+        " setgid or sticky; links are not followed, so those files are left as they are"
+        " (chmod o-rwx,ug-s,-t the files they point to): %s\n*",
+        f->path);
+    g_test_trap_assert_stderr(line);
+    g_test_trap_assert_stderr_unmatched("*removed*");
+}
+
+/* A FIFO where the -wal file goes: left as it is and not named, while the
+ * regular files beside it are changed.  (SQLite gives an empty journal
+ * file the main file's mode when it opens it; with both at 0666 it has
+ * nothing to change, so what is seen here is ours.) */
+static void
+test_modes_fifo_left_alone(struct fixture *f, gconstpointer data)
+{
+    if (in_logging_child(f)) {
+        g_autofree char *wal = g_strconcat(f->path, "-wal", NULL);
+        g_autoptr(GError) error = NULL;
+        struct store *st;
+
+        open_close(f->path);
+        g_assert_cmpint(chmod(f->path, 0666), ==, 0);
+        g_assert_cmpint(mkfifo(wal, 0666), ==, 0);
+        g_assert_cmpint(chmod(wal, 0666), ==, 0);
+        st = store_open(f->path, STORE_READ_WRITE, 100, &error);
+        g_assert_no_error(error);
+        g_assert_cmpuint(mode_of(f->path), ==, 0660);
+        g_assert_cmpuint(mode_of(wal), ==, 0666);
+        store_close(st);
+        return;
+    }
+    g_autofree char *line = g_strdup_printf(
+        "*database files were open to other users; their permissions for others are removed"
+        " (chmod o-rwx): %s, %s-shm\n*",
+        f->path, f->path);
+    g_test_trap_assert_stderr(line);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -367,5 +488,8 @@ main(int argc, char **argv)
     ADD("/store/writer/group-commit", test_writer_group_commit);
     ADD("/store/writer/busy", test_writer_busy);
     ADD("/store/writer/readonly", test_readonly_file);
+    ADD("/store/modes/setgid", test_modes_setgid);
+    ADD("/store/modes/symlink-not-followed", test_modes_symlink_not_followed);
+    ADD("/store/modes/fifo-left-alone", test_modes_fifo_left_alone);
     return g_test_run();
 }
