@@ -231,11 +231,12 @@ keep(struct msg_ctx *msg, const void *data, gsize len)
  *
  * Reading a message costs several times its size while GMime holds it
  * (about 4.3 times for a big plain-text mail: the stream's copy, the
- * decoded part, the text in UTF-8, the text kept), and a parse is all CPU:
- * more of them at once than there are processors only adds their memory
- * up.  So parses share a second budget of max_buffered_bytes, each taking
- * PARSE_COST times its message; a parse that does not fit waits for the
- * others to end, and one parse always runs, however big. */
+ * decoded part, the text in UTF-8, the text kept), and what is kept of it
+ * lives until its commit is done; parses are CPU and commits are one at a
+ * time in the writer, so more of them at once only add their memory up.
+ * So a parse and its commit share a second budget of max_buffered_bytes,
+ * each taking PARSE_COST times its message; one that does not fit waits
+ * for the others to end, and one always runs, however big. */
 
 #define PARSE_COST 4
 
@@ -1161,10 +1162,11 @@ too_big(SMFICTX *ctx, const struct msg_ctx *msg, const char *qid)
     return SMFIS_REJECT;
 }
 
-/* The answer at the end of the message MSG, kept whole in msg->raw. */
+/* Parses MSG, kept whole in msg->raw, has it recorded and says what the
+ * client is told. */
 static sfsistat
-end_of_message(SMFICTX *ctx, const struct conn_ctx *conn, const struct msg_ctx *msg,
-               const char *qid)
+parse_and_record(SMFICTX *ctx, const struct conn_ctx *conn, const struct msg_ctx *msg,
+                 const char *qid)
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(GDateTime) now = NULL;
@@ -1172,19 +1174,9 @@ end_of_message(SMFICTX *ctx, const struct conn_ctx *conn, const struct msg_ctx *
     struct mail *mail;
     sfsistat rc;
 
-    /* Outgoing mail that is no staff reply goes on as it came. */
-    if (msg->is_ignored)
-        return SMFIS_CONTINUE;
-    /* Before the budget: a retry of a message too big cannot help. */
-    if (msg->too_big)
-        return too_big(ctx, msg, qid);
-    if (msg->over_budget)
-        return budget_deferred(ctx, msg, qid);
     struct parser_limits limits = parse_limits(msg->cfg);
-    guint64 cost = parse_begin(msg);
     mail = parser_mail_parse_limited((const char *)msg->raw->data, msg->raw->len, &limits,
                                      &error);
-    parse_end(cost);
     if (mail == NULL) {
         if (msg->is_outbound || msg->other_recipients) {
             if (msg->is_support)
@@ -1211,6 +1203,27 @@ end_of_message(SMFICTX *ctx, const struct conn_ctx *conn, const struct msg_ctx *
     rc = answer(ctx, msg, mail, &job, committed, stopping, error, qid, conn->client_addr, now);
     ingest_job_clear(&job);
     parser_mail_free(mail);
+    return rc;
+}
+
+/* The answer at the end of the message MSG. */
+static sfsistat
+end_of_message(SMFICTX *ctx, const struct conn_ctx *conn, const struct msg_ctx *msg,
+               const char *qid)
+{
+    /* Outgoing mail that is no staff reply goes on as it came. */
+    if (msg->is_ignored)
+        return SMFIS_CONTINUE;
+    /* Before the budget: a retry of a message too big cannot help. */
+    if (msg->too_big)
+        return too_big(ctx, msg, qid);
+    if (msg->over_budget)
+        return budget_deferred(ctx, msg, qid);
+    /* The parsed mail lives until its commit is done: that is what the
+     * parse's share of the budget covers. */
+    guint64 cost = parse_begin(msg);
+    sfsistat rc = parse_and_record(ctx, conn, msg, qid);
+    parse_end(cost);
     return rc;
 }
 
