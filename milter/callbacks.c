@@ -22,15 +22,22 @@
  * at end of message a 5xx is given only when every recipient is a support
  * address, so that other mail in the same transaction is never lost: a
  * sender refused only then loses the support recipients (smfi_delrcpt), a
- * message too big for a ticket goes on to everyone as it came.  The router
- * may name recipients to remove (the outsiders of an internal note); when
- * none would be left the message is discarded, recorded but sent nowhere.
+ * message too big for a ticket goes on to everyone as it came.  Staff mail
+ * is the exception: too big to read, its command lines and internal notes
+ * would reach the customer, so it is refused whole (552 5.3.4), whoever
+ * else it is for.  The router may name recipients to remove (the outsiders
+ * of an internal note); when none would be left the message is discarded,
+ * recorded but sent nowhere.
  *
  * For support mail we keep the raw bytes (headers as Postfix hands them
  * over, then the body), parse at end of message, and wait for the writer
  * thread's commit before answering: accept with the ticket tag added, 550
  * for a refused sender, 451 4.3.0 whenever we could not store it, so the
- * message stays with the sender or in Postfix's queue.
+ * message stays with the sender or in Postfix's queue.  What all messages
+ * keep at once is bounded by [milter] max_buffered_bytes: one that would
+ * pass it is answered 451 4.3.2 and comes back later.  Any X-Ticket-ID the
+ * sender wrote is deleted from every copy that reaches support: the
+ * header is ours.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
