@@ -1156,9 +1156,10 @@ too_big(SMFICTX *ctx, const struct msg_ctx *msg, const char *qid)
         return SMFIS_CONTINUE;
     if (msg->other_recipients) {
         drop_ticket_ids(ctx, msg);
-        log_info("%s: pass: message too big for a ticket size=%" G_GUINT64_FORMAT
-                 " limit=%" G_GUINT64_FORMAT " from=<%s>, delivered as it came to every"
-                 " recipient", qid, msg->size, msg->cfg->max_message_size, msg->envelope_from);
+        log_info("%s: pass: message too big for a ticket limit=%" G_GUINT64_FORMAT
+                 " size=%" G_GUINT64_FORMAT " from=<%s>, delivered untouched to every"
+                 " recipient%s", qid, msg->cfg->max_message_size, msg->size, msg->envelope_from,
+                 msg->ticket_headers > 0 ? " but for the X-Ticket-ID the sender wrote" : "");
         stats_count(STAT_ACCEPT, "too-big");
         return SMFIS_CONTINUE;
     }
