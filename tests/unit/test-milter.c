@@ -319,6 +319,11 @@ delivered_body(const struct smfi_str *ctx)
     "Staff mail over the support system's size limit cannot be recorded, and its command lines"   \
     " would reach the customer; please send the attachment separately"
 
+/* What a staff message too big to read hears at its end, and the limit
+ * the rows about it use. */
+#define STAFF_REFUSED "DATA: continue\nEOM: reject 552 5.3.4 " STAFF_TOO_BIG "\n"
+#define SMALL_LIMIT "[milter]\nmax_message_size = 4096\n"
+
 #define CUSTOMER_CLIENT "198.51.100.7"
 #define STAFF_CLIENT "192.0.2.10"
 
@@ -733,13 +738,13 @@ static const struct row rows[] = {
     {
         .fact = "a staff reply over max_message_size with support in Cc: refused whole, its"
                 " internal note reaches nobody",
-        .config = "[milter]\nmax_message_size = 4096\n",
+        .config = SMALL_LIMIT,
         .s = { CUSTOMER_SESSION("continue", "TKT-1"), {
             .client = STAFF_CLIENT, .mail_from = "john.doe@example.com",
             .rcpt = { "jan@acme.test", SUPPORT },
             .message = STAFF_REPLY("Cc: " SUPPORT "\n", "#internal\n\n"), .pad_kib = 8,
             .transcript = RCPT_OK("jan@acme.test") RCPT_OK(SUPPORT)
-                          "DATA: continue\nEOM: reject 552 5.3.4 " STAFF_TOO_BIG "\n",
+                          STAFF_REFUSED,
             .edits = "",
         } },
         .tickets = 1, .status = TICKET_OPEN, .messages = 1, .last_message = "in customer",
@@ -747,13 +752,13 @@ static const struct row rows[] = {
     {
         .fact = "a staff reply over max_message_size on its way out (no support recipient):"
                 " refused whole",
-        .config = "[milter]\nmax_message_size = 4096\n",
+        .config = SMALL_LIMIT,
         .s = { CUSTOMER_SESSION("continue", "TKT-1"), {
             .client = STAFF_CLIENT, .mail_from = "john.doe@example.com",
             .rcpt = { "jan@acme.test" }, .message = STAFF_REPLY("", "#internal\n\n"),
             .pad_kib = 8,
             .transcript = RCPT_OK("jan@acme.test")
-                          "DATA: continue\nEOM: reject 552 5.3.4 " STAFF_TOO_BIG "\n",
+                          STAFF_REFUSED,
             .edits = "",
         } },
         .tickets = 1, .status = TICKET_OPEN, .messages = 1, .last_message = "in customer",
@@ -761,7 +766,7 @@ static const struct row rows[] = {
     {
         .fact = "a staff reply announced too big: support is refused at RCPT, and the copy"
                 " for the customer is refused at its end",
-        .config = "[milter]\nmax_message_size = 4096\n",
+        .config = SMALL_LIMIT,
         .s = { CUSTOMER_SESSION("continue", "TKT-1"), {
             .client = STAFF_CLIENT, .mail_from = "john.doe@example.com", .mail_arg = "SIZE=9000",
             .rcpt = { "jan@acme.test", SUPPORT },
@@ -769,7 +774,7 @@ static const struct row rows[] = {
             .transcript = RCPT_OK("jan@acme.test")
                           "RCPT <" SUPPORT ">: reject 552 5.3.4 Message too big for the support"
                           " system\n"
-                          "DATA: continue\nEOM: reject 552 5.3.4 " STAFF_TOO_BIG "\n",
+                          STAFF_REFUSED,
             .edits = "",
         } },
         .tickets = 1, .status = TICKET_OPEN, .messages = 1, .last_message = "in customer",
@@ -777,7 +782,7 @@ static const struct row rows[] = {
     {
         .fact = "a customer's mail announced too big with another recipient: support is"
                 " refused at RCPT, the other gets it as it came",
-        .config = "[milter]\nmax_message_size = 4096\n",
+        .config = SMALL_LIMIT,
         .s = { {
             .client = CUSTOMER_CLIENT, .mail_from = "jan@acme.test", .mail_arg = "SIZE=9000",
             .rcpt = { SUPPORT, "piet@acme.test" }, .message = CUSTOMER_MAIL, .pad_kib = 8,
@@ -790,7 +795,7 @@ static const struct row rows[] = {
     {
         .fact = "a staff mail that is no reply, over max_message_size on its way out, goes"
                 " untouched",
-        .config = "[milter]\nmax_message_size = 4096\n",
+        .config = SMALL_LIMIT,
         .s = { {
             .client = STAFF_CLIENT, .mail_from = "john.doe@example.com",
             .rcpt = { "friend@elsewhere.test" },
