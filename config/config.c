@@ -72,6 +72,7 @@ static const char *check_mode(const char *v);
 static const char *check_owner(const char *v);
 
 #define CFG(f) offsetof(struct config, f)
+#define BUFFERED_DEFAULT_FACTOR 10
 #define CUS(f) offsetof(struct customer, f)
 
 static const struct key_def keys[] = {
@@ -115,6 +116,11 @@ static const struct key_def keys[] = {
       false },
     { "milter", "metrics_interval", KIND_UINT, CFG(metrics_interval), sizeof(guint), "15", 1,
       3600, NULL, NULL, false },
+    /* What all messages in flight may keep at once; at least max_message_size
+     * (config_read() checks), so that the largest message fits an idle
+     * daemon.  Unset, it is BUFFERED_DEFAULT_FACTOR times max_message_size. */
+    { "milter", "max_buffered_bytes", KIND_UINT, CFG(max_buffered_bytes), sizeof(guint64), NULL,
+      1024, 68719476736, NULL, NULL, false },
     { "staff", "addresses", KIND_LIST, CFG(staff_addresses), 0, NULL, 0, 0, NULL, check_address,
       true },
     { "staff", "domains", KIND_LIST, CFG(staff_domains), 0, NULL, 0, 0, NULL, check_domain,
@@ -894,6 +900,19 @@ config_read(struct config *cfg, GKeyFile *kf, const struct scan *s, GError **err
                     "%s: [milter] database: required key is missing (the SQLite file, e.g."
                     " /var/lib/ticket-milter/tickets.db)",
                     s->path);
+        return false;
+    }
+    /* Ten of the largest messages at once: a burst of big mail waits in
+     * Postfix's queue beyond that, not in our memory. */
+    if (cfg->max_buffered_bytes == 0)
+        cfg->max_buffered_bytes = BUFFERED_DEFAULT_FACTOR * cfg->max_message_size;
+    if (cfg->max_buffered_bytes < cfg->max_message_size) {
+        g_autofree char *at = where(s, "milter", "max_buffered_bytes");
+        g_set_error(error, CONFIG_ERROR, CONFIG_ERROR_VALUE,
+                    "%s: [milter] max_buffered_bytes: %" G_GUINT64_FORMAT " is less than"
+                    " max_message_size (%" G_GUINT64_FORMAT "): a message of the largest size"
+                    " would be deferred for ever; make it at least max_message_size",
+                    at, cfg->max_buffered_bytes, cfg->max_message_size);
         return false;
     }
     if (cfg->support_addresses[0] == NULL) {

@@ -45,6 +45,7 @@ struct config {
     char *ticket_prefix;         /* "TKT" */
     char *recipient_delimiter;   /* Postfix's recipient_delimiter: "+" by default */
     guint64 max_message_size;    /* bytes */
+    guint64 max_buffered_bytes;  /* bytes all messages in flight keep, >= max_message_size */
     enum unknown_senders unknown_senders;
     guint busy_timeout;          /* ms SQLite waits for a lock before we answer 451 */
     char *hostname;              /* used in generated Message-IDs and log lines */

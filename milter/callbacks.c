@@ -22,18 +22,26 @@
  * at end of message a 5xx is given only when every recipient is a support
  * address, so that other mail in the same transaction is never lost: a
  * sender refused only then loses the support recipients (smfi_delrcpt), a
- * message too big for a ticket goes on to everyone as it came.  The router
- * may name recipients to remove (the outsiders of an internal note); when
- * none would be left the message is discarded, recorded but sent nowhere.
+ * message too big for a ticket goes on to everyone as it came.  Staff mail
+ * is the exception: too big to read, its command lines and internal notes
+ * would reach the customer, so it is refused whole (552 5.3.4), whoever
+ * else it is for.  The router may name recipients to remove (the outsiders
+ * of an internal note); when none would be left the message is discarded,
+ * recorded but sent nowhere.
  *
  * For support mail we keep the raw bytes (headers as Postfix hands them
  * over, then the body), parse at end of message, and wait for the writer
  * thread's commit before answering: accept with the ticket tag added, 550
  * for a refused sender, 451 4.3.0 whenever we could not store it, so the
- * message stays with the sender or in Postfix's queue.
+ * message stays with the sender or in Postfix's queue.  What all messages
+ * keep at once is bounded by [milter] max_buffered_bytes: one that would
+ * pass it is answered 451 4.3.2 and comes back later.  Any X-Ticket-ID the
+ * sender wrote is deleted from every copy that reaches support: the
+ * header is ours.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include <glib.h>
@@ -69,8 +77,12 @@ struct msg_ctx {
     bool is_support;        /* a support address is a recipient (after its checks) */
     bool is_outbound;       /* no support recipient, but a trusted staff client: read on */
     bool is_ignored;        /* outgoing mail that is no staff reply: passes untouched */
-    GByteArray *raw;
+    GByteArray *raw;        /* what is kept of the message; emptied once none is needed */
+    guint64 size;           /* bytes of it seen so far, kept or not */
+    guint64 buffered;       /* bytes of raw counted in the process-wide budget */
     bool too_big;           /* over max_message_size: refused at end of message */
+    bool over_budget;       /* max_buffered_bytes ran out for it: 451 4.3.2 */
+    bool support_too_big;   /* a support recipient was refused at RCPT for its SIZE= */
     guint64 announced_size; /* the client's MAIL FROM SIZE=, 0 when none */
     gint64 address_ticket;  /* from a signed support+tkt-N.TAG@ recipient */
     gint64 return_path_ticket; /* from our signed return path as recipient (a bounce) */
@@ -155,6 +167,114 @@ milter_drain(guint timeout_ms, bool close)
     return true;
 }
 
+/* ---- the budget of bytes in flight ----
+ *
+ * Every byte a message keeps (its raw copy, headers and body) is counted
+ * here before it is kept, and given back when the message ends, aborts or
+ * no longer needs it; a message that would take the total past [milter]
+ * max_buffered_bytes keeps nothing more and is deferred (451 4.3.2), so
+ * that a hundred big messages at once cannot take the host's memory.  The
+ * limit is the one of the message's config; a reload changes it for the
+ * messages that start after it. */
+
+static atomic_uint_fast64_t milter_buffered;
+/* Deferred for want of budget since the last log line about it, and when
+ * that line was written (monotonic microseconds; 0: never). */
+static atomic_uint milter_budget_deferred;
+static atomic_int_fast64_t milter_budget_logged;
+
+guint64
+milter_buffered_bytes(void)
+{
+    return atomic_load_explicit(&milter_buffered, memory_order_relaxed);
+}
+
+/* Counts LEN more bytes for MSG; false, counting nothing, when they would
+ * not fit the budget. */
+static bool
+budget_take(struct msg_ctx *msg, guint64 len)
+{
+    guint64 cur = atomic_load_explicit(&milter_buffered, memory_order_relaxed);
+
+    do {
+        if (len > msg->cfg->max_buffered_bytes || cur > msg->cfg->max_buffered_bytes - len)
+            return false;
+    } while (!atomic_compare_exchange_weak_explicit(&milter_buffered, &cur, cur + len,
+                                                    memory_order_relaxed, memory_order_relaxed));
+    msg->buffered += len;
+    return true;
+}
+
+/* MSG keeps nothing more: its bytes go, and so does their count. */
+static void
+let_go(struct msg_ctx *msg)
+{
+    if (msg->raw != NULL && msg->raw->len > 0) {
+        /* An empty array of its own: the callbacks after this one still
+         * find one, and the memory is returned now. */
+        g_byte_array_unref(msg->raw);
+        msg->raw = g_byte_array_new();
+    }
+    atomic_fetch_sub_explicit(&milter_buffered, msg->buffered, memory_order_relaxed);
+    msg->buffered = 0;
+}
+
+/* Keeps LEN bytes of DATA at the end of MSG's raw copy, or, when the
+ * budget has no room for them, lets go of the message: it is deferred. */
+static void
+keep(struct msg_ctx *msg, const void *data, gsize len)
+{
+    if (msg->over_budget || msg->too_big)
+        return;
+    if (!budget_take(msg, len)) {
+        msg->over_budget = true;
+        let_go(msg);
+        return;
+    }
+    g_byte_array_append(msg->raw, data, (guint)len);
+}
+
+/* ---- parses at once ----
+ *
+ * Reading a message costs several times its size while GMime holds it
+ * (about 4.3 times for a big plain-text mail: the stream's copy, the
+ * decoded part, the text in UTF-8, the text kept), and what is kept of it
+ * lives until its commit is done; parses are CPU and commits are one at a
+ * time in the writer, so more of them at once only add their memory up.
+ * So a parse and its commit share a second budget of max_buffered_bytes,
+ * each taking PARSE_COST times its message; one that does not fit waits
+ * for the others to end, and one always runs, however big. */
+
+#define PARSE_COST 4
+
+static GMutex parse_lock;
+static GCond parse_done;
+static guint64 parse_bytes; /* under parse_lock */
+
+/* Waits for room to parse MSG's bytes; returns what the parse holds, for
+ * parse_end(). */
+static guint64
+parse_begin(const struct msg_ctx *msg)
+{
+    guint64 cost = (guint64)msg->raw->len * PARSE_COST;
+
+    g_mutex_lock(&parse_lock);
+    while (parse_bytes > 0 && parse_bytes + cost > msg->cfg->max_buffered_bytes)
+        g_cond_wait(&parse_done, &parse_lock);
+    parse_bytes += cost;
+    g_mutex_unlock(&parse_lock);
+    return cost;
+}
+
+static void
+parse_end(guint64 cost)
+{
+    g_mutex_lock(&parse_lock);
+    parse_bytes -= cost;
+    g_cond_broadcast(&parse_done);
+    g_mutex_unlock(&parse_lock);
+}
+
 static void
 rcpt_free(gpointer p)
 {
@@ -174,6 +294,7 @@ msg_free(struct msg_ctx *msg)
     g_free(msg->envelope_from);
     g_ptr_array_unref(msg->recipients);
     g_ptr_array_unref(msg->rcpts);
+    let_go(msg);
     if (msg->raw != NULL)
         g_byte_array_unref(msg->raw);
     g_free(msg->subject_raw);
@@ -419,7 +540,10 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
                            "The sender address is not valid UTF-8", "bad-sender-address",
                            "sender address is not UTF-8");
     if (msg->announced_size > cfg->max_message_size) {
-        /* RFC 1870: refused for this recipient, the others may have it. */
+        /* RFC 1870: refused for this recipient, the others may have it;
+         * but staff mail meant for support is refused whole at its end
+         * (too_big()), so the message is read on as far as its From. */
+        msg->support_too_big = true;
         g_autofree char *why = g_strdup_printf("message too big size=%" G_GUINT64_FORMAT
                                                " limit=%" G_GUINT64_FORMAT,
                                                msg->announced_size, cfg->max_message_size);
@@ -456,23 +580,87 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
     return SMFIS_CONTINUE;
 }
 
+/* Whether the budget has room, now, for a message of the size MSG
+ * announced (BUDGET_START bytes, or max_message_size when that is less,
+ * when it announced none): a message that cannot fit is deferred before
+ * its data are sent at all. */
+#define BUDGET_START 65536
+static bool
+budget_has_room(const struct msg_ctx *msg)
+{
+    guint64 want = msg->announced_size > 0 ? msg->announced_size
+                                           : MIN(BUDGET_START, msg->cfg->max_message_size);
+    guint64 cur = milter_buffered_bytes();
+
+    return cur <= msg->cfg->max_buffered_bytes && want <= msg->cfg->max_buffered_bytes - cur;
+}
+
+/* The answer to a message the budget has no room for: 451 4.3.2, counted;
+ * the log says so at most once a minute, with how many were deferred. */
+static sfsistat
+budget_deferred(SMFICTX *ctx, const struct msg_ctx *msg, const char *qid)
+{
+    gint64 now = g_get_monotonic_time();
+    gint64 last = atomic_load_explicit(&milter_budget_logged, memory_order_relaxed);
+
+    atomic_fetch_add_explicit(&milter_budget_deferred, 1, memory_order_relaxed);
+    stats_count(STAT_TEMPFAIL, "busy-buffers");
+    set_reply(ctx, "451", "4.3.2",
+              "Support system is busy with other large messages, please try again later");
+    if ((last == 0 || now - last >= 60 * G_USEC_PER_SEC) &&
+        atomic_compare_exchange_strong(&milter_budget_logged, &last, now)) {
+        guint n = atomic_exchange(&milter_budget_deferred, 0);
+        log_warning("%s: tempfail: messages in flight keep %" G_GUINT64_FORMAT " bytes of"
+                    " max_buffered_bytes=%" G_GUINT64_FORMAT "; %u message(s) deferred with"
+                    " 451 4.3.2 since the last such line (one a minute at most) from=<%s>",
+                    qid, milter_buffered_bytes(), msg->cfg->max_buffered_bytes, n,
+                    msg->envelope_from);
+    }
+    return SMFIS_TEMPFAIL;
+}
+
 static sfsistat
 mlfi_data(SMFICTX *ctx)
 {
     struct conn_ctx *conn = conn_get(ctx);
+    struct msg_ctx *msg = conn != NULL ? conn->msg : NULL;
 
-    if (conn == NULL || conn->msg == NULL)
+    if (msg == NULL)
         return SMFIS_TEMPFAIL;
-    if (!conn->msg->is_support) {
+    if (!msg->is_support) {
         /* A staff reply that goes straight to the customer is seen on its
          * way out; only a client staff could use is worth reading on. */
-        if (conn->msg->auth_login == NULL &&
-            !config_is_trusted_client(conn->msg->cfg, conn->client_addr))
+        bool is_trusted = msg->auth_login != NULL ||
+                          config_is_trusted_client(msg->cfg, conn->client_addr);
+        if (!is_trusted && !msg->support_too_big)
             return SMFIS_ACCEPT;
-        conn->msg->is_outbound = true;
+        msg->is_outbound = is_trusted;
     }
-    conn->msg->raw = g_byte_array_sized_new(16384);
+    if (msg->support_too_big && !msg->is_support) {
+        /* Support has refused it already: only its From is of interest. */
+        msg->too_big = true;
+        msg->raw = g_byte_array_new();
+        return SMFIS_CONTINUE;
+    }
+    /* The MTA waits for this answer (unlike a body chunk's): a message
+     * that cannot fit now is deferred before its client sends the data. */
+    if (msg->is_support && !budget_has_room(msg))
+        return budget_deferred(ctx, msg, queue_id(ctx));
+    msg->raw = g_byte_array_sized_new(16384);
     return SMFIS_CONTINUE;
+}
+
+/* LEN more bytes of the message went by: kept while it is under
+ * max_message_size and the budget has room, else no more is kept. */
+static void
+grow(struct msg_ctx *msg, const void *data, gsize len)
+{
+    msg->size += len;
+    if (!msg->too_big && msg->size > msg->cfg->max_message_size) {
+        msg->too_big = true;
+        let_go(msg);
+    }
+    keep(msg, data, len);
 }
 
 /* Appends TEXT with every bare LF turned into CRLF: libmilter hands folded
@@ -495,14 +683,16 @@ mlfi_header(SMFICTX *ctx, char *name, char *value)
 
     if (msg == NULL || msg->raw == NULL)
         return SMFIS_TEMPFAIL;
-    if (msg->too_big)
-        return go_on(conn, SMFIP_NR_HDR);
-    g_byte_array_append(msg->raw, (const guint8 *)name, strlen(name));
-    g_byte_array_append(msg->raw, (const guint8 *)(msg->leading_space ? ":" : ": "),
+    g_autoptr(GByteArray) line = g_byte_array_sized_new(strlen(name) + strlen(value) + 8);
+    g_byte_array_append(line, (const guint8 *)name, strlen(name));
+    g_byte_array_append(line, (const guint8 *)(msg->leading_space ? ":" : ": "),
                         msg->leading_space ? 1 : 2);
-    append_crlf(msg->raw, value);
-    g_byte_array_append(msg->raw, (const guint8 *)"\r\n", 2);
+    append_crlf(line, value);
+    g_byte_array_append(line, (const guint8 *)"\r\n", 2);
+    grow(msg, line->data, line->len);
 
+    /* The fields below are noted for a message too big to keep as well:
+     * its From decides its answer, and its X-Ticket-ID headers go. */
     if (g_ascii_strcasecmp(name, "Subject") == 0 && msg->subject_raw == NULL)
         msg->subject_raw = g_strdup(value);
     else if (g_ascii_strcasecmp(name, "From") == 0 && msg->from_raw == NULL)
@@ -520,13 +710,12 @@ mlfi_header(SMFICTX *ctx, char *name, char *value)
         msg->seen_received = true;
     /* Only the results the last hop added count: one below a Received
      * header was in the message before, and anyone can write one. */
-    else if (g_ascii_strcasecmp(name, "Authentication-Results") == 0 && !msg->seen_received) {
+    else if (g_ascii_strcasecmp(name, "Authentication-Results") == 0 && !msg->seen_received &&
+             !msg->too_big) {
         if (msg->top_auth == NULL)
             msg->top_auth = g_ptr_array_new_with_free_func(parser_auth_result_free);
         parser_auth_results(value, msg->top_auth);
     }
-    if (msg->raw->len > msg->cfg->max_message_size)
-        msg->too_big = true;
     return go_on(conn, SMFIP_NR_HDR);
 }
 
@@ -558,9 +747,13 @@ mlfi_eoh(SMFICTX *ctx)
         return SMFIS_TEMPFAIL;
     /* The MTA does not wait for this step's answer (SMFIP_NR_EOH), so
      * mail that is none of ours is let go by keeping nothing more of it. */
-    if (conn->msg->is_outbound && !may_be_staff_reply(conn, conn->msg))
+    if (conn->msg->is_outbound && !conn->msg->support_too_big &&
+        !may_be_staff_reply(conn, conn->msg)) {
         conn->msg->is_ignored = true;
-    g_byte_array_append(conn->msg->raw, (const guint8 *)"\r\n", 2);
+        let_go(conn->msg);
+        return go_on(conn, SMFIP_NR_EOH);
+    }
+    grow(conn->msg, "\r\n", 2);
     return go_on(conn, SMFIP_NR_EOH);
 }
 
@@ -574,12 +767,13 @@ mlfi_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
         return SMFIS_TEMPFAIL;
     if (msg->is_ignored)
         return go_on(conn, SMFIP_NR_BODY);
-    /* The answer to a body chunk may not be waited for, so an oversized
-     * message is refused at the end; until then we just stop keeping it. */
-    if (msg->too_big || msg->raw->len + len > msg->cfg->max_message_size)
-        msg->too_big = true;
-    else
-        g_byte_array_append(msg->raw, chunk, len);
+    /* The answer to a body chunk is not waited for (SMFIP_NR_BODY), so an
+     * oversized message, or one the budget has no room for, is answered
+     * at its end; until then we just stop keeping it.  An MTA that does
+     * wait hears the deferral now and sends no more. */
+    grow(msg, chunk, len);
+    if (msg->over_budget && !msg->too_big && !(conn->noreply & SMFIP_NR_BODY))
+        return budget_deferred(ctx, msg, queue_id(ctx));
     return go_on(conn, SMFIP_NR_BODY);
 }
 
@@ -600,17 +794,26 @@ tempfail_text(const GError *error)
     }
 }
 
+/* Deletes every X-Ticket-ID header the sender wrote: the support mailbox
+ * reads the header as ours, and it is not the sender's to set.  The last
+ * goes first, so that the index of each one left stays what it was. */
+static void
+drop_ticket_ids(SMFICTX *ctx, const struct msg_ctx *msg)
+{
+    for (guint i = msg->ticket_headers; i > 0; i--)
+        milter_io_chgheader(ctx, "X-Ticket-ID", (int)i, NULL);
+}
+
 /* Adds the tag to the message Postfix delivers: our X-Ticket-ID (any the
- * sender supplied is removed first, it is not theirs to set) and the
- * subject prefix, unless the subject carries the tag already. */
+ * sender supplied is removed first) and the subject prefix, unless the
+ * subject carries the tag already. */
 static void
 apply_tag(SMFICTX *ctx, const struct msg_ctx *msg, const struct mail *mail, const char *tag)
 {
     const char *sp = msg->leading_space ? " " : "";
     g_autofree char *value = g_strconcat(sp, tag, NULL);
 
-    for (guint i = msg->ticket_headers; i > 0; i--)
-        milter_io_chgheader(ctx, "X-Ticket-ID", (int)i, NULL);
+    drop_ticket_ids(ctx, msg);
     milter_io_addheader(ctx, "X-Ticket-ID", value);
 
     if (router_subject_has_tag(mail->subject, tag))
@@ -836,6 +1039,8 @@ accepted(SMFICTX *ctx, const struct msg_ctx *msg, const struct mail *mail,
         scheduler_kick(milter_scheduler);
     if (left > 0 && job->tag != NULL && d->action != ROUTER_UNATTACHED)
         apply_tag(ctx, msg, mail, job->tag);
+    else if (left > 0 && msg->is_support)
+        drop_ticket_ids(ctx, msg);
     /* Command lines are the ticket's, not for anyone the mail goes on to. */
     if (left > 0 && d->commands > 0 && (msg->other_recipients || msg->is_outbound))
         strip_commands(ctx, msg, mail, qid);
@@ -912,6 +1117,8 @@ answer(SMFICTX *ctx, const struct msg_ctx *msg, const struct mail *mail,
     if (d->action == ROUTER_REJECT)
         return refused_for_support(ctx, msg, mail, d, qid);
     if (d->action == ROUTER_PASS) {
+        if (msg->is_support)
+            drop_ticket_ids(ctx, msg);
         stats_count(STAT_ACCEPT, "no-ticket");
         log_info("%s: pass: %s from=<%s> message-id=<%s>", qid, d->reason, msg->envelope_from,
                  mail->message_id != NULL ? mail->message_id : "");
@@ -920,52 +1127,69 @@ answer(SMFICTX *ctx, const struct msg_ctx *msg, const struct mail *mail,
     return accepted(ctx, msg, mail, job, qid, client);
 }
 
-/* A message over max_message_size at its end (no SIZE announced it).  For
- * support alone it is refused; with other recipients it goes on to all of
- * them as it came, support's mailbox too, so nothing is lost: only the
- * ticket is. */
+/* A message over max_message_size at its end, or announced so (its
+ * support recipients refused at RCPT).  Staff mail is refused whole:
+ * unread, its command lines and internal notes would go on to the
+ * customer, and nothing of it would be on the ticket.  Other mail for
+ * support alone is refused; with other recipients it goes on to all of
+ * them as it came, support's mailbox too (less any X-Ticket-ID the sender
+ * wrote), so nothing is lost: only the ticket is. */
 static sfsistat
 too_big(SMFICTX *ctx, const struct msg_ctx *msg, const char *qid)
 {
+    g_autofree char *from = parser_first_address(msg->from_raw);
+
+    if (from != NULL && router_is_staff(&msg->cfg->policy, from)) {
+        set_reply(ctx, "552", "5.3.4",
+                  "Staff mail over the support system's size limit cannot be recorded, and its"
+                  " command lines would reach the customer; please send the attachment"
+                  " separately");
+        log_info("%s: reject: staff mail too big for a ticket size=%" G_GUINT64_FORMAT
+                 " limit=%" G_GUINT64_FORMAT " from=<%s> header-from=<%s>%s", qid,
+                 MAX(msg->size, msg->announced_size), msg->cfg->max_message_size,
+                 msg->envelope_from, from, msg->is_support ? "" : " outbound=yes");
+        stats_count(STAT_REJECT, "staff-too-big");
+        return SMFIS_REJECT;
+    }
+    /* Outgoing mail, or mail whose support recipients were refused at
+     * RCPT: nothing of it goes to support any more. */
+    if (!msg->is_support)
+        return SMFIS_CONTINUE;
     if (msg->other_recipients) {
+        drop_ticket_ids(ctx, msg);
         log_info("%s: pass: message too big for a ticket limit=%" G_GUINT64_FORMAT
-                 " from=<%s>, delivered untouched to every recipient", qid,
-                 msg->cfg->max_message_size, msg->envelope_from);
+                 " size=%" G_GUINT64_FORMAT " from=<%s>, delivered untouched to every"
+                 " recipient%s", qid, msg->cfg->max_message_size, msg->size, msg->envelope_from,
+                 msg->ticket_headers > 0 ? " but for the X-Ticket-ID the sender wrote" : "");
         stats_count(STAT_ACCEPT, "too-big");
         return SMFIS_CONTINUE;
     }
     set_reply(ctx, "552", "5.3.4", "Message too big for the support system");
-    log_info("%s: reject: message too big limit=%" G_GUINT64_FORMAT " from=<%s>", qid,
-             msg->cfg->max_message_size, msg->envelope_from);
+    log_info("%s: reject: message too big size=%" G_GUINT64_FORMAT " limit=%" G_GUINT64_FORMAT
+             " from=<%s>", qid, msg->size, msg->cfg->max_message_size, msg->envelope_from);
     stats_count(STAT_REJECT, "too-big");
     return SMFIS_REJECT;
 }
 
+/* Parses MSG, kept whole in msg->raw, has it recorded and says what the
+ * client is told. */
 static sfsistat
-mlfi_eom(SMFICTX *ctx)
+parse_and_record(SMFICTX *ctx, const struct conn_ctx *conn, const struct msg_ctx *msg,
+                 const char *qid)
 {
-    struct conn_ctx *conn = conn_get(ctx);
-    struct msg_ctx *msg = conn != NULL ? conn->msg : NULL;
-    const char *qid = queue_id(ctx);
     g_autoptr(GError) error = NULL;
     g_autoptr(GDateTime) now = NULL;
     struct ingest_job job = { 0 };
     struct mail *mail;
     sfsistat rc;
 
-    if (msg == NULL || msg->raw == NULL)
-        return SMFIS_TEMPFAIL;
-    /* Outgoing mail that is no staff reply, or too big to be one we keep,
-     * goes on as it came. */
-    if (msg->is_ignored || (msg->is_outbound && msg->too_big))
-        return SMFIS_CONTINUE;
-    if (msg->too_big)
-        return too_big(ctx, msg, qid);
     struct parser_limits limits = parse_limits(msg->cfg);
     mail = parser_mail_parse_limited((const char *)msg->raw->data, msg->raw->len, &limits,
                                      &error);
     if (mail == NULL) {
         if (msg->is_outbound || msg->other_recipients) {
+            if (msg->is_support)
+                drop_ticket_ids(ctx, msg);
             log_info("%s: pass: cannot parse message, not ticketed: %s from=<%s>", qid,
                      error->message, msg->envelope_from);
             return SMFIS_CONTINUE;
@@ -988,6 +1212,43 @@ mlfi_eom(SMFICTX *ctx)
     rc = answer(ctx, msg, mail, &job, committed, stopping, error, qid, conn->client_addr, now);
     ingest_job_clear(&job);
     parser_mail_free(mail);
+    return rc;
+}
+
+/* The answer at the end of the message MSG. */
+static sfsistat
+end_of_message(SMFICTX *ctx, const struct conn_ctx *conn, const struct msg_ctx *msg,
+               const char *qid)
+{
+    /* Outgoing mail that is no staff reply goes on as it came. */
+    if (msg->is_ignored)
+        return SMFIS_CONTINUE;
+    /* Before the budget: a retry of a message too big cannot help. */
+    if (msg->too_big)
+        return too_big(ctx, msg, qid);
+    if (msg->over_budget)
+        return budget_deferred(ctx, msg, qid);
+    /* The parsed mail lives until its commit is done: that is what the
+     * parse's share of the budget covers. */
+    guint64 cost = parse_begin(msg);
+    sfsistat rc = parse_and_record(ctx, conn, msg, qid);
+    parse_end(cost);
+    return rc;
+}
+
+static sfsistat
+mlfi_eom(SMFICTX *ctx)
+{
+    struct conn_ctx *conn = conn_get(ctx);
+    struct msg_ctx *msg = conn != NULL ? conn->msg : NULL;
+    sfsistat rc;
+
+    if (msg == NULL || msg->raw == NULL)
+        return SMFIS_TEMPFAIL;
+    rc = end_of_message(ctx, conn, msg, queue_id(ctx));
+    /* The message has its answer: its bytes go back to the budget now,
+     * not at the next MAIL FROM of this connection. */
+    let_go(msg);
     return rc;
 }
 

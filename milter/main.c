@@ -28,10 +28,21 @@
  * READY=1 once the socket listens and every thread runs, RELOADING=1 and
  * READY=1 around a reload and STOPPING=1 at a stop; elsewhere those calls
  * do nothing.
+ *
+ * Memory: a message kept for its ticket is one buffer of up to
+ * max_message_size, and glibc's malloc, left to itself, raises the size
+ * from which it maps such a buffer on its own after the first is freed,
+ * so that the next ones come from the heap, where a freed one stays
+ * resident.  The threshold is fixed at MMAP_THRESHOLD instead: a big
+ * buffer is mapped, and returned to the system when freed (30 messages of
+ * 5 MB at once: peak 160 MB instead of 300, 46 MB instead of 190 after).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -72,6 +83,8 @@
  * end of message; Postfix sends headers, body and end of message in one
  * burst, so this is ample for them to reach the writer. */
 #define SETTLE_MS 1000
+/* Buffers from this size on are mapped, not taken from the heap. */
+#define MMAP_THRESHOLD (256 * 1024)
 
 static void
 usage(void)
@@ -710,6 +723,9 @@ main(int argc, char **argv)
     sigset_t signals;
     int rc, pid_fd = -1;
 
+#ifdef __GLIBC__
+    mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD);
+#endif
     rc = parse_options(argc, argv, &o);
     pidfile = o.pidfile;
     if (rc >= 0)

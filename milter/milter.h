@@ -27,5 +27,8 @@ void milter_set_config(struct config *cfg);
  * whether none is left. With CLOSE, no new commit starts from now on:
  * such a message is refused with 451. */
 bool milter_drain(guint timeout_ms, bool close);
+/* Bytes of message the messages in flight keep now, against [milter]
+ * max_buffered_bytes; for the metrics. */
+guint64 milter_buffered_bytes(void);
 
 #endif

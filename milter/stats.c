@@ -30,6 +30,7 @@
 #include <glib.h>
 #include <sqlite3.h>
 
+#include "milter/milter.h"
 #include "milter/stats.h"
 #include "router/router.h"
 #include "store/counters.h"
@@ -380,7 +381,7 @@ stats_render(const struct stats_gauges *g)
                                 G_GUINT64_FORMAT "\n", fixed_get(FC_TEMPFAILED));
     g_string_append_printf(out, "ticket_milter_messages_total{result=\"rejected\"} %" G_GUINT64_FORMAT
                                 "\n", fixed_get(FC_REJECTED));
-    render_reasons(out, "tempfails_total", "Messages answered 451 4.3.0, by reason.", &tempfails);
+    render_reasons(out, "tempfails_total", "Messages answered 451, by reason.", &tempfails);
     render_reasons(out, "rejects_total", "Messages refused with a 5xx reply, by reason.",
                    &rejects);
     render_reasons(out, "passes_total",
@@ -400,6 +401,9 @@ stats_render(const struct stats_gauges *g)
     g_string_append_printf(out, "ticket_milter_commit_seconds_count %" G_GUINT64_FORMAT "\n",
                            count);
 
+    render_gauge(out, "buffered_bytes",
+                 "Bytes of message kept by the messages in flight, against max_buffered_bytes.",
+                 (gint64)milter_buffered_bytes());
     if (g != NULL)
         render_database(out, g);
     if (pub.started > 0)

@@ -4,6 +4,13 @@
  * Times are stored in UTC; a reader sees them in their own zone, in their
  * language, and also as "how long from now", which is what a customer
  * actually wants to know about a response goal.
+ *
+ * A message's text is shown in a notice up to NOTICE_TEXT_MAX bytes: a
+ * notice is a copy for each recipient in the outbox, and a 20 MB mail
+ * quoted whole to five staff addresses would be 100 MB of rows and mail.
+ * The cut falls between two characters (the text is UTF-8) and a line in
+ * the reader's language says that, and how much, was left out; the whole
+ * message is on the ticket.
  */
 #include <string.h>
 
@@ -119,6 +126,27 @@ set_deadline(struct template_vars *v, const char *name, const char *iso,
     template_vars_set(v, name_in, left);
 }
 
+char *
+notice_cut_text(const char *text, gsize max, const char *language)
+{
+    gsize len = strlen(text);
+    gsize n = max;
+
+    if (len <= max)
+        return g_strdup(text);
+    /* Back to the first byte of a character: a continuation byte is
+     * 10xxxxxx, and no character is longer than four bytes. */
+    while (n > 0 && ((guchar)text[n] & 0xc0) == 0x80)
+        n--;
+    g_autofree char *left = g_format_size_full(len - n, G_FORMAT_SIZE_IEC_UNITS);
+    return g_strdup_printf(is_dutch(language)
+                               ? "%.*s\n[... ingekort: de rest van het bericht (%s) staat hier"
+                                 " niet; het hele bericht staat bij het ticket]"
+                               : "%.*s\n[... cut: the rest of the message (%s) is not shown"
+                                 " here; the whole message is on the ticket]",
+                           (int)n, text, left);
+}
+
 struct template_vars *
 notice_vars(const struct notice_facts *f)
 {
@@ -145,11 +173,12 @@ notice_vars(const struct notice_facts *f)
     template_vars_set(v, "requester.name", f->requester_name);
     template_vars_set(v, "message.from", f->message_from);
     template_vars_set(v, "message.subject", f->message_subject);
-    template_vars_set(v, "message.text", f->message_text);
     if (f->message_text != NULL) {
-        g_auto(GStrv) lines = util_split_lines(f->message_text);
+        g_autofree char *text = notice_cut_text(f->message_text, NOTICE_TEXT_MAX, f->language);
+        g_auto(GStrv) lines = util_split_lines(text);
         g_autofree char *joined = g_strjoinv("\n> ", lines);
         g_autofree char *quoted = g_strconcat("> ", joined, NULL);
+        template_vars_set(v, "message.text", text);
         template_vars_set(v, "message.quoted", quoted);
     }
     if (f->support_addresses != NULL) {

@@ -32,7 +32,16 @@ struct notice_facts {
     GDateTime *now;
 };
 
+/* The most bytes of a message's text a notice shows (message.text and
+ * message.quoted): 64 KiB. */
+#define NOTICE_TEXT_MAX 65536
+
 struct template_vars *notice_vars(const struct notice_facts *f);
+/* TEXT (UTF-8) as a notice shows it: whole when it has at most MAX bytes,
+ * else its first MAX bytes or fewer, cut between two characters, then a
+ * line in LANGUAGE ("en", "nl"; NULL: "en") that says it was cut and how
+ * much was left out.  Newly allocated. */
+char *notice_cut_text(const char *text, gsize max, const char *language);
 
 /* "Tue 24 Nov 2026 11:02 CET" (en) or "di 24 nov 2026 11:02 CET" (nl). */
 char *notice_format_time(const char *iso, const char *zone, const char *language);

@@ -87,6 +87,8 @@ test_full(void)
     g_assert_cmpstr(cfg->support_addresses[0], ==, "support@example.com");
     g_assert_cmpstr(cfg->ticket_prefix, ==, "HELP");
     g_assert_cmpuint(cfg->max_message_size, ==, 1048576);
+    /* Unset, ten of the largest messages. */
+    g_assert_cmpuint(cfg->max_buffered_bytes, ==, 10485760);
     g_assert_cmpint(cfg->unknown_senders, ==, UNKNOWN_SENDERS_REJECT);
     g_assert_cmpuint(cfg->busy_timeout, ==, 250);
     g_assert_cmpstr(cfg->hostname, ==, "mx1.example.com");
@@ -139,6 +141,7 @@ test_defaults(void)
     g_assert_cmpstr(cfg->socket, ==, "inet:8894@127.0.0.1");
     g_assert_cmpstr(cfg->ticket_prefix, ==, "TKT");
     g_assert_cmpuint(cfg->max_message_size, ==, 26214400);
+    g_assert_cmpuint(cfg->max_buffered_bytes, ==, 10 * 26214400);
     g_assert_cmpint(cfg->unknown_senders, ==, UNKNOWN_SENDERS_ACCEPT);
     g_assert_cmpuint(cfg->busy_timeout, ==, 2000);
     g_assert_nonnull(cfg->hostname);
@@ -312,6 +315,8 @@ static const struct {
     { "bad-prefix", MINIMAL "ticket_prefix = tkt\n", CONFIG_ERROR_VALUE, ":6: [milter] ticket_prefix: \"tkt\" must be" },
     { "size-small", MINIMAL "max_message_size = 10\n", CONFIG_ERROR_VALUE, ":6: [milter] max_message_size: \"10\" must be a whole number from 1024 to 1073741824" },
     { "size-text", MINIMAL "max_message_size = 10MB\n", CONFIG_ERROR_VALUE, ":6: [milter] max_message_size" },
+    { "buffered-below-size", MINIMAL "max_message_size = 2097152\nmax_buffered_bytes = 1048576\n", CONFIG_ERROR_VALUE, ":7: [milter] max_buffered_bytes: 1048576 is less than max_message_size (2097152)" },
+    { "buffered-text", MINIMAL "max_buffered_bytes = 1G\n", CONFIG_ERROR_VALUE, ":6: [milter] max_buffered_bytes: \"1G\" must be a whole number" },
     { "bad-enum", MINIMAL "unknown_senders = bounce\n", CONFIG_ERROR_VALUE, ":6: [milter] unknown_senders: \"bounce\" must be accept or reject" },
     { "busy-too-long", MINIMAL "busy_timeout = 600000\n", CONFIG_ERROR_VALUE, ":6: [milter] busy_timeout" },
     { "bad-cidr", MINIMAL "[staff]\ntrusted_networks = 10.0.0.0/33\n", CONFIG_ERROR_VALUE, ":7: [staff] trusted_networks: \"10.0.0.0/33\"" },

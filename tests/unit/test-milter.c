@@ -32,6 +32,7 @@
 #include "config/config.h"
 #include "milter/io.h"
 #include "milter/milter.h"
+#include "milter/stats.h"
 #include "parser/mail.h"
 #include "router/keys.h"
 #include "router/router.h"
@@ -313,6 +314,15 @@ delivered_body(const struct smfi_str *ctx)
 #define UNREGISTERED                                                                               \
     "reject 550 5.7.1 This address takes mail from registered support contacts only; please "    \
     "ask your administrator to register you"
+
+#define STAFF_TOO_BIG                                                                              \
+    "Staff mail over the support system's size limit cannot be recorded, and its command lines"   \
+    " would reach the customer; please send the attachment separately"
+
+/* What a staff message too big to read hears at its end, and the limit
+ * the rows about it use. */
+#define STAFF_REFUSED "DATA: continue\nEOM: reject 552 5.3.4 " STAFF_TOO_BIG "\n"
+#define SMALL_LIMIT "[milter]\nmax_message_size = 4096\n"
 
 #define CUSTOMER_CLIENT "198.51.100.7"
 #define STAFF_CLIENT "192.0.2.10"
@@ -713,6 +723,150 @@ static const struct row rows[] = {
         } },
     },
     {
+        .fact = "too big at its end, with another recipient: an X-Ticket-ID the sender wrote"
+                " does not reach support's mailbox",
+        .config = "[milter]\nmax_message_size = 1024\n",
+        .s = { {
+            .client = CUSTOMER_CLIENT, .mail_from = "jan@acme.test",
+            .rcpt = { SUPPORT, "piet@acme.test" },
+            .message = "X-Ticket-ID: TKT-1\n" CUSTOMER_MAIL, .pad_kib = 2,
+            .transcript = RCPT_OK(SUPPORT) RCPT_OK("piet@acme.test")
+                          "DATA: continue\nEOM: continue\n",
+            .edits = "delete X-Ticket-ID[1]", .delivered_to = "<" SUPPORT ">, <piet@acme.test>",
+        } },
+    },
+    {
+        .fact = "a staff reply over max_message_size with support in Cc: refused whole, its"
+                " internal note reaches nobody",
+        .config = SMALL_LIMIT,
+        .s = { CUSTOMER_SESSION("continue", "TKT-1"), {
+            .client = STAFF_CLIENT, .mail_from = "john.doe@example.com",
+            .rcpt = { "jan@acme.test", SUPPORT },
+            .message = STAFF_REPLY("Cc: " SUPPORT "\n", "#internal\n\n"), .pad_kib = 8,
+            .transcript = RCPT_OK("jan@acme.test") RCPT_OK(SUPPORT)
+                          STAFF_REFUSED,
+            .edits = "",
+        } },
+        .tickets = 1, .status = TICKET_OPEN, .messages = 1, .last_message = "in customer",
+    },
+    {
+        .fact = "a staff reply over max_message_size on its way out (no support recipient):"
+                " refused whole",
+        .config = SMALL_LIMIT,
+        .s = { CUSTOMER_SESSION("continue", "TKT-1"), {
+            .client = STAFF_CLIENT, .mail_from = "john.doe@example.com",
+            .rcpt = { "jan@acme.test" }, .message = STAFF_REPLY("", "#internal\n\n"),
+            .pad_kib = 8,
+            .transcript = RCPT_OK("jan@acme.test")
+                          STAFF_REFUSED,
+            .edits = "",
+        } },
+        .tickets = 1, .status = TICKET_OPEN, .messages = 1, .last_message = "in customer",
+    },
+    {
+        .fact = "a staff reply announced too big: support is refused at RCPT, and the copy"
+                " for the customer is refused at its end",
+        .config = SMALL_LIMIT,
+        .s = { CUSTOMER_SESSION("continue", "TKT-1"), {
+            .client = STAFF_CLIENT, .mail_from = "john.doe@example.com", .mail_arg = "SIZE=9000",
+            .rcpt = { "jan@acme.test", SUPPORT },
+            .message = STAFF_REPLY("Cc: " SUPPORT "\n", "#internal\n\n"), .pad_kib = 8,
+            .transcript = RCPT_OK("jan@acme.test")
+                          "RCPT <" SUPPORT ">: reject 552 5.3.4 Message too big for the support"
+                          " system\n"
+                          STAFF_REFUSED,
+            .edits = "",
+        } },
+        .tickets = 1, .status = TICKET_OPEN, .messages = 1, .last_message = "in customer",
+    },
+    {
+        .fact = "a customer's mail announced too big with another recipient: support is"
+                " refused at RCPT, the other gets it as it came",
+        .config = SMALL_LIMIT,
+        .s = { {
+            .client = CUSTOMER_CLIENT, .mail_from = "jan@acme.test", .mail_arg = "SIZE=9000",
+            .rcpt = { SUPPORT, "piet@acme.test" }, .message = CUSTOMER_MAIL, .pad_kib = 8,
+            .transcript = "RCPT <" SUPPORT ">: reject 552 5.3.4 Message too big for the support"
+                          " system\n"
+                          RCPT_OK("piet@acme.test") "DATA: continue\nEOM: continue\n",
+            .edits = "", .delivered_to = "<piet@acme.test>",
+        } },
+    },
+    {
+        .fact = "a staff mail that is no reply, over max_message_size on its way out, goes"
+                " untouched",
+        .config = SMALL_LIMIT,
+        .s = { {
+            .client = STAFF_CLIENT, .mail_from = "john.doe@example.com",
+            .rcpt = { "friend@elsewhere.test" },
+            .message = "From: John Doe <john.doe@example.com>\nTo: friend@elsewhere.test\n"
+                       "Subject: Holiday photos\nMessage-ID: <l2@example.com>\n\nHere.\n",
+            .pad_kib = 8,
+            .transcript = RCPT_OK("friend@elsewhere.test") "DATA: continue\nEOM: continue\n",
+            .edits = "",
+        } },
+    },
+
+    /* ---- X-Ticket-ID is ours: a sender's never reaches support ---- */
+    {
+        .fact = "a forged X-Ticket-ID on a duplicate and on a reply: deleted, ours added",
+        .s = { CUSTOMER_SESSION("continue", "TKT-1"), {
+            .client = CUSTOMER_CLIENT, .mail_from = "jan@acme.test", .rcpt = { SUPPORT },
+            .message = "X-Ticket-ID: TKT-7\n" CUSTOMER_MAIL,
+            .transcript = RCPT_OK(SUPPORT) "DATA: continue\nEOM: continue\n",
+            .edits = "delete X-Ticket-ID[1]; " TAGGED, .ticket_id = "TKT-1",
+        }, {
+            .client = CUSTOMER_CLIENT, .mail_from = "jan@acme.test", .rcpt = { SUPPORT },
+            .message = "X-Ticket-ID: TKT-7\nX-Ticket-ID: TKT-8\n"
+                       "From: Jan Jansen <jan@acme.test>\nTo: " SUPPORT "\n"
+                       "Subject: Re: [TKT-1] Printer offline\nMessage-ID: <m2@acme.test>\n"
+                       "In-Reply-To: <m1@acme.test>\n\nStill offline.\n",
+            .transcript = RCPT_OK(SUPPORT) "DATA: continue\nEOM: continue\n",
+            .edits = "delete X-Ticket-ID[2]; delete X-Ticket-ID[1]; add X-Ticket-ID",
+            .ticket_id = "TKT-1",
+        } },
+        .tickets = 1, .status = TICKET_OPEN, .messages = 2, .last_message = "in customer",
+    },
+    {
+        .fact = "a forged X-Ticket-ID on mail the router passes without a ticket: deleted",
+        .s = { CUSTOMER_SESSION("continue", "TKT-1"), {
+            .client = CUSTOMER_CLIENT, .mail_from = "eve@evil.test", .rcpt = { SUPPORT },
+            .message = "X-Ticket-ID: TKT-1\nFrom: Jan Jansen <jan@acme.tset>\nTo: " SUPPORT "\n"
+                       "Subject: Re: [TKT-1] Printer offline\nAuto-Submitted: auto-generated\n"
+                       "Message-ID: <p1@evil.test>\n\nLog in at http://phish.example.\n",
+            .transcript = RCPT_OK(SUPPORT) "DATA: continue\nEOM: continue\n",
+            .edits = "delete X-Ticket-ID[1]",
+        } },
+        .tickets = 1, .status = TICKET_OPEN, .messages = 1, .last_message = "in customer",
+    },
+    {
+        .fact = "a forged X-Ticket-ID on staff mail to support and a colleague: deleted, the"
+                " ticket it opens is the one named",
+        .s = { CUSTOMER_SESSION("continue", "TKT-1"), {
+            .client = STAFF_CLIENT, .mail_from = "john.doe@example.com",
+            .rcpt = { SUPPORT, "mary@example.com" },
+            .message = "X-Ticket-ID: TKT-1\nFrom: John Doe <john.doe@example.com>\n"
+                       "To: mary@example.com\nCc: " SUPPORT "\nSubject: Lunch\n"
+                       "Message-ID: <l3@example.com>\n\nAt noon?\n",
+            .transcript = RCPT_OK(SUPPORT) RCPT_OK("mary@example.com")
+                          "DATA: continue\nEOM: continue\n",
+            .edits = "delete X-Ticket-ID[1]; " TAGGED, .ticket_id = "TKT-2",
+        } },
+        .tickets = 2, .status = TICKET_OPEN, .messages = 1, .last_message = "in customer",
+    },
+    {
+        .fact = "a forged X-Ticket-ID on unparsable mail passed on to another recipient:"
+                " deleted",
+        .s = { {
+            .client = CUSTOMER_CLIENT, .mail_from = "jan@acme.test",
+            .rcpt = { SUPPORT, "piet@acme.test" },
+            .message = "X-A\x7f: b\nX-Ticket-ID: TKT-1\nFrom: jan@acme.test\n\nHello\n",
+            .transcript = RCPT_OK(SUPPORT) RCPT_OK("piet@acme.test")
+                          "DATA: continue\nEOM: continue\n",
+            .edits = "delete X-Ticket-ID[1]",
+        } },
+    },
+    {
         .fact = "an internal note copied to the customer: the customer is removed by the string"
                 " the client wrote, support keeps the note",
         .s = { CUSTOMER_SESSION("continue", "TKT-1"), {
@@ -1095,6 +1249,158 @@ test_recipient_limit(struct fixture *f, gconstpointer data)
     ctx_clear(&ctx);
 }
 
+/* ---- the budget of bytes in flight ---- */
+
+#define BUDGET_TEXT                                                                                \
+    "451 4.3.2 Support system is busy with other large messages, please try again later"
+
+static const struct row budget_row = {
+    .fact = "max_buffered_bytes: a message that does not fit is deferred, and the bytes come"
+            " back when a message is aborted or ends",
+    .config = "[milter]\nmax_message_size = 65536\nmax_buffered_bytes = 102400\n",
+    .tickets = 1, .status = TICKET_OPEN, .messages = 1, .last_message = "in customer",
+};
+
+/* A customer's session up to DATA for support, with MAIL FROM's ARG
+ * (NULL: none); DATA's answer. */
+static sfsistat
+open_message(struct smfi_str *ctx, const char *arg)
+{
+    unsigned long pf0 = 0, pf1 = 0, pf2 = 0, pf3 = 0;
+    struct sockaddr_in sin = { .sin_family = AF_INET };
+    char from[] = "<jan@acme.test>";
+    char support[] = "<" SUPPORT ">";
+    char *mail_argv[] = { from, (char *)arg, NULL };
+    char *rcpt_argv[] = { support, NULL };
+
+    ctx_init(ctx);
+    g_hash_table_insert(ctx->macros, g_strdup("i"), g_strdup("4XyZ1"));
+    g_assert_cmpint(inet_pton(AF_INET, CUSTOMER_CLIENT, &sin.sin_addr), ==, 1);
+    g_assert_cmpint(milter_desc.xxfi_negotiate(ctx, SMFIF_ADDHDRS | SMFIF_CHGHDRS |
+                                                        SMFIF_CHGBODY | SMFIF_DELRCPT,
+                                               SMFI_CURR_PROT, 0, 0, &pf0, &pf1, &pf2, &pf3),
+                    ==, SMFIS_CONTINUE);
+    ctx->leading_space = (pf1 & SMFIP_HDR_LEADSPC) != 0;
+    milter_desc.xxfi_connect(ctx, "client.test", (void *)&sin);
+    g_assert_cmpint(milter_desc.xxfi_envfrom(ctx, mail_argv), ==, SMFIS_CONTINUE);
+    g_assert_cmpint(milter_desc.xxfi_envrcpt(ctx, rcpt_argv), ==, SMFIS_CONTINUE);
+    g_ptr_array_add(ctx->rcpts, g_strdup(support));
+    return milter_desc.xxfi_data(ctx);
+}
+
+/* The reply CTX got in its last step ("" none), and forgets it. */
+static char *
+take_reply(struct smfi_str *ctx)
+{
+    char *reply = ctx->reply != NULL ? ctx->reply : g_strdup("");
+
+    ctx->reply = NULL;
+    return reply;
+}
+
+/* What the metrics say of the bytes kept now. */
+static guint64
+gauge_buffered(void)
+{
+    g_autofree char *text = stats_render(NULL);
+    const char *line = strstr(text, "\nticket_milter_buffered_bytes ");
+
+    g_assert_nonnull(line);
+    return g_ascii_strtoull(line + strlen("\nticket_milter_buffered_bytes "), NULL, 10);
+}
+
+static void
+test_budget(struct fixture *f, gconstpointer data)
+{
+    struct smfi_str a, b, c;
+    g_autoptr(GString) out = g_string_new(NULL);
+    g_autofree char *reply = NULL;
+    guint64 held;
+
+    g_assert_cmpuint(milter_buffered_bytes(), ==, 0);
+    /* A: 60 KiB of body kept, its end not yet come. */
+    g_assert_cmpint(open_message(&a, NULL), ==, SMFIS_CONTINUE);
+    read_body(&a, read_headers(&a, CUSTOMER_MAIL), 60);
+    g_assert_true(send_content(&a, out));
+    held = milter_buffered_bytes();
+    g_assert_cmpuint(held, >, 60 * 1024);
+    g_assert_cmpuint(held, <, 64 * 1024);
+    g_assert_cmpuint(gauge_buffered(), ==, held);
+
+    /* B announces no size: 64 KiB more cannot fit, so DATA is deferred. */
+    g_assert_cmpint(open_message(&b, NULL), ==, SMFIS_TEMPFAIL);
+    reply = take_reply(&b);
+    g_assert_cmpstr(reply, ==, BUDGET_TEXT);
+    g_clear_pointer(&reply, g_free);
+    milter_desc.xxfi_abort(&b);
+    milter_desc.xxfi_close(&b);
+    ctx_clear(&b);
+    g_assert_cmpuint(milter_buffered_bytes(), ==, held);
+
+    /* C announces 2000 bytes and sends 50 KiB: the body runs out of
+     * budget (the MTA does not wait for a chunk's answer), the end is
+     * deferred, and what C kept goes back. */
+    g_assert_cmpint(open_message(&c, "SIZE=2000"), ==, SMFIS_CONTINUE);
+    read_body(&c, read_headers(&c, CUSTOMER_MAIL), 50);
+    g_assert_true(send_content(&c, out));
+    g_assert_cmpint(milter_desc.xxfi_eom(&c), ==, SMFIS_TEMPFAIL);
+    reply = take_reply(&c);
+    g_assert_cmpstr(reply, ==, BUDGET_TEXT);
+    g_assert_cmpuint(milter_buffered_bytes(), ==, held);
+    g_autofree char *metrics = stats_render(NULL);
+    g_assert_nonnull(strstr(metrics, "ticket_milter_tempfails_total{reason=\"busy-buffers\"} "));
+    milter_desc.xxfi_close(&c);
+    ctx_clear(&c);
+
+    /* A is aborted (the client gave up): every byte of it comes back. */
+    milter_desc.xxfi_abort(&a);
+    g_assert_cmpuint(milter_buffered_bytes(), ==, 0);
+    g_assert_cmpuint(gauge_buffered(), ==, 0);
+    milter_desc.xxfi_close(&a);
+    ctx_clear(&a);
+
+    /* Now the same message fits, is taken, and leaves nothing behind. */
+    const struct session again = {
+        .client = CUSTOMER_CLIENT, .mail_from = "jan@acme.test", .rcpt = { SUPPORT },
+        .message = CUSTOMER_MAIL, .pad_kib = 60,
+        .transcript = RCPT_OK(SUPPORT) "DATA: continue\nEOM: continue\n", .ticket_id = "TKT-1",
+    };
+    check_session(&again);
+    g_assert_cmpuint(milter_buffered_bytes(), ==, 0);
+    check_database(f, data);
+}
+
+/* A message too big, or one whose connection closes mid-message, gives its
+ * bytes back too. */
+static void
+test_budget_release(struct fixture *f, gconstpointer data)
+{
+    struct smfi_str a;
+    g_autoptr(GString) out = g_string_new(NULL);
+
+    (void)f;
+    (void)data;
+    g_assert_cmpuint(milter_buffered_bytes(), ==, 0);
+    g_assert_cmpint(open_message(&a, NULL), ==, SMFIS_CONTINUE);
+    read_body(&a, read_headers(&a, CUSTOMER_MAIL), 40);
+    g_assert_true(send_content(&a, out));
+    g_assert_cmpuint(milter_buffered_bytes(), >, 40 * 1024);
+    /* The connection ends without an abort: close gives them back. */
+    milter_desc.xxfi_close(&a);
+    ctx_clear(&a);
+    g_assert_cmpuint(milter_buffered_bytes(), ==, 0);
+
+    /* Over max_message_size: nothing more is kept from the moment it is. */
+    g_assert_cmpint(open_message(&a, NULL), ==, SMFIS_CONTINUE);
+    read_body(&a, read_headers(&a, CUSTOMER_MAIL), 70);
+    g_assert_true(send_content(&a, out));
+    g_assert_cmpuint(milter_buffered_bytes(), ==, 0);
+    g_assert_cmpint(milter_desc.xxfi_eom(&a), ==, SMFIS_REJECT);
+    milter_desc.xxfi_close(&a);
+    ctx_clear(&a);
+    g_assert_cmpuint(milter_buffered_bytes(), ==, 0);
+}
+
 /* An MTA that cannot remove recipients cannot keep a note from outsiders:
  * the milter does not take part in its connections. */
 static void
@@ -1128,5 +1434,9 @@ main(int argc, char **argv)
     g_test_add("/milter/recipient-limit", struct fixture, &limit_row, fixture_setup,
                test_recipient_limit, fixture_teardown);
     g_test_add_func("/milter/negotiate-delrcpt", test_negotiate_delrcpt);
+    g_test_add("/milter/budget", struct fixture, &budget_row, fixture_setup, test_budget,
+               fixture_teardown);
+    g_test_add("/milter/budget-release", struct fixture, &budget_row, fixture_setup,
+               test_budget_release, fixture_teardown);
     return g_test_run();
 }

@@ -9,6 +9,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 
+#include "templates/notice.h"
 #include "templates/template.h"
 
 static char *
@@ -200,6 +201,50 @@ test_fallback_to_english(void)
     template_set_free(set);
 }
 
+/* A message's text in a notice is cut at NOTICE_TEXT_MAX bytes, between two
+ * characters, with a line that says so; a text that fits is left whole. */
+static void
+test_notice_cut(void)
+{
+    GString *big = g_string_new(NULL);
+    g_autoptr(GDateTime) now = g_date_time_new_utc(2026, 11, 24, 10, 0, 0);
+
+    /* "é" is two bytes: 'x' first puts every one of them across an odd
+     * offset, so the byte at NOTICE_TEXT_MAX is the second of one. */
+    g_string_append_c(big, 'x');
+    while (big->len < 3 * NOTICE_TEXT_MAX)
+        g_string_append(big, "\xc3\xa9");
+    g_assert_cmpuint((guchar)big->str[NOTICE_TEXT_MAX], ==, 0xa9);
+
+    g_autofree char *cut = notice_cut_text(big->str, NOTICE_TEXT_MAX, "en");
+    const char *marker = strstr(cut, "\n[... cut: the rest of the message (");
+    g_assert_nonnull(marker);
+    g_assert_cmpuint(marker - cut, ==, NOTICE_TEXT_MAX - 1);
+    g_assert_true(g_utf8_validate(cut, -1, NULL));
+    g_assert_cmpmem(cut, marker - cut, big->str, marker - cut);
+    g_assert_nonnull(strstr(marker, "is not shown here; the whole message is on the ticket]"));
+    g_autofree char *nl = notice_cut_text(big->str, NOTICE_TEXT_MAX, "nl");
+    g_assert_nonnull(strstr(nl, "\n[... ingekort: de rest van het bericht ("));
+
+    /* At most MAX bytes the text is what it was. */
+    g_autofree char *whole = notice_cut_text("Hall\xc3\xa9", 6, "en");
+    g_assert_cmpstr(whole, ==, "Hall\xc3\xa9");
+    g_autofree char *one = notice_cut_text("Hall\xc3\xa9", 5, "en");
+    g_assert_true(g_str_has_prefix(one, "Hall\n[... cut:"));
+
+    /* notice_vars() applies it to message.text and message.quoted. */
+    struct notice_facts f = { .tag = "TKT-1", .message_text = big->str, .language = "en",
+                              .now = now };
+    struct template_vars *v = notice_vars(&f);
+    const char *text = g_hash_table_lookup(v->values, "message.text");
+    const char *quoted = g_hash_table_lookup(v->values, "message.quoted");
+    g_assert_cmpstr(text, ==, cut);
+    g_assert_nonnull(strstr(quoted, "[... cut:"));
+    g_assert_cmpuint(strlen(quoted), <, NOTICE_TEXT_MAX + 200);
+    template_vars_free(v);
+    g_string_free(big, TRUE);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -212,5 +257,6 @@ main(int argc, char **argv)
     g_test_add_func("/template/golden", test_golden);
     g_test_add_func("/template/missing-dir", test_set_missing_dir);
     g_test_add_func("/template/fallback", test_fallback_to_english);
+    g_test_add_func("/template/notice-cut", test_notice_cut);
     return g_test_run();
 }
