@@ -5,18 +5,20 @@
  * that a key is unknown, and an admin needs both: so the text is first
  * scanned line by line (syntax, groups, keys, duplicates, and where each key
  * stands), then GKeyFile reads the values, and every value is checked
- * against the key table below.  Adding a key is one row in that table.
+ * against the key table below.  Adding a key is one row in that table;
+ * what each kind of value must look like is in checks.c, and what is
+ * allowed but probably not meant (the -t warnings) in warnings.c.
  *
  * Edge cases: lists are separated by ';' and their items trimmed; empty
  * items are dropped; addresses and domains are kept lower-case; a contact
  * or domain claimed by two customers is refused, since mail from it could
  * not be told apart.
  */
-#include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
 
 #include "config/config.h"
+#include "config/checks.h"
 #include "config/ical.h"
 #include "router/address.h"
 #include "router/router.h"
@@ -49,27 +51,10 @@ struct key_def {
     bool lower;        /* store lower-case */
 };
 
-static const char *check_socket(const char *v);
-static const char *check_address(const char *v);
-static const char *check_domain(const char *v);
-static const char *check_prefix(const char *v);
-static const char *check_token(const char *v);
-static const char *check_delimiter(const char *v);
-static const char *check_network(const char *v);
-static const char *check_smtp_url(const char *v);
-static const char *check_http_url(const char *v);
-static const char *check_from(const char *v);
-static const char *check_timezone(const char *v);
-static const char *check_language(const char *v);
-static const char *check_path(const char *v);
-static const char *check_login(const char *v);
-static const char *check_goal(const char *v);
 
 static const char *const unknown_sender_choices[] = { "accept", "reject", NULL };
 static const char *const auto_reply_choices[] = { "record", "ignore", NULL };
 static const char *const verify_sender_choices[] = { "none", "aligned", "authenticated", NULL };
-static const char *check_mode(const char *v);
-static const char *check_owner(const char *v);
 
 #define CFG(f) offsetof(struct config, f)
 #define BUFFERED_DEFAULT_FACTOR 10
@@ -77,22 +62,22 @@ static const char *check_owner(const char *v);
 
 static const struct key_def keys[] = {
     { "milter", "socket", KIND_STRING, CFG(socket), 0, "inet:8894@127.0.0.1", 0, 0, NULL,
-      check_socket, false },
-    { "milter", "database", KIND_STRING, CFG(database), 0, NULL, 0, 0, NULL, check_path, false },
+      config_check_socket, false },
+    { "milter", "database", KIND_STRING, CFG(database), 0, NULL, 0, 0, NULL, config_check_path, false },
     { "milter", "support_addresses", KIND_LIST, CFG(support_addresses), 0, NULL, 0, 0, NULL,
-      check_address, true },
+      config_check_address, true },
     { "milter", "ticket_prefix", KIND_STRING, CFG(ticket_prefix), 0, "TKT", 0, 0, NULL,
-      check_prefix, false },
+      config_check_prefix, false },
     { "milter", "recipient_delimiter", KIND_STRING, CFG(recipient_delimiter), 0, "+", 0, 0, NULL,
-      check_delimiter, false },
+      config_check_delimiter, false },
     { "milter", "max_message_size", KIND_UINT, CFG(max_message_size), sizeof(guint64),
       "26214400", 1024, 1073741824, NULL, NULL, false },
     { "milter", "unknown_senders", KIND_ENUM, CFG(unknown_senders), 0, "accept", 0, 0,
       unknown_sender_choices, NULL, false },
     { "milter", "busy_timeout", KIND_UINT, CFG(busy_timeout), sizeof(guint), "2000", 0, 60000,
       NULL, NULL, false },
-    { "milter", "hostname", KIND_STRING, CFG(hostname), 0, NULL, 0, 0, NULL, check_token, false },
-    { "milter", "secret_file", KIND_STRING, CFG(secret_file), 0, NULL, 0, 0, NULL, check_path,
+    { "milter", "hostname", KIND_STRING, CFG(hostname), 0, NULL, 0, 0, NULL, config_check_token, false },
+    { "milter", "secret_file", KIND_STRING, CFG(secret_file), 0, NULL, 0, 0, NULL, config_check_path,
       false },
     { "milter", "max_mime_depth", KIND_UINT, CFG(max_mime_depth), sizeof(guint), "50", 1, 1000,
       NULL, NULL, false },
@@ -106,13 +91,13 @@ static const struct key_def keys[] = {
       auto_reply_choices, NULL, false },
     { "milter", "verify_senders", KIND_ENUM, CFG(verify_senders), 0, "aligned", 0, 0,
       verify_sender_choices, NULL, false },
-    { "milter", "user", KIND_STRING, CFG(user), 0, NULL, 0, 0, NULL, check_token, false },
-    { "milter", "socket_owner", KIND_STRING, CFG(socket_owner), 0, NULL, 0, 0, NULL, check_owner,
+    { "milter", "user", KIND_STRING, CFG(user), 0, NULL, 0, 0, NULL, config_check_token, false },
+    { "milter", "socket_owner", KIND_STRING, CFG(socket_owner), 0, NULL, 0, 0, NULL, config_check_owner,
       false },
     { "milter", "socket_mode", KIND_STRING, CFG(socket_mode_text), 0, "0660", 0, 0, NULL,
-      check_mode, false },
-    { "milter", "pid_file", KIND_STRING, CFG(pid_file), 0, NULL, 0, 0, NULL, check_path, false },
-    { "milter", "metrics_file", KIND_STRING, CFG(metrics_file), 0, NULL, 0, 0, NULL, check_path,
+      config_check_mode, false },
+    { "milter", "pid_file", KIND_STRING, CFG(pid_file), 0, NULL, 0, 0, NULL, config_check_path, false },
+    { "milter", "metrics_file", KIND_STRING, CFG(metrics_file), 0, NULL, 0, 0, NULL, config_check_path,
       false },
     { "milter", "metrics_interval", KIND_UINT, CFG(metrics_interval), sizeof(guint), "15", 1,
       3600, NULL, NULL, false },
@@ -121,48 +106,48 @@ static const struct key_def keys[] = {
      * daemon.  Unset, it is BUFFERED_DEFAULT_FACTOR times max_message_size. */
     { "milter", "max_buffered_bytes", KIND_UINT, CFG(max_buffered_bytes), sizeof(guint64), NULL,
       1024, 68719476736, NULL, NULL, false },
-    { "staff", "addresses", KIND_LIST, CFG(staff_addresses), 0, NULL, 0, 0, NULL, check_address,
+    { "staff", "addresses", KIND_LIST, CFG(staff_addresses), 0, NULL, 0, 0, NULL, config_check_address,
       true },
-    { "staff", "domains", KIND_LIST, CFG(staff_domains), 0, NULL, 0, 0, NULL, check_domain,
+    { "staff", "domains", KIND_LIST, CFG(staff_domains), 0, NULL, 0, 0, NULL, config_check_domain,
       true },
-    { "staff", "trusted_networks", KIND_LIST, CFG(trusted_networks), 0, NULL, 0, 0, NULL, check_network, false },
-    { "staff", "logins", KIND_LIST, CFG(staff_logins), 0, NULL, 0, 0, NULL, check_login, true },
-    { "staff", "authserv_ids", KIND_LIST, CFG(authserv_ids), 0, NULL, 0, 0, NULL, check_token,
+    { "staff", "trusted_networks", KIND_LIST, CFG(trusted_networks), 0, NULL, 0, 0, NULL, config_check_network, false },
+    { "staff", "logins", KIND_LIST, CFG(staff_logins), 0, NULL, 0, 0, NULL, config_check_login, true },
+    { "staff", "authserv_ids", KIND_LIST, CFG(authserv_ids), 0, NULL, 0, 0, NULL, config_check_token,
       true },
-    { "staff", "timezone", KIND_STRING, CFG(staff_timezone), 0, "UTC", 0, 0, NULL, check_timezone,
+    { "staff", "timezone", KIND_STRING, CFG(staff_timezone), 0, "UTC", 0, 0, NULL, config_check_timezone,
       false },
     /* Empty: no Authentication-Results header is believed until the admin
      * names the hosts of the verifiers that write them. */
     { "staff", "authserv_networks", KIND_LIST, CFG(authserv_networks), 0, NULL, 0, 0, NULL,
-      check_network, false },
+      config_check_network, false },
     { "outbound", "smtp_url", KIND_STRING, CFG(smtp_url), 0, "smtp://127.0.0.1:10025", 0, 0,
-      NULL, check_smtp_url, false },
-    { "outbound", "from", KIND_STRING, CFG(from), 0, NULL, 0, 0, NULL, check_from, false },
+      NULL, config_check_smtp_url, false },
+    { "outbound", "from", KIND_STRING, CFG(from), 0, NULL, 0, 0, NULL, config_check_from, false },
     { "outbound", "webhook_url", KIND_STRING, CFG(webhook_url), 0, NULL, 0, 0, NULL,
-      check_http_url, false },
+      config_check_http_url, false },
     { "outbound", "not_contact_limit", KIND_UINT, CFG(not_contact_limit), sizeof(guint), "20", 0,
       100000, NULL, NULL, false },
     { "outbound", "ack_limit", KIND_UINT, CFG(ack_limit), sizeof(guint), "5", 0, 1000, NULL, NULL,
       false },
     { "outbound", "ack_followup", KIND_BOOL, CFG(ack_followup), 0, "no", 0, 0, NULL, NULL, false },
-    { "outbound", "language", KIND_STRING, CFG(language), 0, "en", 0, 0, NULL, check_language,
+    { "outbound", "language", KIND_STRING, CFG(language), 0, "en", 0, 0, NULL, config_check_language,
       true },
     { "outbound", "template_dir", KIND_STRING, CFG(template_dir), 0, DATADIR "/templates", 0, 0,
-      NULL, check_path, false },
+      NULL, config_check_path, false },
     { "outbound", "retry_base", KIND_UINT, CFG(retry_base), sizeof(guint), "5", 1, 3600, NULL,
       NULL, false },
     { "outbound", "retry_max", KIND_UINT, CFG(retry_max), sizeof(guint), "300", 1, 86400, NULL,
       NULL, false },
     { "outbound", "give_up", KIND_UINT, CFG(give_up), sizeof(guint), "172800", 60, 2592000, NULL,
       NULL, false },
-    { "customer", "domains", KIND_LIST, CUS(domains), 0, NULL, 0, 0, NULL, check_domain, true },
-    { "customer", "contacts", KIND_LIST, CUS(contacts), 0, NULL, 0, 0, NULL, check_address,
+    { "customer", "domains", KIND_LIST, CUS(domains), 0, NULL, 0, 0, NULL, config_check_domain, true },
+    { "customer", "contacts", KIND_LIST, CUS(contacts), 0, NULL, 0, 0, NULL, config_check_address,
       true },
-    { "customer", "plan", KIND_STRING, CUS(plan), 0, "standard", 0, 0, NULL, check_token,
+    { "customer", "plan", KIND_STRING, CUS(plan), 0, "standard", 0, 0, NULL, config_check_token,
       false },
-    { "customer", "timezone", KIND_STRING, CUS(timezone), 0, "UTC", 0, 0, NULL, check_timezone,
+    { "customer", "timezone", KIND_STRING, CUS(timezone), 0, "UTC", 0, 0, NULL, config_check_timezone,
       false },
-    { "customer", "language", KIND_STRING, CUS(language), 0, "en", 0, 0, NULL, check_language,
+    { "customer", "language", KIND_STRING, CUS(language), 0, "en", 0, 0, NULL, config_check_language,
       true },
     { "severity", "aliases", KIND_STRING, CFG(severity_aliases), 0, NULL, 0, 0, NULL, NULL,
       false },
@@ -178,11 +163,11 @@ static const struct key_def keys[] = {
     { "severity", "keyword_max", KIND_UINT, CFG(severity_keyword_max), sizeof(guint), "2", 1, 4,
       NULL, NULL, false },
     { "escalation", "stage1", KIND_LIST, CFG(stage_contacts[1]), 0, NULL, 0, 0, NULL,
-      check_address, true },
+      config_check_address, true },
     { "escalation", "stage2", KIND_LIST, CFG(stage_contacts[2]), 0, NULL, 0, 0, NULL,
-      check_address, true },
+      config_check_address, true },
     { "escalation", "stage3", KIND_LIST, CFG(stage_contacts[3]), 0, NULL, 0, 0, NULL,
-      check_address, true },
+      config_check_address, true },
     { "escalation", "warn_at", KIND_UINT, CFG(ladder.warn_at), sizeof(guint), "75", 1, 99, NULL,
       NULL, false },
     { "escalation", "sev1_initial_stage", KIND_UINT, CFG(ladder.initial_stage[1]), sizeof(guint),
@@ -190,238 +175,15 @@ static const struct key_def keys[] = {
     { "escalation", "sev2_initial_stage", KIND_UINT, CFG(ladder.initial_stage[2]), sizeof(guint),
       "1", 0, 3, NULL, NULL, false },
     { "escalation", "sev1_stage3_after", KIND_STRING, CFG(sev1_next_after), 0, "1bd", 0, 0, NULL,
-      check_goal, false },
+      config_check_goal, false },
     { "escalation", "sev2_stage2_after", KIND_STRING, CFG(sev2_next_after), 0, "2bd", 0, 0, NULL,
-      check_goal, false },
+      config_check_goal, false },
 };
 
 /* Every [plan:NAME] key is checked by the plan module itself. */
 static const struct key_def plan_key = { "plan", "", KIND_PLAN, 0, 0, NULL, 0, 0, NULL, NULL,
                                          false };
 
-#define CUSTOMER_PREFIX "customer:"
-
-/* ---- value checks ---- */
-
-static const char *
-check_path(const char *v)
-{
-    return *v == '\0' ? "must be a file path" : NULL;
-}
-
-/* An octal permission mode such as 0660. */
-static const char *
-check_mode(const char *v)
-{
-    char *end;
-    guint64 m = g_ascii_strtoull(v, &end, 8);
-
-    return *v == '\0' || *end != '\0' || m > 0777 ? "must be an octal mode such as 0660" : NULL;
-}
-
-/* USER or USER:GROUP, or :GROUP alone. */
-static const char *
-check_owner(const char *v)
-{
-    const char *colon = strchr(v, ':');
-    bool ok = *v != '\0' && strcmp(v, ":") != 0 && (colon == NULL || strchr(colon + 1, ':') == NULL);
-
-    for (const char *p = v; ok && *p != '\0'; p++)
-        ok = g_ascii_isalnum(*p) || strchr("-_.:", *p) != NULL;
-    return ok ? NULL : "must be user, user:group or :group";
-}
-
-static bool
-is_token_char(char c)
-{
-    return g_ascii_isalnum(c) || strchr("-_.+", c) != NULL;
-}
-
-static const char *
-check_goal(const char *v)
-{
-    struct goal g;
-    g_autofree char *why = plan_parse_goal(v, &g);
-
-    return why != NULL ? "must be none, or a duration such as 1bd, 4bh, 2h or 30m" : NULL;
-}
-
-/* LOGIN:ADDRESS, the SMTP AUTH name a staff member logs in with and the
- * From address it may send as. */
-static const char *
-check_login(const char *v)
-{
-    const char *colon = strchr(v, ':');
-    g_autofree char *login = colon != NULL ? g_strndup(v, (gsize)(colon - v)) : NULL;
-
-    if (colon == NULL || *login == '\0' || strpbrk(login, " \t\"<>") != NULL ||
-        check_address(colon + 1) != NULL)
-        return "must be LOGIN:ADDRESS, e.g. jdoe:john.doe@example.com";
-    return NULL;
-}
-
-static const char *
-check_token(const char *v)
-{
-    if (*v == '\0')
-        return "must not be empty";
-    for (const char *p = v; *p != '\0'; p++)
-        if (!is_token_char(*p))
-            return "may contain only letters, digits and - _ . +";
-    return NULL;
-}
-
-/* Postfix's recipient_delimiter: ASCII punctuation that can start an
- * extension.  Our reply addresses need one, so it is never empty, and a
- * dot, an @ or a quote would make addresses no MTA parses the same way. */
-static const char *
-check_delimiter(const char *v)
-{
-    if (*v == '\0')
-        return "must not be empty: reply addresses such as support+tkt-42.TAG@ need a delimiter"
-               " (use Postfix's recipient_delimiter, usually +)";
-    if (strlen(v) > 8)
-        return "may hold at most 8 characters";
-    for (const char *p = v; *p != '\0'; p++)
-        if (!g_ascii_ispunct(*p) || strchr("@.\"\\()<>[],;:", *p) != NULL)
-            return "may contain only punctuation such as + - = _ (no @ . \" \\ ( ) < > [ ] , ; :)";
-    return NULL;
-}
-
-static const char *
-check_domain(const char *v)
-{
-    g_autofree char *ascii = NULL;
-
-    if (*v == '\0' || *v == '.' || strchr(v, '.') == NULL)
-        return "must be a domain name such as example.com";
-    /* An international domain is kept in its xn-- form: the form mail is
-     * compared in, as the lists keep it. */
-    if (g_hostname_is_non_ascii(v) && (ascii = router_ascii_domain(v)) == NULL)
-        return "is no international domain name IDNA accepts";
-    for (const char *p = ascii != NULL ? ascii : v; *p != '\0'; p++)
-        if (!g_ascii_isalnum(*p) && *p != '-' && *p != '.')
-            return "must be a domain name such as example.com (no @, no spaces)";
-    return NULL;
-}
-
-static const char *
-check_address(const char *v)
-{
-    const char *at = strrchr(v, '@');
-
-    if (at == NULL || at == v || strchr(v, '@') != at)
-        return "must be one mail address such as support@example.com";
-    for (const char *p = v; p < at; p++)
-        if ((unsigned char)*p <= ' ' || strchr("<>(),;:\"[]\\", *p) != NULL)
-            return "must be a bare mail address such as support@example.com";
-    if (check_domain(at + 1) != NULL)
-        return "must be a mail address whose domain is a domain name";
-    return NULL;
-}
-
-static bool
-parse_port(const char *text, const char *end)
-{
-    guint64 port = 0;
-
-    if (text == end || end - text > 5)
-        return false;
-    for (const char *p = text; p < end; p++) {
-        if (!g_ascii_isdigit(*p))
-            return false;
-        port = port * 10 + (guint64)(*p - '0');
-    }
-    return port >= 1 && port <= 65535;
-}
-
-static const char *
-check_socket(const char *v)
-{
-    const char *why = "must be inet:PORT@HOST, inet6:PORT@HOST or unix:/absolute/path";
-
-    if (g_str_has_prefix(v, "unix:") || g_str_has_prefix(v, "local:")) {
-        const char *path = strchr(v, ':') + 1;
-        return path[0] == '/' ? NULL : why;
-    }
-    if (g_str_has_prefix(v, "inet:") || g_str_has_prefix(v, "inet6:")) {
-        const char *port = strchr(v, ':') + 1;
-        const char *at = strchr(port, '@');
-        if (!parse_port(port, at != NULL ? at : port + strlen(port)))
-            return "port must be a number from 1 to 65535 (inet:PORT@HOST)";
-        if (at != NULL && at[1] == '\0')
-            return why;
-        return NULL;
-    }
-    return why;
-}
-
-static const char *
-check_prefix(const char *v)
-{
-    gsize len = strlen(v);
-
-    if (len < 1 || len > 16 || !g_ascii_isupper(v[0]))
-        return "must be 1 to 16 capital letters and digits, starting with a letter (e.g. TKT)";
-    for (const char *p = v; *p != '\0'; p++)
-        if (!g_ascii_isupper(*p) && !g_ascii_isdigit(*p))
-            return "must be 1 to 16 capital letters and digits, starting with a letter (e.g. TKT)";
-    return NULL;
-}
-
-static const char *
-check_network(const char *v)
-{
-    GInetAddressMask *mask = g_inet_address_mask_new_from_string(v, NULL);
-
-    if (mask == NULL)
-        return "must be an address or network such as 192.0.2.0/24 or 2001:db8::/32";
-    g_object_unref(mask);
-    return NULL;
-}
-
-static const char *
-check_smtp_url(const char *v)
-{
-    if (!g_str_has_prefix(v, "smtp://") && !g_str_has_prefix(v, "smtps://"))
-        return "must be an smtp:// or smtps:// URL such as smtp://127.0.0.1:10025";
-    return NULL;
-}
-
-static const char *
-check_http_url(const char *v)
-{
-    if (!g_str_has_prefix(v, "http://") && !g_str_has_prefix(v, "https://"))
-        return "must be an http:// or https:// URL";
-    return NULL;
-}
-
-static const char *
-check_from(const char *v)
-{
-    if (strchr(v, '@') == NULL || strpbrk(v, "\r\n") != NULL)
-        return "must be an address such as Support <support@example.com>";
-    return NULL;
-}
-
-static const char *
-check_timezone(const char *v)
-{
-    GTimeZone *tz = g_time_zone_new_identifier(v);
-
-    if (tz == NULL)
-        return "must be a time zone name such as Europe/Amsterdam or UTC";
-    g_time_zone_unref(tz);
-    return NULL;
-}
-
-static const char *
-check_language(const char *v)
-{
-    if (g_ascii_strcasecmp(v, "en") != 0 && g_ascii_strcasecmp(v, "nl") != 0)
-        return "must be en or nl";
-    return NULL;
-}
 
 /* ---- the line scan ---- */
 
@@ -451,10 +213,10 @@ scan_line(const struct scan *s, const char *group, const char *key)
 static bool
 group_is_known(const char *group)
 {
-    if (g_str_has_prefix(group, CUSTOMER_PREFIX))
-        return check_token(group + strlen(CUSTOMER_PREFIX)) == NULL;
+    if (g_str_has_prefix(group, CONFIG_CUSTOMER_PREFIX))
+        return config_check_token(group + strlen(CONFIG_CUSTOMER_PREFIX)) == NULL;
     if (g_str_has_prefix(group, PLAN_PREFIX))
-        return check_token(group + strlen(PLAN_PREFIX)) == NULL;
+        return config_check_token(group + strlen(PLAN_PREFIX)) == NULL;
     return strcmp(group, "milter") == 0 || strcmp(group, "staff") == 0 ||
            strcmp(group, "outbound") == 0 || strcmp(group, "severity") == 0 ||
            strcmp(group, "escalation") == 0;
@@ -463,7 +225,7 @@ group_is_known(const char *group)
 static const char *
 def_group(const char *group)
 {
-    if (g_str_has_prefix(group, CUSTOMER_PREFIX))
+    if (g_str_has_prefix(group, CONFIG_CUSTOMER_PREFIX))
         return "customer";
     return g_str_has_prefix(group, PLAN_PREFIX) ? "plan" : group;
 }
@@ -642,18 +404,18 @@ read_key(GKeyFile *kf, const struct scan *s, const char *group, const struct key
         }
         /* Domains and addresses are kept as mail is compared with them:
          * lower case, an international domain in its xn-- form. */
-        for (char **p = items; def->check == check_domain && *p != NULL; p++) {
+        for (char **p = items; def->check == config_check_domain && *p != NULL; p++) {
             char *ascii = router_ascii_domain(*p);
             g_free(*p);
             *p = ascii;
         }
-        for (char **p = items; def->check == check_address && *p != NULL; p++) {
+        for (char **p = items; def->check == config_check_address && *p != NULL; p++) {
             char *normal = router_normal_address(*p);
             g_free(*p);
             *p = normal;
         }
         /* Networks are kept parsed: they are matched on every connection. */
-        if (def->check == check_network) {
+        if (def->check == config_check_network) {
             for (char **p = items; *p != NULL; p++)
                 g_ptr_array_add(*(GPtrArray **)field,
                                 g_inet_address_mask_new_from_string(*p, NULL));
@@ -745,7 +507,7 @@ check_overlaps(const struct config *cfg, const struct scan *s, GError **error)
             for (char **p = lists[l]; *p != NULL; p++) {
                 const struct customer *other = g_hash_table_lookup(owner, *p);
                 if (other != NULL && other != c) {
-                    g_autofree char *group = g_strconcat(CUSTOMER_PREFIX, c->name, NULL);
+                    g_autofree char *group = g_strconcat(CONFIG_CUSTOMER_PREFIX, c->name, NULL);
                     g_set_error(error, CONFIG_ERROR, CONFIG_ERROR_VALUE,
                                 "%s:%u: [%s] %s: \"%s\" belongs to [customer:%s] already",
                                 s->path, scan_line(s, group, names[l]), group, names[l], *p,
@@ -957,10 +719,10 @@ config_read(struct config *cfg, GKeyFile *kf, const struct scan *s, GError **err
         const char *group = g_ptr_array_index(s->groups, i);
         struct customer *c;
 
-        if (!g_str_has_prefix(group, CUSTOMER_PREFIX))
+        if (!g_str_has_prefix(group, CONFIG_CUSTOMER_PREFIX))
             continue;
         c = g_new0(struct customer, 1);
-        c->name = g_strdup(group + strlen(CUSTOMER_PREFIX));
+        c->name = g_strdup(group + strlen(CONFIG_CUSTOMER_PREFIX));
         g_ptr_array_add(cfg->customers, c);
         if (!read_group(kf, s, group, c, error))
             return false;
@@ -1099,219 +861,6 @@ config_unref(struct config *cfg)
         g_hash_table_unref(cfg->lines);
     g_free(cfg);
     return NULL;
-}
-
-/* ---- warnings ---- */
-
-/* Trust narrower than this is a site's own networks; wider is half an ISP. */
-#define WIDEST_IPV4_PREFIX 16
-#define WIDEST_IPV6_PREFIX 48
-
-/* Adds to OUT "line N: [GROUP] KEY: " (without the line when the file does
- * not set KEY) and the sentence. */
-static void G_GNUC_PRINTF(5, 6)
-add_warning(GPtrArray *out, const struct config *cfg, const char *group, const char *key,
-            const char *fmt, ...)
-{
-    g_autofree char *id = g_strconcat(group, "\n", key, NULL);
-    guint line = cfg->lines != NULL ? GPOINTER_TO_UINT(g_hash_table_lookup(cfg->lines, id)) : 0;
-    g_autofree char *where = line > 0 ? g_strdup_printf("line %u: ", line) : g_strdup("");
-    g_autofree char *what = NULL;
-    va_list ap;
-
-    va_start(ap, fmt);
-    what = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    g_ptr_array_add(out, g_strdup_printf("%s[%s] %s: %s", where, group, key, what));
-}
-
-static bool
-mask_matches(GInetAddressMask *mask, const char *addr)
-{
-    g_autoptr(GInetAddress) a = g_inet_address_new_from_string(addr);
-
-    return g_inet_address_mask_matches(mask, a);
-}
-
-/* Whether MASK holds a loopback address: one inside 127.0.0.0/8 or ::1, or
- * a network around them. */
-static bool
-covers_loopback(GInetAddressMask *mask)
-{
-    return g_inet_address_get_is_loopback(g_inet_address_mask_get_address(mask)) ||
-           mask_matches(mask, "127.0.0.1") || mask_matches(mask, "::1") ||
-           mask_matches(mask, "::ffff:127.0.0.1");
-}
-
-static bool
-is_wide(GInetAddressMask *mask)
-{
-    GSocketFamily family = g_inet_address_mask_get_family(mask);
-    guint length = g_inet_address_mask_get_length(mask);
-
-    return length < (family == G_SOCKET_FAMILY_IPV6 ? WIDEST_IPV6_PREFIX : WIDEST_IPV4_PREFIX);
-}
-
-/* NETWORKS of [staff] KEY: on loopback any local process can pass for
- * WHO; a network wider than a site's is every host in it. */
-static void
-warn_networks(GPtrArray *out, const struct config *cfg, const char *key, GPtrArray *networks,
-              const char *who)
-{
-    for (guint i = 0; i < networks->len; i++) {
-        GInetAddressMask *mask = g_ptr_array_index(networks, i);
-        g_autofree char *net = g_inet_address_mask_to_string(mask);
-
-        if (covers_loopback(mask))
-            add_warning(out, cfg, "staff", key,
-                        "%s covers loopback: any process on this host that can submit mail %s",
-                        net, who);
-        if (is_wide(mask))
-            add_warning(out, cfg, "staff", key,
-                        "%s is wider than /%d (IPv4) or /%d (IPv6): every host in it %s", net,
-                        WIDEST_IPV4_PREFIX, WIDEST_IPV6_PREFIX, who);
-    }
-}
-
-/* Whether masks A and B hold an address in common: networks are nested
- * or apart, so one holds the other's first address. */
-static bool
-masks_overlap(GInetAddressMask *a, GInetAddressMask *b)
-{
-    return g_inet_address_mask_matches(a, g_inet_address_mask_get_address(b)) ||
-           g_inet_address_mask_matches(b, g_inet_address_mask_get_address(a));
-}
-
-/* A client in both trusted_networks and authserv_networks: a verifier
- * there (a front MX, a filter that reinjects) hands on mail from anyone,
- * and the trusted network makes a staff From believed before its
- * Authentication-Results are read, so every forged staff mail it relays
- * passes.  An authserv network of every address (/0: verifiers that are
- * milters in the same smtpd, see ticket-milter.conf(5)) names no relay,
- * and is warned of as wide already. */
-static void
-warn_trusted_verifiers(GPtrArray *out, const struct config *cfg)
-{
-    for (guint i = 0; i < cfg->trusted_networks->len; i++) {
-        GInetAddressMask *trusted = g_ptr_array_index(cfg->trusted_networks, i);
-        g_autofree char *net = g_inet_address_mask_to_string(trusted);
-
-        for (guint j = 0; j < cfg->authserv_networks->len; j++) {
-            GInetAddressMask *verifiers = g_ptr_array_index(cfg->authserv_networks, j);
-            g_autofree char *other = NULL;
-            g_autofree char *how = NULL;
-
-            if (g_inet_address_mask_get_length(verifiers) == 0 ||
-                !masks_overlap(trusted, verifiers))
-                continue;
-            other = g_inet_address_mask_to_string(verifiers);
-            how = g_inet_address_mask_equal(trusted, verifiers)
-                      ? g_strdup("is also in [staff] authserv_networks")
-                      : g_strdup_printf("overlaps %s of [staff] authserv_networks", other);
-            add_warning(out, cfg, "staff", "trusted_networks",
-                        "%s %s: a verifier there hands on mail"
-                        " from anyone, and its trusted network makes every staff From it"
-                        " relays believed before its Authentication-Results are read, so"
-                        " forged staff mail passes; take the verifiers out of"
-                        " trusted_networks (their Authentication-Results vouch for the staff"
-                        " mail they pass on) and name there only the networks staff send from",
-                        net, how);
-        }
-    }
-}
-
-/* The [staff] key that makes ADDR (lower-case) staff; NULL: none. */
-static const char *
-staff_rule(const struct config *cfg, const char *addr)
-{
-    const char *domain = strrchr(addr, '@') + 1;
-
-    if (cfg->staff_addresses != NULL &&
-        g_strv_contains((const char *const *)cfg->staff_addresses, addr))
-        return "[staff] addresses";
-    if (cfg->staff_domains != NULL &&
-        g_strv_contains((const char *const *)cfg->staff_domains, domain))
-        return "[staff] domains";
-    return NULL;
-}
-
-/* A customer's contact that staff rules also match: the router takes the
- * named contact for the customer's, so its mail is never staff mail.  A
- * customer's domain that is also a staff domain goes the other way: the
- * staff rule wins over a customer's domain (router/identity.c), so every
- * address there but the named contacts is staff, and the customer's own
- * DKIM or DMARC pass makes it trusted staff mail. */
-static void
-warn_staff_contacts(GPtrArray *out, const struct config *cfg)
-{
-    for (guint i = 0; i < cfg->customers->len; i++) {
-        const struct customer *c = g_ptr_array_index(cfg->customers, i);
-        g_autofree char *group = g_strconcat(CUSTOMER_PREFIX, c->name, NULL);
-
-        for (char **d = c->domains; cfg->staff_domains != NULL && *d != NULL; d++)
-            if (g_strv_contains((const char *const *)cfg->staff_domains, *d))
-                add_warning(out, cfg, group, "domains",
-                            "%s is also in [staff] domains: every address there but the named"
-                            " contacts of %s is staff, so its mail is never %s's, and where"
-                            " Authentication-Results are believed the domain's own DKIM or"
-                            " DMARC pass makes it trusted staff mail that can command any"
-                            " ticket; keep the domain in one of the two, and name the others"
-                            " by address ([staff] addresses, or contacts)",
-                            *d, c->name, c->name);
-
-        for (char **p = c->contacts; *p != NULL; p++) {
-            const char *rule = staff_rule(cfg, *p);
-            if (rule != NULL)
-                add_warning(out, cfg, group, "contacts",
-                            "%s is also in %s: the router treats it as a contact of %s, so"
-                            " its mail is the customer's and never counts as staff mail",
-                            *p, rule, c->name);
-        }
-    }
-}
-
-GPtrArray *
-config_warnings(const struct config *cfg)
-{
-    GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
-    bool no_staff = cfg->staff_addresses == NULL || cfg->staff_addresses[0] == NULL;
-
-    if (no_staff)
-        add_warning(out, cfg, "staff", "addresses",
-                    "empty: new tickets and customer replies are announced to nobody but the"
-                    " assignee");
-    for (int stage = 1; stage <= 3; stage++) {
-        char **contacts = cfg->stage_contacts[stage];
-        g_autofree char *key = g_strdup_printf("stage%d", stage);
-        if ((contacts != NULL && contacts[0] != NULL) || !no_staff)
-            continue;
-        add_warning(out, cfg, "escalation", key,
-                    "empty, and so is [staff] addresses: warnings, breaches and escalations at"
-                    " Stage %d reach only %s",
-                    stage, cfg->support_addresses[0]);
-    }
-    warn_networks(out, cfg, "trusted_networks", cfg->trusted_networks, "passes as staff");
-    if (cfg->authserv_ids != NULL && cfg->authserv_ids[0] != NULL &&
-        cfg->authserv_networks->len == 0)
-        add_warning(out, cfg, "staff", "authserv_ids",
-                    "set, but [staff] authserv_networks is empty: no Authentication-Results"
-                    " header is believed until it names the networks of the hosts that verify"
-                    " DKIM and DMARC for us");
-    /* Verifiers that are milters before us in the same smtpd make this
-     * every address, on purpose: then only Postfix dropping the headers
-     * mail arrives with keeps it safe, which no milter can check. */
-    warn_networks(out, cfg, "authserv_networks", cfg->authserv_networks,
-                  "can forge the Authentication-Results that make staff mail trusted, unless"
-                  " Postfix drops every Authentication-Results header mail arrives with"
-                  " (header_checks, see ticket-milter(8))");
-    warn_trusted_verifiers(out, cfg);
-    warn_staff_contacts(out, cfg);
-    if (!g_str_has_prefix(cfg->socket, "unix:") && !g_str_has_prefix(cfg->socket, "local:"))
-        add_warning(out, cfg, "milter", "socket",
-                    "%s is an inet socket: every local user can connect to it and speak as the"
-                    " MTA; prefer unix:PATH with socket_owner and socket_mode 0660",
-                    cfg->socket);
-    return out;
 }
 
 bool

@@ -34,6 +34,9 @@ enum config_error_code {
     CONFIG_ERROR_TEMPLATE,/* a template is missing or does not compile */
 };
 
+/* The groups of customers are [customer:NAME]. */
+#define CONFIG_CUSTOMER_PREFIX "customer:"
+
 struct config {
     int refcount;
     char *path;
