@@ -640,12 +640,11 @@ fill_policy(struct config *cfg)
     p->language = cfg->language;
 }
 
+/* The [milter] keys that depend on each other or have defaults made from
+ * others, after the group is read. */
 static bool
-config_read(struct config *cfg, GKeyFile *kf, const struct scan *s, GError **error)
+settle_milter(struct config *cfg, const struct scan *s, GError **error)
 {
-    if (!read_group(kf, s, "milter", cfg, error) || !read_group(kf, s, "staff", cfg, error) ||
-        !read_group(kf, s, "outbound", cfg, error))
-        return false;
     /* A relative path is taken from the working directory (the daemon
      * keeps the one it was started in), and kept absolute so that log lines
      * and ticketctl name the very file. */
@@ -710,11 +709,14 @@ config_read(struct config *cfg, GKeyFile *kf, const struct scan *s, GError **err
     cfg->socket_mode = (guint)g_ascii_strtoull(cfg->socket_mode_text, NULL, 8);
     if (cfg->from == NULL)
         cfg->from = g_strdup_printf("Support <%s>", cfg->support_addresses[0]);
+    return true;
+}
 
-    if (!read_group(kf, s, "severity", cfg, error) || !read_group(kf, s, "escalation", cfg, error) ||
-        !read_rules(cfg, s, error) || !read_plans(cfg, kf, s, error))
-        return false;
-
+/* Every [customer:NAME] group, each with a plan that exists and some
+ * mail that can be its. */
+static bool
+read_customers(struct config *cfg, GKeyFile *kf, const struct scan *s, GError **error)
+{
     for (guint i = 0; i < s->groups->len; i++) {
         const char *group = g_ptr_array_index(s->groups, i);
         struct customer *c;
@@ -741,12 +743,24 @@ config_read(struct config *cfg, GKeyFile *kf, const struct scan *s, GError **err
             return false;
         }
     }
-    if (!check_overlaps(cfg, s, error))
+    return check_overlaps(cfg, s, error);
+}
+
+static bool
+config_read(struct config *cfg, GKeyFile *kf, const struct scan *s, GError **error)
+{
+    g_autoptr(GError) local = NULL;
+
+    if (!read_group(kf, s, "milter", cfg, error) || !read_group(kf, s, "staff", cfg, error) ||
+        !read_group(kf, s, "outbound", cfg, error) || !settle_milter(cfg, s, error))
+        return false;
+    if (!read_group(kf, s, "severity", cfg, error) || !read_group(kf, s, "escalation", cfg, error) ||
+        !read_rules(cfg, s, error) || !read_plans(cfg, kf, s, error) ||
+        !read_customers(cfg, kf, s, error))
         return false;
     fill_policy(cfg);
     /* Templates are part of the config: a broken one must stop a start or
      * a reload, not blank out a customer's acknowledgement later. */
-    g_autoptr(GError) local = NULL;
     cfg->templates = template_set_load(cfg->template_dir, &local);
     if (cfg->templates == NULL) {
         g_autofree char *at = where(s, "outbound", "template_dir");
