@@ -24,6 +24,9 @@
 #include "router/timer.h"
 #include "store/admin.h"
 #include "store/counters.h"
+#include "store/purge.h"
+#include "store/search.h"
+#include "store/tickets.h"
 #include "util/timefmt.h"
 
 /* ---- stats ---- */

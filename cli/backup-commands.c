@@ -17,7 +17,10 @@
 
 #include "cli/ticketctl.h"
 #include "store/admin.h"
+#include "store/backup.h"
 #include "store/counters.h"
+#include "store/meta.h"
+#include "store/restore.h"
 #include "util/timefmt.h"
 
 /* ---- backup, verify, restore ---- */

@@ -42,10 +42,11 @@
 #include "milter/io.h"
 #include "milter/milter.h"
 #include "milter/stats.h"
-#include "router/commands.h"
 #include "parser/auth.h"
 #include "parser/mail.h"
+#include "router/commands.h"
 #include "router/router.h"
+#include "store/writer.h"
 #include "util/log.h"
 
 /* The most recipients a message keeps here: Postfix's default

@@ -18,6 +18,9 @@
  * A new message is thus searchable about FTS_IDLE_MS after its commit when
  * mail comes one at a time, and some hundred messages behind in a burst.
  *
+ * Owns the daemon's read-write struct store (store_writer_new() takes it)
+ * and its transactions: nothing else writes on that connection.
+ *
  * Edge cases: SQLite rolls a whole transaction back by itself on some
  * errors (disk full, I/O); then every job of the batch is failed, since
  * none of them is on disk.  A failed BEGIN (lock held elsewhere past the
@@ -28,8 +31,10 @@
  */
 #include <glib.h>
 
-#include "store/store-private.h"
+#include "store/internal.h"
+#include "store/search.h"
 #include "store/store.h"
+#include "store/writer.h"
 
 /* More than this many jobs in one transaction would make the first one
  * wait for the last; 64 is far above what 2 cores produce between fsyncs. */
@@ -87,16 +92,16 @@ writer_run_job(struct store_writer *w, struct writer_req *req)
 {
     GError *error = NULL;
 
-    if (!store_savepoint(w->st, &error)) {
+    if (!db_savepoint(w->st->db, "job", &error)) {
         req->error = error;
         return false;
     }
     if (req->fn(w->st, req->job, &error)) {
-        if (store_savepoint_release(w->st, &error))
+        if (db_release(w->st->db, "job", &error))
             return true;
     }
-    if (store_in_transaction(w->st))
-        store_savepoint_rollback(w->st);
+    if (db_in_transaction(w->st->db))
+        db_rollback_to(w->st->db, "job");
     req->error = error;
     return false;
 }
@@ -115,7 +120,7 @@ writer_run_batch(struct store_writer *w, struct writer_req **batch, guint n)
     }
     for (i = 0; i < n; i++) {
         ok[i] = writer_run_job(w, batch[i]);
-        if (!ok[i] && !store_in_transaction(w->st)) {
+        if (!ok[i] && !db_in_transaction(w->st->db)) {
             /* The transaction is gone, and with it the jobs before this one:
              * they all fail as this one did (a full disk stays a full disk
              * in what the clients hear). */

@@ -18,7 +18,14 @@
 #include <sqlite3.h>
 
 #include "store/admin.h"
+#include "store/backup.h"
+#include "store/export.h"
+#include "store/messages.h"
+#include "store/purge.h"
+#include "store/restore.h"
+#include "store/search.h"
 #include "store/store.h"
+#include "store/tickets.h"
 
 struct fixture {
     char *dir;

@@ -22,7 +22,10 @@
 #include "outbound/scheduler.h"
 #include "parser/mail.h"
 #include "router/keys.h"
+#include "store/outbox.h"
 #include "store/store.h"
+#include "store/tickets.h"
+#include "store/timers.h"
 
 #define CONFIG                                                                                     \
     "[milter]\n"                                                                                   \

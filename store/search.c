@@ -1,0 +1,266 @@
+/*
+ * search - the full-text index and ticketctl search.
+ *
+ * Owns: on SQLite, the FTS5 tables tickets_fts and messages_fts
+ * (external content: the words live once, in tickets and messages) and
+ * fts_indexed, which says how far each table is indexed (schema 10: every
+ * row with an id up to last_id is in the index, none above it; the
+ * triggers take a deleted or changed row out only when it was in).
+ *
+ * Searching: every word of what the admin typed is one quoted FTS5 term
+ * (the admin's punctuation is never query syntax), matched alone, since
+ * FTS5 ANDs words within one row only and a ticket has many rows; a
+ * ticket is a hit when each word is somewhere in it.  Best first by the
+ * sum of each word's best bm25, then by number; the snippet comes from
+ * the ticket's best row for any of the words.
+ *
+ * Edge cases: no words is no hits, not every ticket; more than
+ * ADMIN_SEARCH_MAX_WORDS words are refused (each costs a scan of the
+ * index).  The hits and their snippets are read in one snapshot.  On
+ * failure: STORE_ERROR from store/db.c, naming the statement.
+ */
+#include <string.h>
+
+#include <glib.h>
+
+#include "store/internal.h"
+#include "store/search.h"
+
+/* ---- the index ---- */
+
+/* Indexes the rows of TABLE after its last_id, at most LIMIT: UPTO finds
+ * the id that ends the batch, ADD copies the rows up to it. */
+static bool
+fts_index_table(struct store *st, const char *table, const char *upto_sql, const char *add_sql,
+                guint limit, guint *added, GError **error)
+{
+    struct db_stmt *last_s =
+        db_prepare(st->db, "SELECT last_id FROM fts_indexed WHERE name = ?1", error);
+    struct db_stmt *upto, *add, *set;
+    gint64 last = 0, end = 0;
+
+    *added = 0;
+    if (last_s == NULL)
+        return false;
+    db_bind_text(last_s, 1, table);
+    if (!store_scalar(last_s, &last, NULL, error) ||
+        (upto = db_prepare(st->db, upto_sql, error)) == NULL)
+        return false;
+    db_bind_int64(upto, 1, last);
+    db_bind_int64(upto, 2, limit);
+    if (!store_scalar(upto, &end, NULL, error))
+        return false;
+    if (end <= last)
+        return true;
+    if ((add = db_prepare(st->db, add_sql, error)) == NULL)
+        return false;
+    db_bind_int64(add, 1, last);
+    db_bind_int64(add, 2, end);
+    if (!store_step_done(add, error))
+        return false;
+    *added = (guint)db_changes(add);
+    if ((set = db_prepare(st->db, "UPDATE fts_indexed SET last_id = ?2 WHERE name = ?1",
+                          error)) == NULL)
+        return false;
+    db_bind_text(set, 1, table);
+    db_bind_int64(set, 2, end);
+    return store_step_done(set, error);
+}
+
+bool
+store_fts_index(struct store *st, guint limit, bool *more, GError **error)
+{
+    guint tickets = 0, messages = 0;
+
+    g_assert(limit > 0);
+    *more = false;
+    /* The id that ends the next batch of at most ?2 rows after ?1. */
+    if (!fts_index_table(
+            st, "tickets",
+            "SELECT max(id) FROM (SELECT id FROM tickets WHERE id > ?1 ORDER BY id LIMIT ?2) b",
+            "INSERT INTO tickets_fts (rowid, subject)"
+            " SELECT id, subject FROM tickets WHERE id > ?1 AND id <= ?2",
+            limit, &tickets, error) ||
+        !fts_index_table(
+            st, "messages",
+            "SELECT max(id) FROM (SELECT id FROM messages WHERE id > ?1 ORDER BY id LIMIT ?2) b",
+            "INSERT INTO messages_fts (rowid, subject, text)"
+            " SELECT id, subject, text FROM messages WHERE id > ?1 AND id <= ?2",
+            limit, &messages, error))
+        return false;
+    *more = tickets == limit || messages == limit;
+    return true;
+}
+
+/* ---- searching ---- */
+
+/* Each word of TEXT as an FTS5 term: a quoted string (whatever it holds,
+ * the admin's punctuation can never be FTS5 syntax), '*' after it for a
+ * prefix. */
+static GPtrArray *
+search_terms(const char *text)
+{
+    g_auto(GStrv) words = g_strsplit_set(text, " \t\r\n", -1);
+    GPtrArray *terms = g_ptr_array_new_with_free_func(g_free);
+
+    for (char **w = words; *w != NULL; w++) {
+        gsize len = strlen(*w);
+        bool is_prefix = len > 1 && (*w)[len - 1] == '*';
+        GString *q;
+
+        if (len == 0 || strcmp(*w, "*") == 0)
+            continue;
+        if (is_prefix)
+            (*w)[--len] = '\0';
+        q = g_string_new("\"");
+        for (const char *c = *w; *c != '\0'; c++) {
+            if (*c == '"')
+                g_string_append_c(q, '"');
+            g_string_append_c(q, *c);
+        }
+        g_string_append_c(q, '"');
+        if (is_prefix)
+            g_string_append_c(q, '*');
+        g_ptr_array_add(terms, g_string_free(q, FALSE));
+    }
+    return terms;
+}
+
+static char *
+join_terms(GPtrArray *terms, const char *sep)
+{
+    GString *q = g_string_new(NULL);
+
+    for (guint i = 0; i < terms->len; i++)
+        g_string_append_printf(q, "%s%s", i > 0 ? sep : "", (char *)g_ptr_array_index(terms, i));
+    return g_string_free(q, FALSE);
+}
+
+char *
+admin_search_query(const char *text)
+{
+    g_autoptr(GPtrArray) terms = search_terms(text);
+
+    return terms->len > 0 ? join_terms(terms, " ") : NULL;
+}
+
+static void
+hit_free(gpointer p)
+{
+    struct admin_hit *h = p;
+
+    g_free(h->tag);
+    g_free(h->status);
+    g_free(h->subject);
+    g_free(h->snippet);
+    g_free(h);
+}
+
+/* The tickets that have every one of TERMS (each bound as ?N, N from 1)
+ * somewhere, in the subject or in any message: one row per ticket and
+ * term with that term's best score, kept when all terms are there.
+ * The score is the sum of each word's best bm25 (lower is better). */
+static char *
+search_sql(guint n_terms)
+{
+    GString *q = g_string_new("SELECT t.id, t.prefix || '-' || t.id, t.status, t.subject"
+                              " FROM (SELECT ticket_id, sum(best) AS score FROM (");
+
+    for (guint i = 1; i <= n_terms; i++)
+        g_string_append_printf(
+            q,
+            "%sSELECT ticket_id, min(score) AS best FROM ("
+            "  SELECT m.ticket_id AS ticket_id, bm25(messages_fts) AS score"
+            "  FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid"
+            "  WHERE messages_fts MATCH ?%u"
+            "  UNION ALL"
+            "  SELECT rowid, bm25(tickets_fts) FROM tickets_fts WHERE tickets_fts MATCH ?%u)"
+            " GROUP BY ticket_id",
+            i > 1 ? " UNION ALL " : "", i, i);
+    g_string_append_printf(q,
+                           ") GROUP BY ticket_id HAVING count(*) = %u) h"
+                           " JOIN tickets t ON t.id = h.ticket_id"
+                           " ORDER BY h.score, t.id LIMIT ?%u",
+                           n_terms, n_terms + 1);
+    return g_string_free(q, FALSE);
+}
+
+/* The words in context from the row of ticket ID that best matches any
+ * of them (bound as ?1 of S already): its subject or one of its messages. */
+static char *
+search_snippet(struct db_stmt *s, const char *any, gint64 id, GError **error)
+{
+    char *snip = NULL;
+
+    db_bind_text(s, 1, any);
+    db_bind_int64(s, 2, id);
+    if (!store_scalar(s, NULL, &snip, error))
+        return NULL;
+    return snip != NULL ? snip : g_strdup("");
+}
+
+/* Runs the search of TERMS into HITS, inside the caller's snapshot. */
+static bool
+search_run(struct db *db, GPtrArray *terms, guint limit, GPtrArray *hits, GError **error)
+{
+    static const char snippet_sql[] =
+        "SELECT snip FROM ("
+        "  SELECT bm25(messages_fts) AS score,"
+        "   snippet(messages_fts, -1, '[', ']', '...', 12) AS snip"
+        "  FROM messages_fts WHERE messages_fts MATCH ?1"
+        "   AND rowid IN (SELECT id FROM messages WHERE ticket_id = ?2)"
+        "  UNION ALL"
+        "  SELECT bm25(tickets_fts), snippet(tickets_fts, 0, '[', ']', '...', 12)"
+        "  FROM tickets_fts WHERE tickets_fts MATCH ?1 AND rowid = ?2)"
+        " ORDER BY score LIMIT 1";
+    g_autofree char *sql = search_sql(terms->len);
+    g_autofree char *any = join_terms(terms, " OR ");
+    struct db_stmt *s = db_prepare(db, sql, error);
+    struct db_stmt *snip = s != NULL ? db_prepare(db, snippet_sql, error) : NULL;
+    enum db_step r;
+
+    if (snip == NULL)
+        return false;
+    for (guint i = 0; i < terms->len; i++)
+        db_bind_text(s, (int)i + 1, g_ptr_array_index(terms, i));
+    db_bind_int64(s, (int)terms->len + 1, limit);
+    while ((r = db_step(s, error)) == DB_ROW) {
+        struct admin_hit *h = g_new0(struct admin_hit, 1);
+
+        h->ticket_id = db_column_int64(s, 0);
+        h->tag = db_column_dup(s, 1);
+        h->status = db_column_dup(s, 2);
+        h->subject = db_column_dup(s, 3);
+        g_ptr_array_add(hits, h);
+        h->snippet = search_snippet(snip, any, h->ticket_id, error);
+        if (h->snippet == NULL) {
+            db_reset(s);
+            return false;
+        }
+    }
+    return r == DB_DONE;
+}
+
+GPtrArray *
+admin_search(struct admin *a, const char *text, guint limit, GError **error)
+{
+    g_autoptr(GPtrArray) terms = search_terms(text);
+    GPtrArray *hits = g_ptr_array_new_with_free_func(hit_free);
+    bool ok;
+
+    if (terms->len == 0)
+        return hits;
+    if (terms->len > ADMIN_SEARCH_MAX_WORDS) {
+        g_set_error(error, STORE_ERROR, STORE_ERROR_FAILED,
+                    "search takes at most %d words, not %u", ADMIN_SEARCH_MAX_WORDS, terms->len);
+        return g_ptr_array_unref(hits), NULL;
+    }
+    /* One snapshot for the tickets and their snippets. */
+    if (!store_read_begin(a->db, error))
+        return g_ptr_array_unref(hits), NULL;
+    ok = search_run(a->db, terms, limit, hits, error);
+    store_read_end(a->db);
+    if (!ok)
+        g_clear_pointer(&hits, g_ptr_array_unref);
+    return hits;
+}
