@@ -130,14 +130,19 @@ unix_time(const char *text)
     return t != NULL ? g_date_time_to_unix(t) : 0;
 }
 
-/* By id from the last one seen: each interval reads the new rows only. */
-#define SQL_SLA                                                                                    \
+/* By id from the last one seen: each interval reads the new rows only.
+ * A detail that is not JSON counts as "other" at the ticket's severity. */
+#define SQL_SLA_TAIL                                                                               \
+    " FROM events e LEFT JOIN tickets t ON t.id = e.ticket_id"                                     \
+    " WHERE e.id > ?1 AND e.type IN ('sla-warning', 'sla-breach') ORDER BY e.id"
+#define SQL_SLA_SQLITE                                                                             \
     "SELECT e.id, e.type,"                                                                         \
     " CASE WHEN json_valid(e.detail) THEN json_extract(e.detail, '$.goal') END,"                   \
     " coalesce(CASE WHEN json_valid(e.detail)"                                                     \
-    "  THEN json_extract(e.detail, '$.severity') END, t.severity)"                                 \
-    " FROM events e LEFT JOIN tickets t ON t.id = e.ticket_id"                                     \
-    " WHERE e.id > ?1 AND e.type IN ('sla-warning', 'sla-breach') ORDER BY e.id"
+    "  THEN json_extract(e.detail, '$.severity') END, t.severity)" SQL_SLA_TAIL
+#define SQL_SLA_PG                                                                                 \
+    "SELECT e.id, e.type, tm_json(e.detail) ->> 'goal',"                                           \
+    " coalesce(tm_json(e.detail) ->> 'severity', CAST(t.severity AS TEXT))" SQL_SLA_TAIL
 
 /* Adds 1 to TOTALS under "TYPE GOAL SEVERITY". */
 static void
@@ -163,7 +168,8 @@ bool
 store_counters_sla_events(struct store_counters *c, gint64 *last_id, GHashTable *totals,
                           GError **error)
 {
-    struct db_stmt *s = db_prepare(c->db, SQL_SLA, error);
+    struct db_stmt *s =
+        db_prepare(c->db, db_kind(c->db) == DB_SQLITE ? SQL_SLA_SQLITE : SQL_SLA_PG, error);
     enum db_step r;
 
     if (s == NULL)

@@ -30,13 +30,18 @@ purge_measure(struct admin *a, gint64 id, gint64 v[3], GError **error)
 {
     /* Attachments are a JSON list per message (schema 8), their bytes in
      * raw. */
-    struct db_stmt *s = db_prepare(a->db,
-                                   "SELECT count(*), coalesce(sum(length(raw)), 0),"
-                                   " coalesce(sum(CASE WHEN json_valid(attachments)"
-                                   "  AND json_type(attachments) = 'array'"
-                                   "  THEN json_array_length(attachments) ELSE 0 END), 0)"
-                                   " FROM messages WHERE ticket_id = ?1 AND raw IS NOT NULL",
-                                   error);
+    static const char sqlite_sql[] =
+        "SELECT count(*), coalesce(sum(length(raw)), 0),"
+        " coalesce(sum(CASE WHEN json_valid(attachments) AND json_type(attachments) = 'array'"
+        "  THEN json_array_length(attachments) ELSE 0 END), 0)"
+        " FROM messages WHERE ticket_id = ?1 AND raw IS NOT NULL";
+    static const char pg_sql[] =
+        "SELECT count(*), coalesce(sum(length(raw)), 0),"
+        " coalesce(sum(CASE WHEN jsonb_typeof(tm_json(attachments)) = 'array'"
+        "  THEN jsonb_array_length(tm_json(attachments)) ELSE 0 END), 0)"
+        " FROM messages WHERE ticket_id = ?1 AND raw IS NOT NULL";
+    struct db_stmt *s =
+        db_prepare(a->db, db_kind(a->db) == DB_SQLITE ? sqlite_sql : pg_sql, error);
     enum db_step r;
 
     v[0] = v[1] = v[2] = 0;

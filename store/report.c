@@ -179,8 +179,13 @@ store_report_tickets(struct store_report *r, const struct store_ticket_filter *f
     return out;
 }
 
-/* Detail member PATH of the event row, when the detail is JSON. */
-#define DETAIL(path) "CASE WHEN json_valid(e.detail) THEN json_extract(e.detail, '" path "') END"
+/* Detail member NAME of the event row, when the detail is JSON: SQLite's
+ * JSON functions, or PostgreSQL's jsonb through tm_json() (store/schema.c). */
+#define DETAIL(name) "CASE WHEN json_valid(e.detail) THEN json_extract(e.detail, '$." name "') END"
+#define DETAIL_PG(name) "tm_json(e.detail) ->> '" name "'"
+#define EVENT_COLUMNS(D)                                                                           \
+    "SELECT e.ticket_id, e.at, e.type, " D("goal") ", " D("due") ", " D("stage") ", " D("from")    \
+    ", " D("cause") ", " D("to") ", " D("severity")
 
 /* The event row's columns 3.. as a report event of TYPE at AT. */
 static struct report_event *
@@ -204,12 +209,10 @@ static bool
 read_events(struct store_report *r, const struct filter *q, GHashTable *by_id, GError **error)
 {
     g_autofree char *sql = g_strdup_printf(
-        "SELECT e.ticket_id, e.at, e.type, " DETAIL("$.goal") ", " DETAIL("$.due") ", "
-        DETAIL("$.stage") ", " DETAIL("$.from") ", " DETAIL("$.cause") ", " DETAIL("$.to") ", "
-        DETAIL("$.severity")
-        " FROM events e WHERE e.type IN ('status', 'reopened', 'stage', 'sla-warning',"
+        "%s FROM events e WHERE e.type IN ('status', 'reopened', 'stage', 'sla-warning',"
         " 'sla-breach') AND e.ticket_id IN (SELECT t.id FROM tickets t%s)"
         " ORDER BY e.ticket_id, e.id",
+        db_kind(r->db) == DB_SQLITE ? EVENT_COLUMNS(DETAIL) : EVENT_COLUMNS(DETAIL_PG),
         q->where->str);
     struct db_stmt *s = prepare(r, sql, q, error);
     enum db_step step;

@@ -14,6 +14,12 @@
  * sum of each word's best bm25, then by number; the snippet comes from
  * the ticket's best row for any of the words.
  *
+ * On PostgreSQL the index is a tsvector column of tickets and messages
+ * (English and Dutch stems, store/schema.c), each word a query of its own
+ * as on SQLite (websearch_to_tsquery; a prefix through to_tsquery's
+ * quoted lexeme), ts_rank for bm25 and ts_headline for the snippet.  A
+ * word that is a stop word in both languages matches nothing there.
+ *
  * Edge cases: no words is no hits, not every ticket; more than
  * ADMIN_SEARCH_MAX_WORDS words are refused (each costs a scan of the
  * index).  The hits and their snippets are read in one snapshot.  On
@@ -74,6 +80,9 @@ store_fts_index(struct store *st, guint limit, bool *more, GError **error)
 
     g_assert(limit > 0);
     *more = false;
+    /* PostgreSQL indexes each row as it is written (store/schema.c, 7). */
+    if (db_kind(st->db) == DB_POSTGRES)
+        return true;
     /* The id that ends the next batch of at most ?2 rows after ?1. */
     if (!fts_index_table(
             st, "tickets",
@@ -94,33 +103,90 @@ store_fts_index(struct store *st, guint limit, bool *more, GError **error)
 
 /* ---- searching ---- */
 
-/* Each word of TEXT as an FTS5 term: a quoted string (whatever it holds,
- * the admin's punctuation can never be FTS5 syntax), '*' after it for a
- * prefix. */
+/* A word the admin typed; PREFIX: it ended in '*'. */
+struct term {
+    char *word;
+    bool prefix;
+};
+
+static void
+term_free(gpointer p)
+{
+    struct term *t = p;
+
+    g_free(t->word);
+    g_free(t);
+}
+
+/* The words of TEXT (struct term*), a lone '*' left out. */
 static GPtrArray *
-search_terms(const char *text)
+search_words(const char *text)
 {
     g_auto(GStrv) words = g_strsplit_set(text, " \t\r\n", -1);
-    GPtrArray *terms = g_ptr_array_new_with_free_func(g_free);
+    GPtrArray *terms = g_ptr_array_new_with_free_func(term_free);
 
     for (char **w = words; *w != NULL; w++) {
         gsize len = strlen(*w);
-        bool is_prefix = len > 1 && (*w)[len - 1] == '*';
-        GString *q;
+        struct term *t;
 
         if (len == 0 || strcmp(*w, "*") == 0)
             continue;
-        if (is_prefix)
-            (*w)[--len] = '\0';
-        q = g_string_new("\"");
-        for (const char *c = *w; *c != '\0'; c++) {
+        t = g_new0(struct term, 1);
+        t->prefix = len > 1 && (*w)[len - 1] == '*';
+        t->word = g_strndup(*w, t->prefix ? len - 1 : len);
+        g_ptr_array_add(terms, t);
+    }
+    return terms;
+}
+
+/* Each word as an FTS5 term: a quoted string (whatever it holds, the
+ * admin's punctuation can never be FTS5 syntax), '*' after it for a
+ * prefix. */
+static GPtrArray *
+search_terms(GPtrArray *words)
+{
+    GPtrArray *terms = g_ptr_array_new_with_free_func(g_free);
+
+    for (guint i = 0; i < words->len; i++) {
+        const struct term *t = g_ptr_array_index(words, i);
+        GString *q = g_string_new("\"");
+
+        for (const char *c = t->word; *c != '\0'; c++) {
             if (*c == '"')
                 g_string_append_c(q, '"');
             g_string_append_c(q, *c);
         }
         g_string_append_c(q, '"');
-        if (is_prefix)
+        if (t->prefix)
             g_string_append_c(q, '*');
+        g_ptr_array_add(terms, g_string_free(q, FALSE));
+    }
+    return terms;
+}
+
+/* Each word as a PostgreSQL query's text: the word itself for
+ * websearch_to_tsquery() (which never fails on what it is given), or a
+ * quoted lexeme with ":*" for to_tsquery() when it is a prefix. */
+static GPtrArray *
+search_terms_pg(GPtrArray *words)
+{
+    GPtrArray *terms = g_ptr_array_new_with_free_func(g_free);
+
+    for (guint i = 0; i < words->len; i++) {
+        const struct term *t = g_ptr_array_index(words, i);
+        GString *q;
+
+        if (!t->prefix) {
+            g_ptr_array_add(terms, g_strdup(t->word));
+            continue;
+        }
+        q = g_string_new("'");
+        for (const char *c = t->word; *c != '\0'; c++) {
+            if (*c == '\'' || *c == '\\')
+                g_string_append_c(q, *c == '\'' ? '\'' : '\\');
+            g_string_append_c(q, *c);
+        }
+        g_string_append(q, "':*");
         g_ptr_array_add(terms, g_string_free(q, FALSE));
     }
     return terms;
@@ -139,7 +205,8 @@ join_terms(GPtrArray *terms, const char *sep)
 char *
 admin_search_query(const char *text)
 {
-    g_autoptr(GPtrArray) terms = search_terms(text);
+    g_autoptr(GPtrArray) words = search_words(text);
+    g_autoptr(GPtrArray) terms = search_terms(words);
 
     return terms->len > 0 ? join_terms(terms, " ") : NULL;
 }
@@ -241,24 +308,144 @@ search_run(struct db *db, GPtrArray *terms, guint limit, GPtrArray *hits, GError
     return r == DB_DONE;
 }
 
+/* ---- searching on PostgreSQL ---- */
+
+/* The query of word ?I (from search_terms_pg): English and Dutch stems
+ * alike, or a prefix of any word. */
+static void
+pg_term_query(GString *q, guint i, bool prefix)
+{
+    if (prefix)
+        g_string_append_printf(q, "to_tsquery('simple', CAST(?%u AS TEXT))", i);
+    else
+        g_string_append_printf(q,
+                               "(websearch_to_tsquery('english', CAST(?%u AS TEXT))"
+                               " || websearch_to_tsquery('dutch', CAST(?%u AS TEXT)))",
+                               i, i);
+}
+
+/* The hits, as search_sql() finds them, with ts_rank for bm25 (higher is
+ * better there: the score is its negative, so that the order is the same). */
+static char *
+pg_search_sql(GPtrArray *words)
+{
+    GString *q = g_string_new("SELECT t.id, t.prefix || '-' || t.id, t.status, t.subject"
+                              " FROM (SELECT ticket_id, sum(best) AS score FROM (");
+
+    for (guint i = 1; i <= words->len; i++) {
+        bool prefix = ((struct term *)g_ptr_array_index(words, i - 1))->prefix;
+        GString *tq = g_string_new(NULL);
+
+        pg_term_query(tq, i, prefix);
+        g_string_append_printf(q,
+                               "%sSELECT ticket_id, min(score) AS best FROM ("
+                               "  SELECT m.ticket_id AS ticket_id, -ts_rank(m.search, %s) AS score"
+                               "  FROM messages m WHERE m.search @@ %s"
+                               "  UNION ALL"
+                               "  SELECT id, -ts_rank(search, %s) FROM tickets WHERE search @@ %s)"
+                               " w%u GROUP BY ticket_id",
+                               i > 1 ? " UNION ALL " : "", tq->str, tq->str, tq->str, tq->str, i);
+        g_string_free(tq, TRUE);
+    }
+    g_string_append_printf(q,
+                           ") a GROUP BY ticket_id HAVING count(*) = %u) h"
+                           " JOIN tickets t ON t.id = h.ticket_id"
+                           " ORDER BY h.score, t.id LIMIT ?%u",
+                           words->len, words->len + 1);
+    return g_string_free(q, FALSE);
+}
+
+/* The snippet of ticket ?N+1 for any of the N words: its best matching
+ * row, the matches in [ ]. */
+static char *
+pg_snippet_sql(GPtrArray *words)
+{
+    static const char opts[] = "'StartSel=[, StopSel=], MaxWords=12, MinWords=4, MaxFragments=1'";
+    GString *any = g_string_new("(");
+    char *sql;
+
+    for (guint i = 1; i <= words->len; i++) {
+        if (i > 1)
+            g_string_append(any, " || ");
+        pg_term_query(any, i, ((struct term *)g_ptr_array_index(words, i - 1))->prefix);
+    }
+    g_string_append_c(any, ')');
+    sql = g_strdup_printf(
+        "SELECT snip FROM ("
+        "  SELECT ts_rank(m.search, %s) AS score, ts_headline('english',"
+        "   left(coalesce(m.subject, '') || ' ' || coalesce(m.text, ''), 200000), %s, %s) AS snip"
+        "  FROM messages m WHERE m.ticket_id = ?%u AND m.search @@ %s"
+        "  UNION ALL"
+        "  SELECT ts_rank(search, %s), ts_headline('english', subject, %s, %s)"
+        "  FROM tickets WHERE id = ?%u AND search @@ %s) s"
+        " ORDER BY score DESC LIMIT 1",
+        any->str, any->str, opts, words->len + 1, any->str, any->str, any->str, opts,
+        words->len + 1, any->str);
+    g_string_free(any, TRUE);
+    return sql;
+}
+
+static bool
+pg_search_run(struct db *db, GPtrArray *words, guint limit, GPtrArray *hits, GError **error)
+{
+    g_autoptr(GPtrArray) terms = search_terms_pg(words);
+    g_autofree char *sql = pg_search_sql(words);
+    g_autofree char *snippet_sql = pg_snippet_sql(words);
+    struct db_stmt *s = db_prepare(db, sql, error);
+    struct db_stmt *snip = s != NULL ? db_prepare(db, snippet_sql, error) : NULL;
+    enum db_step r;
+
+    if (snip == NULL)
+        return false;
+    for (guint i = 0; i < terms->len; i++)
+        db_bind_text(s, (int)i + 1, g_ptr_array_index(terms, i));
+    db_bind_int64(s, (int)terms->len + 1, limit);
+    /* A PostgreSQL result is whole once the first row is there: the
+     * snippets' statement may run while these rows are read. */
+    while ((r = db_step(s, error)) == DB_ROW) {
+        struct admin_hit *h = g_new0(struct admin_hit, 1);
+
+        h->ticket_id = db_column_int64(s, 0);
+        h->tag = db_column_dup(s, 1);
+        h->status = db_column_dup(s, 2);
+        h->subject = db_column_dup(s, 3);
+        g_ptr_array_add(hits, h);
+        for (guint i = 0; i < terms->len; i++)
+            db_bind_text(snip, (int)i + 1, g_ptr_array_index(terms, i));
+        db_bind_int64(snip, (int)terms->len + 1, h->ticket_id);
+        if (!store_scalar(snip, NULL, &h->snippet, error)) {
+            db_reset(s);
+            return false;
+        }
+        if (h->snippet == NULL)
+            h->snippet = g_strdup("");
+    }
+    return r == DB_DONE;
+}
+
 GPtrArray *
 admin_search(struct admin *a, const char *text, guint limit, GError **error)
 {
-    g_autoptr(GPtrArray) terms = search_terms(text);
+    g_autoptr(GPtrArray) words = search_words(text);
     GPtrArray *hits = g_ptr_array_new_with_free_func(hit_free);
     bool ok;
 
-    if (terms->len == 0)
+    if (words->len == 0)
         return hits;
-    if (terms->len > ADMIN_SEARCH_MAX_WORDS) {
+    if (words->len > ADMIN_SEARCH_MAX_WORDS) {
         g_set_error(error, STORE_ERROR, STORE_ERROR_FAILED,
-                    "search takes at most %d words, not %u", ADMIN_SEARCH_MAX_WORDS, terms->len);
+                    "search takes at most %d words, not %u", ADMIN_SEARCH_MAX_WORDS, words->len);
         return g_ptr_array_unref(hits), NULL;
     }
     /* One snapshot for the tickets and their snippets. */
     if (!store_read_begin(a->db, error))
         return g_ptr_array_unref(hits), NULL;
-    ok = search_run(a->db, terms, limit, hits, error);
+    if (db_kind(a->db) == DB_SQLITE) {
+        g_autoptr(GPtrArray) terms = search_terms(words);
+        ok = search_run(a->db, terms, limit, hits, error);
+    } else {
+        ok = pg_search_run(a->db, words, limit, hits, error);
+    }
     store_read_end(a->db);
     if (!ok)
         g_clear_pointer(&hits, g_ptr_array_unref);
