@@ -28,5 +28,18 @@ bool backup_sync_path(const char *path, GError **error);
 bool backup_sync_dir(const char *dir, GError **error);
 /* Removes PATH and its -wal, -shm and -journal. */
 void backup_remove_files(const char *path);
+/* Whether COUNTS (struct admin_table_count*) names TABLE. */
+bool backup_has_table(GPtrArray *counts, const char *table);
+
+/* PostgreSQL (store/backup-pg.c): TARGET dumped into TMP with its rows
+ * counted in the dump's snapshot; the dump's table of contents checked
+ * against COUNTS; whether FILE is a pg_dump custom-format file; and
+ * verify of one. */
+bool backup_pg_copy(const char *target, const char *tmp, guint busy_timeout_ms,
+                    GPtrArray **counts, gint64 *copy_us, GError **error);
+bool backup_pg_check(const char *tmp, GPtrArray *counts, GError **error);
+bool backup_is_pg_dump(const char *file);
+struct admin_verify;
+bool backup_pg_verify(const char *file, struct admin_verify *out, GError **error);
 
 #endif

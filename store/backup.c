@@ -8,6 +8,9 @@
  * nothing else in that directory is ever removed), and the hidden
  * .NAME.tmp a backup is made in before it is verified and renamed.
  *
+ * On PostgreSQL the copy is pg_dump's (store/backup-pg.c), under the same
+ * names and retention.
+ *
  * Edge cases: a backup counts the rows of the source inside the very read
  * transaction that feeds the copy (store/db-sqlite.h's online copy), so
  * "the copy has what the source had at that moment" can be checked
@@ -218,8 +221,8 @@ backup_remove_files(const char *path)
     g_unlink(journal);
 }
 
-static bool
-has_table(GPtrArray *counts, const char *table)
+bool
+backup_has_table(GPtrArray *counts, const char *table)
 {
     for (guint i = 0; i < counts->len; i++)
         if (strcmp(((struct admin_table_count *)g_ptr_array_index(counts, i))->table, table) == 0)
@@ -241,7 +244,7 @@ backup_snapshot(const char *db_path, const char *tmp, guint busy_timeout_ms, GPt
     ok = store_read_begin(src, error);
     if (ok)
         *counts = count_rows(src, error);
-    if (*counts != NULL && !has_table(*counts, "schema_version")) {
+    if (*counts != NULL && !backup_has_table(*counts, "schema_version")) {
         /* An empty file verifies as an empty copy: worse than no backup. */
         g_set_error(error, STORE_ERROR, STORE_ERROR_CORRUPT, "%s: is not a ticket-milter database",
                     db_path);
@@ -274,6 +277,18 @@ backup_check(const char *tmp, GPtrArray *want, GError **error)
     return ok;
 }
 
+/* The copy of DB_PATH into TMP, by the backend's own means. */
+static bool
+backup_copy(const char *db_path, const char *tmp, guint busy_timeout_ms, GPtrArray **counts,
+            GError **error)
+{
+    gint64 copy_us = 0;
+
+    if (db_kind_of_target(db_path) == DB_POSTGRES)
+        return backup_pg_copy(db_path, tmp, busy_timeout_ms, counts, &copy_us, error);
+    return backup_snapshot(db_path, tmp, busy_timeout_ms, counts, error);
+}
+
 bool
 admin_backup_run(const char *db_path, const char *dir, GDateTime *now, guint busy_timeout_ms,
                  struct admin_backup *out, GError **error)
@@ -300,10 +315,11 @@ admin_backup_run(const char *db_path, const char *dir, GDateTime *now, guint bus
     tmp = g_strdup_printf("%s/.%s.tmp", dir, name);
     backup_remove_files(tmp);
     t0 = g_get_monotonic_time();
-    if (!backup_snapshot(db_path, tmp, busy_timeout_ms, &out->counts, error))
+    if (!backup_copy(db_path, tmp, busy_timeout_ms, &out->counts, error))
         goto fail;
     t1 = g_get_monotonic_time();
-    if (!backup_check(tmp, out->counts, error))
+    if (db_kind_of_target(db_path) == DB_POSTGRES ? !backup_pg_check(tmp, out->counts, error)
+                                                  : !backup_check(tmp, out->counts, error))
         goto fail;
     if (g_rename(tmp, path) != 0) {
         g_set_error(error, STORE_ERROR, STORE_ERROR_FAILED, "%s: cannot rename the copy: %s", path,
@@ -476,6 +492,8 @@ admin_verify_file(const char *file, struct admin_verify *out, GError **error)
     struct db *db;
     bool ok = false;
 
+    if (backup_is_pg_dump(file))
+        return backup_pg_verify(file, out, error);
     memset(out, 0, sizeof(*out));
     /* What store_open makes of an empty database: the same list. */
     out->known_version = store_schema_latest(DB_SQLITE);

@@ -205,6 +205,15 @@ admin_restore(const char *file, const char *db_path, GDateTime *now, char **save
     bool has_old;
 
     *saved = NULL;
+    if (db_kind_of_target(db_path) == DB_POSTGRES) {
+        /* A server's database is the server admin's to replace: pg_restore
+         * into an empty database (ticketctl(1) says how). */
+        g_set_error(error, STORE_ERROR, STORE_ERROR_FAILED,
+                    "%s: restore into PostgreSQL with pg_restore into an empty database while"
+                    " every ticket-milter is stopped (see ticketctl(1), RESTORE ON POSTGRESQL)",
+                    db_path);
+        return false;
+    }
     if (!admin_verify_file(file, &v, error))
         return false;
     has_old = g_stat(db_path, &old) == 0;
