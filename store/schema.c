@@ -328,15 +328,22 @@ static const char *const pg_migrations[] = {
      * The words are indexed as they are written, in English and Dutch at
      * once (a word matches in either), by generated columns; a message's
      * first SEARCH_CHARS characters only, since a tsvector holds at most
-     * 1 MB and a message that did not fit must still be stored.  tm_json()
+     * 1 MB and a message that did not fit must still be stored.  tm_fold()
+     * takes the accents off Latin letters, as SQLite's remove_diacritics
+     * does (unaccent is an extension that needs rights we do not ask for),
+     * for the words and the queries alike.  tm_json()
      * reads a detail that may not be JSON as NULL, as SQLite's json_valid()
      * lets the reports do. */
+    "CREATE FUNCTION tm_fold(t text) RETURNS text LANGUAGE sql IMMUTABLE STRICT AS $$"
+    " SELECT translate($1, 'ÀÁÂÃÄÅàáâãäåÇçÈÉÊËèéêëÌÍÎÏìíîïÑñÒÓÔÕÖØòóôõöøÙÚÛÜùúûüÝýÿŠšŽžČčĆćĐđŁłŃńŚśŹźŻżĘęĄąŘřŤťŮůĚěŇň',"
+    "  'AAAAAAaaaaaaCcEEEEeeeeIIIIiiiiNnOOOOOOooooooUUUUuuuuYyySsZzCcCcDdLlNnSsZzZzEeAaRrTtUuEeNn') $$;"
     "ALTER TABLE tickets ADD COLUMN search tsvector GENERATED ALWAYS AS ("
-    "  to_tsvector('english', subject) || to_tsvector('dutch', subject)) STORED;"
+    "  to_tsvector('english', tm_fold(subject)) || to_tsvector('dutch', tm_fold(subject))) STORED;"
     "ALTER TABLE messages ADD COLUMN search tsvector GENERATED ALWAYS AS ("
-    "  to_tsvector('english', left(coalesce(subject, '') || ' ' || coalesce(text, ''), 200000))"
-    "  || to_tsvector('dutch', left(coalesce(subject, '') || ' ' || coalesce(text, ''), 200000)))"
-    "  STORED;"
+    "  to_tsvector('english',"
+    "   tm_fold(left(coalesce(subject, '') || ' ' || coalesce(text, ''), 200000)))"
+    "  || to_tsvector('dutch',"
+    "   tm_fold(left(coalesce(subject, '') || ' ' || coalesce(text, ''), 200000)))) STORED;"
     "CREATE INDEX tickets_search ON tickets USING gin (search);"
     "CREATE INDEX messages_search ON messages USING gin (search);"
     "CREATE FUNCTION tm_json(t text) RETURNS jsonb LANGUAGE plpgsql IMMUTABLE AS $$"

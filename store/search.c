@@ -18,7 +18,9 @@
  * (English and Dutch stems, store/schema.c), each word a query of its own
  * as on SQLite (websearch_to_tsquery; a prefix through to_tsquery's
  * quoted lexeme), ts_rank for bm25 and ts_headline for the snippet.  A
- * word that is a stop word in both languages matches nothing there.
+ * word that is a stop word in both languages matches nothing there; the
+ * accents of Latin letters are taken off words and queries alike
+ * (tm_fold), so "cafe" finds "café" as on SQLite.
  *
  * Edge cases: no words is no hits, not every ticket; more than
  * ADMIN_SEARCH_MAX_WORDS words are refused (each costs a scan of the
@@ -311,16 +313,16 @@ search_run(struct db *db, GPtrArray *terms, guint limit, GPtrArray *hits, GError
 /* ---- searching on PostgreSQL ---- */
 
 /* The query of word ?I (from search_terms_pg): English and Dutch stems
- * alike, or a prefix of any word. */
+ * alike, or a prefix of any word; accents taken off as in the index. */
 static void
 pg_term_query(GString *q, guint i, bool prefix)
 {
     if (prefix)
-        g_string_append_printf(q, "to_tsquery('simple', CAST(?%u AS TEXT))", i);
+        g_string_append_printf(q, "to_tsquery('simple', tm_fold(CAST(?%u AS TEXT)))", i);
     else
         g_string_append_printf(q,
-                               "(websearch_to_tsquery('english', CAST(?%u AS TEXT))"
-                               " || websearch_to_tsquery('dutch', CAST(?%u AS TEXT)))",
+                               "(websearch_to_tsquery('english', tm_fold(CAST(?%u AS TEXT)))"
+                               " || websearch_to_tsquery('dutch', tm_fold(CAST(?%u AS TEXT))))",
                                i, i);
 }
 

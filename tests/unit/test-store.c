@@ -25,6 +25,7 @@
 #include "store/store.h"
 #include "store/tickets.h"
 #include "store/writer.h"
+#include "tests/unit/pg-fixture.h"
 
 struct fixture {
     char *dir;
@@ -40,38 +41,12 @@ fixture_setup(struct fixture *f, gconstpointer data)
     f->path = g_build_filename(f->dir, "tickets.db", NULL);
 }
 
-static void
-pg_exec_admin(const char *uri, const char *sql)
-{
-    g_autoptr(GError) error = NULL;
-    struct db *db = db_open(uri, DB_READ_WRITE, 5000, &error);
-
-    g_assert_no_error(error);
-    g_assert_true(db_exec(db, sql, &error));
-    g_assert_no_error(error);
-    db_close(db);
-}
-
-/* A schema of the case's own on the cluster TM_TEST_PG_URI names; the
- * store's URI sets its search_path. */
+/* A schema of the case's own on the cluster TM_TEST_PG_URI names. */
 static void
 fixture_setup_pg(struct fixture *f, gconstpointer data)
 {
-    static guint serial;
-    const char *uri = g_getenv("TM_TEST_PG_URI");
-
     f->dir = g_dir_make_tmp("test-store-XXXXXX", NULL);
-    if (uri == NULL || uri[0] == '\0') {
-        g_test_skip("TM_TEST_PG_URI names no PostgreSQL cluster");
-        return;
-    }
-    f->schema = g_strdup_printf("store_%d_%u", (int)getpid(), ++serial);
-    f->admin = g_strdup(uri);
-    f->path = g_strdup_printf("%s%coptions=-c%%20search_path%%3D%s", uri,
-                              strchr(uri, '?') != NULL ? '&' : '?', f->schema);
-    g_autofree char *sql =
-        g_strdup_printf("DROP SCHEMA IF EXISTS %s CASCADE; CREATE SCHEMA %s", f->schema, f->schema);
-    pg_exec_admin(f->admin, sql);
+    f->path = pg_fixture_start("store", &f->schema, &f->admin);
 }
 
 static void
@@ -79,14 +54,9 @@ fixture_teardown(struct fixture *f, gconstpointer data)
 {
     g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", f->dir);
     g_assert_cmpint(system(cmd), ==, 0);
-    if (f->schema != NULL) {
-        g_autofree char *sql = g_strdup_printf("DROP SCHEMA IF EXISTS %s CASCADE", f->schema);
-        pg_exec_admin(f->admin, sql);
-    }
+    pg_fixture_stop(f->schema, f->admin);
     g_free(f->dir);
     g_free(f->path);
-    g_free(f->schema);
-    g_free(f->admin);
 }
 
 /* Every case that runs on both backends starts with this. */
