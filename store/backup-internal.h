@@ -28,6 +28,9 @@ bool backup_sync_path(const char *path, GError **error);
 bool backup_sync_dir(const char *dir, GError **error);
 /* Removes PATH and its -wal, -shm and -journal. */
 void backup_remove_files(const char *path);
+/* The tables TABLES_SQL names (one per row, in its order) with their
+ * rows (struct admin_table_count*), in the caller's snapshot. */
+GPtrArray *backup_count_rows(struct db *db, const char *tables_sql, GError **error);
 /* Whether COUNTS (struct admin_table_count*) names TABLE. */
 bool backup_has_table(GPtrArray *counts, const char *table);
 
@@ -36,7 +39,7 @@ bool backup_has_table(GPtrArray *counts, const char *table);
  * against COUNTS; whether FILE is a pg_dump custom-format file; and
  * verify of one. */
 bool backup_pg_copy(const char *target, const char *tmp, guint busy_timeout_ms,
-                    GPtrArray **counts, gint64 *copy_us, GError **error);
+                    GPtrArray **counts, GError **error);
 bool backup_pg_check(const char *tmp, GPtrArray *counts, GError **error);
 bool backup_is_pg_dump(const char *file);
 struct admin_verify;

@@ -69,47 +69,16 @@ run_tool(const char *const *argv, char **out, GError **error)
     return true;
 }
 
-static void
-table_count_free(gpointer p)
-{
-    struct admin_table_count *c = p;
-
-    g_free(c->table);
-    g_free(c);
-}
-
 /* The store's tables and their rows, in the caller's snapshot. */
 static GPtrArray *
 count_tables(struct db *db, GError **error)
 {
-    struct db_stmt *s = db_prepare(db,
-                                   "SELECT CAST(table_name AS TEXT) FROM information_schema.tables"
-                                   " WHERE table_schema = current_schema()"
-                                   " AND table_type = 'BASE TABLE'"
-                                   " ORDER BY CAST(table_name AS TEXT) COLLATE \"C\"",
-                                   error);
-    GPtrArray *counts;
-    enum db_step r;
-
-    if (s == NULL)
-        return NULL;
-    counts = g_ptr_array_new_with_free_func(table_count_free);
-    while ((r = db_step(s, error)) == DB_ROW) {
-        struct admin_table_count *c = g_new0(struct admin_table_count, 1);
-        c->table = db_column_dup(s, 0);
-        g_ptr_array_add(counts, c);
-    }
-    if (r == DB_ERROR)
-        return g_ptr_array_unref(counts), NULL;
-    for (guint i = 0; i < counts->len; i++) {
-        struct admin_table_count *c = g_ptr_array_index(counts, i);
-        /* Names from the catalogue, quoted: never text of a user's. */
-        g_autofree char *sql = g_strdup_printf("SELECT count(*) FROM \"%s\"", c->table);
-
-        if (strchr(c->table, '"') != NULL || !store_query_ints(db, sql, &c->rows, 1, error))
-            return g_ptr_array_unref(counts), NULL;
-    }
-    return counts;
+    return backup_count_rows(db,
+                             "SELECT CAST(table_name AS TEXT) FROM information_schema.tables"
+                             " WHERE table_schema = current_schema()"
+                             " AND table_type = 'BASE TABLE'"
+                             " ORDER BY CAST(table_name AS TEXT) COLLATE \"C\"",
+                             error);
 }
 
 /* Whether the dump's table of contents has the data of every table. */
@@ -149,9 +118,8 @@ dump_into(const char *target, const char *schema, const char *snapshot, const ch
     return run_tool(argv, NULL, error) && backup_sync_path(tmp, error);
 }
 
-/* Counts and dump in one snapshot of TARGET. */
-static bool
-pg_snapshot(const char *target, const char *tmp, guint busy_timeout_ms, GPtrArray **counts,
+bool
+backup_pg_copy(const char *target, const char *tmp, guint busy_timeout_ms, GPtrArray **counts,
             GError **error)
 {
     struct db *db = db_open(target, DB_READ_ONLY, busy_timeout_ms, error);
@@ -181,18 +149,6 @@ pg_snapshot(const char *target, const char *tmp, guint busy_timeout_ms, GPtrArra
     if (!ok)
         g_clear_pointer(counts, g_ptr_array_unref);
     return ok;
-}
-
-bool
-backup_pg_copy(const char *target, const char *tmp, guint busy_timeout_ms, GPtrArray **counts,
-               gint64 *copy_us, GError **error)
-{
-    gint64 t0 = g_get_monotonic_time();
-
-    if (!pg_snapshot(target, tmp, busy_timeout_ms, counts, error))
-        return false;
-    *copy_us = g_get_monotonic_time() - t0;
-    return true;
 }
 
 bool

@@ -72,16 +72,10 @@ quote_identifier(const char *table)
     return g_strconcat("\"", doubled, "\"", NULL);
 }
 
-/* Row counts of every ordinary table of DB, by name (inside the caller's
- * transaction, if any). Virtual tables are left out: their rows are those
- * of the tables they index. */
-static GPtrArray *
-count_rows(struct db *db, GError **error)
+GPtrArray *
+backup_count_rows(struct db *db, const char *tables_sql, GError **error)
 {
-    struct db_stmt *s = db_prepare(db,
-                                   "SELECT name FROM sqlite_master WHERE type = 'table'"
-                                   " AND sql NOT LIKE 'CREATE VIRTUAL TABLE%' ORDER BY name",
-                                   error);
+    struct db_stmt *s = db_prepare(db, tables_sql, error);
     GPtrArray *counts;
     enum db_step r;
 
@@ -104,6 +98,18 @@ count_rows(struct db *db, GError **error)
             return g_ptr_array_unref(counts), NULL;
     }
     return counts;
+}
+
+/* Row counts of every ordinary table of DB, by name (inside the caller's
+ * transaction, if any). Virtual tables are left out: their rows are those
+ * of the tables they index. */
+static GPtrArray *
+count_rows(struct db *db, GError **error)
+{
+    return backup_count_rows(db,
+                             "SELECT name FROM sqlite_master WHERE type = 'table'"
+                             " AND sql NOT LIKE 'CREATE VIRTUAL TABLE%' ORDER BY name",
+                             error);
 }
 
 /* "ok", or the first problems integrity_check names. */
@@ -282,10 +288,8 @@ static bool
 backup_copy(const char *db_path, const char *tmp, guint busy_timeout_ms, GPtrArray **counts,
             GError **error)
 {
-    gint64 copy_us = 0;
-
     if (db_kind_of_target(db_path) == DB_POSTGRES)
-        return backup_pg_copy(db_path, tmp, busy_timeout_ms, counts, &copy_us, error);
+        return backup_pg_copy(db_path, tmp, busy_timeout_ms, counts, error);
     return backup_snapshot(db_path, tmp, busy_timeout_ms, counts, error);
 }
 

@@ -254,18 +254,52 @@ search_sql(guint n_terms)
     return g_string_free(q, FALSE);
 }
 
-/* The words in context from the row of ticket ID that best matches any
- * of them (bound as ?1 of S already): its subject or one of its messages. */
-static char *
-search_snippet(struct db_stmt *s, const char *any, gint64 id, GError **error)
-{
-    char *snip = NULL;
+/* Binds the snippet statement S for ticket ID: each backend's own way. */
+typedef void (*snippet_bind_fn)(struct db_stmt *s, GPtrArray *terms, const char *any, gint64 id);
 
+/* Runs SQL (the hits: the words TERMS as ?1..?N, LIMIT as ?N+1) into HITS,
+ * each with its snippet from SNIPPET_SQL, bound by BIND; inside the
+ * caller's snapshot.  A PostgreSQL result is whole once its first row is
+ * there, so the snippets' statement may run while the hits are read on
+ * either backend. */
+static bool
+search_hits(struct db *db, const char *sql, const char *snippet_sql, GPtrArray *terms,
+            const char *any, guint limit, snippet_bind_fn bind, GPtrArray *hits, GError **error)
+{
+    struct db_stmt *s = db_prepare(db, sql, error);
+    struct db_stmt *snip = s != NULL ? db_prepare(db, snippet_sql, error) : NULL;
+    enum db_step r;
+
+    if (snip == NULL)
+        return false;
+    for (guint i = 0; i < terms->len; i++)
+        db_bind_text(s, (int)i + 1, g_ptr_array_index(terms, i));
+    db_bind_int64(s, (int)terms->len + 1, limit);
+    while ((r = db_step(s, error)) == DB_ROW) {
+        struct admin_hit *h = g_new0(struct admin_hit, 1);
+
+        h->ticket_id = db_column_int64(s, 0);
+        h->tag = db_column_dup(s, 1);
+        h->status = db_column_dup(s, 2);
+        h->subject = db_column_dup(s, 3);
+        g_ptr_array_add(hits, h);
+        bind(snip, terms, any, h->ticket_id);
+        if (!store_scalar(snip, NULL, &h->snippet, error)) {
+            db_reset(s);
+            return false;
+        }
+        if (h->snippet == NULL)
+            h->snippet = g_strdup("");
+    }
+    return r == DB_DONE;
+}
+
+/* SQLite's snippet: the FTS5 query of any word as ?1, the ticket ?2. */
+static void
+sqlite_snippet_bind(struct db_stmt *s, GPtrArray *terms, const char *any, gint64 id)
+{
     db_bind_text(s, 1, any);
     db_bind_int64(s, 2, id);
-    if (!store_scalar(s, NULL, &snip, error))
-        return NULL;
-    return snip != NULL ? snip : g_strdup("");
 }
 
 /* Runs the search of TERMS into HITS, inside the caller's snapshot. */
@@ -284,30 +318,8 @@ search_run(struct db *db, GPtrArray *terms, guint limit, GPtrArray *hits, GError
         " ORDER BY score LIMIT 1";
     g_autofree char *sql = search_sql(terms->len);
     g_autofree char *any = join_terms(terms, " OR ");
-    struct db_stmt *s = db_prepare(db, sql, error);
-    struct db_stmt *snip = s != NULL ? db_prepare(db, snippet_sql, error) : NULL;
-    enum db_step r;
 
-    if (snip == NULL)
-        return false;
-    for (guint i = 0; i < terms->len; i++)
-        db_bind_text(s, (int)i + 1, g_ptr_array_index(terms, i));
-    db_bind_int64(s, (int)terms->len + 1, limit);
-    while ((r = db_step(s, error)) == DB_ROW) {
-        struct admin_hit *h = g_new0(struct admin_hit, 1);
-
-        h->ticket_id = db_column_int64(s, 0);
-        h->tag = db_column_dup(s, 1);
-        h->status = db_column_dup(s, 2);
-        h->subject = db_column_dup(s, 3);
-        g_ptr_array_add(hits, h);
-        h->snippet = search_snippet(snip, any, h->ticket_id, error);
-        if (h->snippet == NULL) {
-            db_reset(s);
-            return false;
-        }
-    }
-    return r == DB_DONE;
+    return search_hits(db, sql, snippet_sql, terms, any, limit, sqlite_snippet_bind, hits, error);
 }
 
 /* ---- searching on PostgreSQL ---- */
@@ -387,42 +399,23 @@ pg_snippet_sql(GPtrArray *words)
     return sql;
 }
 
+/* PostgreSQL's snippet: every word again as ?1..?N, the ticket ?N+1. */
+static void
+pg_snippet_bind(struct db_stmt *s, GPtrArray *terms, const char *any, gint64 id)
+{
+    for (guint i = 0; i < terms->len; i++)
+        db_bind_text(s, (int)i + 1, g_ptr_array_index(terms, i));
+    db_bind_int64(s, (int)terms->len + 1, id);
+}
+
 static bool
 pg_search_run(struct db *db, GPtrArray *words, guint limit, GPtrArray *hits, GError **error)
 {
     g_autoptr(GPtrArray) terms = search_terms_pg(words);
     g_autofree char *sql = pg_search_sql(words);
     g_autofree char *snippet_sql = pg_snippet_sql(words);
-    struct db_stmt *s = db_prepare(db, sql, error);
-    struct db_stmt *snip = s != NULL ? db_prepare(db, snippet_sql, error) : NULL;
-    enum db_step r;
 
-    if (snip == NULL)
-        return false;
-    for (guint i = 0; i < terms->len; i++)
-        db_bind_text(s, (int)i + 1, g_ptr_array_index(terms, i));
-    db_bind_int64(s, (int)terms->len + 1, limit);
-    /* A PostgreSQL result is whole once the first row is there: the
-     * snippets' statement may run while these rows are read. */
-    while ((r = db_step(s, error)) == DB_ROW) {
-        struct admin_hit *h = g_new0(struct admin_hit, 1);
-
-        h->ticket_id = db_column_int64(s, 0);
-        h->tag = db_column_dup(s, 1);
-        h->status = db_column_dup(s, 2);
-        h->subject = db_column_dup(s, 3);
-        g_ptr_array_add(hits, h);
-        for (guint i = 0; i < terms->len; i++)
-            db_bind_text(snip, (int)i + 1, g_ptr_array_index(terms, i));
-        db_bind_int64(snip, (int)terms->len + 1, h->ticket_id);
-        if (!store_scalar(snip, NULL, &h->snippet, error)) {
-            db_reset(s);
-            return false;
-        }
-        if (h->snippet == NULL)
-            h->snippet = g_strdup("");
-    }
-    return r == DB_DONE;
+    return search_hits(db, sql, snippet_sql, terms, NULL, limit, pg_snippet_bind, hits, error);
 }
 
 GPtrArray *
