@@ -120,7 +120,7 @@ dump_into(const char *target, const char *schema, const char *snapshot, const ch
 
 bool
 backup_pg_copy(const char *target, const char *tmp, guint busy_timeout_ms, GPtrArray **counts,
-            GError **error)
+               GError **error)
 {
     struct db *db = db_open(target, DB_READ_ONLY, busy_timeout_ms, error);
     g_autofree char *snapshot = NULL;
