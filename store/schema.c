@@ -371,9 +371,10 @@ static const char *const pg_migrations[] = {
      * PostgreSQL does without a segment per row: nothing to change. */
     "SELECT 1;",
     /* 11: the dispatcher's lanes find their due rows in an index of the
-     * pending rows alone, by transport. */
-    "DROP INDEX outbox_due;"
-    "CREATE INDEX outbox_pending ON outbox(transport, next_attempt_at) WHERE status = 'pending';",
+     * pending rows alone, by transport.  (In parentheses: one entry of two
+     * statements, not two entries that lost their comma.) */
+    ("DROP INDEX outbox_due;"
+     "CREATE INDEX outbox_pending ON outbox(transport, next_attempt_at) WHERE status = 'pending';"),
 };
 
 G_STATIC_ASSERT(G_N_ELEMENTS(pg_migrations) == G_N_ELEMENTS(sqlite_migrations));
