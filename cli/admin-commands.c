@@ -24,6 +24,10 @@
 #include "router/timer.h"
 #include "store/admin.h"
 #include "store/counters.h"
+#include "store/purge.h"
+#include "store/search.h"
+#include "store/tickets.h"
+#include "util/dbtarget.h"
 #include "util/timefmt.h"
 
 /* ---- stats ---- */
@@ -385,7 +389,7 @@ cmd_status(const struct config *cfg, const char *db_path, const struct options *
     }
     if (now == NULL)
         return EXIT_USAGE;
-    if (!g_file_test(db_path, G_FILE_TEST_IS_REGULAR)) {
+    if (!dbtarget_is_uri(db_path) && !g_file_test(db_path, G_FILE_TEST_IS_REGULAR)) {
         fprintf(stderr, "ticketctl: %s: no such database file\n", db_path);
         return EXIT_DATABASE;
     }

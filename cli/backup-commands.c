@@ -17,7 +17,11 @@
 
 #include "cli/ticketctl.h"
 #include "store/admin.h"
+#include "store/backup.h"
 #include "store/counters.h"
+#include "store/meta.h"
+#include "store/restore.h"
+#include "util/dbtarget.h"
 #include "util/timefmt.h"
 
 /* ---- backup, verify, restore ---- */
@@ -114,10 +118,12 @@ cmd_backup(const struct config *cfg, const char *db_path, const struct options *
         print_json(jb);
     } else {
         printf("backup %s: %" G_GINT64_FORMAT " tickets, %" G_GINT64_FORMAT " messages, %"
-               G_GINT64_FORMAT " events, %s; copied in %s, verified in %s (integrity ok, row "
-               "counts of %u tables equal)\n",
+               G_GINT64_FORMAT " events, %s; copied in %s, verified in %s (",
                b.path, table_rows(b.counts, "tickets"), table_rows(b.counts, "messages"),
-               table_rows(b.counts, "events"), size, copy, verify, b.counts->len);
+               table_rows(b.counts, "events"), size, copy, verify);
+        printf(dbtarget_is_uri(db_path) ? "pg_restore --list ok, the data of %u tables)\n"
+                                        : "integrity ok, row counts of %u tables equal)\n",
+               b.counts->len);
         for (guint i = 0; dropped != NULL && i < dropped->len; i++)
             printf("pruned %s/%s\n", dir, (char *)g_ptr_array_index(dropped, i));
     }

@@ -17,6 +17,9 @@
 
 #include "cli/ticketctl.h"
 #include "store/admin.h"
+#include "store/export.h"
+#include "store/messages.h"
+#include "store/tickets.h"
 #include "util/timefmt.h"
 
 /* ---- export ---- */

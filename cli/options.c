@@ -98,7 +98,7 @@ find_command(const char *name)
 void
 options_usage(FILE *out)
 {
-    fprintf(out, "usage: ticketctl [-c FILE] [--db PATH] COMMAND [options]\n"
+    fprintf(out, "usage: ticketctl [-c FILE] [--db PATH|URI] COMMAND [options]\n"
                  "       ticketctl COMMAND --help    the options of one command\n"
                  "       ticketctl --version\ncommands:\n");
     for (guint i = 0; i < G_N_ELEMENTS(commands); i++) {
@@ -107,7 +107,8 @@ options_usage(FILE *out)
     }
     fprintf(out, "global options:\n"
                  "  -c, --config FILE  configuration file (default " DEFAULT_CONFIG ")\n"
-                 "  --db PATH          use this database instead of the configured one\n");
+                 "  --db PATH|URI      use this database (a SQLite file or a PostgreSQL URI)\n"
+                 "                     instead of the configured one\n");
 }
 
 /* The options global to every command, the command's own after them. */
@@ -119,8 +120,8 @@ entries_for(const struct command_def *c, struct options *o, char **severity)
         { "config", 'c', 0, G_OPTION_ARG_FILENAME, &o->config_path,
           "configuration file (default " DEFAULT_CONFIG ")", "FILE" },
         { "db", 0, 0, G_OPTION_ARG_FILENAME, &o->db_path,
-          "use this database instead of the configured one (the configuration is still read "
-          "when -c is given)", "PATH" },
+          "use this database (a SQLite file or a PostgreSQL URI) instead of the configured one "
+          "(the configuration is still read when -c is given)", "PATH|URI" },
     };
     const struct {
         unsigned bit;

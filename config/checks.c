@@ -9,6 +9,7 @@
 #include "config/checks.h"
 #include "router/address.h"
 #include "router/plan.h"
+#include "util/dbtarget.h"
 
 const char *
 config_check_path(const char *v)
@@ -17,6 +18,18 @@ config_check_path(const char *v)
 }
 
 /* An octal permission mode such as 0660. */
+/* A SQLite file, or a PostgreSQL URI whose password is kept elsewhere. */
+const char *
+config_check_database(const char *v)
+{
+    if (*v == '\0')
+        return "must be a file path or a postgresql:// URI";
+    if (dbtarget_uri_has_password(v))
+        return "must not carry a password: put it in ~/.pgpass of the daemon's user, or in the"
+               " file PGPASSFILE names";
+    return NULL;
+}
+
 const char *
 config_check_mode(const char *v)
 {

@@ -10,6 +10,7 @@
 #define CONFIG_CHECKS_H
 
 const char *config_check_path(const char *v);
+const char *config_check_database(const char *v);
 const char *config_check_mode(const char *v);
 const char *config_check_owner(const char *v);
 const char *config_check_goal(const char *v);

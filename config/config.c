@@ -22,6 +22,7 @@
 #include "config/ical.h"
 #include "router/address.h"
 #include "router/router.h"
+#include "util/dbtarget.h"
 #include "util/lines.h"
 
 G_DEFINE_QUARK(config-error-quark, config_error)
@@ -63,7 +64,8 @@ static const char *const verify_sender_choices[] = { "none", "aligned", "authent
 static const struct key_def keys[] = {
     { "milter", "socket", KIND_STRING, CFG(socket), 0, "inet:8894@127.0.0.1", 0, 0, NULL,
       config_check_socket, false },
-    { "milter", "database", KIND_STRING, CFG(database), 0, NULL, 0, 0, NULL, config_check_path, false },
+    { "milter", "database", KIND_STRING, CFG(database), 0, NULL, 0, 0, NULL,
+      config_check_database, false },
     { "milter", "support_addresses", KIND_LIST, CFG(support_addresses), 0, NULL, 0, 0, NULL,
       config_check_address, true },
     { "milter", "ticket_prefix", KIND_STRING, CFG(ticket_prefix), 0, "TKT", 0, 0, NULL,
@@ -651,7 +653,8 @@ settle_milter(struct config *cfg, const struct scan *s, GError **error)
     char **paths[] = { &cfg->database, &cfg->pid_file, &cfg->metrics_file, &cfg->template_dir,
                        &cfg->secret_file };
     for (guint i = 0; i < G_N_ELEMENTS(paths); i++)
-        if (*paths[i] != NULL && !g_path_is_absolute(*paths[i])) {
+        if (*paths[i] != NULL && !g_path_is_absolute(*paths[i]) &&
+            !(paths[i] == &cfg->database && dbtarget_is_uri(cfg->database))) {
             char *abs = g_canonicalize_filename(*paths[i], NULL);
             g_free(*paths[i]);
             *paths[i] = abs;
@@ -659,7 +662,8 @@ settle_milter(struct config *cfg, const struct scan *s, GError **error)
     if (cfg->database == NULL) {
         g_set_error(error, CONFIG_ERROR, CONFIG_ERROR_MISSING,
                     "%s: [milter] database: required key is missing (the SQLite file, e.g."
-                    " /var/lib/ticket-milter/tickets.db)",
+                    " /var/lib/ticket-milter/tickets.db, or a PostgreSQL URI such as"
+                    " postgresql://ticket-milter@db1/tickets)",
                     s->path);
         return false;
     }
@@ -699,7 +703,16 @@ settle_milter(struct config *cfg, const struct scan *s, GError **error)
             return false;
         }
     }
-    /* Beside the database by default: the directory the daemon owns. */
+    /* Beside the database by default: the directory the daemon owns.  A
+     * database on a server has no directory here, and every host must
+     * sign with the same secret: it is named. */
+    if (cfg->secret_file == NULL && dbtarget_is_uri(cfg->database)) {
+        g_set_error(error, CONFIG_ERROR, CONFIG_ERROR_MISSING,
+                    "%s: [milter] secret_file: required when the database is a PostgreSQL URI"
+                    " (the same file on every host, e.g. /etc/ticket-milter/secret)",
+                    s->path);
+        return false;
+    }
     if (cfg->secret_file == NULL) {
         g_autofree char *dir = g_path_get_dirname(cfg->database);
         cfg->secret_file = g_build_filename(dir, "secret", NULL);

@@ -30,9 +30,12 @@ tempfail_text(const GError *error)
         return "Support system cannot take the message right now, please try again later";
     switch (error->code) {
     case STORE_ERROR_BUSY:
+    case STORE_ERROR_RETRY:
         return "Support system is busy, please try again later";
     case STORE_ERROR_FULL:
         return "Support system is out of storage space, please try again later";
+    case STORE_ERROR_UNAVAILABLE:
+        return "Support system's database is not reachable right now, please try again later";
     default:
         return "Support system cannot store the message right now, please try again later";
     }

@@ -14,6 +14,9 @@
 #include "milter/ingest.h"
 #include "outbound/apply.h"
 #include "router/router.h"
+#include "store/messages.h"
+#include "store/outbox.h"
+#include "store/tickets.h"
 #include "util/timefmt.h"
 
 /* Subjects of a ticket looked at for "did it ask before": a long thread

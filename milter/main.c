@@ -71,9 +71,11 @@
 #include "outbound/dispatch.h"
 #include "outbound/scheduler.h"
 #include "parser/mail.h"
+#include "store/meta.h"
 #include "store/store.h"
-#include "util/version.h"
+#include "store/writer.h"
 #include "util/log.h"
+#include "util/version.h"
 
 #define DEFAULT_CONFIG SYSCONFDIR "/ticket-milter.conf"
 #define VERSION TM_VERSION

@@ -13,6 +13,7 @@
 #include "outbound/scheduler.h"
 #include "router/keys.h"
 #include "store/store.h"
+#include "store/writer.h"
 
 /* The callbacks, for smfi_register(). */
 extern struct smfiDesc milter_desc;

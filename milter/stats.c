@@ -238,6 +238,10 @@ stats_store_reason(const GError *error)
         return "database-corrupt";
     case STORE_ERROR_VERSION:
         return "database-version";
+    case STORE_ERROR_UNAVAILABLE:
+        return "database-unavailable";
+    case STORE_ERROR_RETRY:
+        return "database-retry";
     default:
         return "database-error";
     }

@@ -13,6 +13,9 @@
 #include "outbound/chat.h"
 #include "outbound/notify.h"
 #include "router/router.h"
+#include "store/messages.h"
+#include "store/tickets.h"
+#include "store/timers.h"
 #include "util/timefmt.h"
 
 /* Joins the addresses of a GPtrArray of struct mail_address with ", ":

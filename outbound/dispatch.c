@@ -31,6 +31,9 @@
 #include "outbound/dispatch.h"
 #include "router/address.h"
 #include "router/event.h"
+#include "store/outbox.h"
+#include "store/tickets.h"
+#include "store/writer.h"
 #include "util/log.h"
 #include "util/timefmt.h"
 

@@ -18,7 +18,9 @@
 #include <glib.h>
 
 #include "config/config.h"
+#include "store/outbox.h"
 #include "store/store.h"
+#include "store/writer.h"
 
 struct dispatcher;
 

@@ -11,6 +11,8 @@
 #include "outbound/notify.h"
 #include "outbound/ticket-json.h"
 #include "router/router.h"
+#include "store/outbox.h"
+#include "store/tickets.h"
 #include "templates/compose.h"
 #include "templates/notice.h"
 #include "util/timefmt.h"

@@ -11,6 +11,9 @@
 #include "outbound/dispatch.h"
 #include "outbound/scheduler.h"
 #include "router/timer.h"
+#include "store/tickets.h"
+#include "store/timers.h"
+#include "store/writer.h"
 #include "util/log.h"
 #include "util/timefmt.h"
 

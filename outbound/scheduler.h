@@ -17,6 +17,7 @@
 #include "config/config.h"
 #include "router/keys.h"
 #include "store/store.h"
+#include "store/writer.h"
 
 /* KEYS is borrowed for the scheduler's life. Fires up to LIMIT timers due at NOW, oldest first; *FIRED counts the ones
  * that did something, *SEEN all that were taken off the list. */

@@ -3,6 +3,7 @@
  */
 #include "outbound/ticket-json.h"
 #include "store/store.h"
+#include "store/tickets.h"
 
 void
 ticket_json_string(JsonBuilder *b, const char *name, const char *value)

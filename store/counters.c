@@ -8,137 +8,49 @@
  */
 #include <string.h>
 
-#include <sqlite3.h>
-
 #include <glib.h>
 
 #include "store/counters.h"
 #include "store/internal.h"
+#include "store/meta.h"
 #include "store/store.h"
 #include "util/timefmt.h"
 
-enum counters_stmt {
-    CSTMT_BEGIN,
-    CSTMT_COMMIT,
-    CSTMT_ROLLBACK,
-    CSTMT_ADD,
-    CSTMT_SET,
-    CSTMT_GET,
-    CSTMT_OUTBOX,
-    CSTMT_OPEN,
-    CSTMT_SLA,
-    CSTMT_OVERDUE,
-    CSTMT_OLDEST,
-    CSTMT_BACKUP,
-    CSTMT_COUNT,
-};
-
-static const char *const counters_sql[CSTMT_COUNT] = {
-    [CSTMT_BEGIN] = "BEGIN IMMEDIATE",
-    [CSTMT_COMMIT] = "COMMIT",
-    [CSTMT_ROLLBACK] = "ROLLBACK",
-    [CSTMT_ADD] = "INSERT INTO counters (name, value) VALUES (?1, ?2)"
-                  " ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
-    [CSTMT_SET] = "INSERT INTO counters (name, value) VALUES (?1, ?2)"
-                  " ON CONFLICT(name) DO UPDATE SET value = excluded.value",
-    [CSTMT_GET] = "SELECT value FROM counters WHERE name = ?1",
-    [CSTMT_OUTBOX] = "SELECT count(*) FROM outbox WHERE status = 'pending'",
-    [CSTMT_OPEN] = "SELECT count(*) FROM tickets WHERE status IN ('open', 'pending')",
-    /* By rowid from the last one seen: each interval reads the new rows only. */
-    [CSTMT_SLA] = "SELECT e.id, e.type,"
-                  " CASE WHEN json_valid(e.detail) THEN json_extract(e.detail, '$.goal') END,"
-                  " coalesce(CASE WHEN json_valid(e.detail)"
-                  "  THEN json_extract(e.detail, '$.severity') END, t.severity)"
-                  " FROM events e LEFT JOIN tickets t ON t.id = e.ticket_id"
-                  " WHERE e.id > ?1 AND e.type IN ('sla-warning', 'sla-breach') ORDER BY e.id",
-    [CSTMT_OVERDUE] = "SELECT severity, count(*) FROM tickets WHERE status = 'open' AND"
-                      " ((first_response_at IS NULL AND first_response_due < ?1)"
-                      "  OR next_update_due < ?1"
-                      "  OR (resolved_at IS NULL AND resolution_due < ?1))"
-                      " GROUP BY severity",
-    [CSTMT_OLDEST] = "SELECT min(created_at) FROM outbox WHERE status = 'pending'",
-    [CSTMT_BACKUP] = "SELECT value FROM meta WHERE key = '" STORE_META_BACKUP_VERIFIED "'",
-};
+#define SQL_ADD                                                                                    \
+    "INSERT INTO counters (name, value) VALUES (?1, ?2)"                                           \
+    " ON CONFLICT (name) DO UPDATE SET value = counters.value + excluded.value"
+#define SQL_SET                                                                                    \
+    "INSERT INTO counters (name, value) VALUES (?1, ?2)"                                           \
+    " ON CONFLICT (name) DO UPDATE SET value = excluded.value"
 
 struct store_counters {
-    sqlite3 *db;
-    char *path;
-    /* Prepared on first use: a database from before the counters table
-     * can still serve the gauges. */
-    sqlite3_stmt *stmt[CSTMT_COUNT];
+    /* Statements are prepared on first use (store/db.c): a database from
+     * before the counters table can still serve the gauges. */
+    struct db *db;
 };
 
-
-static void
-counters_set_error(struct store_counters *c, int rc, GError **error, const char *what)
-{
-    g_set_error(error, STORE_ERROR, store_error_code(rc, 0), "%s: statistics: %s: %s", c->path,
-                what, c->db != NULL ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
-}
-
-static sqlite3_stmt *
-counters_stmt(struct store_counters *c, enum counters_stmt id, GError **error)
-{
-    if (c->stmt[id] == NULL) {
-        int rc = sqlite3_prepare_v3(c->db, counters_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
-                                    &c->stmt[id], NULL);
-        if (rc != SQLITE_OK) {
-            counters_set_error(c, rc, error, "preparing");
-            c->stmt[id] = NULL;
-            return NULL;
-        }
-    }
-    return c->stmt[id];
-}
-
-/* Runs statement ID, which returns no row or one integer. */
+/* Runs SQL, which returns no row or one integer into *RESULT. */
 static bool
-counters_step(struct store_counters *c, enum counters_stmt id, const char *name, gint64 value,
-              gint64 *result, GError **error)
+counters_scalar(struct store_counters *c, const char *sql, gint64 *result, GError **error)
 {
-    sqlite3_stmt *s = counters_stmt(c, id, error);
-    int rc;
-
-    if (s == NULL)
-        return false;
-    if (name != NULL) {
-        sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 2, value);
-    }
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW && result != NULL)
-        *result = sqlite3_column_int64(s, 0);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        counters_set_error(c, rc, error, counters_sql[id]);
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE;
+    return store_scalar(db_prepare(c->db, sql, error), result, NULL, error);
 }
 
 struct store_counters *
 store_counters_open(const char *path, guint busy_timeout_ms, GError **error)
 {
     struct store_counters *c = g_new0(struct store_counters, 1);
-    int rc;
 
-    c->path = g_strdup(path);
-    /* No SQLITE_OPEN_CREATE: the daemon's writer makes the file; one made
-     * here would have no schema. */
-    rc = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
-    if (rc != SQLITE_OK) {
-        counters_set_error(c, rc, error, "opening");
+    /* Never created here: the daemon's writer makes the database, and one
+     * made here would have no schema. */
+    c->db = store_db_open_existing(path, DB_READ_WRITE, busy_timeout_ms, error);
+    if (c->db == NULL)
         return store_counters_close(c);
-    }
-    sqlite3_extended_result_codes(c->db, 1);
-    sqlite3_busy_timeout(c->db, (int)busy_timeout_ms);
     /* Statistics may lose their last interval to a power cut; they need not
      * add an fsync to every mail's commit path.  WAL makes NORMAL safe
      * against corruption. */
-    rc = sqlite3_exec(c->db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
-    if (rc != SQLITE_OK) {
-        counters_set_error(c, rc, error, "setting up");
+    if (db_kind(c->db) == DB_SQLITE && !db_exec(c->db, "PRAGMA synchronous = NORMAL", error))
         return store_counters_close(c);
-    }
     return c;
 }
 
@@ -147,17 +59,13 @@ store_counters_close(struct store_counters *c)
 {
     if (c == NULL)
         return NULL;
-    for (int i = 0; i < CSTMT_COUNT; i++)
-        sqlite3_finalize(c->stmt[i]);
-    sqlite3_close(c->db);
-    g_free(c->path);
+    db_close(c->db);
     g_free(c);
     return NULL;
 }
 
 static bool
-counters_apply(struct store_counters *c, GHashTable *values, enum counters_stmt id,
-               GError **error)
+counters_apply(struct store_counters *c, GHashTable *values, const char *sql, GError **error)
 {
     GHashTableIter it;
     gpointer name, value;
@@ -166,7 +74,13 @@ counters_apply(struct store_counters *c, GHashTable *values, enum counters_stmt 
         return true;
     g_hash_table_iter_init(&it, values);
     while (g_hash_table_iter_next(&it, &name, &value)) {
-        if (!counters_step(c, id, name, *(gint64 *)value, NULL, error))
+        struct db_stmt *s = db_prepare(c->db, sql, error);
+
+        if (s == NULL)
+            return false;
+        db_bind_text(s, 1, name);
+        db_bind_int64(s, 2, *(gint64 *)value);
+        if (!store_step_done(s, error))
             return false;
     }
     return true;
@@ -176,13 +90,11 @@ bool
 store_counters_flush(struct store_counters *c, GHashTable *deltas, GHashTable *sets,
                      GError **error)
 {
-    if (!counters_step(c, CSTMT_BEGIN, NULL, 0, NULL, error))
+    if (!db_begin(c->db, error))
         return false;
-    if (counters_apply(c, deltas, CSTMT_ADD, error) && counters_apply(c, sets, CSTMT_SET, error) &&
-        counters_step(c, CSTMT_COMMIT, NULL, 0, NULL, error))
-        return true;
-    if (!sqlite3_get_autocommit(c->db))
-        counters_step(c, CSTMT_ROLLBACK, NULL, 0, NULL, NULL);
+    if (counters_apply(c, deltas, SQL_ADD, error) && counters_apply(c, sets, SQL_SET, error))
+        return db_commit(c->db, error);
+    db_rollback(c->db);
     return false;
 }
 
@@ -191,125 +103,134 @@ store_counters_gauges(struct store_counters *c, gint64 *outbox, gint64 *open_tic
                       GError **error)
 {
     *outbox = *open_tickets = 0;
-    return counters_step(c, CSTMT_OUTBOX, NULL, 0, outbox, error) &&
-           counters_step(c, CSTMT_OPEN, NULL, 0, open_tickets, error);
+    return counters_scalar(c, "SELECT count(*) FROM outbox WHERE status = 'pending'", outbox,
+                           error) &&
+           counters_scalar(c, "SELECT count(*) FROM tickets WHERE status IN ('open', 'pending')",
+                           open_tickets, error);
 }
 
 bool
 store_counters_get(struct store_counters *c, const char *name, gint64 *value, GError **error)
 {
-    sqlite3_stmt *s = counters_stmt(c, CSTMT_GET, error);
-    int rc;
+    struct db_stmt *s = db_prepare(c->db, "SELECT value FROM counters WHERE name = ?1", error);
 
     *value = 0;
     if (s == NULL)
         return false;
-    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
-        *value = sqlite3_column_int64(s, 0);
-    else if (rc != SQLITE_DONE)
-        counters_set_error(c, rc, error, "reading a counter");
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE;
+    db_bind_text(s, 1, name);
+    return store_scalar(s, value, NULL, error);
 }
 
 /* The Unix time of ISO 8601 TEXT; 0 when it is none. */
 static gint64
-unix_time(const unsigned char *text)
+unix_time(const char *text)
 {
-    g_autoptr(GDateTime) t = text != NULL ? timefmt_parse((const char *)text) : NULL;
+    g_autoptr(GDateTime) t = text != NULL ? timefmt_parse(text) : NULL;
 
     return t != NULL ? g_date_time_to_unix(t) : 0;
+}
+
+/* By id from the last one seen: each interval reads the new rows only.
+ * A detail that is not JSON counts as "other" at the ticket's severity. */
+#define SQL_SLA_TAIL                                                                               \
+    " FROM events e LEFT JOIN tickets t ON t.id = e.ticket_id"                                     \
+    " WHERE e.id > ?1 AND e.type IN ('sla-warning', 'sla-breach') ORDER BY e.id"
+#define SQL_SLA_SQLITE                                                                             \
+    "SELECT e.id, e.type,"                                                                         \
+    " CASE WHEN json_valid(e.detail) THEN json_extract(e.detail, '$.goal') END,"                   \
+    " coalesce(CASE WHEN json_valid(e.detail)"                                                     \
+    "  THEN json_extract(e.detail, '$.severity') END, t.severity)" SQL_SLA_TAIL
+#define SQL_SLA_PG                                                                                 \
+    "SELECT e.id, e.type, tm_json(e.detail) ->> 'goal',"                                           \
+    " coalesce(tm_json(e.detail) ->> 'severity', CAST(t.severity AS TEXT))" SQL_SLA_TAIL
+
+/* Adds 1 to TOTALS under "TYPE GOAL SEVERITY". */
+static void
+count_sla_event(GHashTable *totals, const char *type, const char *goal, gint64 severity)
+{
+    g_autofree char *key = NULL;
+    gint64 *n;
+
+    /* The label values stay a known handful, whatever a row says. */
+    if (goal == NULL || (strcmp(goal, "response") != 0 && strcmp(goal, "update") != 0 &&
+                         strcmp(goal, "resolution") != 0))
+        goal = "other";
+    key = g_strdup_printf("%s %s %d", type, goal, (int)CLAMP(severity, 1, 4));
+    n = g_hash_table_lookup(totals, key);
+    if (n == NULL) {
+        n = g_new0(gint64, 1);
+        g_hash_table_insert(totals, g_steal_pointer(&key), n);
+    }
+    (*n)++;
 }
 
 bool
 store_counters_sla_events(struct store_counters *c, gint64 *last_id, GHashTable *totals,
                           GError **error)
 {
-    sqlite3_stmt *s = counters_stmt(c, CSTMT_SLA, error);
-    int rc;
+    struct db_stmt *s =
+        db_prepare(c->db, db_kind(c->db) == DB_SQLITE ? SQL_SLA_SQLITE : SQL_SLA_PG, error);
+    enum db_step r;
 
     if (s == NULL)
         return false;
-    sqlite3_bind_int64(s, 1, *last_id);
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        const char *type = (const char *)sqlite3_column_text(s, 1);
-        const char *goal = (const char *)sqlite3_column_text(s, 2);
-        int severity = sqlite3_column_int(s, 3);
-        g_autofree char *key = NULL;
-        gint64 *n;
-        /* The label values stay a known handful, whatever a row says. */
-        if (goal == NULL || (strcmp(goal, "response") != 0 && strcmp(goal, "update") != 0 &&
-                             strcmp(goal, "resolution") != 0))
-            goal = "other";
-        key = g_strdup_printf("%s %s %d", type, goal, CLAMP(severity, 1, 4));
-        n = g_hash_table_lookup(totals, key);
-        if (n == NULL) {
-            n = g_new0(gint64, 1);
-            g_hash_table_insert(totals, g_steal_pointer(&key), n);
-        }
-        (*n)++;
-        *last_id = sqlite3_column_int64(s, 0);
+    db_bind_int64(s, 1, *last_id);
+    while ((r = db_step(s, error)) == DB_ROW) {
+        count_sla_event(totals, db_column_text(s, 1), db_column_text(s, 2),
+                        db_column_int64(s, 3));
+        *last_id = db_column_int64(s, 0);
     }
-    if (rc != SQLITE_DONE)
-        counters_set_error(c, rc, error, "reading the SLA events");
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
-    return rc == SQLITE_DONE;
+    return r == DB_DONE;
 }
 
 bool
 store_counters_overdue(struct store_counters *c, const char *now, gint64 overdue[5],
                        GError **error)
 {
-    sqlite3_stmt *s = counters_stmt(c, CSTMT_OVERDUE, error);
-    int rc;
+    struct db_stmt *s = db_prepare(c->db,
+                                   "SELECT severity, count(*) FROM tickets WHERE status = 'open'"
+                                   " AND ((first_response_at IS NULL AND first_response_due < ?1)"
+                                   "  OR next_update_due < ?1"
+                                   "  OR (resolved_at IS NULL AND resolution_due < ?1))"
+                                   " GROUP BY severity",
+                                   error);
+    enum db_step r;
 
     memset(overdue, 0, 5 * sizeof(*overdue));
     if (s == NULL)
         return false;
-    sqlite3_bind_text(s, 1, now, -1, SQLITE_TRANSIENT);
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        int severity = sqlite3_column_int(s, 0);
+    db_bind_text(s, 1, now);
+    while ((r = db_step(s, error)) == DB_ROW) {
+        gint64 severity = db_column_int64(s, 0);
         if (severity >= 1 && severity <= 4)
-            overdue[severity] = sqlite3_column_int64(s, 1);
+            overdue[severity] = db_column_int64(s, 1);
     }
-    if (rc != SQLITE_DONE)
-        counters_set_error(c, rc, error, "counting overdue tickets");
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
-    return rc == SQLITE_DONE;
+    return r == DB_DONE;
 }
 
-/* Runs statement ID, which yields at most one row of one ISO 8601 time. */
+/* Runs SQL, which yields at most one row of one ISO 8601 time. */
 static bool
-read_time(struct store_counters *c, enum counters_stmt id, gint64 *at, GError **error)
+read_time(struct store_counters *c, const char *sql, gint64 *at, GError **error)
 {
-    sqlite3_stmt *s = counters_stmt(c, id, error);
-    int rc;
+    g_autofree char *text = NULL;
 
     *at = 0;
-    if (s == NULL)
+    if (!store_scalar(db_prepare(c->db, sql, error), NULL, &text, error))
         return false;
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
-        *at = unix_time(sqlite3_column_text(s, 0));
-    else if (rc != SQLITE_DONE)
-        counters_set_error(c, rc, error, counters_sql[id]);
-    sqlite3_reset(s);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE;
+    *at = unix_time(text);
+    return true;
 }
 
 bool
 store_counters_oldest_pending(struct store_counters *c, gint64 *queued_at, GError **error)
 {
-    return read_time(c, CSTMT_OLDEST, queued_at, error);
+    return read_time(c, "SELECT min(created_at) FROM outbox WHERE status = 'pending'", queued_at,
+                     error);
 }
 
 bool
 store_counters_last_backup(struct store_counters *c, gint64 *at, GError **error)
 {
-    return read_time(c, CSTMT_BACKUP, at, error);
+    return read_time(c, "SELECT value FROM meta WHERE key = '" STORE_META_BACKUP_VERIFIED "'", at,
+                     error);
 }

@@ -15,6 +15,8 @@
 
 #include <glib.h>
 
+#include "store/meta.h"
+
 struct store_counters;
 
 /* Opens PATH, which ticket-milter has created and migrated. NULL and ERROR
@@ -55,7 +57,6 @@ bool store_counters_oldest_pending(struct store_counters *c, gint64 *queued_at, 
 
 /* When ticketctl backup last wrote and verified a copy (Unix seconds, the
  * meta row STORE_META_BACKUP_VERIFIED); 0 when never. */
-#define STORE_META_BACKUP_VERIFIED "backup_verified_at"
 bool store_counters_last_backup(struct store_counters *c, gint64 *at, GError **error);
 
 /* The value of counter NAME; 0 when there is no such row. */

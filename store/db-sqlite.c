@@ -17,6 +17,9 @@
  * PostgreSQL refuses too).  A bind that SQLite rejects (an index out of
  * range) fails the next db_step().
  *
+ * Beyond store/db.h (store/db-sqlite.h): the online copy of a database
+ * into a file of its own, which ticketctl backup and restore are made of.
+ *
  * On failure: every error names the file, what was being done (the SQL)
  * and SQLite's own message.
  */
@@ -27,6 +30,7 @@
 #include <sqlite3.h>
 
 #include "store/db-driver.h"
+#include "store/db-sqlite.h"
 #include "store/db.h"
 
 struct sqlite_db {
@@ -416,3 +420,37 @@ static const struct db_ops sqlite_ops = {
     .control = sqlite_run,
     .in_transaction = sqlite_in_transaction,
 };
+
+bool
+db_sqlite_copy_to_file(struct db *src, const char *dest, GError **error)
+{
+    sqlite3 *to = NULL;
+    sqlite3_backup *b;
+    g_autofree char *what = g_strdup_printf("copying into %s", dest);
+    int rc;
+
+    g_return_val_if_fail(src->kind == DB_SQLITE, false);
+    rc = sqlite3_open_v2(dest, &to, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_extended_result_codes(to, 1);
+        sqlite3_busy_timeout(to, 5000);
+        b = sqlite3_backup_init(to, "main", conn_of(src), "main");
+        rc = b != NULL ? sqlite3_backup_step(b, -1) : sqlite3_extended_errcode(to);
+        if (b != NULL)
+            sqlite3_backup_finish(b);
+        if (rc == SQLITE_DONE) {
+            /* The copied header says WAL, as the source is; a backup file
+             * is read by tools that may not be able to create a -shm next
+             * to it. */
+            rc = sqlite3_exec(to, "PRAGMA journal_mode = DELETE", NULL, NULL, NULL);
+        }
+    }
+    if (rc != SQLITE_OK && rc != SQLITE_DONE) {
+        int code = sqlite_error_code(rc, to != NULL ? sqlite3_system_errno(to) : 0);
+        db_set_error(error, src, code, what, sqlite3_errstr(rc));
+        sqlite3_close(to);
+        return false;
+    }
+    sqlite3_close(to);
+    return true;
+}

@@ -30,6 +30,7 @@
 
 #include "store/db-driver.h"
 #include "store/db.h"
+#include "util/dbtarget.h"
 
 /* What each code means to the admin who reads the log line. */
 static const char *
@@ -84,7 +85,7 @@ db_stmt_init(struct db_stmt *s, struct db *db, const char *sql)
 enum db_kind
 db_kind_of_target(const char *target)
 {
-    if (g_str_has_prefix(target, "postgresql://") || g_str_has_prefix(target, "postgres://"))
+    if (dbtarget_is_uri(target))
         return DB_POSTGRES;
     /* "host=db1 dbname=tickets": libpq's own form.  A file name with an
      * "=" in it parses as that only if it also names a host or database

@@ -18,6 +18,14 @@
  * A new message is thus searchable about FTS_IDLE_MS after its commit when
  * mail comes one at a time, and some hundred messages behind in a burst.
  *
+ * Owns the daemon's read-write struct store (store_writer_new() takes it)
+ * and its transactions: nothing else writes on that connection.
+ *
+ * Several hosts on one PostgreSQL database: a job that finds the message
+ * it stores taken by another host (STORE_ERROR_CONFLICT) decides again and
+ * sees a duplicate; a batch that loses a race (STORE_ERROR_RETRY) runs
+ * again from its start, at most WRITER_MAX_RUNS times, then fails.
+ *
  * Edge cases: SQLite rolls a whole transaction back by itself on some
  * errors (disk full, I/O); then every job of the batch is failed, since
  * none of them is on disk.  A failed BEGIN (lock held elsewhere past the
@@ -28,12 +36,17 @@
  */
 #include <glib.h>
 
-#include "store/store-private.h"
+#include "store/internal.h"
+#include "store/search.h"
 #include "store/store.h"
+#include "store/writer.h"
 
 /* More than this many jobs in one transaction would make the first one
  * wait for the last; 64 is far above what 2 cores produce between fsyncs. */
 #define WRITER_MAX_BATCH 64
+/* A batch that lost a race with another host runs again, this often in
+ * all, before its jobs fail. */
+#define WRITER_MAX_RUNS 3
 /* The search index: rows per table and transaction, how long the writer
  * must be idle, how far behind it may fall, how long a stop may take. */
 #define FTS_BATCH 128
@@ -81,41 +94,70 @@ writer_finish(struct writer_req *req, bool ok, const GError *error)
     g_mutex_unlock(&req->lock);
 }
 
-/* Runs one job in its savepoint. Returns false when the job failed. */
+/* Runs one job in its savepoint. Returns false when the job failed.  A
+ * job that lost a unique key to another writer (STORE_ERROR_CONFLICT:
+ * another host stored the same message first) runs once more in a fresh
+ * savepoint: it then finds what the other stored, and decides again (the
+ * same message is a duplicate), rather than failing with a 451. */
 static bool
 writer_run_job(struct store_writer *w, struct writer_req *req)
 {
-    GError *error = NULL;
+    struct db *db = w->st->db;
 
-    if (!store_savepoint(w->st, &error)) {
+    for (int run = 1;; run++) {
+        GError *error = NULL;
+
+        if (!db_savepoint(db, "job", &error)) {
+            req->error = error;
+            return false;
+        }
+        if (req->fn(w->st, req->job, &error) && db_release(db, "job", &error))
+            return true;
+        if (db_in_transaction(db))
+            db_rollback_to(db, "job");
+        if (run == 1 && db_in_transaction(db) &&
+            g_error_matches(error, STORE_ERROR, STORE_ERROR_CONFLICT)) {
+            g_error_free(error);
+            continue;
+        }
         req->error = error;
         return false;
     }
-    if (req->fn(w->st, req->job, &error)) {
-        if (store_savepoint_release(w->st, &error))
-            return true;
-    }
-    if (store_in_transaction(w->st))
-        store_savepoint_rollback(w->st);
-    req->error = error;
-    return false;
 }
 
 static void
-writer_run_batch(struct store_writer *w, struct writer_req **batch, guint n)
+writer_fail_all(struct writer_req **batch, guint n, const GError *error)
+{
+    for (guint i = 0; i < n; i++)
+        writer_finish(batch[i], false, error);
+}
+
+enum batch_result { BATCH_DONE, BATCH_FAILED, BATCH_RETRY };
+
+/* One run of the batch in one transaction.  BATCH_RETRY: the transaction
+ * lost a race (STORE_ERROR_RETRY: a serialization failure or deadlock on
+ * PostgreSQL) and was rolled back; nothing of it is done, and it may run
+ * again from its start.  Otherwise every job is finished. */
+static enum batch_result
+writer_try_batch(struct store_writer *w, struct writer_req **batch, guint n, bool last_run)
 {
     g_autoptr(GError) error = NULL;
     bool ok[WRITER_MAX_BATCH] = { false };
     guint i;
 
+    for (i = 0; i < n; i++)
+        g_clear_error(&batch[i]->error);
     if (!store_begin(w->st, &error)) {
-        for (i = 0; i < n; i++)
-            writer_finish(batch[i], false, error);
-        return;
+        writer_fail_all(batch, n, error);
+        return BATCH_FAILED;
     }
     for (i = 0; i < n; i++) {
         ok[i] = writer_run_job(w, batch[i]);
-        if (!ok[i] && !store_in_transaction(w->st)) {
+        if (!ok[i] && !last_run && g_error_matches(batch[i]->error, STORE_ERROR, STORE_ERROR_RETRY)) {
+            store_rollback(w->st);
+            return BATCH_RETRY;
+        }
+        if (!ok[i] && !db_in_transaction(w->st->db)) {
             /* The transaction is gone, and with it the jobs before this one:
              * they all fail as this one did (a full disk stays a full disk
              * in what the clients hear). */
@@ -123,18 +165,28 @@ writer_run_batch(struct store_writer *w, struct writer_req **batch, guint n)
                 error = g_error_copy(batch[i]->error);
             else
                 g_set_error(&error, STORE_ERROR, STORE_ERROR_FAILED, "transaction rolled back");
-            for (guint j = 0; j < n; j++)
-                writer_finish(batch[j], false, error);
-            return;
+            writer_fail_all(batch, n, error);
+            return BATCH_FAILED;
         }
     }
     if (!store_commit(w->st, &error)) {
-        for (i = 0; i < n; i++)
-            writer_finish(batch[i], false, error);
-        return;
+        if (!last_run && g_error_matches(error, STORE_ERROR, STORE_ERROR_RETRY))
+            return BATCH_RETRY;
+        writer_fail_all(batch, n, error);
+        return BATCH_FAILED;
     }
     for (i = 0; i < n; i++)
         writer_finish(batch[i], ok[i], NULL);
+    return BATCH_DONE;
+}
+
+/* Runs the batch, again from its start when it lost a race, at most
+ * WRITER_MAX_RUNS times; then its jobs fail with that error (a 451). */
+static void
+writer_run_batch(struct store_writer *w, struct writer_req **batch, guint n)
+{
+    for (int run = 1; writer_try_batch(w, batch, n, run == WRITER_MAX_RUNS) == BATCH_RETRY; run++)
+        continue;
 }
 
 enum index_result { INDEX_DONE, INDEX_MORE, INDEX_FAILED };

@@ -15,6 +15,13 @@
 #     and everything is relayed to the sink.
 # It needs root (Postfix drops to the postfix user). Nothing outside the
 # directory is touched; only processes started here are stopped, by pid.
+#
+# E2E_DATABASE=pg: the daemon's database is PostgreSQL instead of a SQLite
+# file: a private cluster of the test's own (tests/pg-cluster, in
+# $E2E_DIR/pg, stopped by its pid at teardown), DB its URI, the secret in
+# $E2E_DIR/secret as a URI wants it named.  sql and db_exec then ask psql,
+# booleans read as SQLite's 1 and 0; on_sqlite says whether a check that
+# is about SQLite's files can run.
 
 BUILD=${BUILD:-build}
 E2E_ROOT=$(pwd)
@@ -146,6 +153,9 @@ e2e_write_conf() {
     [ "${E2E_RELAY:-}" = sink ] && relay_port=$SINK_PORT
     # A unix socket is the postfix group's, as in a deployment.
     socket_access=
+    secret_line=
+    [ "${E2E_DATABASE:-sqlite}" = pg ] && secret_line="
+secret_file = $E2E_DIR/secret"
     case $MILTER_SOCKET in
     unix:*) socket_access="socket_owner = :postfix
 socket_mode = 0660" ;;
@@ -154,7 +164,7 @@ socket_mode = 0660" ;;
 [milter]
 socket = $MILTER_SOCKET
 $socket_access
-database = $DB
+database = $DB$secret_line
 support_addresses = support@example.com;help@example.com
 ticket_prefix = TKT
 unknown_senders = ${E2E_UNKNOWN_SENDERS:-accept}
@@ -260,6 +270,15 @@ e2e_setup() {
     chown postfix "$SINK_DIR"
     CONF=$E2E_DIR/ticket-milter.conf
     DB=$E2E_DIR/tickets.db
+    if [ "${E2E_DATABASE:-sqlite}" = pg ]; then
+        PG_DIR=$E2E_DIR/pg
+        mkdir -p "$PG_DIR"
+        if ! DB=$("$E2E_ROOT/tests/pg-cluster" start "$PG_DIR" 2>"$E2E_DIR/pg-cluster.log"); then
+            echo "# tests/pg-cluster could not start a cluster:"
+            sed 's/^/#   /' "$E2E_DIR/pg-cluster.log" | tail -n 20
+            return 1
+        fi
+    fi
     SMTP_PORT=$(free_port)
     OUT_PORT=$(free_port)
     MILTER_PORT=$(free_port)
@@ -288,6 +307,7 @@ e2e_teardown() {
     postfix -c "$E2E_DIR/postfix/etc" stop >/dev/null 2>&1
     milter_stop
     sink_stop
+    [ -n "${PG_DIR:-}" ] && "$E2E_ROOT/tests/pg-cluster" stop "$PG_DIR" >/dev/null 2>&1
     # Under "make asan" the daemon reports memory errors and leaks on exit.
     if grep -q -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$E2E_DIR/milter.log" 2>/dev/null; then
         ok 1 "the daemon ran without sanitizer reports"
@@ -358,7 +378,25 @@ print(json.dumps(v) if isinstance(v, (dict, list, bool)) or v is None else v)' "
 
 # sql QUERY: one value from the database (read-only).
 sql() {
-    sqlite3 -readonly "$DB" "$1"
+    if [ "${E2E_DATABASE:-sqlite}" = pg ]; then
+        psql -X -A -t -q -d "$DB" -c "$1" | sed -e 's/^t$/1/' -e 's/^f$/0/'
+    else
+        sqlite3 -readonly "$DB" "$1"
+    fi
+}
+
+# db_exec SQL: a change to the database behind the daemon's back.
+db_exec() {
+    if [ "${E2E_DATABASE:-sqlite}" = pg ]; then
+        psql -X -q -v ON_ERROR_STOP=1 -d "$DB" -c "$1" >/dev/null
+    else
+        sqlite3 -cmd '.timeout 5000' "$DB" "$1"
+    fi
+}
+
+# on_sqlite: true unless E2E_DATABASE=pg.
+on_sqlite() {
+    [ "${E2E_DATABASE:-sqlite}" != pg ]
 }
 
 # ---- benchmarks ----

@@ -90,7 +90,7 @@ is "$(tickets)" "1" "no new ticket"
 sed -e 's/resolve-1@/resolve-2@/' "$E2E_DIR/resolve.eml" >"$E2E_DIR/resolve2.eml"
 send_mail "$E2E_DIR/resolve2.eml" --to jan@acme.test,support@example.com
 is "$(field TKT-1 'd["status"]')" "resolved" "staff resolve TKT-1 again"
-sqlite3 "$DB" "UPDATE tickets SET resolved_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-15 days') WHERE id = 1"
+db_exec "UPDATE tickets SET resolved_at = '$(date -u -d '15 days ago' +%Y-%m-%dT%H:%M:%SZ)' WHERE id = 1"
 customer_mail reply-7 "Re: [TKT-1] Checkout page returns error 500" "In-Reply-To: <resolve-2@example.com>"
 send_mail "$E2E_DIR/reply-7.eml"
 ok $? "a reply 15 days after resolution is accepted"

@@ -20,6 +20,7 @@
 #include <sqlite3.h>
 
 #include "store/store.h"
+#include "store/writer.h"
 
 static sqlite3 *sqlite_hook_last;
 

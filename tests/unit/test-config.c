@@ -349,6 +349,9 @@ static const struct {
     { "bad-negation-nl", MINIMAL "[severity]\nnegations_nl = geen impact; =message\n", CONFIG_ERROR_VALUE, ":7: [severity] negations_nl: \"=message\": a phrase needs a word" },
     { "bad-escalation-goal", MINIMAL "[escalation]\nsev1_stage3_after = tomorrow\n", CONFIG_ERROR_VALUE, ":7: [escalation] sev1_stage3_after: \"tomorrow\" must be none" },
     { "bad-warn-at", MINIMAL "[escalation]\nwarn_at = 100\n", CONFIG_ERROR_VALUE, ":7: [escalation] warn_at" },
+    { "database-uri-password", "[milter]\ndatabase = postgresql://tm:hunter2@db1/tickets\nsupport_addresses = a@b.test\n", CONFIG_ERROR_VALUE, ":2: [milter] database: \"postgresql://tm:hunter2@db1/tickets\" must not carry a password" },
+    { "database-uri-password-param", "[milter]\ndatabase = postgres://db1/tickets?sslmode=require&password=x\nsupport_addresses = a@b.test\n", CONFIG_ERROR_VALUE, "must not carry a password" },
+    { "database-uri-no-secret", "[milter]\ndatabase = postgresql://tm@db1/tickets\nsupport_addresses = a@b.test\n", CONFIG_ERROR_MISSING, "[milter] secret_file: required when the database is a PostgreSQL URI" },
     { "domain-twice", MINIMAL "[customer:a]\ndomains = y.test\n[customer:b]\ndomains = y.test\n", CONFIG_ERROR_VALUE, ":9: [customer:b] domains: \"y.test\" belongs to [customer:a]" },
 };
 
@@ -476,6 +479,23 @@ test_severity(void)
     config_unref(defaults);
 }
 
+/* A PostgreSQL URI is kept as written: it is no file to make absolute. */
+static void
+test_database_uri(void)
+{
+    g_autoptr(GError) error = NULL;
+    struct config *cfg = load_text("[outbound]\ntemplate_dir = templates\n[milter]\n"
+                                   "database = postgresql://tm@db1/tickets?host=/run/postgresql\n"
+                                   "secret_file = /etc/tm/secret\n"
+                                   "support_addresses = support@example.com\n",
+                                   NULL, &error);
+
+    g_assert_no_error(error);
+    g_assert_cmpstr(cfg->database, ==, "postgresql://tm@db1/tickets?host=/run/postgresql");
+    g_assert_cmpstr(cfg->secret_file, ==, "/etc/tm/secret");
+    config_unref(cfg);
+}
+
 static void
 test_missing_file(void)
 {
@@ -563,6 +583,7 @@ main(int argc, char **argv)
     g_test_add_func("/config/full", test_full);
     g_test_add_func("/config/defaults", test_defaults);
     g_test_add_func("/config/missing-file", test_missing_file);
+    g_test_add_func("/config/database-uri", test_database_uri);
     g_test_add_func("/config/plans", test_plans);
     g_test_add_func("/config/severity", test_severity);
     g_test_add_func("/config/shipped-example", test_shipped_example);

@@ -36,7 +36,10 @@
 #include "parser/mail.h"
 #include "router/keys.h"
 #include "router/router.h"
+#include "store/messages.h"
 #include "store/store.h"
+#include "store/tickets.h"
+#include "store/writer.h"
 #include "tests/unit/sqlite-hook.h"
 
 /* ---- the fake MTA ---- */

@@ -8,21 +8,27 @@
  * the daemon's thread would: at each due time of the ticket's timers in
  * turn, up to the row's timer, and once more at that same time.  What a
  * user checks comes from the store: the ticket's stage, its events, the
- * notices in the outbox and their recipients (a JSON array each).
+ * notices in the outbox and their recipients (a JSON array each).  Every
+ * row runs on SQLite, and again on PostgreSQL ("/scheduler/pg/NN", in a
+ * schema of its own) when TM_TEST_PG_URI names a cluster.
  */
 #include <string.h>
 
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
-#include <sqlite3.h>
 
 #include "config/config.h"
 #include "milter/ingest.h"
 #include "outbound/scheduler.h"
 #include "parser/mail.h"
 #include "router/keys.h"
+#include "store/db.h"
+#include "store/outbox.h"
 #include "store/store.h"
+#include "store/tickets.h"
+#include "store/timers.h"
+#include "tests/unit/pg-fixture.h"
 
 #define CONFIG                                                                                     \
     "[milter]\n"                                                                                   \
@@ -141,7 +147,9 @@ static const struct row rows[] = {
 
 struct fixture {
     char *dir;
-    char *path;
+    char *path;   /* the SQLite file or the PostgreSQL URI; NULL: skipped */
+    char *schema; /* PostgreSQL: the schema of this case */
+    char *admin;  /* PostgreSQL: the cluster's URI */
     struct config *cfg;
     struct keys *keys;
     struct store *st;
@@ -165,13 +173,10 @@ load_config(const char *text)
 }
 
 static void
-fixture_setup(struct fixture *f, gconstpointer data)
+fixture_open(struct fixture *f)
 {
     g_autoptr(GError) error = NULL;
 
-    f->dir = g_dir_make_tmp("test-scheduler-XXXXXX", &error);
-    g_assert_no_error(error);
-    f->path = g_build_filename(f->dir, "tickets.db", NULL);
     f->cfg = load_config(CONFIG);
     f->keys = keys_new("a secret for the scheduler's tests");
     f->st = store_open(f->path, STORE_READ_WRITE, 1000, &error);
@@ -179,19 +184,64 @@ fixture_setup(struct fixture *f, gconstpointer data)
 }
 
 static void
+fixture_setup(struct fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+
+    f->dir = g_dir_make_tmp("test-scheduler-XXXXXX", &error);
+    g_assert_no_error(error);
+    f->path = g_build_filename(f->dir, "tickets.db", NULL);
+    fixture_open(f);
+}
+
+/* The same rows on PostgreSQL, each in a schema of its own. */
+static void
+fixture_setup_pg(struct fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+
+    f->dir = g_dir_make_tmp("test-scheduler-XXXXXX", &error);
+    g_assert_no_error(error);
+    f->path = pg_fixture_start("scheduler", &f->schema, &f->admin);
+    if (f->path != NULL)
+        fixture_open(f);
+}
+
+static void
 fixture_teardown(struct fixture *f, gconstpointer data)
 {
+    g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", f->dir);
+
     f->st = store_close(f->st);
-    g_unlink(f->path);
-    g_autofree char *wal = g_strconcat(f->path, "-wal", NULL);
-    g_autofree char *shm = g_strconcat(f->path, "-shm", NULL);
-    g_unlink(wal);
-    g_unlink(shm);
-    g_rmdir(f->dir);
+    g_assert_cmpint(system(cmd), ==, 0);
+    pg_fixture_stop(f->schema, f->admin);
     g_free(f->dir);
     g_free(f->path);
     config_unref(f->cfg);
     keys_free(f->keys);
+}
+
+/* The first column of the one row SQL yields with ?1 = ID and ?2 = TEXT
+ * (caller frees); NULL when there is none. */
+static char *
+read_text(struct fixture *f, const char *sql, gint64 id, const char *text)
+{
+    g_autoptr(GError) error = NULL;
+    struct db *db = db_open(f->path, DB_READ_ONLY, 1000, &error);
+    struct db_stmt *s = db != NULL ? db_prepare(db, sql, &error) : NULL;
+    char *value = NULL;
+
+    g_assert_no_error(error);
+    db_bind_int64(s, 1, id);
+    if (text != NULL)
+        db_bind_text(s, 2, text);
+    if (db_step(s, &error) == DB_ROW) {
+        value = db_column_dup(s, 0);
+        db_reset(s);
+    }
+    g_assert_no_error(error);
+    db_close(db);
+    return value;
 }
 
 /* Takes RAW as the daemon does at end of message, at AT; the ticket's id. */
@@ -225,23 +275,10 @@ ingest(struct fixture *f, const char *raw, const char *envelope_from, const char
 static char *
 timer_due(struct fixture *f, gint64 id, const char *kind)
 {
-    char *due = NULL;
-    sqlite3 *db;
-    sqlite3_stmt *s;
-
-    g_assert_cmpint(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
-    g_assert_cmpint(sqlite3_prepare_v2(db,
-                                       "SELECT due_at FROM timers"
-                                       " WHERE ticket_id = ?1 AND kind = ?2 AND fired_at IS NULL",
-                                       -1, &s, NULL),
-                    ==, SQLITE_OK);
-    sqlite3_bind_int64(s, 1, id);
-    sqlite3_bind_text(s, 2, kind, -1, SQLITE_STATIC);
-    if (sqlite3_step(s) == SQLITE_ROW)
-        due = g_strdup((const char *)sqlite3_column_text(s, 0));
-    sqlite3_finalize(s);
-    sqlite3_close(db);
-    return due;
+    return read_text(f,
+                     "SELECT due_at FROM timers"
+                     " WHERE ticket_id = ?1 AND kind = ?2 AND fired_at IS NULL",
+                     id, kind);
 }
 
 /* One pass of the scheduler at AT, in a transaction of its own. */
@@ -292,26 +329,18 @@ stored_recipients(struct fixture *f, gint64 id)
     g_autoptr(JsonParser) parser = json_parser_new();
     g_autoptr(GError) error = NULL;
     GString *s = g_string_new(NULL);
-    sqlite3 *db;
-    sqlite3_stmt *st;
+    g_autofree char *stored =
+        read_text(f, "SELECT recipients FROM outbox WHERE id = ?1", id, NULL);
     JsonArray *list;
 
-    g_assert_cmpint(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
-    g_assert_cmpint(sqlite3_prepare_v2(db, "SELECT recipients FROM outbox WHERE id = ?1", -1, &st,
-                                       NULL),
-                    ==, SQLITE_OK);
-    sqlite3_bind_int64(st, 1, id);
-    g_assert_cmpint(sqlite3_step(st), ==, SQLITE_ROW);
-    g_assert_true(json_parser_load_from_data(parser, (const char *)sqlite3_column_text(st, 0), -1,
-                                             &error));
+    g_assert_nonnull(stored);
+    g_assert_true(json_parser_load_from_data(parser, stored, -1, &error));
     g_assert_no_error(error);
     g_assert_true(JSON_NODE_HOLDS_ARRAY(json_parser_get_root(parser)));
     list = json_node_get_array(json_parser_get_root(parser));
     for (guint i = 0; i < json_array_get_length(list); i++)
         g_string_append_printf(s, "%s%s", i > 0 ? "," : "",
                                json_array_get_string_element(list, i));
-    sqlite3_finalize(st);
-    sqlite3_close(db);
     return g_string_free(s, FALSE);
 }
 
@@ -376,6 +405,8 @@ test_row(struct fixture *f, gconstpointer data)
     gint64 id, last_outbox = 0;
     g_autofree char *due = NULL;
 
+    if (f->path == NULL)
+        return;
     g_test_message("%s", r->fact);
     id = ingest(f, r->mail, "jan@acme.test", "198.51.100.7", OPENED);
     due = timer_due(f, id, r->timer);
@@ -431,6 +462,10 @@ main(int argc, char **argv)
     for (guint i = 0; i < G_N_ELEMENTS(rows); i++) {
         g_autofree char *name = g_strdup_printf("/scheduler/%02u", i + 1);
         g_test_add(name, struct fixture, &rows[i], fixture_setup, test_row, fixture_teardown);
+    }
+    for (guint i = 0; i < G_N_ELEMENTS(rows); i++) {
+        g_autofree char *name = g_strdup_printf("/scheduler/pg/%02u", i + 1);
+        g_test_add(name, struct fixture, &rows[i], fixture_setup_pg, test_row, fixture_teardown);
     }
     return g_test_run();
 }

@@ -15,7 +15,10 @@
 
 #include "milter/stats.h"
 #include "store/counters.h"
+#include "store/meta.h"
+#include "store/outbox.h"
 #include "store/store.h"
+#include "store/tickets.h"
 #include "util/timefmt.h"
 
 struct fixture {

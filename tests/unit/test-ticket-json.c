@@ -10,6 +10,7 @@
 
 #include "outbound/ticket-json.h"
 #include "store/store.h"
+#include "store/tickets.h"
 
 static JsonObject *
 build(const struct ticket *t, const GPtrArray *events)

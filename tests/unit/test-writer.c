@@ -23,7 +23,9 @@
 #include <glib/gstdio.h>
 #include <sqlite3.h>
 
+#include "store/meta.h"
 #include "store/store.h"
+#include "store/writer.h"
 #include "tests/unit/sqlite-hook.h"
 
 #define NOBODY 65534

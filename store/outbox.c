@@ -1,0 +1,298 @@
+/*
+ * outbox - the outbox table: what is to be sent, and what became of it.
+ *
+ * Owns the recipients' form in the table: a JSON array of strings (an
+ * address list joined with commas was split again into more RCPTs than
+ * were meant), read back into a NULL-terminated list.
+ *
+ * Edge cases: a recipients value that is not a JSON array (a damaged row)
+ * is one recipient as written, so that the dispatcher fails it visibly
+ * rather than sending it somewhere else; a row with no first attempt time
+ * is due at once.  On failure: STORE_ERROR from store/db.c, naming the
+ * statement.
+ */
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+#include "store/internal.h"
+#include "store/outbox.h"
+
+#define OUTBOX_SELECT                                                                              \
+    "SELECT id, ticket_id, kind, template, transport, mail_from, recipients, message_id, body,"   \
+    " attempts, status, created_at, next_attempt_at, sent_at, last_error FROM outbox"
+
+/* A list of addresses as the outbox keeps it: a JSON array, so that no
+ * address can be split into two, or two joined into one. */
+static char *
+recipients_json(const char *const *list)
+{
+    g_autoptr(JsonGenerator) gen = json_generator_new();
+    g_autoptr(JsonNode) root = json_node_new(JSON_NODE_ARRAY);
+    JsonArray *a = json_array_new();
+
+    for (const char *const *p = list; p != NULL && *p != NULL; p++)
+        json_array_add_string_element(a, *p);
+    json_node_take_array(root, a);
+    json_generator_set_root(gen, root);
+    return json_generator_to_data(gen, NULL);
+}
+
+/* The outbox's JSON array back as a NULL-terminated list; a value that is
+ * not one (a damaged row) is one recipient as written. */
+static char **
+recipients_list(const char *json)
+{
+    g_autoptr(JsonParser) parser = json_parser_new();
+    GPtrArray *out = g_ptr_array_new();
+    JsonNode *root;
+
+    if (json != NULL && json_parser_load_from_data(parser, json, -1, NULL) &&
+        (root = json_parser_get_root(parser)) != NULL && JSON_NODE_HOLDS_ARRAY(root)) {
+        JsonArray *a = json_node_get_array(root);
+        for (guint i = 0; i < json_array_get_length(a); i++) {
+            const char *v = json_node_get_string(json_array_get_element(a, i));
+            if (v != NULL)
+                g_ptr_array_add(out, g_strdup(v));
+        }
+    } else if (json != NULL) {
+        g_ptr_array_add(out, g_strdup(json));
+    }
+    g_ptr_array_add(out, NULL);
+    return (char **)g_ptr_array_free(out, FALSE);
+}
+
+bool
+store_outbox_insert(struct store *st, const struct store_new_outbox *o, gint64 *id,
+                    GError **error)
+{
+    struct db_stmt *s = db_prepare(
+        st->db,
+        "INSERT INTO outbox (ticket_id, kind, template, transport, mail_from, recipients,"
+        " message_id, body, created_at, next_attempt_at, queued_us)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) RETURNING id",
+        error);
+    g_autofree char *recipients = recipients_json(o->recipients);
+    g_autofree char *now = o->send_at == NULL ? store_now() : NULL;
+
+    if (s == NULL)
+        return false;
+    store_bind_id(s, 1, o->ticket_id);
+    db_bind_text(s, 2, o->kind);
+    db_bind_text(s, 3, o->template_name);
+    db_bind_text(s, 4, o->transport);
+    db_bind_text(s, 5, o->mail_from != NULL ? o->mail_from : "");
+    db_bind_text(s, 6, recipients);
+    db_bind_text(s, 7, o->message_id);
+    db_bind_text(s, 8, o->body);
+    db_bind_text(s, 9, o->created_at);
+    db_bind_text(s, 10, o->send_at != NULL ? o->send_at : now);
+    db_bind_int64(s, 11, g_get_real_time());
+    return store_scalar(s, id, NULL, error);
+}
+
+bool
+store_outbox_count_since(struct store *st, const char *kind, const char *recipient,
+                         const char *since, gint64 *count, GError **error)
+{
+    struct db_stmt *s = db_prepare(
+        st->db,
+        "SELECT count(*) FROM outbox WHERE kind = ?1 AND recipients = ?2 AND created_at >= ?3",
+        error);
+    const char *one[] = { recipient, NULL };
+    g_autofree char *json = recipients_json(one);
+
+    if (s == NULL)
+        return false;
+    db_bind_text(s, 1, kind);
+    db_bind_text(s, 2, json);
+    db_bind_text(s, 3, since);
+    return store_scalar(s, count, NULL, error);
+}
+
+bool
+store_outbox_ticket_by_message_id(struct store *st, const char *message_id, gint64 *ticket_id,
+                                  GError **error)
+{
+    struct db_stmt *s = db_prepare(
+        st->db,
+        "SELECT ticket_id FROM outbox WHERE message_id = ?1 AND ticket_id IS NOT NULL LIMIT 1",
+        error);
+
+    *ticket_id = 0;
+    if (s == NULL)
+        return false;
+    db_bind_text(s, 1, message_id);
+    return store_scalar(s, ticket_id, NULL, error);
+}
+
+struct outbox_row *
+store_outbox_row_free(struct outbox_row *r)
+{
+    if (r == NULL)
+        return NULL;
+    g_free(r->kind);
+    g_free(r->template_name);
+    g_free(r->transport);
+    g_free(r->mail_from);
+    g_strfreev(r->recipients);
+    g_free(r->message_id);
+    g_free(r->body);
+    g_free(r->status);
+    g_free(r->created_at);
+    g_free(r->next_attempt_at);
+    g_free(r->sent_at);
+    g_free(r->last_error);
+    g_free(r);
+    return NULL;
+}
+
+static void
+outbox_row_free_cb(gpointer p)
+{
+    store_outbox_row_free(p);
+}
+
+static gpointer
+outbox_row_from_row(struct db_stmt *s)
+{
+    struct outbox_row *r = g_new0(struct outbox_row, 1);
+
+    r->id = db_column_int64(s, 0);
+    r->ticket_id = db_column_int64(s, 1);
+    r->kind = db_column_dup(s, 2);
+    r->template_name = db_column_dup(s, 3);
+    r->transport = db_column_dup(s, 4);
+    r->mail_from = db_column_dup(s, 5);
+    r->recipients = recipients_list(db_column_text(s, 6));
+    r->message_id = db_column_dup(s, 7);
+    r->body = db_column_dup(s, 8);
+    r->attempts = (int)db_column_int64(s, 9);
+    r->status = db_column_dup(s, 10);
+    r->created_at = db_column_dup(s, 11);
+    r->next_attempt_at = db_column_dup(s, 12);
+    r->sent_at = db_column_dup(s, 13);
+    r->last_error = db_column_dup(s, 14);
+    return r;
+}
+
+GPtrArray *
+store_outbox_due(struct store *st, const char *now, const char *transport, guint limit,
+                 GError **error)
+{
+    /* status = 'pending' as written: what lets SQLite use outbox_pending. */
+    struct db_stmt *s =
+        transport != NULL
+            ? db_prepare(st->db,
+                         OUTBOX_SELECT " WHERE status = 'pending' AND transport = ?3"
+                                       " AND next_attempt_at <= ?1"
+                                       " ORDER BY next_attempt_at, id LIMIT ?2",
+                         error)
+            : db_prepare(st->db,
+                         OUTBOX_SELECT " WHERE status = 'pending' AND next_attempt_at <= ?1"
+                                       " ORDER BY next_attempt_at, id LIMIT ?2",
+                         error);
+
+    if (s == NULL)
+        return NULL;
+    db_bind_text(s, 1, now);
+    db_bind_int64(s, 2, limit);
+    if (transport != NULL)
+        db_bind_text(s, 3, transport);
+    return store_collect(s, outbox_row_from_row, outbox_row_free_cb, error);
+}
+
+GPtrArray *
+store_outbox_for_ticket(struct store *st, gint64 ticket_id, GError **error)
+{
+    struct db_stmt *s = db_prepare(st->db, OUTBOX_SELECT " WHERE ticket_id = ?1 ORDER BY id",
+                                   error);
+
+    if (s == NULL)
+        return NULL;
+    db_bind_int64(s, 1, ticket_id);
+    return store_collect(s, outbox_row_from_row, outbox_row_free_cb, error);
+}
+
+bool
+store_outbox_next_due(struct store *st, const char *transport, char **when, GError **error)
+{
+    struct db_stmt *s;
+
+    if (transport == NULL)
+        return store_scalar(
+            db_prepare(st->db,
+                       "SELECT min(next_attempt_at) FROM outbox WHERE status = 'pending'", error),
+            NULL, when, error);
+    s = db_prepare(st->db,
+                   "SELECT min(next_attempt_at) FROM outbox"
+                   " WHERE status = 'pending' AND transport = ?1",
+                   error);
+    if (s != NULL)
+        db_bind_text(s, 1, transport);
+    return store_scalar(s, NULL, when, error);
+}
+
+bool
+store_outbox_pending(struct store *st, gint64 *count, GError **error)
+{
+    return store_scalar(
+        db_prepare(st->db, "SELECT count(*) FROM outbox WHERE status = 'pending'", error), count,
+        NULL, error);
+}
+
+/* The outcomes of a delivery attempt share their shape: row ?1, time ?2,
+ * and the error ?3 (or the relay's time, for a sent row). */
+static struct db_stmt *
+outbox_mark(struct store *st, const char *sql, gint64 row, const char *at, GError **error)
+{
+    struct db_stmt *s = db_prepare(st->db, sql, error);
+
+    if (s != NULL) {
+        db_bind_int64(s, 1, row);
+        db_bind_text(s, 2, at);
+    }
+    return s;
+}
+
+bool
+store_outbox_mark_sent(struct store *st, gint64 id, const char *at, gint64 sent_us,
+                       GError **error)
+{
+    struct db_stmt *s = outbox_mark(st,
+                                    "UPDATE outbox SET status = 'sent', sent_at = ?2,"
+                                    " attempts = attempts + 1, last_error = NULL, sent_us = ?3"
+                                    " WHERE id = ?1",
+                                    id, at, error);
+
+    if (s != NULL)
+        db_bind_int64(s, 3, sent_us);
+    return store_step_done(s, error);
+}
+
+bool
+store_outbox_mark_retry(struct store *st, gint64 id, const char *next_at, const char *last_error,
+                        GError **error)
+{
+    struct db_stmt *s = outbox_mark(st,
+                                    "UPDATE outbox SET next_attempt_at = ?2, last_error = ?3,"
+                                    " attempts = attempts + 1 WHERE id = ?1",
+                                    id, next_at, error);
+
+    if (s != NULL)
+        db_bind_text(s, 3, last_error);
+    return store_step_done(s, error);
+}
+
+bool
+store_outbox_mark_failed(struct store *st, gint64 id, const char *at, const char *last_error,
+                         GError **error)
+{
+    struct db_stmt *s = outbox_mark(st,
+                                    "UPDATE outbox SET status = 'failed', sent_at = ?2,"
+                                    " last_error = ?3, attempts = attempts + 1 WHERE id = ?1",
+                                    id, at, error);
+
+    if (s != NULL)
+        db_bind_text(s, 3, last_error);
+    return store_step_done(s, error);
+}
