@@ -249,7 +249,7 @@ set_listener_nodelay(int port)
     int found = 0;
 
     for (int fd = 0; fd < 1024; fd++) {
-        struct sockaddr_storage ss;
+        struct sockaddr_storage ss = { 0 };
         socklen_t len = sizeof(ss);
         int listening = 0, on = 1;
         socklen_t olen = sizeof(listening);

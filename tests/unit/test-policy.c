@@ -798,6 +798,7 @@ decide_mail(const struct row *r, const struct config *cfg, const struct keys *ke
                                     .max_parts = cfg->max_mime_parts,
                                     .max_headers = cfg->max_headers };
     struct mail *m = parser_mail_parse_limited(r->mail, strlen(r->mail), &limits, &error);
+    g_assert_nonnull(m);
     struct router_view v = { .bounce_ticket = r->bounce_ticket, .acks_last_hour = 0,
                              .is_stored = r->stored, .stored_ticket = r->stored ? 1 : 0 };
     const char *envelope = r->envelope != NULL ? r->envelope
@@ -816,7 +817,7 @@ decide_mail(const struct row *r, const struct config *cfg, const struct keys *ke
         .now = now,
     };
     /* DKIM_PASS: a signature of the From's own domain. */
-    const char *from_at = m != NULL && m->from != NULL ? strrchr(m->from->addr, '@') : NULL;
+    const char *from_at = m->from != NULL ? strrchr(m->from->addr, '@') : NULL;
     g_autofree char *signer = g_ascii_strdown(from_at != NULL ? from_at + 1 : "example.com", -1);
     struct mail_auth_result dkim = { .authserv_id = "mx.example.com", .method = "dkim",
                                      .result = "pass", .header_d = signer };
