@@ -20,8 +20,9 @@
  * even into a program whose own code calls none of these.
  *
  * Edge cases: the queues are wrapped as well as the mutex because GLib's
- * GAsyncQueue waits on its GCond through a call inside libglib that does
- * not pass through here.  A GLib function we do not wrap that hands data
+ * GAsyncQueue takes its mutex and waits on its GCond through calls inside
+ * libglib, which do not pass through here (nor does any lock libglib
+ * takes for itself: those are tests/tsan.supp's).  A GLib function we do not wrap that hands data
  * between threads (GThreadPool, g_bit_lock) would show as a race.
  * On failure: a function dlsym() cannot find ends the program with a line
  * saying which; a libglib without it could not have been linked.
@@ -32,6 +33,7 @@
 
 #if TM_TSAN
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -40,6 +42,11 @@
 #include <glib.h>
 
 int tsan_glib_annotated = 1;
+
+/* In ThreadSanitizer's runtime, not in its header: stop and start
+ * recording this thread's memory accesses (they nest). */
+void __tsan_ignore_thread_begin(void);
+void __tsan_ignore_thread_end(void);
 
 /* GLib's NAME, looked up once (a race to look it up finds the same). */
 static void *
@@ -186,18 +193,29 @@ g_cond_wait_until(GCond *cond, GMutex *mutex, gint64 end_time)
 
 /* ---- queues ---- */
 
+/* The queue's own list node is allocated by the push and freed by the
+ * pop, inside GLib and under its lock; ThreadSanitizer sees only the
+ * malloc() and free(), which the annotations (one before the push, one
+ * after the pop) cannot put in order.  So while GLib's function runs the
+ * thread's memory accesses are not recorded: GLib touches only its queue
+ * there, and the item is a pointer it stores and gives back. */
 void
 g_async_queue_push(GAsyncQueue *queue, gpointer data)
 {
     __tsan_release(queue);
+    __tsan_ignore_thread_begin();
     REAL(g_async_queue_push)(queue, data);
+    __tsan_ignore_thread_end();
 }
 
 gpointer
 g_async_queue_pop(GAsyncQueue *queue)
 {
-    gpointer data = REAL(g_async_queue_pop)(queue);
+    gpointer data;
 
+    __tsan_ignore_thread_begin();
+    data = REAL(g_async_queue_pop)(queue);
+    __tsan_ignore_thread_end();
     __tsan_acquire(queue);
     return data;
 }
@@ -205,8 +223,11 @@ g_async_queue_pop(GAsyncQueue *queue)
 gpointer
 g_async_queue_timeout_pop(GAsyncQueue *queue, guint64 timeout)
 {
-    gpointer data = REAL(g_async_queue_timeout_pop)(queue, timeout);
+    gpointer data;
 
+    __tsan_ignore_thread_begin();
+    data = REAL(g_async_queue_timeout_pop)(queue, timeout);
+    __tsan_ignore_thread_end();
     if (data != NULL)
         __tsan_acquire(queue);
     return data;
@@ -215,8 +236,11 @@ g_async_queue_timeout_pop(GAsyncQueue *queue, guint64 timeout)
 gpointer
 g_async_queue_try_pop(GAsyncQueue *queue)
 {
-    gpointer data = REAL(g_async_queue_try_pop)(queue);
+    gpointer data;
 
+    __tsan_ignore_thread_begin();
+    data = REAL(g_async_queue_try_pop)(queue);
+    __tsan_ignore_thread_end();
     if (data != NULL)
         __tsan_acquire(queue);
     return data;
@@ -244,5 +268,82 @@ void
 {
     __tsan_release((void *)location);
     REAL(g_once_init_leave)(location, result);
+}
+/* ---- GLib's time-zone cache ----
+ *
+ * GLib keeps each GTimeZone it made in one table, by name, until its last
+ * reference goes: g_time_zone_new_identifier() finds a zone another thread
+ * made (GMime's date parser makes one for each offset it reads), and the
+ * last unref, often through g_date_time_unref(), takes it out and frees
+ * it.  GLib does that under a lock of its own that it takes by a direct
+ * call, out of our reach, so ThreadSanitizer would see one thread free or
+ * compare what another wrote.  The calls that can make or free a zone are
+ * put under one mutex here, which ThreadSanitizer sees (a pthread mutex):
+ * so they do not overlap, and each comes after the one before.  The UTC
+ * zone, which GLib keeps for good, is made before main() so that no
+ * thread is first to make it.  None of them calls another through here
+ * (inside libglib they call each other directly), so the mutex never
+ * nests. */
+
+static pthread_mutex_t zone_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* ZONE_CALL(RESULT, NAME, ARGS...): RESULT = GLib's NAME(ARGS) under zone_lock. */
+#define ZONE_CALL(result, name, ...)                                                               \
+    do {                                                                                           \
+        pthread_mutex_lock(&zone_lock);                                                            \
+        (result) = REAL(name)(__VA_ARGS__);                                                        \
+        pthread_mutex_unlock(&zone_lock);                                                          \
+    } while (0)
+
+GTimeZone *
+g_time_zone_new_identifier(const gchar *identifier)
+{
+    GTimeZone *tz;
+
+    ZONE_CALL(tz, g_time_zone_new_identifier, identifier);
+    return tz;
+}
+
+GTimeZone *
+g_time_zone_new_local(void)
+{
+    GTimeZone *tz;
+
+    pthread_mutex_lock(&zone_lock);
+    tz = REAL(g_time_zone_new_local)();
+    pthread_mutex_unlock(&zone_lock);
+    return tz;
+}
+
+void
+g_time_zone_unref(GTimeZone *tz)
+{
+    pthread_mutex_lock(&zone_lock);
+    REAL(g_time_zone_unref)(tz);
+    pthread_mutex_unlock(&zone_lock);
+}
+
+void
+g_date_time_unref(GDateTime *datetime)
+{
+    pthread_mutex_lock(&zone_lock);
+    REAL(g_date_time_unref)(datetime);
+    pthread_mutex_unlock(&zone_lock);
+}
+
+/* An offset in the text ("+01:00") is a zone of that name. */
+GDateTime *
+g_date_time_new_from_iso8601(const gchar *text, GTimeZone *default_tz)
+{
+    GDateTime *dt;
+
+    ZONE_CALL(dt, g_date_time_new_from_iso8601, text, default_tz);
+    return dt;
+}
+
+__attribute__((constructor)) static void
+zone_utc_first(void)
+{
+    g_time_zone_unref(g_time_zone_new_utc());
 }
 #endif
