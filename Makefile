@@ -121,7 +121,7 @@ tsan-build:
 tsan: tsan-build
 	@BUILD=build-tsan tests/run --unit
 	@if [ -z "$(TSAN_SUITES)" ]; then BUILD=build-tsan tests/run --e2e; else \
-	    BUILD=build-tsan TESTS_LIST="$(TSAN_SUITES)" tests/run --e2e; fi
+	    BUILD=build-tsan TESTS="$(TSAN_SUITES)" tests/run --e2e; fi
 
 # Dead stores are left out: "p = thing_free(p);" is how our destructors
 # are called (STYLE.md), and the analyzer counts the NULL as a dead store.
