@@ -1,29 +1,32 @@
 /*
- * tsan - GLib's locks and queues, told to ThreadSanitizer (util/tsan.h).
+ * tsan - GLib's locks, queues and time-zone cache, told to ThreadSanitizer
+ * (util/tsan.h).
  *
- * In a -fsanitize=thread build this file defines GLib's lock functions
+ * In a -fsanitize=thread build this file defines those GLib functions
  * itself.  The program is linked with them, so they stand in for GLib's
- * everywhere: in our code, and in GLib's, GObject's and GMime's own
- * calls, which go through the dynamic linker to the first definition it
- * finds, ours.  Each one calls GLib's (found with dlsym(RTLD_NEXT)) and
- * tells ThreadSanitizer what it just did: a release before letting go of
- * a lock, an acquire after taking it.  So whoever takes a mutex, wakes
- * from a wait on it, pops from a queue or finds a g_once done is seen to
- * come after everything done before the matching unlock, push or
+ * in our code and in every library's call that goes through the dynamic
+ * linker (GMime's, GObject's): the first definition it finds is ours.
+ * Each one calls GLib's (found with dlsym(RTLD_NEXT)) and tells
+ * ThreadSanitizer what it just did: a release before letting go of a
+ * lock, an acquire after taking it.  So whoever takes a mutex, wakes from
+ * a wait on it, pops from a queue or finds a g_once done is seen to come
+ * after everything done before the matching unlock, push or
  * g_once_init_leave.  A queue counts as one lock: a pop comes after every
  * push before it, which is more than the one item's hand-off (a race
  * between two pushers' other data goes unseen, never the other way).
- * Nothing here changes what the functions do or return.
+ * What the functions do and return is GLib's; only the time-zone calls
+ * are also serialised (below).
  *
  * The program must hold this object: the Makefile's tsan build names
  * tsan_glib_annotated to the linker, so that it is taken from libticket.a
  * even into a program whose own code calls none of these.
  *
- * Edge cases: the queues are wrapped as well as the mutex because GLib's
- * GAsyncQueue takes its mutex and waits on its GCond through calls inside
- * libglib, which do not pass through here (nor does any lock libglib
- * takes for itself: those are tests/tsan.supp's).  A GLib function we do not wrap that hands data
- * between threads (GThreadPool, g_bit_lock) would show as a race.
+ * Edge cases: libglib calls its own functions directly, not through the
+ * dynamic linker, so what it does inside (GAsyncQueue's mutex and GCond,
+ * the time-zone cache's lock) does not pass through here: hence the
+ * wrappers of the queue and of the time-zone calls themselves.  A GLib
+ * function we do not wrap that hands data between threads (GThreadPool,
+ * g_bit_lock) would show as a race.
  * On failure: a function dlsym() cannot find ends the program with a line
  * saying which; a libglib without it could not have been linked.
  *
@@ -253,8 +256,11 @@ g_async_queue_try_pop(GAsyncQueue *queue)
  * atomic load in the caller's object, synchronises with the release below
  * where the caller is instrumented; in GLib's and GMime's it is not seen,
  * and needs not be: their reads are not instrumented either. */
+/* In parentheses: glib.h has a macro of the same name. */
+/* clang-format off */
 gboolean
 (g_once_init_enter)(volatile void *location)
+/* clang-format on */
 {
     gboolean mine = REAL(g_once_init_enter)(location);
 
@@ -263,8 +269,10 @@ gboolean
     return mine;
 }
 
+/* clang-format off */
 void
 (g_once_init_leave)(volatile void *location, gsize result)
+/* clang-format on */
 {
     __tsan_release((void *)location);
     REAL(g_once_init_leave)(location, result);
