@@ -77,100 +77,36 @@ real_function(void **cache, const char *name)
 
 /* ---- mutexes ---- */
 
-void
-g_mutex_lock(GMutex *mutex)
-{
-    REAL(g_mutex_lock)(mutex);
-    __tsan_acquire(mutex);
-}
+/* LOCK_FUNCTIONS(TYPE, PREFIX): PREFIX_lock, PREFIX_trylock and
+ * PREFIX_unlock on a TYPE, each GLib's with its acquire or release. */
+#define LOCK_FUNCTIONS(type, prefix)                                                               \
+    void prefix##_lock(type *lock)                                                                 \
+    {                                                                                              \
+        REAL(prefix##_lock)(lock);                                                                 \
+        __tsan_acquire(lock);                                                                      \
+    }                                                                                              \
+                                                                                                   \
+    gboolean prefix##_trylock(type *lock)                                                          \
+    {                                                                                              \
+        if (!REAL(prefix##_trylock)(lock))                                                         \
+            return FALSE;                                                                          \
+        __tsan_acquire(lock);                                                                      \
+        return TRUE;                                                                               \
+    }                                                                                              \
+                                                                                                   \
+    void prefix##_unlock(type *lock)                                                               \
+    {                                                                                              \
+        __tsan_release(lock);                                                                      \
+        REAL(prefix##_unlock)(lock);                                                               \
+    }
 
-gboolean
-g_mutex_trylock(GMutex *mutex)
-{
-    if (!REAL(g_mutex_trylock)(mutex))
-        return FALSE;
-    __tsan_acquire(mutex);
-    return TRUE;
-}
-
-void
-g_mutex_unlock(GMutex *mutex)
-{
-    __tsan_release(mutex);
-    REAL(g_mutex_unlock)(mutex);
-}
-
-void
-g_rec_mutex_lock(GRecMutex *mutex)
-{
-    REAL(g_rec_mutex_lock)(mutex);
-    __tsan_acquire(mutex);
-}
-
-gboolean
-g_rec_mutex_trylock(GRecMutex *mutex)
-{
-    if (!REAL(g_rec_mutex_trylock)(mutex))
-        return FALSE;
-    __tsan_acquire(mutex);
-    return TRUE;
-}
-
-void
-g_rec_mutex_unlock(GRecMutex *mutex)
-{
-    __tsan_release(mutex);
-    REAL(g_rec_mutex_unlock)(mutex);
-}
-
+LOCK_FUNCTIONS(GMutex, g_mutex)
+LOCK_FUNCTIONS(GRecMutex, g_rec_mutex)
 /* A reader comes after the writers before it; readers among themselves
  * need not be ordered, but ordering them hides no race between a reader
  * and a writer. */
-void
-g_rw_lock_writer_lock(GRWLock *lock)
-{
-    REAL(g_rw_lock_writer_lock)(lock);
-    __tsan_acquire(lock);
-}
-
-gboolean
-g_rw_lock_writer_trylock(GRWLock *lock)
-{
-    if (!REAL(g_rw_lock_writer_trylock)(lock))
-        return FALSE;
-    __tsan_acquire(lock);
-    return TRUE;
-}
-
-void
-g_rw_lock_writer_unlock(GRWLock *lock)
-{
-    __tsan_release(lock);
-    REAL(g_rw_lock_writer_unlock)(lock);
-}
-
-void
-g_rw_lock_reader_lock(GRWLock *lock)
-{
-    REAL(g_rw_lock_reader_lock)(lock);
-    __tsan_acquire(lock);
-}
-
-gboolean
-g_rw_lock_reader_trylock(GRWLock *lock)
-{
-    if (!REAL(g_rw_lock_reader_trylock)(lock))
-        return FALSE;
-    __tsan_acquire(lock);
-    return TRUE;
-}
-
-void
-g_rw_lock_reader_unlock(GRWLock *lock)
-{
-    __tsan_release(lock);
-    REAL(g_rw_lock_reader_unlock)(lock);
-}
+LOCK_FUNCTIONS(GRWLock, g_rw_lock_writer)
+LOCK_FUNCTIONS(GRWLock, g_rw_lock_reader)
 
 /* ---- conditions: a wait lets go of the mutex and takes it again before
  * it returns, also when it times out ---- */
