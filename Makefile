@@ -110,7 +110,7 @@ asan:
 # tests/run hands the suppressions in tests/tsan.supp to every program and
 # fails a test whose log holds a ThreadSanitizer report.
 TSAN_SUITES ?= test-pipeline test-daemon test-fault-sessions test-fault-kill test-webhook test-sla \
-    test-threads
+    test-threads test-notify
 # GLib's locks are invisible to ThreadSanitizer: util/tsan.c stands in for
 # them (util/tsan.h says why), and -u makes every program take it.
 tsan-build:
