@@ -108,7 +108,8 @@ asan:
 # ThreadSanitizer: every unit test, and the end-to-end suites that drive
 # the daemon's threads (TSAN_SUITES; TSAN_SUITES= runs them all, slowly).
 # tests/run hands the suppressions in tests/tsan.supp to every program and
-# fails a test whose log holds a ThreadSanitizer report.
+# fails a test during which any program it ran wrote a ThreadSanitizer
+# report (two runs of tests/run, so two summary lines).
 TSAN_SUITES ?= test-pipeline test-daemon test-fault-sessions test-fault-kill test-webhook test-sla \
     test-threads test-notify
 # GLib's locks are invisible to ThreadSanitizer: util/tsan.c stands in for
