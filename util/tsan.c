@@ -14,8 +14,7 @@
  * g_once_init_leave.  A queue counts as one lock: a pop comes after every
  * push before it, which is more than the one item's hand-off (a race
  * between two pushers' other data goes unseen, never the other way).
- * What the functions do and return is GLib's; only the time-zone calls
- * are also serialised (below).
+ * What the functions do and return is GLib's.
  *
  * The program must hold this object: the Makefile's tsan build names
  * tsan_glib_annotated to the linker, so that it is taken from libticket.a
@@ -36,7 +35,6 @@
 
 #if TM_TSAN
 #include <dlfcn.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -50,6 +48,14 @@ int tsan_glib_annotated = 1;
  * recording this thread's memory accesses (they nest). */
 void __tsan_ignore_thread_begin(void);
 void __tsan_ignore_thread_end(void);
+
+/* UNRECORDED(CALL): CALL with this thread's memory accesses unrecorded. */
+#define UNRECORDED(call)                                                                           \
+    do {                                                                                           \
+        __tsan_ignore_thread_begin();                                                              \
+        call;                                                                                      \
+        __tsan_ignore_thread_end();                                                                \
+    } while (0)
 
 /* GLib's NAME, looked up once (a race to look it up finds the same). */
 static void *
@@ -142,9 +148,7 @@ void
 g_async_queue_push(GAsyncQueue *queue, gpointer data)
 {
     __tsan_release(queue);
-    __tsan_ignore_thread_begin();
-    REAL(g_async_queue_push)(queue, data);
-    __tsan_ignore_thread_end();
+    UNRECORDED(REAL(g_async_queue_push)(queue, data));
 }
 
 gpointer
@@ -152,9 +156,7 @@ g_async_queue_pop(GAsyncQueue *queue)
 {
     gpointer data;
 
-    __tsan_ignore_thread_begin();
-    data = REAL(g_async_queue_pop)(queue);
-    __tsan_ignore_thread_end();
+    UNRECORDED(data = REAL(g_async_queue_pop)(queue));
     __tsan_acquire(queue);
     return data;
 }
@@ -164,9 +166,7 @@ g_async_queue_timeout_pop(GAsyncQueue *queue, guint64 timeout)
 {
     gpointer data;
 
-    __tsan_ignore_thread_begin();
-    data = REAL(g_async_queue_timeout_pop)(queue, timeout);
-    __tsan_ignore_thread_end();
+    UNRECORDED(data = REAL(g_async_queue_timeout_pop)(queue, timeout));
     if (data != NULL)
         __tsan_acquire(queue);
     return data;
@@ -177,9 +177,7 @@ g_async_queue_try_pop(GAsyncQueue *queue)
 {
     gpointer data;
 
-    __tsan_ignore_thread_begin();
-    data = REAL(g_async_queue_try_pop)(queue);
-    __tsan_ignore_thread_end();
+    UNRECORDED(data = REAL(g_async_queue_try_pop)(queue));
     if (data != NULL)
         __tsan_acquire(queue);
     return data;
@@ -221,30 +219,20 @@ void
  * last unref, often through g_date_time_unref(), takes it out and frees
  * it.  GLib does that under a lock of its own that it takes by a direct
  * call, out of our reach, so ThreadSanitizer would see one thread free or
- * compare what another wrote.  The calls that can make or free a zone are
- * put under one mutex here, which ThreadSanitizer sees (a pthread mutex):
- * so they do not overlap, and each comes after the one before.  The UTC
- * zone, which GLib keeps for good, is made before main() so that no
- * thread is first to make it.  None of them calls another through here
- * (inside libglib they call each other directly), so the mutex never
- * nests. */
-
-static pthread_mutex_t zone_lock = PTHREAD_MUTEX_INITIALIZER;
-
-/* ZONE_CALL(RESULT, NAME, ARGS...): RESULT = GLib's NAME(ARGS) under zone_lock. */
-#define ZONE_CALL(result, name, ...)                                                               \
-    do {                                                                                           \
-        pthread_mutex_lock(&zone_lock);                                                            \
-        (result) = REAL(name)(__VA_ARGS__);                                                        \
-        pthread_mutex_unlock(&zone_lock);                                                          \
-    } while (0)
+ * compare what another wrote.  The calls that can make or free a zone run
+ * with the thread's accesses unrecorded, as the queue's do: GLib touches
+ * only its zones and dates there.  Not a lock of ours: one around every
+ * g_date_time_unref() would order all threads at each, and hide races
+ * that have nothing to do with time.  The UTC zone, which GLib makes once
+ * and keeps, is made before main() so that no thread is first to make
+ * it. */
 
 GTimeZone *
 g_time_zone_new_identifier(const gchar *identifier)
 {
     GTimeZone *tz;
 
-    ZONE_CALL(tz, g_time_zone_new_identifier, identifier);
+    UNRECORDED(tz = REAL(g_time_zone_new_identifier)(identifier));
     return tz;
 }
 
@@ -253,26 +241,20 @@ g_time_zone_new_local(void)
 {
     GTimeZone *tz;
 
-    pthread_mutex_lock(&zone_lock);
-    tz = REAL(g_time_zone_new_local)();
-    pthread_mutex_unlock(&zone_lock);
+    UNRECORDED(tz = REAL(g_time_zone_new_local)());
     return tz;
 }
 
 void
 g_time_zone_unref(GTimeZone *tz)
 {
-    pthread_mutex_lock(&zone_lock);
-    REAL(g_time_zone_unref)(tz);
-    pthread_mutex_unlock(&zone_lock);
+    UNRECORDED(REAL(g_time_zone_unref)(tz));
 }
 
 void
 g_date_time_unref(GDateTime *datetime)
 {
-    pthread_mutex_lock(&zone_lock);
-    REAL(g_date_time_unref)(datetime);
-    pthread_mutex_unlock(&zone_lock);
+    UNRECORDED(REAL(g_date_time_unref)(datetime));
 }
 
 /* An offset in the text ("+01:00") is a zone of that name. */
@@ -281,7 +263,7 @@ g_date_time_new_from_iso8601(const gchar *text, GTimeZone *default_tz)
 {
     GDateTime *dt;
 
-    ZONE_CALL(dt, g_date_time_new_from_iso8601, text, default_tz);
+    UNRECORDED(dt = REAL(g_date_time_new_from_iso8601)(text, default_tz));
     return dt;
 }
 
