@@ -252,7 +252,7 @@ is "$(sql "SELECT count(DISTINCT message_id) FROM messages WHERE message_id LIKE
 is "$(sql "SELECT value FROM counters WHERE name = 'messages_seen'")" "$((3 + stored))" \
     "the last statistics were saved at the stop"
 # Under "make asan" the daemons report memory errors and leaks on exit.
-ok $(! grep -q -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$DLOG"; echo $?) \
+ok $(! grep -q -E 'ERROR: (Address|Leak)Sanitizer|WARNING: ThreadSanitizer|runtime error:' "$DLOG"; echo $?) \
     "the daemons ran without sanitizer reports"
 
 done_testing
