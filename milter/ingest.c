@@ -125,17 +125,26 @@ find_bounce_ticket(struct store *st, const struct ingest_job *job, struct router
     return true;
 }
 
+/* The replies of the last hour that ack_limit and not_contact_limit
+ * weigh: to the requester's mailbox, and, for a sender who is no contact
+ * (the only one a not-contact reply can be for), to strangers at all. */
 static bool
 count_acks(struct store *st, const struct ingest_job *job, struct router_view *view,
            GError **error)
 {
+    const struct policy *p = &job->cfg->policy;
     g_autofree char *requester = router_requester(job->mail, job->envelope_from, NULL);
+    g_autofree char *key = router_ack_key(requester, p->recipient_delimiter);
     g_autoptr(GDateTime) hour_ago = g_date_time_add_hours(job->now, -1);
     g_autofree char *since = timefmt_iso8601(hour_ago);
 
     if (requester == NULL)
         return true;
-    return store_outbox_count_since(st, "ack", requester, since, &view->acks_last_hour, error);
+    if (!store_outbox_acks_since(st, key, since, &view->acks_last_hour, error))
+        return false;
+    if (router_find_customer(p, requester) != NULL || router_is_staff(p, requester))
+        return true;
+    return store_outbox_not_contacts_since(st, since, &view->not_contacts_last_hour, error);
 }
 
 static bool

@@ -137,9 +137,12 @@ notify_queue(struct store *st, const struct config *cfg, const struct keys *keys
         .date = now,
     };
     g_autofree char *text = compose_mail(&out);
+    g_autofree char *ack_key =
+        n->kind == NOTICE_ACK ? router_ack_key(list[0], cfg->recipient_delimiter) : NULL;
     struct store_new_outbox row = {
         .ticket_id = t->id,
         .kind = n->kind == NOTICE_ACK ? "ack" : "notice",
+        .ack_key = ack_key,
         .template_name = n->template_name,
         .transport = "smtp",
         .mail_from = return_path,

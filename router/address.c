@@ -612,6 +612,22 @@ router_normal_address(const char *addr)
     return g_strconcat(local, "@", domain, NULL);
 }
 
+char *
+router_ack_key(const char *addr, const char *delimiters)
+{
+    g_autofree char *normal = router_normal_address(addr);
+    g_autofree char *cut = g_strconcat("+", delimiters != NULL ? delimiters : "", NULL);
+    const char *at, *d;
+
+    if (normal == NULL)
+        return NULL;
+    at = strrchr(normal, '@');
+    d = strpbrk(normal, cut);
+    if (at == NULL || d == NULL || d > at || d == normal)
+        return g_steal_pointer(&normal);
+    return g_strdup_printf("%.*s%s", (int)(d - normal), normal, at);
+}
+
 bool
 router_same_address(const char *a, const char *b)
 {

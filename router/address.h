@@ -46,6 +46,11 @@ char *router_normal_address(const char *addr);
 /* DOMAIN in lower-case ASCII, an international one as its xn-- form; NULL
  * when DOMAIN is NULL or IDNA refuses it. */
 char *router_ascii_domain(const char *domain);
+/* The mailbox ADDR is as ack_limit counts it: the normal address without
+ * its extension (from the first '+' or character of DELIMITERS in the
+ * local part), so that jan+1@ and jan+2@ share jan@'s limit.  NULL when
+ * ADDR is NULL. */
+char *router_ack_key(const char *addr, const char *delimiters);
 /* Whether A and B are one address once both are normal (a requester
  * stored before domains were kept in ASCII still matches). */
 bool router_same_address(const char *a, const char *b);

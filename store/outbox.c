@@ -68,8 +68,8 @@ store_outbox_insert(struct store *st, const struct store_new_outbox *o, gint64 *
     struct db_stmt *s = db_prepare(
         st->db,
         "INSERT INTO outbox (ticket_id, kind, template, transport, mail_from, recipients,"
-        " message_id, body, created_at, next_attempt_at, queued_us)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) RETURNING id",
+        " message_id, body, created_at, next_attempt_at, queued_us, ack_key)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) RETURNING id",
         error);
     g_autofree char *recipients = recipients_json(o->recipients);
     g_autofree char *now = o->send_at == NULL ? store_now() : NULL;
@@ -87,25 +87,37 @@ store_outbox_insert(struct store *st, const struct store_new_outbox *o, gint64 *
     db_bind_text(s, 9, o->created_at);
     db_bind_text(s, 10, o->send_at != NULL ? o->send_at : now);
     db_bind_int64(s, 11, g_get_real_time());
+    db_bind_text(s, 12, o->ack_key);
     return store_scalar(s, id, NULL, error);
 }
 
 bool
-store_outbox_count_since(struct store *st, const char *kind, const char *recipient,
-                         const char *since, gint64 *count, GError **error)
+store_outbox_acks_since(struct store *st, const char *ack_key, const char *since, gint64 *count,
+                        GError **error)
 {
     struct db_stmt *s = db_prepare(
-        st->db,
-        "SELECT count(*) FROM outbox WHERE kind = ?1 AND recipients = ?2 AND created_at >= ?3",
-        error);
-    const char *one[] = { recipient, NULL };
-    g_autofree char *json = recipients_json(one);
+        st->db, "SELECT count(*) FROM outbox WHERE ack_key = ?1 AND created_at >= ?2", error);
 
     if (s == NULL)
         return false;
-    db_bind_text(s, 1, kind);
-    db_bind_text(s, 2, json);
-    db_bind_text(s, 3, since);
+    db_bind_text(s, 1, ack_key);
+    db_bind_text(s, 2, since);
+    return store_scalar(s, count, NULL, error);
+}
+
+bool
+store_outbox_not_contacts_since(struct store *st, const char *since, gint64 *count,
+                                GError **error)
+{
+    /* The template written as the index's condition writes it. */
+    struct db_stmt *s = db_prepare(
+        st->db,
+        "SELECT count(*) FROM outbox WHERE template = 'not-contact' AND created_at >= ?1",
+        error);
+
+    if (s == NULL)
+        return false;
+    db_bind_text(s, 1, since);
     return store_scalar(s, count, NULL, error);
 }
 

@@ -27,15 +27,19 @@ struct store_new_outbox {
     const char *body;          /* the whole message (RFC 5322) or the JSON */
     const char *created_at;    /* when it was decided (ticketctl tick --now may say when) */
     const char *send_at;       /* first attempt; NULL: at once */
+    const char *ack_key;       /* kind "ack": the mailbox ack_limit counts (router_ack_key) */
 };
 
 /* Inside a transaction; *ID (may be NULL) is the new row's id. */
 bool store_outbox_insert(struct store *st, const struct store_new_outbox *o, gint64 *id,
                          GError **error);
-/* How many rows of KIND went to RECIPIENT (alone: a normalised address)
+/* How many acknowledgements went to the mailbox ACK_KEY (router_ack_key)
  * since SINCE (any status). */
-bool store_outbox_count_since(struct store *st, const char *kind, const char *recipient,
-                              const char *since, gint64 *count, GError **error);
+bool store_outbox_acks_since(struct store *st, const char *ack_key, const char *since,
+                             gint64 *count, GError **error);
+/* How many not-contact replies went to anyone since SINCE. */
+bool store_outbox_not_contacts_since(struct store *st, const char *since, gint64 *count,
+                                     GError **error);
 /* The ticket of a message we sent (the outbox only) with MESSAGE_ID; 0 when none. */
 bool store_outbox_ticket_by_message_id(struct store *st, const char *message_id,
                                        gint64 *ticket_id, GError **error);

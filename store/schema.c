@@ -228,6 +228,14 @@ static const char *const sqlite_migrations[] = {
      * sent, and a lane's query went through the other lane's rows. */
     "DROP INDEX outbox_due;"
     "CREATE INDEX outbox_pending ON outbox(transport, next_attempt_at) WHERE status = 'pending';",
+    /* 12: ack_limit counts a mailbox, not a spelling of it: the
+     * acknowledgements to jan+1@ and jan+2@ are jan@'s (ack_key), and the
+     * not-contact replies of the last hour are counted by their template.
+     * Rows from before count by their recipient as it is. */
+    "ALTER TABLE outbox ADD COLUMN ack_key TEXT;"
+    "UPDATE outbox SET ack_key = lower(json_extract(recipients, '$[0]')) WHERE kind = 'ack';"
+    "CREATE INDEX outbox_ack_key ON outbox(ack_key, created_at) WHERE ack_key IS NOT NULL;"
+    "CREATE INDEX outbox_not_contact ON outbox(created_at) WHERE template = 'not-contact';",
 };
 
 /*
@@ -375,6 +383,12 @@ static const char *const pg_migrations[] = {
      * statements, not two entries that lost their comma.) */
     ("DROP INDEX outbox_due;"
      "CREATE INDEX outbox_pending ON outbox(transport, next_attempt_at) WHERE status = 'pending';"),
+    /* 12: ack_limit counts a mailbox (ack_key); not-contact replies by
+     * their template. */
+    ("ALTER TABLE outbox ADD COLUMN ack_key " TXT ";"
+     "UPDATE outbox SET ack_key = lower(recipients::json->>0) WHERE kind = 'ack';"
+     "CREATE INDEX outbox_ack_key ON outbox(ack_key, created_at) WHERE ack_key IS NOT NULL;"
+     "CREATE INDEX outbox_not_contact ON outbox(created_at) WHERE template = 'not-contact';"),
 };
 
 G_STATIC_ASSERT(G_N_ELEMENTS(pg_migrations) == G_N_ELEMENTS(sqlite_migrations));

@@ -155,6 +155,34 @@ is "$(acks_to bot@flood.test)" "5" "exactly ack_limit (5) of them are acknowledg
 is "$(sql "SELECT count(*) FROM events WHERE type = 'ack-withheld' AND detail LIKE '%rate-limited%'")" \
     "45" "the other 45 record why not"
 
+# 7b. A forger's victim under ten +tags is one mailbox: ack_limit (5) in all.
+i=0
+while [ $i -lt 10 ]; do
+    sed "s/^Message-ID: .*/Message-ID: <tag-$i@third.test>/; s/^Subject: .*/Subject: Tagged $i/; s/^From: .*/From: <victim+$i@third.test>/" \
+        "$F/unknown-sender.eml" >"$E2E_DIR/tagged.eml"
+    send_mail "$E2E_DIR/tagged.eml" --from "victim+$i@third.test"
+    i=$((i + 1))
+done
+sleep 3
+is "$(grep -l -E '^X-Rcpt-Args: <victim\+[0-9]@third.test>' "$SINK_DIR"/* 2>/dev/null | wc -l)" "5" \
+    "ten +tags of one mailbox get ack_limit (5) acknowledgements in all"
+
+# 7c. Strangers together get not_contact_limit (20) not-contact replies an hour.
+before=$(sql "SELECT count(*) FROM outbox WHERE template = 'not-contact'")
+i=0
+while [ $i -lt 25 ]; do
+    sed "s/^Message-ID: .*/Message-ID: <many-$i@many$i.test>/; s/^Subject: .*/Subject: Many $i/; s/^From: .*/From: <someone@many$i.test>/" \
+        "$F/unknown-sender.eml" >"$E2E_DIR/many.eml"
+    send_mail "$E2E_DIR/many.eml" --from "someone@many$i.test"
+    i=$((i + 1))
+done
+is "$(sql "SELECT count(*) FROM outbox WHERE template = 'not-contact'")" "20" \
+    "25 more strangers after $before replies: not-contact replies stop at not_contact_limit (20)"
+is "$(sql "SELECT count(*) FROM events WHERE type = 'ack-withheld' AND detail LIKE '%not-contact-limit%'")" \
+    "$((25 - (20 - before)))" "each one past it records why"
+is "$(tctl list --json | json 'len([t for t in d if t["requester"].endswith(".test") and t["requester"].startswith("someone@many")])')" \
+    "25" "and all 25 are tickets"
+
 # 8. The relay is down for a minute: the ack waits in the outbox and goes once.
 relay=$(free_port)
 milter_stop

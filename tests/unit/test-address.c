@@ -313,6 +313,29 @@ test_normal(void)
     g_assert_cmpstr(domain, ==, "xn--bcher-kva.example");
 }
 
+/* ack_limit's mailbox: the extension goes, at '+' or a delimiter. */
+static void
+test_ack_key(void)
+{
+    static const struct {
+        const char *addr, *delimiters, *key;
+    } rows[] = {
+        { "Victim+1@Third.test", "+", "victim@third.test" },
+        { "victim+a+b@third.test", "+", "victim@third.test" },
+        { "victim-1@third.test", "+", "victim-1@third.test" },
+        { "victim-1@third.test", "-", "victim@third.test" },
+        { "victim+1@third.test", "-", "victim@third.test" },
+        { "+1@third.test", "+", "+1@third.test" },
+        { "jan@b\u00fccher.example", "+", "jan@xn--bcher-kva.example" },
+    };
+
+    g_assert_null(router_ack_key(NULL, "+"));
+    for (guint i = 0; i < G_N_ELEMENTS(rows); i++) {
+        g_autofree char *got = router_ack_key(rows[i].addr, rows[i].delimiters);
+        g_assert_cmpstr(got, ==, rows[i].key);
+    }
+}
+
 int
 main(int argc, char **argv)
 {
@@ -327,5 +350,6 @@ main(int argc, char **argv)
         g_test_add_data_func(name, GUINT_TO_POINTER(i), test_plain);
     }
     g_test_add_func("/address/normal", test_normal);
+    g_test_add_func("/address/ack-key", test_ack_key);
     return g_test_run();
 }
