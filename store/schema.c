@@ -228,6 +228,12 @@ static const char *const sqlite_migrations[] = {
      * sent, and a lane's query went through the other lane's rows. */
     "DROP INDEX outbox_due;"
     "CREATE INDEX outbox_pending ON outbox(transport, next_attempt_at) WHERE status = 'pending';",
+    /* 12: claims on outbox rows, so that of several daemons on one
+     * database each row is sent by one: claimed_by names the daemon
+     * (host, pid and a random part), claimed_until is when its lease runs
+     * out and another may take the row (a daemon that died). */
+    "ALTER TABLE outbox ADD COLUMN claimed_by TEXT;"
+    "ALTER TABLE outbox ADD COLUMN claimed_until TEXT;",
 };
 
 /*
@@ -375,6 +381,8 @@ static const char *const pg_migrations[] = {
      * statements, not two entries that lost their comma.) */
     ("DROP INDEX outbox_due;"
      "CREATE INDEX outbox_pending ON outbox(transport, next_attempt_at) WHERE status = 'pending';"),
+    /* 12: claims on outbox rows: who is sending a row, and until when. */
+    "ALTER TABLE outbox ADD COLUMN claimed_by " TXT ", ADD COLUMN claimed_until " TXT ";",
 };
 
 G_STATIC_ASSERT(G_N_ELEMENTS(pg_migrations) == G_N_ELEMENTS(sqlite_migrations));
