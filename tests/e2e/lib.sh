@@ -310,21 +310,22 @@ e2e_setup() {
     fi
 }
 
+# The second host's daemon: milter_start and milter_stop on its files.
 milter_start_b() {
-    "$E2E_ROOT/$BUILD/ticket-milter" -c "$CONF_B" -f >>"$B_DIR/milter.log" 2>&1 &
-    MILTER_PID_B=$!
-    if ! (MILTER_SOCKET=$MILTER_SOCKET_B wait_milter 10); then
-        echo "# the second ticket-milter did not start:"
-        sed 's/^/#   /' "$B_DIR/milter.log" | tail -n 20
-        return 1
-    fi
+    set -- "$CONF" "$E2E_DIR" "$MILTER_SOCKET" "${MILTER_PID:-}"
+    CONF=$CONF_B E2E_DIR=$B_DIR MILTER_SOCKET=$MILTER_SOCKET_B
+    milter_start
+    b_rc=$?
+    MILTER_PID_B=$MILTER_PID
+    CONF=$1 E2E_DIR=$2 MILTER_SOCKET=$3 MILTER_PID=$4
+    return $b_rc
 }
 
 milter_stop_b() {
-    [ -n "${MILTER_PID_B:-}" ] || return 0
-    kill "$MILTER_PID_B" 2>/dev/null
-    wait "$MILTER_PID_B" 2>/dev/null
-    MILTER_PID_B=
+    set -- "${MILTER_PID:-}"
+    MILTER_PID=${MILTER_PID_B:-}
+    milter_stop
+    MILTER_PID=$1 MILTER_PID_B=
 }
 
 e2e_second_host() {
