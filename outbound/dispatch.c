@@ -30,7 +30,9 @@
  * outcomes only where the claim is still its own.  The rows of a daemon
  * that died are claimed by another once their lease has run out.  The
  * lease must outlast a batch: at most DISPATCH_BATCH / DISPATCH_PARALLEL
- * transfers one after another, each cut off after 70 s.
+ * transfers one after another, each cut off after 70 s.  Outcomes whose
+ * commit failed are kept and recorded before the next claim, so that a
+ * short database outage sends nothing twice.
  */
 #include <string.h>
 
@@ -71,6 +73,7 @@ struct lane {
     const char *transport;
     struct store *reader;
     struct sender sender;
+    struct batch *unrecorded;  /* outcomes whose commit failed, to record first */
     GThread *thread;
     bool kicked;               /* under d->lock */
 };
@@ -367,8 +370,8 @@ dispatch_send(const struct config *cfg, const struct outbox_row *row, char **err
 
 struct batch {
     GPtrArray *attempts; /* struct attempt* */
-    GDateTime *now;
-    const struct config *cfg;
+    GDateTime *now;      /* a reference */
+    struct config *cfg;  /* a reference: the attempts point into it */
     const char *claimant;
 };
 
@@ -380,6 +383,29 @@ attempt_free(gpointer p)
     store_outbox_row_free(a->row);
     g_free(a->error);
     g_free(a);
+}
+
+static struct batch *
+batch_new(struct config *cfg, GDateTime *now, const char *claimant)
+{
+    struct batch *b = g_new0(struct batch, 1);
+
+    b->attempts = g_ptr_array_new_with_free_func(attempt_free);
+    b->now = g_date_time_ref(now);
+    b->cfg = config_ref(cfg);
+    b->claimant = claimant;
+    return b;
+}
+
+static void
+batch_free(struct batch *b)
+{
+    if (b == NULL)
+        return;
+    g_ptr_array_unref(b->attempts);
+    g_date_time_unref(b->now);
+    config_unref(b->cfg);
+    g_free(b);
 }
 
 /* When to try ROW again: retry_base doubled per attempt, at most retry_max,
@@ -517,10 +543,13 @@ claim_job(struct store *st, void *data, GError **error)
 }
 
 /* Claims due rows of TRANSPORT for CLAIMANT, sends them with S, records
- * the outcomes. */
+ * the outcomes.  A batch whose outcomes could not be committed (the
+ * database went away) is kept in *UNRECORDED and recorded first the next
+ * time: the rows stay this daemon's unless another claimed them after the
+ * lease, so their recipients get no second copy. */
 static int
 run_batch(struct config *cfg, const char *claimant, struct sender *s, const char *transport,
-          struct store_writer *writer, GDateTime *now, GError **error)
+          struct store_writer *writer, GDateTime *now, struct batch **unrecorded, GError **error)
 {
     g_autofree char *now_text = timefmt_iso8601(now);
     g_autoptr(GDateTime) until = g_date_time_add_seconds(now, cfg->lease);
@@ -529,9 +558,14 @@ run_batch(struct config *cfg, const char *claimant, struct sender *s, const char
         .now = now_text, .transport = transport, .claimant = claimant, .until = until_text,
     };
     g_autoptr(GPtrArray) rows = NULL;
-    struct batch b = { .now = now, .cfg = cfg, .claimant = claimant };
-    bool ok;
+    struct batch *b;
+    int n;
 
+    if (*unrecorded != NULL) {
+        if (!store_writer_run(writer, record_batch, *unrecorded, error))
+            return -1;
+        g_clear_pointer(unrecorded, batch_free);
+    }
     /* Not committed: not ours, not to be sent. */
     if (!store_writer_run(writer, claim_job, &c, error)) {
         g_clear_pointer(&c.rows, g_ptr_array_unref);
@@ -540,21 +574,24 @@ run_batch(struct config *cfg, const char *claimant, struct sender *s, const char
     rows = g_steal_pointer(&c.rows);
     if (rows->len == 0)
         return 0;
-    b.attempts = g_ptr_array_new_with_free_func(attempt_free);
+    b = batch_new(cfg, now, claimant);
     for (guint i = 0; i < rows->len; i++) {
         struct attempt *a = g_new0(struct attempt, 1);
-        a->cfg = cfg;
+        a->cfg = b->cfg;
         /* The attempt owns the row from here on. */
         a->row = g_steal_pointer(&rows->pdata[i]);
-        g_ptr_array_add(b.attempts, a);
+        g_ptr_array_add(b->attempts, a);
     }
-    sender_run(s, b.attempts);
-    for (guint i = 0; i < b.attempts->len; i++)
-        log_outcome(g_ptr_array_index(b.attempts, i));
-    ok = store_writer_run(writer, record_batch, &b, error);
-    int n = (int)b.attempts->len;
-    g_ptr_array_unref(b.attempts);
-    return ok ? n : -1;
+    sender_run(s, b->attempts);
+    for (guint i = 0; i < b->attempts->len; i++)
+        log_outcome(g_ptr_array_index(b->attempts, i));
+    if (!store_writer_run(writer, record_batch, b, error)) {
+        *unrecorded = b;
+        return -1;
+    }
+    n = (int)b->attempts->len;
+    batch_free(b);
+    return n;
 }
 
 int
@@ -563,6 +600,7 @@ dispatch_run_once(struct config *cfg, struct store_writer *writer, GDateTime *no
 {
     g_autofree char *claimant = store_outbox_claimant();
     struct sender s = { 0 };
+    struct batch *unrecorded = NULL;
     int total = 0, n = 0;
 
     if (!sender_init(&s)) {
@@ -571,8 +609,10 @@ dispatch_run_once(struct config *cfg, struct store_writer *writer, GDateTime *no
         return -1;
     }
     for (guint i = 0; i < LANES && n >= 0; i++)
-        while ((n = run_batch(cfg, claimant, &s, lane_transports[i], writer, now, error)) > 0)
+        while ((n = run_batch(cfg, claimant, &s, lane_transports[i], writer, now, &unrecorded,
+                              error)) > 0)
             total += n;
+    batch_free(unrecorded);
     sender_clear(&s);
     return n < 0 ? -1 : total;
 }
@@ -614,7 +654,8 @@ lane_main(gpointer data)
 
         l->kicked = false;
         g_mutex_unlock(&d->lock);
-        n = run_batch(cfg, d->claimant, &l->sender, l->transport, d->writer, now, &error);
+        n = run_batch(cfg, d->claimant, &l->sender, l->transport, d->writer, now, &l->unrecorded,
+                      &error);
         if (n < 0)
             log_error("outbox: %s", error != NULL ? error->message : "cannot read the outbox");
         config_unref(cfg);
@@ -647,6 +688,7 @@ lanes_close(struct dispatcher *d)
 {
     for (guint i = 0; i < LANES; i++) {
         d->lanes[i].reader = store_close(d->lanes[i].reader);
+        g_clear_pointer(&d->lanes[i].unrecorded, batch_free);
         sender_clear(&d->lanes[i].sender);
     }
 }
