@@ -302,10 +302,14 @@ e2e_setup() {
     e2e_write_postfix
     sink_start || { echo "# smtp-sink did not start"; return 1; }
     milter_start || return 1
-    if ! postfix -c "$E2E_DIR/postfix/etc" start >>"$E2E_DIR/postfix.log" 2>&1 ||
-       ! wait_port "$SMTP_PORT" 20; then
-        echo "# postfix did not start:"
-        sed 's/^/#   /' "$E2E_DIR/postfix.log" "$E2E_DIR/maillog" 2>/dev/null | tail -n 20
+    postfix_start "$E2E_DIR" "$SMTP_PORT" postfix
+}
+
+# postfix_start DIR PORT NAME: the Postfix of DIR, until PORT answers.
+postfix_start() {
+    if ! postfix -c "$1/postfix/etc" start >>"$1/postfix.log" 2>&1 || ! wait_port "$2" 20; then
+        echo "# $3 did not start:"
+        sed 's/^/#   /' "$1/postfix.log" "$1/maillog" 2>/dev/null | tail -n 20
         return 1
     fi
 }
@@ -345,12 +349,7 @@ e2e_second_host() {
     (E2E_DIR=$B_DIR SMTP_PORT=$SMTP_PORT_B OUT_PORT=$OUT_PORT_B MILTER_SOCKET=$MILTER_SOCKET_B
      e2e_write_postfix) || return 1
     milter_start_b || return 1
-    if ! postfix -c "$B_DIR/postfix/etc" start >>"$B_DIR/postfix.log" 2>&1 ||
-       ! wait_port "$SMTP_PORT_B" 20; then
-        echo "# the second postfix did not start:"
-        sed 's/^/#   /' "$B_DIR/postfix.log" "$B_DIR/maillog" 2>/dev/null | tail -n 20
-        return 1
-    fi
+    postfix_start "$B_DIR" "$SMTP_PORT_B" "the second postfix"
 }
 
 e2e_teardown() {
