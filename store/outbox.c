@@ -183,32 +183,6 @@ outbox_row_from_row(struct db_stmt *s)
     return r;
 }
 
-GPtrArray *
-store_outbox_due(struct store *st, const char *now, const char *transport, guint limit,
-                 GError **error)
-{
-    /* status = 'pending' as written: what lets SQLite use outbox_pending. */
-    struct db_stmt *s =
-        transport != NULL
-            ? db_prepare(st->db,
-                         OUTBOX_SELECT " WHERE status = 'pending' AND transport = ?3"
-                                       " AND next_attempt_at <= ?1"
-                                       " ORDER BY next_attempt_at, id LIMIT ?2",
-                         error)
-            : db_prepare(st->db,
-                         OUTBOX_SELECT " WHERE status = 'pending' AND next_attempt_at <= ?1"
-                                       " ORDER BY next_attempt_at, id LIMIT ?2",
-                         error);
-
-    if (s == NULL)
-        return NULL;
-    db_bind_text(s, 1, now);
-    db_bind_int64(s, 2, limit);
-    if (transport != NULL)
-        db_bind_text(s, 3, transport);
-    return store_collect(s, outbox_row_from_row, outbox_row_free_cb, error);
-}
-
 char *
 store_outbox_claimant(void)
 {
@@ -221,7 +195,7 @@ store_outbox_claimant(void)
     return name;
 }
 
-/* Due order, as store_outbox_due() gives it: RETURNING promises none. */
+/* Due order (next attempt, then id): RETURNING promises none. */
 static gint
 outbox_due_order(gconstpointer a, gconstpointer b)
 {

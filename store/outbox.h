@@ -68,11 +68,6 @@ struct outbox_row {
 
 struct outbox_row *store_outbox_row_free(struct outbox_row *r);
 
-/* Pending rows due at NOW, of TRANSPORT ("smtp", "webhook"; NULL: any),
- * struct outbox_row*, at most LIMIT, due order; claimed or not. */
-GPtrArray *store_outbox_due(struct store *st, const char *now, const char *transport, guint limit,
-                            GError **error);
-
 /* A name for this process's claims: host, pid and a random part (a
  * daemon restarted with the pid of one that died is not taken for it).
  * At most STORE_CLAIMANT_MAX bytes. */
