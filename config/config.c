@@ -142,6 +142,8 @@ static const struct key_def keys[] = {
       NULL, false },
     { "outbound", "give_up", KIND_UINT, CFG(give_up), sizeof(guint), "172800", 60, 2592000, NULL,
       NULL, false },
+    { "outbound", "lease", KIND_UINT, CFG(lease), sizeof(guint), "300", 5, 86400, NULL, NULL,
+      false },
     { "customer", "domains", KIND_LIST, CUS(domains), 0, NULL, 0, 0, NULL, config_check_domain, true },
     { "customer", "contacts", KIND_LIST, CUS(contacts), 0, NULL, 0, 0, NULL, config_check_address,
       true },

@@ -88,6 +88,7 @@ struct config {
     guint retry_base;            /* seconds before the first retry; doubles each time */
     guint retry_max;             /* longest wait between two attempts, seconds */
     guint give_up;               /* seconds after which a delivery counts as failed */
+    guint lease;                 /* seconds a daemon holds the outbox rows it claimed */
     struct template_set *templates;
 
     GPtrArray *customers;        /* struct customer*, in file order */

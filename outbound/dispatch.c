@@ -23,6 +23,16 @@
  * more rows to be committed, so that in a burst one read of the outbox and
  * one write of the outcomes serve many rows; an acknowledgement leaves
  * that much later, and a full batch (a backlog) goes on at once.
+ *
+ * Several daemons may share the database (one per MX host): a lane claims
+ * its batch in a write transaction (store_outbox_claim: the rows are
+ * this daemon's for [outbound] lease seconds), sends it, and records the
+ * outcomes only where the claim is still its own.  The rows of a daemon
+ * that died are claimed by another once their lease has run out.  The
+ * lease must outlast a batch: at most DISPATCH_BATCH / DISPATCH_PARALLEL
+ * transfers one after another, each cut off after 70 s.  Outcomes whose
+ * commit failed are kept and recorded before the next claim, so that a
+ * short database outage sends nothing twice.
  */
 #include <string.h>
 
@@ -63,6 +73,7 @@ struct lane {
     const char *transport;
     struct store *reader;
     struct sender sender;
+    struct batch *unrecorded;  /* outcomes whose commit failed, to record first */
     GThread *thread;
     bool kicked;               /* under d->lock */
 };
@@ -74,6 +85,7 @@ struct dispatcher {
     GMutex lock;
     GCond wake;
     bool stopping;
+    char *claimant; /* this daemon's name in the outbox's claims */
     struct config *cfg;
     struct store_writer *writer;
     struct lane lanes[LANES];
@@ -358,8 +370,9 @@ dispatch_send(const struct config *cfg, const struct outbox_row *row, char **err
 
 struct batch {
     GPtrArray *attempts; /* struct attempt* */
-    GDateTime *now;
-    const struct config *cfg;
+    GDateTime *now;      /* a reference */
+    struct config *cfg;  /* a reference: the attempts point into it */
+    const char *claimant;
 };
 
 static void
@@ -370,6 +383,29 @@ attempt_free(gpointer p)
     store_outbox_row_free(a->row);
     g_free(a->error);
     g_free(a);
+}
+
+static struct batch *
+batch_new(struct config *cfg, GDateTime *now, const char *claimant)
+{
+    struct batch *b = g_new0(struct batch, 1);
+
+    b->attempts = g_ptr_array_new_with_free_func(attempt_free);
+    b->now = g_date_time_ref(now);
+    b->cfg = config_ref(cfg);
+    b->claimant = claimant;
+    return b;
+}
+
+static void
+batch_free(struct batch *b)
+{
+    if (b == NULL)
+        return;
+    g_ptr_array_unref(b->attempts);
+    g_date_time_unref(b->now);
+    config_unref(b->cfg);
+    g_free(b);
 }
 
 /* When to try ROW again: retry_base doubled per attempt, at most retry_max,
@@ -425,32 +461,39 @@ record_batch(struct store *st, void *data, GError **error)
         struct attempt *a = g_ptr_array_index(b->attempts, i);
         const struct outbox_row *r = a->row;
         g_autofree char *detail = event_detail(r, a->error);
-        bool ok = true;
+        bool ok = true, mine = true;
 
         if (a->outcome == DELIVERY_RETRY && gave_up(b->cfg, r, b->now))
             a->outcome = DELIVERY_FAILED;
         switch (a->outcome) {
         case DELIVERY_SENT:
-            ok = store_outbox_mark_sent(st, r->id, now, a->done_us, error) &&
-                 (r->ticket_id == 0 ||
+            ok = store_outbox_mark_sent(st, r->id, b->claimant, now, a->done_us, &mine, error) &&
+                 (!mine || r->ticket_id == 0 ||
                   store_event_insert(st, r->ticket_id, now, event_type_name(EVENT_MAIL_SENT), NULL,
                                      detail, error));
             break;
         case DELIVERY_RETRY: {
             g_autoptr(GDateTime) next = next_attempt(b->cfg, r, a->done_us);
             g_autofree char *next_at = timefmt_iso8601(next);
-            ok = store_outbox_mark_retry(st, r->id, next_at, a->error, error);
+            ok = store_outbox_mark_retry(st, r->id, b->claimant, next_at, a->error, &mine,
+                                         error);
             break;
         }
         case DELIVERY_FAILED:
-            ok = store_outbox_mark_failed(st, r->id, now, a->error, error) &&
-                 (r->ticket_id == 0 ||
+            ok = store_outbox_mark_failed(st, r->id, b->claimant, now, a->error, &mine,
+                                          error) &&
+                 (!mine || r->ticket_id == 0 ||
                   store_event_insert(st, r->ticket_id, now, event_type_name(EVENT_DELIVERY_FAILED),
                                      NULL, detail, error));
             break;
         }
         if (!ok)
             return false;
+        if (!mine)
+            log_warning("outbox=%" G_GINT64_FORMAT " lease ran out before the outcome was"
+                        " recorded; another daemon has the row now and may send it again"
+                        " (raise [outbound] lease)",
+                        r->id);
     }
     return true;
 }
@@ -477,59 +520,100 @@ log_outcome(const struct attempt *a)
     }
 }
 
-/* Reads due rows of TRANSPORT (NULL: any), sends them with S, records the
- * outcomes. */
+/* Writer job: claims a batch of due rows. */
+struct claim {
+    const char *now;
+    const char *transport;
+    const char *claimant;
+    const char *until;
+    GPtrArray *rows; /* struct outbox_row*, once claimed */
+};
+
+static bool
+claim_job(struct store *st, void *data, GError **error)
+{
+    struct claim *c = data;
+
+    /* A batch that lost a race runs its jobs again: the rows of the run
+     * before were not claimed. */
+    g_clear_pointer(&c->rows, g_ptr_array_unref);
+    c->rows = store_outbox_claim(st, c->now, c->transport, DISPATCH_BATCH, c->claimant, c->until,
+                                 error);
+    return c->rows != NULL;
+}
+
+/* Claims due rows of TRANSPORT for CLAIMANT, sends them with S, records
+ * the outcomes.  A batch whose outcomes could not be committed (the
+ * database went away) is kept in *UNRECORDED and recorded first the next
+ * time: the rows stay this daemon's unless another claimed them after the
+ * lease, so their recipients get no second copy. */
 static int
-run_batch(struct config *cfg, struct store *reader, struct sender *s, const char *transport,
-          struct store_writer *writer, GDateTime *now, GError **error)
+run_batch(struct config *cfg, const char *claimant, struct sender *s, const char *transport,
+          struct store_writer *writer, GDateTime *now, struct batch **unrecorded, GError **error)
 {
     g_autofree char *now_text = timefmt_iso8601(now);
-    g_autoptr(GPtrArray) rows = store_outbox_due(reader, now_text, transport, DISPATCH_BATCH,
-                                                 error);
-    struct batch b = { .now = now, .cfg = cfg };
-    bool ok;
+    g_autoptr(GDateTime) until = g_date_time_add_seconds(now, cfg->lease);
+    g_autofree char *until_text = timefmt_iso8601(until);
+    struct claim c = {
+        .now = now_text, .transport = transport, .claimant = claimant, .until = until_text,
+    };
+    g_autoptr(GPtrArray) rows = NULL;
+    struct batch *b;
+    int n;
 
-    if (rows == NULL)
+    if (*unrecorded != NULL) {
+        if (!store_writer_run(writer, record_batch, *unrecorded, error))
+            return -1;
+        g_clear_pointer(unrecorded, batch_free);
+    }
+    /* Not committed: not ours, not to be sent. */
+    if (!store_writer_run(writer, claim_job, &c, error)) {
+        g_clear_pointer(&c.rows, g_ptr_array_unref);
         return -1;
+    }
+    rows = g_steal_pointer(&c.rows);
     if (rows->len == 0)
         return 0;
-    b.attempts = g_ptr_array_new_with_free_func(attempt_free);
+    b = batch_new(cfg, now, claimant);
     for (guint i = 0; i < rows->len; i++) {
         struct attempt *a = g_new0(struct attempt, 1);
-        a->cfg = cfg;
+        a->cfg = b->cfg;
         /* The attempt owns the row from here on. */
         a->row = g_steal_pointer(&rows->pdata[i]);
-        g_ptr_array_add(b.attempts, a);
+        g_ptr_array_add(b->attempts, a);
     }
-    sender_run(s, b.attempts);
-    for (guint i = 0; i < b.attempts->len; i++)
-        log_outcome(g_ptr_array_index(b.attempts, i));
-    ok = store_writer_run(writer, record_batch, &b, error);
-    int n = (int)b.attempts->len;
-    g_ptr_array_unref(b.attempts);
-    return ok ? n : -1;
+    sender_run(s, b->attempts);
+    for (guint i = 0; i < b->attempts->len; i++)
+        log_outcome(g_ptr_array_index(b->attempts, i));
+    if (!store_writer_run(writer, record_batch, b, error)) {
+        *unrecorded = b;
+        return -1;
+    }
+    n = (int)b->attempts->len;
+    batch_free(b);
+    return n;
 }
 
 int
 dispatch_run_once(struct config *cfg, struct store_writer *writer, GDateTime *now,
                   GError **error)
 {
-    struct store *reader = store_open(cfg->database, STORE_READ_ONLY, cfg->busy_timeout, error);
+    g_autofree char *claimant = store_outbox_claimant();
     struct sender s = { 0 };
-    int total = 0, n;
+    struct batch *unrecorded = NULL;
+    int total = 0, n = 0;
 
-    if (reader == NULL)
-        return -1;
     if (!sender_init(&s)) {
         sender_clear(&s);
-        store_close(reader);
         g_set_error(error, STORE_ERROR, STORE_ERROR_FAILED, "cannot start libcurl");
         return -1;
     }
-    while ((n = run_batch(cfg, reader, &s, NULL, writer, now, error)) > 0)
-        total += n;
+    for (guint i = 0; i < LANES && n >= 0; i++)
+        while ((n = run_batch(cfg, claimant, &s, lane_transports[i], writer, now, &unrecorded,
+                              error)) > 0)
+            total += n;
+    batch_free(unrecorded);
     sender_clear(&s);
-    store_close(reader);
     return n < 0 ? -1 : total;
 }
 
@@ -570,7 +654,8 @@ lane_main(gpointer data)
 
         l->kicked = false;
         g_mutex_unlock(&d->lock);
-        n = run_batch(cfg, l->reader, &l->sender, l->transport, d->writer, now, &error);
+        n = run_batch(cfg, d->claimant, &l->sender, l->transport, d->writer, now, &l->unrecorded,
+                      &error);
         if (n < 0)
             log_error("outbox: %s", error != NULL ? error->message : "cannot read the outbox");
         config_unref(cfg);
@@ -603,6 +688,7 @@ lanes_close(struct dispatcher *d)
 {
     for (guint i = 0; i < LANES; i++) {
         d->lanes[i].reader = store_close(d->lanes[i].reader);
+        g_clear_pointer(&d->lanes[i].unrecorded, batch_free);
         sender_clear(&d->lanes[i].sender);
     }
 }
@@ -612,6 +698,7 @@ dispatch_start(struct config *cfg, struct store_writer *writer, GError **error)
 {
     struct dispatcher *d = g_new0(struct dispatcher, 1);
 
+    d->claimant = store_outbox_claimant();
     for (guint i = 0; i < LANES; i++) {
         d->lanes[i].d = d;
         d->lanes[i].transport = lane_transports[i];
@@ -624,6 +711,7 @@ dispatch_start(struct config *cfg, struct store_writer *writer, GError **error)
         }
         if (!ok) {
             lanes_close(d);
+            g_free(d->claimant);
             g_free(d);
             return NULL;
         }
@@ -632,6 +720,7 @@ dispatch_start(struct config *cfg, struct store_writer *writer, GError **error)
     g_cond_init(&d->wake);
     d->cfg = config_ref(cfg);
     d->writer = writer;
+    log_info("outbox: claims rows as %s for %u s", d->claimant, cfg->lease);
     for (guint i = 0; i < LANES; i++)
         d->lanes[i].thread = g_thread_new("outbox", lane_main, &d->lanes[i]);
     return d;
@@ -677,6 +766,7 @@ dispatch_stop(struct dispatcher *d)
         g_thread_join(d->lanes[i].thread);
     lanes_close(d);
     config_unref(d->cfg);
+    g_free(d->claimant);
     g_mutex_clear(&d->lock);
     g_cond_clear(&d->wake);
     g_free(d);

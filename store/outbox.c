@@ -10,16 +10,24 @@
  * rather than sending it somewhere else; a row with no first attempt time
  * is due at once.  On failure: STORE_ERROR from store/db.c, naming the
  * statement.
+ *
+ * Also owns the claims (store/outbox.h): claimed_by and claimed_until,
+ * set by store_outbox_claim() and checked by every outcome.  Times are
+ * the store's ISO 8601 UTC text, so a lease compares as text.
  */
+#include <string.h>
+#include <unistd.h>
+
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
 #include "store/internal.h"
 #include "store/outbox.h"
 
-#define OUTBOX_SELECT                                                                              \
-    "SELECT id, ticket_id, kind, template, transport, mail_from, recipients, message_id, body,"   \
-    " attempts, status, created_at, next_attempt_at, sent_at, last_error FROM outbox"
+#define OUTBOX_COLUMNS                                                                             \
+    "id, ticket_id, kind, template, transport, mail_from, recipients, message_id, body,"          \
+    " attempts, status, created_at, next_attempt_at, sent_at, last_error"
+#define OUTBOX_SELECT "SELECT " OUTBOX_COLUMNS " FROM outbox"
 
 /* A list of addresses as the outbox keeps it: a JSON array, so that no
  * address can be split into two, or two joined into one. */
@@ -187,30 +195,63 @@ outbox_row_from_row(struct db_stmt *s)
     return r;
 }
 
-GPtrArray *
-store_outbox_due(struct store *st, const char *now, const char *transport, guint limit,
-                 GError **error)
+char *
+store_outbox_claimant(void)
 {
-    /* status = 'pending' as written: what lets SQLite use outbox_pending. */
-    struct db_stmt *s =
-        transport != NULL
-            ? db_prepare(st->db,
-                         OUTBOX_SELECT " WHERE status = 'pending' AND transport = ?3"
-                                       " AND next_attempt_at <= ?1"
-                                       " ORDER BY next_attempt_at, id LIMIT ?2",
-                         error)
-            : db_prepare(st->db,
-                         OUTBOX_SELECT " WHERE status = 'pending' AND next_attempt_at <= ?1"
-                                       " ORDER BY next_attempt_at, id LIMIT ?2",
-                         error);
+    /* The host name is the admin's to read in the table; the random part
+     * tells two lives of one pid apart. */
+    char *name = g_strdup_printf("%.64s:%d:%08x", g_get_host_name(), (int)getpid(),
+                                 g_random_int());
+
+    G_STATIC_ASSERT(64 + 1 + 10 + 1 + 8 < STORE_CLAIMANT_MAX);
+    return name;
+}
+
+/* Due order (next attempt, then id): RETURNING promises none. */
+static gint
+outbox_due_order(gconstpointer a, gconstpointer b)
+{
+    const struct outbox_row *x = *(const struct outbox_row *const *)a;
+    const struct outbox_row *y = *(const struct outbox_row *const *)b;
+    int c = g_strcmp0(x->next_attempt_at, y->next_attempt_at);
+
+    return c != 0 ? c : (x->id > y->id) - (x->id < y->id);
+}
+
+GPtrArray *
+store_outbox_claim(struct store *st, const char *now, const char *transport, guint limit,
+                   const char *claimant, const char *lease_until, GError **error)
+{
+    /* The inner SELECT picks the rows, the UPDATE claims them.  On
+     * PostgreSQL the picked rows are locked and the ones another
+     * transaction has locked skipped; a row claimed and committed since
+     * our snapshot is read again as it is now, and its live lease keeps it
+     * out.  status = 'pending' as written: what lets SQLite use
+     * outbox_pending. */
+#define OUTBOX_CLAIM(lock)                                                                         \
+    "UPDATE outbox SET claimed_by = ?1, claimed_until = ?2 WHERE id IN ("                         \
+    "SELECT id FROM outbox WHERE status = 'pending' AND transport = ?3"                           \
+    " AND next_attempt_at <= ?4 AND (claimed_until IS NULL OR claimed_until <= ?4)"               \
+    " ORDER BY next_attempt_at, id LIMIT ?5" lock ") RETURNING " OUTBOX_COLUMNS
+    struct db_stmt *s = db_prepare(st->db,
+                                   db_kind(st->db) == DB_POSTGRES
+                                       ? OUTBOX_CLAIM(" FOR UPDATE SKIP LOCKED")
+                                       : OUTBOX_CLAIM(""),
+                                   error);
+#undef OUTBOX_CLAIM
+    GPtrArray *rows;
 
     if (s == NULL)
         return NULL;
-    db_bind_text(s, 1, now);
-    db_bind_int64(s, 2, limit);
-    if (transport != NULL)
-        db_bind_text(s, 3, transport);
-    return store_collect(s, outbox_row_from_row, outbox_row_free_cb, error);
+    db_bind_text(s, 1, claimant);
+    db_bind_text(s, 2, lease_until);
+    db_bind_text(s, 3, transport);
+    db_bind_text(s, 4, now);
+    db_bind_int64(s, 5, limit);
+    rows = store_collect(s, outbox_row_from_row, outbox_row_free_cb, error);
+    if (rows != NULL)
+        g_ptr_array_sort(rows, outbox_due_order);
+    return rows;
 }
 
 GPtrArray *
@@ -228,17 +269,17 @@ store_outbox_for_ticket(struct store *st, gint64 ticket_id, GError **error)
 bool
 store_outbox_next_due(struct store *st, const char *transport, char **when, GError **error)
 {
+    /* A row another daemon holds is not due before its lease runs out:
+     * else the lane would wake at once, again and again, for it. */
+#define OUTBOX_NEXT                                                                                \
+    "SELECT min(CASE WHEN claimed_until > next_attempt_at THEN claimed_until"                     \
+    " ELSE next_attempt_at END) FROM outbox WHERE status = 'pending'"
     struct db_stmt *s;
 
     if (transport == NULL)
-        return store_scalar(
-            db_prepare(st->db,
-                       "SELECT min(next_attempt_at) FROM outbox WHERE status = 'pending'", error),
-            NULL, when, error);
-    s = db_prepare(st->db,
-                   "SELECT min(next_attempt_at) FROM outbox"
-                   " WHERE status = 'pending' AND transport = ?1",
-                   error);
+        return store_scalar(db_prepare(st->db, OUTBOX_NEXT, error), NULL, when, error);
+    s = db_prepare(st->db, OUTBOX_NEXT " AND transport = ?1", error);
+#undef OUTBOX_NEXT
     if (s != NULL)
         db_bind_text(s, 1, transport);
     return store_scalar(s, NULL, when, error);
@@ -253,58 +294,74 @@ store_outbox_pending(struct store *st, gint64 *count, GError **error)
 }
 
 /* The outcomes of a delivery attempt share their shape: row ?1, time ?2,
- * and the error ?3 (or the relay's time, for a sent row). */
+ * the error ?3 (or the relay's time, for a sent row), and the claimant ?4,
+ * without whose claim nothing changes. */
 static struct db_stmt *
-outbox_mark(struct store *st, const char *sql, gint64 row, const char *at, GError **error)
+outbox_mark(struct store *st, const char *sql, gint64 row, const char *claimant, const char *at,
+            GError **error)
 {
     struct db_stmt *s = db_prepare(st->db, sql, error);
 
     if (s != NULL) {
         db_bind_int64(s, 1, row);
         db_bind_text(s, 2, at);
+        db_bind_text(s, 4, claimant);
     }
     return s;
 }
 
+/* Runs the bound outcome S; *RECORDED: whether the claim was still ours. */
+static bool
+outbox_mark_done(struct db_stmt *s, bool *recorded, GError **error)
+{
+    *recorded = false;
+    if (!store_step_done(s, error))
+        return false;
+    *recorded = db_changes(s) == 1;
+    return true;
+}
+
 bool
-store_outbox_mark_sent(struct store *st, gint64 id, const char *at, gint64 sent_us,
-                       GError **error)
+store_outbox_mark_sent(struct store *st, gint64 id, const char *claimant, const char *at,
+                       gint64 sent_us, bool *recorded, GError **error)
 {
     struct db_stmt *s = outbox_mark(st,
                                     "UPDATE outbox SET status = 'sent', sent_at = ?2,"
-                                    " attempts = attempts + 1, last_error = NULL, sent_us = ?3"
-                                    " WHERE id = ?1",
-                                    id, at, error);
+                                    " attempts = attempts + 1, last_error = NULL, sent_us = ?3,"
+                                    " claimed_until = NULL WHERE id = ?1 AND claimed_by = ?4",
+                                    id, claimant, at, error);
 
     if (s != NULL)
         db_bind_int64(s, 3, sent_us);
-    return store_step_done(s, error);
+    return outbox_mark_done(s, recorded, error);
 }
 
 bool
-store_outbox_mark_retry(struct store *st, gint64 id, const char *next_at, const char *last_error,
-                        GError **error)
+store_outbox_mark_retry(struct store *st, gint64 id, const char *claimant, const char *next_at,
+                        const char *last_error, bool *recorded, GError **error)
 {
     struct db_stmt *s = outbox_mark(st,
                                     "UPDATE outbox SET next_attempt_at = ?2, last_error = ?3,"
-                                    " attempts = attempts + 1 WHERE id = ?1",
-                                    id, next_at, error);
+                                    " attempts = attempts + 1, claimed_by = NULL,"
+                                    " claimed_until = NULL WHERE id = ?1 AND claimed_by = ?4",
+                                    id, claimant, next_at, error);
 
     if (s != NULL)
         db_bind_text(s, 3, last_error);
-    return store_step_done(s, error);
+    return outbox_mark_done(s, recorded, error);
 }
 
 bool
-store_outbox_mark_failed(struct store *st, gint64 id, const char *at, const char *last_error,
-                         GError **error)
+store_outbox_mark_failed(struct store *st, gint64 id, const char *claimant, const char *at,
+                         const char *last_error, bool *recorded, GError **error)
 {
     struct db_stmt *s = outbox_mark(st,
                                     "UPDATE outbox SET status = 'failed', sent_at = ?2,"
-                                    " last_error = ?3, attempts = attempts + 1 WHERE id = ?1",
-                                    id, at, error);
+                                    " last_error = ?3, attempts = attempts + 1,"
+                                    " claimed_until = NULL WHERE id = ?1 AND claimed_by = ?4",
+                                    id, claimant, at, error);
 
     if (s != NULL)
         db_bind_text(s, 3, last_error);
-    return store_step_done(s, error);
+    return outbox_mark_done(s, recorded, error);
 }

@@ -4,7 +4,15 @@
  * delivery attempt.
  *
  * The outbox survives restarts and relay outages: the dispatcher
- * (outbound/dispatch.c) reads the due rows, sends them and marks them.
+ * (outbound/dispatch.c) claims the due rows, sends them and marks them.
+ *
+ * Claims: several daemons may share one database (PostgreSQL, one per MX
+ * host).  A daemon claims a row before sending it, for a lease: until the
+ * lease runs out no other claims it; a daemon that died holds its rows
+ * only that long.  Only the claimant records the outcome; an outcome that
+ * comes after the lease ran out and another daemon claimed the row is not
+ * recorded (*RECORDED false): the row was sent at least once, as a crash
+ * between sending and marking would also have it.
  * Errors are STORE_ERROR (store/store.h).
  */
 #ifndef TM_STORE_OUTBOX_H
@@ -64,22 +72,39 @@ struct outbox_row {
 
 struct outbox_row *store_outbox_row_free(struct outbox_row *r);
 
-/* Pending rows due at NOW, of TRANSPORT ("smtp", "webhook"; NULL: any),
- * struct outbox_row*, at most LIMIT, due order. */
-GPtrArray *store_outbox_due(struct store *st, const char *now, const char *transport, guint limit,
-                            GError **error);
+/* A name for this process's claims: host, pid and a random part (a
+ * daemon restarted with the pid of one that died is not taken for it).
+ * At most STORE_CLAIMANT_MAX bytes. */
+#define STORE_CLAIMANT_MAX 128
+char *store_outbox_claimant(void);
+/* Inside a write transaction: claims for CLAIMANT until LEASE_UNTIL at
+ * most LIMIT pending rows of TRANSPORT ("smtp", "webhook") due at NOW that
+ * nobody holds (never claimed, or the lease ran out by NOW); returns them,
+ * struct outbox_row*, in due order.  On PostgreSQL rows another
+ * transaction is claiming are skipped (FOR UPDATE SKIP LOCKED): two hosts
+ * claiming at once get disjoint rows, and neither waits.  On SQLite the
+ * write lock does that.  The claim holds once the transaction commits. */
+GPtrArray *store_outbox_claim(struct store *st, const char *now, const char *transport,
+                              guint limit, const char *claimant, const char *lease_until,
+                              GError **error);
 /* Rows about TICKET_ID (all statuses), oldest first. */
 GPtrArray *store_outbox_for_ticket(struct store *st, gint64 ticket_id, GError **error);
-/* The earliest next_attempt_at of a pending row of TRANSPORT (NULL: any);
- * *WHEN NULL when none. */
+/* When a pending row of TRANSPORT (NULL: any) is next to be claimed: the
+ * earliest next_attempt_at, or the end of the lease of a row claimed past
+ * it; *WHEN NULL when none. */
 bool store_outbox_next_due(struct store *st, const char *transport, char **when, GError **error);
-/* SENT_US: when the relay accepted it (g_get_real_time()). */
-bool store_outbox_mark_sent(struct store *st, gint64 id, const char *at, gint64 sent_us,
-                            GError **error);
-bool store_outbox_mark_retry(struct store *st, gint64 id, const char *next_at,
-                             const char *last_error, GError **error);
-bool store_outbox_mark_failed(struct store *st, gint64 id, const char *at,
-                              const char *last_error, GError **error);
+/* The outcomes of an attempt on row ID, recorded only while CLAIMANT holds
+ * its claim: *RECORDED says whether it was (false: the lease ran out and
+ * another daemon claimed the row).  A sent or failed row keeps the name of
+ * its claimant; a row to retry is let go, for anyone at NEXT_AT.
+ * SENT_US: when the relay accepted it (g_get_real_time()). */
+bool store_outbox_mark_sent(struct store *st, gint64 id, const char *claimant, const char *at,
+                            gint64 sent_us, bool *recorded, GError **error);
+bool store_outbox_mark_retry(struct store *st, gint64 id, const char *claimant,
+                             const char *next_at, const char *last_error, bool *recorded,
+                             GError **error);
+bool store_outbox_mark_failed(struct store *st, gint64 id, const char *claimant, const char *at,
+                              const char *last_error, bool *recorded, GError **error);
 /* Pending rows (the outbox depth). */
 bool store_outbox_pending(struct store *st, gint64 *count, GError **error);
 

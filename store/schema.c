@@ -236,6 +236,12 @@ static const char *const sqlite_migrations[] = {
     "UPDATE outbox SET ack_key = lower(json_extract(recipients, '$[0]')) WHERE kind = 'ack';"
     "CREATE INDEX outbox_ack_key ON outbox(ack_key, created_at) WHERE ack_key IS NOT NULL;"
     "CREATE INDEX outbox_not_contact ON outbox(created_at) WHERE template = 'not-contact';",
+    /* 13: claims on outbox rows, so that of several daemons on one
+     * database each row is sent by one: claimed_by names the daemon
+     * (host, pid and a random part), claimed_until is when its lease runs
+     * out and another may take the row (a daemon that died). */
+    "ALTER TABLE outbox ADD COLUMN claimed_by TEXT;"
+    "ALTER TABLE outbox ADD COLUMN claimed_until TEXT;",
 };
 
 /*
@@ -389,6 +395,8 @@ static const char *const pg_migrations[] = {
      "UPDATE outbox SET ack_key = lower(recipients::json->>0) WHERE kind = 'ack';"
      "CREATE INDEX outbox_ack_key ON outbox(ack_key, created_at) WHERE ack_key IS NOT NULL;"
      "CREATE INDEX outbox_not_contact ON outbox(created_at) WHERE template = 'not-contact';"),
+    /* 13: claims on outbox rows: who is sending a row, and until when. */
+    "ALTER TABLE outbox ADD COLUMN claimed_by " TXT ", ADD COLUMN claimed_until " TXT ";",
 };
 
 G_STATIC_ASSERT(G_N_ELEMENTS(pg_migrations) == G_N_ELEMENTS(sqlite_migrations));

@@ -7,6 +7,10 @@
  * has changes nothing, so one that fired stays fired (a decision that
  * recomputes its deadlines does not fire them twice).
  *
+ * Several daemons on one database (PostgreSQL): a due timer is taken by
+ * the one pass that locks it first (store_timers_due), so it fires once
+ * across hosts.
+ *
  * On failure: STORE_ERROR from store/db.c, naming the statement.
  */
 #include <glib.h>
@@ -72,11 +76,20 @@ timer_from_row(struct db_stmt *s)
 GPtrArray *
 store_timers_due(struct store *st, const char *now, guint limit, GError **error)
 {
+    /* On PostgreSQL the timers read are locked until the transaction ends
+     * and those another host's pass has locked are skipped; one that pass
+     * fired and committed since our snapshot is read again as it is now,
+     * fired, and left out.  On SQLite the write lock serialises the
+     * passes. */
+#define TIMERS_DUE(lock)                                                                           \
+    "SELECT id, ticket_id, kind, due_at FROM timers WHERE fired_at IS NULL AND due_at <= ?1"      \
+    " ORDER BY due_at, id LIMIT ?2" lock
     struct db_stmt *s = db_prepare(st->db,
-                                   "SELECT id, ticket_id, kind, due_at FROM timers"
-                                   " WHERE fired_at IS NULL AND due_at <= ?1"
-                                   " ORDER BY due_at, id LIMIT ?2",
+                                   db_kind(st->db) == DB_POSTGRES
+                                       ? TIMERS_DUE(" FOR UPDATE SKIP LOCKED")
+                                       : TIMERS_DUE(""),
                                    error);
+#undef TIMERS_DUE
 
     if (s == NULL)
         return NULL;

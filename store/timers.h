@@ -25,7 +25,10 @@ bool store_timer_set(struct store *st, gint64 ticket_id, const char *kind, const
                      GError **error);
 /* Takes the timer KIND of a ticket away (nothing when it has none). */
 bool store_timer_clear(struct store *st, gint64 ticket_id, const char *kind, GError **error);
-/* Unfired timers due at NOW (struct timer*), in due order, at most LIMIT. */
+/* Unfired timers due at NOW (struct timer*), in due order, at most LIMIT.
+ * Inside the write transaction that fires them: on PostgreSQL they stay
+ * locked until it ends, and timers another transaction holds are skipped,
+ * so that two hosts' passes fire each timer once. */
 GPtrArray *store_timers_due(struct store *st, const char *now, guint limit, GError **error);
 /* The earliest unfired timer; *WHEN NULL when none. */
 bool store_timer_next(struct store *st, char **when, GError **error);

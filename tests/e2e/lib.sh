@@ -16,6 +16,12 @@
 # It needs root (Postfix drops to the postfix user). Nothing outside the
 # directory is touched; only processes started here are stopped, by pid.
 #
+# e2e_second_host (after e2e_setup) starts another MX host on the same
+# database, secret file and sink: a Postfix of its own on SMTP_PORT_B and
+# OUT_PORT_B, and a ticket-milter (MILTER_PID_B) on the socket
+# MILTER_SOCKET_B with the config CONF_B (CONF, but that socket), all in
+# $E2E_DIR/b; milter_start_b and milter_stop_b start and stop its daemon.
+#
 # E2E_DATABASE=pg: the daemon's database is PostgreSQL instead of a SQLite
 # file: a private cluster of the test's own (tests/pg-cluster, in
 # $E2E_DIR/pg, stopped by its pid at teardown), DB its URI, the secret in
@@ -179,6 +185,7 @@ from = Support <support@example.com>
 template_dir = $E2E_ROOT/templates
 retry_base = 2
 retry_max = 4
+${E2E_OUTBOUND_EXTRA:-}
 [customer:acme]
 domains = acme.test
 contacts = ops@partner.test
@@ -295,27 +302,77 @@ e2e_setup() {
     e2e_write_postfix
     sink_start || { echo "# smtp-sink did not start"; return 1; }
     milter_start || return 1
-    if ! postfix -c "$E2E_DIR/postfix/etc" start >>"$E2E_DIR/postfix.log" 2>&1 ||
-       ! wait_port "$SMTP_PORT" 20; then
-        echo "# postfix did not start:"
-        sed 's/^/#   /' "$E2E_DIR/postfix.log" "$E2E_DIR/maillog" 2>/dev/null | tail -n 20
+    postfix_start "$E2E_DIR" "$SMTP_PORT" postfix
+}
+
+# postfix_start DIR PORT NAME: the Postfix of DIR, until PORT answers.
+postfix_start() {
+    if ! postfix -c "$1/postfix/etc" start >>"$1/postfix.log" 2>&1 || ! wait_port "$2" 20; then
+        echo "# $3 did not start:"
+        sed 's/^/#   /' "$1/postfix.log" "$1/maillog" 2>/dev/null | tail -n 20
         return 1
     fi
 }
 
+# The second host's daemon: milter_start and milter_stop on its files.
+milter_start_b() {
+    set -- "$CONF" "$E2E_DIR" "$MILTER_SOCKET" "${MILTER_PID:-}"
+    CONF=$CONF_B E2E_DIR=$B_DIR MILTER_SOCKET=$MILTER_SOCKET_B
+    milter_start
+    b_rc=$?
+    MILTER_PID_B=$MILTER_PID
+    CONF=$1 E2E_DIR=$2 MILTER_SOCKET=$3 MILTER_PID=$4
+    return $b_rc
+}
+
+milter_stop_b() {
+    set -- "${MILTER_PID:-}"
+    MILTER_PID=${MILTER_PID_B:-}
+    milter_stop
+    MILTER_PID=$1 MILTER_PID_B=
+}
+
+e2e_second_host() {
+    B_DIR=$E2E_DIR/b
+    mkdir -p "$B_DIR"
+    chmod 755 "$B_DIR"
+    SMTP_PORT_B=$(free_port)
+    OUT_PORT_B=$(free_port)
+    MILTER_SOCKET_B=unix:$B_DIR/milter.sock
+    CONF_B=$B_DIR/ticket-milter.conf
+    export B_DIR SMTP_PORT_B OUT_PORT_B MILTER_SOCKET_B CONF_B
+    # The same config but the socket, and its own relay port unless the
+    # daemons send to the sink.
+    sed -e "s|^socket = .*|socket = $MILTER_SOCKET_B|" \
+        -e "s|^smtp_url = smtp://127.0.0.1:$OUT_PORT\$|smtp_url = smtp://127.0.0.1:$OUT_PORT_B|" \
+        "$CONF" >"$CONF_B" || return 1
+    (E2E_DIR=$B_DIR SMTP_PORT=$SMTP_PORT_B OUT_PORT=$OUT_PORT_B MILTER_SOCKET=$MILTER_SOCKET_B
+     e2e_write_postfix) || return 1
+    milter_start_b || return 1
+    postfix_start "$B_DIR" "$SMTP_PORT_B" "the second postfix"
+}
+
 e2e_teardown() {
     postfix -c "$E2E_DIR/postfix/etc" stop >/dev/null 2>&1
+    if [ -n "${B_DIR:-}" ]; then
+        postfix -c "$B_DIR/postfix/etc" stop >/dev/null 2>&1
+        milter_stop_b
+    fi
     milter_stop
     sink_stop
     [ -n "${PG_DIR:-}" ] && "$E2E_ROOT/tests/pg-cluster" stop "$PG_DIR" >/dev/null 2>&1
     # Under "make asan" the daemon reports memory errors and leaks on exit;
     # under "make tsan" outside tests/run (which collects them) races.
-    if grep -q -E 'ERROR: (Address|Leak)Sanitizer|WARNING: ThreadSanitizer|runtime error:' "$E2E_DIR/milter.log" 2>/dev/null; then
+    if grep -q -E 'ERROR: (Address|Leak)Sanitizer|WARNING: ThreadSanitizer|runtime error:' "$E2E_DIR/milter.log" ${B_DIR:+"$B_DIR/milter.log"} 2>/dev/null; then
         ok 1 "the daemon ran without sanitizer reports"
     fi
     if [ "$TAP_FAILED" -gt 0 ]; then
         echo "# milter log (tail):"
         sed 's/^/#   /' "$E2E_DIR/milter.log" 2>/dev/null | tail -n 25
+        if [ -n "${B_DIR:-}" ]; then
+            echo "# second milter log (tail):"
+            sed 's/^/#   /' "$B_DIR/milter.log" 2>/dev/null | tail -n 25
+        fi
         echo "# postfix log (tail):"
         sed 's/^/#   /' "$E2E_DIR/maillog" 2>/dev/null | tail -n 15
     fi

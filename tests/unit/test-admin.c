@@ -363,6 +363,8 @@ test_search_migration(struct fixture *f, gconstpointer data)
                      " ALTER TABLE messages DROP COLUMN attachments;"
                      " ALTER TABLE tickets DROP COLUMN clock_start;"
                      " ALTER TABLE tickets DROP COLUMN update_from; DROP TABLE unattached;"
+                     " ALTER TABLE outbox DROP COLUMN claimed_by;"
+                     " ALTER TABLE outbox DROP COLUMN claimed_until;"
                      " DELETE FROM schema_version WHERE version >= 7");
     st = store_open(f->path, STORE_READ_WRITE, 1000, &error);
     g_assert_no_error(error);
@@ -414,6 +416,8 @@ test_search_migration_batched(struct fixture *f, gconstpointer data)
             " INSERT INTO messages (ticket_id, dedup_key, digest, direction, kind, subject, text,"
             "  received_at) VALUES (3, '<m6@other.test>', 'd', 'in', 'customer', 'Re: x',"
             "  'the refund arrived twice', '2026-01-05T09:00:00Z');"
+            " ALTER TABLE outbox DROP COLUMN claimed_by;"
+            " ALTER TABLE outbox DROP COLUMN claimed_until;"
             " DELETE FROM schema_version WHERE version >= 10");
     st = store_open(f->path, STORE_READ_WRITE, 1000, &error);
     g_assert_no_error(error);

@@ -22,12 +22,14 @@
 #include "store/db.h"
 #include "store/export.h"
 #include "store/messages.h"
+#include "store/outbox.h"
 #include "store/purge.h"
 #include "store/report.h"
 #include "store/search.h"
 #include "store/store.h"
 #include "util/log.h"
 #include "store/tickets.h"
+#include "store/timers.h"
 #include "store/writer.h"
 #include "tests/unit/pg-fixture.h"
 
@@ -863,6 +865,186 @@ test_backup_verify(struct fixture *f, gconstpointer data)
     admin_backup_clear(&b);
 }
 
+/* The ids of ROWS (struct outbox_row*), in their order, as "1,2". */
+static char *
+outbox_ids(GPtrArray *rows)
+{
+    GString *out = g_string_new(NULL);
+
+    for (guint i = 0; i < rows->len; i++) {
+        const struct outbox_row *r = g_ptr_array_index(rows, i);
+        g_string_append_printf(out, "%s%" G_GINT64_FORMAT, i > 0 ? "," : "", r->id);
+    }
+    return g_string_free(out, FALSE);
+}
+
+/* Claims on ST in a transaction of its own. */
+static GPtrArray *
+claim_committed(struct store *st, const char *now, guint limit, const char *who,
+                const char *until)
+{
+    g_autoptr(GError) error = NULL;
+    GPtrArray *rows;
+
+    g_assert_true(store_begin(st, &error));
+    rows = store_outbox_claim(st, now, "smtp", limit, who, until, &error);
+    g_assert_no_error(error);
+    g_assert_true(store_commit(st, &error));
+    return rows;
+}
+
+/* Two daemons claiming at once get disjoint rows (on PostgreSQL while
+ * both transactions are open: SKIP LOCKED; on SQLite one after the other,
+ * as its write lock has it); a live lease keeps a row from everyone else,
+ * an outcome is recorded by the claimant only, and once the lease has run
+ * out the row is anyone's. */
+static void
+test_outbox_claims(struct fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    struct store *st = SKIPPED(f) ? NULL : store_open(f->path, STORE_READ_WRITE, 1000, &error);
+    struct store *a, *b;
+    const char *to[] = { "ops@acme.test", NULL };
+    g_autoptr(GPtrArray) rows_a = NULL;
+    g_autoptr(GPtrArray) rows_b = NULL;
+    g_autoptr(GPtrArray) none = NULL;
+    g_autoptr(GPtrArray) late = NULL;
+    g_autofree char *ids_a = NULL, *ids_b = NULL, *ids_late = NULL, *next = NULL;
+    bool recorded = true;
+
+    if (SKIPPED(f))
+        return;
+    g_assert_no_error(error);
+    g_assert_true(store_begin(st, &error));
+    gint64 ticket = add_ticket(st, "Printer");
+    for (int i = 0; i < 4; i++) {
+        struct store_new_outbox o = {
+            .ticket_id = ticket, .kind = "ack", .template_name = "ack", .transport = "smtp",
+            .mail_from = "", .recipients = to, .message_id = "ack@us.test", .body = "mail",
+            .created_at = "2026-11-24T09:00:00Z", .send_at = "2026-11-24T09:00:00Z",
+        };
+        g_assert_true(store_outbox_insert(st, &o, NULL, &error));
+    }
+    g_assert_true(store_commit(st, &error));
+
+    a = store_open(f->path, STORE_READ_WRITE, 1000, &error);
+    g_assert_no_error(error);
+    b = store_open(f->path, STORE_READ_WRITE, 1000, &error);
+    g_assert_no_error(error);
+    g_assert_true(store_begin(a, &error));
+    rows_a = store_outbox_claim(a, "2026-11-24T10:00:00Z", "smtp", 2, "host-a",
+                                "2026-11-24T10:05:00Z", &error);
+    g_assert_no_error(error);
+    if (db_kind_of_target(f->path) == DB_POSTGRES) {
+        g_assert_true(store_begin(b, &error));
+        rows_b = store_outbox_claim(b, "2026-11-24T10:00:00Z", "smtp", 10, "host-b",
+                                    "2026-11-24T10:05:00Z", &error);
+        g_assert_no_error(error);
+        g_assert_true(store_commit(a, &error));
+        g_assert_true(store_commit(b, &error));
+    } else {
+        g_assert_true(store_commit(a, &error));
+        rows_b = claim_committed(b, "2026-11-24T10:00:00Z", 10, "host-b", "2026-11-24T10:05:00Z");
+    }
+    ids_a = outbox_ids(rows_a);
+    ids_b = outbox_ids(rows_b);
+    g_assert_cmpstr(ids_a, ==, "1,2");
+    g_assert_cmpstr(ids_b, ==, "3,4");
+
+    /* Held: nobody else gets them, and the lane waits for the lease. */
+    none = claim_committed(a, "2026-11-24T10:01:00Z", 10, "host-c", "2026-11-24T10:06:00Z");
+    g_assert_cmpuint(none->len, ==, 0);
+    g_assert_true(store_outbox_next_due(a, "smtp", &next, &error));
+    g_assert_cmpstr(next, ==, "2026-11-24T10:05:00Z");
+
+    /* Only the claimant records an outcome. */
+    g_assert_true(store_begin(a, &error));
+    g_assert_true(store_outbox_mark_sent(a, 1, "host-b", "2026-11-24T10:01:00Z", 1, &recorded,
+                                         &error));
+    g_assert_false(recorded);
+    g_assert_true(store_outbox_mark_sent(a, 1, "host-a", "2026-11-24T10:01:00Z", 1, &recorded,
+                                         &error));
+    g_assert_true(recorded);
+    g_assert_true(store_commit(a, &error));
+
+    /* host-a and host-b died: their rows are host-c's once the lease ran out. */
+    late = claim_committed(b, "2026-11-24T10:05:00Z", 10, "host-c", "2026-11-24T10:10:00Z");
+    ids_late = outbox_ids(late);
+    g_assert_cmpstr(ids_late, ==, "2,3,4");
+    g_assert_true(store_begin(a, &error));
+    g_assert_true(store_outbox_mark_retry(a, 2, "host-a", "2026-11-24T10:09:00Z", "late",
+                                          &recorded, &error));
+    g_assert_false(recorded);
+    g_assert_true(store_outbox_mark_retry(a, 2, "host-c", "2026-11-24T10:20:00Z", "4xx",
+                                          &recorded, &error));
+    g_assert_true(recorded);
+    g_assert_true(store_outbox_mark_failed(a, 3, "host-c", "2026-11-24T10:06:00Z", "5xx",
+                                           &recorded, &error));
+    g_assert_true(recorded);
+    g_assert_true(store_commit(a, &error));
+    g_assert_no_error(error);
+
+    /* A row to retry is let go: anyone's at its next attempt; and 4,
+     * whose outcome host-c never recorded, is anyone's again too. */
+    g_clear_pointer(&late, g_ptr_array_unref);
+    late = claim_committed(b, "2026-11-24T10:20:00Z", 10, "host-d", "2026-11-24T10:25:00Z");
+    g_clear_pointer(&ids_late, g_free);
+    ids_late = outbox_ids(late);
+    g_assert_cmpstr(ids_late, ==, "4,2");
+    store_close(a);
+    store_close(b);
+    store_close(st);
+}
+
+/* A due timer read by two passes at once is taken by one: on PostgreSQL
+ * the other skips it while the first holds it and, once that committed
+ * its firing, reads it as fired; on SQLite the passes run one after the
+ * other. */
+static void
+test_timer_fires_once(struct fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    struct store *a = SKIPPED(f) ? NULL : store_open(f->path, STORE_READ_WRITE, 1000, &error);
+    struct store *b;
+    g_autoptr(GPtrArray) due_a = NULL;
+    g_autoptr(GPtrArray) due_b = NULL;
+    g_autoptr(GPtrArray) due_after = NULL;
+    const char *now = "2026-11-24T10:00:00Z";
+    bool pg;
+
+    if (SKIPPED(f))
+        return;
+    g_assert_no_error(error);
+    pg = db_kind_of_target(f->path) == DB_POSTGRES;
+    b = store_open(f->path, STORE_READ_WRITE, 1000, &error);
+    g_assert_no_error(error);
+    g_assert_true(store_begin(a, &error));
+    gint64 ticket = add_ticket(a, "Printer");
+    g_assert_true(store_timer_set(a, ticket, "response-warning", "2026-11-24T09:30:00Z", &error));
+    g_assert_true(store_commit(a, &error));
+
+    g_assert_true(store_begin(a, &error));
+    due_a = store_timers_due(a, now, 500, &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(due_a->len, ==, 1);
+    if (pg) {
+        g_assert_true(store_begin(b, &error));
+        due_b = store_timers_due(b, now, 500, &error);
+        g_assert_no_error(error);
+        g_assert_cmpuint(due_b->len, ==, 0);
+    }
+    g_assert_true(store_timer_fired(a, ((struct timer *)due_a->pdata[0])->id, now, &error));
+    g_assert_true(store_commit(a, &error));
+    if (!pg)
+        g_assert_true(store_begin(b, &error));
+    due_after = store_timers_due(b, now, 500, &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(due_after->len, ==, 0);
+    g_assert_true(store_commit(b, &error));
+    store_close(a);
+    store_close(b);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -886,6 +1068,8 @@ main(int argc, char **argv)
     ADD("/store/search", test_search);
     ADD("/store/admin-reads", test_admin_reads);
     ADD("/store/backup-verify", test_backup_verify);
+    ADD("/store/outbox-claims", test_outbox_claims);
+    ADD("/store/timer-fires-once", test_timer_fires_once);
 #define ADD_PG(name, fn)                                                                           \
     g_test_add("/store/pg/" name, struct fixture, NULL, fixture_setup_pg, fn, fixture_teardown)
     ADD_PG("roundtrip", test_roundtrip);
@@ -898,5 +1082,7 @@ main(int argc, char **argv)
     ADD_PG("search", test_search);
     ADD_PG("admin-reads", test_admin_reads);
     ADD_PG("backup-verify", test_backup_verify);
+    ADD_PG("outbox-claims", test_outbox_claims);
+    ADD_PG("timer-fires-once", test_timer_fires_once);
     return g_test_run();
 }
