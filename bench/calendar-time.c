@@ -34,7 +34,12 @@
 #define ZONE "Europe/Amsterdam"
 #define ROUNDS 3
 
-enum kind { ADD, BETWEEN, SLA, COPY };
+enum kind {
+    ADD,
+    BETWEEN,
+    SLA,
+    COPY
+};
 
 struct bench_case {
     const char *name;

@@ -47,9 +47,8 @@ go_on(unsigned long step)
 }
 
 static sfsistat
-on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
-             unsigned long f3, unsigned long *pf0, unsigned long *pf1, unsigned long *pf2,
-             unsigned long *pf3)
+on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2, unsigned long f3,
+             unsigned long *pf0, unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
     /* The steps ticket-milter skips and does not answer. */
     const unsigned long skip = SMFIP_NOHELO | SMFIP_NOUNKNOWN;

@@ -53,8 +53,8 @@ static const char *opt_latency_file;
 
 static atomic_long next_index;
 static atomic_long errors;
-static long *latency_us;        /* per message; -1 when it failed */
-static long *start_us;          /* per message, after the first's start */
+static long *latency_us; /* per message; -1 when it failed */
+static long *start_us;   /* per message, after the first's start */
 static double start_time;
 static char *body_text;
 static char date_text[64];
@@ -318,17 +318,38 @@ main(int argc, char **argv)
 
     while ((opt = getopt(argc, argv, "s:m:l:x:d:t:o:p:r:w:")) != -1) {
         switch (opt) {
-        case 's': opt_sessions = atoi(optarg); break;
-        case 'm': opt_count = atol(optarg); break;
-        case 'l': opt_size = atol(optarg); break;
-        case 'x': opt_tag = optarg; break;
-        case 'd': opt_domain = optarg; break;
-        case 't': opt_rcpt = optarg; break;
-        case 'o': opt_other = optarg; break;
-        case 'p': opt_percent = atoi(optarg); break;
-        case 'r': opt_rate = atof(optarg); break;
-        case 'w': opt_latency_file = optarg; break;
-        default: usage();
+        case 's':
+            opt_sessions = atoi(optarg);
+            break;
+        case 'm':
+            opt_count = atol(optarg);
+            break;
+        case 'l':
+            opt_size = atol(optarg);
+            break;
+        case 'x':
+            opt_tag = optarg;
+            break;
+        case 'd':
+            opt_domain = optarg;
+            break;
+        case 't':
+            opt_rcpt = optarg;
+            break;
+        case 'o':
+            opt_other = optarg;
+            break;
+        case 'p':
+            opt_percent = atoi(optarg);
+            break;
+        case 'r':
+            opt_rate = atof(optarg);
+            break;
+        case 'w':
+            opt_latency_file = optarg;
+            break;
+        default:
+            usage();
         }
     }
     if (optind != argc - 1 || opt_sessions < 1 || opt_count < 1 || opt_percent < 0 ||

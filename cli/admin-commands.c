@@ -135,7 +135,7 @@ stats_json(const struct admin_stats *s)
     json_builder_begin_object(b);
     for (guint i = 0; i < all->len; i++)
         ticket_json_int(b, g_ptr_array_index(all, i),
-                admin_stats_counter(s, g_ptr_array_index(all, i)));
+                        admin_stats_counter(s, g_ptr_array_index(all, i)));
     json_builder_end_object(b);
     json_builder_end_object(b);
     print_json(b);
@@ -175,13 +175,13 @@ stats_text(const struct admin_stats *s)
            admin_stats_counter(s, "staff_replies"));
     reasons_text(s, "Tempfails", "tempfail_");
     reasons_text(s, "Rejects", "reject_");
-    printf("%-24s %" G_GINT64_FORMAT " open of %" G_GINT64_FORMAT "\n", "Tickets",
-           s->tickets_open, s->tickets_total);
+    printf("%-24s %" G_GINT64_FORMAT " open of %" G_GINT64_FORMAT "\n", "Tickets", s->tickets_open,
+           s->tickets_total);
     printf("%-24s %" G_GINT64_FORMAT " sent, %" G_GINT64_FORMAT " failed, %" G_GINT64_FORMAT
            " pending\n",
            "Acknowledgements", s->acks_sent, s->acks_failed, s->acks_pending);
-    printf("%-24s p50 %s, p99 %s (last %" G_GINT64_FORMAT " sent)\n", "  queue to relay", a50,
-           a99, s->ack_latency_samples);
+    printf("%-24s p50 %s, p99 %s (last %" G_GINT64_FORMAT " sent)\n", "  queue to relay", a50, a99,
+           s->ack_latency_samples);
     printf("%-24s %" G_GINT64_FORMAT " warnings, %" G_GINT64_FORMAT " breaches\n", "SLA",
            s->sla_warnings, s->sla_breaches);
     printf("%-24s %" G_GINT64_FORMAT " pending\n", "Outbox", s->outbox_depth);
@@ -551,8 +551,9 @@ cmd_purge(const struct config *cfg, const char *db_path, const struct options *o
         return EXIT_USAGE;
     }
     if (before == NULL) {
-        fprintf(stderr, "ticketctl: \"%s\" is not a date (YYYY-MM-DD) or an ISO 8601 time with "
-                        "a zone\n",
+        fprintf(stderr,
+                "ticketctl: \"%s\" is not a date (YYYY-MM-DD) or an ISO 8601 time with "
+                "a zone\n",
                 o->before);
         return EXIT_USAGE;
     }

@@ -81,8 +81,7 @@ cmd_backup(const struct config *cfg, const char *db_path, const struct options *
     if (o->monthly >= 0)
         keep.monthly = (guint)o->monthly;
     if (!admin_backup_run(db_path, dir, now,
-                          cfg != NULL ? MAX(cfg->busy_timeout, CLI_READ_BUSY_MS)
-                                      : CLI_READ_BUSY_MS,
+                          cfg != NULL ? MAX(cfg->busy_timeout, CLI_READ_BUSY_MS) : CLI_READ_BUSY_MS,
                           &b, &error))
         return cli_fail(error, EXIT_DATABASE);
     {
@@ -117,8 +116,8 @@ cmd_backup(const struct config *cfg, const char *db_path, const struct options *
         json_builder_end_object(jb);
         print_json(jb);
     } else {
-        printf("backup %s: %" G_GINT64_FORMAT " tickets, %" G_GINT64_FORMAT " messages, %"
-               G_GINT64_FORMAT " events, %s; copied in %s, verified in %s (",
+        printf("backup %s: %" G_GINT64_FORMAT " tickets, %" G_GINT64_FORMAT
+               " messages, %" G_GINT64_FORMAT " events, %s; copied in %s, verified in %s (",
                b.path, table_rows(b.counts, "tickets"), table_rows(b.counts, "messages"),
                table_rows(b.counts, "events"), size, copy, verify);
         printf(dbtarget_is_uri(db_path) ? "pg_restore --list ok, the data of %u tables)\n"
@@ -160,8 +159,8 @@ cmd_verify(const struct options *o)
         json_builder_end_object(b);
         print_json(b);
     } else {
-        printf("%s: integrity ok, schema version %d (%s), %" G_GINT64_FORMAT " tickets, %"
-               G_GINT64_FORMAT " messages\n",
+        printf("%s: integrity ok, schema version %d (%s), %" G_GINT64_FORMAT
+               " tickets, %" G_GINT64_FORMAT " messages\n",
                file, v.schema_version,
                v.schema_version == v.known_version ? "current"
                                                    : "older: ticket-milter migrates it on start",
@@ -201,16 +200,18 @@ cmd_restore(const struct config *cfg, const char *db_path, const struct options 
     }
     pid = cfg != NULL ? daemon_pid(cfg->pid_file) : 0;
     if (pid > 0 && !o->force) {
-        fprintf(stderr, "ticketctl: ticket-milter is running (pid %ld in %s): stop it before "
-                        "restoring %s, or add --force if that pid is not ticket-milter\n",
+        fprintf(stderr,
+                "ticketctl: ticket-milter is running (pid %ld in %s): stop it before "
+                "restoring %s, or add --force if that pid is not ticket-milter\n",
                 (long)pid, cfg->pid_file, db_path);
         return EXIT_IN_USE;
     }
     /* The lock is a fact, not a guess like a pid file: no --force past it. */
     pid = admin_database_holder(db_path);
     if (pid != 0) {
-        fprintf(stderr, "ticketctl: %s is in use by process %ld (ticket-milter or a reader): "
-                        "stop it before restoring\n",
+        fprintf(stderr,
+                "ticketctl: %s is in use by process %ld (ticket-milter or a reader): "
+                "stop it before restoring\n",
                 db_path, (long)pid);
         return EXIT_IN_USE;
     }
@@ -222,8 +223,9 @@ cmd_restore(const struct config *cfg, const char *db_path, const struct options 
         cli_fail(error, status);
         /* Whatever went wrong, the admin must know where the old data is. */
         if (saved != NULL)
-            fprintf(stderr, "ticketctl: the database as it was before this restore is saved "
-                            "as %s\n",
+            fprintf(stderr,
+                    "ticketctl: the database as it was before this restore is saved "
+                    "as %s\n",
                     saved);
         return status;
     }

@@ -100,21 +100,18 @@ static void
 mbox_from_line(GString *out, const char *from, const char *received_at)
 {
     static const char *const days[] = { "", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun" };
-    static const char *const months[] = { "", "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+    static const char *const months[] = { "",    "Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                           "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
     g_autoptr(GDateTime) t = received_at != NULL ? timefmt_parse(received_at) : NULL;
     g_autoptr(GDateTime) when = t != NULL ? g_date_time_ref(t) : g_date_time_new_now_utc();
     g_autofree char *clock = g_date_time_format(when, "%H:%M:%S");
 
     /* An address with a blank would split the line: it is no address. */
-    g_string_append_printf(out, "From %s %s %s %2d %s %d\n",
-                           from != NULL && *from != '\0' && strpbrk(from, " \t\r\n") == NULL
-                               ? from
-                               : "MAILER-DAEMON",
-                           days[g_date_time_get_day_of_week(when)],
-                           months[g_date_time_get_month(when)],
-                           g_date_time_get_day_of_month(when), clock,
-                           g_date_time_get_year(when));
+    g_string_append_printf(
+        out, "From %s %s %s %2d %s %d\n",
+        from != NULL && *from != '\0' && strpbrk(from, " \t\r\n") == NULL ? from : "MAILER-DAEMON",
+        days[g_date_time_get_day_of_week(when)], months[g_date_time_get_month(when)],
+        g_date_time_get_day_of_month(when), clock, g_date_time_get_year(when));
 }
 
 /* RAW as an mboxrd entry: LF line ends, every line that starts with

@@ -44,12 +44,11 @@ enum {
 
 static const struct command_def {
     const char *name;
-    const char *args;    /* what follows the command, for the usage line */
+    const char *args; /* what follows the command, for the usage line */
     const char *summary;
     unsigned options;
 } commands[] = {
-    { "list", "", "tickets, oldest first",
-      OPT_JSON | OPT_STATUS | OPT_CUSTOMER | OPT_PERIOD },
+    { "list", "", "tickets, oldest first", OPT_JSON | OPT_STATUS | OPT_CUSTOMER | OPT_PERIOD },
     { "show", "TAG [N]", "one ticket (e.g. TKT-42); --raw TAG N: its message N as it arrived",
       OPT_JSON | OPT_RAW },
     { "sla", "", "open tickets by their next deadline",
@@ -121,56 +120,74 @@ entries_for(const struct command_def *c, struct options *o, char **severity)
           "configuration file (default " DEFAULT_CONFIG ")", "FILE" },
         { "db", 0, 0, G_OPTION_ARG_FILENAME, &o->db_path,
           "use this database (a SQLite file or a PostgreSQL URI) instead of the configured one "
-          "(the configuration is still read when -c is given)", "PATH|URI" },
+          "(the configuration is still read when -c is given)",
+          "PATH|URI" },
     };
     const struct {
         unsigned bit;
         GOptionEntry entry;
     } own[] = {
-        { OPT_JSON, { "json", 0, 0, G_OPTION_ARG_NONE, &o->json, "machine-readable output", NULL } },
-        { OPT_AT, { "now", 0, 0, G_OPTION_ARG_STRING, &o->at,
-                    "act or report as if it were T (ISO 8601, e.g. 2026-11-24T10:00:00Z)", "T" } },
+        { OPT_JSON,
+          { "json", 0, 0, G_OPTION_ARG_NONE, &o->json, "machine-readable output", NULL } },
+        { OPT_AT,
+          { "now", 0, 0, G_OPTION_ARG_STRING, &o->at,
+            "act or report as if it were T (ISO 8601, e.g. 2026-11-24T10:00:00Z)", "T" } },
         { OPT_AT, { "at", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &o->at, NULL, "T" } },
-        { OPT_BEFORE, { "before", 0, 0, G_OPTION_ARG_STRING, &o->before,
-                        "the date (YYYY-MM-DD or ISO 8601) before which closed tickets last changed",
-                        "DATE" } },
-        { OPT_RETENTION, { "daily", 0, 0, G_OPTION_ARG_INT, &o->daily,
-                           "daily copies to keep (default 7)", "N" } },
-        { OPT_RETENTION, { "weekly", 0, 0, G_OPTION_ARG_INT, &o->weekly,
-                           "weekly copies to keep (default 5)", "N" } },
-        { OPT_RETENTION, { "monthly", 0, 0, G_OPTION_ARG_INT, &o->monthly,
-                           "monthly copies to keep (default 13)", "N" } },
-        { OPT_LIMIT, { "limit", 0, 0, G_OPTION_ARG_INT, &o->limit,
-                       "at most N rows (default 50)", "N" } },
-        { OPT_PERIOD, { "from", 0, 0, G_OPTION_ARG_STRING, &o->from,
-                        "from this date (YYYY-MM-DD or ISO 8601)", "DATE" } },
-        { OPT_PERIOD, { "to", 0, 0, G_OPTION_ARG_STRING, &o->to,
-                        "to this date (a YYYY-MM-DD includes that day)", "DATE" } },
-        { OPT_STATUS, { "status", 0, 0, G_OPTION_ARG_STRING, &o->status,
-                        "only tickets in these statuses (open, pending, resolved, closed)",
-                        "S[,S]" } },
-        { OPT_CUSTOMER, { "customer", 0, 0, G_OPTION_ARG_STRING, &o->customer,
-                          "only the tickets of this [customer:NAME]", "NAME" } },
-        { OPT_PLAN, { "plan", 0, 0, G_OPTION_ARG_STRING, &o->plan,
-                      "only the tickets of this plan", "NAME" } },
-        { OPT_SEVERITY, { "severity", 0, 0, G_OPTION_ARG_STRING, severity,
-                          "only tickets of this severity (1 to 4)", "N" } },
-        { OPT_OVERDUE, { "overdue", 0, 0, G_OPTION_ARG_NONE, &o->overdue,
-                         "only tickets with a deadline passed", NULL } },
-        { OPT_DUE_WITHIN, { "due-within", 0, 0, G_OPTION_ARG_STRING, &o->due_within,
-                            "only tickets due within D (e.g. 90m, 4h, 2d)", "D" } },
-        { OPT_HTML, { "html", 0, 0, G_OPTION_ARG_FILENAME, &o->html,
-                      "write a self-contained HTML file", "FILE" } },
-        { OPT_LANGUAGE, { "language", 0, 0, G_OPTION_ARG_STRING, &o->language,
-                          "en or nl (default [outbound] language)", "L" } },
-        { OPT_QUIET, { "quiet", 0, 0, G_OPTION_ARG_NONE, &o->quiet,
-                       "do not tell the customer", NULL } },
-        { OPT_FORCE, { "force", 0, 0, G_OPTION_ARG_NONE, &o->force,
-                       "the daemon is stopped, whatever its pid file says", NULL } },
-        { OPT_RAW, { "raw", 0, 0, G_OPTION_ARG_NONE, &o->raw,
-                     "print message N of the ticket as it arrived", NULL } },
-        { OPT_MBOX, { "mbox", 0, 0, G_OPTION_ARG_NONE, &o->mbox,
-                      "the messages as an mbox (mboxrd) a mail client can open", NULL } },
+        { OPT_BEFORE,
+          { "before", 0, 0, G_OPTION_ARG_STRING, &o->before,
+            "the date (YYYY-MM-DD or ISO 8601) before which closed tickets last changed",
+            "DATE" } },
+        { OPT_RETENTION,
+          { "daily", 0, 0, G_OPTION_ARG_INT, &o->daily, "daily copies to keep (default 7)", "N" } },
+        { OPT_RETENTION,
+          { "weekly", 0, 0, G_OPTION_ARG_INT, &o->weekly, "weekly copies to keep (default 5)",
+            "N" } },
+        { OPT_RETENTION,
+          { "monthly", 0, 0, G_OPTION_ARG_INT, &o->monthly, "monthly copies to keep (default 13)",
+            "N" } },
+        { OPT_LIMIT,
+          { "limit", 0, 0, G_OPTION_ARG_INT, &o->limit, "at most N rows (default 50)", "N" } },
+        { OPT_PERIOD,
+          { "from", 0, 0, G_OPTION_ARG_STRING, &o->from, "from this date (YYYY-MM-DD or ISO 8601)",
+            "DATE" } },
+        { OPT_PERIOD,
+          { "to", 0, 0, G_OPTION_ARG_STRING, &o->to,
+            "to this date (a YYYY-MM-DD includes that day)", "DATE" } },
+        { OPT_STATUS,
+          { "status", 0, 0, G_OPTION_ARG_STRING, &o->status,
+            "only tickets in these statuses (open, pending, resolved, closed)", "S[,S]" } },
+        { OPT_CUSTOMER,
+          { "customer", 0, 0, G_OPTION_ARG_STRING, &o->customer,
+            "only the tickets of this [customer:NAME]", "NAME" } },
+        { OPT_PLAN,
+          { "plan", 0, 0, G_OPTION_ARG_STRING, &o->plan, "only the tickets of this plan",
+            "NAME" } },
+        { OPT_SEVERITY,
+          { "severity", 0, 0, G_OPTION_ARG_STRING, severity,
+            "only tickets of this severity (1 to 4)", "N" } },
+        { OPT_OVERDUE,
+          { "overdue", 0, 0, G_OPTION_ARG_NONE, &o->overdue, "only tickets with a deadline passed",
+            NULL } },
+        { OPT_DUE_WITHIN,
+          { "due-within", 0, 0, G_OPTION_ARG_STRING, &o->due_within,
+            "only tickets due within D (e.g. 90m, 4h, 2d)", "D" } },
+        { OPT_HTML,
+          { "html", 0, 0, G_OPTION_ARG_FILENAME, &o->html, "write a self-contained HTML file",
+            "FILE" } },
+        { OPT_LANGUAGE,
+          { "language", 0, 0, G_OPTION_ARG_STRING, &o->language,
+            "en or nl (default [outbound] language)", "L" } },
+        { OPT_QUIET,
+          { "quiet", 0, 0, G_OPTION_ARG_NONE, &o->quiet, "do not tell the customer", NULL } },
+        { OPT_FORCE,
+          { "force", 0, 0, G_OPTION_ARG_NONE, &o->force,
+            "the daemon is stopped, whatever its pid file says", NULL } },
+        { OPT_RAW,
+          { "raw", 0, 0, G_OPTION_ARG_NONE, &o->raw, "print message N of the ticket as it arrived",
+            NULL } },
+        { OPT_MBOX,
+          { "mbox", 0, 0, G_OPTION_ARG_NONE, &o->mbox,
+            "the messages as an mbox (mboxrd) a mail client can open", NULL } },
     };
 
     g_array_append_vals(e, global, G_N_ELEMENTS(global));
@@ -260,8 +277,8 @@ options_parse(int argc, char **argv, struct options *o, int *exit_now)
     for (int i = 0; i < argc; i++)
         args[i] = g_strdup(argv[i]);
     if (!g_option_context_parse_strv(ctx, &args, &error)) {
-        fprintf(stderr, "ticketctl %s: %s (\"ticketctl %s --help\" lists its options)\n",
-                c->name, error->message, c->name);
+        fprintf(stderr, "ticketctl %s: %s (\"ticketctl %s --help\" lists its options)\n", c->name,
+                error->message, c->name);
         *exit_now = EXIT_USAGE;
         return false;
     }
@@ -293,9 +310,9 @@ options_parse(int argc, char **argv, struct options *o, int *exit_now)
 void
 options_clear(struct options *o)
 {
-    char **strings[] = { &o->config_path, &o->db_path, &o->at, &o->before, &o->from, &o->to,
-                         &o->status, &o->customer, &o->plan, &o->due_within, &o->html,
-                         &o->language };
+    char **strings[] = { &o->config_path, &o->db_path,    &o->at,     &o->before,
+                         &o->from,        &o->to,         &o->status, &o->customer,
+                         &o->plan,        &o->due_within, &o->html,   &o->language };
 
     for (guint i = 0; i < G_N_ELEMENTS(strings); i++)
         g_clear_pointer(strings[i], g_free);

@@ -73,8 +73,8 @@ esc(GString *out, const char *text)
 static void
 number(GString *out, const char *path, gint64 value, const char *text)
 {
-    g_string_append_printf(out, "<span data-json=\"%s\" data-value=\"%" G_GINT64_FORMAT "\">",
-                           path, value);
+    g_string_append_printf(out, "<span data-json=\"%s\" data-value=\"%" G_GINT64_FORMAT "\">", path,
+                           value);
     if (text != NULL)
         esc(out, text);
     else
@@ -165,8 +165,7 @@ value_axis(GString *out, guint max, guint height)
     for (guint k = 0; k <= 2; k++) {
         guint value = max * k / 2;
         double y = height - PAD_B - plot * value / max;
-        g_string_append_printf(out,
-                               "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%u</text>",
+        g_string_append_printf(out, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%u</text>",
                                PAD_L - 4, y + 3, value);
     }
 }
@@ -233,8 +232,8 @@ attainment_chart(GString *out, const struct report_view *v)
             double pct = report_percent(goal->met, goal->met + goal->missed);
             double y = top + k * row;
             g_autofree char *pct_text = report_percent_text(v, pct);
-            g_autofree char *path = g_strdup_printf("by_severity.%d.%s.percent", s - 1,
-                                                    plan_goal_names[goals[k]]);
+            g_autofree char *path =
+                g_strdup_printf("by_severity.%d.%s.percent", s - 1, plan_goal_names[goals[k]]);
             char buf[G_ASCII_DTOSTR_BUF_SIZE];
             g_string_append_printf(out, "<text x=\"200\" y=\"%.1f\" text-anchor=\"end\">%s</text>",
                                    y + row - 4, report_word(v, plan_goal_names[goals[k]]));
@@ -295,8 +294,8 @@ distribution_chart(GString *out, const struct report_view *v)
     value_axis(out, max, CHART_H);
     for (guint k = 0; k < n; k++) {
         bool is_none = k == REPORT_BUCKETS;
-        g_autofree char *label = is_none ? g_strdup(report_word(v, "no_response"))
-                                         : bucket_label((int)k);
+        g_autofree char *label =
+            is_none ? g_strdup(report_word(v, "no_response")) : bucket_label((int)k);
         g_autofree char *path = is_none ? g_strdup("no_first_response")
                                         : g_strdup_printf("first_response_histogram.%u.tickets", k);
         bar(out, is_none ? "none" : "", k, n, is_none ? r->no_response : r->response_buckets[k],
@@ -369,10 +368,15 @@ group_row(GString *out, const struct report_view *v, const char *name, const cha
 static void
 groups_table(GString *out, const struct report_view *v, const char *first)
 {
-    const char *h[] = { first, report_word(v, "opened"), report_word(v, "resolved"),
-                        report_word(v, "open_at_end"), report_word(v, "response"),
-                        report_word(v, "update"), report_word(v, "resolution"),
-                        report_word(v, "breaches"), report_word(v, "escalations") };
+    const char *h[] = { first,
+                        report_word(v, "opened"),
+                        report_word(v, "resolved"),
+                        report_word(v, "open_at_end"),
+                        report_word(v, "response"),
+                        report_word(v, "update"),
+                        report_word(v, "resolution"),
+                        report_word(v, "breaches"),
+                        report_word(v, "escalations") };
 
     g_string_append_printf(out, "<p class=\"legend\">%s / %s / %s, %s</p><table>",
                            report_word(v, "met"), report_word(v, "missed"),
@@ -435,11 +439,11 @@ static void
 times_table(GString *out, const struct report_view *v, const char *title, const char *key)
 {
     const struct report *r = v->r;
-    g_autofree char *b = g_strdup_printf("%s: %s", report_word(v, "business"),
-                                         report_word(v, "count"));
+    g_autofree char *b =
+        g_strdup_printf("%s: %s", report_word(v, "business"), report_word(v, "count"));
     g_autofree char *t = g_strdup_printf("%s: %s", report_word(v, "real"), report_word(v, "count"));
     const char *h[] = { report_word(v, "severity"), b, report_word(v, "median"), "p90",
-                        report_word(v, "max"), t, report_word(v, "median"), "p90",
+                        report_word(v, "max"),      t, report_word(v, "median"), "p90",
                         report_word(v, "max") };
     bool is_response = strcmp(key, "first_response") == 0;
 
@@ -450,7 +454,8 @@ times_table(GString *out, const struct report_view *v, const char *title, const 
     g_string_append(out, "<tbody>");
     for (int s = 0; s <= 4; s++) {
         const struct report_group *g = s == 0 ? &r->total : &r->severity[s];
-        g_autofree char *base = s == 0 ? g_strdup("total") : g_strdup_printf("by_severity.%d", s - 1);
+        g_autofree char *base =
+            s == 0 ? g_strdup("total") : g_strdup_printf("by_severity.%d", s - 1);
         g_autofree char *bb = g_strdup_printf("%s.%s.business", base, key);
         g_autofree char *rb = g_strdup_printf("%s.%s.real", base, key);
         g_autofree char *name = s == 0 ? g_strdup(report_word(v, "total"))
@@ -477,7 +482,8 @@ within_table(GString *out, const struct report_view *v)
     g_string_append(out, "<tbody>");
     for (int i = 0; i < REPORT_WITHIN_COUNT; i++) {
         g_autofree char *key = g_strdup_printf("within_%d", report_within_days[i]);
-        g_autofree char *base = g_strdup_printf("total.resolved_within.%dbd", report_within_days[i]);
+        g_autofree char *base =
+            g_strdup_printf("total.resolved_within.%dbd", report_within_days[i]);
         g_autofree char *p1 = g_strdup_printf("%s.within", base);
         g_autofree char *p2 = g_strdup_printf("%s.decided", base);
         g_autofree char *p3 = g_strdup_printf("%s.percent", base);
@@ -496,7 +502,7 @@ within_table(GString *out, const struct report_view *v)
 static void
 escalations_table(GString *out, const struct report_view *v)
 {
-    const char *h[] = { report_word(v, "stage"), report_word(v, "automatic"),
+    const char *h[] = { report_word(v, "stage"),       report_word(v, "automatic"),
                         report_word(v, "missed-goal"), report_word(v, "ladder"),
                         report_word(v, "by_customer"), report_word(v, "staff") };
 
@@ -519,9 +525,9 @@ static void
 breaches_table(GString *out, const struct report_view *v)
 {
     const struct report *r = v->r;
-    const char *h[] = { report_word(v, "ticket"), report_word(v, "sev"), report_word(v, "goal"),
-                        report_word(v, "due"), report_word(v, "customer"),
-                        report_word(v, "subject") };
+    const char *h[] = { report_word(v, "ticket"),   report_word(v, "sev"),
+                        report_word(v, "goal"),     report_word(v, "due"),
+                        report_word(v, "customer"), report_word(v, "subject") };
 
     g_string_append_printf(out, "<h2>%s (", report_word(v, "breaches"));
     number(out, "breaches.length", r->breaches->len, NULL);
@@ -535,8 +541,8 @@ breaches_table(GString *out, const struct report_view *v)
     g_string_append(out, "<tbody>");
     for (guint i = 0; i < r->breaches->len; i++) {
         const struct report_breach *b = g_ptr_array_index(r->breaches, i);
-        g_autoptr(GDateTime) due = b->due != NULL ? g_date_time_new_from_iso8601(b->due, NULL)
-                                                  : NULL;
+        g_autoptr(GDateTime) due =
+            b->due != NULL ? g_date_time_new_from_iso8601(b->due, NULL) : NULL;
         g_autofree char *due_text =
             due != NULL ? report_local_time(g_date_time_to_unix(due), r->zone) : g_strdup("-");
         g_autofree char *sev = g_strdup_printf("breaches.%u.severity", i);
@@ -579,16 +585,17 @@ report_html(const struct report_view *v)
     g_autofree char *made = report_local_time(r->now, r->zone);
     const struct report_goal *resp = &r->total.goals[GOAL_RESPONSE];
 
-    g_string_append_printf(out, "<!DOCTYPE html>\n<html lang=\"%s\"><head><meta charset=\"utf-8\">"
-                                "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src "
-                                "'none'; style-src 'unsafe-inline'\">"
-                                "<meta name=\"viewport\" content=\"width=device-width, "
-                                "initial-scale=1\"><title>",
+    g_string_append_printf(out,
+                           "<!DOCTYPE html>\n<html lang=\"%s\"><head><meta charset=\"utf-8\">"
+                           "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src "
+                           "'none'; style-src 'unsafe-inline'\">"
+                           "<meta name=\"viewport\" content=\"width=device-width, "
+                           "initial-scale=1\"><title>",
                            strcmp(v->language, "nl") == 0 ? "nl" : "en");
     g_string_append_printf(out, "%s %s – %s</title><style>%s</style></head><body>",
                            report_word(v, "title"), first, last, css);
-    g_string_append_printf(out, "<header><h1>%s %s – %s</h1><p class=\"meta\">", report_word(v, "title"),
-                           first, last);
+    g_string_append_printf(out, "<header><h1>%s %s – %s</h1><p class=\"meta\">",
+                           report_word(v, "title"), first, last);
     g_string_append_printf(out, "%s %s; %s %s; %s %s", report_word(v, "zone"), r->zone,
                            report_word(v, "facts"), until, report_word(v, "made"), made);
     if (v->customer != NULL || v->plan != NULL) {
@@ -621,8 +628,9 @@ report_html(const struct report_view *v)
                  r->customers);
     escalations_table(out, v);
     breaches_table(out, v);
-    g_string_append_printf(out, "<h2>%s</h2><ul class=\"defs\"><li>%s</li><li>%s</li><li>%s</li>"
-                                "<li>%s</li></ul></body></html>\n",
+    g_string_append_printf(out,
+                           "<h2>%s</h2><ul class=\"defs\"><li>%s</li><li>%s</li><li>%s</li>"
+                           "<li>%s</li></ul></body></html>\n",
                            report_word(v, "definitions"), report_word(v, "def_period"),
                            report_word(v, "def_met"), report_word(v, "def_time"),
                            report_word(v, "def_rank"));

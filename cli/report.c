@@ -270,9 +270,15 @@ groups_text(GString *out, const struct report_view *v, const char *title,
             const struct report_group *const *groups, guint n)
 {
     const char *headings[] = {
-        title, report_word(v, "opened"), report_word(v, "resolved"), report_word(v, "open_at_end"),
-        report_word(v, "response"), report_word(v, "update"), report_word(v, "resolution"),
-        report_word(v, "breaches"), report_word(v, "escalations"),
+        title,
+        report_word(v, "opened"),
+        report_word(v, "resolved"),
+        report_word(v, "open_at_end"),
+        report_word(v, "response"),
+        report_word(v, "update"),
+        report_word(v, "resolution"),
+        report_word(v, "breaches"),
+        report_word(v, "escalations"),
     };
     struct table *t = table_new(headings, G_N_ELEMENTS(headings));
     g_autofree char *text = NULL;
@@ -283,10 +289,10 @@ groups_text(GString *out, const struct report_view *v, const char *title,
     for (guint i = 0; i < n; i++) {
         const struct report_group *g = groups[i];
         g_autofree char *name =
-            g->severity > 0 ? g_strdup_printf("%s %d", report_word(v, "sev"), g->severity)
+            g->severity > 0   ? g_strdup_printf("%s %d", report_word(v, "sev"), g->severity)
             : g->name != NULL ? g_strdup(g->name)
                               : g_strdup(i == 0 && g == &v->r->total ? report_word(v, "total")
-                                                                      : report_word(v, "unknown"));
+                                                                     : report_word(v, "unknown"));
         g_autofree char *o = count_text(g->opened), *r = count_text(g->resolved);
         g_autofree char *e = count_text(g->open_at_end), *b = count_text(g->breaches);
         g_autofree char *x = count_text(g->escalations);
@@ -307,12 +313,12 @@ static void
 times_text(GString *out, const struct report_view *v, const char *title, bool is_response)
 {
     const struct report *r = v->r;
-    g_autofree char *b = g_strdup_printf("%s: %s", report_word(v, "business"),
-                                         report_word(v, "median"));
-    g_autofree char *t = g_strdup_printf("%s: %s", report_word(v, "real"),
-                                         report_word(v, "median"));
-    const char *headings[] = { title, report_word(v, "count"), b, "p90", report_word(v, "max"),
-                               t, "p90", report_word(v, "max") };
+    g_autofree char *b =
+        g_strdup_printf("%s: %s", report_word(v, "business"), report_word(v, "median"));
+    g_autofree char *t =
+        g_strdup_printf("%s: %s", report_word(v, "real"), report_word(v, "median"));
+    const char *headings[] = { title, report_word(v, "count"), b, "p90", report_word(v, "max"), t,
+                               "p90", report_word(v, "max") };
     struct table *tb = table_new(headings, G_N_ELEMENTS(headings));
     g_autofree char *text = NULL;
 
@@ -320,7 +326,8 @@ times_text(GString *out, const struct report_view *v, const char *title, bool is
         table_set_right(tb, c);
     for (int s = 0; s <= 4; s++) {
         const struct report_group *g = s == 0 ? &r->total : &r->severity[s];
-        const struct report_stat *bs = is_response ? &g->response_business : &g->resolution_business;
+        const struct report_stat *bs =
+            is_response ? &g->response_business : &g->resolution_business;
         const struct report_stat *rs = is_response ? &g->response_real : &g->resolution_real;
         g_autofree char *name = s == 0 ? g_strdup(report_word(v, "total"))
                                        : g_strdup_printf("%s %d", report_word(v, "sev"), s);
@@ -346,8 +353,8 @@ within_text(GString *out, const struct report_view *v)
         g_autofree char *key = g_strdup_printf("within_%d", report_within_days[i]);
         g_autofree char *pct =
             report_percent_text(v, report_percent(g->within[i].within, g->within[i].decided));
-        g_string_append_printf(out, "%s %s %s (%u/%u)", i > 0 ? "," : "", report_word(v, key),
-                               pct, g->within[i].within, g->within[i].decided);
+        g_string_append_printf(out, "%s %s %s (%u/%u)", i > 0 ? "," : "", report_word(v, key), pct,
+                               g->within[i].within, g->within[i].decided);
     }
     g_string_append(out, "\n\n");
 }
@@ -356,7 +363,7 @@ static void
 escalations_text(GString *out, const struct report_view *v)
 {
     const char *headings[] = {
-        report_word(v, "stage"), report_word(v, "automatic"), report_word(v, "missed-goal"),
+        report_word(v, "stage"),  report_word(v, "automatic"),   report_word(v, "missed-goal"),
         report_word(v, "ladder"), report_word(v, "by_customer"), report_word(v, "staff"),
     };
     struct table *t = table_new(headings, G_N_ELEMENTS(headings));
@@ -382,8 +389,8 @@ static void
 breaches_text(GString *out, const struct report_view *v)
 {
     const char *headings[] = {
-        report_word(v, "ticket"), report_word(v, "sev"), report_word(v, "goal"),
-        report_word(v, "due"), report_word(v, "customer"), report_word(v, "subject"),
+        report_word(v, "ticket"), report_word(v, "sev"),      report_word(v, "goal"),
+        report_word(v, "due"),    report_word(v, "customer"), report_word(v, "subject"),
     };
     struct table *t = table_new(headings, G_N_ELEMENTS(headings));
     g_autofree char *text = NULL;
@@ -393,13 +400,14 @@ breaches_text(GString *out, const struct report_view *v)
     for (guint i = 0; i < v->r->breaches->len; i++) {
         const struct report_breach *b = g_ptr_array_index(v->r->breaches, i);
         g_autoptr(GDateTime) due = b->due != NULL ? timefmt_parse(b->due) : NULL;
-        g_autofree char *due_text = due != NULL ? report_local_time(g_date_time_to_unix(due),
-                                                                    v->r->zone)
-                                                : NULL;
+        g_autofree char *due_text =
+            due != NULL ? report_local_time(g_date_time_to_unix(due), v->r->zone) : NULL;
         g_autofree char *sev = g_strdup_printf("%d", b->severity);
-        const char *cells[] = { b->tag, sev, report_word(v, b->goal != NULL ? b->goal : "-"),
-                                due_text, b->customer != NULL ? b->customer
-                                                              : report_word(v, "unknown"),
+        const char *cells[] = { b->tag,
+                                sev,
+                                report_word(v, b->goal != NULL ? b->goal : "-"),
+                                due_text,
+                                b->customer != NULL ? b->customer : report_word(v, "unknown"),
                                 b->subject };
         table_add(t, cells);
     }
@@ -421,8 +429,8 @@ report_text(const struct report_view *v)
     g_autofree char *until = report_local_time(r->end, r->zone);
     g_autoptr(GPtrArray) sev = g_ptr_array_new();
 
-    g_string_append_printf(out, "%s %s – %s (%s %s; %s %s)\n", report_word(v, "title"), first,
-                           last, report_word(v, "zone"), r->zone, report_word(v, "facts"), until);
+    g_string_append_printf(out, "%s %s – %s (%s %s; %s %s)\n", report_word(v, "title"), first, last,
+                           report_word(v, "zone"), r->zone, report_word(v, "facts"), until);
     if (v->customer != NULL || v->plan != NULL)
         g_string_append_printf(out, "%s: %s, %s: %s\n", report_word(v, "customer"),
                                v->customer != NULL ? v->customer : report_word(v, "all"),
@@ -438,8 +446,8 @@ report_text(const struct report_view *v)
     g_ptr_array_add(sev, (gpointer)&r->total);
     for (int s = 1; s <= 4; s++)
         g_ptr_array_add(sev, (gpointer)&r->severity[s]);
-    groups_text(out, v, report_word(v, "per_severity"), (const struct report_group *const *)sev->pdata,
-                sev->len);
+    groups_text(out, v, report_word(v, "per_severity"),
+                (const struct report_group *const *)sev->pdata, sev->len);
     groups_text(out, v, report_word(v, "per_plan"),
                 (const struct report_group *const *)r->plans->pdata, r->plans->len);
     groups_text(out, v, report_word(v, "per_customer"),
@@ -497,9 +505,7 @@ cmd_report(const struct config *cfg, const char *db_path, const struct options *
     g_autoptr(GPtrArray) history = NULL;
     g_autofree char *active = NULL, *created_to = NULL;
     const char *zone = options_zone(cfg);
-    const char *language = o->language != NULL ? o->language
-                           : cfg != NULL       ? cfg->language
-                                               : "en";
+    const char *language = o->language != NULL ? o->language : cfg != NULL ? cfg->language : "en";
     struct report_params p = { .zone = zone, .policy = cfg != NULL ? &cfg->policy : NULL };
     struct cli_filter cf;
     struct store_report *sr;
@@ -558,8 +564,9 @@ cmd_report(const struct config *cfg, const char *db_path, const struct options *
         return EXIT_DATABASE;
     }
     r = report_compute(&p, history);
-    struct report_view v = { .r = r, .language = language, .customer = o->customer,
-                             .plan = o->plan };
+    struct report_view v = {
+        .r = r, .language = language, .customer = o->customer, .plan = o->plan
+    };
     rc = render(&v, o);
     report_free(r);
     return rc;

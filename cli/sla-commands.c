@@ -75,8 +75,9 @@ cli_filter_init(const struct config *cfg, const struct options *o, struct cli_fi
         for (char **w = words; *w != NULL; w++) {
             enum ticket_status s;
             if (!ticket_status_parse(g_strstrip(*w), &s)) {
-                fprintf(stderr, "ticketctl: --status \"%s\": a status is open, pending, "
-                                "resolved or closed\n",
+                fprintf(stderr,
+                        "ticketctl: --status \"%s\": a status is open, pending, "
+                        "resolved or closed\n",
                         *w);
                 return false;
             }
@@ -107,8 +108,8 @@ read_filtered(const char *db_path, struct cli_filter *cf)
 int
 cmd_list(const struct config *cfg, const char *db_path, const struct options *o)
 {
-    static const char *const headings[] = { "ID", "STATUS", "SEV", "STAGE", "CUSTOMER",
-                                            "REQUESTER", "CREATED", "SUBJECT" };
+    static const char *const headings[] = { "ID",       "STATUS",    "SEV",     "STAGE",
+                                            "CUSTOMER", "REQUESTER", "CREATED", "SUBJECT" };
     g_autoptr(GPtrArray) tickets = NULL;
     struct cli_filter cf;
 
@@ -142,8 +143,10 @@ cmd_list(const struct config *cfg, const char *db_path, const struct options *o)
         const struct ticket *k = g_ptr_array_index(tickets, i);
         g_autofree char *sev = g_strdup_printf("%d", k->severity);
         g_autofree char *stage = g_strdup_printf("%d", k->stage);
-        const char *cells[] = { k->tag, ticket_status_name(k->status), sev, stage, k->customer,
-                                k->requester, k->created_at, k->subject };
+        const char *cells[] = { k->tag,        ticket_status_name(k->status),
+                                sev,           stage,
+                                k->customer,   k->requester,
+                                k->created_at, k->subject };
         table_add(t, cells);
     }
     g_autofree char *text = table_render(t);
@@ -177,12 +180,14 @@ running_deadlines(const struct ticket *t, struct deadline out[GOAL_COUNT])
 
     out[GOAL_RESPONSE] = (struct deadline){
         runs && t->first_response_at == NULL && t->first_response_due != NULL ? "response" : NULL,
-        unix_of(t->first_response_due) };
+        unix_of(t->first_response_due)
+    };
     out[GOAL_UPDATE] = (struct deadline){ runs && t->next_update_due != NULL ? "update" : NULL,
                                           unix_of(t->next_update_due) };
     out[GOAL_RESOLUTION] = (struct deadline){
         runs && t->resolved_at == NULL && t->resolution_due != NULL ? "resolution" : NULL,
-        unix_of(t->resolution_due) };
+        unix_of(t->resolution_due)
+    };
 }
 
 static struct deadline
@@ -237,8 +242,8 @@ human_left(gint64 s)
         return g_strdup_printf("%s%" G_GINT64_FORMAT "d%02" G_GINT64_FORMAT "h%s",
                                s < 0 ? "overdue " : "", a / 86400, a / 3600 % 24,
                                s < 0 ? "" : " left");
-    return g_strdup_printf("%s%" G_GINT64_FORMAT "h%02" G_GINT64_FORMAT "m%s", s < 0 ? "overdue " : "",
-                           a / 3600, a / 60 % 60, s < 0 ? "" : " left");
+    return g_strdup_printf("%s%" G_GINT64_FORMAT "h%02" G_GINT64_FORMAT "m%s",
+                           s < 0 ? "overdue " : "", a / 3600, a / 60 % 60, s < 0 ? "" : " left");
 }
 
 static void
@@ -310,8 +315,8 @@ sla_json(GPtrArray *tickets, GDateTime *now)
 static void
 sla_text(GPtrArray *tickets, GDateTime *now)
 {
-    static const char *const headings[] = { "ID", "SEV", "STAGE", "STATUS", "CUSTOMER", "NEXT",
-                                            "RESPONSE", "UPDATE", "RESOLUTION", "SUBJECT" };
+    static const char *const headings[] = { "ID",   "SEV",      "STAGE",  "STATUS",     "CUSTOMER",
+                                            "NEXT", "RESPONSE", "UPDATE", "RESOLUTION", "SUBJECT" };
     struct table *t = table_new(headings, G_N_ELEMENTS(headings));
     g_autofree char *text = NULL;
 
@@ -324,16 +329,17 @@ sla_text(GPtrArray *tickets, GDateTime *now)
         struct deadline next = next_deadline(k);
         g_autofree char *sev = g_strdup_printf("%d", k->severity);
         g_autofree char *stage = g_strdup_printf("%d", k->stage);
-        g_autofree char *left = next.goal != NULL ? human_left(next.due - g_date_time_to_unix(now))
-                                                  : NULL;
-        g_autofree char *next_text =
-            next.goal != NULL ? g_strdup_printf("%s %s", next.goal, left)
-                              : g_strdup(k->status == TICKET_PENDING ? "paused" : "-");
+        g_autofree char *left =
+            next.goal != NULL ? human_left(next.due - g_date_time_to_unix(now)) : NULL;
+        g_autofree char *next_text = next.goal != NULL
+                                         ? g_strdup_printf("%s %s", next.goal, left)
+                                         : g_strdup(k->status == TICKET_PENDING ? "paused" : "-");
         g_autofree char *resp = goal_cell(k, k->first_response_due, k->first_response_at, now);
         g_autofree char *upd = goal_cell(k, k->next_update_due, NULL, now);
         g_autofree char *reso = goal_cell(k, k->resolution_due, k->resolved_at, now);
-        const char *cells[] = { k->tag, sev, stage, ticket_status_name(k->status), k->customer,
-                                next_text, resp, upd, reso, k->subject };
+        const char *cells[] = { k->tag,      sev,       stage, ticket_status_name(k->status),
+                                k->customer, next_text, resp,  upd,
+                                reso,        k->subject };
         table_add(t, cells);
     }
     text = table_render(t);
@@ -354,8 +360,9 @@ cmd_sla(const struct config *cfg, const char *db_path, const struct options *o)
     if (now == NULL)
         return EXIT_USAGE;
     if (o->due_within != NULL && (within = parse_duration(o->due_within)) < 0) {
-        fprintf(stderr, "ticketctl: --due-within \"%s\" is not a duration such as 90m, 4h or "
-                        "2d\n",
+        fprintf(stderr,
+                "ticketctl: --due-within \"%s\" is not a duration such as 90m, 4h or "
+                "2d\n",
                 o->due_within);
         return EXIT_USAGE;
     }

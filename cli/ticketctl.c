@@ -53,7 +53,8 @@ print_json(JsonBuilder *b)
 static void
 show_text(const struct ticket *t, GPtrArray *messages, GPtrArray *events)
 {
-    printf("%s  %s  severity %d  stage %d\n", t->tag, ticket_status_name(t->status), t->severity, t->stage);
+    printf("%s  %s  severity %d  stage %d\n", t->tag, ticket_status_name(t->status), t->severity,
+           t->stage);
     printf("Customer:  %s\n", t->customer != NULL ? t->customer : "(unknown sender)");
     printf("Requester: %s\n", t->requester);
     printf("Subject:   %s\n", t->subject);
@@ -224,8 +225,9 @@ options_time(const struct options *o)
         return g_date_time_new_now_utc();
     t = timefmt_parse(o->at);
     if (t == NULL)
-        fprintf(stderr, "ticketctl: \"%s\" is not an ISO 8601 time with a zone, e.g. "
-                        "2026-11-24T10:00:00Z\n",
+        fprintf(stderr,
+                "ticketctl: \"%s\" is not an ISO 8601 time with a zone, e.g. "
+                "2026-11-24T10:00:00Z\n",
                 o->at);
     return t;
 }
@@ -247,8 +249,9 @@ options_date(const char *option, const char *text, const char *zone, bool is_end
     }
     t = timefmt_parse(text);
     if (t == NULL)
-        fprintf(stderr, "ticketctl: %s \"%s\" is not a date (YYYY-MM-DD) or an ISO 8601 time "
-                        "with a zone\n",
+        fprintf(stderr,
+                "ticketctl: %s \"%s\" is not a date (YYYY-MM-DD) or an ISO 8601 time "
+                "with a zone\n",
                 option, text);
     return t;
 }
@@ -425,8 +428,7 @@ cli_open_admin(const char *db_path, bool writable, GError **error)
     if (st == NULL)
         return NULL;
     store_close(st);
-    return admin_open(db_path, writable, writable ? CLI_WRITE_BUSY_MS : CLI_READ_BUSY_MS,
-                      error);
+    return admin_open(db_path, writable, writable ? CLI_WRITE_BUSY_MS : CLI_READ_BUSY_MS, error);
 }
 
 const char *

@@ -21,35 +21,35 @@ enum {
     EXIT_NOT_FOUND = 1, /* no such ticket, or a file that failed verification */
     EXIT_USAGE = 2,
     EXIT_DATABASE = 3,
-    EXIT_IN_USE = 4,    /* restore refused: the daemon has the database */
+    EXIT_IN_USE = 4, /* restore refused: the daemon has the database */
 };
 
 /* The parsed command line (cli/options.c). Every string is the parser's
  * and freed by options_clear(); NULL when the option was not given. */
 struct options {
     char *config_path;
-    bool has_config;      /* -c was given: load it even with --db */
+    bool has_config; /* -c was given: load it even with --db */
     char *db_path;
     gboolean json;
-    gboolean force;       /* restore: the admin says the daemon is stopped */
-    gboolean quiet;       /* close/reopen: do not tell the customer */
-    char *at;             /* --at / --now: the time to act or report at */
+    gboolean force; /* restore: the admin says the daemon is stopped */
+    gboolean quiet; /* close/reopen: do not tell the customer */
+    char *at;       /* --at / --now: the time to act or report at */
     char *before;
     int daily, weekly, monthly; /* -1: the default */
     int limit;                  /* search, unattached: most rows shown */
     /* list, sla, report: which tickets */
-    char *from, *to;            /* DATE or ISO 8601 */
-    char *status;               /* list: status[,status...] */
+    char *from, *to; /* DATE or ISO 8601 */
+    char *status;    /* list: status[,status...] */
     char *customer;
     char *plan;
-    int severity;               /* 0: any */
-    gboolean overdue;           /* sla */
-    char *due_within;           /* sla: a duration */
-    char *html;                 /* report: the file to write */
-    char *language;             /* report: en or nl */
-    gboolean raw;               /* show: one message as it arrived */
-    gboolean mbox;              /* export: as an mbox */
-    GPtrArray *args;            /* command and its arguments */
+    int severity;     /* 0: any */
+    gboolean overdue; /* sla */
+    char *due_within; /* sla: a duration */
+    char *html;       /* report: the file to write */
+    char *language;   /* report: en or nl */
+    gboolean raw;     /* show: one message as it arrived */
+    gboolean mbox;    /* export: as an mbox */
+    GPtrArray *args;  /* command and its arguments */
 };
 
 void print_json(JsonBuilder *b);

@@ -44,7 +44,8 @@ const char *
 config_check_owner(const char *v)
 {
     const char *colon = strchr(v, ':');
-    bool ok = *v != '\0' && strcmp(v, ":") != 0 && (colon == NULL || strchr(colon + 1, ':') == NULL);
+    bool ok =
+        *v != '\0' && strcmp(v, ":") != 0 && (colon == NULL || strchr(colon + 1, ':') == NULL);
 
     for (const char *p = v; ok && *p != '\0'; p++)
         ok = g_ascii_isalnum(*p) || strchr("-_.:", *p) != NULL;
@@ -242,4 +243,3 @@ config_check_language(const char *v)
         return "must be en or nl";
     return NULL;
 }
-

@@ -17,15 +17,18 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "config/config.h"
 #include "config/checks.h"
+#include "config/config.h"
 #include "config/ical.h"
 #include "router/address.h"
 #include "router/router.h"
 #include "util/dbtarget.h"
 #include "util/lines.h"
 
+/* The quark's name is the first argument as written. */
+/* clang-format off */
 G_DEFINE_QUARK(config-error-quark, config_error)
+/* clang-format on */
 
 enum key_kind {
     KIND_STRING, /* char *, checked by CHECK */
@@ -43,15 +46,14 @@ struct key_def {
     const char *group; /* "customer" stands for every [customer:NAME] */
     const char *key;
     enum key_kind kind;
-    size_t offset;     /* into struct config, or struct customer for "customer" */
-    size_t size;       /* KIND_UINT: sizeof the field */
-    const char *def;   /* default as text; NULL: none */
+    size_t offset;   /* into struct config, or struct customer for "customer" */
+    size_t size;     /* KIND_UINT: sizeof the field */
+    const char *def; /* default as text; NULL: none */
     guint64 min, max;
     const char *const *choices;
     check_fn check;
-    bool lower;        /* store lower-case */
+    bool lower; /* store lower-case */
 };
-
 
 static const char *const unknown_sender_choices[] = { "accept", "reject", NULL };
 static const char *const auto_reply_choices[] = { "record", "ignore", NULL };
@@ -64,66 +66,70 @@ static const char *const verify_sender_choices[] = { "none", "aligned", "authent
 static const struct key_def keys[] = {
     { "milter", "socket", KIND_STRING, CFG(socket), 0, "inet:8894@127.0.0.1", 0, 0, NULL,
       config_check_socket, false },
-    { "milter", "database", KIND_STRING, CFG(database), 0, NULL, 0, 0, NULL,
-      config_check_database, false },
+    { "milter", "database", KIND_STRING, CFG(database), 0, NULL, 0, 0, NULL, config_check_database,
+      false },
     { "milter", "support_addresses", KIND_LIST, CFG(support_addresses), 0, NULL, 0, 0, NULL,
       config_check_address, true },
     { "milter", "ticket_prefix", KIND_STRING, CFG(ticket_prefix), 0, "TKT", 0, 0, NULL,
       config_check_prefix, false },
     { "milter", "recipient_delimiter", KIND_STRING, CFG(recipient_delimiter), 0, "+", 0, 0, NULL,
       config_check_delimiter, false },
-    { "milter", "max_message_size", KIND_UINT, CFG(max_message_size), sizeof(guint64),
-      "26214400", 1024, 1073741824, NULL, NULL, false },
+    { "milter", "max_message_size", KIND_UINT, CFG(max_message_size), sizeof(guint64), "26214400",
+      1024, 1073741824, NULL, NULL, false },
     { "milter", "unknown_senders", KIND_ENUM, CFG(unknown_senders), 0, "accept", 0, 0,
       unknown_sender_choices, NULL, false },
-    { "milter", "busy_timeout", KIND_UINT, CFG(busy_timeout), sizeof(guint), "2000", 0, 60000,
-      NULL, NULL, false },
-    { "milter", "hostname", KIND_STRING, CFG(hostname), 0, NULL, 0, 0, NULL, config_check_token, false },
-    { "milter", "secret_file", KIND_STRING, CFG(secret_file), 0, NULL, 0, 0, NULL, config_check_path,
+    { "milter", "busy_timeout", KIND_UINT, CFG(busy_timeout), sizeof(guint), "2000", 0, 60000, NULL,
+      NULL, false },
+    { "milter", "hostname", KIND_STRING, CFG(hostname), 0, NULL, 0, 0, NULL, config_check_token,
       false },
+    { "milter", "secret_file", KIND_STRING, CFG(secret_file), 0, NULL, 0, 0, NULL,
+      config_check_path, false },
     { "milter", "max_mime_depth", KIND_UINT, CFG(max_mime_depth), sizeof(guint), "50", 1, 1000,
       NULL, NULL, false },
     { "milter", "max_mime_parts", KIND_UINT, CFG(max_mime_parts), sizeof(guint), "500", 1, 100000,
       NULL, NULL, false },
-    { "milter", "max_headers", KIND_UINT, CFG(max_headers), sizeof(guint), "1000", 10, 100000,
-      NULL, NULL, false },
+    { "milter", "max_headers", KIND_UINT, CFG(max_headers), sizeof(guint), "1000", 10, 100000, NULL,
+      NULL, false },
     { "milter", "reopen_days", KIND_UINT, CFG(reopen_days), sizeof(guint), "14", 0, 3650, NULL,
       NULL, false },
-    { "milter", "auto_replies", KIND_ENUM, CFG(auto_replies), 0, "record", 0, 0,
-      auto_reply_choices, NULL, false },
+    { "milter", "auto_replies", KIND_ENUM, CFG(auto_replies), 0, "record", 0, 0, auto_reply_choices,
+      NULL, false },
     { "milter", "verify_senders", KIND_ENUM, CFG(verify_senders), 0, "aligned", 0, 0,
       verify_sender_choices, NULL, false },
     { "milter", "user", KIND_STRING, CFG(user), 0, NULL, 0, 0, NULL, config_check_token, false },
-    { "milter", "socket_owner", KIND_STRING, CFG(socket_owner), 0, NULL, 0, 0, NULL, config_check_owner,
-      false },
+    { "milter", "socket_owner", KIND_STRING, CFG(socket_owner), 0, NULL, 0, 0, NULL,
+      config_check_owner, false },
     { "milter", "socket_mode", KIND_STRING, CFG(socket_mode_text), 0, "0660", 0, 0, NULL,
       config_check_mode, false },
-    { "milter", "pid_file", KIND_STRING, CFG(pid_file), 0, NULL, 0, 0, NULL, config_check_path, false },
-    { "milter", "metrics_file", KIND_STRING, CFG(metrics_file), 0, NULL, 0, 0, NULL, config_check_path,
+    { "milter", "pid_file", KIND_STRING, CFG(pid_file), 0, NULL, 0, 0, NULL, config_check_path,
       false },
-    { "milter", "metrics_interval", KIND_UINT, CFG(metrics_interval), sizeof(guint), "15", 1,
-      3600, NULL, NULL, false },
+    { "milter", "metrics_file", KIND_STRING, CFG(metrics_file), 0, NULL, 0, 0, NULL,
+      config_check_path, false },
+    { "milter", "metrics_interval", KIND_UINT, CFG(metrics_interval), sizeof(guint), "15", 1, 3600,
+      NULL, NULL, false },
     /* What all messages in flight may keep at once; at least max_message_size
      * (config_read() checks), so that the largest message fits an idle
      * daemon.  Unset, it is BUFFERED_DEFAULT_FACTOR times max_message_size. */
     { "milter", "max_buffered_bytes", KIND_UINT, CFG(max_buffered_bytes), sizeof(guint64), NULL,
       1024, 68719476736, NULL, NULL, false },
-    { "staff", "addresses", KIND_LIST, CFG(staff_addresses), 0, NULL, 0, 0, NULL, config_check_address,
-      true },
+    { "staff", "addresses", KIND_LIST, CFG(staff_addresses), 0, NULL, 0, 0, NULL,
+      config_check_address, true },
     { "staff", "domains", KIND_LIST, CFG(staff_domains), 0, NULL, 0, 0, NULL, config_check_domain,
       true },
-    { "staff", "trusted_networks", KIND_LIST, CFG(trusted_networks), 0, NULL, 0, 0, NULL, config_check_network, false },
-    { "staff", "logins", KIND_LIST, CFG(staff_logins), 0, NULL, 0, 0, NULL, config_check_login, true },
-    { "staff", "authserv_ids", KIND_LIST, CFG(authserv_ids), 0, NULL, 0, 0, NULL, config_check_token,
+    { "staff", "trusted_networks", KIND_LIST, CFG(trusted_networks), 0, NULL, 0, 0, NULL,
+      config_check_network, false },
+    { "staff", "logins", KIND_LIST, CFG(staff_logins), 0, NULL, 0, 0, NULL, config_check_login,
       true },
-    { "staff", "timezone", KIND_STRING, CFG(staff_timezone), 0, "UTC", 0, 0, NULL, config_check_timezone,
-      false },
+    { "staff", "authserv_ids", KIND_LIST, CFG(authserv_ids), 0, NULL, 0, 0, NULL,
+      config_check_token, true },
+    { "staff", "timezone", KIND_STRING, CFG(staff_timezone), 0, "UTC", 0, 0, NULL,
+      config_check_timezone, false },
     /* Empty: no Authentication-Results header is believed until the admin
      * names the hosts of the verifiers that write them. */
     { "staff", "authserv_networks", KIND_LIST, CFG(authserv_networks), 0, NULL, 0, 0, NULL,
       config_check_network, false },
-    { "outbound", "smtp_url", KIND_STRING, CFG(smtp_url), 0, "smtp://127.0.0.1:10025", 0, 0,
-      NULL, config_check_smtp_url, false },
+    { "outbound", "smtp_url", KIND_STRING, CFG(smtp_url), 0, "smtp://127.0.0.1:10025", 0, 0, NULL,
+      config_check_smtp_url, false },
     { "outbound", "from", KIND_STRING, CFG(from), 0, NULL, 0, 0, NULL, config_check_from, false },
     { "outbound", "webhook_url", KIND_STRING, CFG(webhook_url), 0, NULL, 0, 0, NULL,
       config_check_http_url, false },
@@ -132,34 +138,34 @@ static const struct key_def keys[] = {
     { "outbound", "ack_limit", KIND_UINT, CFG(ack_limit), sizeof(guint), "5", 0, 1000, NULL, NULL,
       false },
     { "outbound", "ack_followup", KIND_BOOL, CFG(ack_followup), 0, "no", 0, 0, NULL, NULL, false },
-    { "outbound", "language", KIND_STRING, CFG(language), 0, "en", 0, 0, NULL, config_check_language,
-      true },
+    { "outbound", "language", KIND_STRING, CFG(language), 0, "en", 0, 0, NULL,
+      config_check_language, true },
     { "outbound", "template_dir", KIND_STRING, CFG(template_dir), 0, DATADIR "/templates", 0, 0,
       NULL, config_check_path, false },
-    { "outbound", "retry_base", KIND_UINT, CFG(retry_base), sizeof(guint), "5", 1, 3600, NULL,
-      NULL, false },
+    { "outbound", "retry_base", KIND_UINT, CFG(retry_base), sizeof(guint), "5", 1, 3600, NULL, NULL,
+      false },
     { "outbound", "retry_max", KIND_UINT, CFG(retry_max), sizeof(guint), "300", 1, 86400, NULL,
       NULL, false },
     { "outbound", "give_up", KIND_UINT, CFG(give_up), sizeof(guint), "172800", 60, 2592000, NULL,
       NULL, false },
     { "outbound", "lease", KIND_UINT, CFG(lease), sizeof(guint), "300", 5, 86400, NULL, NULL,
       false },
-    { "customer", "domains", KIND_LIST, CUS(domains), 0, NULL, 0, 0, NULL, config_check_domain, true },
+    { "customer", "domains", KIND_LIST, CUS(domains), 0, NULL, 0, 0, NULL, config_check_domain,
+      true },
     { "customer", "contacts", KIND_LIST, CUS(contacts), 0, NULL, 0, 0, NULL, config_check_address,
       true },
     { "customer", "plan", KIND_STRING, CUS(plan), 0, "standard", 0, 0, NULL, config_check_token,
       false },
-    { "customer", "timezone", KIND_STRING, CUS(timezone), 0, "UTC", 0, 0, NULL, config_check_timezone,
-      false },
-    { "customer", "language", KIND_STRING, CUS(language), 0, "en", 0, 0, NULL, config_check_language,
-      true },
-    { "severity", "aliases", KIND_STRING, CFG(severity_aliases), 0, NULL, 0, 0, NULL, NULL,
-      false },
+    { "customer", "timezone", KIND_STRING, CUS(timezone), 0, "UTC", 0, 0, NULL,
+      config_check_timezone, false },
+    { "customer", "language", KIND_STRING, CUS(language), 0, "en", 0, 0, NULL,
+      config_check_language, true },
+    { "severity", "aliases", KIND_STRING, CFG(severity_aliases), 0, NULL, 0, 0, NULL, NULL, false },
     { "severity", "keywords", KIND_STRING, CFG(severity_keywords), 0, NULL, 0, 0, NULL, NULL,
       false },
     { "severity", "matrix", KIND_STRING, CFG(severity_matrix), 0, NULL, 0, 0, NULL, NULL, false },
-    { "severity", "keywords_nl", KIND_STRING, CFG(severity_keywords_nl), 0, NULL, 0, 0, NULL,
-      NULL, false },
+    { "severity", "keywords_nl", KIND_STRING, CFG(severity_keywords_nl), 0, NULL, 0, 0, NULL, NULL,
+      false },
     { "severity", "negations", KIND_STRING, CFG(severity_negations), 0, NULL, 0, 0, NULL, NULL,
       false },
     { "severity", "negations_nl", KIND_STRING, CFG(severity_negations_nl), 0, NULL, 0, 0, NULL,
@@ -185,16 +191,16 @@ static const struct key_def keys[] = {
 };
 
 /* Every [plan:NAME] key is checked by the plan module itself. */
-static const struct key_def plan_key = { "plan", "", KIND_PLAN, 0, 0, NULL, 0, 0, NULL, NULL,
-                                         false };
-
+static const struct key_def plan_key = {
+    "plan", "", KIND_PLAN, 0, 0, NULL, 0, 0, NULL, NULL, false
+};
 
 /* ---- the line scan ---- */
 
 struct scan {
     const char *path;
-    GHashTable *lines;  /* "group\nkey" or "group" -> line number */
-    GPtrArray *groups;  /* group names in file order */
+    GHashTable *lines; /* "group\nkey" or "group" -> line number */
+    GPtrArray *groups; /* group names in file order */
 };
 
 static void
@@ -295,7 +301,8 @@ scan_text(struct scan *s, const char *text, GError **error)
         eq = strchr(line, '=');
         if (eq == NULL || eq == line) {
             g_set_error(error, CONFIG_ERROR, CONFIG_ERROR_SYNTAX,
-                        "%s:%u: expected \"key = value\", a [group] or a comment starting with #, got \"%s\"",
+                        "%s:%u: expected \"key = value\", a [group] or a comment starting with #, "
+                        "got \"%s\"",
                         s->path, lineno, line);
             return false;
         }
@@ -432,9 +439,9 @@ read_key(GKeyFile *kf, const struct scan *s, const char *group, const struct key
     case KIND_UINT: {
         guint64 n = 0;
         if (!g_ascii_string_to_unsigned(value, 10, def->min, def->max, &n, NULL)) {
-            g_autofree char *why = g_strdup_printf(
-                "must be a whole number from %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT,
-                def->min, def->max);
+            g_autofree char *why = g_strdup_printf("must be a whole number from %" G_GUINT64_FORMAT
+                                                   " to %" G_GUINT64_FORMAT,
+                                                   def->min, def->max);
             set_value_error(error, s, group, def->key, value, why);
             return false;
         }
@@ -513,9 +520,8 @@ check_overlaps(const struct config *cfg, const struct scan *s, GError **error)
                 if (other != NULL && other != c) {
                     g_autofree char *group = g_strconcat(CONFIG_CUSTOMER_PREFIX, c->name, NULL);
                     g_set_error(error, CONFIG_ERROR, CONFIG_ERROR_VALUE,
-                                "%s:%u: [%s] %s: \"%s\" belongs to [customer:%s] already",
-                                s->path, scan_line(s, group, names[l]), group, names[l], *p,
-                                other->name);
+                                "%s:%u: [%s] %s: \"%s\" belongs to [customer:%s] already", s->path,
+                                scan_line(s, group, names[l]), group, names[l], *p, other->name);
                     return false;
                 }
                 g_hash_table_insert(owner, *p, (gpointer)c);
@@ -601,14 +607,13 @@ read_plans(struct config *cfg, GKeyFile *kf, const struct scan *s, GError **erro
             g_autofree char *why = NULL;
             if (value == NULL)
                 continue;
-            why = strcmp(*key, "holiday_file") == 0
-                      ? ical_plan_holiday_files(p, g_strstrip(value))
-                      : plan_set(p, *key, g_strstrip(value));
+            why = strcmp(*key, "holiday_file") == 0 ? ical_plan_holiday_files(p, g_strstrip(value))
+                                                    : plan_set(p, *key, g_strstrip(value));
             if (why == NULL)
                 continue;
             g_autofree char *at = where(s, group, *key);
-            g_set_error(error, CONFIG_ERROR, CONFIG_ERROR_VALUE, "%s: [%s] %s: %s", at, group,
-                        *key, why);
+            g_set_error(error, CONFIG_ERROR, CONFIG_ERROR_VALUE, "%s: [%s] %s: %s", at, group, *key,
+                        why);
             return false;
         }
     }
@@ -753,8 +758,8 @@ read_customers(struct config *cfg, GKeyFile *kf, const struct scan *s, GError **
         }
         if (c->domains[0] == NULL && c->contacts[0] == NULL) {
             g_set_error(error, CONFIG_ERROR, CONFIG_ERROR_MISSING,
-                        "%s:%u: [%s]: needs domains or contacts, or no mail can be its",
-                        s->path, scan_line(s, group, NULL), group);
+                        "%s:%u: [%s]: needs domains or contacts, or no mail can be its", s->path,
+                        scan_line(s, group, NULL), group);
             return false;
         }
     }
@@ -769,9 +774,9 @@ config_read(struct config *cfg, GKeyFile *kf, const struct scan *s, GError **err
     if (!read_group(kf, s, "milter", cfg, error) || !read_group(kf, s, "staff", cfg, error) ||
         !read_group(kf, s, "outbound", cfg, error) || !settle_milter(cfg, s, error))
         return false;
-    if (!read_group(kf, s, "severity", cfg, error) || !read_group(kf, s, "escalation", cfg, error) ||
-        !read_rules(cfg, s, error) || !read_plans(cfg, kf, s, error) ||
-        !read_customers(cfg, kf, s, error))
+    if (!read_group(kf, s, "severity", cfg, error) ||
+        !read_group(kf, s, "escalation", cfg, error) || !read_rules(cfg, s, error) ||
+        !read_plans(cfg, kf, s, error) || !read_customers(cfg, kf, s, error))
         return false;
     fill_policy(cfg);
     /* Templates are part of the config: a broken one must stop a start or

@@ -26,12 +26,12 @@
 GQuark config_error_quark(void);
 
 enum config_error_code {
-    CONFIG_ERROR_IO,      /* cannot read the file */
-    CONFIG_ERROR_SYNTAX,  /* a line that is not a group, key = value or comment */
-    CONFIG_ERROR_UNKNOWN, /* unknown group or key (usually a typo) */
-    CONFIG_ERROR_VALUE,   /* a key whose value is out of range or malformed */
-    CONFIG_ERROR_MISSING, /* a required key is absent */
-    CONFIG_ERROR_TEMPLATE,/* a template is missing or does not compile */
+    CONFIG_ERROR_IO,       /* cannot read the file */
+    CONFIG_ERROR_SYNTAX,   /* a line that is not a group, key = value or comment */
+    CONFIG_ERROR_UNKNOWN,  /* unknown group or key (usually a typo) */
+    CONFIG_ERROR_VALUE,    /* a key whose value is out of range or malformed */
+    CONFIG_ERROR_MISSING,  /* a required key is absent */
+    CONFIG_ERROR_TEMPLATE, /* a template is missing or does not compile */
 };
 
 /* The groups of customers are [customer:NAME]. */
@@ -42,30 +42,30 @@ struct config {
     char *path;
 
     /* [milter] */
-    char *socket;                /* libmilter connection spec */
-    char *database;              /* SQLite file */
-    char **support_addresses;    /* lower-case, at least one */
-    char *ticket_prefix;         /* "TKT" */
-    char *recipient_delimiter;   /* Postfix's recipient_delimiter: "+" by default */
-    guint64 max_message_size;    /* bytes */
-    guint64 max_buffered_bytes;  /* bytes all messages in flight keep, >= max_message_size */
+    char *socket;               /* libmilter connection spec */
+    char *database;             /* SQLite file */
+    char **support_addresses;   /* lower-case, at least one */
+    char *ticket_prefix;        /* "TKT" */
+    char *recipient_delimiter;  /* Postfix's recipient_delimiter: "+" by default */
+    guint64 max_message_size;   /* bytes */
+    guint64 max_buffered_bytes; /* bytes all messages in flight keep, >= max_message_size */
     enum unknown_senders unknown_senders;
-    guint busy_timeout;          /* ms SQLite waits for a lock before we answer 451 */
-    char *hostname;              /* used in generated Message-IDs and log lines */
-    char *secret_file;           /* the signing secret, a file of its own (0600) */
-    guint max_mime_depth;        /* nesting beyond this is recorded, not parsed */
-    guint max_mime_parts;        /* parts beyond this are recorded, not parsed */
-    guint max_headers;           /* header fields beyond this are not parsed */
-    guint reopen_days;           /* a reply this soon after resolution reopens the ticket */
+    guint busy_timeout;   /* ms SQLite waits for a lock before we answer 451 */
+    char *hostname;       /* used in generated Message-IDs and log lines */
+    char *secret_file;    /* the signing secret, a file of its own (0600) */
+    guint max_mime_depth; /* nesting beyond this is recorded, not parsed */
+    guint max_mime_parts; /* parts beyond this are recorded, not parsed */
+    guint max_headers;    /* header fields beyond this are not parsed */
+    guint reopen_days;    /* a reply this soon after resolution reopens the ticket */
     enum auto_replies auto_replies;
     enum verify_senders verify_senders;
-    char *user;                  /* started as root: drop to this user after binding; NULL: stay */
-    char *socket_owner;          /* unix: socket owner[:group]; NULL: the daemon's */
-    guint socket_mode;           /* unix: socket permission bits */
-    char *socket_mode_text;      /* as written */
-    char *pid_file;              /* NULL: none */
-    char *metrics_file;          /* Prometheus textfile; NULL: none */
-    guint metrics_interval;      /* seconds between two writes of it */
+    char *user;             /* started as root: drop to this user after binding; NULL: stay */
+    char *socket_owner;     /* unix: socket owner[:group]; NULL: the daemon's */
+    guint socket_mode;      /* unix: socket permission bits */
+    char *socket_mode_text; /* as written */
+    char *pid_file;         /* NULL: none */
+    char *metrics_file;     /* Prometheus textfile; NULL: none */
+    guint metrics_interval; /* seconds between two writes of it */
 
     /* [staff] */
     char **staff_addresses;
@@ -73,35 +73,35 @@ struct config {
     GPtrArray *trusted_networks; /* GInetAddressMask* */
     char **authserv_ids;
     GPtrArray *authserv_networks; /* GInetAddressMask*: hosts whose Authentication-Results count */
-    char **staff_logins;         /* "login:address": SMTP AUTH names that are not the address */
-    char *staff_timezone;        /* the support desk's zone: the days and months of reports */
+    char **staff_logins;          /* "login:address": SMTP AUTH names that are not the address */
+    char *staff_timezone;         /* the support desk's zone: the days and months of reports */
 
     /* [outbound] */
     char *smtp_url;
     char *from;
-    char *webhook_url;           /* NULL when unset */
-    guint ack_limit;             /* acknowledgements per recipient per hour */
-    guint not_contact_limit;     /* not-contact replies per hour, all senders together */
-    bool ack_followup;           /* acknowledge follow-ups too */
-    char *language;              /* default language of mail we send */
-    char *template_dir;          /* DIR/LANG/NAME.txt */
-    guint retry_base;            /* seconds before the first retry; doubles each time */
-    guint retry_max;             /* longest wait between two attempts, seconds */
-    guint give_up;               /* seconds after which a delivery counts as failed */
-    guint lease;                 /* seconds a daemon holds the outbox rows it claimed */
+    char *webhook_url;       /* NULL when unset */
+    guint ack_limit;         /* acknowledgements per recipient per hour */
+    guint not_contact_limit; /* not-contact replies per hour, all senders together */
+    bool ack_followup;       /* acknowledge follow-ups too */
+    char *language;          /* default language of mail we send */
+    char *template_dir;      /* DIR/LANG/NAME.txt */
+    guint retry_base;        /* seconds before the first retry; doubles each time */
+    guint retry_max;         /* longest wait between two attempts, seconds */
+    guint give_up;           /* seconds after which a delivery counts as failed */
+    guint lease;             /* seconds a daemon holds the outbox rows it claimed */
     struct template_set *templates;
 
-    GPtrArray *customers;        /* struct customer*, in file order */
+    GPtrArray *customers; /* struct customer*, in file order */
 
     /* [plan:NAME], the presets first */
-    GPtrArray *plans;            /* struct plan* */
+    GPtrArray *plans; /* struct plan* */
     /* [severity] */
     struct severity_rules *severity;
-    char *severity_aliases, *severity_keywords, *severity_matrix; /* as written */
+    char *severity_aliases, *severity_keywords, *severity_matrix;            /* as written */
     char *severity_keywords_nl, *severity_negations, *severity_negations_nl; /* as written */
-    guint severity_keyword_max;  /* the most severe a keyword alone makes a message, 1..4 */
+    guint severity_keyword_max; /* the most severe a keyword alone makes a message, 1..4 */
     /* [escalation] */
-    char **stage_contacts[4];    /* [1..3]: who is told when a ticket enters the stage */
+    char **stage_contacts[4]; /* [1..3]: who is told when a ticket enters the stage */
     struct ladder ladder;
     char *sev1_next_after, *sev2_next_after; /* as written */
 
@@ -143,6 +143,5 @@ bool config_is_trusted_client(const struct config *cfg, const char *addr);
 /* Whether ADDR is in [staff] authserv_networks: the hosts that verify DKIM
  * and DMARC for us and hand the mail on with their Authentication-Results. */
 bool config_is_authserv_client(const struct config *cfg, const char *addr);
-
 
 #endif

@@ -21,7 +21,10 @@
 
 #include "config/ical.h"
 
+/* The quark's name is the first argument as written. */
+/* clang-format off */
 G_DEFINE_QUARK(ical-error-quark, ical_error)
+/* clang-format on */
 
 /* How the times of one property become seconds. */
 struct zone {
@@ -72,8 +75,7 @@ valid_time(struct icaltimetype t)
                          t.second >= 0 && t.second <= 60);
 }
 
-static bool
-fail(GError **error, const struct reader *r, const char *event, const char *fmt, ...)
+static bool fail(GError **error, const struct reader *r, const char *event, const char *fmt, ...)
     G_GNUC_PRINTF(4, 5);
 
 static bool
@@ -120,8 +122,7 @@ zone_of(const struct reader *r, const char *event, icalproperty *prop, struct ic
         z->gz = g_time_zone_new_identifier(tzid);
     if (z->iz == NULL && z->gz == NULL)
         return fail(error, r, event,
-                    "TZID=%s is no time zone we know and the file has no VTIMEZONE for it",
-                    tzid);
+                    "TZID=%s is no time zone we know and the file has no VTIMEZONE for it", tzid);
     return true;
 }
 
@@ -172,8 +173,7 @@ prop_time(const struct reader *r, const char *event, icalproperty *prop, icalcom
 }
 
 static bool
-is_excluded(const struct reader *r, const struct event *e, const char *key,
-            struct icaltimetype t)
+is_excluded(const struct reader *r, const struct event *e, const char *key, struct icaltimetype t)
 {
     g_autofree char *date_key = g_strdup_printf("D:%04d-%02d-%02d", t.year, t.month, t.day);
     g_autofree char *uid_key = NULL;

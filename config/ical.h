@@ -45,8 +45,7 @@ GQuark ical_error_quark(void);
 /* Adds the holidays and closures of the iCalendar file PATH in the years
  * FIRST..LAST to C.  Fails, leaving C unchanged, with a sentence that
  * names PATH and what is wrong with it. */
-bool ical_read_holidays(struct calendar *c, const char *path, int first, int last,
-                        GError **error);
+bool ical_read_holidays(struct calendar *c, const char *path, int first, int last, GError **error);
 
 /* The holiday_file value VALUE (files separated by ';') read into plan P
  * for the years ICAL_FIRST_YEAR..ICAL_LAST_YEAR.  Returns NULL, or what is

@@ -23,8 +23,8 @@
 /* Adds to OUT "line N: [GROUP] KEY: " (without the line when the file does
  * not set KEY) and the sentence. */
 static void G_GNUC_PRINTF(5, 6)
-add_warning(GPtrArray *out, const struct config *cfg, const char *group, const char *key,
-            const char *fmt, ...)
+    add_warning(GPtrArray *out, const struct config *cfg, const char *group, const char *key,
+                const char *fmt, ...)
 {
     g_autofree char *id = g_strconcat(group, "\n", key, NULL);
     guint line = cfg->lines != NULL ? GPOINTER_TO_UINT(g_hash_table_lookup(cfg->lines, id)) : 0;
@@ -77,8 +77,8 @@ warn_networks(GPtrArray *out, const struct config *cfg, const char *key, GPtrArr
 
         if (covers_loopback(mask))
             add_warning(out, cfg, "staff", key,
-                        "%s covers loopback: any process on this host that can submit mail %s",
-                        net, who);
+                        "%s covers loopback: any process on this host that can submit mail %s", net,
+                        who);
         if (is_wide(mask))
             add_warning(out, cfg, "staff", key,
                         "%s is wider than /%d (IPv4) or /%d (IPv6): every host in it %s", net,
@@ -226,4 +226,3 @@ config_warnings(const struct config *cfg)
                     cfg->socket);
     return out;
 }
-

@@ -65,8 +65,7 @@ main(int argc, char **argv)
         files++;
         printf("TIME %.3f %" G_GSIZE_FORMAT " %s\n", best, len, argv[i]);
     }
-    printf("TOTAL %d %" G_GUINT64_FORMAT " %.6f\n", files, total_bytes,
-           total_ms / 1000.0 / repeat);
+    printf("TOTAL %d %" G_GUINT64_FORMAT " %.6f\n", files, total_bytes, total_ms / 1000.0 / repeat);
     g_mime_shutdown();
     return 0;
 }

@@ -51,9 +51,9 @@
 #include "milter/milter.h"
 #include "milter/session.h"
 #include "milter/stats.h"
-#include "router/commands.h"
 #include "parser/auth.h"
 #include "parser/mail.h"
+#include "router/commands.h"
 #include "router/router.h"
 #include "util/log.h"
 
@@ -70,7 +70,7 @@ const struct keys *milter_keys; /* of the start: a reload keeps them */
 struct dispatcher *milter_dispatcher;
 struct scheduler *milter_scheduler;
 gint milter_in_commit;
-bool milter_stopping;    /* under milter_lock: no new commit may start */
+bool milter_stopping; /* under milter_lock: no new commit may start */
 
 void
 milter_setup(struct config *cfg, struct store_writer *writer, struct dispatcher *dispatcher,
@@ -308,9 +308,8 @@ set_reply(SMFICTX *ctx, const char *code, const char *xcode, const char *text)
 }
 
 static sfsistat
-mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
-               unsigned long f3, unsigned long *pf0, unsigned long *pf1, unsigned long *pf2,
-               unsigned long *pf3)
+mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2, unsigned long f3,
+               unsigned long *pf0, unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
     const unsigned long actions = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY | SMFIF_DELRCPT;
     /* Steps we never look at; skipping them saves a round trip each. */
@@ -478,8 +477,8 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
         return SMFIS_TEMPFAIL;
     msg = conn->msg;
     if (msg->rcpts->len >= MILTER_MAX_RECIPIENTS) {
-        log_info("%s: tempfail: RCPT %s: more than %d recipients from=<%s>", queue_id(ctx),
-                 argv[0], MILTER_MAX_RECIPIENTS, msg->envelope_from);
+        log_info("%s: tempfail: RCPT %s: more than %d recipients from=<%s>", queue_id(ctx), argv[0],
+                 MILTER_MAX_RECIPIENTS, msg->envelope_from);
         set_reply(ctx, "452", "4.5.3", "Too many recipients");
         return SMFIS_TEMPFAIL;
     }
@@ -493,30 +492,28 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
     /* Addresses are UTF-8 from here on (RFC 6531); anything else is
      * no address we can answer or store. */
     if (!g_utf8_validate(msg->envelope_from, -1, NULL))
-        return refuse_rcpt(ctx, msg, rcpt, "553", "5.6.7",
-                           "The sender address is not valid UTF-8", "bad-sender-address",
-                           "sender address is not UTF-8");
+        return refuse_rcpt(ctx, msg, rcpt, "553", "5.6.7", "The sender address is not valid UTF-8",
+                           "bad-sender-address", "sender address is not UTF-8");
     if (msg->announced_size > cfg->max_message_size) {
         /* RFC 1870: refused for this recipient, the others may have it;
          * but staff mail meant for support is refused whole at its end
          * (too_big()), so the message is read on as far as its From. */
         msg->support_too_big = true;
-        g_autofree char *why = g_strdup_printf("message too big size=%" G_GUINT64_FORMAT
-                                               " limit=%" G_GUINT64_FORMAT,
-                                               msg->announced_size, cfg->max_message_size);
+        g_autofree char *why =
+            g_strdup_printf("message too big size=%" G_GUINT64_FORMAT " limit=%" G_GUINT64_FORMAT,
+                            msg->announced_size, cfg->max_message_size);
         return refuse_rcpt(ctx, msg, rcpt, "552", "5.3.4", "Message too big for the support system",
                            "too-big", why);
     }
     /* A ticket address is not something to guess at: a tag that does not
      * verify is refused for this recipient only. */
-    enum router_address_tag reply = router_address_ticket(
-        milter_keys, cfg->ticket_prefix, cfg->recipient_delimiter, rcpt, &ticket);
+    enum router_address_tag reply = router_address_ticket(milter_keys, cfg->ticket_prefix,
+                                                          cfg->recipient_delimiter, rcpt, &ticket);
     if (reply == ADDRESS_VALID) {
         msg->address_ticket = ticket;
     } else if (reply == ADDRESS_UNTAGGED) {
-        enum router_address_tag bounce =
-            router_return_path_ticket(milter_keys, cfg->ticket_prefix, cfg->recipient_delimiter,
-                                      rcpt, &ticket);
+        enum router_address_tag bounce = router_return_path_ticket(
+            milter_keys, cfg->ticket_prefix, cfg->recipient_delimiter, rcpt, &ticket);
         if (bounce == ADDRESS_VALID)
             msg->return_path_ticket = ticket;
         reply = bounce;
@@ -587,8 +584,8 @@ mlfi_data(SMFICTX *ctx)
     if (!msg->is_support) {
         /* A staff reply that goes straight to the customer is seen on its
          * way out; only a client staff could use is worth reading on. */
-        bool is_trusted = msg->auth_login != NULL ||
-                          config_is_trusted_client(msg->cfg, conn->client_addr);
+        bool is_trusted =
+            msg->auth_login != NULL || config_is_trusted_client(msg->cfg, conn->client_addr);
         if (!is_trusted && !msg->support_too_big)
             return SMFIS_ACCEPT;
         msg->is_outbound = is_trusted;

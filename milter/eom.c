@@ -241,8 +241,7 @@ plan_removal(const struct msg_ctx *msg, const GPtrArray *names, GString *removed
  * gave us (the canonical form is ours, not a recipient it knows); false
  * when the MTA would not, which leaves that recipient in place. */
 static bool
-remove_recipients(SMFICTX *ctx, const struct msg_ctx *msg, const GPtrArray *names,
-                  const char *qid)
+remove_recipients(SMFICTX *ctx, const struct msg_ctx *msg, const GPtrArray *names, const char *qid)
 {
     for (guint i = 0; i < msg->rcpts->len; i++) {
         const struct rcpt *r = g_ptr_array_index(msg->rcpts, i);
@@ -293,8 +292,8 @@ accepted(SMFICTX *ctx, const struct msg_ctx *msg, const struct mail *mail,
         strip_commands(ctx, msg, mail, qid);
     if (d->is_security)
         log_warning("%s: security: untrusted-staff ticket=%s from=<%s> client=%s", qid,
-                    job->tag != NULL ? job->tag : "-",
-                    d->requester != NULL ? d->requester : "", client);
+                    job->tag != NULL ? job->tag : "-", d->requester != NULL ? d->requester : "",
+                    client);
     log_info("%s: ticket=%s action=%s customer=%s from=<%s> message-id=<%s> size=%u ack=%s%s%s%s",
              qid, job->tag != NULL ? job->tag : "-", action_name(d->action),
              d->customer != NULL ? d->customer->name : "unknown",
@@ -307,8 +306,8 @@ accepted(SMFICTX *ctx, const struct msg_ctx *msg, const struct mail *mail,
          * would bounce it for want of one); discarding is, and the message
          * is on the ticket already. */
         log_info("%s: discard: no recipient is left once %s are removed; the message is recorded"
-                 " on ticket %s and goes to nobody", qid, removed->str,
-                 job->tag != NULL ? job->tag : "-");
+                 " on ticket %s and goes to nobody",
+                 qid, removed->str, job->tag != NULL ? job->tag : "-");
         return SMFIS_DISCARD;
     }
     return SMFIS_CONTINUE;
@@ -328,8 +327,9 @@ refused_for_support(SMFICTX *ctx, const struct msg_ctx *msg, const struct mail *
         return SMFIS_TEMPFAIL;
     stats_count(STAT_ACCEPT, "refused-sender");
     log_info("%s: pass: %s, no ticket; delivered to the other recipients from=<%s>"
-             " message-id=<%s> removed=%s", qid, d->reason, msg->envelope_from,
-             mail->message_id != NULL ? mail->message_id : "", removed->str);
+             " message-id=<%s> removed=%s",
+             qid, d->reason, msg->envelope_from, mail->message_id != NULL ? mail->message_id : "",
+             removed->str);
     return SMFIS_CONTINUE;
 }
 
@@ -392,8 +392,8 @@ too_big(SMFICTX *ctx, const struct msg_ctx *msg, const char *qid)
                   " command lines would reach the customer; please send the attachment"
                   " separately");
         log_info("%s: reject: staff mail too big for a ticket size=%" G_GUINT64_FORMAT
-                 " limit=%" G_GUINT64_FORMAT " from=<%s> header-from=<%s>%s", qid,
-                 MAX(msg->size, msg->announced_size), msg->cfg->max_message_size,
+                 " limit=%" G_GUINT64_FORMAT " from=<%s> header-from=<%s>%s",
+                 qid, MAX(msg->size, msg->announced_size), msg->cfg->max_message_size,
                  msg->envelope_from, from, msg->is_support ? "" : " outbound=yes");
         stats_count(STAT_REJECT, "staff-too-big");
         return SMFIS_REJECT;
@@ -406,14 +406,16 @@ too_big(SMFICTX *ctx, const struct msg_ctx *msg, const char *qid)
         drop_ticket_ids(ctx, msg);
         log_info("%s: pass: message too big for a ticket limit=%" G_GUINT64_FORMAT
                  " size=%" G_GUINT64_FORMAT " from=<%s>, delivered untouched to every"
-                 " recipient%s", qid, msg->cfg->max_message_size, msg->size, msg->envelope_from,
+                 " recipient%s",
+                 qid, msg->cfg->max_message_size, msg->size, msg->envelope_from,
                  msg->ticket_headers > 0 ? " but for the X-Ticket-ID the sender wrote" : "");
         stats_count(STAT_ACCEPT, "too-big");
         return SMFIS_CONTINUE;
     }
     set_reply(ctx, "552", "5.3.4", "Message too big for the support system");
     log_info("%s: reject: message too big size=%" G_GUINT64_FORMAT " limit=%" G_GUINT64_FORMAT
-             " from=<%s>", qid, msg->size, msg->cfg->max_message_size, msg->envelope_from);
+             " from=<%s>",
+             qid, msg->size, msg->cfg->max_message_size, msg->envelope_from);
     stats_count(STAT_REJECT, "too-big");
     return SMFIS_REJECT;
 }
@@ -431,8 +433,7 @@ parse_and_record(SMFICTX *ctx, const struct conn_ctx *conn, const struct msg_ctx
     sfsistat rc;
 
     struct parser_limits limits = parse_limits(msg->cfg);
-    mail = parser_mail_parse_limited((const char *)msg->raw->data, msg->raw->len, &limits,
-                                     &error);
+    mail = parser_mail_parse_limited((const char *)msg->raw->data, msg->raw->len, &limits, &error);
     if (mail == NULL) {
         if (msg->is_outbound || msg->other_recipients) {
             if (msg->is_support)

@@ -129,8 +129,7 @@ find_bounce_ticket(struct store *st, const struct ingest_job *job, struct router
  * weigh: to the requester's mailbox, and, for a sender who is no contact
  * (the only one a not-contact reply can be for), to strangers at all. */
 static bool
-count_acks(struct store *st, const struct ingest_job *job, struct router_view *view,
-           GError **error)
+count_acks(struct store *st, const struct ingest_job *job, struct router_view *view, GError **error)
 {
     const struct policy *p = &job->cfg->policy;
     g_autofree char *requester = router_requester(job->mail, job->envelope_from, NULL);

@@ -24,13 +24,13 @@ struct ingest_job {
     const struct mail *mail;
     const char *raw;
     gsize raw_len;
-    const char *queue_id;          /* NULL when Postfix did not say */
-    const char *envelope_from;     /* "" for the null sender */
+    const char *queue_id;      /* NULL when Postfix did not say */
+    const char *envelope_from; /* "" for the null sender */
     const char *client_addr;
-    gint64 address_ticket;         /* from a signed support+tkt-N.TAG@ recipient, 0 when none */
-    gint64 return_path_ticket;     /* from our signed return path as recipient, 0 when none */
-    bool is_outbound;              /* for no support address: staff mail on its way out */
-    const char *auth_login;        /* SMTP AUTH login; NULL when none */
+    gint64 address_ticket;     /* from a signed support+tkt-N.TAG@ recipient, 0 when none */
+    gint64 return_path_ticket; /* from our signed return path as recipient, 0 when none */
+    bool is_outbound;          /* for no support address: staff mail on its way out */
+    const char *auth_login;    /* SMTP AUTH login; NULL when none */
     bool from_trusted_network;
     const GPtrArray *auth_results; /* our verifiers' Authentication-Results, or NULL */
     const GPtrArray *recipients;   /* char*: accepted envelope recipients, canonical; or NULL */
@@ -39,8 +39,8 @@ struct ingest_job {
     /* out: owned by the job, freed by ingest_job_clear() */
     struct decision *decision;
     gint64 ticket_id;
-    char *tag;                     /* "TKT-42" when the message is on a ticket */
-    guint queued;                  /* outbox rows written: the dispatcher has work */
+    char *tag;    /* "TKT-42" when the message is on a ticket */
+    guint queued; /* outbox rows written: the dispatcher has work */
 };
 
 /* store_job_fn for the writer thread. */

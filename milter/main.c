@@ -157,8 +157,10 @@ remove_stale_socket(const char *path)
     saved = errno;
     close(fd);
     if (rc == 0) {
-        fprintf(stderr, "ticket-milter: %s: another process is listening on it; is ticket-milter "
-                        "running already?\n", path);
+        fprintf(stderr,
+                "ticket-milter: %s: another process is listening on it; is ticket-milter "
+                "running already?\n",
+                path);
         return false;
     }
     if (saved != ECONNREFUSED) {
@@ -274,8 +276,10 @@ set_listener_nodelay(int port)
         found++;
     }
     if (found == 0) {
-        fprintf(stderr, "ticket-milter: cannot find the listening socket libmilter opened on port "
-                        "%d to set TCP_NODELAY\n", port);
+        fprintf(stderr,
+                "ticket-milter: cannot find the listening socket libmilter opened on port "
+                "%d to set TCP_NODELAY\n",
+                port);
         return false;
     }
     return true;
@@ -290,8 +294,7 @@ bind_socket(const struct config *cfg)
 
     if (smfi_register(milter_desc) != MI_SUCCESS || smfi_setconn(cfg->socket) != MI_SUCCESS ||
         smfi_setbacklog(128) != MI_SUCCESS) {
-        fprintf(stderr, "ticket-milter: cannot register with libmilter (socket %s)\n",
-                cfg->socket);
+        fprintf(stderr, "ticket-milter: cannot register with libmilter (socket %s)\n", cfg->socket);
         return false;
     }
     if (path != NULL && !remove_stale_socket(path))
@@ -301,8 +304,7 @@ bind_socket(const struct config *cfg)
     rc = smfi_opensocket(false);
     umask(old_umask);
     if (rc != MI_SUCCESS) {
-        fprintf(stderr, "ticket-milter: cannot listen on %s: %s\n", cfg->socket,
-                g_strerror(errno));
+        fprintf(stderr, "ticket-milter: cannot listen on %s: %s\n", cfg->socket, g_strerror(errno));
         return false;
     }
     if (path != NULL && !set_socket_access(cfg, path)) {
@@ -324,8 +326,8 @@ lookup_user(const struct config *cfg, struct passwd **pw)
     if (geteuid() != 0) {
         struct passwd *me = cfg->user != NULL ? getpwnam(cfg->user) : NULL;
         if (cfg->user != NULL && (me == NULL || me->pw_uid != geteuid()))
-            log_notice("not started as root: running as uid %ld, not as user %s",
-                       (long)geteuid(), cfg->user);
+            log_notice("not started as root: running as uid %ld, not as user %s", (long)geteuid(),
+                       cfg->user);
         return true;
     }
     if (cfg->user == NULL) {
@@ -663,8 +665,8 @@ open_database(const struct config *cfg, bool foreground, struct store **st, stru
 /* The writer, the dispatcher, the scheduler and the milter's view of them.
  * 0, or the exit status. */
 static int
-start_services(struct daemon_state *ds, struct config *cfg, struct store *st,
-               struct keys *keys, struct store_writer **writer)
+start_services(struct daemon_state *ds, struct config *cfg, struct store *st, struct keys *keys,
+               struct store_writer **writer)
 {
     g_autoptr(GError) error = NULL;
 

@@ -32,33 +32,33 @@ struct rcpt {
 };
 
 struct msg_ctx {
-    struct config *cfg;     /* reference taken at MAIL FROM: a reload mid-message is harmless */
+    struct config *cfg; /* reference taken at MAIL FROM: a reload mid-message is harmless */
     char *envelope_from;
-    GPtrArray *rcpts;       /* struct rcpt*, in RCPT order */
-    GPtrArray *recipients;  /* char*: each rcpt's addr (borrowed), for the router */
-    bool is_support;        /* a support address is a recipient (after its checks) */
-    bool is_outbound;       /* no support recipient, but a trusted staff client: read on */
-    bool is_ignored;        /* outgoing mail that is no staff reply: passes untouched */
-    GByteArray *raw;        /* what is kept of the message; emptied once none is needed */
-    guint64 size;           /* bytes of it seen so far, kept or not */
-    guint64 buffered;       /* bytes of raw counted in the process-wide budget */
-    bool too_big;           /* over max_message_size: refused at end of message */
-    bool over_budget;       /* max_buffered_bytes ran out for it: 451 4.3.2 */
-    bool support_too_big;   /* a support recipient was refused at RCPT for its SIZE= */
-    guint64 announced_size; /* the client's MAIL FROM SIZE=, 0 when none */
-    gint64 address_ticket;  /* from a signed support+tkt-N.TAG@ recipient */
+    GPtrArray *rcpts;          /* struct rcpt*, in RCPT order */
+    GPtrArray *recipients;     /* char*: each rcpt's addr (borrowed), for the router */
+    bool is_support;           /* a support address is a recipient (after its checks) */
+    bool is_outbound;          /* no support recipient, but a trusted staff client: read on */
+    bool is_ignored;           /* outgoing mail that is no staff reply: passes untouched */
+    GByteArray *raw;           /* what is kept of the message; emptied once none is needed */
+    guint64 size;              /* bytes of it seen so far, kept or not */
+    guint64 buffered;          /* bytes of raw counted in the process-wide budget */
+    bool too_big;              /* over max_message_size: refused at end of message */
+    bool over_budget;          /* max_buffered_bytes ran out for it: 451 4.3.2 */
+    bool support_too_big;      /* a support recipient was refused at RCPT for its SIZE= */
+    guint64 announced_size;    /* the client's MAIL FROM SIZE=, 0 when none */
+    gint64 address_ticket;     /* from a signed support+tkt-N.TAG@ recipient */
     gint64 return_path_ticket; /* from our signed return path as recipient (a bounce) */
-    bool other_recipients;  /* it goes on to someone besides support (a staff reply) */
+    bool other_recipients;     /* it goes on to someone besides support (a staff reply) */
     bool has_content_type;
     bool has_encoding;
-    char *auth_login;       /* the client's SMTP AUTH login; NULL when none */
-    bool leading_space;     /* header values arrive with their leading space */
-    char *subject_raw;      /* the first Subject header's value as received */
-    char *from_raw;         /* the first From header's value as received */
-    bool has_references;    /* In-Reply-To or References came with it */
-    guint ticket_headers;   /* X-Ticket-ID headers that came with the message */
-    bool seen_received;     /* a Received header went by: what follows came from outside */
-    GPtrArray *top_auth;    /* struct mail_auth_result* of the A-R headers above it */
+    char *auth_login;     /* the client's SMTP AUTH login; NULL when none */
+    bool leading_space;   /* header values arrive with their leading space */
+    char *subject_raw;    /* the first Subject header's value as received */
+    char *from_raw;       /* the first From header's value as received */
+    bool has_references;  /* In-Reply-To or References came with it */
+    guint ticket_headers; /* X-Ticket-ID headers that came with the message */
+    bool seen_received;   /* a Received header went by: what follows came from outside */
+    GPtrArray *top_auth;  /* struct mail_auth_result* of the A-R headers above it */
 };
 
 struct conn_ctx {
@@ -89,7 +89,7 @@ void parse_end(guint64 cost);
 
 /* The end of a message with something kept (eom.c): too big, deferred,
  * or parsed, committed and answered. */
-sfsistat milter_end_of_message(SMFICTX *ctx, const struct conn_ctx *conn,
-                               const struct msg_ctx *msg, const char *qid);
+sfsistat milter_end_of_message(SMFICTX *ctx, const struct conn_ctx *conn, const struct msg_ctx *msg,
+                               const char *qid);
 
 #endif

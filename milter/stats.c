@@ -102,9 +102,9 @@ static struct {
     gint64 started; /* real time, for ticket_milter_start_time_seconds */
     /* Publishing thread only: */
     struct store_counters *db;
-    GHashTable *sla;     /* SLA events counted so far, "TYPE GOAL SEVERITY" -> gint64* */
-    gint64 sla_last_id;  /* the newest event in them */
-    bool db_failing;   /* logged once per failure streak */
+    GHashTable *sla;    /* SLA events counted so far, "TYPE GOAL SEVERITY" -> gint64* */
+    gint64 sla_last_id; /* the newest event in them */
+    bool db_failing;    /* logged once per failure streak */
     bool file_failing;
 } pub;
 
@@ -291,8 +291,8 @@ render_reasons(GString *out, const char *name, const char *help, const struct re
                            name, help, name);
     g_mutex_lock(&reason_lock);
     for (guint i = 0; i < set->n; i++)
-        g_string_append_printf(out, "ticket_milter_%s{reason=\"%s\"} %" G_GUINT64_FORMAT "\n",
-                               name, set->reasons[i].name, set->reasons[i].total);
+        g_string_append_printf(out, "ticket_milter_%s{reason=\"%s\"} %" G_GUINT64_FORMAT "\n", name,
+                               set->reasons[i].name, set->reasons[i].total);
     g_mutex_unlock(&reason_lock);
 }
 
@@ -301,8 +301,8 @@ render_gauge(GString *out, const char *name, const char *help, gint64 value)
 {
     if (value < 0)
         return;
-    g_string_append_printf(out, "# HELP ticket_milter_%s %s\n# TYPE ticket_milter_%s gauge\n",
-                           name, help, name);
+    g_string_append_printf(out, "# HELP ticket_milter_%s %s\n# TYPE ticket_milter_%s gauge\n", name,
+                           help, name);
     g_string_append_printf(out, "ticket_milter_%s %" G_GINT64_FORMAT "\n", name, value);
 }
 
@@ -332,10 +332,9 @@ render_sla(GString *out, const char *type, const char *name, const char *help, G
         for (int sev = 1; sev <= 4; sev++) {
             g_autofree char *key = g_strdup_printf("%s %s %d", type, goals[k], sev);
             const gint64 *n = g_hash_table_lookup(sla, key);
-            g_string_append_printf(out,
-                                   "ticket_milter_%s{goal=\"%s\",severity=\"%d\"} %" G_GINT64_FORMAT
-                                   "\n",
-                                   name, goals[k], sev, n != NULL ? *n : 0);
+            g_string_append_printf(
+                out, "ticket_milter_%s{goal=\"%s\",severity=\"%d\"} %" G_GINT64_FORMAT "\n", name,
+                goals[k], sev, n != NULL ? *n : 0);
         }
 }
 
@@ -352,10 +351,9 @@ render_database(GString *out, const struct stats_gauges *g)
                              "update or resolution deadline passed, by severity.\n"
                              "# TYPE ticket_milter_overdue_tickets gauge\n");
         for (int sev = 1; sev <= 4; sev++)
-            g_string_append_printf(out,
-                                   "ticket_milter_overdue_tickets{severity=\"%d\"} %" G_GINT64_FORMAT
-                                   "\n",
-                                   sev, g->overdue[sev]);
+            g_string_append_printf(
+                out, "ticket_milter_overdue_tickets{severity=\"%d\"} %" G_GINT64_FORMAT "\n", sev,
+                g->overdue[sev]);
     }
     if (g->sla != NULL) {
         render_sla(out, "sla-warning", "sla_warnings_total",
@@ -379,15 +377,17 @@ stats_render(const struct stats_gauges *g)
     g_string_append(out, "# HELP ticket_milter_messages_total Support messages that got a "
                          "verdict since the daemon started, by verdict.\n"
                          "# TYPE ticket_milter_messages_total counter\n");
-    g_string_append_printf(out, "ticket_milter_messages_total{result=\"accepted\"} %" G_GUINT64_FORMAT
-                                "\n", fixed_get(FC_ACCEPTED));
-    g_string_append_printf(out, "ticket_milter_messages_total{result=\"tempfailed\"} %"
-                                G_GUINT64_FORMAT "\n", fixed_get(FC_TEMPFAILED));
-    g_string_append_printf(out, "ticket_milter_messages_total{result=\"rejected\"} %" G_GUINT64_FORMAT
-                                "\n", fixed_get(FC_REJECTED));
+    g_string_append_printf(
+        out, "ticket_milter_messages_total{result=\"accepted\"} %" G_GUINT64_FORMAT "\n",
+        fixed_get(FC_ACCEPTED));
+    g_string_append_printf(
+        out, "ticket_milter_messages_total{result=\"tempfailed\"} %" G_GUINT64_FORMAT "\n",
+        fixed_get(FC_TEMPFAILED));
+    g_string_append_printf(
+        out, "ticket_milter_messages_total{result=\"rejected\"} %" G_GUINT64_FORMAT "\n",
+        fixed_get(FC_REJECTED));
     render_reasons(out, "tempfails_total", "Messages answered 451, by reason.", &tempfails);
-    render_reasons(out, "rejects_total", "Messages refused with a 5xx reply, by reason.",
-                   &rejects);
+    render_reasons(out, "rejects_total", "Messages refused with a 5xx reply, by reason.", &rejects);
     render_reasons(out, "passes_total",
                    "Support messages accepted and passed on without a ticket, by reason.", &passes);
     render_counter(out, "tickets_created_total", "Tickets opened.", fixed_get(FC_CREATED));
@@ -416,10 +416,10 @@ stats_render(const struct stats_gauges *g)
     g_string_append(out, "# HELP ticket_milter_build_info The ticket-milter release and the "
                          "libraries it runs with; always 1.\n"
                          "# TYPE ticket_milter_build_info gauge\n");
-    g_string_append_printf(out,
-                           "ticket_milter_build_info{version=\"%s\",sqlite=\"%s\",glib=\"%u.%u.%u\"} 1\n",
-                           TM_VERSION, sqlite3_libversion(), glib_major_version,
-                           glib_minor_version, glib_micro_version);
+    g_string_append_printf(
+        out, "ticket_milter_build_info{version=\"%s\",sqlite=\"%s\",glib=\"%u.%u.%u\"} 1\n",
+        TM_VERSION, sqlite3_libversion(), glib_major_version, glib_minor_version,
+        glib_micro_version);
     return g_string_free(out, false);
 }
 
@@ -581,8 +581,12 @@ publish(const struct config *cfg)
 {
     g_autoptr(GError) error = NULL;
     struct stats_gauges g = {
-        .outbox = -1, .open_tickets = -1, .overdue = { -1, -1, -1, -1, -1 },
-        .oldest_pending = -1, .last_backup = -1, .sla = NULL,
+        .outbox = -1,
+        .open_tickets = -1,
+        .overdue = { -1, -1, -1, -1, -1 },
+        .oldest_pending = -1,
+        .last_backup = -1,
+        .sla = NULL,
     };
     bool ok;
 
@@ -615,8 +619,8 @@ stats_main(gpointer data)
 {
     g_mutex_lock(&pub.lock);
     for (;;) {
-        gint64 end = g_get_monotonic_time() +
-                     (gint64)MAX(pub.cfg->metrics_interval, 1) * G_TIME_SPAN_SECOND;
+        gint64 end =
+            g_get_monotonic_time() + (gint64)MAX(pub.cfg->metrics_interval, 1) * G_TIME_SPAN_SECOND;
         bool stopping;
 
         while (!pub.stopping && g_get_monotonic_time() < end)

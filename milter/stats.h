@@ -53,12 +53,12 @@ void stats_stop(void);
 /* What the metrics read from the database at each interval; a negative
  * value is one the read failed for, and is left out. */
 struct stats_gauges {
-    gint64 outbox;           /* pending outbox rows */
-    gint64 open_tickets;     /* open or pending */
-    gint64 overdue[5];       /* [1..4]: open tickets with a deadline passed, by severity */
-    gint64 oldest_pending;   /* seconds the oldest pending outbox row has waited; 0: none */
-    gint64 last_backup;      /* Unix time of the last verified backup; 0: never */
-    GHashTable *sla;         /* "TYPE GOAL SEVERITY" -> gint64*: SLA events ever; NULL: unknown */
+    gint64 outbox;         /* pending outbox rows */
+    gint64 open_tickets;   /* open or pending */
+    gint64 overdue[5];     /* [1..4]: open tickets with a deadline passed, by severity */
+    gint64 oldest_pending; /* seconds the oldest pending outbox row has waited; 0: none */
+    gint64 last_backup;    /* Unix time of the last verified backup; 0: never */
+    GHashTable *sla;       /* "TYPE GOAL SEVERITY" -> gint64*: SLA events ever; NULL: unknown */
 };
 
 /* Renders the Prometheus text exposition of the counters and G (NULL: no

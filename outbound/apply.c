@@ -89,9 +89,7 @@ store_message(struct store *st, const struct decision *d, const struct apply_mes
     g_autofree char *to = join_addresses(m->to);
     g_autofree char *cc = join_addresses(m->cc);
     g_autofree char *refs = join_references(m->references);
-    const char *from = d->requester != NULL ? d->requester
-                       : m->from != NULL    ? m->from->addr
-                                            : NULL;
+    const char *from = d->requester != NULL ? d->requester : m->from != NULL ? m->from->addr : NULL;
 
     if (d->action == ROUTER_UNATTACHED) {
         struct store_unattached u = {
@@ -117,9 +115,8 @@ store_message(struct store *st, const struct decision *d, const struct apply_mes
         .message_id = m->message_id,
         .digest = m->digest,
         /* Our side of the conversation is "out", wherever we saw it. */
-        .direction = d->message_kind == SENDER_STAFF || d->message_kind == SENDER_INTERNAL
-                         ? "out"
-                         : "in",
+        .direction =
+            d->message_kind == SENDER_STAFF || d->message_kind == SENDER_INTERNAL ? "out" : "in",
         .kind = sender_kind_name(d->message_kind),
         .from = from,
         .to = to,
@@ -136,9 +133,8 @@ store_message(struct store *st, const struct decision *d, const struct apply_mes
         .client_addr = msg->client_addr,
         /* Most mail is no reply: the same text twice would only double
          * the bytes every commit writes. */
-        .reply_text = m->reply_text != NULL && strcmp(m->reply_text, m->text) != 0
-                          ? m->reply_text
-                          : NULL,
+        .reply_text =
+            m->reply_text != NULL && strcmp(m->reply_text, m->text) != 0 ? m->reply_text : NULL,
         .attachments = attachments,
     };
     return store_message_insert(st, &row, NULL, error);
@@ -237,9 +233,9 @@ apply_decision(struct store *st, const struct config *cfg, const struct keys *ke
     for (guint i = 0; ok && i < d->webhooks->len; i++) {
         const struct webhook_order *w = g_ptr_array_index(d->webhooks, i);
         g_autofree char *subject = w->with_subject ? chat_escape_text(t->subject) : NULL;
-        g_autofree char *text = g_strdup_printf("%s %s%s%s", t->tag, w->text,
-                                                subject != NULL ? ": " : "",
-                                                subject != NULL ? subject : "");
+        g_autofree char *text =
+            g_strdup_printf("%s %s%s%s", t->tag, w->text, subject != NULL ? ": " : "",
+                            subject != NULL ? subject : "");
         ok = notify_webhook(st, cfg, t, w->event, text, w->detail, now, error);
         out->queued += cfg->webhook_url != NULL;
     }

@@ -59,13 +59,11 @@ static const struct {
     char c;
     const char *as;
 } replaced[] = {
-    { '&', "&amp;" },
-    { '<', "&lt;" },
-    { '>', "&gt;" },
-    { '*', "\xe2\x88\x97" }, /* U+2217 ASTERISK OPERATOR */
-    { '_', "\xcb\x8d" },     /* U+02CD MODIFIER LETTER LOW MACRON */
-    { '~', "\xe2\x88\xbc" }, /* U+223C TILDE OPERATOR */
-    { '`', "\xcb\x8b" },     /* U+02CB MODIFIER LETTER GRAVE ACCENT */
+    { '&', "&amp;" },        { '<', "&lt;" },
+    { '>', "&gt;" },         { '*', "\xe2\x88\x97" }, /* U+2217 ASTERISK OPERATOR */
+    { '_', "\xcb\x8d" },                              /* U+02CD MODIFIER LETTER LOW MACRON */
+    { '~', "\xe2\x88\xbc" },                          /* U+223C TILDE OPERATOR */
+    { '`', "\xcb\x8b" },                              /* U+02CB MODIFIER LETTER GRAVE ACCENT */
 };
 
 static const char *

@@ -73,9 +73,9 @@ struct lane {
     const char *transport;
     struct store *reader;
     struct sender sender;
-    struct batch *unrecorded;  /* outcomes whose commit failed, to record first */
+    struct batch *unrecorded; /* outcomes whose commit failed, to record first */
     GThread *thread;
-    bool kicked;               /* under d->lock */
+    bool kicked; /* under d->lock */
 };
 
 static const char *const lane_transports[] = { "smtp", "webhook" };
@@ -309,9 +309,9 @@ sender_run(struct sender *s, GPtrArray *attempts)
 {
     CURL *idle[DISPATCH_PARALLEL];
     guint n_idle = 0, next = 0, running = 0;
-    guint parallel = CLAMP((attempts->len + DISPATCH_ROWS_PER_TRANSFER - 1) /
-                               DISPATCH_ROWS_PER_TRANSFER,
-                           1, DISPATCH_PARALLEL);
+    guint parallel =
+        CLAMP((attempts->len + DISPATCH_ROWS_PER_TRANSFER - 1) / DISPATCH_ROWS_PER_TRANSFER, 1,
+              DISPATCH_PARALLEL);
 
     /* The first handles first: the same one, and its connection, again. */
     for (guint i = parallel; i > 0; i--)
@@ -415,8 +415,8 @@ static GDateTime *
 next_attempt(const struct config *cfg, const struct outbox_row *row, gint64 done_us)
 {
     guint64 wait = cfg->retry_base;
-    g_autoptr(GDateTime) done = g_date_time_new_from_unix_utc(
-        (done_us + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC);
+    g_autoptr(GDateTime) done =
+        g_date_time_new_from_unix_utc((done_us + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC);
 
     for (int i = 0; i < row->attempts && wait < cfg->retry_max; i++)
         wait *= 2;
@@ -475,13 +475,11 @@ record_batch(struct store *st, void *data, GError **error)
         case DELIVERY_RETRY: {
             g_autoptr(GDateTime) next = next_attempt(b->cfg, r, a->done_us);
             g_autofree char *next_at = timefmt_iso8601(next);
-            ok = store_outbox_mark_retry(st, r->id, b->claimant, next_at, a->error, &mine,
-                                         error);
+            ok = store_outbox_mark_retry(st, r->id, b->claimant, next_at, a->error, &mine, error);
             break;
         }
         case DELIVERY_FAILED:
-            ok = store_outbox_mark_failed(st, r->id, b->claimant, now, a->error, &mine,
-                                          error) &&
+            ok = store_outbox_mark_failed(st, r->id, b->claimant, now, a->error, &mine, error) &&
                  (!mine || r->ticket_id == 0 ||
                   store_event_insert(st, r->ticket_id, now, event_type_name(EVENT_DELIVERY_FAILED),
                                      NULL, detail, error));
@@ -511,8 +509,8 @@ log_outcome(const struct attempt *a)
                  r->message_id != NULL ? r->message_id : "");
         break;
     case DELIVERY_RETRY:
-        log_warning("outbox=%" G_GINT64_FORMAT " status=deferred to=<%s> attempt=%d: %s", r->id,
-                    to, r->attempts + 1, a->error);
+        log_warning("outbox=%" G_GINT64_FORMAT " status=deferred to=<%s> attempt=%d: %s", r->id, to,
+                    r->attempts + 1, a->error);
         break;
     case DELIVERY_FAILED:
         log_error("outbox=%" G_GINT64_FORMAT " status=failed to=<%s>: %s", r->id, to, a->error);
@@ -537,8 +535,8 @@ claim_job(struct store *st, void *data, GError **error)
     /* A batch that lost a race runs its jobs again: the rows of the run
      * before were not claimed. */
     g_clear_pointer(&c->rows, g_ptr_array_unref);
-    c->rows = store_outbox_claim(st, c->now, c->transport, DISPATCH_BATCH, c->claimant, c->until,
-                                 error);
+    c->rows =
+        store_outbox_claim(st, c->now, c->transport, DISPATCH_BATCH, c->claimant, c->until, error);
     return c->rows != NULL;
 }
 
@@ -555,7 +553,10 @@ run_batch(struct config *cfg, const char *claimant, struct sender *s, const char
     g_autoptr(GDateTime) until = g_date_time_add_seconds(now, cfg->lease);
     g_autofree char *until_text = timefmt_iso8601(until);
     struct claim c = {
-        .now = now_text, .transport = transport, .claimant = claimant, .until = until_text,
+        .now = now_text,
+        .transport = transport,
+        .claimant = claimant,
+        .until = until_text,
     };
     g_autoptr(GPtrArray) rows = NULL;
     struct batch *b;
@@ -595,8 +596,7 @@ run_batch(struct config *cfg, const char *claimant, struct sender *s, const char
 }
 
 int
-dispatch_run_once(struct config *cfg, struct store_writer *writer, GDateTime *now,
-                  GError **error)
+dispatch_run_once(struct config *cfg, struct store_writer *writer, GDateTime *now, GError **error)
 {
     g_autofree char *claimant = store_outbox_claimant();
     struct sender s = { 0 };
@@ -702,8 +702,7 @@ dispatch_start(struct config *cfg, struct store_writer *writer, GError **error)
     for (guint i = 0; i < LANES; i++) {
         d->lanes[i].d = d;
         d->lanes[i].transport = lane_transports[i];
-        d->lanes[i].reader =
-            store_open(cfg->database, STORE_READ_ONLY, cfg->busy_timeout, error);
+        d->lanes[i].reader = store_open(cfg->database, STORE_READ_ONLY, cfg->busy_timeout, error);
         bool ok = d->lanes[i].reader != NULL;
         if (ok && !sender_init(&d->lanes[i].sender)) {
             g_set_error(error, STORE_ERROR, STORE_ERROR_FAILED, "cannot start libcurl");

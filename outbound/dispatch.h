@@ -27,8 +27,7 @@ struct dispatcher;
 /* Call once in main before threads start. */
 void dispatch_global_init(void);
 
-struct dispatcher *dispatch_start(struct config *cfg, struct store_writer *writer,
-                                  GError **error);
+struct dispatcher *dispatch_start(struct config *cfg, struct store_writer *writer, GError **error);
 /* Wakes the thread: rows were just committed. */
 void dispatch_kick(struct dispatcher *d);
 /* Uses CFG (a reference is taken) from the next batch on. */
@@ -39,8 +38,8 @@ struct dispatcher *dispatch_stop(struct dispatcher *d);
 /* The outcome of one attempt, decided from libcurl's result. */
 enum delivery_outcome {
     DELIVERY_SENT,
-    DELIVERY_RETRY,    /* 4xx, connection refused, timeout */
-    DELIVERY_FAILED,   /* 5xx, or a webhook's 4xx: trying again cannot help */
+    DELIVERY_RETRY,  /* 4xx, connection refused, timeout */
+    DELIVERY_FAILED, /* 5xx, or a webhook's 4xx: trying again cannot help */
 };
 
 /* Sends ROW once, on a connection of its own. *ERROR_TEXT (caller frees)

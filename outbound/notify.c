@@ -105,11 +105,12 @@ notify_queue(struct store *st, const struct config *cfg, const struct keys *keys
     g_autofree char *body = template_render(tmpl, vars, &subject);
     g_autofree char *message_id = compose_message_id(cfg->hostname);
     g_autofree char *loop = router_loop_value(keys, cfg->hostname, message_id);
-    g_autofree char *reply_to = router_ticket_address(keys, cfg->support_addresses[0], cfg->recipient_delimiter, t->tag);
+    g_autofree char *reply_to =
+        router_ticket_address(keys, cfg->support_addresses[0], cfg->recipient_delimiter, t->tag);
     g_autofree char *return_path =
-        n->kind == NOTICE_ACK ? g_strdup("")
-                              : router_return_path(keys, cfg->support_addresses[0], cfg->recipient_delimiter,
-                                                   t->tag);
+        n->kind == NOTICE_ACK
+            ? g_strdup("")
+            : router_return_path(keys, cfg->support_addresses[0], cfg->recipient_delimiter, t->tag);
     g_autofree char *at = timefmt_iso8601(now);
     g_autofree char *to = NULL;
     g_autoptr(GPtrArray) refs = thread_of(n, about);

@@ -44,8 +44,8 @@ fire(struct store *st, const struct config *cfg, const struct keys *keys, const 
 }
 
 bool
-scheduler_run(struct store *st, const struct config *cfg, const struct keys *keys,
-              GDateTime *now, guint limit, guint *seen, guint *fired, GError **error)
+scheduler_run(struct store *st, const struct config *cfg, const struct keys *keys, GDateTime *now,
+              guint limit, guint *seen, guint *fired, GError **error)
 {
     g_autofree char *at = timefmt_iso8601(now);
     g_autoptr(GPtrArray) timers = store_timers_due(st, at, limit, error);
@@ -57,8 +57,7 @@ scheduler_run(struct store *st, const struct config *cfg, const struct keys *key
         const struct timer *tm = g_ptr_array_index(timers, i);
         bool did = false;
 
-        if (!fire(st, cfg, keys, tm, now, &did, error) ||
-            !store_timer_fired(st, tm->id, at, error))
+        if (!fire(st, cfg, keys, tm, now, &did, error) || !store_timer_fired(st, tm->id, at, error))
             return false;
         (*seen)++;
         if (did)
@@ -94,8 +93,7 @@ pass_job(struct store *st, void *data, GError **error)
 {
     struct pass *p = data;
 
-    return scheduler_run(st, p->cfg, p->keys, p->now, SCHEDULER_BATCH, &p->seen, &p->fired,
-                         error);
+    return scheduler_run(st, p->cfg, p->keys, p->now, SCHEDULER_BATCH, &p->seen, &p->fired, error);
 }
 
 /* Until the next timer, at most a minute: a timer set by another process
@@ -134,7 +132,7 @@ scheduler_main(gpointer data)
         else if (p.fired > 0)
             dispatch_kick(s->dispatcher);
         config_unref(cfg);
-        gint64 wait = !ok ? 5 * G_TIME_SPAN_SECOND
+        gint64 wait = !ok                         ? 5 * G_TIME_SPAN_SECOND
                       : p.seen == SCHEDULER_BATCH ? 0
                                                   : time_to_next(s->reader);
         g_mutex_lock(&s->lock);

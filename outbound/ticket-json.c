@@ -55,8 +55,7 @@ ticket_json_events(JsonBuilder *b, const GPtrArray *events)
     json_builder_begin_array(b);
     for (guint i = 0; i < events->len; i++) {
         const struct ticket_event *e = g_ptr_array_index(events, i);
-        g_autoptr(JsonNode) detail =
-            e->detail != NULL ? json_from_string(e->detail, NULL) : NULL;
+        g_autoptr(JsonNode) detail = e->detail != NULL ? json_from_string(e->detail, NULL) : NULL;
 
         json_builder_begin_object(b);
         ticket_json_string(b, "at", e->at);

@@ -132,8 +132,7 @@ parser_attachments(GArray *leaves, GMimeObject *text, GPtrArray *out)
             filename = g_mime_part_get_filename(GMIME_PART(obj));
         } else if (GMIME_IS_MESSAGE_PART(obj)) {
             GMimeContentDisposition *d = g_mime_object_get_content_disposition(obj);
-            filename = d != NULL ? g_mime_content_disposition_get_parameter(d, "filename")
-                                 : NULL;
+            filename = d != NULL ? g_mime_content_disposition_get_parameter(d, "filename") : NULL;
         } else {
             continue;
         }

@@ -20,8 +20,15 @@
 
 /* Subject starts that vacation responders use when they set no header. */
 static const char *const auto_subjects[] = {
-    "auto:", "automatic reply:", "autoreply:", "out of office", "automatisch antwoord",
-    "afwezig", "abwesenheitsnotiz", "undeliverable:", "delivery status notification",
+    "auto:",
+    "automatic reply:",
+    "autoreply:",
+    "out of office",
+    "automatisch antwoord",
+    "afwezig",
+    "abwesenheitsnotiz",
+    "undeliverable:",
+    "delivery status notification",
 };
 
 static const char *
@@ -92,8 +99,9 @@ is_delivery_report(GMimeMessage *msg)
     if (!g_mime_content_type_is_type(ct, "multipart", "report"))
         return false;
     report_type = g_mime_content_type_get_parameter(ct, "report-type");
-    return report_type != NULL && (g_ascii_strcasecmp(report_type, "delivery-status") == 0 ||
-                                   g_ascii_strcasecmp(report_type, "disposition-notification") == 0);
+    return report_type != NULL &&
+           (g_ascii_strcasecmp(report_type, "delivery-status") == 0 ||
+            g_ascii_strcasecmp(report_type, "disposition-notification") == 0);
 }
 
 /* The value of FIELD: in a delivery-status block, after "rfc822;" if any,
@@ -197,7 +205,7 @@ parser_auto_signs(GMimeMessage *msg, struct mail *mail)
     if (header(msg, "X-Autoreply") != NULL || header(msg, "X-Autorespond") != NULL) {
         mail->is_auto_reply = true;
         note_sign(mail, g_strdup(header(msg, "X-Autoreply") != NULL ? "X-Autoreply header"
-                                                                     : "X-Autorespond header"));
+                                                                    : "X-Autorespond header"));
     }
     for (guint i = 0; i < G_N_ELEMENTS(auto_subjects); i++)
         if (g_str_has_prefix(subject, auto_subjects[i])) {
@@ -215,7 +223,7 @@ parser_auto_signs(GMimeMessage *msg, struct mail *mail)
     if (header(msg, "List-Id") != NULL || header(msg, "List-Unsubscribe") != NULL) {
         mail->is_bulk = true;
         note_sign(mail, g_strdup(header(msg, "List-Id") != NULL ? "List-Id header"
-                                                                 : "List-Unsubscribe header"));
+                                                                : "List-Unsubscribe header"));
     }
 
     mail->is_bounce = mail->is_report;

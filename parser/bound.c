@@ -86,7 +86,7 @@ struct writer {
     bool any_dashes;       /* a boundary could not be read: every "--" line counts */
     guint delimiters;      /* delimiter lines seen */
     guint max_delimiters;
-    bool stopped;          /* the rest of the message is left out */
+    bool stopped; /* the rest of the message is left out */
     struct parser_bound *bound;
 };
 

@@ -44,9 +44,9 @@ struct parser_bound {
      * header order, each whole: the parser reads these itself (header.c
      * parser_address_units()), GMime only sees them cut. */
     GPtrArray *address_fields;
-    bool cut_fields;   /* a field was past max_headers */
-    bool cut_values;   /* a value was cut to a bound above */
-    bool cut_parts;    /* parts past what max_parts lets the walk see were left out */
+    bool cut_fields; /* a field was past max_headers */
+    bool cut_values; /* a value was cut to a bound above */
+    bool cut_parts;  /* parts past what max_parts lets the walk see were left out */
 };
 
 /* Fills *OUT for the LEN bytes of RAW within LIMITS (max_headers fields
@@ -68,7 +68,6 @@ GMimeParserOptions *parser_options_new(bool strict);
  * is returned because GMime could read no message. */
 GMimeMessage *parser_construct_bounded(const char *raw, gsize len,
                                        const struct parser_limits *limits,
-                                       struct parser_bound *bound,
-                                       GMimeParserOptions **options);
+                                       struct parser_bound *bound, GMimeParserOptions **options);
 
 #endif

@@ -292,8 +292,7 @@ word_text(const char *charset, GByteArray *bytes)
     char *text;
 
     if (!is_lenient_label(charset)) {
-        text = g_convert((const char *)bytes->data, bytes->len, "UTF-8", charset, NULL, NULL,
-                         NULL);
+        text = g_convert((const char *)bytes->data, bytes->len, "UTF-8", charset, NULL, NULL, NULL);
         if (text != NULL && g_utf8_validate(text, -1, NULL))
             return text;
         g_free(text);
@@ -400,10 +399,10 @@ parser_header_fix_words(const char *raw)
 /* One comma-separated piece of an address list. */
 struct piece {
     const char *start;
-    const char *end;  /* at its comma, or at the end of what is read */
-    guint commas;     /* inside it (quoted), plus the ones it was joined over */
-    bool is_address;  /* an '@' or a '<' outside quotes and comments */
-    bool is_open;     /* ends inside a quoted string or a comment */
+    const char *end; /* at its comma, or at the end of what is read */
+    guint commas;    /* inside it (quoted), plus the ones it was joined over */
+    bool is_address; /* an '@' or a '<' outside quotes and comments */
+    bool is_open;    /* ends inside a quoted string or a comment */
 };
 
 /* The piece at P, reading no further than END. */
@@ -460,7 +459,9 @@ parser_address_units(const char *value, gsize max_bytes, gsize *used)
 {
     /* GMime joins a name to the address after it over this many commas
      * at most here ("Smith, John <j@x>" is one); more are names alone. */
-    enum { MAX_JOINED = 3 };
+    enum {
+        MAX_JOINED = 3
+    };
     GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
     struct piece names[MAX_JOINED];
     guint n_names = 0;

@@ -54,8 +54,8 @@
  * is left out: without <html> and <body> libxml2 2.9 builds wrong trees (a
  * paragraph inside the one before it).  HTML_PARSE_HUGE is left out too,
  * so that libxml2's limits hold. */
-#define READ_OPTIONS                                                                          \
-    (HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET |       \
+#define READ_OPTIONS                                                                               \
+    (HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET |           \
      HTML_PARSE_NODEFDTD | HTML_PARSE_COMPACT | HTML_PARSE_IGNORE_ENC)
 
 /* How much input libxml2 gets at a time: it asks again after at most this
@@ -81,11 +81,11 @@ struct reader {
     htmlParserCtxtPtr ctxt;
     const char *src;
     gsize len;
-    gsize fed;          /* bytes given to libxml2 so far */
-    gsize skip_until;   /* the end of the last "<!...>" kept as markup */
-    gsize pending_lt;   /* where a '<' that may open "<!...>" is ... */
-    bool has_pending;   /* ... when there is one */
-    bool stopped;       /* the input was cut short */
+    gsize fed;        /* bytes given to libxml2 so far */
+    gsize skip_until; /* the end of the last "<!...>" kept as markup */
+    gsize pending_lt; /* where a '<' that may open "<!...>" is ... */
+    bool has_pending; /* ... when there is one */
+    bool stopped;     /* the input was cut short */
 };
 
 static int
@@ -503,8 +503,7 @@ parser_html_to_text(const char *html)
         return text;
     /* What staff read of the customer's mail must say it is not all. */
     g_autofree char *cut = text;
-    return g_strdup_printf("%s%s[Only the first %u KiB of this HTML part were read; it has %"
-                           G_GSIZE_FORMAT " KiB.]",
-                           cut, *cut != '\0' ? "\n\n" : "", PARSER_HTML_MAX_BYTES / 1024,
-                           (len + 1023) / 1024);
+    return g_strdup_printf(
+        "%s%s[Only the first %u KiB of this HTML part were read; it has %" G_GSIZE_FORMAT " KiB.]",
+        cut, *cut != '\0' ? "\n\n" : "", PARSER_HTML_MAX_BYTES / 1024, (len + 1023) / 1024);
 }

@@ -41,7 +41,10 @@
 #include "parser/text.h"
 #include "parser/walk.h"
 
+/* The quark's name is the first argument as written. */
+/* clang-format off */
 G_DEFINE_QUARK(parser-error-quark, parser_error)
+/* clang-format on */
 
 const struct parser_limits parser_default_limits = { 50, 500, 1000 };
 
@@ -107,8 +110,8 @@ collect_addresses(InternetAddressList *list, GPtrArray *out, int depth)
         if (INTERNET_ADDRESS_IS_MAILBOX(ia))
             g_ptr_array_add(out, address_new(INTERNET_ADDRESS_MAILBOX(ia)));
         else if (INTERNET_ADDRESS_IS_GROUP(ia))
-            collect_addresses(internet_address_group_get_members(INTERNET_ADDRESS_GROUP(ia)),
-                              out, depth + 1);
+            collect_addresses(internet_address_group_get_members(INTERNET_ADDRESS_GROUP(ia)), out,
+                              depth + 1);
     }
 }
 

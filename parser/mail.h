@@ -31,30 +31,30 @@ struct mail_address {
 
 /* One method=result of an Authentication-Results header (RFC 8601). */
 struct mail_auth_result {
-    char *authserv_id;       /* the header's authserv-id, lower-case */
-    char *method;            /* "dkim", "spf", "dmarc", ... lower-case */
-    char *result;            /* "pass", "fail", ... lower-case */
-    char *header_d;          /* header.d= (DKIM signing domain), lower-case; NULL when absent */
-    char *header_from;       /* header.from= (DMARC), lower-case; NULL when absent */
+    char *authserv_id; /* the header's authserv-id, lower-case */
+    char *method;      /* "dkim", "spf", "dmarc", ... lower-case */
+    char *result;      /* "pass", "fail", ... lower-case */
+    char *header_d;    /* header.d= (DKIM signing domain), lower-case; NULL when absent */
+    char *header_from; /* header.from= (DMARC), lower-case; NULL when absent */
 };
 
 /* A part that is not the message's text. */
 struct mail_attachment {
-    char *filename;          /* decoded (RFC 2231, encoded words), UTF-8; "" when none */
-    char *media_type;        /* "application/pdf", lower-case */
-    char *disposition;       /* "attachment", "inline" or "" */
-    char *content_id;        /* without brackets; NULL when none */
-    guint64 size;            /* decoded bytes */
-    char sha256[65];         /* hex over the decoded bytes */
-    bool is_tnef;            /* winmail.dat / application/ms-tnef */
+    char *filename;    /* decoded (RFC 2231, encoded words), UTF-8; "" when none */
+    char *media_type;  /* "application/pdf", lower-case */
+    char *disposition; /* "attachment", "inline" or "" */
+    char *content_id;  /* without brackets; NULL when none */
+    guint64 size;      /* decoded bytes */
+    char sha256[65];   /* hex over the decoded bytes */
+    bool is_tnef;      /* winmail.dat / application/ms-tnef */
 };
 
 /* What the parser will read at most; beyond it the message is still
  * taken, the rest is not parsed, and struct mail says so. */
 struct parser_limits {
-    guint max_depth;         /* MIME nesting */
-    guint max_parts;         /* MIME parts in all */
-    guint max_headers;       /* header fields of the top-level header */
+    guint max_depth;   /* MIME nesting */
+    guint max_parts;   /* MIME parts in all */
+    guint max_headers; /* header fields of the top-level header */
 };
 
 enum mail_limit_hit {
@@ -65,17 +65,17 @@ enum mail_limit_hit {
 };
 
 struct mail {
-    char *message_id;        /* without angle brackets; NULL when absent */
-    char *in_reply_to;       /* first msg-id of In-Reply-To, no brackets; NULL when absent */
-    GPtrArray *references;   /* char*, msg-ids without brackets, in header order */
+    char *message_id;          /* without angle brackets; NULL when absent */
+    char *in_reply_to;         /* first msg-id of In-Reply-To, no brackets; NULL when absent */
+    GPtrArray *references;     /* char*, msg-ids without brackets, in header order */
     struct mail_address *from; /* first From mailbox; NULL when none could be read */
-    GPtrArray *to;           /* struct mail_address* */
-    GPtrArray *cc;           /* struct mail_address* */
-    char *subject;           /* decoded; "" when absent */
-    char *date;              /* ISO 8601 UTC of the Date header; NULL when absent or unreadable */
-    char *text;              /* the message's text in UTF-8; "" when it has none */
-    bool text_is_forwarded;  /* TEXT is a forwarded message's: no command of the sender's */
-    char *digest;            /* hex SHA-256 over what makes two copies "the same message" */
+    GPtrArray *to;             /* struct mail_address* */
+    GPtrArray *cc;             /* struct mail_address* */
+    char *subject;             /* decoded; "" when absent */
+    char *date;                /* ISO 8601 UTC of the Date header; NULL when absent or unreadable */
+    char *text;                /* the message's text in UTF-8; "" when it has none */
+    bool text_is_forwarded;    /* TEXT is a forwarded message's: no command of the sender's */
+    char *digest;              /* hex SHA-256 over what makes two copies "the same message" */
 
     /* Signs that a machine wrote it (RFC 3834 and common practice). */
     bool is_auto_reply;      /* Auto-Submitted other than "no", X-Autoreply, vacation subjects */
@@ -84,21 +84,21 @@ struct mail {
     bool suppress_autoreply; /* X-Auto-Response-Suppress asks for no automatic answer */
     /* Which of those signs are certain: only these may keep a mail out of
      * the tickets (RFC 3834); every other sign only withholds the ack. */
-    bool is_auto_submitted;  /* Auto-Submitted with a value other than "no" */
-    bool is_report;          /* multipart/report: a delivery or disposition notification */
-    char *automation_sign;   /* the first heuristic sign, in words; NULL when none */
-    char *loop;              /* our X-Ticket-Loop header's value; NULL when absent */
+    bool is_auto_submitted; /* Auto-Submitted with a value other than "no" */
+    bool is_report;         /* multipart/report: a delivery or disposition notification */
+    char *automation_sign;  /* the first heuristic sign, in words; NULL when none */
+    char *loop;             /* our X-Ticket-Loop header's value; NULL when absent */
     /* For a delivery status report: what it reports on (NULL when unknown). */
-    char *dsn_message_id;    /* Message-ID of the message that failed */
-    char *dsn_recipient;     /* Final-Recipient address */
-    char *dsn_status;        /* Status, e.g. 5.1.1 */
+    char *dsn_message_id; /* Message-ID of the message that failed */
+    char *dsn_recipient;  /* Final-Recipient address */
+    char *dsn_status;     /* Status, e.g. 5.1.1 */
 
     struct mail_address *reply_to; /* first Reply-To mailbox; NULL when none */
-    char *list_id;           /* List-Id without brackets; NULL when none */
-    char *reply_text;        /* the new part of a reply: quotes, attribution, signature cut */
-    GPtrArray *attachments;  /* struct mail_attachment*, never NULL */
-    GPtrArray *auth_results; /* struct mail_auth_result*, in header order, never NULL */
-    unsigned limits_hit;     /* enum mail_limit_hit bits: what was not parsed */
+    char *list_id;                 /* List-Id without brackets; NULL when none */
+    char *reply_text;              /* the new part of a reply: quotes, attribution, signature cut */
+    GPtrArray *attachments;        /* struct mail_attachment*, never NULL */
+    GPtrArray *auth_results;       /* struct mail_auth_result*, in header order, never NULL */
+    unsigned limits_hit;           /* enum mail_limit_hit bits: what was not parsed */
 };
 
 /* Call once before any thread parses. */

@@ -29,12 +29,12 @@
 #define OUTLOOK_HEADER_LINES 4
 
 static const char *const original_markers[] = {
-    "original message", "oorspronkelijk bericht", "oorspronkelijk e-mailbericht",
+    "original message",        "oorspronkelijk bericht",  "oorspronkelijk e-mailbericht",
     "ursprüngliche nachricht", "ursprungliche nachricht", "message d'origine",
 };
 static const char *const from_labels[] = { "from:", "van:", "von:", "de:" };
-static const char *const sent_labels[] = { "sent:", "verzonden:", "gesendet:", "date:",
-                                           "datum:", "envoyé :", "envoyé:" };
+static const char *const sent_labels[] = { "sent:",  "verzonden:", "gesendet:", "date:",
+                                           "datum:", "envoyé :",   "envoyé:" };
 
 static bool
 is_blank(const char *line)

@@ -74,7 +74,7 @@
 
 /* Elements that show something with no text in them. */
 static const char *const showing_tags[] = {
-    "img",  "br",     "hr",     "input", "textarea", "select", "button", "iframe",
+    "img",    "br",    "hr",    "input", "textarea", "select", "button",  "iframe",
     "object", "embed", "video", "audio", "canvas",   "svg",    "picture", "math",
 };
 
@@ -375,8 +375,7 @@ struct cut {
 /* NODE's content without the CUTS (in content order), or its end when
  * nothing is left to show. */
 static void
-apply_cuts(xmlNodePtr node, const struct cut *cuts, guint n, GPtrArray *gone,
-           GPtrArray *parents)
+apply_cuts(xmlNodePtr node, const struct cut *cuts, guint n, GPtrArray *gone, GPtrArray *parents)
 {
     const char *content = (const char *)node->content;
     g_autoptr(GString) left = g_string_new(NULL);
@@ -605,8 +604,7 @@ struct plain_view {
 /* Takes the leading command lines out of a text/plain PART, noting them
  * in VIEW; false when it has none. */
 static bool
-strip_plain(GMimeTextPart *part, struct plain_view *view,
-            bool (*is_command_line)(const char *line))
+strip_plain(GMimeTextPart *part, struct plain_view *view, bool (*is_command_line)(const char *line))
 {
     g_autofree char *text = parser_text_of_part(part, false);
     gsize rest = leading_commands_end(text, is_command_line);
@@ -685,16 +683,15 @@ content_bytes(GMimeObject *top)
 
 bool
 parser_strip_commands(const char *raw, gsize len, const struct parser_limits *limits,
-                      bool (*is_command_line)(const char *line), GBytes **body,
-                      char **content_type, char **encoding)
+                      bool (*is_command_line)(const char *line), GBytes **body, char **content_type,
+                      char **encoding)
 {
     struct parser_bound bound = { 0 };
     GMimeParserOptions *options = NULL;
     /* The same bounded copy the parser reads: a hostile header costs here
      * what it costs there. */
-    GMimeMessage *msg = parser_construct_bounded(raw, len,
-                                                 limits != NULL ? limits : &parser_default_limits,
-                                                 &bound, &options);
+    GMimeMessage *msg = parser_construct_bounded(
+        raw, len, limits != NULL ? limits : &parser_default_limits, &bound, &options);
     struct parser_walk walk;
     GArray *leaves;
     GMimeObject *top;

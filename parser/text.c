@@ -30,18 +30,16 @@
 /* Labels read by the lenient byte-wise decoder rather than iconv (see above).
  * windows-cp1252 is GMime's canonical name for windows-1252. */
 static const char *const lenient_charsets[] = {
-    "utf-8",      "utf8",         "us-ascii",       "ascii",  "ansi_x3.4-1968",
-    "iso-8859-1", "iso8859-1",    "latin1",         "l1",     "windows-1252",
-    "cp1252",     "windows-cp1252",
+    "utf-8",     "utf8",   "us-ascii", "ascii",        "ansi_x3.4-1968", "iso-8859-1",
+    "iso8859-1", "latin1", "l1",       "windows-1252", "cp1252",         "windows-cp1252",
 };
 
 /* windows-1252 at 0x80..0x9f; 0 marks the five bytes it leaves unassigned.
  * 0xa0..0xff are the same code points as Latin-1. */
 static const gunichar cp1252_high[32] = {
-    0x20ac, 0,      0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021,
-    0x02c6, 0x2030, 0x0160, 0x2039, 0x0152, 0,      0x017d, 0,
-    0,      0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014,
-    0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0,      0x017e, 0x0178,
+    0x20ac, 0,      0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021, 0x02c6, 0x2030, 0x0160,
+    0x2039, 0x0152, 0,      0x017d, 0,      0,      0x2018, 0x2019, 0x201c, 0x201d, 0x2022,
+    0x2013, 0x2014, 0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0,      0x017e, 0x0178,
 };
 
 /* ---- bytes to UTF-8 ---- */
@@ -165,8 +163,8 @@ parser_text_pick(struct parser_walk *w, GArray *leaves, bool *is_html, bool *is_
         g_clear_pointer(&inner_leaves, g_array_unref);
         if (inner == NULL)
             break;
-        inner_leaves = parser_walk_leaves(w, g_mime_message_get_mime_part(inner),
-                                          forward_depth + 1);
+        inner_leaves =
+            parser_walk_leaves(w, g_mime_message_get_mime_part(inner), forward_depth + 1);
         leaves = inner_leaves;
         forward = NULL;
         forwarded = true;

@@ -254,42 +254,42 @@ mix_bit(GUnicodeScript s)
  * one ("acme一test" reads as acme-test), so they must stand among
  * characters of the East Asian scripts.  Sorted. */
 static const gunichar cjk_strokes[] = {
-    0x3007, /* 〇 IDEOGRAPHIC NUMBER ZERO: O, 0 */
-    0x3078, /* へ HIRAGANA HE: ^ */
-    0x309D, 0x309E, /* ゝゞ HIRAGANA ITERATION MARKS: \ */
-    0x30A8, /* エ KATAKANA E: I */
-    0x30AB, /* カ KATAKANA KA: 力, h */
-    0x30BD, /* ソ KATAKANA SO: y, ' */
-    0x30CB, /* ニ KATAKANA NI: = */
-    0x30CE, /* ノ KATAKANA NO: / */
-    0x30D8, /* ヘ KATAKANA HE: ^ */
-    0x30ED, /* ロ KATAKANA RO: □, O */
-    0x30F3, /* ン KATAKANA N: ' */
-    0x30FC, /* ー PROLONGED SOUND MARK: - */
-    0x30FD, 0x30FE, /* ヽヾ KATAKANA ITERATION MARKS: \ */
-    0x3108, /* ㄈ BOPOMOFO F: C */
-    0x3112, /* ㄒ BOPOMOFO X: T */
-    0x311A, /* ㄚ BOPOMOFO A: Y */
-    0x311F, /* ㄟ BOPOMOFO EI: \ */
-    0x3127, /* ㄧ BOPOMOFO I: - */
-    0x3128, /* ㄨ BOPOMOFO U: X */
-    0x3129, /* ㄩ BOPOMOFO IU: U */
+    0x3007,                 /* 〇 IDEOGRAPHIC NUMBER ZERO: O, 0 */
+    0x3078,                 /* へ HIRAGANA HE: ^ */
+    0x309D, 0x309E,         /* ゝゞ HIRAGANA ITERATION MARKS: \ */
+    0x30A8,                 /* エ KATAKANA E: I */
+    0x30AB,                 /* カ KATAKANA KA: 力, h */
+    0x30BD,                 /* ソ KATAKANA SO: y, ' */
+    0x30CB,                 /* ニ KATAKANA NI: = */
+    0x30CE,                 /* ノ KATAKANA NO: / */
+    0x30D8,                 /* ヘ KATAKANA HE: ^ */
+    0x30ED,                 /* ロ KATAKANA RO: □, O */
+    0x30F3,                 /* ン KATAKANA N: ' */
+    0x30FC,                 /* ー PROLONGED SOUND MARK: - */
+    0x30FD, 0x30FE,         /* ヽヾ KATAKANA ITERATION MARKS: \ */
+    0x3108,                 /* ㄈ BOPOMOFO F: C */
+    0x3112,                 /* ㄒ BOPOMOFO X: T */
+    0x311A,                 /* ㄚ BOPOMOFO A: Y */
+    0x311F,                 /* ㄟ BOPOMOFO EI: \ */
+    0x3127,                 /* ㄧ BOPOMOFO I: - */
+    0x3128,                 /* ㄨ BOPOMOFO U: X */
+    0x3129,                 /* ㄩ BOPOMOFO IU: U */
     0x31B2, 0x31B3, 0x31BA, /* ㆲㆳㆺ BOPOMOFO extended */
-    0x4E00, /* 一 ONE: - */
-    0x4E01, /* 丁: T */
-    0x4E03, /* 七: t */
-    0x4E05, /* 丅: T */
-    0x4E28, /* 丨: l, | */
-    0x4E36, /* 丶: . */
-    0x4E3F, /* 丿: / */
-    0x4E59, /* 乙: Z, 2 */
-    0x4E5B, /* 乛: 7 */
-    0x4E85, /* 亅: J */
-    0x5341, /* 十 TEN: + */
-    0x53E3, /* 口 MOUTH: O, □ */
-    0x5DE5, /* 工 WORK: I */
-    0x8BA0, /* 讠: i */
-    0xFF70, /* ｰ HALFWIDTH PROLONGED SOUND MARK: - */
+    0x4E00,                 /* 一 ONE: - */
+    0x4E01,                 /* 丁: T */
+    0x4E03,                 /* 七: t */
+    0x4E05,                 /* 丅: T */
+    0x4E28,                 /* 丨: l, | */
+    0x4E36,                 /* 丶: . */
+    0x4E3F,                 /* 丿: / */
+    0x4E59,                 /* 乙: Z, 2 */
+    0x4E5B,                 /* 乛: 7 */
+    0x4E85,                 /* 亅: J */
+    0x5341,                 /* 十 TEN: + */
+    0x53E3,                 /* 口 MOUTH: O, □ */
+    0x5DE5,                 /* 工 WORK: I */
+    0x8BA0,                 /* 讠: i */
+    0xFF70,                 /* ｰ HALFWIDTH PROLONGED SOUND MARK: - */
 };
 
 static gint
@@ -358,7 +358,7 @@ is_one_script(const char *p, const char *end)
 /* Letters of Cyrillic, Greek and Armenian that draw as a Latin letter (or
  * one with the same diacritic).  Sorted. */
 static const gunichar latin_lookalikes[] = {
-    0x037F, /* Ϳ J */
+    0x037F,                                                 /* Ϳ J */
     0x0391, 0x0392, 0x0395, 0x0396, 0x0397, 0x0399, 0x039A, /* Α Β Ε Ζ Η Ι Κ */
     0x039C, 0x039D, 0x039F, 0x03A1, 0x03A4, 0x03A5, 0x03A7, /* Μ Ν Ο Ρ Τ Υ Χ */
     0x03B9, 0x03BA, 0x03BD, 0x03BF, 0x03C1, 0x03C5,         /* ι κ ν ο ρ υ */

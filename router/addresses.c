@@ -31,8 +31,8 @@ extended(const char *support_address, const char *delimiters, const char *ext)
 
     if (at == NULL)
         return g_strdup(support_address);
-    return g_strdup_printf("%.*s%c%s%s", (int)(at - support_address), support_address,
-                           *delimiters, ext, at);
+    return g_strdup_printf("%.*s%c%s%s", (int)(at - support_address), support_address, *delimiters,
+                           ext, at);
 }
 
 char *
@@ -99,8 +99,8 @@ router_address_ticket(const struct keys *k, const char *prefix, const char *deli
     if (ext == NULL || !split_tag(ext, "", prefix, &id, &mac))
         return ADDRESS_UNTAGGED;
     /* EXT now holds "tkt-42", the text the tag signs. */
-    if (id <= 0 || (!keys_verify(k, KEY_REPLY_ADDRESS, ext, mac) &&
-                    !keys_verify_legacy_reply(k, ext, mac)))
+    if (id <= 0 ||
+        (!keys_verify(k, KEY_REPLY_ADDRESS, ext, mac) && !keys_verify_legacy_reply(k, ext, mac)))
         return ADDRESS_FORGED;
     *ticket = id;
     return ADDRESS_VALID;
@@ -139,8 +139,7 @@ router_is_own_mail(const struct keys *k, const struct mail *mail)
     if (k == NULL || mail->loop == NULL || mail->message_id == NULL)
         return false;
     mac = strstr(mail->loop, "mac=");
-    if (mac == NULL || strlen(mac + 4) < KEYS_TAG_LEN ||
-        g_ascii_isalnum(mac[4 + KEYS_TAG_LEN]))
+    if (mac == NULL || strlen(mac + 4) < KEYS_TAG_LEN || g_ascii_isalnum(mac[4 + KEYS_TAG_LEN]))
         return false;
     g_autofree char *tag = g_strndup(mac + 4, KEYS_TAG_LEN);
     return keys_verify(k, KEY_LOOP_MARK, mail->message_id, tag);

@@ -33,7 +33,10 @@
 #include "router/calendar.h"
 #include "router/zone.h"
 
+/* The quark's name is the first argument as written. */
+/* clang-format off */
 G_DEFINE_QUARK(calendar-error-quark, calendar_error)
+/* clang-format on */
 
 #define WEEK_SECONDS (7 * DAY_SECONDS)
 #define USEC G_USEC_PER_SEC
@@ -468,12 +471,12 @@ dutch_days(int year, gint32 out[DUTCH_COUNT])
     easter = civil_to_days(year, month, day);
     out[0] = civil_to_days(year, 1, 1);
     out[1] = easter;
-    out[2] = easter + 1;                            /* Easter Monday */
+    out[2] = easter + 1;                              /* Easter Monday */
     out[3] = weekday(kings) == 7 ? kings - 1 : kings; /* King's Day */
-    out[4] = civil_to_days(year, 5, 5);             /* Liberation Day */
-    out[5] = easter + 39;                           /* Ascension Day */
-    out[6] = easter + 49;                           /* Whit Sunday */
-    out[7] = easter + 50;                           /* Whit Monday */
+    out[4] = civil_to_days(year, 5, 5);               /* Liberation Day */
+    out[5] = easter + 39;                             /* Ascension Day */
+    out[6] = easter + 49;                             /* Whit Sunday */
+    out[7] = easter + 50;                             /* Whit Monday */
     out[8] = civil_to_days(year, 12, 25);
     out[9] = civil_to_days(year, 12, 26);
     for (int i = 1; i < DUTCH_COUNT; i++)
@@ -712,8 +715,7 @@ regular_weeks(struct walk *w, gint32 day, gint64 max, gint64 *midnight)
     /* A day's margin from either transition: every slot edge of the weeks
      * is then in interval K, and its instant is its wall clock less K's
      * offset. */
-    if (weeks <= 0 || z->start[k] > *midnight - DAY_SECONDS ||
-        *midnight != wall - z->offset[k])
+    if (weeks <= 0 || z->start[k] > *midnight - DAY_SECONDS || *midnight != wall - z->offset[k])
         return 0;
     if (k + 1 < z->n)
         weeks = MIN(weeks, (z->start[k + 1] - DAY_SECONDS - *midnight) / WEEK_SECONDS);
@@ -792,9 +794,10 @@ calendar_add(const struct calendar *c, GDateTime *start, gint64 seconds)
     for (gint32 day = first; day < last;) {
         if (day > first) {
             gint64 midnight;
-            gint64 weeks = regular_weeks(&w, day, MIN((st.remaining - 1) / (c->week_seconds * USEC),
-                                                      (gint64)(last - day) / 7),
-                                         &midnight);
+            gint64 weeks = regular_weeks(
+                &w, day,
+                MIN((st.remaining - 1) / (c->week_seconds * USEC), (gint64)(last - day) / 7),
+                &midnight);
             if (weeks > 0) {
                 st.remaining -= weeks * c->week_seconds * USEC;
                 day += (gint32)(7 * weeks);

@@ -205,8 +205,7 @@ change_command(const struct policy *p, struct ticket *t, const struct command *c
             int from = t->stage;
             t->stage = cmd->number;
             d->ticket_changed = true;
-            notices_stage_entered(p, d, t, from, "staff", "a staff #stage command", actor,
-                                  false);
+            notices_stage_entered(p, d, t, from, "staff", "a staff #stage command", actor, false);
         }
         return true;
     case CMD_ASSIGN: {

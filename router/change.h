@@ -36,12 +36,12 @@ void change_resume(const struct policy *p, struct ticket *t, const char *actor, 
                    struct decision *d);
 /* A resolved (or closed) ticket is open again; the time since it was
  * resolved does not count against its goals. */
-void change_reopen(const struct policy *p, struct ticket *t, const char *actor,
-                   const char *reason, GDateTime *now, struct decision *d);
+void change_reopen(const struct policy *p, struct ticket *t, const char *actor, const char *reason,
+                   GDateTime *now, struct decision *d);
 
 /* One stage up, at most to Stage 3: false when it is there already. */
-bool change_escalate(const struct policy *p, struct ticket *t, const char *cause,
-                     const char *why, const char *actor, bool tell_customer, struct decision *d);
+bool change_escalate(const struct policy *p, struct ticket *t, const char *cause, const char *why,
+                     const char *actor, bool tell_customer, struct decision *d);
 
 /* Staff accepted T for CUSTOMER (may be NULL: for REQUESTER alone): its
  * plan, zone and language are the customer's, and its goals run from NOW

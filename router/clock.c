@@ -12,7 +12,7 @@
 #include "util/timefmt.h"
 
 const char *const clock_timer_kinds[CLOCK_TIMER_KINDS] = {
-    "response-warning", "response-breach", "update-warning", "update-breach",
+    "response-warning",   "response-breach",   "update-warning", "update-breach",
     "resolution-warning", "resolution-breach", "stage",
 };
 

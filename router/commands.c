@@ -76,8 +76,8 @@ parse_line(const char *raw)
         }
     c->line = g_strdup(line);
     c->kind = CMD_UNKNOWN;
-    if (strcmp(verb, "severity") == 0 && arg != NULL && n == 0 && arg[0] >= '1' &&
-        arg[0] <= '4' && arg[1] == '\0') {
+    if (strcmp(verb, "severity") == 0 && arg != NULL && n == 0 && arg[0] >= '1' && arg[0] <= '4' &&
+        arg[1] == '\0') {
         c->kind = CMD_SEVERITY;
         c->number = arg[0] - '0';
     } else if (strcmp(verb, "stage") == 0 && arg != NULL && n == 0 && arg[0] >= '1' &&
@@ -146,8 +146,8 @@ leading_commands(const char *text, GPtrArray *out)
     if (out != NULL && over > 0) {
         struct command *c = g_new0(struct command, 1);
         c->kind = CMD_UNKNOWN;
-        c->line = g_strdup_printf("(%u more command lines: at most %d are applied from one message)",
-                                  over, MAX_COMMANDS);
+        c->line = g_strdup_printf(
+            "(%u more command lines: at most %d are applied from one message)", over, MAX_COMMANDS);
         g_ptr_array_add(out, c);
     }
     return rest;

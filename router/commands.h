@@ -31,9 +31,9 @@ enum command_kind {
 
 struct command {
     enum command_kind kind;
-    int number;  /* severity or stage */
-    char *word;  /* status, address (lower case) or customer name */
-    char *line;  /* as written */
+    int number; /* severity or stage */
+    char *word; /* status, address (lower case) or customer name */
+    char *line; /* as written */
 };
 
 /* The commands at the top of TEXT, in order (an empty array when none):

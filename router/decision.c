@@ -7,12 +7,9 @@
 #include "util/timefmt.h"
 
 static const char *const kind_names[] = {
-    [SENDER_CUSTOMER] = "customer",
-    [SENDER_UNKNOWN] = "unknown",
-    [SENDER_STAFF] = "staff",
-    [SENDER_UNTRUSTED_STAFF] = "untrusted-staff",
-    [SENDER_INTERNAL] = "internal",
-    [SENDER_AUTO] = "auto",
+    [SENDER_CUSTOMER] = "customer", [SENDER_UNKNOWN] = "unknown",
+    [SENDER_STAFF] = "staff",       [SENDER_UNTRUSTED_STAFF] = "untrusted-staff",
+    [SENDER_INTERNAL] = "internal", [SENDER_AUTO] = "auto",
     [SENDER_BOUNCE] = "bounce",
 };
 
@@ -183,8 +180,8 @@ decision_settle(struct decision *d)
     for (guint i = 0; i < d->notices->len;) {
         bool repeated = false;
         for (guint j = i + 1; j < d->notices->len && !repeated; j++)
-            repeated = same_notice(g_ptr_array_index(d->notices, i),
-                                   g_ptr_array_index(d->notices, j));
+            repeated =
+                same_notice(g_ptr_array_index(d->notices, i), g_ptr_array_index(d->notices, j));
         if (repeated)
             g_ptr_array_remove_index(d->notices, i);
         else
@@ -194,8 +191,10 @@ decision_settle(struct decision *d)
         const struct webhook_order *w = g_ptr_array_index(d->webhooks, i);
         bool repeated = false;
         for (guint j = i + 1; j < d->webhooks->len && !repeated; j++)
-            repeated = strcmp(w->event, ((const struct webhook_order *)
-                                             g_ptr_array_index(d->webhooks, j))->event) == 0;
+            repeated =
+                strcmp(w->event,
+                       ((const struct webhook_order *)g_ptr_array_index(d->webhooks, j))->event) ==
+                0;
         if (repeated)
             g_ptr_array_remove_index(d->webhooks, i);
         else

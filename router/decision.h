@@ -51,21 +51,21 @@ enum notice_kind {
 
 /* A mail to queue, rendered by the applier from the ticket as decided. */
 struct notice_order {
-    const char *template_name;   /* static: "ack-new", "sla-breach", ... */
+    const char *template_name; /* static: "ack-new", "sla-breach", ... */
     enum notice_kind kind;
-    GPtrArray *to;               /* char*, plain addresses; one for mail to a customer */
-    bool to_customer;            /* in the requester's language and zone */
-    char *to_name;               /* display name for a single recipient, or NULL */
-    bool no_names;               /* the template gets no name from the mail (a stranger's) */
-    const char *auto_submitted;  /* "auto-replied" (answers) or "auto-generated" */
-    bool about_message;          /* threaded under, and quoting, the incoming message */
+    GPtrArray *to;              /* char*, plain addresses; one for mail to a customer */
+    bool to_customer;           /* in the requester's language and zone */
+    char *to_name;              /* display name for a single recipient, or NULL */
+    bool no_names;              /* the template gets no name from the mail (a stranger's) */
+    const char *auto_submitted; /* "auto-replied" (answers) or "auto-generated" */
+    bool about_message;         /* threaded under, and quoting, the incoming message */
     /* What the template says. */
     char *reason;
-    const char *goal;            /* static goal name */
-    char *due;                   /* ISO 8601 UTC */
+    const char *goal; /* static goal name */
+    char *due;        /* ISO 8601 UTC */
     char *old_status;
-    const char *untrusted;       /* static warning text */
-    GPtrArray *unknown_commands; /* char*; NULL when none */
+    const char *untrusted;         /* static warning text */
+    GPtrArray *unknown_commands;   /* char*; NULL when none */
     GPtrArray *removed_recipients; /* char*: outsiders an #internal note was kept from */
 };
 
@@ -74,48 +74,48 @@ struct notice_order {
  * WITH_SUBJECT, its subject (the customer's words, made literal for chat
  * markup) after. */
 struct webhook_order {
-    const char *event;           /* static: "escalation", "sla-warning", "sla-breach" */
+    const char *event; /* static: "escalation", "sla-warning", "sla-breach" */
     char *text;
     bool with_subject;
-    JsonObject *detail;          /* NULL when none */
+    JsonObject *detail; /* NULL when none */
 };
 
 /* Set or move a timer (DUE non-NULL), or take it away (DUE NULL). */
 struct timer_order {
-    char *kind;                  /* "response-warning", ..., "stage" */
-    char *due;                   /* ISO 8601 UTC or NULL */
+    char *kind; /* "response-warning", ..., "stage" */
+    char *due;  /* ISO 8601 UTC or NULL */
 };
 
 struct decision {
     enum router_action action;
-    const char *reason;          /* static, for the log line and the event */
+    const char *reason; /* static, for the log line and the event */
 
     /* Who and which ticket. */
-    char *requester;             /* plain lower-case address; NULL when there is none */
+    char *requester; /* plain lower-case address; NULL when there is none */
     const struct customer *customer;
     enum sender_kind kind;
-    const char *trust;           /* why staff mail is believed, or NULL */
-    gint64 ticket_id;            /* the existing ticket (0 for a new one) */
-    struct ticket *ticket;       /* the ticket as it is to be written; NULL: none */
-    bool ticket_changed;         /* write its changeable fields */
+    const char *trust;     /* why staff mail is believed, or NULL */
+    gint64 ticket_id;      /* the existing ticket (0 for a new one) */
+    struct ticket *ticket; /* the ticket as it is to be written; NULL: none */
+    bool ticket_changed;   /* write its changeable fields */
 
     /* What becomes of the message. */
     bool store_message;
     enum sender_kind message_kind;
 
-    GPtrArray *events;           /* struct event* */
-    GPtrArray *timers;           /* struct timer_order* */
-    GPtrArray *notices;          /* struct notice_order* */
-    GPtrArray *webhooks;         /* struct webhook_order* */
+    GPtrArray *events;   /* struct event* */
+    GPtrArray *timers;   /* struct timer_order* */
+    GPtrArray *notices;  /* struct notice_order* */
+    GPtrArray *webhooks; /* struct webhook_order* */
 
     /* For the milter and its log line. */
-    GPtrArray *drop_recipients;  /* char*: envelope recipients the milter removes before the
+    GPtrArray *drop_recipients; /* char*: envelope recipients the milter removes before the
                                   * message goes on (the outsiders of an #internal note);
                                   * NULL when none */
-    guint commands;              /* command lines in a staff mail: cut them from the copy */
-    bool is_security;            /* log a security line */
-    const char *ack;             /* what became of the acknowledgement: "send", "bulk", ... */
-    bool soon;                   /* a timer falls due within a minute */
+    guint commands;             /* command lines in a staff mail: cut them from the copy */
+    bool is_security;           /* log a security line */
+    const char *ack;            /* what became of the acknowledgement: "send", "bulk", ... */
+    bool soon;                  /* a timer falls due within a minute */
 };
 
 struct decision *decision_new(enum router_action action, const char *reason);

@@ -173,7 +173,8 @@ router_sender_verified(const struct policy *p, const struct router_input *in,
         return NULL;
     if ((vouch = router_auth_vouches(p, in->auth_results, from)) != NULL)
         return vouch;
-    if (p->verify_senders == VERIFY_ALIGNED && env_at != NULL && domains_aligned(at + 1, env_at + 1))
+    if (p->verify_senders == VERIFY_ALIGNED && env_at != NULL &&
+        domains_aligned(at + 1, env_at + 1))
         return "envelope sender of the same domain";
     return NULL;
 }

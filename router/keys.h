@@ -36,8 +36,7 @@ struct keys *keys_free(struct keys *k);
 /* The tag of TEXT for PURPOSE (caller frees): KEYS_TAG_LEN hex digits. */
 char *keys_tag(const struct keys *k, enum key_purpose purpose, const char *text);
 /* Whether TAG is the tag of TEXT for PURPOSE; constant time in TAG's content. */
-bool keys_verify(const struct keys *k, enum key_purpose purpose, const char *text,
-                 const char *tag);
+bool keys_verify(const struct keys *k, enum key_purpose purpose, const char *text, const char *tag);
 /* The reply-address tag of versions before the keys were split: 16 hex
  * digits of HMAC-SHA256 under the bare secret.  Accepted for reply
  * addresses only, so that customers answering an old acknowledgement

@@ -58,9 +58,8 @@ notices_to_staff(const struct policy *p, struct decision *d, const struct ticket
 }
 
 void
-notices_stage_entered(const struct policy *p, struct decision *d, const struct ticket *t,
-                      int from, const char *cause, const char *why, const char *actor,
-                      bool tell_customer)
+notices_stage_entered(const struct policy *p, struct decision *d, const struct ticket *t, int from,
+                      const char *cause, const char *why, const char *actor, bool tell_customer)
 {
     struct event *e = decision_event(d, EVENT_STAGE, actor);
     struct notice_order *n;

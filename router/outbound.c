@@ -51,4 +51,3 @@ router_ack_verdict_text(enum ack_verdict v)
     }
     return "unknown";
 }
-

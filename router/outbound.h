@@ -25,8 +25,8 @@ enum ack_verdict {
  * REQUESTER got in the last hour; LIMIT is ack_limit (G_MAXUINT for mail
  * trusted staff asked for). */
 enum ack_verdict router_ack_verdict(const struct mail *mail, const char *envelope_from,
-                                    const char *requester, bool is_own_mail,
-                                    gint64 acks_last_hour, guint limit);
+                                    const char *requester, bool is_own_mail, gint64 acks_last_hour,
+                                    guint limit);
 const char *router_ack_verdict_text(enum ack_verdict v);
 
 #endif

@@ -9,11 +9,28 @@
 const char *const plan_goal_names[GOAL_COUNT] = { "response", "update", "resolution" };
 
 const char *const plan_keys[] = {
-    "hours", "timezone", "holidays", "holiday_file", "dutch_holidays", "default_severity",
-    "sev1_response", "sev1_update", "sev1_resolution", "sev1_around_the_clock",
-    "sev2_response", "sev2_update", "sev2_resolution", "sev2_around_the_clock",
-    "sev3_response", "sev3_update", "sev3_resolution", "sev3_around_the_clock",
-    "sev4_response", "sev4_update", "sev4_resolution", "sev4_around_the_clock",
+    "hours",
+    "timezone",
+    "holidays",
+    "holiday_file",
+    "dutch_holidays",
+    "default_severity",
+    "sev1_response",
+    "sev1_update",
+    "sev1_resolution",
+    "sev1_around_the_clock",
+    "sev2_response",
+    "sev2_update",
+    "sev2_resolution",
+    "sev2_around_the_clock",
+    "sev3_response",
+    "sev3_update",
+    "sev3_resolution",
+    "sev3_around_the_clock",
+    "sev4_response",
+    "sev4_update",
+    "sev4_resolution",
+    "sev4_around_the_clock",
     NULL,
 };
 
@@ -23,19 +40,17 @@ static const struct {
     const char *const *lines;
 } presets[] = {
     { "standard",
-      (const char *const[]){ "hours=mon-fri 08:00-17:00", "sev1_response=1h",
-                             "sev1_update=4h", "sev1_around_the_clock=yes",
-                             "sev2_response=2bh", "sev2_update=1bd", "sev3_response=3bd",
-                             "default_severity=3", NULL } },
+      (const char *const[]){ "hours=mon-fri 08:00-17:00", "sev1_response=1h", "sev1_update=4h",
+                             "sev1_around_the_clock=yes", "sev2_response=2bh", "sev2_update=1bd",
+                             "sev3_response=3bd", "default_severity=3", NULL } },
     { "default",
-      (const char *const[]){ "hours=mon-fri 10:00-16:00", "dutch_holidays=yes",
-                             "sev1_response=8bh", "sev2_response=16bh", "sev3_response=40bh",
-                             "sev4_response=40bh", "default_severity=2", NULL } },
+      (const char *const[]){ "hours=mon-fri 10:00-16:00", "dutch_holidays=yes", "sev1_response=8bh",
+                             "sev2_response=16bh", "sev3_response=40bh", "sev4_response=40bh",
+                             "default_severity=2", NULL } },
     { "extended",
-      (const char *const[]){ "hours=mon-fri 08:00-17:00", "dutch_holidays=yes",
-                             "sev1_response=4bh", "sev2_response=4bh", "sev3_response=8bh",
-                             "sev4_response=8bh", "sev1_resolution=40bh",
-                             "sev2_resolution=60bh", "sev3_resolution=80bh",
+      (const char *const[]){ "hours=mon-fri 08:00-17:00", "dutch_holidays=yes", "sev1_response=4bh",
+                             "sev2_response=4bh", "sev3_response=8bh", "sev4_response=8bh",
+                             "sev1_resolution=40bh", "sev2_resolution=60bh", "sev3_resolution=80bh",
                              "sev4_resolution=80bh", "default_severity=2", NULL } },
 };
 
@@ -141,7 +156,8 @@ plan_set(struct plan *p, const char *key, const char *value)
     if (strcmp(key, "timezone") == 0) {
         GTimeZone *tz = g_time_zone_new_identifier(value);
         if (tz == NULL)
-            return g_strdup_printf("\"%s\" is not a time zone name such as Europe/Amsterdam", value);
+            return g_strdup_printf("\"%s\" is not a time zone name such as Europe/Amsterdam",
+                                   value);
         g_time_zone_unref(tz);
         g_free(p->timezone);
         p->timezone = g_strdup(value);
@@ -215,8 +231,8 @@ plan_calendar(const struct plan *p, const char *zone)
 }
 
 GDateTime *
-goal_due(const struct goal *g, const struct calendar *cal, bool around_the_clock,
-         GDateTime *start, guint percent)
+goal_due(const struct goal *g, const struct calendar *cal, bool around_the_clock, GDateTime *start,
+         guint percent)
 {
     gint64 seconds;
 

@@ -20,7 +20,12 @@
 
 #include "router/calendar.h"
 
-enum goal_kind { GOAL_RESPONSE, GOAL_UPDATE, GOAL_RESOLUTION, GOAL_COUNT };
+enum goal_kind {
+    GOAL_RESPONSE,
+    GOAL_UPDATE,
+    GOAL_RESOLUTION,
+    GOAL_COUNT
+};
 
 enum goal_unit {
     UNIT_NONE,           /* no goal */
@@ -47,10 +52,10 @@ struct plan {
  * when not resolved in one business day; Sev2 opens at Stage 1 and
  * reaches Stage 2 after two). */
 struct ladder {
-    int initial_stage[5];     /* by severity */
-    int next_stage[5];        /* where an unresolved ticket goes, 0: nowhere */
+    int initial_stage[5]; /* by severity */
+    int next_stage[5];    /* where an unresolved ticket goes, 0: nowhere */
     struct goal next_after[5];
-    guint warn_at;            /* percent of a goal at which to warn */
+    guint warn_at; /* percent of a goal at which to warn */
 };
 
 extern const char *const plan_goal_names[GOAL_COUNT]; /* "response", "update", "resolution" */

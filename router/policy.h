@@ -38,36 +38,36 @@ enum verify_senders {
 };
 
 struct customer {
-    char *name;       /* NAME of [customer:NAME] */
-    char **domains;   /* lower-case, NULL-terminated, may be empty */
-    char **contacts;  /* lower-case addresses, NULL-terminated, may be empty */
-    char *plan;       /* plan name, "standard" when not set */
-    char *timezone;   /* IANA zone name, "UTC" when not set */
-    char *language;   /* "en" or "nl" */
+    char *name;      /* NAME of [customer:NAME] */
+    char **domains;  /* lower-case, NULL-terminated, may be empty */
+    char **contacts; /* lower-case addresses, NULL-terminated, may be empty */
+    char *plan;      /* plan name, "standard" when not set */
+    char *timezone;  /* IANA zone name, "UTC" when not set */
+    char *language;  /* "en" or "nl" */
 };
 
 struct policy {
-    const char *ticket_prefix;          /* "TKT" */
-    char **support_addresses;           /* lower-case, at least one */
-    const char *recipient_delimiter;    /* characters an address extension starts at; the
+    const char *ticket_prefix;       /* "TKT" */
+    char **support_addresses;        /* lower-case, at least one */
+    const char *recipient_delimiter; /* characters an address extension starts at; the
                                          * first is the one our addresses are made with */
     enum unknown_senders unknown_senders;
     enum auto_replies auto_replies;
     enum verify_senders verify_senders;
     guint reopen_days;
-    char **staff_addresses;             /* lower-case */
+    char **staff_addresses; /* lower-case */
     char **staff_domains;
-    char **staff_logins;                /* "login:address", lower-case: SMTP AUTH names of staff */
-    char **authserv_ids;                /* our own Authentication-Results verifiers */
-    const GPtrArray *customers;         /* struct customer*, in file order */
-    const GPtrArray *plans;             /* struct plan* */
+    char **staff_logins;        /* "login:address", lower-case: SMTP AUTH names of staff */
+    char **authserv_ids;        /* our own Authentication-Results verifiers */
+    const GPtrArray *customers; /* struct customer*, in file order */
+    const GPtrArray *plans;     /* struct plan* */
     const struct severity_rules *severity;
-    char **stage_contacts[4];           /* [1..3]: who hears of a ticket at that stage */
+    char **stage_contacts[4]; /* [1..3]: who hears of a ticket at that stage */
     const struct ladder *ladder;
-    guint ack_limit;                    /* acknowledgements per address per hour */
-    guint not_contact_limit;            /* not-contact replies per hour, all senders together */
-    bool ack_followup;                  /* acknowledge follow-ups too */
-    const char *language;               /* of mail to staff and to senders who are no contact */
+    guint ack_limit;         /* acknowledgements per address per hour */
+    guint not_contact_limit; /* not-contact replies per hour, all senders together */
+    bool ack_followup;       /* acknowledge follow-ups too */
+    const char *language;    /* of mail to staff and to senders who are no contact */
 };
 
 /* The plan called NAME, else "standard"; never NULL for a built policy. */

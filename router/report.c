@@ -32,10 +32,20 @@ const gint64 report_bucket_limits[REPORT_BUCKETS - 1] = {
     15 * 60, 30 * 60, 3600, 2 * 3600, 4 * 3600, 8 * 3600, 24 * 3600, 72 * 3600,
 };
 
-enum { SAMPLE_RESPONSE_BUSINESS, SAMPLE_RESPONSE_REAL, SAMPLE_RESOLUTION_BUSINESS,
-       SAMPLE_RESOLUTION_REAL, SAMPLE_COUNT };
+enum {
+    SAMPLE_RESPONSE_BUSINESS,
+    SAMPLE_RESPONSE_REAL,
+    SAMPLE_RESOLUTION_BUSINESS,
+    SAMPLE_RESOLUTION_REAL,
+    SAMPLE_COUNT
+};
 
-enum verdict { VERDICT_NONE, VERDICT_MET, VERDICT_MISSED, VERDICT_RUNNING };
+enum verdict {
+    VERDICT_NONE,
+    VERDICT_MET,
+    VERDICT_MISSED,
+    VERDICT_RUNNING
+};
 
 /* ---- the input values ---- */
 
@@ -113,8 +123,8 @@ report_last_month(GDateTime *now, const char *zone, gint64 *from, gint64 *to)
     if (tz == NULL)
         tz = g_time_zone_new_utc();
     local = g_date_time_to_timezone(now, tz);
-    first = g_date_time_new(tz, g_date_time_get_year(local), g_date_time_get_month(local), 1, 0,
-                            0, 0);
+    first =
+        g_date_time_new(tz, g_date_time_get_year(local), g_date_time_get_month(local), 1, 0, 0, 0);
     before = g_date_time_add_months(first, -1);
     *from = g_date_time_to_unix(before);
     *to = g_date_time_to_unix(first);
@@ -133,10 +143,10 @@ struct facts {
     struct calendar *cal;
     int severity;
     gint64 created;
-    GArray *steps;          /* struct step, the first is the creation */
+    GArray *steps; /* struct step, the first is the creation */
     enum ticket_status status_end;
-    gint64 first_response;  /* -1: none before END */
-    gint64 resolved;        /* the resolution in force at END; -1: none */
+    gint64 first_response; /* -1: none before END */
+    gint64 resolved;       /* the resolution in force at END; -1: none */
     bool is_cohort;
 };
 
@@ -239,8 +249,8 @@ open_business(const struct facts *f, gint64 a, gint64 b)
 
     for (guint i = 0; i < f->steps->len; i++) {
         const struct step *st = &g_array_index(f->steps, struct step, i);
-        gint64 end = i + 1 < f->steps->len ? g_array_index(f->steps, struct step, i + 1).at
-                                           : G_MAXINT64;
+        gint64 end =
+            i + 1 < f->steps->len ? g_array_index(f->steps, struct step, i + 1).at : G_MAXINT64;
         if (st->status != TICKET_OPEN)
             continue;
         total += business_between(f->cal, MAX(st->at, a), MIN(end, b));
@@ -340,7 +350,9 @@ acc_free(gpointer p)
 {
     struct acc *a = p;
     struct report_stat *stats[SAMPLE_COUNT] = {
-        &a->g->response_business, &a->g->response_real, &a->g->resolution_business,
+        &a->g->response_business,
+        &a->g->response_real,
+        &a->g->resolution_business,
         &a->g->resolution_real,
     };
 
@@ -378,7 +390,8 @@ add_cohort(const struct report *r, const struct facts *f, struct acc *a)
     gint64 day = calendar_day_length(f->cal);
 
     g->opened++;
-    count_verdict(&g->goals[GOAL_RESPONSE], judge(r, f, response_fact, unix_of(t->first_response_due)));
+    count_verdict(&g->goals[GOAL_RESPONSE],
+                  judge(r, f, response_fact, unix_of(t->first_response_due)));
     count_verdict(&g->goals[GOAL_RESOLUTION], judge(r, f, f->resolved, unix_of(t->resolution_due)));
     if (f->plan->goals[f->severity][GOAL_UPDATE].unit != UNIT_NONE && f->first_response >= 0)
         count_verdict(&g->goals[GOAL_UPDATE],

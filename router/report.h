@@ -63,14 +63,14 @@
 /* One event of a ticket's history, with the detail members a report uses. */
 struct report_event {
     enum event_type type;
-    gint64 at;        /* Unix seconds */
-    char *goal;       /* sla-warning, sla-breach: "response", "update", "resolution" */
-    char *due;        /* sla-warning, sla-breach */
-    int stage;        /* stage: the new stage */
-    int from_stage;   /* stage: the old one */
-    char *cause;      /* stage: automatic, missed-goal, ladder, customer, staff */
-    char *to_status;  /* status, reopened */
-    int severity;     /* sla-warning, sla-breach: the severity then; 0 when not recorded */
+    gint64 at;       /* Unix seconds */
+    char *goal;      /* sla-warning, sla-breach: "response", "update", "resolution" */
+    char *due;       /* sla-warning, sla-breach */
+    int stage;       /* stage: the new stage */
+    int from_stage;  /* stage: the old one */
+    char *cause;     /* stage: automatic, missed-goal, ladder, customer, staff */
+    char *to_status; /* status, reopened */
+    int severity;    /* sla-warning, sla-breach: the severity then; 0 when not recorded */
 };
 
 struct report_ticket {
@@ -120,17 +120,17 @@ struct report_within {
 };
 
 struct report_group {
-    char *name;           /* the plan or customer; NULL for the total and severities */
-    int severity;         /* by_severity: 1..4; else 0 */
-    guint opened;         /* created in the period */
-    guint resolved;       /* resolved in the period (the resolution in force at END) */
-    guint open_at_end;    /* open or pending at END, whenever opened */
+    char *name;        /* the plan or customer; NULL for the total and severities */
+    int severity;      /* by_severity: 1..4; else 0 */
+    guint opened;      /* created in the period */
+    guint resolved;    /* resolved in the period (the resolution in force at END) */
+    guint open_at_end; /* open or pending at END, whenever opened */
     struct report_goal goals[GOAL_COUNT];
     struct report_stat response_business, response_real;
     struct report_stat resolution_business, resolution_real;
     struct report_within within[REPORT_WITHIN_COUNT];
-    guint breaches;       /* sla-breach events in the period */
-    guint escalations;    /* stage rises in the period */
+    guint breaches;    /* sla-breach events in the period */
+    guint escalations; /* stage rises in the period */
 };
 
 struct report_breach {
@@ -139,8 +139,8 @@ struct report_breach {
     char *customer; /* NULL: unknown sender */
     int severity;
     char *goal;
-    char *due;      /* ISO 8601 UTC */
-    gint64 at;      /* when it was recorded */
+    char *due; /* ISO 8601 UTC */
+    gint64 at; /* when it was recorded */
 };
 
 struct report_day {
@@ -159,19 +159,19 @@ struct report {
     guint open_at_start;       /* open or pending at FROM */
     struct report_group total;
     struct report_group severity[5]; /* [1..4] */
-    GPtrArray *plans;          /* struct report_group*, by name */
-    GPtrArray *customers;      /* struct report_group*, by name; the unknown last (name NULL) */
+    GPtrArray *plans;                /* struct report_group*, by name */
+    GPtrArray *customers; /* struct report_group*, by name; the unknown last (name NULL) */
     guint escalations[4][CAUSE_COUNT]; /* [stage 1..3][cause] */
-    GPtrArray *breaches;       /* struct report_breach*, in time order */
-    GArray *backlog;           /* struct report_day, one per day of the period up to NOW */
+    GPtrArray *breaches;               /* struct report_breach*, in time order */
+    GArray *backlog;                   /* struct report_day, one per day of the period up to NOW */
     guint response_buckets[REPORT_BUCKETS]; /* tickets opened, by business time to first response */
-    guint no_response;         /* tickets opened without a first response by END */
+    guint no_response;                      /* tickets opened without a first response by END */
 };
 
 struct report_params {
-    gint64 from, to, now;          /* Unix seconds; FROM < TO */
-    const char *zone;              /* IANA name for the days; UTC when unknown */
-    const struct policy *policy;   /* for the plans; NULL: every ticket on 9-17 UTC weekdays */
+    gint64 from, to, now;        /* Unix seconds; FROM < TO */
+    const char *zone;            /* IANA name for the days; UTC when unknown */
+    const struct policy *policy; /* for the plans; NULL: every ticket on 9-17 UTC weekdays */
 };
 
 /* The report of TICKETS (struct report_ticket*, any order, as the filters

@@ -68,8 +68,8 @@ struct sender {
     const struct customer *customer; /* NULL too for a contact's address not verified */
     const struct customer *claimed;  /* the customer an unverified From names, or NULL */
     bool is_staff;
-    const char *trust;               /* for staff: what vouches; NULL: nothing */
-    const char *verified;            /* for others: why the From is believed; NULL: not */
+    const char *trust;    /* for staff: what vouches; NULL: nothing */
+    const char *verified; /* for others: why the From is believed; NULL: not */
 };
 
 /* A reference is honoured only for someone who already takes part: the
@@ -85,7 +85,8 @@ is_participant(const struct sender *s, const struct ticket *t)
     if (s->requester != NULL && *t->requester != '\0' &&
         router_same_address(s->requester, t->requester))
         return true;
-    return s->customer != NULL && t->customer != NULL && strcmp(s->customer->name, t->customer) == 0;
+    return s->customer != NULL && t->customer != NULL &&
+           strcmp(s->customer->name, t->customer) == 0;
 }
 
 /* The strongest candidate the sender takes part in; *REFUSED is the first
@@ -202,8 +203,8 @@ withhold_ack(struct decision *d, const struct mail *m, const char *actor, const 
  * staff asked for. */
 static void
 acknowledge(const struct policy *p, const struct router_input *in, const struct router_view *v,
-            struct decision *d,
-            const struct ticket *t, const char *template_name, guint limit, bool about_message)
+            struct decision *d, const struct ticket *t, const char *template_name, guint limit,
+            bool about_message)
 {
     const struct mail *m = in->mail;
     enum ack_verdict verdict;
@@ -365,8 +366,7 @@ create(const struct policy *p, const struct router_input *in, const struct route
     event_set_string(e, "rule", sv.reason);
     severity_verdict_clear(&sv);
     if (t->stage > 0)
-        notices_stage_entered(p, d, t, 0, "automatic", "automatic for this severity", NULL,
-                              false);
+        notices_stage_entered(p, d, t, 0, "automatic", "automatic for this severity", NULL, false);
     if (s->no_requester != NULL) {
         e = decision_event(d, EVENT_NO_REQUESTER, NULL);
         event_set_string(e, "reason", s->no_requester);
@@ -445,9 +445,10 @@ customer_followup(const struct policy *p, const struct router_input *in,
         change_reopen(p, t, s->requester, "the customer wrote again", in->now, d);
     /* Escalation is part of the service: a ticket no goal runs for (a
      * stranger's, not yet accepted by staff) pages nobody. */
-    if (t->customer != NULL && t->clock_start != NULL && asks_escalation(m, cmds, c->prior_subjects))
-        change_escalate(p, t, "customer", "the customer asked for escalation", s->requester,
-                        true, d);
+    if (t->customer != NULL && t->clock_start != NULL &&
+        asks_escalation(m, cmds, c->prior_subjects))
+        change_escalate(p, t, "customer", "the customer asked for escalation", s->requester, true,
+                        d);
     staff_notice(p, d, t, "staff-reply", NULL);
     if (p->ack_followup)
         acknowledge(p, in, v, d, t, "ack-followup", p->ack_limit, true);
@@ -490,8 +491,8 @@ static bool
 reaches_customer(const struct policy *p, const struct router_input *in, const struct sender *s,
                  const struct ticket *t)
 {
-    bool via_other_relay = s->trust != NULL &&
-                           (strcmp(s->trust, "dkim") == 0 || strcmp(s->trust, "dmarc") == 0);
+    bool via_other_relay =
+        s->trust != NULL && (strcmp(s->trust, "dkim") == 0 || strcmp(s->trust, "dmarc") == 0);
 
     if (in->recipients == NULL)
         return true;
@@ -524,8 +525,8 @@ outsiders(const struct policy *p, const struct router_input *in)
  * taken off the message (the milter removes them), recorded on note event
  * E, and the writer is told. */
 static void
-keep_from_outsiders(const struct policy *p, const struct router_input *in,
-                    const struct sender *s, struct decision *d, struct event *e)
+keep_from_outsiders(const struct policy *p, const struct router_input *in, const struct sender *s,
+                    struct decision *d, struct event *e)
 {
     GPtrArray *out = outsiders(p, in);
 
@@ -555,8 +556,8 @@ has_command(const GPtrArray *cmds, enum command_kind kind)
  * what would have gone on the first time, command lines cut and an
  * #internal note's outsiders taken off.  Nothing is recorded twice. */
 static void
-retried_staff_mail(const struct policy *p, const struct router_input *in,
-                   const struct sender *s, struct decision *d)
+retried_staff_mail(const struct policy *p, const struct router_input *in, const struct sender *s,
+                   struct decision *d)
 {
     g_autoptr(GPtrArray) cmds = NULL;
 
@@ -691,8 +692,7 @@ machine_mail(const struct policy *p, const struct router_input *in, const struct
         d->ticket_id = v->bounce_ticket;
         d->kind = d->action == ROUTER_BOUNCE ? SENDER_BOUNCE : SENDER_AUTO;
         keep_message(d, m, d->kind);
-        e = decision_event(d, d->action == ROUTER_BOUNCE ? EVENT_DELIVERY_FAILED
-                                                         : EVENT_AUTO_REPLY,
+        e = decision_event(d, d->action == ROUTER_BOUNCE ? EVENT_DELIVERY_FAILED : EVENT_AUTO_REPLY,
                            d->action == ROUTER_BOUNCE ? m->dsn_recipient : s->requester);
         if (d->action == ROUTER_BOUNCE) {
             event_set_string(e, "recipient", m->dsn_recipient);
@@ -766,8 +766,9 @@ note_unverified(const struct router_input *in, const struct sender *s, struct de
     event_set_string(e, "from", s->requester);
     event_set_string(e, "envelope_from", in->envelope_from);
     event_set_string(e, "claimed_customer", s->claimed != NULL ? s->claimed->name : NULL);
-    event_set_string(e, "reason", "no DKIM or DMARC pass from our verifier for the From address,"
-                                  " and an envelope sender of another domain");
+    event_set_string(e, "reason",
+                     "no DKIM or DMARC pass from our verifier for the From address,"
+                     " and an envelope sender of another domain");
 }
 
 static void
@@ -798,10 +799,10 @@ person_mail(const struct policy *p, const struct router_input *in, const struct 
         d->reason = "sender is not a registered support contact";
         return;
     }
-    d->reason = refused > 0             ? "reference by a sender who is no participant"
-                : s->is_staff           ? "new ticket opened by staff"
-                : s->customer != NULL   ? "new message from a customer"
-                                        : "new message from a sender who is no designated contact";
+    d->reason = refused > 0           ? "reference by a sender who is no participant"
+                : s->is_staff         ? "new ticket opened by staff"
+                : s->customer != NULL ? "new message from a customer"
+                                      : "new message from a sender who is no designated contact";
     g_autoptr(GPtrArray) cmds = commands_of(in->mail);
     if (s->is_staff && s->trust == NULL) {
         /* Not applied: an untrusted staff address changes nothing. */

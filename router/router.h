@@ -48,8 +48,7 @@ struct router_reference {
 /* The references MAIL makes, strongest first (struct router_reference),
  * at most a bounded number: the signed recipient ADDRESS_TICKET (0: none),
  * In-Reply-To, References newest first, the subject tag. */
-GArray *router_references(const struct policy *p, const struct mail *mail,
-                          gint64 address_ticket);
+GArray *router_references(const struct policy *p, const struct mail *mail, gint64 address_ticket);
 
 /* A ticket the message names, as the store has it. */
 struct router_candidate {
@@ -60,18 +59,18 @@ struct router_candidate {
 
 /* What the store knows, looked up before deciding. */
 struct router_view {
-    bool is_stored;          /* this very message (dedup key and digest) is stored */
-    gint64 stored_ticket;    /* its ticket, when is_stored */
-    GPtrArray *candidates;   /* struct router_candidate*, strongest first; may be NULL */
-    gint64 bounce_ticket;    /* the ticket of our mail a delivery report names; 0: none */
-    gint64 acks_last_hour;   /* acknowledgements to the requester in the last hour */
+    bool is_stored;                /* this very message (dedup key and digest) is stored */
+    gint64 stored_ticket;          /* its ticket, when is_stored */
+    GPtrArray *candidates;         /* struct router_candidate*, strongest first; may be NULL */
+    gint64 bounce_ticket;          /* the ticket of our mail a delivery report names; 0: none */
+    gint64 acks_last_hour;         /* acknowledgements to the requester in the last hour */
     gint64 not_contacts_last_hour; /* not-contact replies to anyone in the last hour */
 };
 
 /* The facts of the SMTP session and of the mail. */
 struct router_input {
     const struct mail *mail;
-    const char *envelope_from;     /* "" for the null sender */
+    const char *envelope_from; /* "" for the null sender */
     const struct keys *keys;
     bool is_outbound;              /* for no support address: staff mail on its way out */
     bool to_return_path;           /* sent to our signed return path (a bounce of our mail) */
@@ -80,7 +79,7 @@ struct router_input {
     const GPtrArray *auth_results; /* Authentication-Results of our own verifiers; may be NULL */
     const char *client_addr;
     const char *queue_id;
-    const GPtrArray *recipients;   /* char*: the accepted envelope recipients, canonical
+    const GPtrArray *recipients; /* char*: the accepted envelope recipients, canonical
                                     * (address_canonical()); may be NULL */
     GDateTime *now;
 };
@@ -122,8 +121,7 @@ const char *router_sender_verified(const struct policy *p, const struct router_i
 /* Whether RESULTS vouch for FROM: from one of [staff] authserv_ids,
  * dkim=pass with header.d aligned to FROM's domain, or dmarc=pass for it.
  * Returns "dkim" or "dmarc", else NULL. */
-const char *router_auth_vouches(const struct policy *p, const GPtrArray *results,
-                                const char *from);
+const char *router_auth_vouches(const struct policy *p, const GPtrArray *results, const char *from);
 
 /* The ticket number in the first "[PREFIX-N]" of SUBJECT; 0 when none. */
 gint64 router_subject_ticket(const char *prefix, const char *subject);
@@ -164,8 +162,8 @@ enum router_address_tag router_address_ticket(const struct keys *k, const char *
                                               gint64 *ticket);
 /* support+bounce-tkt-42.TAG@domain: the return path of our mail about a
  * ticket, so that its bounces come back to the right ticket. */
-char *router_return_path(const struct keys *k, const char *support_address,
-                         const char *delimiters, const char *tag);
+char *router_return_path(const struct keys *k, const char *support_address, const char *delimiters,
+                         const char *tag);
 enum router_address_tag router_return_path_ticket(const struct keys *k, const char *prefix,
                                                   const char *delimiters, const char *addr,
                                                   gint64 *ticket);

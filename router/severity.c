@@ -44,7 +44,11 @@
 
 #include "router/severity.h"
 
-enum language { LANG_EN, LANG_NL, LANG_COUNT };
+enum language {
+    LANG_EN,
+    LANG_NL,
+    LANG_COUNT
+};
 
 static const char *const language_names[LANG_COUNT] = { "en", "nl" };
 
@@ -58,18 +62,18 @@ static const char *const language_names[LANG_COUNT] = { "en", "nl" };
  * language; words both languages write ("is", "we", "in", "was", "me")
  * are left out. */
 static const char *const function_words[LANG_COUNT][56] = {
-    { "the",   "and",    "of",    "to",     "are",   "were",  "with",  "this",  "that",
-      "have",  "has",    "for",   "from",   "it",    "its",   "our",   "your",  "you",
-      "they",  "there",  "can",   "cannot", "not",   "no",    "please", "about", "what",
-      "when",  "which",  "would", "could",  "should", "been", "since", "after", "does",
-      "did",   "will",   "an",    "at",     "on",    "be",    "but",   "my",    "how",
-      "any",   "some",   "thanks", "hello", "yesterday", "today", NULL },
-    { "de",    "het",    "een",   "en",     "van",   "voor",  "met",   "niet",  "geen",
-      "dit",   "dat",    "deze",  "die",    "wij",   "ons",   "onze",  "jullie", "je",
-      "jij",   "mijn",   "ik",    "heb",    "hebben", "heeft", "zijn", "wordt", "worden",
-      "kan",   "kunnen", "graag", "bij",    "maar",  "ook",   "nog",   "wat",   "hoe",
-      "er",    "om",     "te",    "naar",   "sinds", "uit",   "aan",   "op",    "als",
-      "wel",   "zou",    "moet",  "uw",     "bedankt", "gisteren", "vandaag", NULL },
+    { "the",  "and",   "of",     "to",     "are",       "were",  "with",   "this",  "that",
+      "have", "has",   "for",    "from",   "it",        "its",   "our",    "your",  "you",
+      "they", "there", "can",    "cannot", "not",       "no",    "please", "about", "what",
+      "when", "which", "would",  "could",  "should",    "been",  "since",  "after", "does",
+      "did",  "will",  "an",     "at",     "on",        "be",    "but",    "my",    "how",
+      "any",  "some",  "thanks", "hello",  "yesterday", "today", NULL },
+    { "de",  "het",    "een",   "en",   "van",     "voor",     "met",     "niet",   "geen",
+      "dit", "dat",    "deze",  "die",  "wij",     "ons",      "onze",    "jullie", "je",
+      "jij", "mijn",   "ik",    "heb",  "hebben",  "heeft",    "zijn",    "wordt",  "worden",
+      "kan", "kunnen", "graag", "bij",  "maar",    "ook",      "nog",     "wat",    "hoe",
+      "er",  "om",     "te",    "naar", "sinds",   "uit",      "aan",     "op",     "als",
+      "wel", "zou",    "moet",  "uw",   "bedankt", "gisteren", "vandaag", NULL },
 };
 
 static const char *const default_aliases =
@@ -165,17 +169,19 @@ severity_rules_new(void)
         "|\\bP([1-4])\\b)",
         f, 0, NULL);
     /* [critical], Severity: high, Prioriteit: hoog */
-    r->subject_word = g_regex_new(
-        "(?:\\[\\s*([a-z]+)\\s*\\]|\\b(?:prioriteit|priority|prio|severity|sev|ernst)\\b\\s*[:=]?\\s*"
-        "([a-z]+))",
-        f, 0, NULL);
-    r->field = g_regex_new("^[ \\t>]*(?:prioriteit|priority|prio|severity|sev|ernst)[ \\t]*[:=][ \\t]*"
-                           "([1-4]|[a-z]+)\\b",
-                           f | G_REGEX_MULTILINE, 0, NULL);
+    r->subject_word = g_regex_new("(?:\\[\\s*([a-z]+)\\s*\\]|\\b(?:prioriteit|priority|prio|"
+                                  "severity|sev|ernst)\\b\\s*[:=]?\\s*"
+                                  "([a-z]+))",
+                                  f, 0, NULL);
+    r->field =
+        g_regex_new("^[ \\t>]*(?:prioriteit|priority|prio|severity|sev|ernst)[ \\t]*[:=][ \\t]*"
+                    "([1-4]|[a-z]+)\\b",
+                    f | G_REGEX_MULTILINE, 0, NULL);
     r->impact = g_regex_new("^[ \\t>]*(?:impact|impacte?)[ \\t]*[:=][ \\t]*(?:I-?([1-3])|([a-z]+))",
                             f | G_REGEX_MULTILINE, 0, NULL);
-    r->urgency = g_regex_new("^[ \\t>]*(?:urgency|urgentie)[ \\t]*[:=][ \\t]*(?:U-?([1-3])|([a-z]+))",
-                             f | G_REGEX_MULTILINE, 0, NULL);
+    r->urgency =
+        g_regex_new("^[ \\t>]*(?:urgency|urgentie)[ \\t]*[:=][ \\t]*(?:U-?([1-3])|([a-z]+))",
+                    f | G_REGEX_MULTILINE, 0, NULL);
     r->function_words = g_hash_table_new(g_str_hash, g_str_equal);
     for (int l = 0; l < LANG_COUNT; l++) {
         for (const char *const *w = function_words[l]; *w != NULL; w++) {
@@ -376,8 +382,8 @@ parse_phrase(char *part, bool is_negation, bool inflect, char **why)
     } else if (eq != NULL) {
         const char *scope = g_strstrip(eq + 1);
         if (strcmp(scope, "message") != 0 && strcmp(scope, "sentence") != 0) {
-            *why = g_strdup_printf("\"%s\": expected PHRASE, PHRASE=sentence or PHRASE=message",
-                                   part);
+            *why =
+                g_strdup_printf("\"%s\": expected PHRASE, PHRASE=sentence or PHRASE=message", part);
             return NULL;
         }
         is_message_wide = strcmp(scope, "message") == 0;
@@ -561,9 +567,8 @@ level(const GRegex *re, const char *text)
         const char *word;
         int level;
     } words[] = {
-        { "high", 1 },   { "hoog", 1 },    { "critical", 1 }, { "kritiek", 1 },
-        { "medium", 2 }, { "middel", 2 },  { "normal", 2 },   { "normaal", 2 },
-        { "low", 3 },    { "laag", 3 },
+        { "high", 1 },   { "hoog", 1 },   { "critical", 1 }, { "kritiek", 1 }, { "medium", 2 },
+        { "middel", 2 }, { "normal", 2 }, { "normaal", 2 },  { "low", 3 },     { "laag", 3 },
     };
     g_autoptr(GMatchInfo) m = NULL;
     g_autofree char *num = NULL, *word = NULL;

@@ -51,11 +51,11 @@ enum severity_source {
 };
 
 struct severity_verdict {
-    int severity;                /* 1..4 */
+    int severity; /* 1..4 */
     enum severity_source source;
-    bool is_explicit;            /* subject tag, body field, impact/urgency: the sender said so */
-    char *reason;                /* owned: the words that decided, e.g. keyword "crash" (en) */
-    const char *language;        /* static "en" or "nl": the language the text was read as,
+    bool is_explicit;     /* subject tag, body field, impact/urgency: the sender said so */
+    char *reason;         /* owned: the words that decided, e.g. keyword "crash" (en) */
+    const char *language; /* static "en" or "nl": the language the text was read as,
                                   * whose keywords and negations count */
 };
 

@@ -15,17 +15,17 @@
 #include "router/plan.h"
 
 struct sla_times {
-    GDateTime *due[GOAL_COUNT];  /* NULL: no such goal */
+    GDateTime *due[GOAL_COUNT]; /* NULL: no such goal */
     GDateTime *warn[GOAL_COUNT];
-    int stage;                   /* the stage a ticket of this severity opens at */
-    int next_stage;              /* 0: it climbs no further by itself */
+    int stage;      /* the stage a ticket of this severity opens at */
+    int next_stage; /* 0: it climbs no further by itself */
     GDateTime *next_stage_at;
 };
 
 /* Fills OUT for a ticket of SEVERITY that started at START on plan P in
  * the customer's ZONE; PAUSED is the business time it spent waiting. */
-void sla_compute(const struct plan *p, const struct ladder *ladder, const char *zone,
-                 int severity, GDateTime *start, gint64 paused, struct sla_times *out);
+void sla_compute(const struct plan *p, const struct ladder *ladder, const char *zone, int severity,
+                 GDateTime *start, gint64 paused, struct sla_times *out);
 void sla_times_clear(struct sla_times *t);
 
 /* The timer names: "response-warning", "response-breach", ..., "stage". */

@@ -61,9 +61,11 @@ ticket_set(char **field, const char *value)
 
 /* The string members, so that copy and free cannot disagree on them. */
 #define TICKET_STRINGS(X)                                                                          \
-    X(tag) X(customer) X(requester) X(subject) X(created_at) X(updated_at) X(clock_start)          \
-    X(first_response_due) X(first_response_at) X(update_from) X(next_update_due)                   \
-    X(resolution_due) X(resolved_at) X(plan) X(timezone) X(language) X(assignee) X(paused_at)
+    X(tag)                                                                                         \
+    X(customer) X(requester) X(subject) X(created_at) X(updated_at) X(clock_start)                 \
+        X(first_response_due) X(first_response_at) X(update_from) X(next_update_due)               \
+            X(resolution_due) X(resolved_at) X(plan) X(timezone) X(language) X(assignee)           \
+                X(paused_at)
 
 struct ticket *
 ticket_copy(const struct ticket *t)

@@ -38,12 +38,12 @@ bool ticket_status_parse(const char *name, enum ticket_status *out);
 bool ticket_status_is_done(enum ticket_status s);
 
 struct ticket {
-    gint64 id;      /* 0 for a ticket not yet stored */
-    char *tag;      /* "TKT-42"; NULL until stored */
+    gint64 id; /* 0 for a ticket not yet stored */
+    char *tag; /* "TKT-42"; NULL until stored */
     enum ticket_status status;
-    int severity;   /* 1..4 */
-    int stage;      /* 0..3 */
-    char *customer; /* NULL when the sender is no designated contact */
+    int severity;    /* 1..4 */
+    int stage;       /* 0..3 */
+    char *customer;  /* NULL when the sender is no designated contact */
     char *requester; /* the one address the ticket answers to; "" when none */
     char *subject;
     char *created_at;
@@ -51,7 +51,7 @@ struct ticket {
     char *clock_start;        /* NULL: no goal runs (not entitled yet) */
     char *first_response_due; /* NULL when there is no such goal */
     char *first_response_at;
-    char *update_from;        /* the update interval runs from here; NULL: it does not run */
+    char *update_from; /* the update interval runs from here; NULL: it does not run */
     char *next_update_due;
     char *resolution_due;
     char *resolved_at;

@@ -110,27 +110,26 @@ read_figures(struct admin *a, struct admin_stats *out, GError **error)
 {
     gint64 v[3];
 
-    if (!store_query_ints(a->db,
-                          "SELECT count(*), " COUNT_IF("status IN ('open', 'pending')")
-                          " FROM tickets",
-                          v, 2, error))
+    if (!store_query_ints(
+            a->db, "SELECT count(*), " COUNT_IF("status IN ('open', 'pending')") " FROM tickets", v,
+            2, error))
         return false;
     out->tickets_total = v[0];
     out->tickets_open = v[1];
-    if (!store_query_ints(a->db,
-                          "SELECT " COUNT_IF("status = 'sent'") ", " COUNT_IF("status = 'failed'")
-                          ", " COUNT_IF("status = 'pending'")
-                          " FROM outbox WHERE template LIKE 'ack%'",
-                          v, 3, error))
+    if (!store_query_ints(
+            a->db,
+            "SELECT " COUNT_IF("status = 'sent'") ", " COUNT_IF("status = 'failed'") ", " COUNT_IF(
+                "status = 'pending'") " FROM outbox WHERE template LIKE 'ack%'",
+            v, 3, error))
         return false;
     out->acks_sent = v[0];
     out->acks_failed = v[1];
     out->acks_pending = v[2];
-    if (!store_query_ints(a->db,
-                          "SELECT " COUNT_IF("type = 'sla-warning'") ", "
-                          COUNT_IF("type = 'sla-breach'")
-                          " FROM events WHERE type IN ('sla-warning', 'sla-breach')",
-                          v, 2, error))
+    if (!store_query_ints(
+            a->db,
+            "SELECT " COUNT_IF("type = 'sla-warning'") ", " COUNT_IF(
+                "type = 'sla-breach'") " FROM events WHERE type IN ('sla-warning', 'sla-breach')",
+            v, 2, error))
         return false;
     out->sla_warnings = v[0];
     out->sla_breaches = v[1];
@@ -194,12 +193,18 @@ customer_from_row(struct db_stmt *s)
 GPtrArray *
 admin_customers(struct admin *a, GError **error)
 {
-    static const char sql[] =
-        "SELECT t.customer, count(*), " COUNT_IF("t.status IN ('open', 'pending')") ","
-        " coalesce(sum(b.n), 0), " COUNT_IF("t.status IN ('open', 'pending') AND b.n > 0")
-        " FROM tickets t LEFT JOIN (SELECT ticket_id, count(*) AS n FROM events"
-        "  WHERE type = 'sla-breach' GROUP BY ticket_id) b ON b.ticket_id = t.id"
-        " GROUP BY t.customer ORDER BY t.customer IS NULL, t.customer";
+    static const char
+        sql[] =
+            "SELECT t.customer, count(*), " COUNT_IF(
+                "t.status IN ('open', 'pending')") ","
+                                                   " coalesce(sum(b.n), 0), " COUNT_IF(
+                                                       "t.status IN ('open', 'pending') AND b.n > "
+                                                       "0") " FROM tickets t LEFT JOIN (SELECT "
+                                                            "ticket_id, count(*) AS n FROM events"
+                                                            "  WHERE type = 'sla-breach' GROUP BY "
+                                                            "ticket_id) b ON b.ticket_id = t.id"
+                                                            " GROUP BY t.customer ORDER BY "
+                                                            "t.customer IS NULL, t.customer";
 
     return store_collect(db_prepare(a->db, sql, error), customer_from_row, customer_free, error);
 }

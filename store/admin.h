@@ -34,13 +34,13 @@ struct admin *admin_close(struct admin *a);
 struct admin_stats {
     GHashTable *counters; /* name -> gint64*, every row of the counters table */
     gint64 tickets_total;
-    gint64 tickets_open;  /* open or pending */
+    gint64 tickets_open; /* open or pending */
     gint64 acks_sent;
     gint64 acks_failed;
     gint64 acks_pending;
     gint64 sla_warnings;
     gint64 sla_breaches;
-    gint64 outbox_depth;  /* pending rows of any kind */
+    gint64 outbox_depth; /* pending rows of any kind */
     /* Queue-to-relay latency of the most recent ADMIN_LATENCY_SAMPLES sent
      * acknowledgements, in microseconds; -1 when there are none. */
     gint64 ack_latency_p50_us;
@@ -61,7 +61,7 @@ gint64 admin_percentile(const gint64 *sorted, gsize n, double p);
 /* ---- customers ---- */
 
 struct admin_customer {
-    char *name;           /* NULL: senders that matched no customer */
+    char *name; /* NULL: senders that matched no customer */
     gint64 tickets;
     gint64 open;          /* open or pending */
     gint64 breaches;      /* sla-breach events, ever */

@@ -38,8 +38,8 @@ bool backup_has_table(GPtrArray *counts, const char *table);
  * counted in the dump's snapshot; the dump's table of contents checked
  * against COUNTS; whether FILE is a pg_dump custom-format file; and
  * verify of one. */
-bool backup_pg_copy(const char *target, const char *tmp, guint busy_timeout_ms,
-                    GPtrArray **counts, GError **error);
+bool backup_pg_copy(const char *target, const char *tmp, guint busy_timeout_ms, GPtrArray **counts,
+                    GError **error);
 bool backup_pg_check(const char *tmp, GPtrArray *counts, GError **error);
 bool backup_is_pg_dump(const char *file);
 struct admin_verify;

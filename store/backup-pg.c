@@ -112,8 +112,9 @@ static bool
 dump_into(const char *target, const char *schema, const char *snapshot, const char *tmp,
           GError **error)
 {
-    const char *const argv[] = { "pg_dump", "--format=custom", "--snapshot", snapshot,
-                                 "--schema", schema, "--file", tmp, "--dbname", target, NULL };
+    const char *const argv[] = { "pg_dump", "--format=custom", "--snapshot", snapshot,   "--schema",
+                                 schema,    "--file",          tmp,          "--dbname", target,
+                                 NULL };
 
     return run_tool(argv, NULL, error) && backup_sync_path(tmp, error);
 }
@@ -134,8 +135,8 @@ backup_pg_copy(const char *target, const char *tmp, guint busy_timeout_ms, GPtrA
     ok = store_read_begin(db, error) && db_exec(db, "SET LOCAL statement_timeout = 0", error) &&
          store_scalar(db_prepare(db, "SELECT pg_export_snapshot()", error), NULL, &snapshot,
                       error) &&
-         store_scalar(db_prepare(db, "SELECT CAST(current_schema() AS TEXT)", error), NULL,
-                      &schema, error);
+         store_scalar(db_prepare(db, "SELECT CAST(current_schema() AS TEXT)", error), NULL, &schema,
+                      error);
     if (ok && (*counts = count_tables(db, error)) == NULL)
         ok = false;
     if (ok && !backup_has_table(*counts, "schema_version")) {
@@ -170,9 +171,9 @@ backup_pg_check(const char *tmp, GPtrArray *counts, GError **error)
 static bool
 dump_rows(const char *file, const char *table, gint64 *rows, gint64 *max_first, GError **error)
 {
-    g_autoptr(GSubprocess) p = g_subprocess_new(
-        G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_SILENCE, error, "pg_restore",
-        "--data-only", "--table", table, "--file", "-", file, NULL);
+    g_autoptr(GSubprocess) p =
+        g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_SILENCE, error,
+                         "pg_restore", "--data-only", "--table", table, "--file", "-", file, NULL);
     g_autoptr(GDataInputStream) in = NULL;
     bool in_copy = false;
     char *line;

@@ -51,8 +51,7 @@ backup_open_file(const char *path, enum db_mode mode, guint busy_timeout_ms, GEr
     /* A file that is not a database at all says so in these words: it is
      * what an admin who gave the wrong file must read. */
     if (db == NULL && g_error_matches(err, STORE_ERROR, STORE_ERROR_CORRUPT)) {
-        g_set_error(error, STORE_ERROR, STORE_ERROR_CORRUPT, "%s: is not an SQLite database",
-                    path);
+        g_set_error(error, STORE_ERROR, STORE_ERROR_CORRUPT, "%s: is not an SQLite database", path);
         g_error_free(err);
         return NULL;
     }
@@ -256,8 +255,7 @@ backup_snapshot(const char *db_path, const char *tmp, guint busy_timeout_ms, GPt
                     db_path);
         g_clear_pointer(counts, g_ptr_array_unref);
     }
-    ok = *counts != NULL && db_sqlite_copy_to_file(src, tmp, error) &&
-         backup_sync_path(tmp, error);
+    ok = *counts != NULL && db_sqlite_copy_to_file(src, tmp, error) && backup_sync_path(tmp, error);
     store_read_end(src);
     db_close(src);
     return ok;
@@ -372,8 +370,7 @@ admin_backup_name_time(const char *name)
     if (!g_str_has_prefix(name, prefix) || !g_str_has_suffix(name, suffix))
         return NULL;
     mid = len - strlen(prefix) - strlen(suffix);
-    if ((mid != 13 && mid != 15) || d[8] != 'T' || !all_digits(d, 8) ||
-        !all_digits(d + 9, mid - 9))
+    if ((mid != 13 && mid != 15) || d[8] != 'T' || !all_digits(d, 8) || !all_digits(d + 9, mid - 9))
         return NULL;
     {
         const int at[6] = { 0, 4, 6, 9, 11, 13 }, width[6] = { 4, 2, 2, 2, 2, 2 };
@@ -508,8 +505,8 @@ admin_verify_file(const char *file, struct admin_verify *out, GError **error)
     if (check == NULL)
         goto out;
     if (strcmp(check, "ok") != 0) {
-        g_set_error(error, STORE_ERROR, STORE_ERROR_CORRUPT, "%s: integrity check failed: %s",
-                    file, check);
+        g_set_error(error, STORE_ERROR, STORE_ERROR_CORRUPT, "%s: integrity check failed: %s", file,
+                    check);
         goto out;
     }
     if (!store_query_ints(db,

@@ -19,10 +19,10 @@ struct admin_table_count {
 };
 
 struct admin_backup {
-    char *path;       /* the verified copy */
+    char *path;        /* the verified copy */
     GPtrArray *counts; /* struct admin_table_count*, by table name */
     gint64 bytes;
-    gint64 copy_us;   /* the online copy, read transaction included */
+    gint64 copy_us; /* the online copy, read transaction included */
     gint64 verify_us;
 };
 
@@ -40,7 +40,10 @@ struct admin_retention {
     guint monthly; /* ... of N months */
 };
 
-#define ADMIN_RETENTION_DEFAULT { 7, 5, 13 }
+#define ADMIN_RETENTION_DEFAULT                                                                    \
+    {                                                                                              \
+        7, 5, 13                                                                                   \
+    }
 
 /* The time a backup file name stands for; NULL when NAME is not ours.
  * Names to the minute (tickets-YYYYMMDDTHHMMZ.db, written by older

@@ -87,8 +87,7 @@ counters_apply(struct store_counters *c, GHashTable *values, const char *sql, GE
 }
 
 bool
-store_counters_flush(struct store_counters *c, GHashTable *deltas, GHashTable *sets,
-                     GError **error)
+store_counters_flush(struct store_counters *c, GHashTable *deltas, GHashTable *sets, GError **error)
 {
     if (!db_begin(c->db, error))
         return false;
@@ -176,16 +175,14 @@ store_counters_sla_events(struct store_counters *c, gint64 *last_id, GHashTable 
         return false;
     db_bind_int64(s, 1, *last_id);
     while ((r = db_step(s, error)) == DB_ROW) {
-        count_sla_event(totals, db_column_text(s, 1), db_column_text(s, 2),
-                        db_column_int64(s, 3));
+        count_sla_event(totals, db_column_text(s, 1), db_column_text(s, 2), db_column_int64(s, 3));
         *last_id = db_column_int64(s, 0);
     }
     return r == DB_DONE;
 }
 
 bool
-store_counters_overdue(struct store_counters *c, const char *now, gint64 overdue[5],
-                       GError **error)
+store_counters_overdue(struct store_counters *c, const char *now, gint64 overdue[5], GError **error)
 {
     struct db_stmt *s = db_prepare(c->db,
                                    "SELECT severity, count(*) FROM tickets WHERE status = 'open'"

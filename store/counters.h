@@ -21,8 +21,7 @@ struct store_counters;
 
 /* Opens PATH, which ticket-milter has created and migrated. NULL and ERROR
  * (STORE_ERROR) when it cannot be used. */
-struct store_counters *store_counters_open(const char *path, guint busy_timeout_ms,
-                                           GError **error);
+struct store_counters *store_counters_open(const char *path, guint busy_timeout_ms, GError **error);
 /* Closes C (NULL is fine). Returns NULL. */
 struct store_counters *store_counters_close(struct store_counters *c);
 
@@ -60,7 +59,6 @@ bool store_counters_oldest_pending(struct store_counters *c, gint64 *queued_at, 
 bool store_counters_last_backup(struct store_counters *c, gint64 *at, GError **error);
 
 /* The value of counter NAME; 0 when there is no such row. */
-bool store_counters_get(struct store_counters *c, const char *name, gint64 *value,
-                        GError **error);
+bool store_counters_get(struct store_counters *c, const char *name, gint64 *value, GError **error);
 
 #endif

@@ -98,10 +98,10 @@ read_events(struct admin *a, gint64 ticket, GError **error)
 static GArray *
 ticket_ids(struct admin *a, gint64 id, GError **error)
 {
-    struct db_stmt *s =
-        db_prepare(a->db,
-                   id > 0 ? "SELECT id FROM tickets WHERE id = ?1" : "SELECT id FROM tickets ORDER BY id",
-                   error);
+    struct db_stmt *s = db_prepare(a->db,
+                                   id > 0 ? "SELECT id FROM tickets WHERE id = ?1"
+                                          : "SELECT id FROM tickets ORDER BY id",
+                                   error);
     GArray *ids;
     enum db_step r;
 

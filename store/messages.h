@@ -18,22 +18,22 @@
 
 struct store_new_message {
     gint64 ticket_id;
-    const char *dedup_key;   /* unique: the Message-ID, or "sha256:DIGEST" without one */
-    const char *message_id;  /* NULL when the message had none */
+    const char *dedup_key;  /* unique: the Message-ID, or "sha256:DIGEST" without one */
+    const char *message_id; /* NULL when the message had none */
     const char *digest;
-    const char *direction;   /* "in" or "out" */
-    const char *kind;        /* customer, staff, untrusted-staff, internal, auto, bounce, unknown */
+    const char *direction; /* "in" or "out" */
+    const char *kind;      /* customer, staff, untrusted-staff, internal, auto, bounce, unknown */
     const char *from;
-    const char *to;          /* comma-separated addresses */
+    const char *to; /* comma-separated addresses */
     const char *cc;
     const char *subject;
     const char *in_reply_to;
-    const char *references;  /* space-separated msg-ids */
+    const char *references; /* space-separated msg-ids */
     const char *text;
     const void *raw;
     gsize raw_len;
     const char *received_at;
-    const char *queue_id;    /* Postfix queue id, NULL when unknown */
+    const char *queue_id; /* Postfix queue id, NULL when unknown */
     const char *envelope_from;
     const char *client_addr;
     const char *reply_text;  /* the new part of a reply; NULL: same as text */
@@ -55,8 +55,8 @@ bool store_ticket_by_message_id(struct store *st, const char *message_id, gint64
 /* Message INDEX (0: the first, in the order ticketctl show lists them) of
  * ticket TICKET_ID as it arrived, byte for byte: *FOUND says whether the
  * ticket has such a message, *RAW is NULL when its bytes were purged. */
-bool store_message_raw(struct store *st, gint64 ticket_id, guint index, bool *found,
-                       GBytes **raw, GError **error);
+bool store_message_raw(struct store *st, gint64 ticket_id, guint index, bool *found, GBytes **raw,
+                       GError **error);
 
 struct ticket_message {
     gint64 id;
@@ -66,7 +66,7 @@ struct ticket_message {
     char *from;
     char *subject;
     char *received_at;
-    char *queue_id;   /* NULL when unknown */
+    char *queue_id; /* NULL when unknown */
 };
 
 /* The messages of TICKET_ID (struct ticket_message*, oldest first, freed

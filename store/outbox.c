@@ -25,7 +25,7 @@
 #include "store/outbox.h"
 
 #define OUTBOX_COLUMNS                                                                             \
-    "id, ticket_id, kind, template, transport, mail_from, recipients, message_id, body,"          \
+    "id, ticket_id, kind, template, transport, mail_from, recipients, message_id, body,"           \
     " attempts, status, created_at, next_attempt_at, sent_at, last_error"
 #define OUTBOX_SELECT "SELECT " OUTBOX_COLUMNS " FROM outbox"
 
@@ -70,8 +70,7 @@ recipients_list(const char *json)
 }
 
 bool
-store_outbox_insert(struct store *st, const struct store_new_outbox *o, gint64 *id,
-                    GError **error)
+store_outbox_insert(struct store *st, const struct store_new_outbox *o, gint64 *id, GError **error)
 {
     struct db_stmt *s = db_prepare(
         st->db,
@@ -114,13 +113,11 @@ store_outbox_acks_since(struct store *st, const char *ack_key, const char *since
 }
 
 bool
-store_outbox_not_contacts_since(struct store *st, const char *since, gint64 *count,
-                                GError **error)
+store_outbox_not_contacts_since(struct store *st, const char *since, gint64 *count, GError **error)
 {
     /* The template written as the index's condition writes it. */
     struct db_stmt *s = db_prepare(
-        st->db,
-        "SELECT count(*) FROM outbox WHERE template = 'not-contact' AND created_at >= ?1",
+        st->db, "SELECT count(*) FROM outbox WHERE template = 'not-contact' AND created_at >= ?1",
         error);
 
     if (s == NULL)
@@ -200,8 +197,7 @@ store_outbox_claimant(void)
 {
     /* The host name is the admin's to read in the table; the random part
      * tells two lives of one pid apart. */
-    char *name = g_strdup_printf("%.64s:%d:%08x", g_get_host_name(), (int)getpid(),
-                                 g_random_int());
+    char *name = g_strdup_printf("%.64s:%d:%08x", g_get_host_name(), (int)getpid(), g_random_int());
 
     G_STATIC_ASSERT(64 + 1 + 10 + 1 + 8 < STORE_CLAIMANT_MAX);
     return name;
@@ -229,15 +225,14 @@ store_outbox_claim(struct store *st, const char *now, const char *transport, gui
      * out.  status = 'pending' as written: what lets SQLite use
      * outbox_pending. */
 #define OUTBOX_CLAIM(lock)                                                                         \
-    "UPDATE outbox SET claimed_by = ?1, claimed_until = ?2 WHERE id IN ("                         \
-    "SELECT id FROM outbox WHERE status = 'pending' AND transport = ?3"                           \
-    " AND next_attempt_at <= ?4 AND (claimed_until IS NULL OR claimed_until <= ?4)"               \
+    "UPDATE outbox SET claimed_by = ?1, claimed_until = ?2 WHERE id IN ("                          \
+    "SELECT id FROM outbox WHERE status = 'pending' AND transport = ?3"                            \
+    " AND next_attempt_at <= ?4 AND (claimed_until IS NULL OR claimed_until <= ?4)"                \
     " ORDER BY next_attempt_at, id LIMIT ?5" lock ") RETURNING " OUTBOX_COLUMNS
-    struct db_stmt *s = db_prepare(st->db,
-                                   db_kind(st->db) == DB_POSTGRES
-                                       ? OUTBOX_CLAIM(" FOR UPDATE SKIP LOCKED")
-                                       : OUTBOX_CLAIM(""),
-                                   error);
+    struct db_stmt *s = db_prepare(
+        st->db,
+        db_kind(st->db) == DB_POSTGRES ? OUTBOX_CLAIM(" FOR UPDATE SKIP LOCKED") : OUTBOX_CLAIM(""),
+        error);
 #undef OUTBOX_CLAIM
     GPtrArray *rows;
 
@@ -257,8 +252,8 @@ store_outbox_claim(struct store *st, const char *now, const char *transport, gui
 GPtrArray *
 store_outbox_for_ticket(struct store *st, gint64 ticket_id, GError **error)
 {
-    struct db_stmt *s = db_prepare(st->db, OUTBOX_SELECT " WHERE ticket_id = ?1 ORDER BY id",
-                                   error);
+    struct db_stmt *s =
+        db_prepare(st->db, OUTBOX_SELECT " WHERE ticket_id = ?1 ORDER BY id", error);
 
     if (s == NULL)
         return NULL;
@@ -272,7 +267,7 @@ store_outbox_next_due(struct store *st, const char *transport, char **when, GErr
     /* A row another daemon holds is not due before its lease runs out:
      * else the lane would wake at once, again and again, for it. */
 #define OUTBOX_NEXT                                                                                \
-    "SELECT min(CASE WHEN claimed_until > next_attempt_at THEN claimed_until"                     \
+    "SELECT min(CASE WHEN claimed_until > next_attempt_at THEN claimed_until"                      \
     " ELSE next_attempt_at END) FROM outbox WHERE status = 'pending'"
     struct db_stmt *s;
 

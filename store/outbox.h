@@ -25,17 +25,17 @@
 #include "store/store.h"
 
 struct store_new_outbox {
-    gint64 ticket_id;          /* 0 when about no ticket */
-    const char *kind;          /* "ack" (counted for ack_limit), "notice", "webhook" */
-    const char *template_name; /* which template made it, NULL for webhooks */
-    const char *transport;     /* "smtp" or "webhook" */
-    const char *mail_from;     /* envelope sender; "" is the null sender <> */
+    gint64 ticket_id;              /* 0 when about no ticket */
+    const char *kind;              /* "ack" (counted for ack_limit), "notice", "webhook" */
+    const char *template_name;     /* which template made it, NULL for webhooks */
+    const char *transport;         /* "smtp" or "webhook" */
+    const char *mail_from;         /* envelope sender; "" is the null sender <> */
     const char *const *recipients; /* NULL-terminated: addresses, or the webhook URL */
-    const char *message_id;    /* of the rendered mail, NULL for webhooks */
-    const char *body;          /* the whole message (RFC 5322) or the JSON */
-    const char *created_at;    /* when it was decided (ticketctl tick --now may say when) */
-    const char *send_at;       /* first attempt; NULL: at once */
-    const char *ack_key;       /* kind "ack": the mailbox ack_limit counts (router_ack_key) */
+    const char *message_id;        /* of the rendered mail, NULL for webhooks */
+    const char *body;              /* the whole message (RFC 5322) or the JSON */
+    const char *created_at;        /* when it was decided (ticketctl tick --now may say when) */
+    const char *send_at;           /* first attempt; NULL: at once */
+    const char *ack_key;           /* kind "ack": the mailbox ack_limit counts (router_ack_key) */
 };
 
 /* Inside a transaction; *ID (may be NULL) is the new row's id. */
@@ -49,8 +49,8 @@ bool store_outbox_acks_since(struct store *st, const char *ack_key, const char *
 bool store_outbox_not_contacts_since(struct store *st, const char *since, gint64 *count,
                                      GError **error);
 /* The ticket of a message we sent (the outbox only) with MESSAGE_ID; 0 when none. */
-bool store_outbox_ticket_by_message_id(struct store *st, const char *message_id,
-                                       gint64 *ticket_id, GError **error);
+bool store_outbox_ticket_by_message_id(struct store *st, const char *message_id, gint64 *ticket_id,
+                                       GError **error);
 
 struct outbox_row {
     gint64 id;
@@ -84,9 +84,8 @@ char *store_outbox_claimant(void);
  * transaction is claiming are skipped (FOR UPDATE SKIP LOCKED): two hosts
  * claiming at once get disjoint rows, and neither waits.  On SQLite the
  * write lock does that.  The claim holds once the transaction commits. */
-GPtrArray *store_outbox_claim(struct store *st, const char *now, const char *transport,
-                              guint limit, const char *claimant, const char *lease_until,
-                              GError **error);
+GPtrArray *store_outbox_claim(struct store *st, const char *now, const char *transport, guint limit,
+                              const char *claimant, const char *lease_until, GError **error);
 /* Rows about TICKET_ID (all statuses), oldest first. */
 GPtrArray *store_outbox_for_ticket(struct store *st, gint64 ticket_id, GError **error);
 /* When a pending row of TRANSPORT (NULL: any) is next to be claimed: the
@@ -100,9 +99,8 @@ bool store_outbox_next_due(struct store *st, const char *transport, char **when,
  * SENT_US: when the relay accepted it (g_get_real_time()). */
 bool store_outbox_mark_sent(struct store *st, gint64 id, const char *claimant, const char *at,
                             gint64 sent_us, bool *recorded, GError **error);
-bool store_outbox_mark_retry(struct store *st, gint64 id, const char *claimant,
-                             const char *next_at, const char *last_error, bool *recorded,
-                             GError **error);
+bool store_outbox_mark_retry(struct store *st, gint64 id, const char *claimant, const char *next_at,
+                             const char *last_error, bool *recorded, GError **error);
 bool store_outbox_mark_failed(struct store *st, gint64 id, const char *claimant, const char *at,
                               const char *last_error, bool *recorded, GError **error);
 /* Pending rows (the outbox depth). */

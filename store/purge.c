@@ -40,8 +40,7 @@ purge_measure(struct admin *a, gint64 id, gint64 v[3], GError **error)
         " coalesce(sum(CASE WHEN jsonb_typeof(tm_json(attachments)) = 'array'"
         "  THEN jsonb_array_length(tm_json(attachments)) ELSE 0 END), 0)"
         " FROM messages WHERE ticket_id = ?1 AND raw IS NOT NULL";
-    struct db_stmt *s =
-        db_prepare(a->db, db_kind(a->db) == DB_SQLITE ? sqlite_sql : pg_sql, error);
+    struct db_stmt *s = db_prepare(a->db, db_kind(a->db) == DB_SQLITE ? sqlite_sql : pg_sql, error);
     enum db_step r;
 
     v[0] = v[1] = v[2] = 0;
@@ -80,9 +79,8 @@ purge_ticket(struct admin *a, gint64 id, const char *before, const char *at, con
 
     if (!purge_measure(a, id, v, error))
         return false;
-    clear = db_prepare(a->db,
-                       "UPDATE messages SET raw = NULL WHERE ticket_id = ?1 AND raw IS NOT NULL",
-                       error);
+    clear = db_prepare(
+        a->db, "UPDATE messages SET raw = NULL WHERE ticket_id = ?1 AND raw IS NOT NULL", error);
     if (clear == NULL)
         return false;
     db_bind_int64(clear, 1, id);

@@ -100,8 +100,9 @@ filter_build(struct filter *q, const struct store_ticket_filter *f)
 
         for (int k = 0; k < TICKET_STATUS_COUNT; k++)
             names[k] = f->statuses & (1u << k) ? ticket_status_name(k) : NULL;
-        filter_add(q, "t.status IN (CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT),"
-                      " CAST(? AS TEXT))",
+        filter_add(q,
+                   "t.status IN (CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT),"
+                   " CAST(? AS TEXT))",
                    names, TICKET_STATUS_COUNT);
     }
     if (f->severity != 0) {
@@ -184,8 +185,8 @@ store_report_tickets(struct store_report *r, const struct store_ticket_filter *f
 #define DETAIL(name) "CASE WHEN json_valid(e.detail) THEN json_extract(e.detail, '$." name "') END"
 #define DETAIL_PG(name) "tm_json(e.detail) ->> '" name "'"
 #define EVENT_COLUMNS(D)                                                                           \
-    "SELECT e.ticket_id, e.at, e.type, " D("goal") ", " D("due") ", " D("stage") ", " D("from")    \
-    ", " D("cause") ", " D("to") ", " D("severity")
+    "SELECT e.ticket_id, e.at, e.type, " D("goal") ", " D("due") ", " D("stage") ", " D(           \
+        "from") ", " D("cause") ", " D("to") ", " D("severity")
 
 /* The event row's columns 3.. as a report event of TYPE at AT. */
 static struct report_event *

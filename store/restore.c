@@ -95,9 +95,9 @@ claim_saved_name(const char *db_path, GDateTime *now, GError **error)
     g_autofree char *stamp = g_date_time_format(utc, "%Y%m%dT%H%M%SZ");
 
     for (int n = 1; n <= RESTORE_MAX_SAVED_PER_SECOND; n++) {
-        g_autofree char *name =
-            n == 1 ? g_strdup_printf("%s.before-restore-%s", db_path, stamp)
-                   : g_strdup_printf("%s.before-restore-%s-%d", db_path, stamp, n);
+        g_autofree char *name = n == 1
+                                    ? g_strdup_printf("%s.before-restore-%s", db_path, stamp)
+                                    : g_strdup_printf("%s.before-restore-%s-%d", db_path, stamp, n);
         g_autofree char *wal = g_strconcat(name, "-wal", NULL);
         g_autofree char *journal = g_strconcat(name, "-journal", NULL);
         int fd;
@@ -191,8 +191,7 @@ restore_copy(const char *file, const char *tmp, GError **error)
 }
 
 bool
-admin_restore(const char *file, const char *db_path, GDateTime *now, char **saved,
-              GError **error)
+admin_restore(const char *file, const char *db_path, GDateTime *now, char **saved, GError **error)
 {
     g_autofree char *dir = g_path_get_dirname(db_path);
     g_autofree char *base = g_path_get_basename(db_path);

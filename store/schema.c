@@ -272,8 +272,7 @@ static const char *const pg_migrations[] = {
     "  created_at " TXT " NOT NULL,"
     "  updated_at " TXT " NOT NULL,"
     "  first_response_due " TXT ", first_response_at " TXT ","
-    "  next_update_due " TXT ", resolution_due " TXT ", resolved_at " TXT
-    ");"
+    "  next_update_due " TXT ", resolution_due " TXT ", resolved_at " TXT ");"
     "CREATE INDEX tickets_status ON tickets(status);"
     "CREATE TABLE messages ("
     "  id " ID ","
@@ -285,8 +284,7 @@ static const char *const pg_migrations[] = {
     "  kind " TXT " NOT NULL,"
     "  from_addr " TXT ", to_addrs " TXT ", cc_addrs " TXT ", subject " TXT ","
     "  in_reply_to " TXT ", refs " TXT ", text " TXT ", raw BYTEA,"
-    "  received_at " TXT " NOT NULL, queue_id " TXT ", envelope_from " TXT ", client_addr " TXT
-    ");"
+    "  received_at " TXT " NOT NULL, queue_id " TXT ", envelope_from " TXT ", client_addr " TXT ");"
     "CREATE INDEX messages_ticket ON messages(ticket_id);"
     "CREATE INDEX messages_message_id ON messages(message_id);"
     "CREATE TABLE events ("
@@ -295,8 +293,7 @@ static const char *const pg_migrations[] = {
     "  at " TXT " NOT NULL,"
     "  type " TXT " NOT NULL,"
     "  actor " TXT ","
-    "  detail " TXT
-    ");"
+    "  detail " TXT ");"
     "CREATE INDEX events_ticket ON events(ticket_id);",
     /* 2: the outbox, and named values */
     "CREATE TABLE outbox ("
@@ -314,8 +311,7 @@ static const char *const pg_migrations[] = {
     "  created_at " TXT " NOT NULL,"
     "  next_attempt_at " TXT " NOT NULL,"
     "  sent_at " TXT ","
-    "  last_error " TXT
-    ");"
+    "  last_error " TXT ");"
     "CREATE INDEX outbox_due ON outbox(status, next_attempt_at);"
     "CREATE INDEX outbox_recipient ON outbox(kind, recipients, created_at);"
     "CREATE INDEX outbox_ticket ON outbox(ticket_id);"
@@ -349,8 +345,11 @@ static const char *const pg_migrations[] = {
      * reads a detail that may not be JSON as NULL, as SQLite's json_valid()
      * lets the reports do. */
     "CREATE FUNCTION tm_fold(t text) RETURNS text LANGUAGE sql IMMUTABLE STRICT AS $$"
-    " SELECT translate($1, 'ÀÁÂÃÄÅàáâãäåÇçÈÉÊËèéêëÌÍÎÏìíîïÑñÒÓÔÕÖØòóôõöøÙÚÛÜùúûüÝýÿŠšŽžČčĆćĐđŁłŃńŚśŹźŻżĘęĄąŘřŤťŮůĚěŇň',"
-    "  'AAAAAAaaaaaaCcEEEEeeeeIIIIiiiiNnOOOOOOooooooUUUUuuuuYyySsZzCcCcDdLlNnSsZzZzEeAaRrTtUuEeNn') $$;"
+    " SELECT translate($1, "
+    "'ÀÁÂÃÄÅàáâãäåÇçÈÉÊËèéêëÌÍÎÏìíîïÑñÒÓÔÕÖØòóôõöøÙÚÛÜùúûüÝýÿŠšŽžČčĆćĐđŁłŃńŚśŹźŻżĘęĄąŘřŤťŮůĚěŇň',"
+    "  "
+    "'AAAAAAaaaaaaCcEEEEeeeeIIIIiiiiNnOOOOOOooooooUUUUuuuuYyySsZzCcCcDdLlNnSsZzZzEeAaRrTtUuEeNn') "
+    "$$;"
     "ALTER TABLE tickets ADD COLUMN search tsvector GENERATED ALWAYS AS ("
     "  to_tsvector('english', tm_fold(subject)) || to_tsvector('dutch', tm_fold(subject))) STORED;"
     "ALTER TABLE messages ADD COLUMN search tsvector GENERATED ALWAYS AS ("
@@ -378,8 +377,7 @@ static const char *const pg_migrations[] = {
     "  dedup_key " TXT " NOT NULL UNIQUE,"
     "  message_id " TXT ", digest " TXT " NOT NULL, kind " TXT " NOT NULL,"
     "  from_addr " TXT ", envelope_from " TXT ", subject " TXT ", raw BYTEA,"
-    "  received_at " TXT " NOT NULL, queue_id " TXT ", client_addr " TXT ", reason " TXT
-    ");",
+    "  received_at " TXT " NOT NULL, queue_id " TXT ", client_addr " TXT ", reason " TXT ");",
     /* 10: SQLite's search index left the commit; the generated columns of
      * 7 index each row as it is written, in the same transaction, which
      * PostgreSQL does without a segment per row: nothing to change. */

@@ -67,8 +67,8 @@ fts_index_table(struct store *st, const char *table, const char *upto_sql, const
     if (!store_step_done(add, error))
         return false;
     *added = (guint)db_changes(add);
-    if ((set = db_prepare(st->db, "UPDATE fts_indexed SET last_id = ?2 WHERE name = ?1",
-                          error)) == NULL)
+    if ((set = db_prepare(st->db, "UPDATE fts_indexed SET last_id = ?2 WHERE name = ?1", error)) ==
+        NULL)
         return false;
     db_bind_text(set, 1, table);
     db_bind_int64(set, 2, end);
@@ -428,8 +428,8 @@ admin_search(struct admin *a, const char *text, guint limit, GError **error)
     if (words->len == 0)
         return hits;
     if (words->len > ADMIN_SEARCH_MAX_WORDS) {
-        g_set_error(error, STORE_ERROR, STORE_ERROR_FAILED,
-                    "search takes at most %d words, not %u", ADMIN_SEARCH_MAX_WORDS, words->len);
+        g_set_error(error, STORE_ERROR, STORE_ERROR_FAILED, "search takes at most %d words, not %u",
+                    ADMIN_SEARCH_MAX_WORDS, words->len);
         return g_ptr_array_unref(hits), NULL;
     }
     /* One snapshot for the tickets and their snippets. */

@@ -27,7 +27,10 @@
 #include "util/log.h"
 #include "util/timefmt.h"
 
+/* The quark's name is the first argument as written. */
+/* clang-format off */
 G_DEFINE_QUARK(store-error-quark, store_error)
+/* clang-format on */
 
 /* ---- running statements ---- */
 
@@ -124,10 +127,9 @@ store_read_begin(struct db *db, GError **error)
 {
     /* Deferred on SQLite: a reader never takes the write lock, even on a
      * connection that may write (purge's). */
-    return db_exec(db,
-                   db_kind(db) == DB_SQLITE ? "BEGIN"
-                                            : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-                   error);
+    return db_exec(
+        db, db_kind(db) == DB_SQLITE ? "BEGIN" : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        error);
 }
 
 void
@@ -138,8 +140,7 @@ store_read_end(struct db *db)
 }
 
 struct db *
-store_db_open_existing(const char *target, enum db_mode mode, guint busy_timeout_ms,
-                       GError **error)
+store_db_open_existing(const char *target, enum db_mode mode, guint busy_timeout_ms, GError **error)
 {
     /* A read-write SQLite open creates the file: one made here would have
      * no schema, and the admin would read it as an empty database. */
@@ -214,7 +215,7 @@ restrict_files(const char *path)
              * only a name that is a link now was swapped. */
             struct stat now;
             to = errno == EOPNOTSUPP && lstat(file, &now) == 0 && S_ISLNK(now.st_mode) ? swapped
-                                                                                     : failed;
+                                                                                       : failed;
         }
         g_string_append_printf(to, "%s%s", to->len > 0 ? ", " : "", file);
     }

@@ -210,8 +210,7 @@ GPtrArray *
 store_ticket_list_open(struct store *st, GError **error)
 {
     return store_collect(
-        db_prepare(st->db, TICKET_SELECT " WHERE status IN ('open', 'pending') ORDER BY id",
-                   error),
+        db_prepare(st->db, TICKET_SELECT " WHERE status IN ('open', 'pending') ORDER BY id", error),
         store_ticket_from_row_cb, store_ticket_free_cb, error);
 }
 

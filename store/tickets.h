@@ -27,8 +27,7 @@ bool store_ticket_touch(struct store *st, gint64 id, const char *at, GError **er
 /* Writes the changeable fields of T (status, severity, stage, customer,
  * requester, plan, zone, language, assignee, clocks, deadlines, resolved
  * and paused state) and updated_at = AT. */
-bool store_ticket_update(struct store *st, const struct ticket *t, const char *at,
-                         GError **error);
+bool store_ticket_update(struct store *st, const struct ticket *t, const char *at, GError **error);
 /* An event on ticket TICKET_ID (0: on no ticket); DETAIL_JSON may be NULL. */
 bool store_event_insert(struct store *st, gint64 ticket_id, const char *at, const char *type,
                         const char *actor, const char *detail_json, GError **error);

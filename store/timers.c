@@ -82,13 +82,12 @@ store_timers_due(struct store *st, const char *now, guint limit, GError **error)
      * fired, and left out.  On SQLite the write lock serialises the
      * passes. */
 #define TIMERS_DUE(lock)                                                                           \
-    "SELECT id, ticket_id, kind, due_at FROM timers WHERE fired_at IS NULL AND due_at <= ?1"      \
+    "SELECT id, ticket_id, kind, due_at FROM timers WHERE fired_at IS NULL AND due_at <= ?1"       \
     " ORDER BY due_at, id LIMIT ?2" lock
-    struct db_stmt *s = db_prepare(st->db,
-                                   db_kind(st->db) == DB_POSTGRES
-                                       ? TIMERS_DUE(" FOR UPDATE SKIP LOCKED")
-                                       : TIMERS_DUE(""),
-                                   error);
+    struct db_stmt *s = db_prepare(
+        st->db,
+        db_kind(st->db) == DB_POSTGRES ? TIMERS_DUE(" FOR UPDATE SKIP LOCKED") : TIMERS_DUE(""),
+        error);
 #undef TIMERS_DUE
 
     if (s == NULL)

@@ -16,7 +16,7 @@
 struct timer {
     gint64 id;
     gint64 ticket_id;
-    char *kind;   /* response-warning, response-breach, ..., stage */
+    char *kind; /* response-warning, response-breach, ..., stage */
     char *due_at;
 };
 

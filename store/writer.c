@@ -132,7 +132,11 @@ writer_fail_all(struct writer_req **batch, guint n, const GError *error)
         writer_finish(batch[i], false, error);
 }
 
-enum batch_result { BATCH_DONE, BATCH_FAILED, BATCH_RETRY };
+enum batch_result {
+    BATCH_DONE,
+    BATCH_FAILED,
+    BATCH_RETRY
+};
 
 /* One run of the batch in one transaction.  BATCH_RETRY: the transaction
  * lost a race (STORE_ERROR_RETRY: a serialization failure or deadlock on
@@ -153,7 +157,8 @@ writer_try_batch(struct store_writer *w, struct writer_req **batch, guint n, boo
     }
     for (i = 0; i < n; i++) {
         ok[i] = writer_run_job(w, batch[i]);
-        if (!ok[i] && !last_run && g_error_matches(batch[i]->error, STORE_ERROR, STORE_ERROR_RETRY)) {
+        if (!ok[i] && !last_run &&
+            g_error_matches(batch[i]->error, STORE_ERROR, STORE_ERROR_RETRY)) {
             store_rollback(w->st);
             return BATCH_RETRY;
         }
@@ -189,7 +194,11 @@ writer_run_batch(struct store_writer *w, struct writer_req **batch, guint n)
         continue;
 }
 
-enum index_result { INDEX_DONE, INDEX_MORE, INDEX_FAILED };
+enum index_result {
+    INDEX_DONE,
+    INDEX_MORE,
+    INDEX_FAILED
+};
 
 /* One index transaction of at most FTS_BATCH rows a table. */
 static enum index_result
@@ -246,8 +255,8 @@ writer_main(gpointer data)
     w->fts_behind = true;
     for (;;) {
         gint64 idle = MAX(FTS_IDLE_MS * 1000, w->fts_not_before - g_get_monotonic_time());
-        struct writer_req *req = w->fts_behind ? g_async_queue_timeout_pop(w->queue, idle)
-                                               : g_async_queue_pop(w->queue);
+        struct writer_req *req =
+            w->fts_behind ? g_async_queue_timeout_pop(w->queue, idle) : g_async_queue_pop(w->queue);
         bool stopping = false;
         guint n = 0;
 

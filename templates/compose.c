@@ -223,9 +223,8 @@ compose_mail(const struct outbound_mail *m)
     list = internet_address_list_new();
     for (const char *const *p = m->to; p != NULL && *p != NULL; p++) {
         g_autofree char *addr = one_line(*p);
-        g_autofree char *name = m->to_name != NULL && p[1] == NULL && p == m->to
-                                    ? one_line(m->to_name)
-                                    : NULL;
+        g_autofree char *name =
+            m->to_name != NULL && p[1] == NULL && p == m->to ? one_line(m->to_name) : NULL;
         InternetAddress *ia = internet_address_mailbox_new(name, addr);
         internet_address_list_add(list, ia);
         g_object_unref(ia);

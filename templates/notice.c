@@ -52,7 +52,7 @@ char *
 notice_format_time(const char *iso, const char *zone, const char *language)
 {
     static const char *const nl_days[] = { "", "ma", "di", "wo", "do", "vr", "za", "zo" };
-    static const char *const nl_months[] = { "", "jan", "feb", "mrt", "apr", "mei", "jun",
+    static const char *const nl_months[] = { "",    "jan", "feb", "mrt", "apr", "mei", "jun",
                                              "jul", "aug", "sep", "okt", "nov", "dec" };
     g_autoptr(GTimeZone) utc = g_time_zone_new_utc();
     g_autoptr(GTimeZone) tz = NULL;
@@ -70,13 +70,13 @@ notice_format_time(const char *iso, const char *zone, const char *language)
         g_autofree char *clock = g_date_time_format(local, "%H:%M %Z");
         return g_strdup_printf("%s %d %s %d %s", nl_days[g_date_time_get_day_of_week(local)],
                                g_date_time_get_day_of_month(local),
-                               nl_months[g_date_time_get_month(local)],
-                               g_date_time_get_year(local), clock);
+                               nl_months[g_date_time_get_month(local)], g_date_time_get_year(local),
+                               clock);
     }
     /* Not %a/%b: those follow the process locale, the customer's language
      * is what counts. */
     static const char *const en_days[] = { "", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun" };
-    static const char *const en_months[] = { "", "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+    static const char *const en_months[] = { "",    "Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                              "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
     g_autofree char *clock = g_date_time_format(local, "%H:%M %Z");
     return g_strdup_printf("%s %d %s %d %s", en_days[g_date_time_get_day_of_week(local)],

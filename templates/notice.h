@@ -20,9 +20,9 @@ struct notice_facts {
     const char *next_update_due;
     const char *resolution_due;
     const char *assignee;
-    const char *customer;           /* NULL for an unknown sender */
-    const char *timezone;           /* the reader's zone; NULL is UTC */
-    const char *language;           /* "en" or "nl"; NULL is "en" */
+    const char *customer; /* NULL for an unknown sender */
+    const char *timezone; /* the reader's zone; NULL is UTC */
+    const char *language; /* "en" or "nl"; NULL is "en" */
     const char *requester;
     const char *requester_name;
     const char *message_from;

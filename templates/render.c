@@ -11,19 +11,46 @@
 
 #include "templates/template.h"
 
+/* The quark's name is the first argument as written. */
+/* clang-format off */
 G_DEFINE_QUARK(template-error-quark, template_error)
+/* clang-format on */
 
 /* Every variable and list the program fills in; see ticket-milter.conf(5),
  * TEMPLATES. Anything else in a template is a typo. */
 static const char *const known_values[] = {
-    "ticket.id", "ticket.subject", "ticket.severity", "ticket.severity_name", "ticket.stage",
-    "ticket.stage_role", "ticket.status", "ticket.created", "ticket.first_response_due",
-    "ticket.first_response_due_in", "ticket.next_update_due", "ticket.next_update_due_in",
-    "ticket.resolution_due", "ticket.resolution_due_in", "ticket.assignee", "customer.name",
-    "customer.timezone", "requester.address", "requester.name", "message.from",
-    "message.subject", "message.text", "message.quoted", "support.address", "notice.goal",
-    "notice.kind", "notice.due", "notice.reason", "notice.old_status", "notice.actor",
-    "notice.untrusted", "item",
+    "ticket.id",
+    "ticket.subject",
+    "ticket.severity",
+    "ticket.severity_name",
+    "ticket.stage",
+    "ticket.stage_role",
+    "ticket.status",
+    "ticket.created",
+    "ticket.first_response_due",
+    "ticket.first_response_due_in",
+    "ticket.next_update_due",
+    "ticket.next_update_due_in",
+    "ticket.resolution_due",
+    "ticket.resolution_due_in",
+    "ticket.assignee",
+    "customer.name",
+    "customer.timezone",
+    "requester.address",
+    "requester.name",
+    "message.from",
+    "message.subject",
+    "message.text",
+    "message.quoted",
+    "support.address",
+    "notice.goal",
+    "notice.kind",
+    "notice.due",
+    "notice.reason",
+    "notice.old_status",
+    "notice.actor",
+    "notice.untrusted",
+    "item",
 };
 static const char *const known_lists[] = {
     "support.addresses",
@@ -31,16 +58,22 @@ static const char *const known_lists[] = {
     "recipients.removed",
 };
 
-enum node_kind { NODE_TEXT, NODE_VAR, NODE_IF, NODE_EACH };
+enum node_kind {
+    NODE_TEXT,
+    NODE_VAR,
+    NODE_IF,
+    NODE_EACH
+};
 
 struct node {
     enum node_kind kind;
-    char *text;          /* NODE_TEXT: the text; others: the variable or list name */
-    GPtrArray *children; /* NODE_IF (then part), NODE_EACH */
-    GPtrArray *otherwise;/* NODE_IF else part, may be NULL */
+    char *text;           /* NODE_TEXT: the text; others: the variable or list name */
+    GPtrArray *children;  /* NODE_IF (then part), NODE_EACH */
+    GPtrArray *otherwise; /* NODE_IF else part, may be NULL */
 };
 
-struct template {
+struct template
+{
     char *name;
     GPtrArray *subject; /* nodes */
     GPtrArray *body;    /* nodes */
@@ -76,7 +109,7 @@ is_known(const char *const *list, gsize n, const char *name)
 
 struct compiler {
     const char *name;
-    const char *text;  /* the whole template, for line numbers */
+    const char *text; /* the whole template, for line numbers */
     GError **error;
 };
 
@@ -124,8 +157,7 @@ standalone(const char *text, const char *start, const char *end, const char **li
 /* Parses from *P until the end or until a closing tag; STOP gets the
  * closing tag's word ("/if", "else", "/each") or NULL at the end. */
 static bool
-parse_nodes(struct compiler *c, const char **p, const char *end, GPtrArray *out,
-            char **stop)
+parse_nodes(struct compiler *c, const char **p, const char *end, GPtrArray *out, char **stop)
 {
     *stop = NULL;
     while (*p < end) {
@@ -346,8 +378,8 @@ template_vars_new(void)
     struct template_vars *v = g_new0(struct template_vars, 1);
 
     v->values = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-    v->lists = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-                                     (GDestroyNotify)g_ptr_array_unref);
+    v->lists =
+        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_ptr_array_unref);
     return v;
 }
 
@@ -385,9 +417,10 @@ template_vars_free(struct template_vars *v)
 
 const char *const template_languages[] = { "en", "nl", NULL };
 const char *const template_names[] = {
-    "ack-new",        "ack-followup",        "staff-new",      "staff-reply",
-    "escalation-staff", "escalation-customer", "sla-warning",  "sla-breach",
-    "status-change",  "not-contact",         "unknown-command", "note-recipients",
+    "ack-new",     "ack-followup",     "staff-new",
+    "staff-reply", "escalation-staff", "escalation-customer",
+    "sla-warning", "sla-breach",       "status-change",
+    "not-contact", "unknown-command",  "note-recipients",
     NULL,
 };
 
@@ -409,8 +442,8 @@ template_set_load(const char *dir, GError **error)
     set->by_key = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, template_free_cb);
     for (int l = 0; template_languages[l] != NULL; l++) {
         for (int n = 0; template_names[n] != NULL; n++) {
-            g_autofree char *key = g_strdup_printf("%s/%s", template_languages[l],
-                                                   template_names[n]);
+            g_autofree char *key =
+                g_strdup_printf("%s/%s", template_languages[l], template_names[n]);
             g_autofree char *path = g_strdup_printf("%s/%s.txt", dir, key);
             g_autofree char *text = NULL;
             g_autoptr(GError) local = NULL;
@@ -422,8 +455,8 @@ template_set_load(const char *dir, GError **error)
                 return template_set_free(set);
             }
             if (!g_utf8_validate(text, -1, NULL)) {
-                g_set_error(error, TEMPLATE_ERROR, TEMPLATE_ERROR_SYNTAX,
-                            "%s: is not UTF-8 text", path);
+                g_set_error(error, TEMPLATE_ERROR, TEMPLATE_ERROR_SYNTAX, "%s: is not UTF-8 text",
+                            path);
                 return template_set_free(set);
             }
             t = template_compile(path, text, error);

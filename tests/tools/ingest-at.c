@@ -27,8 +27,8 @@
 #include "util/timefmt.h"
 
 static bool
-ingest_file(struct store *st, const struct config *cfg, const struct keys *keys,
-            const char *file, bool is_staff, GDateTime *now, GError **error)
+ingest_file(struct store *st, const struct config *cfg, const struct keys *keys, const char *file,
+            bool is_staff, GDateTime *now, GError **error)
 {
     g_autofree char *raw = NULL;
     gsize len = 0;

@@ -36,7 +36,8 @@ static const struct {
      * tag check lower-cases the extension itself. */
     { "SUPPORT@Example.Com", "SUPPORT@example.com" },
     /* A signed tag inside quotes is a signed tag: checked, not skipped. */
-    { "\"support+tkt-1.0123456789abcdef\"@example.com", "support+tkt-1.0123456789abcdef@example.com" },
+    { "\"support+tkt-1.0123456789abcdef\"@example.com",
+      "support+tkt-1.0123456789abcdef@example.com" },
     { "support+tkt-1.0123456789abcdef@example.com.", "support+tkt-1.0123456789abcdef@example.com" },
     /* A local part that needs its quotes keeps them (minimally), so the
      * result has one '@' outside quotes: no "support@example.com" hidden
@@ -233,7 +234,8 @@ static const struct {
     { "ops\u3127x@acme.test", false, "U+3127 BOPOMOFO LETTER I (a dash)" },
     /* Whole labels of letters that pass for Latin ones. */
     { "jan@\u0430\u0441\u0435.test", false, "Cyrillic \u0430\u0441\u0435: ace" },
-    { "\u0440\u0430\u0443\u0440\u0430\u0435@acme.test", false, "Cyrillic \u0440\u0430\u0443\u0440\u0430\u0435: payrae" },
+    { "\u0440\u0430\u0443\u0440\u0430\u0435@acme.test", false,
+      "Cyrillic \u0440\u0430\u0443\u0440\u0430\u0435: payrae" },
     { "jan@\u03bf\u03c1\u03ba.test", false, "Greek \u03bf\u03c1\u03ba: opk" },
     { "jan@\u0570\u0585\u057d.test", false, "Armenian \u0570\u0585\u057d: hou" },
     /* Right-to-left pieces that would not display where they are: a
@@ -243,7 +245,9 @@ static const struct {
     { "1\u05d0\u05d1@acme.test", false, "a Hebrew local part starting with a digit" },
     { "\u05d0\u05d1@1acme.test", false, "a domain starting with a digit after Hebrew" },
     { "\u05d0_\u05d1.x_@acme.test", false, "an atom ending with a sign in a bidi address" },
-    { "\u0633\u0661" "2\u0635@x.test", false, "Arabic and European digits in one piece" },
+    { "\u0633\u0661"
+      "2\u0635@x.test",
+      false, "Arabic and European digits in one piece" },
     /* Legitimate mail in other scripts. */
     { "j\u00fcrgen@m\u00fcller.de", true, "German" },
     { "\u7528\u6237@\u4f8b\u5b50.\u5e7f\u544a", true, "Chinese" },

@@ -18,8 +18,8 @@
 #include <sqlite3.h>
 
 #include "store/admin.h"
-#include "store/db.h"
 #include "store/backup.h"
+#include "store/db.h"
 #include "store/export.h"
 #include "store/messages.h"
 #include "store/purge.h"
@@ -86,8 +86,11 @@ static gint64
 add_ticket(struct store *st, const char *status, const char *customer, const char *subject)
 {
     struct ticket t = {
-        .severity = 2, .stage = 1, .customer = (char *)customer,
-        .requester = "ops@acme.test", .subject = (char *)subject,
+        .severity = 2,
+        .stage = 1,
+        .customer = (char *)customer,
+        .requester = "ops@acme.test",
+        .subject = (char *)subject,
         .created_at = "2026-01-05T09:00:00Z",
     };
     g_autoptr(GError) error = NULL;
@@ -103,9 +106,18 @@ static void
 add_message(struct store *st, gint64 ticket, const char *key, const char *text)
 {
     struct store_new_message m = {
-        .ticket_id = ticket, .dedup_key = key, .message_id = key, .digest = "d1",
-        .direction = "in", .kind = "customer", .from = "ops@acme.test", .subject = "Re: report",
-        .text = text, .raw = "raw\0bytes", .raw_len = 9, .received_at = "2026-01-05T09:00:00Z",
+        .ticket_id = ticket,
+        .dedup_key = key,
+        .message_id = key,
+        .digest = "d1",
+        .direction = "in",
+        .kind = "customer",
+        .from = "ops@acme.test",
+        .subject = "Re: report",
+        .text = text,
+        .raw = "raw\0bytes",
+        .raw_len = 9,
+        .received_at = "2026-01-05T09:00:00Z",
     };
     g_autoptr(GError) error = NULL;
 
@@ -217,12 +229,12 @@ seed(const char *path)
     add_message(st, b, "<m3@acme.test>", "Het werkt weer, dank u");
     c = add_ticket(st, "open", NULL, "Question about invoices");
     add_message(st, c, "<m4@other.test>", "Where is my invoice for December?");
-    g_assert_true(store_event_insert(st, a, "2026-01-05T10:00:00Z", "sla-warning", NULL, NULL,
-                                     &error));
-    g_assert_true(store_event_insert(st, a, "2026-01-05T11:00:00Z", "sla-breach", NULL, NULL,
-                                     &error));
-    g_assert_true(store_event_insert(st, b, "2026-01-05T11:00:00Z", "sla-breach", NULL, NULL,
-                                     &error));
+    g_assert_true(
+        store_event_insert(st, a, "2026-01-05T10:00:00Z", "sla-warning", NULL, NULL, &error));
+    g_assert_true(
+        store_event_insert(st, a, "2026-01-05T11:00:00Z", "sla-breach", NULL, NULL, &error));
+    g_assert_true(
+        store_event_insert(st, b, "2026-01-05T11:00:00Z", "sla-breach", NULL, NULL, &error));
     g_assert_true(store_commit(st, &error));
     store_close(st);
     exec_ok(path, "UPDATE tickets SET updated_at = '2026-01-06T00:00:00Z' WHERE id = 2");
@@ -313,10 +325,10 @@ test_search_across_messages(struct fixture *f, gconstpointer data)
     static const struct {
         const char *text, *tag;
     } cases[] = {
-        { "inloggen werkt", "TKT-2" },      /* two messages of one ticket */
-        { "wachtwoord werkt", "TKT-2" },    /* the subject and a message */
+        { "inloggen werkt", "TKT-2" },   /* two messages of one ticket */
+        { "wachtwoord werkt", "TKT-2" }, /* the subject and a message */
         { "wachtwoord inlog* dank", "TKT-2" },
-        { "inloggen invoice", "(none)" },   /* words of two tickets */
+        { "inloggen invoice", "(none)" }, /* words of two tickets */
         { "checkout december", "(none)" },
         { "invoice december", "TKT-3" },
     };
@@ -518,8 +530,8 @@ test_search_batched_index(struct fixture *f, gconstpointer data)
     add_message(st, 2, "<again@acme.test>", "the badge reader refuses my card");
     g_assert_true(store_commit(st, &error));
     store_close(st);
-    g_assert_cmpint(scalar(f->path, "SELECT id FROM messages WHERE message_id = '<again@acme.test>'"),
-                    ==, top);
+    g_assert_cmpint(
+        scalar(f->path, "SELECT id FROM messages WHERE message_id = '<again@acme.test>'"), ==, top);
     index_all(f->path);
     {
         g_autoptr(GPtrArray) hits = search(f->path, "badge");
@@ -554,16 +566,17 @@ test_stats(struct fixture *f, gconstpointer data)
     if (SKIPPED(f))
         return;
     seed(f->path);
-    exec_ok(f->path,
-            "INSERT INTO counters VALUES ('messages_seen', 7), ('tempfail_busy', 2),"
-            " ('reject_size', 1), ('commit_us_p50', 900), ('commit_us_p99', 15000);"
-            "INSERT INTO outbox (ticket_id, kind, template, transport, recipients, body, status,"
-            " created_at, next_attempt_at, queued_us, sent_us) VALUES"
-            " (1, 'ack', 'ack-new', 'smtp', '[\"a@b\"]', 'x', 'sent', 'c', 'n', 1000, 3000),"
-            " (1, 'ack', 'ack-followup', 'smtp', '[\"a@b\"]', 'x', 'sent', 'c', 'n', 1000, 11000),"
-            " (2, 'ack', 'ack-new', 'smtp', '[\"a@b\"]', 'x', 'failed', 'c', 'n', 1000, NULL),"
-            " (2, 'notice', 'staff-new', 'smtp', '[\"a@b\"]', 'x', 'pending', 'c', 'n', 1000, NULL),"
-            " (3, 'ack', 'ack-new', 'smtp', '[\"a@b\"]', 'x', 'pending', 'c', 'n', 1000, NULL)");
+    exec_ok(
+        f->path,
+        "INSERT INTO counters VALUES ('messages_seen', 7), ('tempfail_busy', 2),"
+        " ('reject_size', 1), ('commit_us_p50', 900), ('commit_us_p99', 15000);"
+        "INSERT INTO outbox (ticket_id, kind, template, transport, recipients, body, status,"
+        " created_at, next_attempt_at, queued_us, sent_us) VALUES"
+        " (1, 'ack', 'ack-new', 'smtp', '[\"a@b\"]', 'x', 'sent', 'c', 'n', 1000, 3000),"
+        " (1, 'ack', 'ack-followup', 'smtp', '[\"a@b\"]', 'x', 'sent', 'c', 'n', 1000, 11000),"
+        " (2, 'ack', 'ack-new', 'smtp', '[\"a@b\"]', 'x', 'failed', 'c', 'n', 1000, NULL),"
+        " (2, 'notice', 'staff-new', 'smtp', '[\"a@b\"]', 'x', 'pending', 'c', 'n', 1000, NULL),"
+        " (3, 'ack', 'ack-new', 'smtp', '[\"a@b\"]', 'x', 'pending', 'c', 'n', 1000, NULL)");
     a = admin_open(f->path, false, 1000, &error);
     g_assert_true(admin_stats_read(a, &s, &error));
     g_assert_no_error(error);
@@ -631,19 +644,19 @@ test_purge(struct fixture *f, gconstpointer data)
                      " WHERE message_id = '<m1@acme.test>'");
     a = admin_open(f->path, true, 1000, &error);
     /* Closed, but changed after the date: kept. */
-    g_assert_true(admin_purge(a, "2026-01-06T00:00:00Z", "2026-03-01T00:00:00Z", "test", &r,
-                              &error));
+    g_assert_true(
+        admin_purge(a, "2026-01-06T00:00:00Z", "2026-03-01T00:00:00Z", "test", &r, &error));
     g_assert_cmpuint(r.tickets, ==, 0);
-    g_assert_true(admin_purge(a, "2026-02-01T00:00:00Z", "2026-03-01T00:00:00Z", "test", &r,
-                              &error));
+    g_assert_true(
+        admin_purge(a, "2026-02-01T00:00:00Z", "2026-03-01T00:00:00Z", "test", &r, &error));
     g_assert_no_error(error);
     g_assert_cmpuint(r.tickets, ==, 1);
     g_assert_cmpuint(r.messages, ==, 2);
     g_assert_cmpint(r.bytes, ==, 18);
     g_assert_cmpuint(r.attachments, ==, 2);
     /* Done once: a second run finds nothing more. */
-    g_assert_true(admin_purge(a, "2026-02-01T00:00:00Z", "2026-03-01T00:00:00Z", "test", &r,
-                              &error));
+    g_assert_true(
+        admin_purge(a, "2026-02-01T00:00:00Z", "2026-03-01T00:00:00Z", "test", &r, &error));
     g_assert_cmpuint(r.tickets, ==, 0);
     admin_close(a);
     g_assert_cmpint(scalar(f->path, "SELECT count(*) FROM messages WHERE raw IS NULL"), ==, 2);
@@ -995,8 +1008,7 @@ test_verify_failures(struct fixture *f, gconstpointer data)
     g_assert_true(admin_verify_file(f->path, &v, &error));
     g_assert_cmpint(v.tickets, ==, 300);
 
-    g_assert_true(g_file_set_contents(text, "not a database at all, not even close....", -1,
-                                      NULL));
+    g_assert_true(g_file_set_contents(text, "not a database at all, not even close....", -1, NULL));
     g_assert_false(admin_verify_file(text, &v, &error));
     g_assert_error(error, STORE_ERROR, STORE_ERROR_CORRUPT);
     g_assert_nonnull(strstr(error->message, "notes.txt"));
@@ -1040,8 +1052,7 @@ test_restore(struct fixture *f, gconstpointer data)
     g_assert_true(admin_restore(b.path, f->path, now, &saved, &error));
     g_assert_no_error(error);
     g_assert_cmpint(scalar(f->path, "SELECT count(*) FROM events"), ==, 3);
-    g_assert_cmpint(scalar(f->path, "SELECT count(*) FROM tickets WHERE status = 'closed'"), ==,
-                    1);
+    g_assert_cmpint(scalar(f->path, "SELECT count(*) FROM tickets WHERE status = 'closed'"), ==, 1);
     g_assert_true(g_str_has_suffix(saved, "tickets.db.before-restore-20261127T163000Z"));
     g_assert_cmpint(scalar(saved, "SELECT count(*) FROM events"), ==, 0);
     {
@@ -1113,10 +1124,8 @@ test_restore_twice(struct fixture *f, gconstpointer data)
     g_assert_no_error(error);
     g_assert_true(g_str_has_suffix(first, "tickets.db.before-restore-20261127T163000Z"));
     g_assert_true(g_str_has_suffix(second, "tickets.db.before-restore-20261127T163000Z-2"));
-    g_assert_cmpint(scalar(first, "SELECT count(*) FROM events WHERE type = 'original'"), ==,
-                    1);
-    g_assert_cmpint(scalar(second, "SELECT count(*) FROM events WHERE type = 'original'"), ==,
-                    0);
+    g_assert_cmpint(scalar(first, "SELECT count(*) FROM events WHERE type = 'original'"), ==, 1);
+    g_assert_cmpint(scalar(second, "SELECT count(*) FROM events WHERE type = 'original'"), ==, 0);
     admin_backup_clear(&b);
 }
 

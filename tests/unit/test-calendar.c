@@ -69,8 +69,7 @@ test_add(void)
         { "24x7 does not stop", 2026, 11, 20, 16, 30, 3600, true, "Fri 2026-11-20 17:30 CET" },
         { "start before opening", 2026, 11, 24, 6, 0, 1800, false, "Tue 2026-11-24 08:30 CET" },
         { "start after closing", 2026, 11, 24, 19, 0, 1800, false, "Wed 2026-11-25 08:30 CET" },
-        { "weekend and end of DST", 2026, 10, 23, 16, 30, 3600, false,
-          "Mon 2026-10-26 08:30 CET" },
+        { "weekend and end of DST", 2026, 10, 23, 16, 30, 3600, false, "Mon 2026-10-26 08:30 CET" },
         { "24x7 over the end of DST", 2026, 10, 24, 16, 30, 24 * 3600, true,
           "Sun 2026-10-25 15:30 CET" },
         { "Easter Monday and start of DST", 2027, 3, 26, 16, 30, 3600, false,
@@ -123,7 +122,7 @@ static void
 test_easter(void)
 {
     static const int cases[][3] = {
-        { 2024, 3, 31 }, { 2025, 4, 20 }, { 2026, 4, 5 }, { 2027, 3, 28 }, { 2031, 4, 13 },
+        { 2024, 3, 31 }, { 2025, 4, 20 }, { 2026, 4, 5 },  { 2027, 3, 28 }, { 2031, 4, 13 },
         { 2038, 4, 25 }, { 2045, 4, 9 },  { 2100, 3, 28 }, { 2199, 4, 14 },
     };
 
@@ -221,41 +220,41 @@ test_dst_and_years(void)
     static const struct dst_case cases[] = {
         { "a goal over the start of DST (last Sunday of March)", ams, office, true, false, NULL,
           2026, 3, 27, 16, 0, 2 * 3600, "Mon 2026-03-30 09:00 CEST" },
-        { "3 business days over the end of DST (last Sunday of October)", ams, office, true,
-          false, NULL, 2026, 10, 23, 12, 0, 27 * 3600, "Wed 2026-10-28 12:00 CET" },
-        { "24 open hours on the 23-hour Sunday", ams, all_day, false, false, NULL, 2026, 3, 28,
-          12, 0, 24 * 3600, "Sun 2026-03-29 13:00 CEST" },
-        { "24 open hours on the 25-hour Sunday", ams, all_day, false, false, NULL, 2026, 10, 24,
-          12, 0, 24 * 3600, "Sun 2026-10-25 11:00 CET" },
-        { "a slot over the March change has two real hours", ams, "sun 01:00-04:00", false,
-          false, NULL, 2026, 3, 28, 12, 0, 2 * 3600, "Sun 2026-03-29 04:00 CEST" },
-        { "and the rest goes to the next Sunday", ams, "sun 01:00-04:00", false, false, NULL,
-          2026, 3, 28, 12, 0, 2 * 3600 + 1800, "Sun 2026-04-05 01:30 CEST" },
+        { "3 business days over the end of DST (last Sunday of October)", ams, office, true, false,
+          NULL, 2026, 10, 23, 12, 0, 27 * 3600, "Wed 2026-10-28 12:00 CET" },
+        { "24 open hours on the 23-hour Sunday", ams, all_day, false, false, NULL, 2026, 3, 28, 12,
+          0, 24 * 3600, "Sun 2026-03-29 13:00 CEST" },
+        { "24 open hours on the 25-hour Sunday", ams, all_day, false, false, NULL, 2026, 10, 24, 12,
+          0, 24 * 3600, "Sun 2026-10-25 11:00 CET" },
+        { "a slot over the March change has two real hours", ams, "sun 01:00-04:00", false, false,
+          NULL, 2026, 3, 28, 12, 0, 2 * 3600, "Sun 2026-03-29 04:00 CEST" },
+        { "and the rest goes to the next Sunday", ams, "sun 01:00-04:00", false, false, NULL, 2026,
+          3, 28, 12, 0, 2 * 3600 + 1800, "Sun 2026-04-05 01:30 CEST" },
         { "a slot over the October change has four", ams, "sun 01:00-04:00", false, false, NULL,
           2026, 10, 24, 12, 0, 4 * 3600, "Sun 2026-10-25 04:00 CET" },
-        { "the first 02:30 of the October night", ams, "sun 01:00-04:00", false, false, NULL,
-          2026, 10, 24, 12, 0, 5400, "Sun 2026-10-25 02:30 CEST" },
-        { "the second 02:30 of the October night", ams, "sun 01:00-04:00", false, false, NULL,
-          2026, 10, 24, 12, 0, 5400 + 3600, "Sun 2026-10-25 02:30 CET" },
-        { "the hour March skips is not open", ams, "sun 02:00-03:00; mon 08:00-09:00", false,
-          false, NULL, 2026, 3, 28, 12, 0, 1800, "Mon 2026-03-30 08:30 CEST" },
+        { "the first 02:30 of the October night", ams, "sun 01:00-04:00", false, false, NULL, 2026,
+          10, 24, 12, 0, 5400, "Sun 2026-10-25 02:30 CEST" },
+        { "the second 02:30 of the October night", ams, "sun 01:00-04:00", false, false, NULL, 2026,
+          10, 24, 12, 0, 5400 + 3600, "Sun 2026-10-25 02:30 CET" },
+        { "the hour March skips is not open", ams, "sun 02:00-03:00; mon 08:00-09:00", false, false,
+          NULL, 2026, 3, 28, 12, 0, 1800, "Mon 2026-03-30 08:30 CEST" },
         { "24x7 over the start of DST", ams, office, true, true, NULL, 2026, 3, 28, 12, 0,
           24 * 3600, "Sun 2026-03-29 13:00 CEST" },
         { "3 business days over Christmas", ams, office, true, false, NULL, 2031, 12, 24, 12, 0,
           27 * 3600, "Wed 2031-12-31 12:00 CET" },
-        { "3 business days over Christmas and New Year", ams, office, true, false, NULL, 2031,
-          12, 24, 17, 0, 27 * 3600 + 60, "Fri 2032-01-02 08:01 CET" },
+        { "3 business days over Christmas and New Year", ams, office, true, false, NULL, 2031, 12,
+          24, 17, 0, 27 * 3600 + 60, "Fri 2032-01-02 08:01 CET" },
         { "closed between the years too", ams, office, true, false,
           "2031-12-29;2031-12-30;2031-12-31", 2031, 12, 24, 16, 0, 27 * 3600,
           "Tue 2032-01-06 16:00 CET" },
-        { "a pause over a year boundary moves the start on", ams, office, true, false, NULL,
-          2030, 12, 31, 15, 0, 4 * 3600, "Thu 2031-01-02 10:00 CET" },
-        { "King's Day on a Saturday when the 27th is a Sunday", ams, "sat 10:00-12:00", true,
-          false, NULL, 2031, 4, 25, 12, 0, 3600, "Sat 2031-05-03 11:00 CEST" },
-        { "Dutch holidays of 2045", ams, office, true, false, NULL, 2045, 5, 17, 16, 0,
-          2 * 3600, "Fri 2045-05-19 09:00 CEST" },
-        { "in another zone, its own wall clock and DST", "America/New_York", office, false,
-          false, NULL, 2026, 3, 6, 23, 30, 3600, "Mon 2026-03-09 14:00 CET" },
+        { "a pause over a year boundary moves the start on", ams, office, true, false, NULL, 2030,
+          12, 31, 15, 0, 4 * 3600, "Thu 2031-01-02 10:00 CET" },
+        { "King's Day on a Saturday when the 27th is a Sunday", ams, "sat 10:00-12:00", true, false,
+          NULL, 2031, 4, 25, 12, 0, 3600, "Sat 2031-05-03 11:00 CEST" },
+        { "Dutch holidays of 2045", ams, office, true, false, NULL, 2045, 5, 17, 16, 0, 2 * 3600,
+          "Fri 2045-05-19 09:00 CEST" },
+        { "in another zone, its own wall clock and DST", "America/New_York", office, false, false,
+          NULL, 2026, 3, 6, 23, 30, 3600, "Mon 2026-03-09 14:00 CET" },
     };
 
     for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -298,12 +297,15 @@ test_holidays_far_years(void)
         int year;
         const char *dates[11];
     } years[] = {
-        { 2031, { "2031-01-01", "2031-04-13", "2031-04-14", "2031-04-26", "2031-05-05",
-                  "2031-05-22", "2031-06-01", "2031-06-02", "2031-12-25", "2031-12-26" } },
-        { 2045, { "2045-01-01", "2045-04-09", "2045-04-10", "2045-04-27", "2045-05-05",
-                  "2045-05-18", "2045-05-28", "2045-05-29", "2045-12-25", "2045-12-26" } },
-        { 2199, { "2199-01-01", "2199-04-14", "2199-04-15", "2199-04-27", "2199-05-05",
-                  "2199-05-23", "2199-06-02", "2199-06-03", "2199-12-25", "2199-12-26" } },
+        { 2031,
+          { "2031-01-01", "2031-04-13", "2031-04-14", "2031-04-26", "2031-05-05", "2031-05-22",
+            "2031-06-01", "2031-06-02", "2031-12-25", "2031-12-26" } },
+        { 2045,
+          { "2045-01-01", "2045-04-09", "2045-04-10", "2045-04-27", "2045-05-05", "2045-05-18",
+            "2045-05-28", "2045-05-29", "2045-12-25", "2045-12-26" } },
+        { 2199,
+          { "2199-01-01", "2199-04-14", "2199-04-15", "2199-04-27", "2199-05-05", "2199-05-23",
+            "2199-06-02", "2199-06-03", "2199-12-25", "2199-12-26" } },
     };
     struct calendar *c = standard();
 
@@ -376,7 +378,7 @@ test_copy_and_zone(void)
 /* A calendar the reference below can read without parsing. */
 struct plain {
     const char *hours;
-    guint8 days;    /* bit 0 Monday .. bit 6 Sunday */
+    guint8 days;     /* bit 0 Monday .. bit 6 Sunday */
     int slots[2][2]; /* minutes; {0, 0} ends */
 };
 
@@ -447,9 +449,11 @@ static void
 test_against_plain_walk(void)
 {
     static const char *const zones[] = {
-        "Europe/Amsterdam", "America/New_York", "America/Sao_Paulo", "Australia/Lord_Howe",
-        "Pacific/Apia", "America/Havana", "America/Santiago", "Africa/Casablanca",
-        "Asia/Kolkata", "UTC",
+        "Europe/Amsterdam",  "America/New_York",
+        "America/Sao_Paulo", "Australia/Lord_Howe",
+        "Pacific/Apia",      "America/Havana",
+        "America/Santiago",  "Africa/Casablanca",
+        "Asia/Kolkata",      "UTC",
     };
     g_autoptr(GRand) r = g_rand_new_with_seed(20261124);
 
@@ -457,8 +461,7 @@ test_against_plain_walk(void)
         const struct plain *pl = &plains[g_rand_int_range(r, 0, G_N_ELEMENTS(plains))];
         struct calendar *c = calendar_new(zones[g_rand_int_range(r, 0, G_N_ELEMENTS(zones))]);
         /* 2000 to 2060: GLib's rules past the zone files' last year too. */
-        gint64 a = (946684800 + (gint64)(g_rand_double(r) * 60 * 365.25 * 86400)) *
-                       G_USEC_PER_SEC +
+        gint64 a = (946684800 + (gint64)(g_rand_double(r) * 60 * 365.25 * 86400)) * G_USEC_PER_SEC +
                    g_rand_int_range(r, 0, G_USEC_PER_SEC);
         gint64 span = (gint64)g_rand_int_range(r, 0, i % 4 == 0 ? 400 * 86400 : 10 * 86400);
         gint64 seconds = (gint64)g_rand_int_range(r, 1, i % 4 == 0 ? 2000 * 3600 : 60 * 3600);
@@ -481,8 +484,7 @@ test_against_plain_walk(void)
             expect = a + seconds * G_USEC_PER_SEC; /* no open hour within reach: real time */
         if (got != expect || between != plain_between) {
             g_autofree char *from = g_date_time_format_iso8601(start);
-            g_test_message("%s in %s from %s: %" G_GINT64_FORMAT " s, %" G_GINT64_FORMAT
-                           " s span",
+            g_test_message("%s in %s from %s: %" G_GINT64_FORMAT " s, %" G_GINT64_FORMAT " s span",
                            pl->hours, g_time_zone_get_identifier(calendar_get_zone(c)), from,
                            seconds, span);
         }

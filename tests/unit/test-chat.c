@@ -24,25 +24,31 @@ static const struct {
     { "<@U123> <#C42> <!subteam^S1>", "&lt;@" ZWSP "U123&gt; &lt;#C42&gt; &lt;!subteam^S1&gt;" },
     { "&lt;b&gt;", "&amp;lt;b&amp;gt;" },
     /* Emphasis and code in either dialect. */
-    { "*bold* _it_ ~del~ `code`",
-      "\xe2\x88\x97" "bold\xe2\x88\x97 \xcb\x8dit\xcb\x8d \xe2\x88\xbc" "del\xe2\x88\xbc \xcb\x8b" "code\xcb\x8b" },
-    { "**strong** __strong__ ~~gone~~",
-      "\xe2\x88\x97\xe2\x88\x97strong\xe2\x88\x97\xe2\x88\x97 \xcb\x8d\xcb\x8dstrong\xcb\x8d\xcb\x8d "
-      "\xe2\x88\xbc\xe2\x88\xbcgone\xe2\x88\xbc\xe2\x88\xbc" },
+    { "*bold* _it_ ~del~ `code`", "\xe2\x88\x97"
+                                  "bold\xe2\x88\x97 \xcb\x8dit\xcb\x8d \xe2\x88\xbc"
+                                  "del\xe2\x88\xbc \xcb\x8b"
+                                  "code\xcb\x8b" },
+    { "**strong** __strong__ ~~gone~~", "\xe2\x88\x97\xe2\x88\x97strong\xe2\x88\x97\xe2\x88\x97 "
+                                        "\xcb\x8d\xcb\x8dstrong\xcb\x8d\xcb\x8d "
+                                        "\xe2\x88\xbc\xe2\x88\xbcgone\xe2\x88\xbc\xe2\x88\xbc" },
     /* Markdown links and images. */
     { "*bold* [link](https://evil.test)",
-      "\xe2\x88\x97" "bold\xe2\x88\x97 [link]" ZWSP "(https:" ZWSP "//evil." ZWSP "test)" },
+      "\xe2\x88\x97"
+      "bold\xe2\x88\x97 [link]" ZWSP "(https:" ZWSP "//evil." ZWSP "test)" },
     { "![x](https://evil.test/a.png)",
       "![x]" ZWSP "(https:" ZWSP "//evil." ZWSP "test/a." ZWSP "png)" },
-    { "[a][1]\n[1]: https://evil.test", "[a]" ZWSP "[1]" ZWSP "\n[1]" ZWSP ": https:" ZWSP "//evil." ZWSP "test" },
+    { "[a][1]\n[1]: https://evil.test",
+      "[a]" ZWSP "[1]" ZWSP "\n[1]" ZWSP ": https:" ZWSP "//evil." ZWSP "test" },
     /* Bare URLs, domains, addresses, mentions and emoji. */
-    { "see www.evil.test or mail x@evil.test", "see www." ZWSP "evil." ZWSP "test or mail x@" ZWSP "evil." ZWSP "test" },
+    { "see www.evil.test or mail x@evil.test",
+      "see www." ZWSP "evil." ZWSP "test or mail x@" ZWSP "evil." ZWSP "test" },
     { "@channel @here :joy:", "@" ZWSP "channel @" ZWSP "here :" ZWSP "joy:" },
     { "Re: meeting at 10:30.", "Re: meeting at 10:" ZWSP "30." },
     /* Line starts that Markdown reads as blocks. */
     { "# Heading", ZWSP "# Heading" },
     { "a\n- item\n+ item\n1. item\n    code\n> quote\n---",
-      "a\n" ZWSP "- item\n" ZWSP "+ item\n" ZWSP "1. item\n" ZWSP "    code\n&gt; quote\n" ZWSP "---" },
+      "a\n" ZWSP "- item\n" ZWSP "+ item\n" ZWSP "1. item\n" ZWSP "    code\n&gt; quote\n" ZWSP
+      "---" },
     { "[TKT-42] Server down - again", "[TKT-42]" ZWSP " Server down - again" },
     /* A backslash escapes nothing. */
     { "\\*x\\*", "\\" ZWSP "\xe2\x88\x97x\\" ZWSP "\xe2\x88\x97" },

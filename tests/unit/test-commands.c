@@ -86,12 +86,14 @@ test_pause_and_resume(void)
     static char *support[] = { "support@example.com", NULL };
     static char *none[] = { NULL };
     struct ladder l;
-    struct policy p = { .support_addresses = support, .recipient_delimiter = "+",
-                        .staff_addresses = none, .ladder = &l };
+    struct policy p = { .support_addresses = support,
+                        .recipient_delimiter = "+",
+                        .staff_addresses = none,
+                        .ladder = &l };
     struct ticket *t = ticket();
     struct command pending = { .kind = CMD_STATUS, .word = "pending" };
     struct decision *d = decision_new(ROUTER_CHANGE, "test");
-    g_autoptr(GDateTime) mon9 = g_date_time_new_utc(2026, 11, 23, 8, 0, 0);  /* Mon 09:00 CET */
+    g_autoptr(GDateTime) mon9 = g_date_time_new_utc(2026, 11, 23, 8, 0, 0);   /* Mon 09:00 CET */
     g_autoptr(GDateTime) mon11 = g_date_time_new_utc(2026, 11, 23, 10, 0, 0); /* Mon 11:00 */
 
     ladder_init(&l);

@@ -86,9 +86,8 @@ test_headers(void)
 static void
 test_no_injection(void)
 {
-    g_autofree char *text =
-        compose("[TKT-1] Hello\r\nBcc: victim@example.net\r\n\r\nfake body", "Eve\r\nBcc: x@y",
-                "body\n");
+    g_autofree char *text = compose("[TKT-1] Hello\r\nBcc: victim@example.net\r\n\r\nfake body",
+                                    "Eve\r\nBcc: x@y", "body\n");
     g_auto(GStrv) h = headers(text);
 
     g_assert_false(has_header(h, "Bcc:"));
@@ -167,8 +166,8 @@ test_message_id(void)
 
     for (int i = 0; i < 1000; i++) {
         char *id = compose_message_id("tickets.example.com");
-        g_assert_true(g_regex_match_simple("^tm\\.[0-9]+\\.[0-9a-f]{32}@tickets\\.example\\.com$",
-                                           id, 0, 0));
+        g_assert_true(
+            g_regex_match_simple("^tm\\.[0-9]+\\.[0-9a-f]{32}@tickets\\.example\\.com$", id, 0, 0));
         g_assert_false(g_hash_table_contains(seen, id));
         g_hash_table_add(seen, id);
     }

@@ -34,7 +34,7 @@ load_text(const char *text, char **path_out, GError **error)
  * key appended to MINIMAL lands there, on line 6. */
 #define MINIMAL                                                                                    \
     "[outbound]\n"                                                                                 \
-    "template_dir = templates\n"                                                                  \
+    "template_dir = templates\n"                                                                   \
     "[milter]\n"                                                                                   \
     "database = /var/lib/tm/tickets.db\n"                                                          \
     "support_addresses = support@example.com\n"
@@ -43,41 +43,40 @@ static void
 test_full(void)
 {
     g_autoptr(GError) error = NULL;
-    struct config *cfg = load_text(
-        "# comment\n"
-        "  # indented comment\n"
-        "[milter]\n"
-        "socket = unix:/run/tm/tm.sock\n"
-        "database = /var/lib/tm/tickets.db\n"
-        "support_addresses = Support@Example.com ; help@example.com;\n"
-        "ticket_prefix = HELP\n"
-        "max_message_size = 1048576\n"
-        "unknown_senders = reject\n"
-        "busy_timeout = 250\n"
-        "hostname = mx1.example.com\n"
-        "\n"
-        "[staff]\n"
-        "addresses = Lead@Example.com\n"
-        "domains = example.com;example.net\n"
-        "trusted_networks = 127.0.0.0/8; 192.0.2.7; 2001:db8::/32\n"
-        "authserv_ids = mx1.example.com\n"
-        "[outbound]\n"
-        "smtp_url = smtp://127.0.0.1:10026\n"
-        "from = Help Desk <help@example.com>\n"
-        "webhook_url = https://hooks.example.com/x\n"
-        "template_dir = templates\n"
-        "ack_limit = 3\n"
-        "ack_followup = yes\n"
-        "language = nl\n"
-        "[customer:acme]\n"
-        "domains = ACME.com\n"
-        "contacts = ops@partner.test\n"
-        "plan = extended\n"
-        "timezone = Europe/Amsterdam\n"
-        "language = NL\n"
-        "[customer:globex]\n"
-        "contacts = it@globex.test\n",
-        NULL, &error);
+    struct config *cfg = load_text("# comment\n"
+                                   "  # indented comment\n"
+                                   "[milter]\n"
+                                   "socket = unix:/run/tm/tm.sock\n"
+                                   "database = /var/lib/tm/tickets.db\n"
+                                   "support_addresses = Support@Example.com ; help@example.com;\n"
+                                   "ticket_prefix = HELP\n"
+                                   "max_message_size = 1048576\n"
+                                   "unknown_senders = reject\n"
+                                   "busy_timeout = 250\n"
+                                   "hostname = mx1.example.com\n"
+                                   "\n"
+                                   "[staff]\n"
+                                   "addresses = Lead@Example.com\n"
+                                   "domains = example.com;example.net\n"
+                                   "trusted_networks = 127.0.0.0/8; 192.0.2.7; 2001:db8::/32\n"
+                                   "authserv_ids = mx1.example.com\n"
+                                   "[outbound]\n"
+                                   "smtp_url = smtp://127.0.0.1:10026\n"
+                                   "from = Help Desk <help@example.com>\n"
+                                   "webhook_url = https://hooks.example.com/x\n"
+                                   "template_dir = templates\n"
+                                   "ack_limit = 3\n"
+                                   "ack_followup = yes\n"
+                                   "language = nl\n"
+                                   "[customer:acme]\n"
+                                   "domains = ACME.com\n"
+                                   "contacts = ops@partner.test\n"
+                                   "plan = extended\n"
+                                   "timezone = Europe/Amsterdam\n"
+                                   "language = NL\n"
+                                   "[customer:globex]\n"
+                                   "contacts = it@globex.test\n",
+                                   NULL, &error);
 
     g_assert_no_error(error);
     g_assert_nonnull(cfg);
@@ -166,7 +165,7 @@ test_defaults(void)
 /* What -t warns of: each names the key and its line. */
 static const struct {
     const char *name;
-    const char *text; /* after MINIMAL, whose last line is 5 */
+    const char *text;   /* after MINIMAL, whose last line is 5 */
     const char *expect; /* NULL: no warning of these keys */
     const char *absent; /* NULL, or what no warning may say */
 } warn_cases[] = {
@@ -179,7 +178,8 @@ static const struct {
       "line 7: [staff] trusted_networks: 0.0.0.0/0 covers loopback", NULL },
     { "trusted-wide4", "[staff]\ntrusted_networks = 10.0.0.0/8\n",
       "line 7: [staff] trusted_networks: 10.0.0.0/8 is wider than /16 (IPv4) or /48 (IPv6): every"
-      " host in it passes as staff", NULL },
+      " host in it passes as staff",
+      NULL },
     { "trusted-wide6", "[staff]\ntrusted_networks = 2001:db8::/32\n",
       "line 7: [staff] trusted_networks: 2001:db8::/32 is wider than /16", NULL },
     { "trusted-fine", "[staff]\ntrusted_networks = 192.0.2.0/24; 10.1.0.0/16; 2001:db8:1::/48\n",
@@ -189,36 +189,41 @@ static const struct {
     { "authserv-loopback",
       "[staff]\nauthserv_ids = mx.example.com\nauthserv_networks = 127.0.0.0/8\n",
       "line 8: [staff] authserv_networks: 127.0.0.0/8 covers loopback: any process on this host"
-      " that can submit mail can forge", NULL },
+      " that can submit mail can forge",
+      NULL },
     { "authserv-fine", "[staff]\nauthserv_ids = mx.example.com\nauthserv_networks = 192.0.2.25\n",
       NULL, NULL },
     { "contact-in-staff-domain",
       "[staff]\ndomains = example.com\n[customer:acme]\ndomains = acme.test\n"
       "contacts = ops@acme.test; jan@example.com\n",
       "line 10: [customer:acme] contacts: jan@example.com is also in [staff] domains: the router"
-      " treats it as a contact of acme", NULL },
+      " treats it as a contact of acme",
+      NULL },
     { "contact-is-staff",
       "[staff]\naddresses = lead@partner.test\n[customer:acme]\ncontacts = lead@partner.test\n",
       "line 9: [customer:acme] contacts: lead@partner.test is also in [staff] addresses", NULL },
-    { "contact-fine",
-      "[staff]\ndomains = example.com\n[customer:acme]\ncontacts = jan@acme.test\n", NULL, NULL },
+    { "contact-fine", "[staff]\ndomains = example.com\n[customer:acme]\ncontacts = jan@acme.test\n",
+      NULL, NULL },
     { "trusted-is-verifier",
       "[staff]\ntrusted_networks = 192.0.2.0/24\nauthserv_ids = mx.example.com\n"
       "authserv_networks = 198.51.100.25; 192.0.2.0/24\n",
       "line 7: [staff] trusted_networks: 192.0.2.0/24 is also in [staff] authserv_networks: a"
-      " verifier there hands on mail from anyone", NULL },
+      " verifier there hands on mail from anyone",
+      NULL },
     { "trusted-holds-verifier",
       "[staff]\ntrusted_networks = 2001:db8:1::/48\nauthserv_ids = mx.example.com\n"
       "authserv_networks = 2001:db8:1::25\n",
       "line 7: [staff] trusted_networks: 2001:db8:1::/48 overlaps 2001:db8:1::25 of [staff]"
       " authserv_networks: a verifier there hands on mail from anyone, and its trusted network"
       " makes every staff From it relays believed before its Authentication-Results are read,"
-      " so forged staff mail passes; take the verifiers out of trusted_networks", NULL },
+      " so forged staff mail passes; take the verifiers out of trusted_networks",
+      NULL },
     { "trusted-in-verifiers",
       "[staff]\ntrusted_networks = 192.0.2.25\nauthserv_ids = mx.example.com\n"
       "authserv_networks = 192.0.2.0/24\n",
       "line 7: [staff] trusted_networks: 192.0.2.25 overlaps 192.0.2.0/24 of [staff]"
-      " authserv_networks", NULL },
+      " authserv_networks",
+      NULL },
     { "trusted-apart-from-verifiers",
       "[staff]\ntrusted_networks = 192.0.2.0/24; 2001:db8:1::/48\n"
       "authserv_ids = mx.example.com\nauthserv_networks = 192.0.3.25; 2001:db8:2::25\n",
@@ -237,8 +242,8 @@ static const struct {
       " there but the named contacts of acme is staff, so its mail is never acme's",
       "acme.test" },
     { "customer-domain-fine",
-      "[staff]\ndomains = example.com\n[customer:acme]\ndomains = acme.test; example.net\n",
-      NULL, NULL },
+      "[staff]\ndomains = example.com\n[customer:acme]\ndomains = acme.test; example.net\n", NULL,
+      NULL },
 };
 
 static void
@@ -296,63 +301,134 @@ static const struct {
     int code;
     const char *expect;
 } bad[] = {
-    { "syntax", MINIMAL "this is not a key\n", CONFIG_ERROR_SYNTAX, ":6: expected \"key = value\"" },
+    { "syntax", MINIMAL "this is not a key\n", CONFIG_ERROR_SYNTAX,
+      ":6: expected \"key = value\"" },
     { "bad-group-header", "[milter\n", CONFIG_ERROR_SYNTAX, ":1: a group header" },
     { "key-outside-group", "database = x\n", CONFIG_ERROR_SYNTAX, ":1: database: key outside" },
-    { "unknown-group", MINIMAL "[milterr]\n", CONFIG_ERROR_UNKNOWN, ":6: [milterr]: unknown group" },
-    { "unknown-key", MINIMAL "databse = /x\n", CONFIG_ERROR_UNKNOWN, ":6: [milter] databse: unknown key" },
-    { "key-twice", MINIMAL "database = /y\n", CONFIG_ERROR_SYNTAX, ":6: [milter] database: key given twice (first on line 4)" },
-        { "missing-database", "[milter]\nsupport_addresses = a@b.c\n", CONFIG_ERROR_MISSING, "[milter] database: required key is missing" },
-    { "missing-support", "[milter]\ndatabase = /x\n", CONFIG_ERROR_MISSING, "[milter] support_addresses: required" },
-    { "empty-support", "[milter]\ndatabase = /x\nsupport_addresses = ;\n", CONFIG_ERROR_MISSING, "support_addresses" },
-    { "bad-address", "[milter]\ndatabase = /x\nsupport_addresses = support\n", CONFIG_ERROR_VALUE, ":3: [milter] support_addresses: \"support\" must be" },
-    { "empty-delimiter", "[milter]\ndatabase = /x\nsupport_addresses = a@b.test\nrecipient_delimiter =\n", CONFIG_ERROR_VALUE, ":4: [milter] recipient_delimiter: \"\" must not be empty" },
-    { "dot-delimiter", "[milter]\ndatabase = /x\nsupport_addresses = a@b.test\nrecipient_delimiter = +.\n", CONFIG_ERROR_VALUE, ":4: [milter] recipient_delimiter: \"+.\" may contain only punctuation" },
-    { "delimiter-in-support", "[milter]\ndatabase = /x\nsupport_addresses = help-desk@b.test\nrecipient_delimiter = -\n", CONFIG_ERROR_VALUE, ":3: [milter] support_addresses: \"help-desk@b.test\" holds '-' of recipient_delimiter" },
-    { "bad-socket", MINIMAL "socket = inet:99999@127.0.0.1\n", CONFIG_ERROR_VALUE, ":6: [milter] socket: \"inet:99999@127.0.0.1\" port must be" },
+    { "unknown-group", MINIMAL "[milterr]\n", CONFIG_ERROR_UNKNOWN,
+      ":6: [milterr]: unknown group" },
+    { "unknown-key", MINIMAL "databse = /x\n", CONFIG_ERROR_UNKNOWN,
+      ":6: [milter] databse: unknown key" },
+    { "key-twice", MINIMAL "database = /y\n", CONFIG_ERROR_SYNTAX,
+      ":6: [milter] database: key given twice (first on line 4)" },
+    { "missing-database", "[milter]\nsupport_addresses = a@b.c\n", CONFIG_ERROR_MISSING,
+      "[milter] database: required key is missing" },
+    { "missing-support", "[milter]\ndatabase = /x\n", CONFIG_ERROR_MISSING,
+      "[milter] support_addresses: required" },
+    { "empty-support", "[milter]\ndatabase = /x\nsupport_addresses = ;\n", CONFIG_ERROR_MISSING,
+      "support_addresses" },
+    { "bad-address", "[milter]\ndatabase = /x\nsupport_addresses = support\n", CONFIG_ERROR_VALUE,
+      ":3: [milter] support_addresses: \"support\" must be" },
+    { "empty-delimiter",
+      "[milter]\ndatabase = /x\nsupport_addresses = a@b.test\nrecipient_delimiter =\n",
+      CONFIG_ERROR_VALUE, ":4: [milter] recipient_delimiter: \"\" must not be empty" },
+    { "dot-delimiter",
+      "[milter]\ndatabase = /x\nsupport_addresses = a@b.test\nrecipient_delimiter = +.\n",
+      CONFIG_ERROR_VALUE, ":4: [milter] recipient_delimiter: \"+.\" may contain only punctuation" },
+    { "delimiter-in-support",
+      "[milter]\ndatabase = /x\nsupport_addresses = help-desk@b.test\nrecipient_delimiter = -\n",
+      CONFIG_ERROR_VALUE,
+      ":3: [milter] support_addresses: \"help-desk@b.test\" holds '-' of recipient_delimiter" },
+    { "bad-socket", MINIMAL "socket = inet:99999@127.0.0.1\n", CONFIG_ERROR_VALUE,
+      ":6: [milter] socket: \"inet:99999@127.0.0.1\" port must be" },
     { "bad-socket-kind", MINIMAL "socket = tcp:1\n", CONFIG_ERROR_VALUE, ":6: [milter] socket:" },
-    { "relative-unix", MINIMAL "socket = unix:tm.sock\n", CONFIG_ERROR_VALUE, ":6: [milter] socket:" },
-    { "bad-prefix", MINIMAL "ticket_prefix = tkt\n", CONFIG_ERROR_VALUE, ":6: [milter] ticket_prefix: \"tkt\" must be" },
-    { "size-small", MINIMAL "max_message_size = 10\n", CONFIG_ERROR_VALUE, ":6: [milter] max_message_size: \"10\" must be a whole number from 1024 to 1073741824" },
-    { "size-text", MINIMAL "max_message_size = 10MB\n", CONFIG_ERROR_VALUE, ":6: [milter] max_message_size" },
-    { "buffered-below-size", MINIMAL "max_message_size = 2097152\nmax_buffered_bytes = 1048576\n", CONFIG_ERROR_VALUE, ":7: [milter] max_buffered_bytes: 1048576 is less than max_message_size (2097152)" },
-    { "buffered-text", MINIMAL "max_buffered_bytes = 1G\n", CONFIG_ERROR_VALUE, ":6: [milter] max_buffered_bytes: \"1G\" must be a whole number" },
-    { "bad-enum", MINIMAL "unknown_senders = bounce\n", CONFIG_ERROR_VALUE, ":6: [milter] unknown_senders: \"bounce\" must be accept or reject" },
-    { "busy-too-long", MINIMAL "busy_timeout = 600000\n", CONFIG_ERROR_VALUE, ":6: [milter] busy_timeout" },
-    { "bad-cidr", MINIMAL "[staff]\ntrusted_networks = 10.0.0.0/33\n", CONFIG_ERROR_VALUE, ":7: [staff] trusted_networks: \"10.0.0.0/33\"" },
-    { "bad-domain", MINIMAL "[staff]\ndomains = @example.com\n", CONFIG_ERROR_VALUE, ":7: [staff] domains:" },
-    { "bad-smtp-url", MINIMAL "[outbound]\nsmtp_url = http://x\n", CONFIG_ERROR_VALUE, ":7: [outbound] smtp_url:" },
-    { "bad-webhook", MINIMAL "[outbound]\nwebhook_url = ftp://x\n", CONFIG_ERROR_VALUE, ":7: [outbound] webhook_url:" },
-    { "bad-from", MINIMAL "[outbound]\nfrom = Support\n", CONFIG_ERROR_VALUE, ":7: [outbound] from:" },
-    { "bad-timezone", MINIMAL "[customer:acme]\ndomains = acme.com\ntimezone = Mars/Olympus\n", CONFIG_ERROR_VALUE, ":8: [customer:acme] timezone: \"Mars/Olympus\" must be a time zone" },
-    { "bad-language", MINIMAL "[customer:acme]\ndomains = acme.com\nlanguage = de\n", CONFIG_ERROR_VALUE, ":8: [customer:acme] language: \"de\" must be en or nl" },
-    { "bad-customer-name", MINIMAL "[customer:a b]\n", CONFIG_ERROR_UNKNOWN, ":6: [customer:a b]: unknown group" },
-    { "customer-no-mail", MINIMAL "[customer:acme]\nplan = standard\n", CONFIG_ERROR_MISSING, ":6: [customer:acme]: needs domains or contacts" },
-    { "unknown-customer-key", MINIMAL "[customer:acme]\ndomain = acme.com\n", CONFIG_ERROR_UNKNOWN, ":7: [customer:acme] domain: unknown key" },
-    { "contact-twice", MINIMAL "[customer:a]\ncontacts = x@y.test\n[customer:b]\ncontacts = X@y.test\n", CONFIG_ERROR_VALUE, ":9: [customer:b] contacts: \"x@y.test\" belongs to [customer:a] already" },
-    { "bad-bool", MINIMAL "[outbound]\nack_followup = maybe\n", CONFIG_ERROR_VALUE, ":7: [outbound] ack_followup: \"maybe\" must be yes or no" },
-    { "secret-in-config", MINIMAL "[milter]\nsecret = abcdefghijklmnopqrst\n", CONFIG_ERROR_UNKNOWN, ":7: [milter] secret: no longer read from the configuration" },
-    { "bad-login", MINIMAL "[staff]\nlogins = jdoe\n", CONFIG_ERROR_VALUE, ":7: [staff] logins: \"jdoe\" must be LOGIN:ADDRESS" },
-    { "bad-template-dir", "[milter]\ndatabase = /x\nsupport_addresses = a@b.test\n[outbound]\ntemplate_dir = /nonexistent\n", CONFIG_ERROR_TEMPLATE, ":5: [outbound] template_dir: /nonexistent/en/ack-new.txt: cannot read template" },
-    { "bad-plan-hours", MINIMAL "[plan:gold]\nhours = mon-fri 9-5\n", CONFIG_ERROR_VALUE, ":7: [plan:gold] hours: \"9-5\": hours are HH:MM-HH:MM" },
-    { "bad-plan-goal", MINIMAL "[plan:gold]\nsev1_response = soon\n", CONFIG_ERROR_VALUE, ":7: [plan:gold] sev1_response: \"soon\": a goal is none" },
-    { "unknown-plan-key", MINIMAL "[plan:gold]\nsev5_response = 1h\n", CONFIG_ERROR_UNKNOWN, ":7: [plan:gold] sev5_response: unknown key" },
-    { "customer-unknown-plan", MINIMAL "[customer:acme]\ndomains = acme.com\nplan = platinum\n", CONFIG_ERROR_VALUE, ":8: [customer:acme] plan: \"platinum\" is no plan" },
-    { "bad-matrix", MINIMAL "[severity]\nmatrix = 1,2; 3\n", CONFIG_ERROR_VALUE, ":7: [severity] matrix: expected three rows" },
-    { "bad-alias", MINIMAL "[severity]\naliases = blocker=7\n", CONFIG_ERROR_VALUE, ":7: [severity] aliases: \"blocker=7\"" },
-    { "keyword-max-zero", MINIMAL "[severity]\nkeyword_max = 0\n", CONFIG_ERROR_VALUE, ":7: [severity] keyword_max: \"0\" must be a whole number from 1 to 4" },
-    { "keyword-max-five", MINIMAL "[severity]\nmatrix = 1,1,2; 1,2,3; 2,3,3\nkeyword_max = 5\n", CONFIG_ERROR_VALUE, ":8: [severity] keyword_max: \"5\" must be a whole number from 1 to 4" },
-    { "keyword-max-word", MINIMAL "[severity]\nkeyword_max = high\n", CONFIG_ERROR_VALUE, ":7: [severity] keyword_max: \"high\" must be a whole number" },
-    { "bad-keyword", MINIMAL "[severity]\nkeywords = crash\n", CONFIG_ERROR_VALUE, ":7: [severity] keywords: \"crash\": expected PHRASE=N with N from 1 to 4" },
-    { "bad-keyword-nl", MINIMAL "[severity]\nkeywords_nl = storing=9\n", CONFIG_ERROR_VALUE, ":7: [severity] keywords_nl: \"storing=9\": expected PHRASE=N" },
-    { "bad-negation", MINIMAL "[severity]\nnegations = no impact=always\n", CONFIG_ERROR_VALUE, ":7: [severity] negations: \"no impact=always\": expected PHRASE, PHRASE=sentence or PHRASE=message" },
-    { "bad-negation-nl", MINIMAL "[severity]\nnegations_nl = geen impact; =message\n", CONFIG_ERROR_VALUE, ":7: [severity] negations_nl: \"=message\": a phrase needs a word" },
-    { "bad-escalation-goal", MINIMAL "[escalation]\nsev1_stage3_after = tomorrow\n", CONFIG_ERROR_VALUE, ":7: [escalation] sev1_stage3_after: \"tomorrow\" must be none" },
-    { "bad-warn-at", MINIMAL "[escalation]\nwarn_at = 100\n", CONFIG_ERROR_VALUE, ":7: [escalation] warn_at" },
-    { "database-uri-password", "[milter]\ndatabase = postgresql://tm:hunter2@db1/tickets\nsupport_addresses = a@b.test\n", CONFIG_ERROR_VALUE, ":2: [milter] database: \"postgresql://tm:hunter2@db1/tickets\" must not carry a password" },
-    { "database-uri-password-param", "[milter]\ndatabase = postgres://db1/tickets?sslmode=require&password=x\nsupport_addresses = a@b.test\n", CONFIG_ERROR_VALUE, "must not carry a password" },
-    { "database-uri-no-secret", "[milter]\ndatabase = postgresql://tm@db1/tickets\nsupport_addresses = a@b.test\n", CONFIG_ERROR_MISSING, "[milter] secret_file: required when the database is a PostgreSQL URI" },
-    { "domain-twice", MINIMAL "[customer:a]\ndomains = y.test\n[customer:b]\ndomains = y.test\n", CONFIG_ERROR_VALUE, ":9: [customer:b] domains: \"y.test\" belongs to [customer:a]" },
+    { "relative-unix", MINIMAL "socket = unix:tm.sock\n", CONFIG_ERROR_VALUE,
+      ":6: [milter] socket:" },
+    { "bad-prefix", MINIMAL "ticket_prefix = tkt\n", CONFIG_ERROR_VALUE,
+      ":6: [milter] ticket_prefix: \"tkt\" must be" },
+    { "size-small", MINIMAL "max_message_size = 10\n", CONFIG_ERROR_VALUE,
+      ":6: [milter] max_message_size: \"10\" must be a whole number from 1024 to 1073741824" },
+    { "size-text", MINIMAL "max_message_size = 10MB\n", CONFIG_ERROR_VALUE,
+      ":6: [milter] max_message_size" },
+    { "buffered-below-size", MINIMAL "max_message_size = 2097152\nmax_buffered_bytes = 1048576\n",
+      CONFIG_ERROR_VALUE,
+      ":7: [milter] max_buffered_bytes: 1048576 is less than max_message_size (2097152)" },
+    { "buffered-text", MINIMAL "max_buffered_bytes = 1G\n", CONFIG_ERROR_VALUE,
+      ":6: [milter] max_buffered_bytes: \"1G\" must be a whole number" },
+    { "bad-enum", MINIMAL "unknown_senders = bounce\n", CONFIG_ERROR_VALUE,
+      ":6: [milter] unknown_senders: \"bounce\" must be accept or reject" },
+    { "busy-too-long", MINIMAL "busy_timeout = 600000\n", CONFIG_ERROR_VALUE,
+      ":6: [milter] busy_timeout" },
+    { "bad-cidr", MINIMAL "[staff]\ntrusted_networks = 10.0.0.0/33\n", CONFIG_ERROR_VALUE,
+      ":7: [staff] trusted_networks: \"10.0.0.0/33\"" },
+    { "bad-domain", MINIMAL "[staff]\ndomains = @example.com\n", CONFIG_ERROR_VALUE,
+      ":7: [staff] domains:" },
+    { "bad-smtp-url", MINIMAL "[outbound]\nsmtp_url = http://x\n", CONFIG_ERROR_VALUE,
+      ":7: [outbound] smtp_url:" },
+    { "bad-webhook", MINIMAL "[outbound]\nwebhook_url = ftp://x\n", CONFIG_ERROR_VALUE,
+      ":7: [outbound] webhook_url:" },
+    { "bad-from", MINIMAL "[outbound]\nfrom = Support\n", CONFIG_ERROR_VALUE,
+      ":7: [outbound] from:" },
+    { "bad-timezone", MINIMAL "[customer:acme]\ndomains = acme.com\ntimezone = Mars/Olympus\n",
+      CONFIG_ERROR_VALUE, ":8: [customer:acme] timezone: \"Mars/Olympus\" must be a time zone" },
+    { "bad-language", MINIMAL "[customer:acme]\ndomains = acme.com\nlanguage = de\n",
+      CONFIG_ERROR_VALUE, ":8: [customer:acme] language: \"de\" must be en or nl" },
+    { "bad-customer-name", MINIMAL "[customer:a b]\n", CONFIG_ERROR_UNKNOWN,
+      ":6: [customer:a b]: unknown group" },
+    { "customer-no-mail", MINIMAL "[customer:acme]\nplan = standard\n", CONFIG_ERROR_MISSING,
+      ":6: [customer:acme]: needs domains or contacts" },
+    { "unknown-customer-key", MINIMAL "[customer:acme]\ndomain = acme.com\n", CONFIG_ERROR_UNKNOWN,
+      ":7: [customer:acme] domain: unknown key" },
+    { "contact-twice",
+      MINIMAL "[customer:a]\ncontacts = x@y.test\n[customer:b]\ncontacts = X@y.test\n",
+      CONFIG_ERROR_VALUE,
+      ":9: [customer:b] contacts: \"x@y.test\" belongs to [customer:a] already" },
+    { "bad-bool", MINIMAL "[outbound]\nack_followup = maybe\n", CONFIG_ERROR_VALUE,
+      ":7: [outbound] ack_followup: \"maybe\" must be yes or no" },
+    { "secret-in-config", MINIMAL "[milter]\nsecret = abcdefghijklmnopqrst\n", CONFIG_ERROR_UNKNOWN,
+      ":7: [milter] secret: no longer read from the configuration" },
+    { "bad-login", MINIMAL "[staff]\nlogins = jdoe\n", CONFIG_ERROR_VALUE,
+      ":7: [staff] logins: \"jdoe\" must be LOGIN:ADDRESS" },
+    { "bad-template-dir",
+      "[milter]\ndatabase = /x\nsupport_addresses = a@b.test\n[outbound]\ntemplate_dir = "
+      "/nonexistent\n",
+      CONFIG_ERROR_TEMPLATE,
+      ":5: [outbound] template_dir: /nonexistent/en/ack-new.txt: cannot read template" },
+    { "bad-plan-hours", MINIMAL "[plan:gold]\nhours = mon-fri 9-5\n", CONFIG_ERROR_VALUE,
+      ":7: [plan:gold] hours: \"9-5\": hours are HH:MM-HH:MM" },
+    { "bad-plan-goal", MINIMAL "[plan:gold]\nsev1_response = soon\n", CONFIG_ERROR_VALUE,
+      ":7: [plan:gold] sev1_response: \"soon\": a goal is none" },
+    { "unknown-plan-key", MINIMAL "[plan:gold]\nsev5_response = 1h\n", CONFIG_ERROR_UNKNOWN,
+      ":7: [plan:gold] sev5_response: unknown key" },
+    { "customer-unknown-plan", MINIMAL "[customer:acme]\ndomains = acme.com\nplan = platinum\n",
+      CONFIG_ERROR_VALUE, ":8: [customer:acme] plan: \"platinum\" is no plan" },
+    { "bad-matrix", MINIMAL "[severity]\nmatrix = 1,2; 3\n", CONFIG_ERROR_VALUE,
+      ":7: [severity] matrix: expected three rows" },
+    { "bad-alias", MINIMAL "[severity]\naliases = blocker=7\n", CONFIG_ERROR_VALUE,
+      ":7: [severity] aliases: \"blocker=7\"" },
+    { "keyword-max-zero", MINIMAL "[severity]\nkeyword_max = 0\n", CONFIG_ERROR_VALUE,
+      ":7: [severity] keyword_max: \"0\" must be a whole number from 1 to 4" },
+    { "keyword-max-five", MINIMAL "[severity]\nmatrix = 1,1,2; 1,2,3; 2,3,3\nkeyword_max = 5\n",
+      CONFIG_ERROR_VALUE, ":8: [severity] keyword_max: \"5\" must be a whole number from 1 to 4" },
+    { "keyword-max-word", MINIMAL "[severity]\nkeyword_max = high\n", CONFIG_ERROR_VALUE,
+      ":7: [severity] keyword_max: \"high\" must be a whole number" },
+    { "bad-keyword", MINIMAL "[severity]\nkeywords = crash\n", CONFIG_ERROR_VALUE,
+      ":7: [severity] keywords: \"crash\": expected PHRASE=N with N from 1 to 4" },
+    { "bad-keyword-nl", MINIMAL "[severity]\nkeywords_nl = storing=9\n", CONFIG_ERROR_VALUE,
+      ":7: [severity] keywords_nl: \"storing=9\": expected PHRASE=N" },
+    { "bad-negation", MINIMAL "[severity]\nnegations = no impact=always\n", CONFIG_ERROR_VALUE,
+      ":7: [severity] negations: \"no impact=always\": expected PHRASE, PHRASE=sentence or "
+      "PHRASE=message" },
+    { "bad-negation-nl", MINIMAL "[severity]\nnegations_nl = geen impact; =message\n",
+      CONFIG_ERROR_VALUE, ":7: [severity] negations_nl: \"=message\": a phrase needs a word" },
+    { "bad-escalation-goal", MINIMAL "[escalation]\nsev1_stage3_after = tomorrow\n",
+      CONFIG_ERROR_VALUE, ":7: [escalation] sev1_stage3_after: \"tomorrow\" must be none" },
+    { "bad-warn-at", MINIMAL "[escalation]\nwarn_at = 100\n", CONFIG_ERROR_VALUE,
+      ":7: [escalation] warn_at" },
+    { "database-uri-password",
+      "[milter]\ndatabase = postgresql://tm:hunter2@db1/tickets\nsupport_addresses = a@b.test\n",
+      CONFIG_ERROR_VALUE,
+      ":2: [milter] database: \"postgresql://tm:hunter2@db1/tickets\" must not carry a password" },
+    { "database-uri-password-param",
+      "[milter]\ndatabase = postgres://db1/tickets?sslmode=require&password=x\nsupport_addresses = "
+      "a@b.test\n",
+      CONFIG_ERROR_VALUE, "must not carry a password" },
+    { "database-uri-no-secret",
+      "[milter]\ndatabase = postgresql://tm@db1/tickets\nsupport_addresses = a@b.test\n",
+      CONFIG_ERROR_MISSING,
+      "[milter] secret_file: required when the database is a PostgreSQL URI" },
+    { "domain-twice", MINIMAL "[customer:a]\ndomains = y.test\n[customer:b]\ndomains = y.test\n",
+      CONFIG_ERROR_VALUE, ":9: [customer:b] domains: \"y.test\" belongs to [customer:a]" },
 };
 
 static void
@@ -522,8 +598,8 @@ test_shipped_example(void)
     config_unref(cfg);
 
     /* Its commented [severity] defaults are valid values too. */
-    static const char *const keys[] = { "aliases", "keywords", "keywords_nl", "negations",
-                                        "negations_nl", "matrix" };
+    static const char *const keys[] = { "aliases",   "keywords",     "keywords_nl",
+                                        "negations", "negations_nl", "matrix" };
     for (guint i = 0; i < G_N_ELEMENTS(keys); i++) {
         g_autofree char *commented = g_strdup_printf("\n#%s = ", keys[i]);
         g_autofree char *set = g_strdup_printf("\n%s = ", keys[i]);
@@ -558,7 +634,8 @@ test_secret_file(void)
     g_autofree char *again = config_secret_load(path, true, NULL, &error);
     g_assert_cmpstr(again, ==, made);
     /* An older database's secret moves into the file as it was. */
-    g_autofree char *moved = config_secret_load(seeded, true, "an old secret of the database", &error);
+    g_autofree char *moved =
+        config_secret_load(seeded, true, "an old secret of the database", &error);
     g_assert_cmpstr(moved, ==, "an old secret of the database");
     g_assert_cmpint(g_chmod(path, 0644), ==, 0);
     g_assert_null(config_secret_load(path, false, NULL, &error));

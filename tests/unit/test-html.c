@@ -53,8 +53,7 @@ is_field(const char *line, const char *name)
  * without Content-Type and Content-Transfer-Encoding, then CONTENT_TYPE and
  * ENCODING (when not NULL), then BODY. */
 static char *
-delivered(const char *raw, GBytes *body, const char *content_type, const char *encoding,
-          gsize *len)
+delivered(const char *raw, GBytes *body, const char *content_type, const char *encoding, gsize *len)
 {
     GString *out = g_string_new(NULL);
     const char *p = raw;
@@ -156,7 +155,8 @@ static const struct {
     const char *text;
 } text_cases[] = {
     /* Every entity, named or numeric, decodes. */
-    { "Caf&eacute; &mdash; &#x20AC;5", "Caf\xc3\xa9 \xe2\x80\x94 \xe2\x82\xac" "5" },
+    { "Caf&eacute; &mdash; &#x20AC;5", "Caf\xc3\xa9 \xe2\x80\x94 \xe2\x82\xac"
+                                       "5" },
     { "&hellip;&rsquo;&ldquo;x&rdquo; &ndash;",
       "\xe2\x80\xa6\xe2\x80\x99\xe2\x80\x9cx\xe2\x80\x9d \xe2\x80\x93" },
     { "&Aring;ngstr&ouml;m &amp; &lt;b&gt;", "\xc3\x85ngstr\xc3\xb6m & <b>" },
@@ -176,8 +176,7 @@ static const struct {
     { "a <!x> b &lt;<!y>c", "a b <c" },
     { "<![endif]>< 3", "< 3" },
     { "<title>Subject</title><p>body</p>", "body" },
-    { "<head><style>p{}</style></head><body><div>x</div><noscript>y</noscript></body>",
-      "x\ny" },
+    { "<head><style>p{}</style></head><body><div>x</div><noscript>y</noscript></body>", "x\ny" },
     { NULL, "" },
 };
 
@@ -334,56 +333,65 @@ static const struct {
       { "<div class=\"WordSection1\">\n<p class=\"MsoNormal\">Hello Jan,<o:p></o:p></p>",
         "<p class=\"MsoNormal\"><b>From:</b> Jan Jansen &lt;jan@acme.test&gt; <br>",
         "<!--[if gte mso 9]><xml>", "charset=utf-8" },
-      1, 1 },
+      1,
+      1 },
     { "outlook-reply-nl.eml",
       { "#severity 3", "#status open" },
       NL_PROSE,
       { "<div class=\"WordSection1\">\n<p class=\"MsoNormal\"><span lang=\"NL\">Hallo Jan,<o:p>",
         "<![if !supportLists]><span lang=\"NL\"><span style=\"mso-list:Ignore\">1.",
         "<![endif]><span lang=\"NL\">het oude certificaat ingetrokken;" },
-      1, 1 },
+      1,
+      1 },
     { "outlook-html-only-en.eml",
       { "#status pending", "#severity 4" },
       EN_PROSE,
       { "<body dir=\"ltr\">\n<div class=\"elementToProof\"", ">\nHello Jan,</div>",
         "<div id=\"divRplyFwdMsg\" dir=\"ltr\">", "again \xe2\x80\x93 could you" },
-      0, 1 },
+      0,
+      1 },
     { "gmail-reply-en.eml",
       { "#severity 2", "#status open", "#assign lead@example.com" },
       EN_PROSE,
       { "<div dir=\"ltr\">Hello Jan,<br><br>We found the cause",
         "<blockquote class=\"gmail_quote\"" },
-      1, 1 },
+      1,
+      1 },
     { "gmail-reply-base64-nl.eml",
       { "#status pending", "#severity 3" },
       NL_PROSE,
       { "<div dir=\"ltr\"><div>Hallo Jan,<br><br>We hebben", "ge\xc3\xafnstalleerd",
         "<div class=\"gmail_quote\">" },
-      1, 1 },
+      1,
+      1 },
     { "apple-mail-reply-en.eml",
       { "#severity 4", "#status open" },
       EN_PROSE,
       { "dir=\"auto\"><div>Hello Jan,</div><div><br></div><div>We found",
         "<blockquote type=\"cite\">", "<br class=\"Apple-interchange-newline\">" },
-      1, 1 },
+      1,
+      1 },
     { "apple-mail-reply-nl.eml",
       { "#status pending", "#severity 2" },
       NL_PROSE,
       { "dir=\"auto\"><div>Hallo Jan,</div>",
         "<img apple-inline=\"yes\" id=\"D5E6F7A8-0B1C-4D2E-9F3A-4B5C6D7E8F90\" "
         "src=\"cid:9F3A1C7E-2B4D-4E6F-8A0B-1C2D3E4F5A6B\"" },
-      1, 1 },
+      1,
+      1 },
     { "thunderbird-reply-nl.eml",
       { "#severity 3", "#status open" },
       NL_PROSE,
       { "<body>\n    <p>Hallo Jan,</p>", "<div class=\"moz-cite-prefix\">",
         "<pre class=\"moz-quote-pre\" wrap=\"\">Since 09:40", "<!DOCTYPE html>" },
-      1, 1 },
+      1,
+      1 },
     { "thunderbird-reply-with-attachment-en.eml",
       { "#status pending", "#severity 4" },
       EN_PROSE,
       { "<body>\n    <p>Hello Jan,</p>", "<div class=\"moz-signature\">-- <br>" },
-      1, 1 },
+      1,
+      1 },
 };
 
 /* The decoded text of every part that shows text: no command line in it
@@ -403,8 +411,7 @@ check_parts(guint i, GMimeMessage *msg)
         g_autofree char *what = g_strdup_printf("%s part %u", replies[i].fixture, p);
 
         g_assert_cmpstr(g_mime_text_part_get_charset(part), ==, "utf-8");
-        g_assert_true(enc == GMIME_CONTENT_ENCODING_DEFAULT ||
-                      enc == GMIME_CONTENT_ENCODING_7BIT ||
+        g_assert_true(enc == GMIME_CONTENT_ENCODING_DEFAULT || enc == GMIME_CONTENT_ENCODING_7BIT ||
                       enc == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
                       enc == GMIME_CONTENT_ENCODING_BASE64);
         for (guint c = 0; replies[i].commands[c] != NULL; c++)
@@ -647,8 +654,8 @@ static const struct {
     { "<pre>#status pending\n#severity 2\n\nHello Jan\n</pre>", "<pre>Hello Jan\n</pre>",
       "#severity" },
     /* Lines of one element: the element stays with the rest. */
-    { "<div>#status pending<br>#severity 2<br><br>Hello<br>Bye</div>",
-      "<div>Hello<br>Bye</div>", "<br><br>" },
+    { "<div>#status pending<br>#severity 2<br><br>Hello<br>Bye</div>", "<div>Hello<br>Bye</div>",
+      "<br><br>" },
     /* Commands in table cells and styled spans. */
     { "<table><tr><td><span style=\"color:red\">#status pending</span></td></tr>"
       "<tr><td>Hello</td></tr></table>",
@@ -929,9 +936,9 @@ static const struct {
     const char *fixture;
     const char *commands[3];
     const char *prose;
-    guint mentions;         /* the first command named in prose, left as written */
-    const char *quoted;     /* a quoted command line, left as written */
-    const char *markup[4];  /* still in the HTML */
+    guint mentions;        /* the first command named in prose, left as written */
+    const char *quoted;    /* a quoted command line, left as written */
+    const char *markup[4]; /* still in the HTML */
 } echoes[] = {
     /* A hidden preheader names the commands in a line of prose, then the
      * body has them as lines. */
@@ -1081,8 +1088,9 @@ test_strip_limits(void)
     g_autofree char *content_type = NULL, *encoding = NULL;
 
     for (int i = 0; i < 1099; i++)
-        g_string_append_printf(m, "--b\nContent-Type: application/octet-stream\n"
-                                  "Content-Disposition: attachment; filename=\"log%d.bin\"\n\nx\n",
+        g_string_append_printf(m,
+                               "--b\nContent-Type: application/octet-stream\n"
+                               "Content-Disposition: attachment; filename=\"log%d.bin\"\n\nx\n",
                                i);
     g_string_append(m, "--b--\n");
     g_assert_false(strip(m->str, m->len, &body, &content_type, &encoding));

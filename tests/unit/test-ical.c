@@ -11,8 +11,8 @@
 #include <glib/gstdio.h>
 
 #include "config/config.h"
-#include "router/calendar.h"
 #include "config/ical.h"
+#include "router/calendar.h"
 #include "router/plan.h"
 
 #define FIXTURES "tests/fixtures/ical/"
@@ -96,8 +96,8 @@ test_all_day(void)
     assert_holidays(c, dates);
     g_assert_cmpuint(calendar_n_closures(c), ==, 0);
     for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
-        g_autofree char *got = due(c, cases[i].y, cases[i].mo, cases[i].d, cases[i].h,
-                                   cases[i].mi, cases[i].seconds);
+        g_autofree char *got =
+            due(c, cases[i].y, cases[i].mo, cases[i].d, cases[i].h, cases[i].mi, cases[i].seconds);
         g_test_message("%s", cases[i].what);
         g_assert_cmpstr(got, ==, cases[i].expect);
     }
@@ -136,8 +136,7 @@ test_timed(void)
         { "around a zoned meeting", 2026, 11, 24, 12, 30, 3600, "Tue 2026-11-24 15:30" },
         { "start inside it", 2026, 11, 24, 14, 0, 1800, "Tue 2026-11-24 15:30" },
         { "the morning stays open", 2026, 11, 24, 8, 0, 4 * 3600, "Tue 2026-11-24 12:00" },
-        { "a UTC span, an hour later in CET", 2026, 11, 25, 10, 30, 3600,
-          "Wed 2026-11-25 12:30" },
+        { "a UTC span, an hour later in CET", 2026, 11, 25, 10, 30, 3600, "Wed 2026-11-25 12:30" },
         { "a floating span on this calendar's clock", 2026, 11, 26, 8, 30, 3600,
           "Thu 2026-11-26 10:30" },
         { "from the afternoon over all three", 2026, 11, 23, 16, 0, 3 * 9 * 3600,
@@ -148,8 +147,8 @@ test_timed(void)
     g_assert_cmpuint(calendar_n_holidays(c), ==, 0);
     g_assert_cmpuint(calendar_n_closures(c), ==, 3);
     for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
-        g_autofree char *got = due(c, cases[i].y, cases[i].mo, cases[i].d, cases[i].h,
-                                   cases[i].mi, cases[i].seconds);
+        g_autofree char *got =
+            due(c, cases[i].y, cases[i].mo, cases[i].d, cases[i].h, cases[i].mi, cases[i].seconds);
         g_test_message("%s", cases[i].what);
         g_assert_cmpstr(got, ==, cases[i].expect);
     }
@@ -291,7 +290,7 @@ test_plan_key(void)
 
 #define MINIMAL                                                                                    \
     "[outbound]\n"                                                                                 \
-    "template_dir = templates\n"                                                                  \
+    "template_dir = templates\n"                                                                   \
     "[milter]\n"                                                                                   \
     "database = /var/lib/tm/tickets.db\n"                                                          \
     "support_addresses = support@example.com\n"
@@ -328,8 +327,8 @@ test_config(void)
     {
         g_autoptr(GError) error = NULL;
         g_autofree char *path = NULL;
-        g_autofree char *line = g_strdup_printf("holidays = 2030-01-02\nholiday_file = %s\n",
-                                                yearly);
+        g_autofree char *line =
+            g_strdup_printf("holidays = 2030-01-02\nholiday_file = %s\n", yearly);
         struct config *cfg = load(line, &path, &error);
         g_assert_no_error(error);
         g_assert_nonnull(cfg);

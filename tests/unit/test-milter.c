@@ -151,8 +151,8 @@ fake_addheader(SMFICTX *ctx, char *name, char *value)
 static int
 fake_chgheader(SMFICTX *ctx, char *name, int index, char *value)
 {
-    g_autofree char *what = g_strdup_printf("%s %s[%d]", value != NULL ? "change" : "delete",
-                                            name, index);
+    g_autofree char *what =
+        g_strdup_printf("%s %s[%d]", value != NULL ? "change" : "delete", name, index);
     int seen = 0;
 
     edit(ctx, what);
@@ -315,11 +315,11 @@ delivered_body(const struct smfi_str *ctx)
 #define FULL_TEXT "Support system is out of storage space, please try again later"
 #define STORE_TEXT "Support system cannot store the message right now, please try again later"
 #define UNREGISTERED                                                                               \
-    "reject 550 5.7.1 This address takes mail from registered support contacts only; please "    \
+    "reject 550 5.7.1 This address takes mail from registered support contacts only; please "      \
     "ask your administrator to register you"
 
 #define STAFF_TOO_BIG                                                                              \
-    "Staff mail over the support system's size limit cannot be recorded, and its command lines"   \
+    "Staff mail over the support system's size limit cannot be recorded, and its command lines"    \
     " would reach the customer; please send the attachment separately"
 
 /* What a staff message too big to read hears at its end, and the limit
@@ -331,14 +331,14 @@ delivered_body(const struct smfi_str *ctx)
 #define STAFF_CLIENT "192.0.2.10"
 
 struct session {
-    const char *client;    /* the SMTP client's IPv4 address */
-    const char *auth;      /* the SMTP AUTH login; NULL: none */
-    const char *mail_from; /* MAIL FROM:<this> */
-    const char *mail_arg;  /* an ESMTP parameter ("SIZE=..."), or NULL */
-    const char *rcpt[4];   /* RCPT TO:<each> */
+    const char *client;       /* the SMTP client's IPv4 address */
+    const char *auth;         /* the SMTP AUTH login; NULL: none */
+    const char *mail_from;    /* MAIL FROM:<this> */
+    const char *mail_arg;     /* an ESMTP parameter ("SIZE=..."), or NULL */
+    const char *rcpt[4];      /* RCPT TO:<each> */
     const char *rcpt_addr[4]; /* Postfix's {rcpt_addr} for each; NULL: no such macro */
-    const char *message;   /* header, blank line, body; LF line ends */
-    guint pad_kib;         /* that many KiB of text added to the body */
+    const char *message;      /* header, blank line, body; LF line ends */
+    guint pad_kib;            /* that many KiB of text added to the body */
 
     /* What the client is told: "STEP: ANSWER[ CODE XCODE TEXT]", a line for
      * each RCPT, DATA and end of message, and for any other step that does
@@ -354,13 +354,18 @@ struct session {
     bool delrcpt_fails;       /* the MTA fails to remove a recipient */
 };
 
-enum fault { FAULT_NONE, FAULT_BUSY, FAULT_FULL, FAULT_READONLY };
+enum fault {
+    FAULT_NONE,
+    FAULT_BUSY,
+    FAULT_FULL,
+    FAULT_READONLY
+};
 
 struct row {
     const char *fact;
-    const char *config;    /* appended to CONFIG; NULL: none */
-    enum fault fault;      /* made before the last session */
-    struct session s[3];   /* in order; the first with no client ends them */
+    const char *config;  /* appended to CONFIG; NULL: none */
+    enum fault fault;    /* made before the last session */
+    struct session s[3]; /* in order; the first with no client ends them */
     /* The database after them: the tickets, and on TKT-1 (when there is
      * one) its status, its messages and the last one's "direction kind". */
     guint tickets;
@@ -373,63 +378,89 @@ struct row {
  * delivered with X-Ticket-ID TAG. */
 #define CUSTOMER_SESSION(answer_eom, tag)                                                          \
     {                                                                                              \
-        .client = CUSTOMER_CLIENT, .mail_from = "jan@acme.test", .rcpt = { SUPPORT },             \
+        .client = CUSTOMER_CLIENT, .mail_from = "jan@acme.test", .rcpt = { SUPPORT },              \
         .message = CUSTOMER_MAIL,                                                                  \
-        .transcript = RCPT_OK(SUPPORT) "DATA: continue\nEOM: " answer_eom "\n",                   \
-        .ticket_id = tag,                                                                          \
+        .transcript = RCPT_OK(SUPPORT) "DATA: continue\nEOM: " answer_eom "\n", .ticket_id = tag,  \
     }
 
 static const struct row rows[] = {
     {
         .fact = "a new customer mail is accepted, tagged, and one ticket",
         .s = { {
-            .client = CUSTOMER_CLIENT, .mail_from = "jan@acme.test", .rcpt = { SUPPORT },
+            .client = CUSTOMER_CLIENT,
+            .mail_from = "jan@acme.test",
+            .rcpt = { SUPPORT },
             .message = CUSTOMER_MAIL,
             .transcript = RCPT_OK(SUPPORT) "DATA: continue\nEOM: continue\n",
-            .edits = TAGGED, .ticket_id = "TKT-1", .subject = "[TKT-1] Printer offline",
+            .edits = TAGGED,
+            .ticket_id = "TKT-1",
+            .subject = "[TKT-1] Printer offline",
             .body_has = "second floor",
         } },
-        .tickets = 1, .status = TICKET_OPEN, .messages = 1, .last_message = "in customer",
+        .tickets = 1,
+        .status = TICKET_OPEN,
+        .messages = 1,
+        .last_message = "in customer",
     },
     {
         .fact = "an X-Ticket-ID the sender wrote is not delivered: ours replaces it",
         .s = { {
-            .client = CUSTOMER_CLIENT, .mail_from = "jan@acme.test", .rcpt = { SUPPORT },
+            .client = CUSTOMER_CLIENT,
+            .mail_from = "jan@acme.test",
+            .rcpt = { SUPPORT },
             .message = "X-Ticket-ID: TKT-99\n" CUSTOMER_MAIL,
             .transcript = RCPT_OK(SUPPORT) "DATA: continue\nEOM: continue\n",
-            .edits = "delete X-Ticket-ID[1]; " TAGGED, .ticket_id = "TKT-1",
+            .edits = "delete X-Ticket-ID[1]; " TAGGED,
+            .ticket_id = "TKT-1",
         } },
-        .tickets = 1, .status = TICKET_OPEN, .messages = 1, .last_message = "in customer",
+        .tickets = 1,
+        .status = TICKET_OPEN,
+        .messages = 1,
+        .last_message = "in customer",
     },
     {
         .fact = "the same message twice is one ticket with one message, tagged both times",
-        .s = { CUSTOMER_SESSION("continue", "TKT-1"), {
-            .client = CUSTOMER_CLIENT, .mail_from = "jan@acme.test", .rcpt = { SUPPORT },
-            .message = CUSTOMER_MAIL,
-            .transcript = RCPT_OK(SUPPORT) "DATA: continue\nEOM: continue\n",
-            .edits = TAGGED, .ticket_id = "TKT-1", .subject = "[TKT-1] Printer offline",
-        } },
-        .tickets = 1, .status = TICKET_OPEN, .messages = 1, .last_message = "in customer",
+        .s = { CUSTOMER_SESSION("continue", "TKT-1"),
+               {
+                   .client = CUSTOMER_CLIENT,
+                   .mail_from = "jan@acme.test",
+                   .rcpt = { SUPPORT },
+                   .message = CUSTOMER_MAIL,
+                   .transcript = RCPT_OK(SUPPORT) "DATA: continue\nEOM: continue\n",
+                   .edits = TAGGED,
+                   .ticket_id = "TKT-1",
+                   .subject = "[TKT-1] Printer offline",
+               } },
+        .tickets = 1,
+        .status = TICKET_OPEN,
+        .messages = 1,
+        .last_message = "in customer",
     },
     {
         .fact = "a forged ticket address is refused at RCPT, for that recipient alone",
         .s = { {
-            .client = CUSTOMER_CLIENT, .mail_from = "jan@acme.test",
+            .client = CUSTOMER_CLIENT,
+            .mail_from = "jan@acme.test",
             .rcpt = { FORGED, SUPPORT, "piet@acme.test" },
             .message = CUSTOMER_MAIL,
             .transcript = "RCPT <" FORGED ">: reject 550 5.7.1 This ticket address is not valid;"
-                          " please write to the support address\n"
-                          RCPT_OK(SUPPORT) RCPT_OK("piet@acme.test")
-                          "DATA: continue\nEOM: continue\n",
+                          " please write to the support address\n" RCPT_OK(SUPPORT)
+                              RCPT_OK("piet@acme.test") "DATA: continue\nEOM: continue\n",
             .ticket_id = "TKT-1",
         } },
-        .tickets = 1, .status = TICKET_OPEN, .messages = 1, .last_message = "in customer",
+        .tickets = 1,
+        .status = TICKET_OPEN,
+        .messages = 1,
+        .last_message = "in customer",
     },
     {
         .fact = "a message announced too big is refused at RCPT",
         .s = { {
-            .client = CUSTOMER_CLIENT, .mail_from = "jan@acme.test", .mail_arg = "SIZE=30000000",
-            .rcpt = { SUPPORT }, .message = CUSTOMER_MAIL,
+            .client = CUSTOMER_CLIENT,
+            .mail_from = "jan@acme.test",
+            .mail_arg = "SIZE=30000000",
+            .rcpt = { SUPPORT },
+            .message = CUSTOMER_MAIL,
             .transcript = "RCPT <" SUPPORT ">: reject 552 5.3.4 Message too big for the support"
                           " system\n",
         } },
@@ -437,7 +468,9 @@ static const struct row rows[] = {
     {
         .fact = "an envelope sender that is not UTF-8 is refused at RCPT",
         .s = { {
-            .client = CUSTOMER_CLIENT, .mail_from = "j\xe9@acme.test", .rcpt = { SUPPORT },
+            .client = CUSTOMER_CLIENT,
+            .mail_from = "j\xe9@acme.test",
+            .rcpt = { SUPPORT },
             .message = CUSTOMER_MAIL,
             .transcript = "RCPT <" SUPPORT ">: reject 553 5.6.7 The sender address is not valid"
                           " UTF-8\n",
@@ -447,7 +480,9 @@ static const struct row rows[] = {
         .fact = "unknown_senders = reject: a stranger is refused at RCPT",
         .config = "[milter]\nunknown_senders = reject\n",
         .s = { {
-            .client = CUSTOMER_CLIENT, .mail_from = "eve@stranger.test", .rcpt = { SUPPORT },
+            .client = CUSTOMER_CLIENT,
+            .mail_from = "eve@stranger.test",
+            .rcpt = { SUPPORT },
             .message = STRANGER_MAIL,
             .transcript = "RCPT <" SUPPORT ">: " UNREGISTERED "\n",
         } },
@@ -456,18 +491,22 @@ static const struct row rows[] = {
         .fact = "unknown_senders = reject: a stranger's mail goes on to the other recipient",
         .config = "[milter]\nunknown_senders = reject\n",
         .s = { {
-            .client = CUSTOMER_CLIENT, .mail_from = "eve@stranger.test",
-            .rcpt = { SUPPORT, "friend@elsewhere.test" }, .message = STRANGER_MAIL,
-            .transcript = "RCPT <" SUPPORT ">: " UNREGISTERED "\n"
-                          RCPT_OK("friend@elsewhere.test") "DATA: accept\n",
+            .client = CUSTOMER_CLIENT,
+            .mail_from = "eve@stranger.test",
+            .rcpt = { SUPPORT, "friend@elsewhere.test" },
+            .message = STRANGER_MAIL,
+            .transcript = "RCPT <" SUPPORT ">: " UNREGISTERED
+                          "\n" RCPT_OK("friend@elsewhere.test") "DATA: accept\n",
             .edits = "",
         } },
     },
     {
         .fact = "mail for no support address is let go at DATA, nothing stored",
         .s = { {
-            .client = CUSTOMER_CLIENT, .mail_from = "jan@acme.test",
-            .rcpt = { "friend@elsewhere.test" }, .message = CUSTOMER_MAIL,
+            .client = CUSTOMER_CLIENT,
+            .mail_from = "jan@acme.test",
+            .rcpt = { "friend@elsewhere.test" },
+            .message = CUSTOMER_MAIL,
             .transcript = RCPT_OK("friend@elsewhere.test") "DATA: accept\n",
             .edits = "",
         } },
@@ -475,46 +514,68 @@ static const struct row rows[] = {
     {
         .fact = "a trusted staff reply with support in Cc: the command applies, the customer"
                 " gets the reply without it",
-        .s = { CUSTOMER_SESSION("continue", "TKT-1"), {
-            .client = STAFF_CLIENT, .mail_from = "john.doe@example.com",
-            .rcpt = { "jan@acme.test", SUPPORT },
-            .message = STAFF_REPLY("Cc: " SUPPORT "\n", "#status pending\n\n"),
-            .transcript = RCPT_OK("jan@acme.test") RCPT_OK(SUPPORT)
-                          "DATA: continue\nEOM: continue\n",
-            /* The stripped body is plain text, and says so. */
-            .edits = "add X-Ticket-ID; body; add Content-Type", .ticket_id = "TKT-1",
-            .subject = "Re: [TKT-1] Printer offline",
-            .body_has = "Could you send us the printer's log?", .body_lacks = "#status",
-        } },
-        .tickets = 1, .status = TICKET_PENDING, .messages = 2, .last_message = "out staff",
+        .s = { CUSTOMER_SESSION("continue", "TKT-1"),
+               {
+                   .client = STAFF_CLIENT,
+                   .mail_from = "john.doe@example.com",
+                   .rcpt = { "jan@acme.test", SUPPORT },
+                   .message = STAFF_REPLY("Cc: " SUPPORT "\n", "#status pending\n\n"),
+                   .transcript =
+                       RCPT_OK("jan@acme.test") RCPT_OK(SUPPORT) "DATA: continue\nEOM: continue\n",
+                   /* The stripped body is plain text, and says so. */
+                   .edits = "add X-Ticket-ID; body; add Content-Type",
+                   .ticket_id = "TKT-1",
+                   .subject = "Re: [TKT-1] Printer offline",
+                   .body_has = "Could you send us the printer's log?",
+                   .body_lacks = "#status",
+               } },
+        .tickets = 1,
+        .status = TICKET_PENDING,
+        .messages = 2,
+        .last_message = "out staff",
     },
     {
         .fact = "a staff reply from anywhere, by SMTP AUTH as its sender: trusted as well",
-        .s = { CUSTOMER_SESSION("continue", "TKT-1"), {
-            .client = CUSTOMER_CLIENT, .auth = "john.doe@example.com",
-            .mail_from = "john.doe@example.com", .rcpt = { "jan@acme.test", SUPPORT },
-            .message = STAFF_REPLY("Cc: " SUPPORT "\n", "#status pending\n\n"),
-            .transcript = RCPT_OK("jan@acme.test") RCPT_OK(SUPPORT)
-                          "DATA: continue\nEOM: continue\n",
-            .ticket_id = "TKT-1", .body_lacks = "#status",
-        } },
-        .tickets = 1, .status = TICKET_PENDING, .messages = 2, .last_message = "out staff",
+        .s = { CUSTOMER_SESSION("continue", "TKT-1"),
+               {
+                   .client = CUSTOMER_CLIENT,
+                   .auth = "john.doe@example.com",
+                   .mail_from = "john.doe@example.com",
+                   .rcpt = { "jan@acme.test", SUPPORT },
+                   .message = STAFF_REPLY("Cc: " SUPPORT "\n", "#status pending\n\n"),
+                   .transcript =
+                       RCPT_OK("jan@acme.test") RCPT_OK(SUPPORT) "DATA: continue\nEOM: continue\n",
+                   .ticket_id = "TKT-1",
+                   .body_lacks = "#status",
+               } },
+        .tickets = 1,
+        .status = TICKET_PENDING,
+        .messages = 2,
+        .last_message = "out staff",
     },
     {
         .fact = "an outgoing staff reply from a trusted network is recorded on its ticket",
-        .s = { CUSTOMER_SESSION("continue", "TKT-1"), {
-            .client = STAFF_CLIENT, .mail_from = "john.doe@example.com",
-            .rcpt = { "jan@acme.test" }, .message = STAFF_REPLY("", ""),
-            .transcript = RCPT_OK("jan@acme.test") "DATA: continue\nEOM: continue\n",
-            .edits = "add X-Ticket-ID", .ticket_id = "TKT-1",
-            .body_has = "Could you send us the printer's log?",
-        } },
-        .tickets = 1, .status = TICKET_OPEN, .messages = 2, .last_message = "out staff",
+        .s = { CUSTOMER_SESSION("continue", "TKT-1"),
+               {
+                   .client = STAFF_CLIENT,
+                   .mail_from = "john.doe@example.com",
+                   .rcpt = { "jan@acme.test" },
+                   .message = STAFF_REPLY("", ""),
+                   .transcript = RCPT_OK("jan@acme.test") "DATA: continue\nEOM: continue\n",
+                   .edits = "add X-Ticket-ID",
+                   .ticket_id = "TKT-1",
+                   .body_has = "Could you send us the printer's log?",
+               } },
+        .tickets = 1,
+        .status = TICKET_OPEN,
+        .messages = 2,
+        .last_message = "out staff",
     },
     {
         .fact = "outgoing mail of a trusted client that is no staff reply goes untouched",
         .s = { {
-            .client = STAFF_CLIENT, .mail_from = "john.doe@example.com",
+            .client = STAFF_CLIENT,
+            .mail_from = "john.doe@example.com",
             .rcpt = { "friend@elsewhere.test" },
             .message = "From: John Doe <john.doe@example.com>\nTo: friend@elsewhere.test\n"
                        "Subject: Lunch on Friday?\nMessage-ID: <l1@example.com>\n\nAt noon?\n",
@@ -525,21 +586,26 @@ static const struct row rows[] = {
     {
         .fact = "an unparsable message for support alone is refused for good",
         .s = { {
-            .client = CUSTOMER_CLIENT, .mail_from = "jan@acme.test", .rcpt = { SUPPORT },
+            .client = CUSTOMER_CLIENT,
+            .mail_from = "jan@acme.test",
+            .rcpt = { SUPPORT },
             .message = UNREADABLE,
-            .transcript = RCPT_OK(SUPPORT) "DATA: continue\nEOM: reject 554 5.6.0 This message"
-                          " has no header the support system can read; please resend it from a"
-                          " mail program\n",
+            .transcript = RCPT_OK(
+                SUPPORT) "DATA: continue\nEOM: reject 554 5.6.0 This message"
+                         " has no header the support system can read; please resend it from a"
+                         " mail program\n",
             .edits = "",
         } },
     },
     {
         .fact = "an unparsable message with another recipient goes on, not ticketed",
         .s = { {
-            .client = CUSTOMER_CLIENT, .mail_from = "jan@acme.test",
-            .rcpt = { SUPPORT, "piet@acme.test" }, .message = UNREADABLE,
-            .transcript = RCPT_OK(SUPPORT) RCPT_OK("piet@acme.test")
-                          "DATA: continue\nEOM: continue\n",
+            .client = CUSTOMER_CLIENT,
+            .mail_from = "jan@acme.test",
+            .rcpt = { SUPPORT, "piet@acme.test" },
+            .message = UNREADABLE,
+            .transcript =
+                RCPT_OK(SUPPORT) RCPT_OK("piet@acme.test") "DATA: continue\nEOM: continue\n",
             .edits = "",
         } },
     },
@@ -552,10 +618,13 @@ static const struct row rows[] = {
         .fact = "a database out of space: 451, out of storage space",
         .fault = FAULT_FULL,
         .s = { {
-            .client = CUSTOMER_CLIENT, .mail_from = "jan@acme.test", .rcpt = { SUPPORT },
-            .message = CUSTOMER_MAIL, .pad_kib = 256,
-            .transcript = RCPT_OK(SUPPORT) "DATA: continue\nEOM: tempfail 451 4.3.0 " FULL_TEXT
-                          "\n",
+            .client = CUSTOMER_CLIENT,
+            .mail_from = "jan@acme.test",
+            .rcpt = { SUPPORT },
+            .message = CUSTOMER_MAIL,
+            .pad_kib = 256,
+            .transcript =
+                RCPT_OK(SUPPORT) "DATA: continue\nEOM: tempfail 451 4.3.0 " FULL_TEXT "\n",
             .edits = "",
         } },
     },
@@ -570,136 +639,190 @@ static const struct row rows[] = {
         .fact = "support with a quoted local part is support: the mail is ticketed, not slipped"
                 " into the mailbox past us",
         .s = { {
-            .client = CUSTOMER_CLIENT, .mail_from = "jan@acme.test",
-            .rcpt = { "\"support\"@example.com" }, .message = CUSTOMER_MAIL,
+            .client = CUSTOMER_CLIENT,
+            .mail_from = "jan@acme.test",
+            .rcpt = { "\"support\"@example.com" },
+            .message = CUSTOMER_MAIL,
             .transcript = RCPT_OK("\"support\"@example.com") "DATA: continue\nEOM: continue\n",
-            .edits = TAGGED, .ticket_id = "TKT-1", .subject = "[TKT-1] Printer offline",
-            .delivered_to = "<\"support\"@example.com>", .router_saw = SUPPORT,
+            .edits = TAGGED,
+            .ticket_id = "TKT-1",
+            .subject = "[TKT-1] Printer offline",
+            .delivered_to = "<\"support\"@example.com>",
+            .router_saw = SUPPORT,
         } },
-        .tickets = 1, .status = TICKET_OPEN, .messages = 1, .last_message = "in customer",
+        .tickets = 1,
+        .status = TICKET_OPEN,
+        .messages = 1,
+        .last_message = "in customer",
     },
     {
         .fact = "support with an escape, a trailing dot, an upper-case domain: support each time",
         .s = { {
-            .client = CUSTOMER_CLIENT, .mail_from = "jan@acme.test",
-            .rcpt = { "sup\\port@example.com" }, .message = CUSTOMER_MAIL,
-            .transcript = RCPT_OK("sup\\port@example.com") "DATA: continue\nEOM: continue\n",
-            .edits = TAGGED, .ticket_id = "TKT-1", .router_saw = SUPPORT,
-        }, {
-            .client = CUSTOMER_CLIENT, .mail_from = "jan@acme.test",
-            .rcpt = { "support@example.com." }, .message = CUSTOMER_MAIL,
-            .transcript = RCPT_OK("support@example.com.") "DATA: continue\nEOM: continue\n",
-            .edits = TAGGED, .ticket_id = "TKT-1", .router_saw = SUPPORT,
-        }, {
-            .client = CUSTOMER_CLIENT, .mail_from = "jan@acme.test",
-            .rcpt = { "support@EXAMPLE.COM" }, .message = CUSTOMER_MAIL,
-            .transcript = RCPT_OK("support@EXAMPLE.COM") "DATA: continue\nEOM: continue\n",
-            .edits = TAGGED, .ticket_id = "TKT-1", .router_saw = SUPPORT,
-        } },
-        .tickets = 1, .status = TICKET_OPEN, .messages = 1, .last_message = "in customer",
+                   .client = CUSTOMER_CLIENT,
+                   .mail_from = "jan@acme.test",
+                   .rcpt = { "sup\\port@example.com" },
+                   .message = CUSTOMER_MAIL,
+                   .transcript = RCPT_OK("sup\\port@example.com") "DATA: continue\nEOM: continue\n",
+                   .edits = TAGGED,
+                   .ticket_id = "TKT-1",
+                   .router_saw = SUPPORT,
+               },
+               {
+                   .client = CUSTOMER_CLIENT,
+                   .mail_from = "jan@acme.test",
+                   .rcpt = { "support@example.com." },
+                   .message = CUSTOMER_MAIL,
+                   .transcript = RCPT_OK("support@example.com.") "DATA: continue\nEOM: continue\n",
+                   .edits = TAGGED,
+                   .ticket_id = "TKT-1",
+                   .router_saw = SUPPORT,
+               },
+               {
+                   .client = CUSTOMER_CLIENT,
+                   .mail_from = "jan@acme.test",
+                   .rcpt = { "support@EXAMPLE.COM" },
+                   .message = CUSTOMER_MAIL,
+                   .transcript = RCPT_OK("support@EXAMPLE.COM") "DATA: continue\nEOM: continue\n",
+                   .edits = TAGGED,
+                   .ticket_id = "TKT-1",
+                   .router_saw = SUPPORT,
+               } },
+        .tickets = 1,
+        .status = TICKET_OPEN,
+        .messages = 1,
+        .last_message = "in customer",
     },
     {
         .fact = "unknown_senders = reject: a stranger is refused at support however it is written",
         .config = "[milter]\nunknown_senders = reject\n",
         .s = { {
-            .client = CUSTOMER_CLIENT, .mail_from = "eve@stranger.test",
+            .client = CUSTOMER_CLIENT,
+            .mail_from = "eve@stranger.test",
             .rcpt = { "sup\\port@example.com", "\"support\"@EXAMPLE.COM.",
                       "friend@elsewhere.test" },
             .message = STRANGER_MAIL,
             .transcript = "RCPT <sup\\port@example.com>: " UNREGISTERED "\n"
-                          "RCPT <\"support\"@EXAMPLE.COM.>: " UNREGISTERED "\n"
-                          RCPT_OK("friend@elsewhere.test") "DATA: accept\n",
-            .edits = "", .delivered_to = "<friend@elsewhere.test>",
+                          "RCPT <\"support\"@EXAMPLE.COM.>: " UNREGISTERED
+                          "\n" RCPT_OK("friend@elsewhere.test") "DATA: accept\n",
+            .edits = "",
+            .delivered_to = "<friend@elsewhere.test>",
         } },
     },
     {
         .fact = "a forged tag in quotes or behind a trailing dot is refused at RCPT, not let by",
         .s = { {
-            .client = CUSTOMER_CLIENT, .mail_from = "jan@acme.test",
-            .rcpt = { "\"support+tkt-1.0123456789abcdef0123456789abcdef\"@example.com",
-                      FORGED ".", SUPPORT },
+            .client = CUSTOMER_CLIENT,
+            .mail_from = "jan@acme.test",
+            .rcpt = { "\"support+tkt-1.0123456789abcdef0123456789abcdef\"@example.com", FORGED ".",
+                      SUPPORT },
             .message = CUSTOMER_MAIL,
             .transcript = "RCPT <\"support+tkt-1.0123456789abcdef0123456789abcdef\"@example.com>:"
                           " reject 550 5.7.1 This ticket address is not valid; please write to"
                           " the support address\n"
                           "RCPT <" FORGED ".>: reject 550 5.7.1 This ticket address is not valid;"
-                          " please write to the support address\n"
-                          RCPT_OK(SUPPORT) "DATA: continue\nEOM: continue\n",
-            .ticket_id = "TKT-1", .delivered_to = "<" SUPPORT ">",
+                          " please write to the support address\n" RCPT_OK(
+                              SUPPORT) "DATA: continue\nEOM: continue\n",
+            .ticket_id = "TKT-1",
+            .delivered_to = "<" SUPPORT ">",
         } },
-        .tickets = 1, .status = TICKET_OPEN, .messages = 1, .last_message = "in customer",
+        .tickets = 1,
+        .status = TICKET_OPEN,
+        .messages = 1,
+        .last_message = "in customer",
     },
     {
         .fact = "Postfix's reading of a routed recipient ({rcpt_addr}) decides: user%domain@host"
                 " that leads to support is support, and its forged tag is refused",
         .s = { {
-            .client = CUSTOMER_CLIENT, .mail_from = "jan@acme.test",
+            .client = CUSTOMER_CLIENT,
+            .mail_from = "jan@acme.test",
             .rcpt = { "support+tkt-1.0123456789abcdef0123456789abcdef%example.com@mx.example.com",
                       "support%example.com@mx.example.com" },
             .rcpt_addr = { FORGED, SUPPORT },
             .message = CUSTOMER_MAIL,
-            .transcript = "RCPT <support+tkt-1.0123456789abcdef0123456789abcdef%example.com"
-                          "@mx.example.com>: reject 550 5.7.1 This ticket address is not valid;"
-                          " please write to the support address\n"
-                          RCPT_OK("support%example.com@mx.example.com")
-                          "DATA: continue\nEOM: continue\n",
-            .edits = TAGGED, .ticket_id = "TKT-1", .router_saw = SUPPORT,
+            .transcript =
+                "RCPT <support+tkt-1.0123456789abcdef0123456789abcdef%example.com"
+                "@mx.example.com>: reject 550 5.7.1 This ticket address is not valid;"
+                " please write to the support address\n" RCPT_OK(
+                    "support%example.com@mx.example.com") "DATA: continue\nEOM: continue\n",
+            .edits = TAGGED,
+            .ticket_id = "TKT-1",
+            .router_saw = SUPPORT,
             .delivered_to = "<support%example.com@mx.example.com>",
         } },
-        .tickets = 1, .status = TICKET_OPEN, .messages = 1, .last_message = "in customer",
+        .tickets = 1,
+        .status = TICKET_OPEN,
+        .messages = 1,
+        .last_message = "in customer",
     },
     {
         .fact = "a bare local part is what Postfix completes it to; no address at all is nobody's",
         .s = { {
-            .client = CUSTOMER_CLIENT, .mail_from = "jan@acme.test",
-            .rcpt = { "support", "\"unclosed@acme.test" }, .rcpt_addr = { SUPPORT, NULL },
+            .client = CUSTOMER_CLIENT,
+            .mail_from = "jan@acme.test",
+            .rcpt = { "support", "\"unclosed@acme.test" },
+            .rcpt_addr = { SUPPORT, NULL },
             .message = CUSTOMER_MAIL,
-            .transcript = RCPT_OK("support") RCPT_OK("\"unclosed@acme.test")
-                          "DATA: continue\nEOM: continue\n",
-            .edits = TAGGED, .ticket_id = "TKT-1",
+            .transcript = RCPT_OK("support")
+                RCPT_OK("\"unclosed@acme.test") "DATA: continue\nEOM: continue\n",
+            .edits = TAGGED,
+            .ticket_id = "TKT-1",
             .router_saw = SUPPORT ", \"unclosed@acme.test",
         } },
-        .tickets = 1, .status = TICKET_OPEN, .messages = 1, .last_message = "in customer",
+        .tickets = 1,
+        .status = TICKET_OPEN,
+        .messages = 1,
+        .last_message = "in customer",
     },
     {
         .fact = "the router gets every recipient let through, canonical, and none refused",
         .s = { {
-            .client = CUSTOMER_CLIENT, .mail_from = "jan@acme.test",
+            .client = CUSTOMER_CLIENT,
+            .mail_from = "jan@acme.test",
             .rcpt = { FORGED, "\"support\"@example.com", "Piet@ACME.Test.",
                       "\"piet de vries\"@acme.test" },
             .message = CUSTOMER_MAIL,
-            .transcript = "RCPT <" FORGED ">: reject 550 5.7.1 This ticket address is not valid;"
-                          " please write to the support address\n"
-                          RCPT_OK("\"support\"@example.com") RCPT_OK("Piet@ACME.Test.")
-                          RCPT_OK("\"piet de vries\"@acme.test")
-                          "DATA: continue\nEOM: continue\n",
+            .transcript =
+                "RCPT <" FORGED ">: reject 550 5.7.1 This ticket address is not valid;"
+                " please write to the support address\n" RCPT_OK("\"support\"@example.com")
+                    RCPT_OK("Piet@ACME.Test.")
+                        RCPT_OK("\"piet de vries\"@acme.test") "DATA: continue\nEOM: continue\n",
             .ticket_id = "TKT-1",
             .router_saw = SUPPORT ", Piet@acme.test, \"piet de vries\"@acme.test",
         } },
-        .tickets = 1, .status = TICKET_OPEN, .messages = 1, .last_message = "in customer",
+        .tickets = 1,
+        .status = TICKET_OPEN,
+        .messages = 1,
+        .last_message = "in customer",
     },
     {
         .fact = "a sender refused at the end of the message: support is removed as Postfix knows"
                 " it, the others keep their copy, and support's mailbox gets none unticketed",
         .config = "[milter]\nunknown_senders = reject\n",
         .s = { {
-            .client = CUSTOMER_CLIENT, .mail_from = "jan@acme.test",
-            .rcpt = { "\"support\"@example.com", "piet@acme.test" }, .message = STRANGER_MAIL,
-            .transcript = RCPT_OK("\"support\"@example.com") RCPT_OK("piet@acme.test")
-                          "DATA: continue\nEOM: continue\n",
-            .edits = "delrcpt <\"support\"@example.com>", .delivered_to = "<piet@acme.test>",
+            .client = CUSTOMER_CLIENT,
+            .mail_from = "jan@acme.test",
+            .rcpt = { "\"support\"@example.com", "piet@acme.test" },
+            .message = STRANGER_MAIL,
+            .transcript = RCPT_OK("\"support\"@example.com")
+                RCPT_OK("piet@acme.test") "DATA: continue\nEOM: continue\n",
+            .edits = "delrcpt <\"support\"@example.com>",
+            .delivered_to = "<piet@acme.test>",
         } },
     },
     {
         .fact = "a support recipient the MTA fails to remove: 451, nothing unticketed goes on",
         .config = "[milter]\nunknown_senders = reject\n",
         .s = { {
-            .client = CUSTOMER_CLIENT, .mail_from = "jan@acme.test",
-            .rcpt = { SUPPORT, "piet@acme.test" }, .message = STRANGER_MAIL,
+            .client = CUSTOMER_CLIENT,
+            .mail_from = "jan@acme.test",
+            .rcpt = { SUPPORT, "piet@acme.test" },
+            .message = STRANGER_MAIL,
             .delrcpt_fails = true,
-            .transcript = RCPT_OK(SUPPORT) RCPT_OK("piet@acme.test")
-                          "DATA: continue\nEOM: tempfail 451 4.3.0 Support system cannot take the"
-                          " message right now, please try again later\n",
+            .transcript = RCPT_OK(SUPPORT)
+                RCPT_OK("piet@acme.test") "DATA: continue\nEOM: tempfail 451 4.3.0 Support system "
+                                          "cannot take the"
+                                          " message right now, please try again later\n",
             .edits = "delrcpt <" SUPPORT ">",
         } },
     },
@@ -707,21 +830,28 @@ static const struct row rows[] = {
         .fact = "too big at its end, with another recipient: it goes on to everyone untouched",
         .config = "[milter]\nmax_message_size = 1024\n",
         .s = { {
-            .client = CUSTOMER_CLIENT, .mail_from = "jan@acme.test",
-            .rcpt = { SUPPORT, "piet@acme.test" }, .message = CUSTOMER_MAIL, .pad_kib = 2,
-            .transcript = RCPT_OK(SUPPORT) RCPT_OK("piet@acme.test")
-                          "DATA: continue\nEOM: continue\n",
-            .edits = "", .delivered_to = "<" SUPPORT ">, <piet@acme.test>",
+            .client = CUSTOMER_CLIENT,
+            .mail_from = "jan@acme.test",
+            .rcpt = { SUPPORT, "piet@acme.test" },
+            .message = CUSTOMER_MAIL,
+            .pad_kib = 2,
+            .transcript =
+                RCPT_OK(SUPPORT) RCPT_OK("piet@acme.test") "DATA: continue\nEOM: continue\n",
+            .edits = "",
+            .delivered_to = "<" SUPPORT ">, <piet@acme.test>",
         } },
     },
     {
         .fact = "too big at its end, for support alone: refused",
         .config = "[milter]\nmax_message_size = 1024\n",
         .s = { {
-            .client = CUSTOMER_CLIENT, .mail_from = "jan@acme.test",
-            .rcpt = { SUPPORT }, .message = CUSTOMER_MAIL, .pad_kib = 2,
+            .client = CUSTOMER_CLIENT,
+            .mail_from = "jan@acme.test",
+            .rcpt = { SUPPORT },
+            .message = CUSTOMER_MAIL,
+            .pad_kib = 2,
             .transcript = RCPT_OK(SUPPORT) "DATA: continue\nEOM: reject 552 5.3.4 Message too"
-                          " big for the support system\n",
+                                           " big for the support system\n",
             .edits = "",
         } },
     },
@@ -730,69 +860,93 @@ static const struct row rows[] = {
                 " does not reach support's mailbox",
         .config = "[milter]\nmax_message_size = 1024\n",
         .s = { {
-            .client = CUSTOMER_CLIENT, .mail_from = "jan@acme.test",
+            .client = CUSTOMER_CLIENT,
+            .mail_from = "jan@acme.test",
             .rcpt = { SUPPORT, "piet@acme.test" },
-            .message = "X-Ticket-ID: TKT-1\n" CUSTOMER_MAIL, .pad_kib = 2,
-            .transcript = RCPT_OK(SUPPORT) RCPT_OK("piet@acme.test")
-                          "DATA: continue\nEOM: continue\n",
-            .edits = "delete X-Ticket-ID[1]", .delivered_to = "<" SUPPORT ">, <piet@acme.test>",
+            .message = "X-Ticket-ID: TKT-1\n" CUSTOMER_MAIL,
+            .pad_kib = 2,
+            .transcript =
+                RCPT_OK(SUPPORT) RCPT_OK("piet@acme.test") "DATA: continue\nEOM: continue\n",
+            .edits = "delete X-Ticket-ID[1]",
+            .delivered_to = "<" SUPPORT ">, <piet@acme.test>",
         } },
     },
     {
         .fact = "a staff reply over max_message_size with support in Cc: refused whole, its"
                 " internal note reaches nobody",
         .config = SMALL_LIMIT,
-        .s = { CUSTOMER_SESSION("continue", "TKT-1"), {
-            .client = STAFF_CLIENT, .mail_from = "john.doe@example.com",
-            .rcpt = { "jan@acme.test", SUPPORT },
-            .message = STAFF_REPLY("Cc: " SUPPORT "\n", "#internal\n\n"), .pad_kib = 8,
-            .transcript = RCPT_OK("jan@acme.test") RCPT_OK(SUPPORT)
-                          STAFF_REFUSED,
-            .edits = "",
-        } },
-        .tickets = 1, .status = TICKET_OPEN, .messages = 1, .last_message = "in customer",
+        .s = { CUSTOMER_SESSION("continue", "TKT-1"),
+               {
+                   .client = STAFF_CLIENT,
+                   .mail_from = "john.doe@example.com",
+                   .rcpt = { "jan@acme.test", SUPPORT },
+                   .message = STAFF_REPLY("Cc: " SUPPORT "\n", "#internal\n\n"),
+                   .pad_kib = 8,
+                   .transcript = RCPT_OK("jan@acme.test") RCPT_OK(SUPPORT) STAFF_REFUSED,
+                   .edits = "",
+               } },
+        .tickets = 1,
+        .status = TICKET_OPEN,
+        .messages = 1,
+        .last_message = "in customer",
     },
     {
         .fact = "a staff reply over max_message_size on its way out (no support recipient):"
                 " refused whole",
         .config = SMALL_LIMIT,
-        .s = { CUSTOMER_SESSION("continue", "TKT-1"), {
-            .client = STAFF_CLIENT, .mail_from = "john.doe@example.com",
-            .rcpt = { "jan@acme.test" }, .message = STAFF_REPLY("", "#internal\n\n"),
-            .pad_kib = 8,
-            .transcript = RCPT_OK("jan@acme.test")
-                          STAFF_REFUSED,
-            .edits = "",
-        } },
-        .tickets = 1, .status = TICKET_OPEN, .messages = 1, .last_message = "in customer",
+        .s = { CUSTOMER_SESSION("continue", "TKT-1"),
+               {
+                   .client = STAFF_CLIENT,
+                   .mail_from = "john.doe@example.com",
+                   .rcpt = { "jan@acme.test" },
+                   .message = STAFF_REPLY("", "#internal\n\n"),
+                   .pad_kib = 8,
+                   .transcript = RCPT_OK("jan@acme.test") STAFF_REFUSED,
+                   .edits = "",
+               } },
+        .tickets = 1,
+        .status = TICKET_OPEN,
+        .messages = 1,
+        .last_message = "in customer",
     },
     {
         .fact = "a staff reply announced too big: support is refused at RCPT, and the copy"
                 " for the customer is refused at its end",
         .config = SMALL_LIMIT,
-        .s = { CUSTOMER_SESSION("continue", "TKT-1"), {
-            .client = STAFF_CLIENT, .mail_from = "john.doe@example.com", .mail_arg = "SIZE=9000",
-            .rcpt = { "jan@acme.test", SUPPORT },
-            .message = STAFF_REPLY("Cc: " SUPPORT "\n", "#internal\n\n"), .pad_kib = 8,
-            .transcript = RCPT_OK("jan@acme.test")
-                          "RCPT <" SUPPORT ">: reject 552 5.3.4 Message too big for the support"
-                          " system\n"
-                          STAFF_REFUSED,
-            .edits = "",
-        } },
-        .tickets = 1, .status = TICKET_OPEN, .messages = 1, .last_message = "in customer",
+        .s = { CUSTOMER_SESSION("continue", "TKT-1"),
+               {
+                   .client = STAFF_CLIENT,
+                   .mail_from = "john.doe@example.com",
+                   .mail_arg = "SIZE=9000",
+                   .rcpt = { "jan@acme.test", SUPPORT },
+                   .message = STAFF_REPLY("Cc: " SUPPORT "\n", "#internal\n\n"),
+                   .pad_kib = 8,
+                   .transcript = RCPT_OK(
+                       "jan@acme.test") "RCPT <" SUPPORT
+                                        ">: reject 552 5.3.4 Message too big for the support"
+                                        " system\n" STAFF_REFUSED,
+                   .edits = "",
+               } },
+        .tickets = 1,
+        .status = TICKET_OPEN,
+        .messages = 1,
+        .last_message = "in customer",
     },
     {
         .fact = "a customer's mail announced too big with another recipient: support is"
                 " refused at RCPT, the other gets it as it came",
         .config = SMALL_LIMIT,
         .s = { {
-            .client = CUSTOMER_CLIENT, .mail_from = "jan@acme.test", .mail_arg = "SIZE=9000",
-            .rcpt = { SUPPORT, "piet@acme.test" }, .message = CUSTOMER_MAIL, .pad_kib = 8,
+            .client = CUSTOMER_CLIENT,
+            .mail_from = "jan@acme.test",
+            .mail_arg = "SIZE=9000",
+            .rcpt = { SUPPORT, "piet@acme.test" },
+            .message = CUSTOMER_MAIL,
+            .pad_kib = 8,
             .transcript = "RCPT <" SUPPORT ">: reject 552 5.3.4 Message too big for the support"
-                          " system\n"
-                          RCPT_OK("piet@acme.test") "DATA: continue\nEOM: continue\n",
-            .edits = "", .delivered_to = "<piet@acme.test>",
+                          " system\n" RCPT_OK("piet@acme.test") "DATA: continue\nEOM: continue\n",
+            .edits = "",
+            .delivered_to = "<piet@acme.test>",
         } },
     },
     {
@@ -800,7 +954,8 @@ static const struct row rows[] = {
                 " untouched",
         .config = SMALL_LIMIT,
         .s = { {
-            .client = STAFF_CLIENT, .mail_from = "john.doe@example.com",
+            .client = STAFF_CLIENT,
+            .mail_from = "john.doe@example.com",
             .rcpt = { "friend@elsewhere.test" },
             .message = "From: John Doe <john.doe@example.com>\nTo: friend@elsewhere.test\n"
                        "Subject: Holiday photos\nMessage-ID: <l2@example.com>\n\nHere.\n",
@@ -813,85 +968,122 @@ static const struct row rows[] = {
     /* ---- X-Ticket-ID is ours: a sender's never reaches support ---- */
     {
         .fact = "a forged X-Ticket-ID on a duplicate and on a reply: deleted, ours added",
-        .s = { CUSTOMER_SESSION("continue", "TKT-1"), {
-            .client = CUSTOMER_CLIENT, .mail_from = "jan@acme.test", .rcpt = { SUPPORT },
-            .message = "X-Ticket-ID: TKT-7\n" CUSTOMER_MAIL,
-            .transcript = RCPT_OK(SUPPORT) "DATA: continue\nEOM: continue\n",
-            .edits = "delete X-Ticket-ID[1]; " TAGGED, .ticket_id = "TKT-1",
-        }, {
-            .client = CUSTOMER_CLIENT, .mail_from = "jan@acme.test", .rcpt = { SUPPORT },
-            .message = "X-Ticket-ID: TKT-7\nX-Ticket-ID: TKT-8\n"
-                       "From: Jan Jansen <jan@acme.test>\nTo: " SUPPORT "\n"
-                       "Subject: Re: [TKT-1] Printer offline\nMessage-ID: <m2@acme.test>\n"
-                       "In-Reply-To: <m1@acme.test>\n\nStill offline.\n",
-            .transcript = RCPT_OK(SUPPORT) "DATA: continue\nEOM: continue\n",
-            .edits = "delete X-Ticket-ID[2]; delete X-Ticket-ID[1]; add X-Ticket-ID",
-            .ticket_id = "TKT-1",
-        } },
-        .tickets = 1, .status = TICKET_OPEN, .messages = 2, .last_message = "in customer",
+        .s = { CUSTOMER_SESSION("continue", "TKT-1"),
+               {
+                   .client = CUSTOMER_CLIENT,
+                   .mail_from = "jan@acme.test",
+                   .rcpt = { SUPPORT },
+                   .message = "X-Ticket-ID: TKT-7\n" CUSTOMER_MAIL,
+                   .transcript = RCPT_OK(SUPPORT) "DATA: continue\nEOM: continue\n",
+                   .edits = "delete X-Ticket-ID[1]; " TAGGED,
+                   .ticket_id = "TKT-1",
+               },
+               {
+                   .client = CUSTOMER_CLIENT,
+                   .mail_from = "jan@acme.test",
+                   .rcpt = { SUPPORT },
+                   .message = "X-Ticket-ID: TKT-7\nX-Ticket-ID: TKT-8\n"
+                              "From: Jan Jansen <jan@acme.test>\nTo: " SUPPORT "\n"
+                              "Subject: Re: [TKT-1] Printer offline\nMessage-ID: <m2@acme.test>\n"
+                              "In-Reply-To: <m1@acme.test>\n\nStill offline.\n",
+                   .transcript = RCPT_OK(SUPPORT) "DATA: continue\nEOM: continue\n",
+                   .edits = "delete X-Ticket-ID[2]; delete X-Ticket-ID[1]; add X-Ticket-ID",
+                   .ticket_id = "TKT-1",
+               } },
+        .tickets = 1,
+        .status = TICKET_OPEN,
+        .messages = 2,
+        .last_message = "in customer",
     },
     {
         .fact = "a forged X-Ticket-ID on mail the router passes without a ticket: deleted",
-        .s = { CUSTOMER_SESSION("continue", "TKT-1"), {
-            .client = CUSTOMER_CLIENT, .mail_from = "eve@evil.test", .rcpt = { SUPPORT },
-            .message = "X-Ticket-ID: TKT-1\nFrom: Jan Jansen <jan@acme.tset>\nTo: " SUPPORT "\n"
+        .s = { CUSTOMER_SESSION("continue", "TKT-1"),
+               {
+                   .client = CUSTOMER_CLIENT,
+                   .mail_from = "eve@evil.test",
+                   .rcpt = { SUPPORT },
+                   .message =
+                       "X-Ticket-ID: TKT-1\nFrom: Jan Jansen <jan@acme.tset>\nTo: " SUPPORT "\n"
                        "Subject: Re: [TKT-1] Printer offline\nAuto-Submitted: auto-generated\n"
                        "Message-ID: <p1@evil.test>\n\nLog in at http://phish.example.\n",
-            .transcript = RCPT_OK(SUPPORT) "DATA: continue\nEOM: continue\n",
-            .edits = "delete X-Ticket-ID[1]",
-        } },
-        .tickets = 1, .status = TICKET_OPEN, .messages = 1, .last_message = "in customer",
+                   .transcript = RCPT_OK(SUPPORT) "DATA: continue\nEOM: continue\n",
+                   .edits = "delete X-Ticket-ID[1]",
+               } },
+        .tickets = 1,
+        .status = TICKET_OPEN,
+        .messages = 1,
+        .last_message = "in customer",
     },
     {
         .fact = "a forged X-Ticket-ID on staff mail to support and a colleague: deleted, the"
                 " ticket it opens is the one named",
-        .s = { CUSTOMER_SESSION("continue", "TKT-1"), {
-            .client = STAFF_CLIENT, .mail_from = "john.doe@example.com",
-            .rcpt = { SUPPORT, "mary@example.com" },
-            .message = "X-Ticket-ID: TKT-1\nFrom: John Doe <john.doe@example.com>\n"
-                       "To: mary@example.com\nCc: " SUPPORT "\nSubject: Lunch\n"
-                       "Message-ID: <l3@example.com>\n\nAt noon?\n",
-            .transcript = RCPT_OK(SUPPORT) RCPT_OK("mary@example.com")
-                          "DATA: continue\nEOM: continue\n",
-            .edits = "delete X-Ticket-ID[1]; " TAGGED, .ticket_id = "TKT-2",
-        } },
-        .tickets = 2, .status = TICKET_OPEN, .messages = 1, .last_message = "in customer",
+        .s = { CUSTOMER_SESSION("continue", "TKT-1"),
+               {
+                   .client = STAFF_CLIENT,
+                   .mail_from = "john.doe@example.com",
+                   .rcpt = { SUPPORT, "mary@example.com" },
+                   .message = "X-Ticket-ID: TKT-1\nFrom: John Doe <john.doe@example.com>\n"
+                              "To: mary@example.com\nCc: " SUPPORT "\nSubject: Lunch\n"
+                              "Message-ID: <l3@example.com>\n\nAt noon?\n",
+                   .transcript = RCPT_OK(SUPPORT)
+                       RCPT_OK("mary@example.com") "DATA: continue\nEOM: continue\n",
+                   .edits = "delete X-Ticket-ID[1]; " TAGGED,
+                   .ticket_id = "TKT-2",
+               } },
+        .tickets = 2,
+        .status = TICKET_OPEN,
+        .messages = 1,
+        .last_message = "in customer",
     },
     {
         .fact = "a forged X-Ticket-ID on unparsable mail passed on to another recipient:"
                 " deleted",
         .s = { {
-            .client = CUSTOMER_CLIENT, .mail_from = "jan@acme.test",
+            .client = CUSTOMER_CLIENT,
+            .mail_from = "jan@acme.test",
             .rcpt = { SUPPORT, "piet@acme.test" },
             .message = "X-A\x7f: b\nX-Ticket-ID: TKT-1\nFrom: jan@acme.test\n\nHello\n",
-            .transcript = RCPT_OK(SUPPORT) RCPT_OK("piet@acme.test")
-                          "DATA: continue\nEOM: continue\n",
+            .transcript =
+                RCPT_OK(SUPPORT) RCPT_OK("piet@acme.test") "DATA: continue\nEOM: continue\n",
             .edits = "delete X-Ticket-ID[1]",
         } },
     },
     {
         .fact = "an internal note copied to the customer: the customer is removed by the string"
                 " the client wrote, support keeps the note",
-        .s = { CUSTOMER_SESSION("continue", "TKT-1"), {
-            .client = STAFF_CLIENT, .mail_from = "john.doe@example.com",
-            .rcpt = { "\"Jan\"@ACME.test.", SUPPORT },
-            .message = STAFF_REPLY("Cc: " SUPPORT "\n", "#internal\n\n"),
-            .transcript = RCPT_OK("\"Jan\"@ACME.test.") RCPT_OK(SUPPORT)
-                          "DATA: continue\nEOM: continue\n",
-            .ticket_id = "TKT-1", .delivered_to = "<" SUPPORT ">",
-            .router_saw = "Jan@acme.test, " SUPPORT,
-        } },
-        .tickets = 1, .status = TICKET_OPEN, .messages = 2, .last_message = "out internal",
+        .s = { CUSTOMER_SESSION("continue", "TKT-1"),
+               {
+                   .client = STAFF_CLIENT,
+                   .mail_from = "john.doe@example.com",
+                   .rcpt = { "\"Jan\"@ACME.test.", SUPPORT },
+                   .message = STAFF_REPLY("Cc: " SUPPORT "\n", "#internal\n\n"),
+                   .transcript = RCPT_OK("\"Jan\"@ACME.test.")
+                       RCPT_OK(SUPPORT) "DATA: continue\nEOM: continue\n",
+                   .ticket_id = "TKT-1",
+                   .delivered_to = "<" SUPPORT ">",
+                   .router_saw = "Jan@acme.test, " SUPPORT,
+               } },
+        .tickets = 1,
+        .status = TICKET_OPEN,
+        .messages = 2,
+        .last_message = "out internal",
     },
     {
         .fact = "an internal note to the customer alone: recorded on the ticket, sent to nobody",
-        .s = { CUSTOMER_SESSION("continue", "TKT-1"), {
-            .client = STAFF_CLIENT, .mail_from = "john.doe@example.com",
-            .rcpt = { "jan@acme.test" }, .message = STAFF_REPLY("", "#internal\n\n"),
-            .transcript = RCPT_OK("jan@acme.test") "DATA: continue\nEOM: discard\n",
-            .edits = "", .router_saw = "jan@acme.test",
-        } },
-        .tickets = 1, .status = TICKET_OPEN, .messages = 2, .last_message = "out internal",
+        .s = { CUSTOMER_SESSION("continue", "TKT-1"),
+               {
+                   .client = STAFF_CLIENT,
+                   .mail_from = "john.doe@example.com",
+                   .rcpt = { "jan@acme.test" },
+                   .message = STAFF_REPLY("", "#internal\n\n"),
+                   .transcript = RCPT_OK("jan@acme.test") "DATA: continue\nEOM: discard\n",
+                   .edits = "",
+                   .router_saw = "jan@acme.test",
+               } },
+        .tickets = 1,
+        .status = TICKET_OPEN,
+        .messages = 2,
+        .last_message = "out internal",
     },
 };
 
@@ -1013,9 +1205,8 @@ send_content(struct smfi_str *ctx, GString *out)
 static char *
 run_session(const struct session *s, struct smfi_str *ctx)
 {
-    const unsigned long actions = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY |
-                                  SMFIF_ADDRCPT | SMFIF_DELRCPT | SMFIF_QUARANTINE |
-                                  SMFIF_CHGFROM;
+    const unsigned long actions = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY | SMFIF_ADDRCPT |
+                                  SMFIF_DELRCPT | SMFIF_QUARANTINE | SMFIF_CHGFROM;
     unsigned long pf0 = 0, pf1 = 0, pf2 = 0, pf3 = 0;
     struct sockaddr_in sin = { .sin_family = AF_INET };
     GString *out = g_string_new(NULL);
@@ -1026,9 +1217,9 @@ run_session(const struct session *s, struct smfi_str *ctx)
     g_hash_table_insert(ctx->macros, g_strdup("i"), g_strdup("4XyZ1"));
     g_assert_cmpint(inet_pton(AF_INET, s->client, &sin.sin_addr), ==, 1);
     /* What Postfix offers: every protocol step and its no-reply flag. */
-    g_assert_cmpint(milter_desc.xxfi_negotiate(ctx, actions, SMFI_CURR_PROT, 0, 0, &pf0, &pf1,
-                                               &pf2, &pf3),
-                    ==, SMFIS_CONTINUE);
+    g_assert_cmpint(
+        milter_desc.xxfi_negotiate(ctx, actions, SMFI_CURR_PROT, 0, 0, &pf0, &pf1, &pf2, &pf3), ==,
+        SMFIS_CONTINUE);
     ctx->leading_space = (pf1 & SMFIP_HDR_LEADSPC) != 0;
     if (s->auth != NULL)
         g_hash_table_insert(ctx->macros, g_strdup("{auth_authen}"), g_strdup(s->auth));
@@ -1150,8 +1341,7 @@ make_fault(struct fixture *f, enum fault fault)
         break;
     case FAULT_BUSY:
         g_assert_cmpint(sqlite3_open(f->cfg->database, &f->lock), ==, SQLITE_OK);
-        g_assert_cmpint(sqlite3_exec(f->lock, "BEGIN IMMEDIATE", NULL, NULL, NULL), ==,
-                        SQLITE_OK);
+        g_assert_cmpint(sqlite3_exec(f->lock, "BEGIN IMMEDIATE", NULL, NULL, NULL), ==, SQLITE_OK);
         break;
     case FAULT_FULL:
         /* No page more than the database has now. */
@@ -1233,9 +1423,9 @@ test_recipient_limit(struct fixture *f, gconstpointer data)
 
     ctx_init(&ctx);
     g_assert_cmpint(inet_pton(AF_INET, CUSTOMER_CLIENT, &sin.sin_addr), ==, 1);
-    g_assert_cmpint(milter_desc.xxfi_negotiate(&ctx, actions, SMFI_CURR_PROT, 0, 0, &pf0, &pf1,
-                                               &pf2, &pf3),
-                    ==, SMFIS_CONTINUE);
+    g_assert_cmpint(
+        milter_desc.xxfi_negotiate(&ctx, actions, SMFI_CURR_PROT, 0, 0, &pf0, &pf1, &pf2, &pf3), ==,
+        SMFIS_CONTINUE);
     g_assert_cmpuint(pf0 & SMFIF_DELRCPT, ==, SMFIF_DELRCPT);
     milter_desc.xxfi_connect(&ctx, "client.test", (void *)&sin);
     g_assert_cmpint(milter_desc.xxfi_envfrom(&ctx, mail_argv), ==, SMFIS_CONTINUE);
@@ -1261,7 +1451,10 @@ static const struct row budget_row = {
     .fact = "max_buffered_bytes: a message that does not fit is deferred, and the bytes come"
             " back when a message is aborted or ends",
     .config = "[milter]\nmax_message_size = 65536\nmax_buffered_bytes = 102400\n",
-    .tickets = 1, .status = TICKET_OPEN, .messages = 1, .last_message = "in customer",
+    .tickets = 1,
+    .status = TICKET_OPEN,
+    .messages = 1,
+    .last_message = "in customer",
 };
 
 /* A customer's session up to DATA for support, with MAIL FROM's ARG
@@ -1279,9 +1472,9 @@ open_message(struct smfi_str *ctx, const char *arg)
     ctx_init(ctx);
     g_hash_table_insert(ctx->macros, g_strdup("i"), g_strdup("4XyZ1"));
     g_assert_cmpint(inet_pton(AF_INET, CUSTOMER_CLIENT, &sin.sin_addr), ==, 1);
-    g_assert_cmpint(milter_desc.xxfi_negotiate(ctx, SMFIF_ADDHDRS | SMFIF_CHGHDRS |
-                                                        SMFIF_CHGBODY | SMFIF_DELRCPT,
-                                               SMFI_CURR_PROT, 0, 0, &pf0, &pf1, &pf2, &pf3),
+    g_assert_cmpint(milter_desc.xxfi_negotiate(
+                        ctx, SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY | SMFIF_DELRCPT,
+                        SMFI_CURR_PROT, 0, 0, &pf0, &pf1, &pf2, &pf3),
                     ==, SMFIS_CONTINUE);
     ctx->leading_space = (pf1 & SMFIP_HDR_LEADSPC) != 0;
     milter_desc.xxfi_connect(ctx, "client.test", (void *)&sin);
@@ -1364,9 +1557,13 @@ test_budget(struct fixture *f, gconstpointer data)
 
     /* Now the same message fits, is taken, and leaves nothing behind. */
     const struct session again = {
-        .client = CUSTOMER_CLIENT, .mail_from = "jan@acme.test", .rcpt = { SUPPORT },
-        .message = CUSTOMER_MAIL, .pad_kib = 60,
-        .transcript = RCPT_OK(SUPPORT) "DATA: continue\nEOM: continue\n", .ticket_id = "TKT-1",
+        .client = CUSTOMER_CLIENT,
+        .mail_from = "jan@acme.test",
+        .rcpt = { SUPPORT },
+        .message = CUSTOMER_MAIL,
+        .pad_kib = 60,
+        .transcript = RCPT_OK(SUPPORT) "DATA: continue\nEOM: continue\n",
+        .ticket_id = "TKT-1",
     };
     check_session(&again);
     g_assert_cmpuint(milter_buffered_bytes(), ==, 0);
@@ -1414,9 +1611,9 @@ test_negotiate_delrcpt(void)
     struct smfi_str ctx;
 
     ctx_init(&ctx);
-    g_assert_cmpint(milter_desc.xxfi_negotiate(&ctx, without, SMFI_CURR_PROT, 0, 0, &pf0, &pf1,
-                                               &pf2, &pf3),
-                    ==, SMFIS_REJECT);
+    g_assert_cmpint(
+        milter_desc.xxfi_negotiate(&ctx, without, SMFI_CURR_PROT, 0, 0, &pf0, &pf1, &pf2, &pf3), ==,
+        SMFIS_REJECT);
     g_assert_null(ctx.priv);
     g_assert_cmpuint(milter_desc.xxfi_flags & SMFIF_DELRCPT, ==, SMFIF_DELRCPT);
     ctx_clear(&ctx);

@@ -304,8 +304,8 @@ main(int argc, char **argv)
             g_ptr_array_add(names, g_strdup(name));
     g_ptr_array_sort(names, compare_names);
     for (guint i = 0; i < names->len; i++) {
-        g_autofree char *test = g_strconcat("/parser-golden/", (char *)g_ptr_array_index(names, i),
-                                            NULL);
+        g_autofree char *test =
+            g_strconcat("/parser-golden/", (char *)g_ptr_array_index(names, i), NULL);
         g_test_add_data_func(test, g_ptr_array_index(names, i), test_fixture);
     }
     g_test_add_func("/parser-golden/no-orphans", test_no_orphans);

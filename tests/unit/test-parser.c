@@ -114,8 +114,9 @@ assert_one_line(const char *s)
 static void
 assert_all_utf8(const struct mail *m)
 {
-    const char *strings[] = { m->message_id, m->in_reply_to, m->subject, m->date, m->text,
-                              m->digest };
+    const char *strings[] = {
+        m->message_id, m->in_reply_to, m->subject, m->date, m->text, m->digest
+    };
 
     for (guint i = 0; i < G_N_ELEMENTS(strings); i++)
         g_assert_true(strings[i] == NULL || g_utf8_validate(strings[i], -1, NULL));
@@ -229,8 +230,8 @@ static void
 test_threading_headers(void)
 {
     for (guint i = 0; i < G_N_ELEMENTS(threading_cases); i++) {
-        g_autofree char *raw = g_strdup_printf("From: a@b.example\n%s\n\nbody\n",
-                                               threading_cases[i].headers);
+        g_autofree char *raw =
+            g_strdup_printf("From: a@b.example\n%s\n\nbody\n", threading_cases[i].headers);
         struct mail *m = parse_string(raw);
         g_autofree char *refs = NULL;
 
@@ -254,11 +255,17 @@ static const struct {
     { "a\r\nBcc: x@y.example", "a  Bcc: x@y.example" },
     { "tab\there", "tab here" },
     /* Every control character, not only CR and LF. */
-    { "v\vf\fe\x1b" "d\x7f" "0", "v f e d 0" },
+    { "v\vf\fe\x1b"
+      "d\x7f"
+      "0",
+      "v f e d 0" },
     /* C1 NEL and Unicode's line and paragraph separators end lines too. */
     { "x\xc2\x85y\xe2\x80\xa8z\xe2\x80\xa9!", "x y z !" },
     { "bad \xff byte", "bad \xef\xbf\xbd byte" },
-    { "Gr\xc3\xbc\xc3\x9f" "e \xf0\x9f\x98\x80", "Gr\xc3\xbc\xc3\x9f" "e \xf0\x9f\x98\x80" },
+    { "Gr\xc3\xbc\xc3\x9f"
+      "e \xf0\x9f\x98\x80",
+      "Gr\xc3\xbc\xc3\x9f"
+      "e \xf0\x9f\x98\x80" },
 };
 
 static void
@@ -340,7 +347,8 @@ static const struct {
 } subject_cases[] = {
     { "Subject: =?UTF-8?B?w4lsw6hwaGFudCDwn5iA?=", "\xc3\x89l\xc3\xa8phant \xf0\x9f\x98\x80" },
     { "Subject: =?utf-8?q?Caf=C3=A9_ouvert?=", "Caf\xc3\xa9 ouvert" },
-    { "Subject: =?ISO-8859-1?Q?Gr=FC=DFe_aus_K=F6ln?=", "Gr\xc3\xbc\xc3\x9f" "e aus K\xc3\xb6ln" },
+    { "Subject: =?ISO-8859-1?Q?Gr=FC=DFe_aus_K=F6ln?=", "Gr\xc3\xbc\xc3\x9f"
+                                                        "e aus K\xc3\xb6ln" },
     { "Subject: Re: =?UTF-8?Q?na=C3=AFve?= question", "Re: na\xc3\xafve question" },
     /* Unfolding removes the line break only (RFC 5322 2.2.3). */
     { "Subject: a folded\n  subject line", "a folded  subject line" },
@@ -391,7 +399,9 @@ static const struct {
     const char *name;
     const char *addr;
 } name_cases[] = {
-    { "From: =?UTF-8?Q?Ren=C3=A9e_Dupont?= <renee@x.example>", "Ren\xc3\xa9" "e Dupont",
+    { "From: =?UTF-8?Q?Ren=C3=A9e_Dupont?= <renee@x.example>",
+      "Ren\xc3\xa9"
+      "e Dupont",
       "renee@x.example" },
     { "From: =?iso-8859-1?q?J=F6rg?= <j@x.example>", "J\xc3\xb6rg", "j@x.example" },
     { "From: \"Doe, Jane\" <jane@x.example>", "Doe, Jane", "jane@x.example" },
@@ -445,8 +455,8 @@ static void
 test_dates(void)
 {
     for (guint i = 0; i < G_N_ELEMENTS(date_cases); i++) {
-        g_autofree char *raw = g_strdup_printf("From: a@b.example\n%s\n\nbody\n",
-                                               date_cases[i].date);
+        g_autofree char *raw =
+            g_strdup_printf("From: a@b.example\n%s\n\nbody\n", date_cases[i].date);
         struct mail *m = parse_string(raw);
 
         g_assert_cmpstr(m->date, ==, date_cases[i].iso);
@@ -464,10 +474,12 @@ static const struct {
     { "alternative-plain-and-html.eml", "The plain version." },
     { "attachment-before-text.eml", "See the attached log." },
     { "base64-text.eml", "Hallo wereld, de koffie is op!" },
-    { "latin1-declared.eml", "Caf\xc3\xa9 cr\xc3\xa8me br\xc3\xbbl\xc3\xa9" "e.\n" },
-    { "unknown-charset-8bit.eml", "\xc3\x87" "a co\xc3\xbbte 5\xe2\x82\xac.\n" },
-    { "windows-1252-undeclared.eml",
-      "He said \xe2\x80\x9cit costs \xe2\x82\xac" "10\xe2\x80\x9d \xe2\x80\x93 fine.\n" },
+    { "latin1-declared.eml", "Caf\xc3\xa9 cr\xc3\xa8me br\xc3\xbbl\xc3\xa9"
+                             "e.\n" },
+    { "unknown-charset-8bit.eml", "\xc3\x87"
+                                  "a co\xc3\xbbte 5\xe2\x82\xac.\n" },
+    { "windows-1252-undeclared.eml", "He said \xe2\x80\x9cit costs \xe2\x82\xac"
+                                     "10\xe2\x80\x9d \xe2\x80\x93 fine.\n" },
 };
 
 static void
@@ -502,11 +514,13 @@ static const struct {
     { "alternative-plain-and-html.eml", "The plain version." },
     { "attachment-before-text.eml", "See the attached log." },
     { "base64-text.eml", "Hallo wereld, de koffie is op!" },
-    { "latin1-declared.eml", "Caf\xc3\xa9 cr\xc3\xa8me br\xc3\xbbl\xc3\xa9" "e.\n" },
-    { "unknown-charset-8bit.eml", "\xc3\x87" "a co\xc3\xbbte 5\xe2\x82\xac.\n" },
+    { "latin1-declared.eml", "Caf\xc3\xa9 cr\xc3\xa8me br\xc3\xbbl\xc3\xa9"
+                             "e.\n" },
+    { "unknown-charset-8bit.eml", "\xc3\x87"
+                                  "a co\xc3\xbbte 5\xe2\x82\xac.\n" },
     { "utf8-label-latin1-bytes.eml", "Na\xc3\xafve r\xc3\xa9sum\xc3\xa9\n" },
-    { "windows-1252-undeclared.eml",
-      "He said \xe2\x80\x9cit costs \xe2\x82\xac" "10\xe2\x80\x9d \xe2\x80\x93 fine.\n" },
+    { "windows-1252-undeclared.eml", "He said \xe2\x80\x9cit costs \xe2\x82\xac"
+                                     "10\xe2\x80\x9d \xe2\x80\x93 fine.\n" },
     /* A byte windows-1252 leaves unassigned costs that byte only. */
     { "windows-1252-unassigned-byte.eml",
       "Caf\xc3\xa9 \xef\xbf\xbd \xe2\x80\x9cquoted\xe2\x80\x9d and \xe2\x82\xac 5\n" },
@@ -515,9 +529,9 @@ static const struct {
       "Caf\xc3\xa9 na\xc3\xafve, then one pasted Latin-1 byte: \xc3\xa9t\xc3\xa9\n" },
     /* Outlook labels windows-1252 as Latin-1: the quotes are quotes, not C1
      * control characters. */
-    { "latin1-label-cp1252-quotes.eml",
-      "It\xe2\x80\x99s \xe2\x80\x9c" "down\xe2\x80\x9d again \xe2\x80\x93 since 9:00 at the "
-      "caf\xc3\xa9.\n" },
+    { "latin1-label-cp1252-quotes.eml", "It\xe2\x80\x99s \xe2\x80\x9c"
+                                        "down\xe2\x80\x9d again \xe2\x80\x93 since 9:00 at the "
+                                        "caf\xc3\xa9.\n" },
     /* A declared charset other than those goes through iconv. */
     { "koi8r-declared.eml",
       "\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82, \xd0\xbc\xd0\xb8\xd1\x80!\n" },
@@ -603,7 +617,10 @@ static const struct {
     gsize len;
     const char *text;
 } utf8_cases[] = {
-#define CASE(b, t) { b, sizeof(b) - 1, t }
+#define CASE(b, t)                                                                                 \
+    {                                                                                              \
+        b, sizeof(b) - 1, t                                                                        \
+    }
     CASE("", ""),
     CASE("plain ascii", "plain ascii"),
     CASE("crlf\r\nlf\nlone cr\rend\r", "crlf\nlf\nlone cr\nend\n"),
@@ -857,7 +874,8 @@ static const struct {
       "From: a@b.example\nSubject: a\n\tb\n  c\n\nbody \n", true },
     { "From: a@b.example\nSubject: one\n\nbody\n",
       "Return-Path: <a@b.example>\nAuthentication-Results: mx; spf=pass\n"
-      "DKIM-Signature: v=1; b=x\nFrom: a@b.example\nSubject: one\n\nbody\n", true },
+      "DKIM-Signature: v=1; b=x\nFrom: a@b.example\nSubject: one\n\nbody\n",
+      true },
     /* Header names are case-insensitive, and their order does not matter. */
     { "From: a@b.example\nSubject: one\n\nbody\n", "subject: one\nFROM: a@b.example\n\nbody\n",
       true },
@@ -913,7 +931,10 @@ test_digest_stable(void)
 /* ---- hostile input ---- */
 
 /* A literal with its length, NUL bytes included. */
-#define BYTES(s) { s, sizeof(s) - 1 }
+#define BYTES(s)                                                                                   \
+    {                                                                                              \
+        s, sizeof(s) - 1                                                                           \
+    }
 
 static void
 test_empty_and_garbage(void)
@@ -962,8 +983,8 @@ test_deep_nesting(void)
     struct mail *m;
 
     for (int i = 0; i < depth; i++)
-        g_string_append_printf(raw, "Content-Type: multipart/mixed; boundary=\"b%d\"\n\n--b%d\n",
-                               i, i);
+        g_string_append_printf(raw, "Content-Type: multipart/mixed; boundary=\"b%d\"\n\n--b%d\n", i,
+                               i);
     g_string_append(raw, "Content-Type: text/plain\n\ndeep\n");
     for (int i = depth - 1; i >= 0; i--)
         g_string_append_printf(raw, "--b%d--\n", i);
@@ -988,7 +1009,6 @@ test_many_parts(void)
     parser_mail_free(m);
 }
 
-
 /* ---- limits ---- */
 
 static GString *
@@ -997,8 +1017,8 @@ nested(int depth)
     GString *raw = g_string_new("From: a@b.example\nSubject: deep\n");
 
     for (int i = 0; i < depth; i++)
-        g_string_append_printf(raw, "Content-Type: multipart/mixed; boundary=\"b%d\"\n\n--b%d\n",
-                               i, i);
+        g_string_append_printf(raw, "Content-Type: multipart/mixed; boundary=\"b%d\"\n\n--b%d\n", i,
+                               i);
     g_string_append(raw, "Content-Type: text/plain\n\ndeep\n");
     for (int i = depth - 1; i >= 0; i--)
         g_string_append_printf(raw, "--b%d--\n", i);
@@ -1079,13 +1099,11 @@ test_limit_headers(void)
     g_assert_cmpuint(m->limits_hit, ==, MAIL_LIMIT_HEADERS);
     parser_mail_free(m);
     /* Exactly at the limit is within it. */
-    m = parser_mail_parse_limited(raw->str, raw->len, &(struct parser_limits){ 50, 500, 11 },
-                                  NULL);
+    m = parser_mail_parse_limited(raw->str, raw->len, &(struct parser_limits){ 50, 500, 11 }, NULL);
     g_assert_nonnull(m->reply_to);
     g_assert_cmpuint(m->limits_hit, ==, MAIL_LIMIT_HEADERS);
     parser_mail_free(m);
-    m = parser_mail_parse_limited(raw->str, raw->len, &(struct parser_limits){ 50, 500, 12 },
-                                  NULL);
+    m = parser_mail_parse_limited(raw->str, raw->len, &(struct parser_limits){ 50, 500, 12 }, NULL);
     g_assert_cmpstr(m->list_id, ==, "late.b.example");
     g_assert_cmpuint(m->limits_hit, ==, 0);
     parser_mail_free(m);
@@ -1303,7 +1321,7 @@ made_of(const char *s, const char *allowed)
 }
 
 static const struct {
-    const char *piece; /* repeated to 100 KB in the Subject */
+    const char *piece;   /* repeated to 100 KB in the Subject */
     const char *decoded; /* what every piece decodes to */
 } long_subject_cases[] = {
     { "=?utf-8?q?a?= ", "a" },
@@ -1391,8 +1409,8 @@ test_long_references(void)
                     "id-19999@klant.example");
     for (guint i = 1; i < m->references->len; i++) {
         guint n = 0;
-        g_assert_cmpint(sscanf(g_ptr_array_index(m->references, i), "id-%u@klant.example", &n),
-                        ==, 1);
+        g_assert_cmpint(sscanf(g_ptr_array_index(m->references, i), "id-%u@klant.example", &n), ==,
+                        1);
         g_autofree char *want = g_strdup_printf("id-%u@klant.example", n);
         g_assert_cmpstr(g_ptr_array_index(m->references, i), ==, want);
         g_assert_cmpuint(n, >, last);
@@ -1434,8 +1452,7 @@ test_long_address_lists(void)
 
     for (guint i = 1; i < 10000; i++)
         g_string_append_printf(value, ",\n \"Customer %u\" <c%u@klant.example>", i, i);
-    raw = g_strdup_printf("From: %s\nTo: %s\nCc: %s\n\nbody\n", value->str, value->str,
-                          value->str);
+    raw = g_strdup_printf("From: %s\nTo: %s\nCc: %s\n\nbody\n", value->str, value->str, value->str);
     start = g_get_monotonic_time();
     m = parse_string(raw);
     g_assert_cmpint(g_get_monotonic_time() - start, <, 2 * G_USEC_PER_SEC);
@@ -1541,8 +1558,8 @@ test_hostile_shapes_fast(void)
 
     for (guint i = 0; i < G_N_ELEMENTS(shapes); i++) {
         g_autofree char *value = repeated(shapes[i].piece, 400 * 1024);
-        g_autofree char *top = g_strdup_printf("From: a@klant.example\n%s: %s\n\nbody\n",
-                                               shapes[i].name, value);
+        g_autofree char *top =
+            g_strdup_printf("From: a@klant.example\n%s: %s\n\nbody\n", shapes[i].name, value);
         g_autofree char *inner = g_strdup_printf(
             "From: a@klant.example\nMIME-Version: 1.0\n"
             "Content-Type: multipart/mixed; boundary=\"b\"\n\n--b\n\ntext\n"
@@ -1578,8 +1595,9 @@ test_many_empty_parts_fast(void)
         struct mail *m;
         gint64 start;
 
-        g_string_append_printf(raw, "From: a@klant.example\nMIME-Version: 1.0\nContent-Type: %s\n\n"
-                                    "--p\nContent-Type: text/plain\n\nfirst\n",
+        g_string_append_printf(raw,
+                               "From: a@klant.example\nMIME-Version: 1.0\nContent-Type: %s\n\n"
+                               "--p\nContent-Type: text/plain\n\nfirst\n",
                                types[t]);
         for (guint i = 0; i < 200000; i++)
             g_string_append(raw, "--p\n\nx\n");

@@ -46,13 +46,13 @@ test_percent(void)
         guint part, whole;
         double want;
     } cases[] = {
-        { 1, 3, 33.3 }, { 2, 3, 66.7 }, { 1, 8, 12.5 }, { 1, 6, 16.7 }, { 5, 5, 100.0 },
-        { 0, 4, 0.0 }, { 1, 2000, 0.1 }, { 0, 0, -1 },
+        { 1, 3, 33.3 },  { 2, 3, 66.7 }, { 1, 8, 12.5 },   { 1, 6, 16.7 },
+        { 5, 5, 100.0 }, { 0, 4, 0.0 },  { 1, 2000, 0.1 }, { 0, 0, -1 },
     };
 
     for (guint i = 0; i < G_N_ELEMENTS(cases); i++)
-        g_assert_cmpfloat_with_epsilon(report_percent(cases[i].part, cases[i].whole),
-                                       cases[i].want, 1e-9);
+        g_assert_cmpfloat_with_epsilon(report_percent(cases[i].part, cases[i].whole), cases[i].want,
+                                       1e-9);
 }
 
 static void
@@ -115,7 +115,11 @@ static struct report *
 compute(GPtrArray *tickets, const char *from, const char *to, const char *now)
 {
     struct report_params p = {
-        .from = at(from), .to = at(to), .now = at(now), .zone = "UTC", .policy = NULL,
+        .from = at(from),
+        .to = at(to),
+        .now = at(now),
+        .zone = "UTC",
+        .policy = NULL,
     };
 
     return report_compute(&p, tickets);
@@ -134,10 +138,10 @@ test_verdicts(void)
     struct report *r;
 
     /* Met, and missed by a late response. */
-    g_ptr_array_add(tickets, ticket("2026-11-02T09:00:00Z", "2026-11-02T11:00:00Z",
-                                    "2026-11-02T10:00:00Z", 2));
-    g_ptr_array_add(tickets, ticket("2026-11-02T09:00:00Z", "2026-11-02T11:00:00Z",
-                                    "2026-11-02T12:00:00Z", 2));
+    g_ptr_array_add(
+        tickets, ticket("2026-11-02T09:00:00Z", "2026-11-02T11:00:00Z", "2026-11-02T10:00:00Z", 2));
+    g_ptr_array_add(
+        tickets, ticket("2026-11-02T09:00:00Z", "2026-11-02T11:00:00Z", "2026-11-02T12:00:00Z", 2));
     /* No response, the deadline passed: missed. */
     g_ptr_array_add(tickets, ticket("2026-11-03T09:00:00Z", "2026-11-03T11:00:00Z", NULL, 2));
     /* Waiting for the customer at the end, its deadline passed: running. */
@@ -149,11 +153,11 @@ test_verdicts(void)
     status_event(rt, "2026-11-05T10:00:00Z", "resolved");
     g_ptr_array_add(tickets, rt);
     /* A response after the period, the deadline in it: missed ... */
-    g_ptr_array_add(tickets, ticket("2026-11-06T15:00:00Z", "2026-11-06T16:00:00Z",
-                                    "2026-11-09T09:00:00Z", 3));
+    g_ptr_array_add(
+        tickets, ticket("2026-11-06T15:00:00Z", "2026-11-06T16:00:00Z", "2026-11-09T09:00:00Z", 3));
     /* ... and the deadline after the period too: running. */
-    g_ptr_array_add(tickets, ticket("2026-11-06T16:30:00Z", "2026-11-09T09:00:00Z",
-                                    "2026-11-09T08:30:00Z", 3));
+    g_ptr_array_add(
+        tickets, ticket("2026-11-06T16:30:00Z", "2026-11-09T09:00:00Z", "2026-11-09T08:30:00Z", 3));
     /* No goal at all (a sender who is no contact). */
     g_ptr_array_add(tickets, ticket("2026-11-06T10:00:00Z", NULL, NULL, 3));
     /* Opened before the period: not judged, but part of the backlog. */
@@ -224,11 +228,10 @@ test_escalations(void)
         int stage, from;
         const char *cause, *when;
     } stages[] = {
-        { 2, 0, "automatic", "2026-11-02T08:00:00Z" },
-        { 3, 2, "ladder", "2026-11-03T08:00:00Z" },
-        { 2, 3, "staff", "2026-11-03T09:00:00Z" },       /* down: no escalation */
-        { 3, 2, "someday", "2026-11-03T10:00:00Z" },     /* a cause we do not know */
-        { 3, 2, "customer", "2026-11-09T10:00:00Z" },    /* after the period */
+        { 2, 0, "automatic", "2026-11-02T08:00:00Z" }, { 3, 2, "ladder", "2026-11-03T08:00:00Z" },
+        { 2, 3, "staff", "2026-11-03T09:00:00Z" },    /* down: no escalation */
+        { 3, 2, "someday", "2026-11-03T10:00:00Z" },  /* a cause we do not know */
+        { 3, 2, "customer", "2026-11-09T10:00:00Z" }, /* after the period */
     };
     struct report *r;
 
@@ -256,8 +259,10 @@ test_backlog_dst(void)
 {
     g_autoptr(GPtrArray) tickets = g_ptr_array_new_with_free_func(report_ticket_free);
     struct report_params p = {
-        .from = at("2026-10-23T22:00:00Z"), .to = at("2026-10-26T23:00:00Z"),
-        .now = at("2026-10-26T12:00:00Z"), .zone = "Europe/Amsterdam",
+        .from = at("2026-10-23T22:00:00Z"),
+        .to = at("2026-10-26T23:00:00Z"),
+        .now = at("2026-10-26T12:00:00Z"),
+        .zone = "Europe/Amsterdam",
     };
     struct report *r;
 
@@ -282,7 +287,9 @@ test_table(void)
     g_autofree char *cut = table_cell_text("abcdefgh", 5);
     g_autofree char *wide = table_cell_text("注文一覧です", 7);
     g_autofree char *ctl = table_cell_text("a\x1b[31mb\nc", 0);
-    g_autofree char *bad = table_cell_text("a\xff" "b", 0);
+    g_autofree char *bad = table_cell_text("a\xff"
+                                           "b",
+                                           0);
     g_autofree char *text = NULL;
 
     g_assert_cmpuint(table_text_width("注文"), ==, 4);
@@ -290,7 +297,9 @@ test_table(void)
     g_assert_cmpstr(cut, ==, "abcd…");
     g_assert_cmpstr(wide, ==, "注文一…");
     g_assert_cmpstr(ctl, ==, "a?[31mb?c");
-    g_assert_cmpstr(bad, ==, "a\xef\xbf\xbd" "b");
+    g_assert_cmpstr(bad, ==,
+                    "a\xef\xbf\xbd"
+                    "b");
     {
         const char *r1[] = { "注文", "x", "end" };
         const char *r2[] = { "ab", NULL, "end" };

@@ -95,11 +95,11 @@ test_find_customer(void)
     } cases[] = {
         { "jan@acme.test", "acme" },
         { "JAN@ACME.TEST", "acme" },
-        { "ops@partner.test", "acme" },      /* a named contact outside the domain */
+        { "ops@partner.test", "acme" }, /* a named contact outside the domain */
         { "other@partner.test", NULL },
         { "piet@bakker.nl", "bakker" },
-        { "piet@sub.bakker.nl", NULL },      /* a domain rule is exact */
-        { "acme.test", NULL },               /* no @ */
+        { "piet@sub.bakker.nl", NULL }, /* a domain rule is exact */
+        { "acme.test", NULL },          /* no @ */
         { "", NULL },
         { NULL, NULL },
     };
@@ -219,15 +219,15 @@ test_decide(void)
         const char *requester;
         const char *ticket_subject;
     } cases[] = {
-        { "Jan@Acme.Test", "bounce@acme.test", "Down", UNKNOWN_SENDERS_ACCEPT, false,
-          ROUTER_CREATE, "acme", "jan@acme.test", "Down" },
+        { "Jan@Acme.Test", "bounce@acme.test", "Down", UNKNOWN_SENDERS_ACCEPT, false, ROUTER_CREATE,
+          "acme", "jan@acme.test", "Down" },
         { "x@nowhere.test", "x@nowhere.test", "Hi", UNKNOWN_SENDERS_ACCEPT, false, ROUTER_CREATE,
           NULL, "x@nowhere.test", "Hi" },
         { "x@nowhere.test", "x@nowhere.test", "Hi", UNKNOWN_SENDERS_REJECT, false, ROUTER_REJECT,
           NULL, "x@nowhere.test", "Hi" },
         /* A copy already stored is accepted again, whatever the policy now says. */
-        { "x@nowhere.test", "x@nowhere.test", "Hi", UNKNOWN_SENDERS_REJECT, true,
-          ROUTER_DUPLICATE, NULL, "x@nowhere.test", "Hi" },
+        { "x@nowhere.test", "x@nowhere.test", "Hi", UNKNOWN_SENDERS_REJECT, true, ROUTER_DUPLICATE,
+          NULL, "x@nowhere.test", "Hi" },
         /* No From: the envelope sender is who we answer. */
         { NULL, "piet@bakker.nl", "", UNKNOWN_SENDERS_REJECT, false, ROUTER_CREATE, "bakker",
           "piet@bakker.nl", "(no subject)" },
@@ -264,8 +264,8 @@ test_machines_and_threads(void)
         const char *from;
         const char *envelope_from;
         bool report, auto_submitted, bulk;
-        gint64 ref;        /* a ticket the mail names by its thread */
-        gint64 ours;       /* the ticket of our mail it names */
+        gint64 ref;  /* a ticket the mail names by its thread */
+        gint64 ours; /* the ticket of our mail it names */
         const char *ref_requester, *ref_customer;
         enum router_action action;
         gint64 ticket;
@@ -274,8 +274,8 @@ test_machines_and_threads(void)
           "jan@acme.test", "acme", ROUTER_BOUNCE, 4 },
         { "null sender naming a customer's message only", "mailer-daemon@acme.test", "", false,
           false, false, 4, 0, "jan@acme.test", "acme", ROUTER_UNATTACHED, 0 },
-        { "DSN with a sender, about our mail", "postmaster@x.test", "x@x.test", true, false,
-          false, 4, 4, "jan@acme.test", "acme", ROUTER_BOUNCE, 4 },
+        { "DSN with a sender, about our mail", "postmaster@x.test", "x@x.test", true, false, false,
+          4, 4, "jan@acme.test", "acme", ROUTER_BOUNCE, 4 },
         { "bounce about nothing", "mailer-daemon@acme.test", "", true, false, false, 0, 0, NULL,
           NULL, ROUTER_UNATTACHED, 0 },
         { "auto-reply in thread", "jan@acme.test", "jan@acme.test", false, true, false, 4, 0,
@@ -290,12 +290,12 @@ test_machines_and_threads(void)
           "jan@acme.test", "acme", ROUTER_FOLLOWUP, 4 },
         { "colleague follows up", "piet@acme.test", "piet@acme.test", false, false, false, 4, 0,
           "jan@acme.test", "acme", ROUTER_FOLLOWUP, 4 },
-        { "other customer is refused", "piet@bakker.nl", "piet@bakker.nl", false, false, false,
-          4, 0, "jan@acme.test", "acme", ROUTER_CREATE, 0 },
-        { "stranger on an unknown sender's ticket", "eve@evil.test", "eve@evil.test", false,
-          false, false, 4, 0, "x@nowhere.test", NULL, ROUTER_CREATE, 0 },
-        { "staff joins any ticket", "lead@example.com", "lead@example.com", false, false, false,
-          4, 0, "jan@acme.test", "acme", ROUTER_FOLLOWUP, 4 },
+        { "other customer is refused", "piet@bakker.nl", "piet@bakker.nl", false, false, false, 4,
+          0, "jan@acme.test", "acme", ROUTER_CREATE, 0 },
+        { "stranger on an unknown sender's ticket", "eve@evil.test", "eve@evil.test", false, false,
+          false, 4, 0, "x@nowhere.test", NULL, ROUTER_CREATE, 0 },
+        { "staff joins any ticket", "lead@example.com", "lead@example.com", false, false, false, 4,
+          0, "jan@acme.test", "acme", ROUTER_FOLLOWUP, 4 },
     };
 
     for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -347,14 +347,14 @@ test_reopen_window(void)
         enum router_action action;
         gint64 linked;
     } cases[] = {
-        { "open ticket", "jan@acme.test", "open", NULL, false, AUTO_REPLIES_RECORD,
-          ROUTER_FOLLOWUP, 0 },
+        { "open ticket", "jan@acme.test", "open", NULL, false, AUTO_REPLIES_RECORD, ROUTER_FOLLOWUP,
+          0 },
         { "resolved 13 days ago: reopens", "jan@acme.test", "resolved", "2026-11-11T09:00:00Z",
           false, AUTO_REPLIES_RECORD, ROUTER_FOLLOWUP, 0 },
         { "resolved 15 days ago: a new linked ticket", "jan@acme.test", "resolved",
           "2026-11-09T09:00:00Z", false, AUTO_REPLIES_RECORD, ROUTER_CREATE, 4 },
-        { "closed: a new linked ticket", "jan@acme.test", "closed", "2026-11-24T08:00:00Z",
-          false, AUTO_REPLIES_RECORD, ROUTER_CREATE, 4 },
+        { "closed: a new linked ticket", "jan@acme.test", "closed", "2026-11-24T08:00:00Z", false,
+          AUTO_REPLIES_RECORD, ROUTER_CREATE, 4 },
         { "staff may still write on an old ticket", "lead@example.com", "closed",
           "2026-01-01T08:00:00Z", false, AUTO_REPLIES_RECORD, ROUTER_FOLLOWUP, 0 },
         { "auto-reply recorded", "jan@acme.test", "open", NULL, true, AUTO_REPLIES_RECORD,
@@ -431,20 +431,20 @@ test_auth_vouches(void)
           "lead@example.com", "dkim" },
         { "dkim pass, parent domain (relaxed)", "mx.example.com", "dkim", "pass", "example.com",
           NULL, "lead@eu.example.com", "dkim" },
-        { "dkim pass, sub domain signs parent", "mx.example.com", "dkim", "pass",
-          "eu.example.com", NULL, "lead@example.com", NULL },
+        { "dkim pass, sub domain signs parent", "mx.example.com", "dkim", "pass", "eu.example.com",
+          NULL, "lead@example.com", NULL },
         { "dkim pass, look-alike domain", "mx.example.com", "dkim", "pass", "ample.com", NULL,
           "lead@example.com", NULL },
-        { "dkim fail", "mx.example.com", "dkim", "fail", "example.com", NULL,
-          "lead@example.com", NULL },
-        { "dmarc pass", "mx.example.com", "dmarc", "pass", NULL, "example.com",
-          "lead@example.com", "dmarc" },
+        { "dkim fail", "mx.example.com", "dkim", "fail", "example.com", NULL, "lead@example.com",
+          NULL },
+        { "dmarc pass", "mx.example.com", "dmarc", "pass", NULL, "example.com", "lead@example.com",
+          "dmarc" },
         { "dmarc pass for another domain", "mx.example.com", "dmarc", "pass", NULL, "evil.test",
           "lead@example.com", NULL },
         { "not our authserv-id", "mx.evil.test", "dkim", "pass", "example.com", NULL,
           "lead@example.com", NULL },
-        { "spf pass is not enough", "mx.example.com", "spf", "pass", NULL, NULL,
-          "lead@example.com", NULL },
+        { "spf pass is not enough", "mx.example.com", "spf", "pass", NULL, NULL, "lead@example.com",
+          NULL },
     };
     struct fixture *f = make_policy(UNKNOWN_SENDERS_ACCEPT);
     char *ids[] = { "mx.example.com", NULL };
@@ -620,8 +620,7 @@ test_tags(void)
 
     g_assert_cmpstr(tag, ==, "TKT-42");
     for (guint i = 0; i < G_N_ELEMENTS(cases); i++)
-        g_assert_cmpint(router_subject_has_tag(cases[i].subject, cases[i].tag), ==,
-                        cases[i].has);
+        g_assert_cmpint(router_subject_has_tag(cases[i].subject, cases[i].tag), ==, cases[i].has);
 }
 
 int

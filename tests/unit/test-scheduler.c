@@ -52,7 +52,7 @@
 #define OPENED "2026-11-24T09:00:00Z"
 
 #define CUSTOMER_MAIL(subject, body)                                                               \
-    "From: Jan Jansen <jan@acme.test>\r\nTo: support@example.com\r\nSubject: " subject            \
+    "From: Jan Jansen <jan@acme.test>\r\nTo: support@example.com\r\nSubject: " subject             \
     "\r\nMessage-ID: <m1@acme.test>\r\nDate: Tue, 24 Nov 2026 10:00:00 +0100\r\n\r\n" body "\r\n"
 
 /* Staff answer with support in Cc, from a trusted network, an hour later. */
@@ -70,11 +70,11 @@ struct row {
     const char *due;         /* which is, by the plan and the business hours */
     bool rearm;              /* the timer is set again by hand before that run */
     int stage_before;
-    guint seen, fired;       /* what that run takes off the list, and fires */
-    const char *events;      /* the event types it adds, in order, blank-separated */
-    int stage;               /* the ticket's stage after it */
+    guint seen, fired;         /* what that run takes off the list, and fires */
+    const char *events;        /* the event types it adds, in order, blank-separated */
+    int stage;                 /* the ticket's stage after it */
     enum ticket_status status; /* and its status */
-    const char *notices;     /* what it queues: "template>rcpt,rcpt" sorted, "; " between */
+    const char *notices;       /* what it queues: "template>rcpt,rcpt" sorted, "; " between */
 };
 
 static const struct row rows[] = {
@@ -84,7 +84,8 @@ static const struct row rows[] = {
         .timer = "response-warning",
         .due = "2026-11-26T11:15:00Z",
         .stage_before = 0,
-        .seen = 1, .fired = 1,
+        .seen = 1,
+        .fired = 1,
         .events = "sla-warning mail-queued",
         .stage = 0,
         .status = TICKET_OPEN,
@@ -96,7 +97,8 @@ static const struct row rows[] = {
         .timer = "response-breach",
         .due = "2026-11-27T09:00:00Z",
         .stage_before = 0,
-        .seen = 1, .fired = 1,
+        .seen = 1,
+        .fired = 1,
         .events = "sla-breach stage mail-queued mail-queued mail-queued",
         .stage = 1,
         .status = TICKET_OPEN,
@@ -110,7 +112,8 @@ static const struct row rows[] = {
         .timer = "stage",
         .due = "2026-11-26T09:00:00Z",
         .stage_before = 1,
-        .seen = 1, .fired = 1,
+        .seen = 1,
+        .fired = 1,
         .events = "stage mail-queued mail-queued",
         .stage = 2,
         .status = TICKET_OPEN,
@@ -123,7 +126,8 @@ static const struct row rows[] = {
         .timer = "stage",
         .due = "2026-11-26T09:00:00Z",
         .stage_before = 1,
-        .seen = 0, .fired = 0,
+        .seen = 0,
+        .fired = 0,
         .events = "",
         .stage = 1,
         .status = TICKET_PENDING,
@@ -137,7 +141,8 @@ static const struct row rows[] = {
         .due = "2026-11-26T09:00:00Z",
         .rearm = true,
         .stage_before = 1,
-        .seen = 1, .fired = 0,
+        .seen = 1,
+        .fired = 0,
         .events = "",
         .stage = 1,
         .status = TICKET_PENDING,
@@ -253,8 +258,14 @@ ingest(struct fixture *f, const char *raw, const char *envelope_from, const char
     g_autoptr(GDateTime) now = g_date_time_new_from_iso8601(at, NULL);
     struct mail *mail = parser_mail_parse(raw, strlen(raw), &error);
     struct ingest_job job = {
-        .cfg = f->cfg, .keys = f->keys, .mail = mail, .raw = raw, .raw_len = strlen(raw),
-        .envelope_from = envelope_from, .client_addr = client, .now = now,
+        .cfg = f->cfg,
+        .keys = f->keys,
+        .mail = mail,
+        .raw = raw,
+        .raw_len = strlen(raw),
+        .envelope_from = envelope_from,
+        .client_addr = client,
+        .now = now,
         .from_trusted_network = config_is_trusted_client(f->cfg, client),
     };
     gint64 id;
@@ -329,8 +340,7 @@ stored_recipients(struct fixture *f, gint64 id)
     g_autoptr(JsonParser) parser = json_parser_new();
     g_autoptr(GError) error = NULL;
     GString *s = g_string_new(NULL);
-    g_autofree char *stored =
-        read_text(f, "SELECT recipients FROM outbox WHERE id = ?1", id, NULL);
+    g_autofree char *stored = read_text(f, "SELECT recipients FROM outbox WHERE id = ?1", id, NULL);
     JsonArray *list;
 
     g_assert_nonnull(stored);
@@ -339,8 +349,7 @@ stored_recipients(struct fixture *f, gint64 id)
     g_assert_true(JSON_NODE_HOLDS_ARRAY(json_parser_get_root(parser)));
     list = json_node_get_array(json_parser_get_root(parser));
     for (guint i = 0; i < json_array_get_length(list); i++)
-        g_string_append_printf(s, "%s%s", i > 0 ? "," : "",
-                               json_array_get_string_element(list, i));
+        g_string_append_printf(s, "%s%s", i > 0 ? "," : "", json_array_get_string_element(list, i));
     return g_string_free(s, FALSE);
 }
 
@@ -412,9 +421,9 @@ test_row(struct fixture *f, gconstpointer data)
     due = timer_due(f, id, r->timer);
     g_assert_cmpstr(due, ==, r->due);
     if (r->staff_reply != NULL)
-        g_assert_cmpint(ingest(f, r->staff_reply, "john.doe@example.com", "192.0.2.10",
-                               "2026-11-24T10:00:00Z"),
-                        ==, id);
+        g_assert_cmpint(
+            ingest(f, r->staff_reply, "john.doe@example.com", "192.0.2.10", "2026-11-24T10:00:00Z"),
+            ==, id);
     run_before(f, due);
     if (r->rearm) {
         g_assert_true(store_begin(f->st, &error));

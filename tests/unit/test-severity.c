@@ -18,9 +18,9 @@
 static const struct {
     const char *subject;
     const char *text;
-    const char *hint;     /* the customer's language */
-    int plan_default;     /* 0: 3 */
-    int keyword_max;      /* 0: the default, 2 */
+    const char *hint; /* the customer's language */
+    int plan_default; /* 0: 3 */
+    int keyword_max;  /* 0: the default, 2 */
     int severity;
     enum severity_source source;
     const char *reason;   /* exactly */
@@ -42,8 +42,8 @@ static const struct {
     { "Priority 2: export broken", "", NULL, 0, 0, 2, SUBJ, "subject tag \"Priority 2\"", NULL },
     { "Prio 1 alles ligt eruit", "", NULL, 0, 0, 1, SUBJ, "subject tag \"Prio 1\"", NULL },
     { "P2 export broken", "", NULL, 0, 0, 2, SUBJ, "subject tag \"P2\"", NULL },
-    { "Prioriteit: 3 vraag over factuur", "", NULL, 0, 0, 3, SUBJ,
-      "subject tag \"Prioriteit: 3\"", NULL },
+    { "Prioriteit: 3 vraag over factuur", "", NULL, 0, 0, 3, SUBJ, "subject tag \"Prioriteit: 3\"",
+      NULL },
     /* priority words: one tier each, the same in both languages */
     { "[critical] database unreachable", "", NULL, 0, 0, 1, SUBJ, "subject tag \"[critical]\"",
       NULL },
@@ -55,8 +55,8 @@ static const struct {
     { "Priority: high - invoices", "", NULL, 0, 0, 1, SUBJ, "subject tag \"Priority: high\"",
       NULL },
     { "Priority high invoices", "", NULL, 0, 0, 1, SUBJ, "subject tag \"Priority high\"", NULL },
-    { "Prioriteit: hoog - facturen", "", NULL, 0, 0, 1, SUBJ,
-      "subject tag \"Prioriteit: hoog\"", NULL },
+    { "Prioriteit: hoog - facturen", "", NULL, 0, 0, 1, SUBJ, "subject tag \"Prioriteit: hoog\"",
+      NULL },
     { "[normal] how do I export?", "", NULL, 0, 0, 2, SUBJ, "subject tag \"[normal]\"", NULL },
     { "[medium] export", "", NULL, 0, 0, 2, SUBJ, "subject tag \"[medium]\"", NULL },
     { "[Normaal] vraag", "", NULL, 0, 0, 2, SUBJ, "subject tag \"[Normaal]\"", NULL },
@@ -78,15 +78,15 @@ static const struct {
       "body field \"Priority: high\"", NULL },
     { "Question", "Priority: normal\n", NULL, 0, 0, 2, FIELD, "body field \"Priority: normal\"",
       NULL },
-    { "Vraag", "Prioriteit: normaal\n", NULL, 0, 0, 2, FIELD,
-      "body field \"Prioriteit: normaal\"", NULL },
+    { "Vraag", "Prioriteit: normaal\n", NULL, 0, 0, 2, FIELD, "body field \"Prioriteit: normaal\"",
+      NULL },
     { "Vraag", "Prioriteit: laag\n", NULL, 2, 0, 3, FIELD, "body field \"Prioriteit: laag\"",
       NULL },
     { "Report", "  severity = 3\n", NULL, 0, 0, 3, FIELD, "body field \"severity = 3\"", NULL },
     { "Quoted", "> Severity: 1\nthanks", NULL, 0, 0, 1, FIELD, "body field \"> Severity: 1\"",
       NULL },
-    { "Crash", "Severity: 3\nThe app crashed.", NULL, 0, 0, 3, FIELD,
-      "body field \"Severity: 3\"", NULL },
+    { "Crash", "Severity: 3\nThe app crashed.", NULL, 0, 0, 3, FIELD, "body field \"Severity: 3\"",
+      NULL },
     /* impact x urgency, both */
     { "Impact question", "Impact: I-1\nUrgency: U-2\n", NULL, 0, 0, 1, MATRIX,
       "impact I-1, urgency U-2", NULL },
@@ -96,10 +96,10 @@ static const struct {
       "impact I-3, urgency U-1", NULL },
     { "Impact question", "Impact: I-2\nUrgency: U-2\n", NULL, 0, 0, 2, MATRIX,
       "impact I-2, urgency U-2", NULL },
-    { "Melding", "Impact: hoog\nUrgentie: laag\n", NULL, 0, 0, 2, MATRIX,
-      "impact I-1, urgency U-3", NULL },
-    { "Report", "Impact: medium\nUrgency: high\n", NULL, 0, 0, 1, MATRIX,
-      "impact I-2, urgency U-1", NULL },
+    { "Melding", "Impact: hoog\nUrgentie: laag\n", NULL, 0, 0, 2, MATRIX, "impact I-1, urgency U-3",
+      NULL },
+    { "Report", "Impact: medium\nUrgency: high\n", NULL, 0, 0, 1, MATRIX, "impact I-2, urgency U-1",
+      NULL },
     /* impact alone, urgency alone: the other axis from the plan default */
     { "Only impact", "Impact: I-1\n", NULL, 3, 0, 2, MATRIX,
       "impact I-1, urgency U-3 from the plan default", NULL },
@@ -132,8 +132,10 @@ static const struct {
       "keyword \"is down\" (en)", "en" },
     { "Help", "Production\n   down since the deploy", NULL, 0, 1, 1, KEYWORD,
       "keyword \"production down\" (en)", "en" },
-    { "Help", "production\xc2\xa0" "down", NULL, 0, 1, 1, KEYWORD,
-      "keyword \"production down\" (en)", "en" },
+    { "Help",
+      "production\xc2\xa0"
+      "down",
+      NULL, 0, 1, 1, KEYWORD, "keyword \"production down\" (en)", "en" },
     { "Help", "production, down the hall", NULL, 0, 0, 3, DEFAULT, "plan default", "en" },
     { "Crashplan backup question", "", NULL, 0, 0, 3, DEFAULT, "plan default", "en" },
     { "Question about storing attachments", "", "en", 0, 0, 3, DEFAULT, "plan default", "en" },
@@ -159,26 +161,26 @@ static const struct {
     { "Question about storing attachments",
       "Hello, how do we store the attachments of our tickets? Thanks", "nl", 2, 0, 2, DEFAULT,
       "plan default", "en" },
-    { "Storing orders fails", "Since the update, storing an order takes a minute.", "nl", 3, 0,
-      3, DEFAULT, "plan default", "en" },
+    { "Storing orders fails", "Since the update, storing an order takes a minute.", "nl", 3, 0, 3,
+      DEFAULT, "plan default", "en" },
     { "Storing", "", NULL, 3, 0, 3, DEFAULT, "plan default", "en" },
     /* negations: in the keyword's sentence, or "no impact" anywhere */
     { "App crashed once yesterday, no impact now", "", NULL, 0, 0, 3, DEFAULT,
       "plan default (keyword \"crash\" cancelled by \"no impact\")", "en" },
-    { "App crash", "It crashed once yesterday.\n\nThere is no impact on our users.", NULL, 0, 0,
-      3, DEFAULT, "plan default (keyword \"crash\" cancelled by \"no impact\")", "en" },
-    { "Help", "The app crashed last week but that is no longer happening.", NULL, 0, 0, 3,
-      DEFAULT, "plan default (keyword \"crash\" cancelled by \"no longer\")", "en" },
+    { "App crash", "It crashed once yesterday.\n\nThere is no impact on our users.", NULL, 0, 0, 3,
+      DEFAULT, "plan default (keyword \"crash\" cancelled by \"no impact\")", "en" },
+    { "Help", "The app crashed last week but that is no longer happening.", NULL, 0, 0, 3, DEFAULT,
+      "plan default (keyword \"crash\" cancelled by \"no longer\")", "en" },
     { "Help", "It is not urgent, the export crashed once.", NULL, 0, 0, 3, DEFAULT,
       "plan default (keyword \"crash\" cancelled by \"not urgent\")", "en" },
-    { "Help", "The export never finished last week. Today the app crashed again.", NULL, 0, 0,
-      2, KEYWORD, "keyword \"crash\" (en)", "en" },
-    { "Help", "It crashed once, never again. And it crashed again today!", NULL, 0, 0, 2,
+    { "Help", "The export never finished last week. Today the app crashed again.", NULL, 0, 0, 2,
       KEYWORD, "keyword \"crash\" (en)", "en" },
-    { "Vraag", "Het is niet dringend, maar er is een storing in de export.", "nl", 3, 0, 3,
-      DEFAULT, "plan default (keyword \"storing\" cancelled by \"niet dringend\")", "nl" },
-    { "Vraag", "De productie ligt niet plat, alleen de storing in de export is lastig.", "nl", 3,
-      0, 3, DEFAULT, "plan default (keyword \"storing\" cancelled by \"ligt niet plat\")", "nl" },
+    { "Help", "It crashed once, never again. And it crashed again today!", NULL, 0, 0, 2, KEYWORD,
+      "keyword \"crash\" (en)", "en" },
+    { "Vraag", "Het is niet dringend, maar er is een storing in de export.", "nl", 3, 0, 3, DEFAULT,
+      "plan default (keyword \"storing\" cancelled by \"niet dringend\")", "nl" },
+    { "Vraag", "De productie ligt niet plat, alleen de storing in de export is lastig.", "nl", 3, 0,
+      3, DEFAULT, "plan default (keyword \"storing\" cancelled by \"ligt niet plat\")", "nl" },
     { "Vraag", "Er was gisteren een storing.\n\nGeen impact voor de gebruikers.", "nl", 3, 0, 3,
       DEFAULT, "plan default (keyword \"storing\" cancelled by \"geen impact\")", "nl" },
     { "Vraag", "De storing van vorige week is niet meer opgetreden.", "nl", 3, 0, 3, DEFAULT,
@@ -210,8 +212,8 @@ test_cases(void)
         struct severity_verdict v;
 
         severity_judge(r, cases[i].subject, cases[i].text, cases[i].hint, plan_default, &v);
-        g_test_message("%s | %s | %s -> %d (%s) %s", cases[i].subject, cases[i].text,
-                       cases[i].hint, v.severity, v.reason, v.language);
+        g_test_message("%s | %s | %s -> %d (%s) %s", cases[i].subject, cases[i].text, cases[i].hint,
+                       v.severity, v.reason, v.language);
         g_assert_cmpint(v.severity, ==, cases[i].severity);
         g_assert_cmpint(v.source, ==, cases[i].source);
         g_assert_cmpstr(v.reason, ==, cases[i].reason);

@@ -47,9 +47,14 @@ add_ticket(struct store *st, int severity, const char *status, const char *respo
            const char *update_due)
 {
     struct ticket t = {
-        .severity = severity, .stage = 1, .customer = "acme", .requester = "ops@acme.test",
-        .subject = "s", .created_at = "2026-11-02T09:00:00Z",
-        .first_response_due = (char *)response_due, .next_update_due = (char *)update_due,
+        .severity = severity,
+        .stage = 1,
+        .customer = "acme",
+        .requester = "ops@acme.test",
+        .subject = "s",
+        .created_at = "2026-11-02T09:00:00Z",
+        .first_response_due = (char *)response_due,
+        .next_update_due = (char *)update_due,
     };
     g_autoptr(GError) error = NULL;
     gint64 id = 0;
@@ -68,8 +73,8 @@ add_event(struct store *st, gint64 ticket, const char *type, const char *detail)
 {
     g_autoptr(GError) error = NULL;
 
-    g_assert_true(store_event_insert(st, ticket, "2026-11-02T10:00:00Z", type, NULL, detail,
-                                     &error));
+    g_assert_true(
+        store_event_insert(st, ticket, "2026-11-02T10:00:00Z", type, NULL, detail, &error));
     g_assert_no_error(error);
 }
 
@@ -83,8 +88,14 @@ fill(const char *path)
     g_autofree char *queued = timefmt_iso8601(ten_ago);
     const char *const to[] = { "ops@acme.test", NULL };
     struct store_new_outbox o = {
-        .kind = "ack", .template_name = "ack-new", .transport = "smtp", .mail_from = "",
-        .recipients = to, .message_id = "<m1@x>", .body = "x", .created_at = queued,
+        .kind = "ack",
+        .template_name = "ack-new",
+        .transport = "smtp",
+        .mail_from = "",
+        .recipients = to,
+        .message_id = "<m1@x>",
+        .body = "x",
+        .created_at = queued,
     };
     gint64 a, b, c;
 
@@ -173,8 +184,12 @@ test_render(struct fixture *f, gconstpointer data)
     g_autoptr(GHashTable) sla = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     gint64 *n = g_new(gint64, 1);
     struct stats_gauges g = {
-        .outbox = 2, .open_tickets = 5, .overdue = { 0, 1, 0, 2, 0 }, .oldest_pending = 75,
-        .last_backup = 1796005020, .sla = sla,
+        .outbox = 2,
+        .open_tickets = 5,
+        .overdue = { 0, 1, 0, 2, 0 },
+        .oldest_pending = 75,
+        .last_backup = 1796005020,
+        .sla = sla,
     };
     g_autofree char *text = NULL, *file = g_build_filename(f->dir, "t.prom", NULL);
     g_autofree char *out = NULL, *err = NULL, *cmd = NULL, *v = NULL, *promtool = NULL;
@@ -198,7 +213,9 @@ test_render(struct fixture *f, gconstpointer data)
     v = metric_line(text, "ticket_milter_last_backup_timestamp_seconds");
     g_assert_cmpstr(v, ==, "1796005020");
     g_clear_pointer(&v, g_free);
-    g_assert_nonnull(strstr(text, "ticket_milter_build_info{version=\"" "0.1.0" "\",sqlite=\""));
+    g_assert_nonnull(strstr(text, "ticket_milter_build_info{version=\""
+                                  "0.1.0"
+                                  "\",sqlite=\""));
     /* Without the database: the gauges are left out, the counters stay. */
     {
         g_autofree char *bare = stats_render(NULL);

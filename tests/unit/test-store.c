@@ -27,11 +27,11 @@
 #include "store/report.h"
 #include "store/search.h"
 #include "store/store.h"
-#include "util/log.h"
 #include "store/tickets.h"
 #include "store/timers.h"
 #include "store/writer.h"
 #include "tests/unit/pg-fixture.h"
+#include "util/log.h"
 
 struct fixture {
     char *dir;
@@ -72,8 +72,12 @@ static gint64
 add_ticket(struct store *st, const char *subject)
 {
     struct ticket t = {
-        .status = TICKET_OPEN, .severity = 2, .stage = 1, .customer = "acme",
-        .requester = "ops@acme.test", .subject = (char *)subject,
+        .status = TICKET_OPEN,
+        .severity = 2,
+        .stage = 1,
+        .customer = "acme",
+        .requester = "ops@acme.test",
+        .subject = (char *)subject,
         .created_at = "2026-11-24T09:00:00Z",
     };
     g_autoptr(GError) error = NULL;
@@ -88,9 +92,18 @@ static void
 add_message(struct store *st, gint64 ticket, const char *key)
 {
     struct store_new_message m = {
-        .ticket_id = ticket, .dedup_key = key, .message_id = key, .digest = "d1",
-        .direction = "in", .kind = "customer", .from = "ops@acme.test", .subject = "s",
-        .text = "body", .raw = "raw\0bytes", .raw_len = 9, .received_at = "2026-11-24T09:00:00Z",
+        .ticket_id = ticket,
+        .dedup_key = key,
+        .message_id = key,
+        .digest = "d1",
+        .direction = "in",
+        .kind = "customer",
+        .from = "ops@acme.test",
+        .subject = "s",
+        .text = "body",
+        .raw = "raw\0bytes",
+        .raw_len = 9,
+        .received_at = "2026-11-24T09:00:00Z",
         .queue_id = "4ABC",
     };
     g_autoptr(GError) error = NULL;
@@ -181,10 +194,18 @@ test_subjects_newest_first(struct fixture *f, gconstpointer data)
         g_autofree char *key = g_strdup_printf("m%d@acme.test", i);
         g_autofree char *subject = g_strdup_printf("Re: Printer (%d)", i);
         struct store_new_message m = {
-            .ticket_id = id, .dedup_key = key, .message_id = key, .digest = key,
-            .direction = "in", .kind = "customer", .from = "ops@acme.test",
-            .subject = i == 29 ? "Re: Printer, please escalate" : subject, .text = "body",
-            .raw = "raw", .raw_len = 3, .received_at = "2026-11-24T09:00:00Z",
+            .ticket_id = id,
+            .dedup_key = key,
+            .message_id = key,
+            .digest = key,
+            .direction = "in",
+            .kind = "customer",
+            .from = "ops@acme.test",
+            .subject = i == 29 ? "Re: Printer, please escalate" : subject,
+            .text = "body",
+            .raw = "raw",
+            .raw_len = 3,
+            .received_at = "2026-11-24T09:00:00Z",
         };
         g_assert_true(store_message_insert(st, &m, NULL, &error));
     }
@@ -203,7 +224,11 @@ test_duplicate_key_refused(struct fixture *f, gconstpointer data)
     g_autoptr(GError) error = NULL;
     struct store *st = SKIPPED(f) ? NULL : store_open(f->path, STORE_READ_WRITE, 100, &error);
     struct store_new_message m = {
-        .ticket_id = 1, .dedup_key = "k", .digest = "d", .direction = "in", .kind = "customer",
+        .ticket_id = 1,
+        .dedup_key = "k",
+        .digest = "d",
+        .direction = "in",
+        .kind = "customer",
         .received_at = "2026-11-24T09:00:00Z",
     };
 
@@ -236,8 +261,9 @@ test_not_a_database(struct fixture *f, gconstpointer data)
 {
     g_autoptr(GError) error = NULL;
 
-    g_assert_true(g_file_set_contents(f->path, "this is not sqlite, but long enough to look at"
-                                               " it as a header of one hundred bytes or more....",
+    g_assert_true(g_file_set_contents(f->path,
+                                      "this is not sqlite, but long enough to look at"
+                                      " it as a header of one hundred bytes or more....",
                                       -1, NULL));
     g_assert_null(store_open(f->path, STORE_READ_WRITE, 100, &error));
     g_assert_error(error, STORE_ERROR, STORE_ERROR_CORRUPT);
@@ -252,8 +278,9 @@ test_newer_schema_refused(struct fixture *f, gconstpointer data)
 
     store_close(st);
     g_assert_cmpint(sqlite3_open(f->path, &db), ==, SQLITE_OK);
-    g_assert_cmpint(sqlite3_exec(db, "INSERT INTO schema_version VALUES (99, 'x')", NULL, NULL,
-                                 NULL), ==, SQLITE_OK);
+    g_assert_cmpint(
+        sqlite3_exec(db, "INSERT INTO schema_version VALUES (99, 'x')", NULL, NULL, NULL), ==,
+        SQLITE_OK);
     sqlite3_close(db);
     g_assert_null(store_open(f->path, STORE_READ_WRITE, 100, &error));
     g_assert_error(error, STORE_ERROR, STORE_ERROR_VERSION);
@@ -273,8 +300,12 @@ job_fn(struct store *st, void *data, GError **error)
     struct job *j = data;
     g_autofree char *subject = g_strdup_printf("job %d", j->n);
     struct ticket t = {
-        .status = TICKET_OPEN, .severity = 3, .stage = 0, .requester = "a@b",
-        .subject = subject, .created_at = "2026-11-24T09:00:00Z",
+        .status = TICKET_OPEN,
+        .severity = 3,
+        .stage = 0,
+        .requester = "a@b",
+        .subject = subject,
+        .created_at = "2026-11-24T09:00:00Z",
     };
 
     if (!store_ticket_insert(st, &t, "TKT", &j->ticket, error))
@@ -609,8 +640,12 @@ dedup_job_fn(struct store *st, void *data, GError **error)
     }
     ticket = add_ticket(st, "Printer");
     struct store_new_message m = {
-        .ticket_id = ticket, .dedup_key = j->key, .digest = "d", .direction = "in",
-        .kind = "customer", .received_at = "2026-11-24T09:00:00Z",
+        .ticket_id = ticket,
+        .dedup_key = j->key,
+        .digest = "d",
+        .direction = "in",
+        .kind = "customer",
+        .received_at = "2026-11-24T09:00:00Z",
     };
     return store_message_insert(st, &m, NULL, error);
 }
@@ -759,7 +794,10 @@ test_admin_reads(struct fixture *f, gconstpointer data)
                                      "not json", &error));
     closed = add_ticket(st, "Old one");
     add_message(st, closed, "m2@acme.test");
-    struct ticket t = { .id = closed, .status = TICKET_CLOSED, .severity = 3, .stage = 0,
+    struct ticket t = { .id = closed,
+                        .status = TICKET_CLOSED,
+                        .severity = 3,
+                        .stage = 0,
                         .customer = "acme",
                         .requester = "ops@acme.test" };
     g_assert_true(store_ticket_update(st, &t, "2026-01-01T00:00:00Z", &error));
@@ -783,8 +821,8 @@ test_admin_reads(struct fixture *f, gconstpointer data)
     g_assert_true(admin_export(a, 0, count_export, &exported, &count, &error));
     g_assert_cmpuint(count, ==, 2);
     g_assert_cmpuint(exported, ==, 202);
-    g_assert_true(admin_purge(a, "2026-06-01T00:00:00Z", "2026-12-01T00:00:00Z", "admin",
-                              &purged, &error));
+    g_assert_true(
+        admin_purge(a, "2026-06-01T00:00:00Z", "2026-12-01T00:00:00Z", "admin", &purged, &error));
     g_assert_no_error(error);
     g_assert_cmpuint(purged.tickets, ==, 1);
     g_assert_cmpuint(purged.messages, ==, 1);
@@ -880,8 +918,7 @@ outbox_ids(GPtrArray *rows)
 
 /* Claims on ST in a transaction of its own. */
 static GPtrArray *
-claim_committed(struct store *st, const char *now, guint limit, const char *who,
-                const char *until)
+claim_committed(struct store *st, const char *now, guint limit, const char *who, const char *until)
 {
     g_autoptr(GError) error = NULL;
     GPtrArray *rows;
@@ -919,9 +956,16 @@ test_outbox_claims(struct fixture *f, gconstpointer data)
     gint64 ticket = add_ticket(st, "Printer");
     for (int i = 0; i < 4; i++) {
         struct store_new_outbox o = {
-            .ticket_id = ticket, .kind = "ack", .template_name = "ack", .transport = "smtp",
-            .mail_from = "", .recipients = to, .message_id = "ack@us.test", .body = "mail",
-            .created_at = "2026-11-24T09:00:00Z", .send_at = "2026-11-24T09:00:00Z",
+            .ticket_id = ticket,
+            .kind = "ack",
+            .template_name = "ack",
+            .transport = "smtp",
+            .mail_from = "",
+            .recipients = to,
+            .message_id = "ack@us.test",
+            .body = "mail",
+            .created_at = "2026-11-24T09:00:00Z",
+            .send_at = "2026-11-24T09:00:00Z",
         };
         g_assert_true(store_outbox_insert(st, &o, NULL, &error));
     }
@@ -959,11 +1003,11 @@ test_outbox_claims(struct fixture *f, gconstpointer data)
 
     /* Only the claimant records an outcome. */
     g_assert_true(store_begin(a, &error));
-    g_assert_true(store_outbox_mark_sent(a, 1, "host-b", "2026-11-24T10:01:00Z", 1, &recorded,
-                                         &error));
+    g_assert_true(
+        store_outbox_mark_sent(a, 1, "host-b", "2026-11-24T10:01:00Z", 1, &recorded, &error));
     g_assert_false(recorded);
-    g_assert_true(store_outbox_mark_sent(a, 1, "host-a", "2026-11-24T10:01:00Z", 1, &recorded,
-                                         &error));
+    g_assert_true(
+        store_outbox_mark_sent(a, 1, "host-a", "2026-11-24T10:01:00Z", 1, &recorded, &error));
     g_assert_true(recorded);
     g_assert_true(store_commit(a, &error));
 
@@ -972,14 +1016,14 @@ test_outbox_claims(struct fixture *f, gconstpointer data)
     ids_late = outbox_ids(late);
     g_assert_cmpstr(ids_late, ==, "2,3,4");
     g_assert_true(store_begin(a, &error));
-    g_assert_true(store_outbox_mark_retry(a, 2, "host-a", "2026-11-24T10:09:00Z", "late",
-                                          &recorded, &error));
+    g_assert_true(
+        store_outbox_mark_retry(a, 2, "host-a", "2026-11-24T10:09:00Z", "late", &recorded, &error));
     g_assert_false(recorded);
-    g_assert_true(store_outbox_mark_retry(a, 2, "host-c", "2026-11-24T10:20:00Z", "4xx",
-                                          &recorded, &error));
+    g_assert_true(
+        store_outbox_mark_retry(a, 2, "host-c", "2026-11-24T10:20:00Z", "4xx", &recorded, &error));
     g_assert_true(recorded);
-    g_assert_true(store_outbox_mark_failed(a, 3, "host-c", "2026-11-24T10:06:00Z", "5xx",
-                                           &recorded, &error));
+    g_assert_true(
+        store_outbox_mark_failed(a, 3, "host-c", "2026-11-24T10:06:00Z", "5xx", &recorded, &error));
     g_assert_true(recorded);
     g_assert_true(store_commit(a, &error));
     g_assert_no_error(error);

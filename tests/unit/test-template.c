@@ -78,8 +78,8 @@ static const struct {
       "{{/if}} without its opening tag" },
     { "mismatched", "Subject: x\n\n{{#if ticket.id}}{{/each}}\n", TEMPLATE_ERROR_SYNTAX,
       "is not closed" },
-    { "unknown-block", "Subject: x\n\n{{#unless ticket.id}}{{/unless}}\n",
-      TEMPLATE_ERROR_SYNTAX, "unknown block" },
+    { "unknown-block", "Subject: x\n\n{{#unless ticket.id}}{{/unless}}\n", TEMPLATE_ERROR_SYNTAX,
+      "unknown block" },
     { "open-brace", "Subject: x\n\n{{ticket.id\n", TEMPLATE_ERROR_SYNTAX, "without \"}}\"" },
     { "no-header", "just a body\n", TEMPLATE_ERROR_SYNTAX, "needs a header block" },
     { "other-header", "Subject: x\nBcc: y@z\n\nbody\n", TEMPLATE_ERROR_SYNTAX,
@@ -233,8 +233,9 @@ test_notice_cut(void)
     g_assert_true(g_str_has_prefix(one, "Hall\n[... cut:"));
 
     /* notice_vars() applies it to message.text and message.quoted. */
-    struct notice_facts f = { .tag = "TKT-1", .message_text = big->str, .language = "en",
-                              .now = now };
+    struct notice_facts f = {
+        .tag = "TKT-1", .message_text = big->str, .language = "en", .now = now
+    };
     struct template_vars *v = notice_vars(&f);
     const char *text = g_hash_table_lookup(v->values, "message.text");
     const char *quoted = g_hash_table_lookup(v->values, "message.quoted");

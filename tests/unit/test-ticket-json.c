@@ -32,10 +32,28 @@ test_members(void)
     struct ticket *t = ticket_new();
     g_autoptr(GPtrArray) events = g_ptr_array_new();
     static const char *const members[] = {
-        "id", "status", "severity", "stage", "customer", "requester", "subject", "created_at",
-        "updated_at", "plan", "timezone", "language", "assignee", "clock_start",
-        "first_response_due", "first_response_at", "next_update_due", "resolution_due",
-        "resolved_at", "paused_at", "paused_seconds", "events",
+        "id",
+        "status",
+        "severity",
+        "stage",
+        "customer",
+        "requester",
+        "subject",
+        "created_at",
+        "updated_at",
+        "plan",
+        "timezone",
+        "language",
+        "assignee",
+        "clock_start",
+        "first_response_due",
+        "first_response_at",
+        "next_update_due",
+        "resolution_due",
+        "resolved_at",
+        "paused_at",
+        "paused_seconds",
+        "events",
     };
     JsonObject *o;
 
@@ -58,9 +76,11 @@ static void
 test_event_details(void)
 {
     struct ticket *t = ticket_new();
-    struct ticket_event ok = { .at = "2026-11-24T09:00:00Z", .type = "created",
+    struct ticket_event ok = { .at = "2026-11-24T09:00:00Z",
+                               .type = "created",
                                .detail = "{\"reason\":\"new\"}" };
-    struct ticket_event damaged = { .at = "2026-11-24T09:01:00Z", .type = "purged",
+    struct ticket_event damaged = { .at = "2026-11-24T09:01:00Z",
+                                    .type = "purged",
                                     .detail = "{not json" };
     struct ticket_event none = { .at = "2026-11-24T09:02:00Z", .type = "assign" };
     g_autoptr(GPtrArray) events = g_ptr_array_new();
@@ -73,11 +93,10 @@ test_event_details(void)
     o = build(t, events);
     a = json_object_get_array_member(o, "events");
     g_assert_cmpuint(json_array_get_length(a), ==, 3);
-    g_assert_cmpstr(json_object_get_string_member(
-                        json_object_get_object_member(json_array_get_object_element(a, 0),
-                                                      "detail"),
-                        "reason"),
-                    ==, "new");
+    g_assert_cmpstr(
+        json_object_get_string_member(
+            json_object_get_object_member(json_array_get_object_element(a, 0), "detail"), "reason"),
+        ==, "new");
     g_assert_cmpstr(json_object_get_string_member(json_array_get_object_element(a, 1), "detail"),
                     ==, "{not json");
     g_assert_true(json_object_get_null_member(json_array_get_object_element(a, 2), "detail"));

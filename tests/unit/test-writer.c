@@ -246,7 +246,8 @@ test_shared_commit(struct fixture *f, gconstpointer data)
 static void
 test_failing_job_alone(struct fixture *f, gconstpointer data)
 {
-    struct meta_job jobs[3] = { { .key = "before" }, { .key = "bad", .fail = true },
+    struct meta_job jobs[3] = { { .key = "before" },
+                                { .key = "bad", .fail = true },
                                 { .key = "after" } };
     struct submit s[3];
 
@@ -409,8 +410,7 @@ child_open(const char *path, int fd)
     struct store *st;
     char *line;
 
-    if (geteuid() == 0 &&
-        (setgroups(0, NULL) != 0 || setgid(NOBODY) != 0 || setuid(NOBODY) != 0)) {
+    if (geteuid() == 0 && (setgroups(0, NULL) != 0 || setgid(NOBODY) != 0 || setuid(NOBODY) != 0)) {
         line = g_strdup_printf("setuid: %s", g_strerror(errno));
     } else if ((st = store_open(path, STORE_READ_WRITE, 100, &error)) != NULL) {
         struct store_writer *w = store_writer_new(st);
@@ -471,8 +471,8 @@ test_unwritable(struct fixture *f, gconstpointer data)
 {
     const struct unwritable *u = data;
     g_autofree char *result = NULL;
-    g_autofree char *want = g_strdup_printf("%d %s: database is not writable",
-                                            STORE_ERROR_READONLY, f->path);
+    g_autofree char *want =
+        g_strdup_printf("%d %s: database is not writable", STORE_ERROR_READONLY, f->path);
 
     f->w = store_writer_free(f->w); /* the daemon that made it has stopped */
     g_assert_cmpint(g_chmod(f->path, u->file_mode), ==, 0);
