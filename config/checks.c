@@ -104,8 +104,9 @@ config_check_delimiter(const char *v)
     if (strlen(v) > 8)
         return "may hold at most 8 characters";
     for (const char *p = v; *p != '\0'; p++)
-        if (!g_ascii_ispunct(*p) || strchr("@.\"\\()<>[],;:", *p) != NULL)
-            return "may contain only punctuation such as + - = _ (no @ . \" \\ ( ) < > [ ] , ; :)";
+        if (!g_ascii_ispunct(*p) || strchr("@.\"\\()<>[],;:%!", *p) != NULL)
+            return "may contain only punctuation such as + - = _ (no @ . \" \\ ( ) < > [ ] , ; : % "
+                   "!, which Postfix reads as routing)";
     return NULL;
 }
 

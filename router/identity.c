@@ -249,13 +249,20 @@ router_is_bounce(const struct mail *mail, const char *envelope_from)
 bool
 router_is_support_address(const struct policy *p, const char *addr)
 {
-    const char *ext = router_extension_start(addr, p->recipient_delimiter);
+    /* The support addresses are kept with an international domain in
+     * its xn-- form; a client speaking SMTPUTF8 may name it in Unicode. */
+    g_autofree char *normal = router_normal_address(addr);
+    const char *ext =
+        normal != NULL ? router_extension_start(normal, p->recipient_delimiter) : NULL;
     g_autofree char *base = NULL;
 
+    if (normal == NULL)
+        return false;
+    addr = normal;
     /* support+anything@ is support@: replies to a signed ticket address
      * must reach us like any other support mail. */
     if (ext != NULL)
-        addr = base = g_strdup_printf("%.*s%s", (int)(ext - addr), addr, strrchr(addr, '@'));
+        addr = base = g_strdup_printf("%.*s%s", (int)(ext - normal), normal, strrchr(normal, '@'));
     for (char **s = p->support_addresses; *s != NULL; s++)
         if (g_ascii_strcasecmp(*s, addr) == 0)
             return true;

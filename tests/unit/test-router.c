@@ -526,6 +526,15 @@ test_recipient_delimiter(void)
     g_assert_cmpstr(router_extension_start("a-b+c@x-y.test", "+-"), ==, "-b+c@x-y.test");
     g_assert_null(router_extension_start("ab@x-y.test", "-"));
     g_assert_null(router_extension_start("no-at-sign", "-"));
+    /* A support address of an international domain, named in Unicode by
+     * an SMTPUTF8 client, is support too. */
+    {
+        char *support[] = { "help@xn--bcher-kva.example", NULL };
+        struct policy p = { .support_addresses = support, .recipient_delimiter = "-+" };
+        g_assert_true(router_is_support_address(&p, "help@b\u00fccher.example"));
+        g_assert_true(router_is_support_address(&p, "Help+tkt-1.x@B\u00dcCHER.example"));
+        g_assert_false(router_is_support_address(&p, "helpdesk@b\u00fccher.example"));
+    }
     keys_free(k);
 }
 
