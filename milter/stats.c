@@ -617,14 +617,21 @@ publish(const struct config *cfg)
 static gpointer
 stats_main(gpointer data)
 {
+    /* The first gauges as soon as the daemon runs: a scrape right after a
+     * start has them, and the reads of a big database (every open ticket,
+     * the goal events since the first) are done with the start's work,
+     * not a while into the quiet after it. */
+    bool is_first = true;
+
     g_mutex_lock(&pub.lock);
     for (;;) {
         gint64 end =
             g_get_monotonic_time() + (gint64)MAX(pub.cfg->metrics_interval, 1) * G_TIME_SPAN_SECOND;
         bool stopping;
 
-        while (!pub.stopping && g_get_monotonic_time() < end)
+        while (!is_first && !pub.stopping && g_get_monotonic_time() < end)
             g_cond_wait_until(&pub.cond, &pub.lock, end);
+        is_first = false;
         stopping = pub.stopping;
         struct config *cfg = config_ref(pub.cfg);
         g_mutex_unlock(&pub.lock);

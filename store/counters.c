@@ -27,6 +27,17 @@ struct store_counters {
     /* Statements are prepared on first use (store/db.c): a database from
      * before the counters table can still serve the gauges. */
     struct db *db;
+    /* The overdue gauge reads every open ticket, and an idle daemon would
+     * do so every interval for an answer that cannot have changed: on
+     * SQLite it is kept while no other connection has committed (PRAGMA
+     * data_version) and the time has not reached the next deadline of an
+     * open ticket (nor gone back).  PostgreSQL has no such version; there
+     * the server does the scan every time. */
+    bool has_overdue;
+    gint64 overdue_version;
+    char *overdue_at;    /* when they were read (ISO 8601 UTC) */
+    char *overdue_until; /* the next deadline then; NULL: none */
+    gint64 overdue[5];
 };
 
 /* Runs SQL, which returns no row or one integer into *RESULT. */
@@ -60,6 +71,8 @@ store_counters_close(struct store_counters *c)
     if (c == NULL)
         return NULL;
     db_close(c->db);
+    g_free(c->overdue_at);
+    g_free(c->overdue_until);
     g_free(c);
     return NULL;
 }
@@ -181,28 +194,85 @@ store_counters_sla_events(struct store_counters *c, gint64 *last_id, GHashTable 
     return r == DB_DONE;
 }
 
+/* PRAGMA data_version into *VERSION: it moves whenever another
+ * connection commits.  0 on PostgreSQL, whose answers are never kept. */
+static bool
+data_version(struct store_counters *c, gint64 *version, GError **error)
+{
+    *version = 0;
+    return db_kind(c->db) != DB_SQLITE || counters_scalar(c, "PRAGMA data_version", version, error);
+}
+
+/* Until when counts read at NOW hold without a commit: the next deadline
+ * of an open ticket (NULL: none ahead). */
+static bool
+overdue_until(struct store_counters *c, const char *now, GError **error)
+{
+    struct db_stmt *s = db_prepare(
+        c->db,
+        "SELECT min(CASE WHEN first_response_at IS NULL AND first_response_due >= ?1"
+        "  THEN first_response_due END),"
+        " min(CASE WHEN next_update_due >= ?1 THEN next_update_due END),"
+        " min(CASE WHEN resolved_at IS NULL AND resolution_due >= ?1 THEN resolution_due END)"
+        " FROM tickets WHERE status = 'open'",
+        error);
+
+    g_clear_pointer(&c->overdue_until, g_free);
+    if (s == NULL)
+        return false;
+    db_bind_text(s, 1, now);
+    if (db_step(s, error) != DB_ROW)
+        return false;
+    for (int col = 0; col < 3; col++) {
+        const char *due = db_column_text(s, col);
+        if (due != NULL && (c->overdue_until == NULL || strcmp(due, c->overdue_until) < 0)) {
+            g_free(c->overdue_until);
+            c->overdue_until = g_strdup(due);
+        }
+    }
+    return db_step(s, error) == DB_DONE;
+}
+
 bool
 store_counters_overdue(struct store_counters *c, const char *now, gint64 overdue[5], GError **error)
 {
-    struct db_stmt *s = db_prepare(c->db,
-                                   "SELECT severity, count(*) FROM tickets WHERE status = 'open'"
-                                   " AND ((first_response_at IS NULL AND first_response_due < ?1)"
-                                   "  OR next_update_due < ?1"
-                                   "  OR (resolved_at IS NULL AND resolution_due < ?1))"
-                                   " GROUP BY severity",
-                                   error);
+    struct db_stmt *s;
+    gint64 version = 0;
     enum db_step r;
 
     memset(overdue, 0, 5 * sizeof(*overdue));
+    if (!data_version(c, &version, error))
+        return false;
+    if (version != 0 && c->has_overdue && version == c->overdue_version &&
+        strcmp(now, c->overdue_at) >= 0 &&
+        (c->overdue_until == NULL || strcmp(now, c->overdue_until) < 0)) {
+        memcpy(overdue, c->overdue, sizeof(c->overdue));
+        return true;
+    }
+    s = db_prepare(c->db,
+                   "SELECT severity, count(*) FROM tickets WHERE status = 'open'"
+                   " AND ((first_response_at IS NULL AND first_response_due < ?1)"
+                   "  OR next_update_due < ?1"
+                   "  OR (resolved_at IS NULL AND resolution_due < ?1))"
+                   " GROUP BY severity",
+                   error);
     if (s == NULL)
         return false;
+    c->has_overdue = false;
     db_bind_text(s, 1, now);
     while ((r = db_step(s, error)) == DB_ROW) {
         gint64 severity = db_column_int64(s, 0);
         if (severity >= 1 && severity <= 4)
             overdue[severity] = db_column_int64(s, 1);
     }
-    return r == DB_DONE;
+    if (r != DB_DONE || (version != 0 && !overdue_until(c, now, error)))
+        return false;
+    memcpy(c->overdue, overdue, sizeof(c->overdue));
+    g_free(c->overdue_at);
+    c->overdue_at = g_strdup(now);
+    c->overdue_version = version;
+    c->has_overdue = true;
+    return true;
 }
 
 /* Runs SQL, which yields at most one row of one ISO 8601 time. */

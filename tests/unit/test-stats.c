@@ -15,6 +15,7 @@
 
 #include "milter/stats.h"
 #include "store/counters.h"
+#include "store/db.h"
 #include "store/meta.h"
 #include "store/outbox.h"
 #include "store/store.h"
@@ -159,6 +160,26 @@ test_gauges(struct fixture *f, gconstpointer data)
     g_assert_cmpint(overdue[2], ==, 1);
     g_assert_cmpint(overdue[3], ==, 0);
     g_assert_cmpint(overdue[4], ==, 0);
+    /* Nothing written since, a time just before the next deadline and one
+     * just after: then the ticket it belongs to is counted too (Sev3; the
+     * Sev2 was late already). */
+    g_assert_true(store_counters_overdue(c, "2098-12-31T23:59:59Z", overdue, &error));
+    g_assert_cmpint(overdue[3], ==, 0);
+    g_assert_true(store_counters_overdue(c, "2099-01-01T00:00:01Z", overdue, &error));
+    g_assert_cmpint(overdue[1], ==, 1);
+    g_assert_cmpint(overdue[2], ==, 1);
+    g_assert_cmpint(overdue[3], ==, 1);
+    /* A commit by another connection counts at the next read. */
+    struct db *other = db_open(f->path, DB_READ_WRITE, 1000, &error);
+    g_assert_nonnull(other);
+    g_assert_true(
+        db_exec(other, "UPDATE tickets SET status = 'resolved' WHERE severity = 1", &error));
+    db_close(other);
+    g_assert_true(store_counters_overdue(c, now_text, overdue, &error));
+    g_assert_no_error(error);
+    g_assert_cmpint(overdue[1], ==, 0);
+    g_assert_cmpint(overdue[2], ==, 1);
+    g_assert_cmpint(overdue[3], ==, 0);
     g_assert_true(store_counters_oldest_pending(c, &oldest, &error));
     g_assert_cmpint(g_date_time_to_unix(now) - oldest, >=, 600);
     g_assert_cmpint(g_date_time_to_unix(now) - oldest, <, 660);
