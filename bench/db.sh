@@ -22,7 +22,9 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 [ -f "$BUILD/libticket.a" ] || make -s BUILD="$BUILD" "$BUILD/libticket.a" || exit 1
-PKGS=$(sed -n 's/^PKGS *:= *//p' Makefile)
+# The Makefile's PKGS, continuation lines and all.
+PKGS=$(awk '/^PKGS *:=/ { on = 1; sub(/^PKGS *:= */, "") }
+            on { more = sub(/\\$/, ""); printf "%s ", $0; if (!more) exit }' Makefile)
 # shellcheck disable=SC2086
 cc -std=c11 -O2 -g -D_GNU_SOURCE -I. $(pkg-config --cflags $PKGS) -o "$WORK/db-cost" \
     bench/db-cost.c "$BUILD/libticket.a" $(pkg-config --libs $PKGS) -lpthread || exit 1
