@@ -1,13 +1,16 @@
 /*
  * db-cost - what one statement costs through store/db.h on a backend:
- * N INSERTs, then N SELECTs by key in random order, in transactions of
- * BATCH statements, each statement prepared once and run with its
- * parameters bound, as the store runs them.
+ * N INSERTs, then N SELECTs by key in random order, then N key locks
+ * (db_lock_key, N keys: what ack_limit's count costs in addition on
+ * PostgreSQL, nothing on SQLite), in transactions of BATCH statements,
+ * each statement prepared once and run with its parameters bound, as the
+ * store runs them.
  *
  *   db-cost TARGET [N [BATCH]]   TARGET: a SQLite path or a PostgreSQL URI
  *
- * Prints "TIME insert US" and "TIME select US", microseconds per
- * statement (the commits included).  Exits 1 on any database error.
+ * Prints "TIME insert US", "TIME select US" and "TIME lock US",
+ * microseconds per statement (the commits included).  Exits 1 on any
+ * database error.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,6 +100,19 @@ main(int argc, char **argv)
             check(db_commit(db, &error), error);
     }
     printf("TIME select %.2f\n", (double)(g_get_monotonic_time() - start) / n);
+
+    start = g_get_monotonic_time();
+    for (int i = 0; i < n; i++) {
+        char key[32];
+
+        if (i % batch == 0)
+            check(db_begin(db, &error), error);
+        g_snprintf(key, sizeof key, "<%d@bench.example>", order[i]);
+        check(db_lock_key(db, "bench", key, &error), error);
+        if (i % batch == batch - 1 || i == n - 1)
+            check(db_commit(db, &error), error);
+    }
+    printf("TIME lock %.2f\n", (double)(g_get_monotonic_time() - start) / n);
     g_free(order);
     if (sum != (gint64)n * (n - 1) / 2) {
         fprintf(stderr, "db-cost: the rows read are not the rows written\n");

@@ -1,7 +1,8 @@
 #!/bin/sh
 # The cost of one statement through store/db.h on each backend, without
 # Postfix: bench/db-cost.c, linked with the built library, runs 100,000
-# INSERTs and 100,000 SELECTs by key in transactions of 1,000, on a SQLite
+# INSERTs, 100,000 SELECTs by key and 100,000 key locks (store_lock_key,
+# which ack_limit's count takes) in transactions of 1,000, on a SQLite
 # file and on a private PostgreSQL cluster over its unix socket
 # (tests/pg-cluster; skipped, and said, where no server is installed).
 #   bench/db.sh [N [BATCH]]
@@ -32,8 +33,8 @@ cc -std=c11 -O2 -g -D_GNU_SOURCE -I. $(pkg-config --cflags $PKGS) -o "$WORK/db-c
 result() {
     awk -v name="$1" '
         $1 == "TIME" { t[$2] = $3 }
-        END { printf "RESULT db %s: insert %s us, select by key %s us per statement\n",
-                     name, t["insert"], t["select"] }' "$WORK/out"
+        END { printf "RESULT db %s: insert %s us, select by key %s us, key lock %s us per statement\n",
+                     name, t["insert"], t["select"], t["lock"] }' "$WORK/out"
 }
 
 status=0
