@@ -56,6 +56,24 @@ sink_replies() {
 }
 # 1 once the outbox has nothing left to send.
 all_sent() { sql "SELECT count(*) = 0 FROM outbox WHERE status = 'pending'"; }
+# withheld LIKE REASON: the ack-withheld events of requesters LIKE matches.
+withheld() {
+    sql "SELECT count(*) FROM events e JOIN tickets t ON t.id = e.ticket_id
+         WHERE t.requester LIKE '$1' AND e.type = 'ack-withheld' AND e.detail LIKE '%$2%'"
+}
+# delivered PREFIX LIMIT REGEX WHAT: once the outbox is empty, the sink
+# holds LIMIT replies of each round to the addresses REGEX matches ({r}:
+# the round).
+delivered() {
+    wait_for 1 60 all_sent
+    # Time for a reply past the limit to arrive too.
+    sleep 2
+    r=1
+    while [ "$r" -le "$ROUNDS" ]; do
+        is "$(sink_replies "$(printf '%s' "$3" | sed "s/{r}/$r/g")")" "$2" "$1$r: $4"
+        r=$((r + 1))
+    done
+}
 
 # ---- 1. one mailbox, both hosts ----
 over=0
@@ -65,23 +83,14 @@ while [ "$r" -le "$ROUNDS" ]; do
     is "$(tickets_from "victim$r+%@acme.test")" "$N" "acks$r: $N tickets"
     queued=$(sql "SELECT count(*) FROM outbox WHERE ack_key = 'victim$r@acme.test'")
     is "$queued" "$ACK_LIMIT" "acks$r: ack_limit ($ACK_LIMIT) acknowledgements queued"
-    is "$(sql "SELECT count(*) FROM events e JOIN tickets t ON t.id = e.ticket_id
-               WHERE t.requester LIKE 'victim$r+%' AND e.type = 'ack-withheld'
-               AND e.detail LIKE '%rate-limited%'")" "$((N - ACK_LIMIT))" \
+    is "$(withheld "victim$r+%" rate-limited)" "$((N - ACK_LIMIT))" \
         "acks$r: the other $((N - ACK_LIMIT)) record why not"
     wait_for "$ACK_LIMIT" 60 sink_replies "victim$r\\+[0-9]+@acme\\.test"
     [ "$queued" -gt "$ACK_LIMIT" ] && over=$((over + 1))
     r=$((r + 1))
 done
-wait_for 1 60 all_sent
-# Time for a reply past the limit to arrive too.
-sleep 2
-r=1
-while [ "$r" -le "$ROUNDS" ]; do
-    is "$(sink_replies "victim$r\\+[0-9]+@acme\\.test")" "$ACK_LIMIT" \
-        "acks$r: the mailbox got ack_limit ($ACK_LIMIT) acknowledgements in all"
-    r=$((r + 1))
-done
+delivered acks "$ACK_LIMIT" 'victim{r}\+[0-9]+@acme\.test' \
+    "the mailbox got ack_limit ($ACK_LIMIT) acknowledgements in all"
 echo "# acks: $over of $ROUNDS bursts went past ack_limit"
 
 # ---- 2. strangers, both hosts ----
@@ -96,22 +105,13 @@ while [ "$r" -le "$ROUNDS" ]; do
                   AND created_at > '2000-01-01T00:00:00Z'")
     is "$queued" "$NOT_CONTACT_LIMIT" \
         "strangers$r: not_contact_limit ($NOT_CONTACT_LIMIT) not-contact replies queued"
-    is "$(sql "SELECT count(*) FROM events e JOIN tickets t ON t.id = e.ticket_id
-               WHERE t.requester LIKE 'someone@s$r-%' AND e.type = 'ack-withheld'
-               AND e.detail LIKE '%not-contact-limit%'")" "$((N - NOT_CONTACT_LIMIT))" \
+    is "$(withheld "someone@s$r-%" not-contact-limit)" "$((N - NOT_CONTACT_LIMIT))" \
         "strangers$r: the other $((N - NOT_CONTACT_LIMIT)) record why not"
     [ "$queued" -gt "$NOT_CONTACT_LIMIT" ] && over=$((over + 1))
     r=$((r + 1))
 done
-wait_for 1 60 all_sent
-# Time for a reply past the limit to arrive too.
-sleep 2
-r=1
-while [ "$r" -le "$ROUNDS" ]; do
-    is "$(sink_replies "someone@s$r-[0-9]+\\.stranger\\.test")" "$NOT_CONTACT_LIMIT" \
-        "strangers$r: not_contact_limit ($NOT_CONTACT_LIMIT) replies reached the strangers"
-    r=$((r + 1))
-done
+delivered strangers "$NOT_CONTACT_LIMIT" 'someone@s{r}-[0-9]+\.stranger\.test' \
+    "not_contact_limit ($NOT_CONTACT_LIMIT) replies reached the strangers"
 echo "# strangers: $over of $ROUNDS bursts went past not_contact_limit"
 
 done_testing
