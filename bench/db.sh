@@ -1,7 +1,8 @@
 #!/bin/sh
 # The cost of one statement through store/db.h on each backend, without
 # Postfix: bench/db-cost.c, linked with the built library, runs 100,000
-# INSERTs and 100,000 SELECTs by key in transactions of 1,000, on a SQLite
+# INSERTs, 100,000 SELECTs by key and 100,000 key locks (store_lock_key,
+# which ack_limit's count takes) in transactions of 1,000, on a SQLite
 # file and on a private PostgreSQL cluster over its unix socket
 # (tests/pg-cluster; skipped, and said, where no server is installed).
 #   bench/db.sh [N [BATCH]]
@@ -22,7 +23,9 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 [ -f "$BUILD/libticket.a" ] || make -s BUILD="$BUILD" "$BUILD/libticket.a" || exit 1
-PKGS=$(sed -n 's/^PKGS *:= *//p' Makefile)
+# The Makefile's PKGS, continuation lines and all.
+PKGS=$(awk '/^PKGS *:=/ { on = 1; sub(/^PKGS *:= */, "") }
+            on { more = sub(/\\$/, ""); printf "%s ", $0; if (!more) exit }' Makefile)
 # shellcheck disable=SC2086
 cc -std=c11 -O2 -g -D_GNU_SOURCE -I. $(pkg-config --cflags $PKGS) -o "$WORK/db-cost" \
     bench/db-cost.c "$BUILD/libticket.a" $(pkg-config --libs $PKGS) -lpthread || exit 1
@@ -30,8 +33,8 @@ cc -std=c11 -O2 -g -D_GNU_SOURCE -I. $(pkg-config --cflags $PKGS) -o "$WORK/db-c
 result() {
     awk -v name="$1" '
         $1 == "TIME" { t[$2] = $3 }
-        END { printf "RESULT db %s: insert %s us, select by key %s us per statement\n",
-                     name, t["insert"], t["select"] }' "$WORK/out"
+        END { printf "RESULT db %s: insert %s us, select by key %s us, key lock %s us per statement\n",
+                     name, t["insert"], t["select"], t["lock"] }' "$WORK/out"
 }
 
 status=0

@@ -127,7 +127,15 @@ find_bounce_ticket(struct store *st, const struct ingest_job *job, struct router
 
 /* The replies of the last hour that ack_limit and not_contact_limit
  * weigh: to the requester's mailbox, and, for a sender who is no contact
- * (the only one a not-contact reply can be for), to strangers at all. */
+ * (the only one a not-contact reply can be for), to strangers at all.
+ *
+ * Each count is taken under the lock of what it counts, held until the
+ * commit that stores the reply it lets through: the daemons of other MX
+ * hosts on one PostgreSQL count that mailbox (or the strangers) after
+ * this commit and see the reply, so the limits hold for all the hosts
+ * together, not for each.  A burst to every MX at once gets ack_limit
+ * replies in all.  Within one daemon the writer's one transaction does
+ * that already; on SQLite the lock is nothing. */
 static bool
 count_acks(struct store *st, const struct ingest_job *job, struct router_view *view, GError **error)
 {
@@ -139,11 +147,16 @@ count_acks(struct store *st, const struct ingest_job *job, struct router_view *v
 
     if (requester == NULL)
         return true;
-    if (!store_outbox_acks_since(st, key, since, &view->acks_last_hour, error))
+    /* KEY is the requester's mailbox (never NULL for a normal address;
+     * the requester itself should that ever change). */
+    if (!store_lock_key(st, "ack", key != NULL ? key : requester, error) ||
+        !store_outbox_acks_since(st, key, since, &view->acks_last_hour, error))
         return false;
     if (router_find_customer(p, requester) != NULL || router_is_staff(p, requester))
         return true;
-    return store_outbox_not_contacts_since(st, since, &view->not_contacts_last_hour, error);
+    /* One count for all strangers, so one key. */
+    return store_lock_key(st, "not-contact", "all", error) &&
+           store_outbox_not_contacts_since(st, since, &view->not_contacts_last_hour, error);
 }
 
 static bool

@@ -47,6 +47,8 @@ struct db_ops {
     bool (*control)(struct db *db, const char *sql, GError **error);
     /* What the backend says now, not what db.c believes. */
     bool (*in_transaction)(struct db *db);
+    /* db_lock_key() inside an open transaction that has not failed. */
+    bool (*lock_key)(struct db *db, const char *purpose, const char *key, GError **error);
 };
 
 struct db {

@@ -9,7 +9,8 @@
  * application_name "ticket-milter" unless the URI names one, a connect
  * timeout; every statement prepared once on the
  * server (PQprepare), run with PQexecPrepared, blobs sent and, where the
- * columns allow it, read in binary; and the mapping of SQLSTATEs to
+ * columns allow it, read in binary; the key locks of db_lock_key()
+ * (transaction-level advisory locks); and the mapping of SQLSTATEs to
  * STORE_ERROR codes (the list in store/db.h, exactly).
  *
  * Reconnecting: a connection that broke (a server restart, a failover,
@@ -69,6 +70,7 @@ struct pg_db {
     PGconn *conn;
     GPtrArray *prepared; /* struct pg_stmt *: prepared again after a reconnect */
     guint next_id;
+    struct db_stmt *lock; /* db_lock_key()'s, prepared at its first use */
 };
 
 struct pg_stmt {
@@ -442,6 +444,12 @@ pg_close(struct db *db)
 {
     struct pg_db *pd = pg_of(db);
 
+    if (pd->lock != NULL) {
+        char *sql = pd->lock->sql;
+
+        pg_finalize(pd->lock);
+        g_free(sql);
+    }
     PQfinish(pd->conn);
     g_ptr_array_free(pd->prepared, TRUE);
     g_free(pd);
@@ -973,6 +981,53 @@ pg_control(struct db *db, const char *sql, GError **error)
     return pg_command(pg_of(db), sql, error);
 }
 
+/* ---- key locks ---- */
+
+/* The lock of PURPOSE and KEY: the first 64 bits of SHA-256 over PURPOSE,
+ * a NUL and KEY ("a" "bc" is not "ab" "c"), read big-endian as two 32-bit
+ * halves, so every host names one key alike whatever its byte order.  The
+ * two-int form of the advisory locks is a space apart from the one-bigint
+ * form the schema migration takes (store/schema.c). */
+static void
+pg_lock_ids(const char *purpose, const char *key, gint32 ids[2])
+{
+    g_autoptr(GChecksum) sum = g_checksum_new(G_CHECKSUM_SHA256);
+    guint8 digest[32];
+    gsize len = sizeof digest;
+
+    g_checksum_update(sum, (const guchar *)purpose, (gssize)strlen(purpose) + 1);
+    g_checksum_update(sum, (const guchar *)key, (gssize)strlen(key));
+    g_checksum_get_digest(sum, digest, &len);
+    for (int i = 0; i < 2; i++) {
+        const guint8 *d = digest + 4 * i;
+
+        ids[i] = (gint32)((guint32)d[0] << 24 | (guint32)d[1] << 16 | (guint32)d[2] << 8 | d[3]);
+    }
+}
+
+/* A transaction-level advisory lock: the server gives it up at COMMIT or
+ * ROLLBACK (and at ROLLBACK TO a savepoint taken before it), so no path
+ * of ours can leave it held.  Its wait counts against lock_timeout. */
+static bool
+pg_lock_key(struct db *db, const char *purpose, const char *key, GError **error)
+{
+    struct pg_db *pd = pg_of(db);
+    gint32 ids[2];
+
+    if (pd->lock == NULL) {
+        pd->lock = pg_prepare(db, "SELECT pg_advisory_xact_lock(?1::integer, ?2::integer)", error);
+        if (pd->lock == NULL)
+            return false;
+    }
+    pg_lock_ids(purpose, key, ids);
+    pg_bind_int64(pd->lock, 1, ids[0]);
+    pg_bind_int64(pd->lock, 2, ids[1]);
+    if (pg_step(pd->lock, error) == DB_ERROR)
+        return false;
+    pg_reset(pd->lock);
+    return true;
+}
+
 static const struct db_ops pg_ops = {
     .close = pg_close,
     .exec = pg_exec,
@@ -994,4 +1049,5 @@ static const struct db_ops pg_ops = {
     .rollback = pg_rollback,
     .control = pg_control,
     .in_transaction = pg_in_transaction,
+    .lock_key = pg_lock_key,
 };

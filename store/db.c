@@ -444,3 +444,24 @@ db_in_transaction(struct db *db)
 {
     return db->ops->in_transaction(db);
 }
+
+bool
+db_lock_key(struct db *db, const char *purpose, const char *key, GError **error)
+{
+    g_autofree char *what = g_strconcat("locking ", purpose, " ", key, NULL);
+    GError *err = NULL;
+
+    /* Refused on SQLite too, where it takes nothing: a store tested there
+     * must lock where PostgreSQL can hold the lock. */
+    if (!db->in_tx) {
+        db_set_error(error, db, STORE_ERROR_FAILED, what, "no transaction is open");
+        return false;
+    }
+    if (!db_usable(db, what, error))
+        return false;
+    if (db->ops->lock_key(db, purpose, key, &err))
+        return true;
+    db_note_failure(db, err);
+    g_propagate_error(error, err);
+    return false;
+}

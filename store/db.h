@@ -141,4 +141,23 @@ bool db_release(struct db *db, const char *name, GError **error);
 void db_rollback_to(struct db *db, const char *name);
 bool db_in_transaction(struct db *db);
 
+/* Inside a transaction: waits until no other connection's transaction
+ * holds the lock of PURPOSE and KEY, then holds it until this one ends
+ * (a db_rollback_to() to a savepoint taken before it gives it up too).
+ * What it is for: a count and the insert that depends on it ("fewer than
+ * N rows for KEY, so one more"), exact across connections: whoever takes
+ * the lock second counts after the first has committed, and sees its row
+ * (READ COMMITTED reads what is committed when each statement starts).
+ *   PostgreSQL: pg_advisory_xact_lock(int4, int4) on the first 64 bits of
+ *   a SHA-256 of PURPOSE and KEY, the same on every host.  Two keys with
+ *   one digest only wait for each other, which costs time, never a wrong
+ *   count.  The wait is bounded by the lock timeout (STORE_ERROR_BUSY);
+ *   two transactions that take two keys in opposite orders deadlock, and
+ *   the server fails one of them with STORE_ERROR_RETRY (40P01) after its
+ *   deadlock_timeout, to be run again from its start.
+ *   SQLite: nothing to take; BEGIN IMMEDIATE made this connection the
+ *   database's one writer already.
+ * Outside a transaction, or in a failed one, it fails on both. */
+bool db_lock_key(struct db *db, const char *purpose, const char *key, GError **error);
+
 #endif

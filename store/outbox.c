@@ -14,6 +14,20 @@
  * Also owns the claims (store/outbox.h): claimed_by and claimed_until,
  * set by store_outbox_claim() and checked by every outcome.  Times are
  * the store's ISO 8601 UTC text, so a lease compares as text.
+ *
+ * The counts behind ack_limit and not_contact_limit (acks_since,
+ * not_contacts_since) are only as exact as what runs between them and
+ * the insert they allow.  One daemon's writer runs its jobs one after the
+ * other in one transaction, and on SQLite there is one writer at all; but
+ * the daemons of several MX hosts on one PostgreSQL database run READ
+ * COMMITTED transactions side by side, each of which would count before
+ * the other commits and let one more reply through.  So the caller locks
+ * the key it counts (store_lock_key: a transaction-level advisory lock)
+ * and holds it to its commit; a second host counting that key waits, then
+ * reads the committed row.  Keys are locked in no fixed order across the
+ * jobs of a batch, so two hosts may deadlock: the server fails one
+ * transaction (STORE_ERROR_RETRY), and the writer runs its batch again,
+ * each job deciding anew (store/writer.c, milter/ingest.c).
  */
 #include <string.h>
 #include <unistd.h>

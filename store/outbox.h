@@ -42,7 +42,10 @@ struct store_new_outbox {
 bool store_outbox_insert(struct store *st, const struct store_new_outbox *o, gint64 *id,
                          GError **error);
 /* How many acknowledgements went to the mailbox ACK_KEY (router_ack_key)
- * since SINCE (any status). */
+ * since SINCE (any status).  A caller that inserts one on the strength of
+ * this count takes store_lock_key(st, "ack", ACK_KEY) first, and
+ * store_lock_key(st, "not-contact", "all") before the count below: the
+ * limit then holds for every daemon on the database (store/outbox.c). */
 bool store_outbox_acks_since(struct store *st, const char *ack_key, const char *since,
                              gint64 *count, GError **error);
 /* How many not-contact replies went to anyone since SINCE. */

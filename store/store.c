@@ -304,3 +304,9 @@ store_rollback(struct store *st)
 {
     db_rollback(st->db);
 }
+
+bool
+store_lock_key(struct store *st, const char *purpose, const char *key, GError **error)
+{
+    return db_lock_key(st->db, purpose, key, error);
+}

@@ -59,4 +59,17 @@ bool store_begin(struct store *st, GError **error); /* BEGIN IMMEDIATE */
 bool store_commit(struct store *st, GError **error);
 void store_rollback(struct store *st);
 
+/* Inside a transaction (store_begin(), or a job of the writer thread):
+ * holds the lock of PURPOSE and KEY until the transaction ends, waiting
+ * first while another connection's transaction holds it.  Taken before a
+ * count whose result decides an insert (ack_limit: the acknowledgements
+ * of one mailbox this hour, then one more), it makes the limit hold for
+ * every daemon on the database together: the second one counts after the
+ * first committed.  Lock several keys in whatever order; a deadlock
+ * between two daemons fails one transaction with STORE_ERROR_RETRY, which
+ * the writer runs again from its start (store/writer.h).  A wait longer
+ * than the busy timeout is STORE_ERROR_BUSY.  PostgreSQL's advisory lock,
+ * nothing on SQLite (one writer at a time already); store/db.h has how. */
+bool store_lock_key(struct store *st, const char *purpose, const char *key, GError **error);
+
 #endif

@@ -3,14 +3,20 @@
 
   multi-mx-load.py --ports P1,P2 --prefix NAME --count N --run RUN
                    [--to-all] [--sessions K] [--retry SECONDS] [--out FILE]
+                   [--sender FORMAT] [--burst]
 
 Message i has the Message-ID <NAME-i.RUN@acme.test>, the same bytes in
-every copy and at every attempt, and a sender of its own, cust-NAME-i@acme.test (one acknowledgement each: ack_limit counts per
-address).  Without --to-all message i goes to port i mod len(ports) (the
-load spread over the hosts); with --to-all every message goes to every
-port, the same bytes, at the same time (one message delivered to all MX
-hosts).  K sessions per port; a 4xx answer (or a lost connection) is
-tried again, as a sending MTA would, for up to SECONDS.  The summary goes
+every copy and at every attempt, and a sender of its own,
+cust-NAME-i@acme.test (one acknowledgement each: ack_limit counts per
+address), or FORMAT % i with --sender ('victim+%d@acme.test': twenty
+addresses of one mailbox).  Without --to-all message i goes to port i mod
+len(ports) (the load spread over the hosts); with --to-all every message
+goes to every port, the same bytes, at the same time (one message
+delivered to all MX hosts).  K sessions per port; with --burst each
+session has its connection open and greeted before any sends, so that
+the first messages of all sessions arrive at once.  A 4xx answer (or a
+lost connection) is tried again, as a sending MTA would, for up to
+SECONDS.  The summary goes
 to stdout as "key value" lines: sent (attempted messages and copies),
 accepted (copies that got a 250), answers_4xx, answers_451, rejected
 (5xx), lost (connections), failed (copies never accepted); FILE gets the
@@ -26,9 +32,9 @@ import threading
 import time
 
 
-def message(prefix, run, date, i):
+def message(prefix, run, date, i, sender=None):
     mid = "%s-%d.%s@acme.test" % (prefix, i, run)
-    frm = "cust-%s-%d@acme.test" % (prefix, i)
+    frm = sender % i if sender else "cust-%s-%d@acme.test" % (prefix, i)
     text = (
         "From: Customer %d <%s>\r\n"
         "To: support@example.com\r\n"
@@ -53,6 +59,8 @@ def main():
     p.add_argument("--sessions", type=int, default=4)
     p.add_argument("--retry", type=float, default=0)
     p.add_argument("--out")
+    p.add_argument("--sender")
+    p.add_argument("--burst", action="store_true")
     a = p.parse_args()
     ports = [int(x) for x in a.ports.split(",")]
     # One Date for the run: every copy and every attempt of a message is the
@@ -71,14 +79,23 @@ def main():
         with lock:
             stats[key] += n
 
+    barrier = threading.Barrier(len(ports) * a.sessions) if a.burst else None
+
     def session(port):
         conn = None
+        if barrier is not None:
+            try:
+                conn = smtplib.SMTP("127.0.0.1", port, timeout=60)
+                conn.ehlo("sender.test")
+            except (OSError, smtplib.SMTPException):
+                conn = None
+            barrier.wait()
         while True:
             try:
                 i = queues[port].get_nowait()
             except queue.Empty:
                 break
-            mid, frm, data = message(a.prefix, a.run, date, i)
+            mid, frm, data = message(a.prefix, a.run, date, i, a.sender)
             count("sent")
             end = time.time() + a.retry
             got = []
