@@ -98,6 +98,70 @@ add_text(GString *out, const char *name, const char *value)
         g_string_append(out, "\r\n");
 }
 
+/* Whether TEXT is one or more words of ASCII letters and digits, one
+ * space apart: a display name that needs no quoting or encoding. */
+static bool
+is_plain_name(const char *text)
+{
+    if (!g_ascii_isalnum(text[0]))
+        return false;
+    for (const char *p = text; *p != '\0'; p++)
+        if (!g_ascii_isalnum(*p) && !(*p == ' ' && g_ascii_isalnum(p[1])))
+            return false;
+    return true;
+}
+
+/* Whether ADDR is local@domain of RFC 5322's atext and dots alone. */
+static bool
+is_plain_address(const char *addr)
+{
+    const char *at = strchr(addr, '@');
+
+    if (at == NULL || at == addr || at[1] == '\0' || strchr(at + 1, '@') != NULL)
+        return false;
+    for (const char *p = addr; *p != '\0'; p++)
+        if (*p != '@' && !g_ascii_isalnum(*p) && strchr(".!#$%&'*+/=?^_`{|}~-", *p) == NULL)
+            return false;
+    return true;
+}
+
+/* LIST as GMime would write it, where it is mailboxes of plain names and
+ * addresses on one line: GMime's encoder costs more than the rest of an
+ * acknowledgement's headers together, and has nothing to do for them.
+ * False, and H as it was, for anything else. */
+static bool
+add_plain_addresses(GString *h, InternetAddressList *list)
+{
+    gsize start = h->len;
+
+    for (int i = 0; i < internet_address_list_length(list); i++) {
+        InternetAddress *ia = internet_address_list_get_address(list, i);
+        const char *name = internet_address_get_name(ia);
+        const char *addr = INTERNET_ADDRESS_IS_MAILBOX(ia)
+                               ? internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia))
+                               : NULL;
+
+        if (addr == NULL || !is_plain_address(addr) ||
+            (name != NULL && *name != '\0' && !is_plain_name(name))) {
+            g_string_truncate(h, start);
+            return false;
+        }
+        if (i > 0)
+            g_string_append(h, ", ");
+        if (name != NULL && *name != '\0')
+            g_string_append_printf(h, "%s <%s>", name, addr);
+        else
+            g_string_append(h, addr);
+    }
+    /* Well short of where GMime would fold, rather than at its edge. */
+    if (h->len > FOLD_AT - 8) {
+        g_string_truncate(h, start);
+        return false;
+    }
+    g_string_append(h, "\n");
+    return true;
+}
+
 /* "NAME: ADDRESSES", quoted, encoded and folded by GMime. Takes LIST. */
 static void
 add_addresses(GString *out, const char *name, InternetAddressList *list)
@@ -105,7 +169,8 @@ add_addresses(GString *out, const char *name, InternetAddressList *list)
     g_autoptr(GString) h = g_string_new(name);
 
     g_string_append(h, ": ");
-    internet_address_list_encode(list, format_options(), h);
+    if (!add_plain_addresses(h, list))
+        internet_address_list_encode(list, format_options(), h);
     g_object_unref(list);
     append_crlf(out, h->str);
     if (out->len < 2 || out->str[out->len - 1] != '\n')

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <glib.h>
+#include <gmime/gmime.h>
 
 #include "parser/mail.h"
 #include "templates/compose.h"
@@ -54,6 +55,48 @@ has_header(char **h, const char *prefix)
         if (g_ascii_strncasecmp(*p, prefix, strlen(prefix)) == 0)
             return true;
     return false;
+}
+
+/* Every display name is written as GMime's own encoder writes it, the
+ * plain ones that compose writes itself as well as the rest. */
+static void
+test_display_names(void)
+{
+    const char *const names[] = {
+        "Jan",
+        "Jan Jansen",
+        "Team 42",
+        "Doe, John",
+        "Jan  Jansen",
+        " Jan",
+        "Jan ",
+        "O'Neil",
+        "Jan.Jansen",
+        "J\u00fcrgen M\u00fcller",
+        "a\"b",
+        "(Jan)",
+        "Jan <x@y>",
+        "",
+        "A very long display name that goes on and on past the fold",
+    };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(names); i++) {
+        g_autofree char *text = compose("s", names[i], "Hello\n");
+        g_auto(GStrv) h = headers(text);
+        InternetAddressList *list = internet_address_list_new();
+        InternetAddress *ia = internet_address_mailbox_new(names[i], "jan@acme.test");
+        g_autoptr(GString) want = g_string_new("To: ");
+        g_autoptr(GRegex) fold = g_regex_new("\r?\n[ \t]+", 0, 0, NULL);
+        g_autofree char *unfolded = NULL;
+
+        internet_address_list_add(list, ia);
+        internet_address_list_encode(list, g_mime_format_options_get_default(), want);
+        g_object_unref(ia);
+        g_object_unref(list);
+        g_strchomp(want->str);
+        unfolded = g_regex_replace_literal(fold, want->str, -1, 0, " ", 0, NULL);
+        g_assert_true(has_header(h, unfolded));
+    }
 }
 
 static void
@@ -181,6 +224,7 @@ main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     parser_init();
     g_test_add_func("/compose/headers", test_headers);
+    g_test_add_func("/compose/display-names", test_display_names);
     g_test_add_func("/compose/no-injection", test_no_injection);
     g_test_add_func("/compose/encoding", test_encoding);
     g_test_add_func("/compose/references", test_references);
