@@ -104,8 +104,30 @@ pg_fault_start(struct pg_fault *pf, const char *prefix)
     return true;
 }
 
-/* Ends the role's sessions and waits (at most 10 s) until they are gone:
- * the store learns of it at its next statement, as after a restart. */
+/* Waits (at most 10 s) until the one value SQL has on the cluster is
+ * not 0 (WHILE false) or is 0 (WHILE true). */
+static inline void
+pg_fault_poll(const struct pg_fault *pf, const char *sql, bool while_nonzero)
+{
+    for (guint waited = 0; (pg_fault_scalar(pf->admin, sql) != 0) == while_nonzero; waited++) {
+        g_assert_cmpuint(waited, <, 1000);
+        g_usleep(10 * 1000);
+    }
+}
+
+/* Waits until a session that WHO says (a condition on pg_stat_activity:
+ * "pid = 42", "usename = 'r'") waits for a lock another session holds. */
+static inline void
+pg_fault_wait_locked(const struct pg_fault *pf, const char *who)
+{
+    g_autofree char *sql = g_strdup_printf(
+        "SELECT count(*) FROM pg_stat_activity WHERE %s AND wait_event_type = 'Lock'", who);
+
+    pg_fault_poll(pf, sql, false);
+}
+
+/* Ends the role's sessions and waits until they are gone: the store
+ * learns of it at its next statement, as after a restart. */
 static inline void
 pg_fault_disconnect(const struct pg_fault *pf)
 {
@@ -116,10 +138,7 @@ pg_fault_disconnect(const struct pg_fault *pf)
         g_strdup_printf("SELECT count(*) FROM pg_stat_activity WHERE usename = '%s'", pf->role);
 
     pg_fault_scalar(pf->admin, kill);
-    for (guint waited = 0; pg_fault_scalar(pf->admin, left) > 0; waited++) {
-        g_assert_cmpuint(waited, <, 1000);
-        g_usleep(10 * 1000);
-    }
+    pg_fault_poll(pf, left, true);
 }
 
 /* ALTER ROLE the store's role ALTERATION ("NOLOGIN": the server refuses

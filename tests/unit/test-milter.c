@@ -432,6 +432,11 @@ struct row {
 #define DEFERRED(text) CUSTOMER_SESSION("tempfail 451 4.3.0 " text, NULL)
 #define RETRIED CUSTOMER_SESSION("continue", "TKT-1")
 #define RETRIED_AS(tag) CUSTOMER_SESSION("continue", tag)
+/* The database after such a retry: the mail is ticket TAG, with one
+ * message and one acknowledgement. */
+#define STORED_ONCE_AS(t)                                                                          \
+    .tickets = 1, .status = TICKET_OPEN, .messages = 1, .last_message = "in customer", .tag = t,   \
+    .outbox = 1
 
 static const struct row rows[] = {
     {
@@ -1142,11 +1147,7 @@ static const struct row rows[] = {
         .fault = FAULT_BUSY,
         .fault_at = 1,
         .s = { DEFERRED(BUSY_TEXT), RETRIED },
-        .tickets = 1,
-        .status = TICKET_OPEN,
-        .messages = 1,
-        .last_message = "in customer",
-        .outbox = 1,
+        STORED_ONCE_AS("TKT-1"),
     },
 };
 
@@ -1160,24 +1161,14 @@ static const struct row pg_rows[] = {
         .fact = "the message's transaction loses a race once: run again, accepted, stored once",
         .fault = FAULT_RACE_ONCE,
         .s = { RETRIED_AS("TKT-2") },
-        .tickets = 1,
-        .status = TICKET_OPEN,
-        .messages = 1,
-        .last_message = "in customer",
-        .tag = "TKT-2",
-        .outbox = 1,
+        STORED_ONCE_AS("TKT-2"),
         .attempts = 2,
     },
     {
         .fact = "its COMMIT loses a race once: the batch is replayed, accepted, stored once",
         .fault = FAULT_RACE_AT_COMMIT,
         .s = { RETRIED_AS("TKT-2") },
-        .tickets = 1,
-        .status = TICKET_OPEN,
-        .messages = 1,
-        .last_message = "in customer",
-        .tag = "TKT-2",
-        .outbox = 1,
+        STORED_ONCE_AS("TKT-2"),
         .attempts = 2,
     },
     {
@@ -1186,12 +1177,7 @@ static const struct row pg_rows[] = {
         .fault = FAULT_RACE_LOST,
         .fault_at = 1,
         .s = { DEFERRED(BUSY_TEXT), RETRIED_AS("TKT-4") },
-        .tickets = 1,
-        .status = TICKET_OPEN,
-        .messages = 1,
-        .last_message = "in customer",
-        .tag = "TKT-4",
-        .outbox = 1,
+        STORED_ONCE_AS("TKT-4"),
         .attempts = 3,
     },
     {
@@ -1200,12 +1186,7 @@ static const struct row pg_rows[] = {
         .fault = FAULT_COMMIT_FAILS,
         .fault_at = 1,
         .s = { DEFERRED(STORE_TEXT), RETRIED_AS("TKT-2") },
-        .tickets = 1,
-        .status = TICKET_OPEN,
-        .messages = 1,
-        .last_message = "in customer",
-        .tag = "TKT-2",
-        .outbox = 1,
+        STORED_ONCE_AS("TKT-2"),
         .attempts = 1,
     },
     {
@@ -1213,12 +1194,7 @@ static const struct row pg_rows[] = {
         .fault = FAULT_STATEMENT_TIMEOUT,
         .fault_at = 1,
         .s = { DEFERRED(BUSY_TEXT), RETRIED_AS("TKT-2") },
-        .tickets = 1,
-        .status = TICKET_OPEN,
-        .messages = 1,
-        .last_message = "in customer",
-        .tag = "TKT-2",
-        .outbox = 1,
+        STORED_ONCE_AS("TKT-2"),
         .attempts = 1,
     },
     {
@@ -1227,12 +1203,7 @@ static const struct row pg_rows[] = {
         .fault = FAULT_SESSION_ENDED,
         .fault_at = 1,
         .s = { DEFERRED(UNREACHABLE_TEXT), RETRIED_AS("TKT-2") },
-        .tickets = 1,
-        .status = TICKET_OPEN,
-        .messages = 1,
-        .last_message = "in customer",
-        .tag = "TKT-2",
-        .outbox = 1,
+        STORED_ONCE_AS("TKT-2"),
         .attempts = 1,
     },
     {
@@ -1241,12 +1212,7 @@ static const struct row pg_rows[] = {
         .fault = FAULT_SESSION_ENDED_AT_COMMIT,
         .fault_at = 1,
         .s = { DEFERRED(UNREACHABLE_TEXT), RETRIED_AS("TKT-2") },
-        .tickets = 1,
-        .status = TICKET_OPEN,
-        .messages = 1,
-        .last_message = "in customer",
-        .tag = "TKT-2",
-        .outbox = 1,
+        STORED_ONCE_AS("TKT-2"),
         .attempts = 1,
     },
     {
@@ -1275,11 +1241,7 @@ static const struct row pg_rows[] = {
         .fault = FAULT_SERVER_DOWN,
         .fault_at = 1,
         .s = { DEFERRED(UNREACHABLE_TEXT), RETRIED },
-        .tickets = 1,
-        .status = TICKET_OPEN,
-        .messages = 1,
-        .last_message = "in customer",
-        .outbox = 1,
+        STORED_ONCE_AS("TKT-1"),
     },
 };
 
@@ -1914,7 +1876,7 @@ test_other_host_race(struct fixture *f, gconstpointer data)
     g_autoptr(GPtrArray) recipients = g_ptr_array_new();
     g_autoptr(GDateTime) now = g_date_time_new_now_utc();
     g_autoptr(GError) error = NULL;
-    g_autofree char *waiting = NULL;
+    g_autofree char *ours = NULL;
     struct mail *mail = NULL;
     struct store *other = NULL;
     struct counts after;
@@ -1949,13 +1911,8 @@ test_other_host_race(struct fixture *f, gconstpointer data)
     g_assert_no_error(error);
 
     c.thread = g_thread_new("session", concurrent_main, &c);
-    waiting = g_strdup_printf("SELECT count(*) FROM pg_stat_activity WHERE usename = '%s'"
-                              " AND wait_event_type = 'Lock'",
-                              f->pg.role);
-    for (guint waited = 0; pg_fault_scalar(f->pg.admin, waiting) == 0; waited++) {
-        g_assert_cmpuint(waited, <, 1000);
-        g_usleep(5 * 1000);
-    }
+    ours = g_strdup_printf("usename = '%s'", f->pg.role);
+    pg_fault_wait_locked(&f->pg, ours);
     g_assert_true(store_commit(other, &error));
     g_assert_no_error(error);
     g_thread_join(c.thread);

@@ -811,7 +811,7 @@ test_pg_deadlock(struct fixture *f, gconstpointer data)
     struct deadlock_job j = { 0 };
     struct other_statement wait_a;
     g_autoptr(GError) error = NULL;
-    g_autofree char *waiting = NULL;
+    g_autofree char *other_pid = NULL;
     g_autofree char *value_a = NULL, *value_b = NULL;
     struct submit s;
     GThread *other_thread;
@@ -826,9 +826,8 @@ test_pg_deadlock(struct fixture *f, gconstpointer data)
 
     other = db_open(f->pg.setup, DB_READ_WRITE, 0, &error);
     g_assert_no_error(error);
-    waiting = g_strdup_printf("SELECT count(*) FROM pg_stat_activity WHERE pid = %" G_GINT64_FORMAT
-                              " AND wait_event_type = 'Lock'",
-                              pg_fault_scalar_db(other, "SELECT pg_backend_pid()"));
+    other_pid = g_strdup_printf("pid = %" G_GINT64_FORMAT,
+                                pg_fault_scalar_db(other, "SELECT pg_backend_pid()"));
     g_assert_true(db_exec(other,
                           "SET deadlock_timeout = '10s'; BEGIN;"
                           " UPDATE meta SET value = 'other' WHERE key = 'b'",
@@ -841,10 +840,7 @@ test_pg_deadlock(struct fixture *f, gconstpointer data)
     wait_a = (struct other_statement){ .db = other,
                                        .sql = "UPDATE meta SET value = 'other' WHERE key = 'a'" };
     other_thread = g_thread_new("other", other_statement_main, &wait_a);
-    for (guint waited = 0; pg_fault_scalar(f->pg.admin, waiting) == 0; waited++) {
-        g_assert_cmpuint(waited, <, 1000);
-        g_usleep(10 * 1000);
-    }
+    pg_fault_wait_locked(&f->pg, other_pid);
     gate_open(&j.pause);
     g_thread_join(other_thread);
     g_assert_true(wait_a.ok);
