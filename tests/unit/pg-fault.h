@@ -239,7 +239,9 @@ pg_fault_stop(struct pg_fault *pf)
             pf->role);
         pg_fixture_exec(pf->admin, sql);
     }
-    pg_fixture_stop(pf->schema, pf->admin);
+    /* Dropped already: pg_fixture_stop() has only the URI to free. */
+    g_free(pf->schema);
+    pg_fixture_stop(NULL, pf->admin);
     g_free(pf->uri);
     g_free(pf->setup);
     g_free(pf->role);
