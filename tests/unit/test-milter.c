@@ -1,6 +1,10 @@
 /*
  * test-milter - the daemon's callbacks, driven in-process as Postfix
- * would drive them, with the real writer on a temporary database.
+ * would drive them, with the real writer on a temporary database: a
+ * SQLite file ("/milter/NN"), and again a schema and a role of their own
+ * on the PostgreSQL cluster TM_TEST_PG_URI names ("/milter/pg/NN", the
+ * same numbers; skipped without a cluster, which tests/run starts) for
+ * every row whose outcome is in the store: a ticket, or a fault of it.
  *
  * The libmilter calls go through milter/io.h; here they are answered by a
  * fake MTA (struct smfi_str is ours: libmilter leaves it incomplete) that
@@ -10,7 +14,27 @@
  * told at each step (code, enhanced code and text), the headers and body
  * of the delivered copy, and the tickets and messages in the database.
  * A row is one or more SMTP sessions in order on one database; the fault
- * of a row (busy, full, read-only) is made before its last session.
+ * of a row (busy, full, read-only, ...) is made before one of them (the
+ * last, unless the row names another) and lifted after it, so that a
+ * session after it is the sending server's retry.  Whatever a session
+ * was answered 451 at its end, it left nothing in the database: no
+ * ticket, message or outbox row more than before it.
+ *
+ * Each backend fails its own way.  SQLite: another connection's write
+ * lock, a page limit on the writer's own connection (sqlite-hook.h), and
+ * query_only.  PostgreSQL (pg-fault.h): another session's lock on the
+ * messages table, triggers on it that answer as the server does (a disk
+ * full, a lost race once, at COMMIT, or every time the writer tries, a
+ * COMMIT that fails, a statement past statement_timeout, the store's
+ * session ended in the middle of the message), the store's session ended
+ * between two messages (a restart), its role refused at login (the
+ * server is down) or made read-only (a standby).  The rows of faults only
+ * PostgreSQL has are "/milter/pg/fault/NN".
+ *
+ * Beyond the rows: sessions at once, as libmilter runs them, which the
+ * writer commits in shared batches (on both backends, and on PostgreSQL
+ * with a batch that must be run again), and on PostgreSQL the same
+ * message taken by another daemon while ours stores it.
  *
  * The envelope as Postfix gives it: each RCPT as the client wrote it, and
  * optionally the {rcpt_addr} macro, Postfix's resolved reading of it; the
@@ -30,16 +54,19 @@
 #include <sqlite3.h>
 
 #include "config/config.h"
+#include "milter/ingest.h"
 #include "milter/io.h"
 #include "milter/milter.h"
 #include "milter/stats.h"
 #include "parser/mail.h"
 #include "router/keys.h"
 #include "router/router.h"
+#include "store/db.h"
 #include "store/messages.h"
 #include "store/store.h"
 #include "store/tickets.h"
 #include "store/writer.h"
+#include "tests/unit/pg-fault.h"
 #include "tests/unit/sqlite-hook.h"
 
 /* ---- the fake MTA ---- */
@@ -277,7 +304,6 @@ delivered_body(const struct smfi_str *ctx)
 #define CONFIG                                                                                     \
     "[milter]\n"                                                                                   \
     "support_addresses = " SUPPORT "\n"                                                            \
-    "busy_timeout = 100\n"                                                                         \
     "[staff]\n"                                                                                    \
     "domains = example.com\n"                                                                      \
     "trusted_networks = 192.0.2.0/24\n"                                                            \
@@ -314,6 +340,8 @@ delivered_body(const struct smfi_str *ctx)
 #define BUSY_TEXT "Support system is busy, please try again later"
 #define FULL_TEXT "Support system is out of storage space, please try again later"
 #define STORE_TEXT "Support system cannot store the message right now, please try again later"
+#define UNREACHABLE_TEXT                                                                           \
+    "Support system's database is not reachable right now, please try again later"
 #define UNREGISTERED                                                                               \
     "reject 550 5.7.1 This address takes mail from registered support contacts only; please "      \
     "ask your administrator to register you"
@@ -356,22 +384,38 @@ struct session {
 
 enum fault {
     FAULT_NONE,
-    FAULT_BUSY,
-    FAULT_FULL,
-    FAULT_READONLY
+    FAULT_BUSY,     /* another process holds a lock past busy_timeout */
+    FAULT_FULL,     /* no room for the message */
+    FAULT_READONLY, /* the store's connection may not write */
+    /* PostgreSQL's alone: */
+    FAULT_RACE_ONCE,               /* the message's transaction loses a race once (40001) */
+    FAULT_RACE_AT_COMMIT,          /* its COMMIT loses a race once */
+    FAULT_RACE_LOST,               /* it loses the race every time the writer runs it */
+    FAULT_COMMIT_FAILS,            /* its COMMIT fails once (a check the server makes then) */
+    FAULT_STATEMENT_TIMEOUT,       /* a statement of it runs past statement_timeout once */
+    FAULT_SESSION_ENDED,           /* the store's session ends in the middle of it */
+    FAULT_SESSION_ENDED_AT_COMMIT, /* ... in its COMMIT */
+    FAULT_RESTART,                 /* the store's session ended before it (a restart) */
+    FAULT_SERVER_DOWN,             /* the server takes no connection of the store's */
 };
 
 struct row {
     const char *fact;
     const char *config;  /* appended to CONFIG; NULL: none */
-    enum fault fault;    /* made before the last session */
+    enum fault fault;    /* made before session FAULT_AT, lifted after it */
+    guint fault_at;      /* from 1; 0: the last session */
     struct session s[3]; /* in order; the first with no client ends them */
-    /* The database after them: the tickets, and on TKT-1 (when there is
-     * one) its status, its messages and the last one's "direction kind". */
+    /* The database after them: the tickets, and on TKT-1 (or TAG; when
+     * there is one) its status, its messages and the last one's
+     * "direction kind". */
     guint tickets;
     enum ticket_status status;
     guint messages;
     const char *last_message;
+    const char *tag; /* of the ticket looked at; NULL: TKT-1 */
+    guint outbox;    /* outbox rows (acknowledgements, notices); 0: not checked */
+    guint attempts;  /* PostgreSQL: how often the fault's trigger was met; 0: not checked */
+    guint busy_ms;   /* busy_timeout; 0: the backend's (BUSY_MS_SQLITE, BUSY_MS_PG) */
 };
 
 /* The customer mail of the first row, answered ANSWER_EOM at its end and
@@ -382,6 +426,17 @@ struct row {
         .message = CUSTOMER_MAIL,                                                                  \
         .transcript = RCPT_OK(SUPPORT) "DATA: continue\nEOM: " answer_eom "\n", .ticket_id = tag,  \
     }
+
+/* What a customer's mail that lost to a fault hears at its end, and what
+ * the sending server's retry of it hears once the fault is gone. */
+#define DEFERRED(text) CUSTOMER_SESSION("tempfail 451 4.3.0 " text, NULL)
+#define RETRIED CUSTOMER_SESSION("continue", "TKT-1")
+#define RETRIED_AS(tag) CUSTOMER_SESSION("continue", tag)
+/* The database after such a retry: the mail is ticket TAG, with one
+ * message and one acknowledgement. */
+#define STORED_ONCE_AS(t)                                                                          \
+    .tickets = 1, .status = TICKET_OPEN, .messages = 1, .last_message = "in customer", .tag = t,   \
+    .outbox = 1
 
 static const struct row rows[] = {
     {
@@ -1085,6 +1140,109 @@ static const struct row rows[] = {
         .messages = 2,
         .last_message = "out internal",
     },
+
+    /* ---- after a fault, the sending server's retry ---- */
+    {
+        .fact = "a database locked past busy_timeout, then free again: the retry is stored once",
+        .fault = FAULT_BUSY,
+        .fault_at = 1,
+        .s = { DEFERRED(BUSY_TEXT), RETRIED },
+        STORED_ONCE_AS("TKT-1"),
+    },
+};
+
+/* The ways only a PostgreSQL server fails: every one is a 451 or, where
+ * the writer can run the transaction again, nothing the client sees; the
+ * message is then stored once, with one acknowledgement.  A ticket number
+ * a rolled-back run drew from the sequence is not drawn again (SQLite
+ * takes the next free one): the ticket is TKT-2 after one such run. */
+static const struct row pg_rows[] = {
+    {
+        .fact = "the message's transaction loses a race once: run again, accepted, stored once",
+        .fault = FAULT_RACE_ONCE,
+        .s = { RETRIED_AS("TKT-2") },
+        STORED_ONCE_AS("TKT-2"),
+        .attempts = 2,
+    },
+    {
+        .fact = "its COMMIT loses a race once: the batch is replayed, accepted, stored once",
+        .fault = FAULT_RACE_AT_COMMIT,
+        .s = { RETRIED_AS("TKT-2") },
+        STORED_ONCE_AS("TKT-2"),
+        .attempts = 2,
+    },
+    {
+        .fact = "it loses the race every time: three runs, then 451, busy; the retry is stored"
+                " once",
+        .fault = FAULT_RACE_LOST,
+        .fault_at = 1,
+        .s = { DEFERRED(BUSY_TEXT), RETRIED_AS("TKT-4") },
+        STORED_ONCE_AS("TKT-4"),
+        .attempts = 3,
+    },
+    {
+        .fact = "its COMMIT fails: 451 (no 250 before the commit), nothing stored; the retry is"
+                " stored once",
+        .fault = FAULT_COMMIT_FAILS,
+        .fault_at = 1,
+        .s = { DEFERRED(STORE_TEXT), RETRIED_AS("TKT-2") },
+        STORED_ONCE_AS("TKT-2"),
+        .attempts = 1,
+    },
+    {
+        .fact = "a statement past statement_timeout: 451, busy; the retry is stored once",
+        .fault = FAULT_STATEMENT_TIMEOUT,
+        .fault_at = 1,
+        .s = { DEFERRED(BUSY_TEXT), RETRIED_AS("TKT-2") },
+        STORED_ONCE_AS("TKT-2"),
+        .attempts = 1,
+    },
+    {
+        .fact = "the store's session ends in the middle of the message: 451, not reachable;"
+                " the retry reconnects and is stored once",
+        .fault = FAULT_SESSION_ENDED,
+        .fault_at = 1,
+        .s = { DEFERRED(UNREACHABLE_TEXT), RETRIED_AS("TKT-2") },
+        STORED_ONCE_AS("TKT-2"),
+        .attempts = 1,
+    },
+    {
+        .fact = "the store's session ends in its COMMIT: 451, not reachable, nothing stored;"
+                " the retry is stored once",
+        .fault = FAULT_SESSION_ENDED_AT_COMMIT,
+        .fault_at = 1,
+        .s = { DEFERRED(UNREACHABLE_TEXT), RETRIED_AS("TKT-2") },
+        STORED_ONCE_AS("TKT-2"),
+        .attempts = 1,
+    },
+    {
+        .fact = "the server restarted between two messages: the next one reconnects and is"
+                " accepted",
+        .fault = FAULT_RESTART,
+        .s = { RETRIED,
+               {
+                   .client = CUSTOMER_CLIENT,
+                   .mail_from = "jan@acme.test",
+                   .rcpt = { SUPPORT },
+                   .message = "From: Jan Jansen <jan@acme.test>\nTo: " SUPPORT "\n"
+                              "Subject: Re: [TKT-1] Printer offline\nMessage-ID: <m2@acme.test>\n"
+                              "In-Reply-To: <m1@acme.test>\n\nStill offline.\n",
+                   .transcript = RCPT_OK(SUPPORT) "DATA: continue\nEOM: continue\n",
+                   .ticket_id = "TKT-1",
+               } },
+        .tickets = 1,
+        .status = TICKET_OPEN,
+        .messages = 2,
+        .last_message = "in customer",
+    },
+    {
+        .fact = "the server is down (no connection of the store's is taken): 451, not reachable;"
+                " once it is back the retry is stored once",
+        .fault = FAULT_SERVER_DOWN,
+        .fault_at = 1,
+        .s = { DEFERRED(UNREACHABLE_TEXT), RETRIED },
+        STORED_ONCE_AS("TKT-1"),
+    },
 };
 
 /* ---- driving a session ---- */
@@ -1094,9 +1252,17 @@ struct fixture {
     struct config *cfg;
     struct keys *keys;
     struct store_writer *writer;
+    bool skipped; /* PostgreSQL without a cluster */
+    /* SQLite */
     sqlite3 *db;   /* the writer's connection: only in its jobs */
     sqlite3 *lock; /* FAULT_BUSY: another process's, holding the write lock */
+    /* PostgreSQL: the case's schema and role (pg.setup NULL on SQLite) */
+    struct pg_fault pg;
+    struct db *pg_lock; /* FAULT_BUSY: another session's, on the messages table */
 };
+
+#define IS_PG(f) ((f)->pg.setup != NULL)
+#define SKIPPED(f) ((f)->skipped)
 
 static const char *
 answer_name(sfsistat rc)
@@ -1290,32 +1456,65 @@ check_session(const struct session *s)
 
 /* ---- the database ---- */
 
+/* SQLite's busy_timeout; on PostgreSQL lock_timeout, and twice it
+ * statement_timeout, which every statement must stay under on a loaded
+ * machine: longer there. */
+#define BUSY_MS_SQLITE 100
+#define BUSY_MS_PG 500
+
+/* As the daemon starts on DATABASE: the config, the store, its writer,
+ * then the callbacks.  MORE: config lines of the backend's. */
 static void
-fixture_setup(struct fixture *f, gconstpointer data)
+fixture_start(struct fixture *f, const struct row *r, const char *database, guint busy_ms,
+              const char *more)
 {
-    const struct row *r = data;
     g_autoptr(GError) error = NULL;
-    g_autofree char *conf = NULL;
-    g_autofree char *db_path = NULL;
-    g_autofree char *text = NULL;
+    g_autofree char *conf = g_build_filename(f->dir, "ticket-milter.conf", NULL);
+    g_autofree char *text = g_strdup_printf(
+        CONFIG "[milter]\ndatabase = %s\nbusy_timeout = %u\n%s%s", database,
+        r->busy_ms > 0 ? r->busy_ms : busy_ms, more, r->config != NULL ? r->config : "");
     struct store *st;
 
-    f->dir = g_dir_make_tmp("test-milter-XXXXXX", &error);
-    g_assert_no_error(error);
-    conf = g_build_filename(f->dir, "ticket-milter.conf", NULL);
-    db_path = g_build_filename(f->dir, "tickets.db", NULL);
-    text = g_strdup_printf(CONFIG "[milter]\ndatabase = %s\n%s", db_path,
-                           r->config != NULL ? r->config : "");
     g_assert_true(g_file_set_contents(conf, text, -1, &error));
     f->cfg = config_load(conf, &error);
     g_assert_no_error(error);
     f->keys = keys_new("the secret of the milter's tests");
-    /* As the daemon starts: the store, its writer, then the callbacks. */
     st = store_open(f->cfg->database, STORE_READ_WRITE, f->cfg->busy_timeout, &error);
     g_assert_no_error(error);
-    f->db = sqlite_hook_db();
+    if (!IS_PG(f))
+        f->db = sqlite_hook_db();
     f->writer = store_writer_new(st);
     milter_setup(f->cfg, f->writer, NULL, NULL, f->keys);
+}
+
+static void
+fixture_setup(struct fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *db_path = NULL;
+
+    f->dir = g_dir_make_tmp("test-milter-XXXXXX", &error);
+    g_assert_no_error(error);
+    db_path = g_build_filename(f->dir, "tickets.db", NULL);
+    fixture_start(f, data, db_path, BUSY_MS_SQLITE, "");
+}
+
+/* The store in a schema, as a role, of the case's own; the secret is
+ * named, as with every database on a server. */
+static void
+fixture_setup_pg(struct fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *secret = NULL;
+
+    f->dir = g_dir_make_tmp("test-milter-XXXXXX", &error);
+    g_assert_no_error(error);
+    if (!pg_fault_start(&f->pg, "milter")) {
+        f->skipped = true;
+        return;
+    }
+    secret = g_strdup_printf("secret_file = %s/secret\n", f->dir);
+    fixture_start(f, data, f->pg.uri, BUSY_MS_PG, secret);
 }
 
 static void
@@ -1325,17 +1524,105 @@ fixture_teardown(struct fixture *f, gconstpointer data)
 
     if (f->lock != NULL)
         sqlite3_close(f->lock);
+    f->pg_lock = pg_fault_unlock(f->pg_lock);
     milter_set_config(NULL);
     f->writer = store_writer_free(f->writer);
     f->cfg = config_unref(f->cfg);
     f->keys = keys_free(f->keys);
+    if (IS_PG(f))
+        pg_fault_stop(&f->pg);
     g_assert_cmpint(system(cmd), ==, 0);
     g_free(f->dir);
+}
+
+/* The trigger of a PostgreSQL fault sits on the table every stored
+ * message writes a row to. */
+#define PG_FAULT_TABLE "messages"
+
+static void
+make_fault_pg(struct fixture *f, enum fault fault)
+{
+    struct pg_fault *pf = &f->pg;
+
+    switch (fault) {
+    case FAULT_NONE:
+        break;
+    case FAULT_BUSY:
+        f->pg_lock = pg_fault_lock(pf, PG_FAULT_TABLE);
+        break;
+    case FAULT_FULL:
+        /* What the server says when its disk is full. */
+        pg_fault_rows(pf, PG_FAULT_TABLE, G_MAXINT32, false, PG_FAULT_RAISE("53100"));
+        break;
+    case FAULT_READONLY:
+        pg_fault_role(pf, "SET default_transaction_read_only = on");
+        break;
+    case FAULT_RACE_ONCE:
+        pg_fault_rows(pf, PG_FAULT_TABLE, 1, false, PG_FAULT_RAISE("40001"));
+        break;
+    case FAULT_RACE_AT_COMMIT:
+        pg_fault_rows(pf, PG_FAULT_TABLE, 1, true, PG_FAULT_RAISE("40001"));
+        break;
+    case FAULT_RACE_LOST:
+        pg_fault_rows(pf, PG_FAULT_TABLE, G_MAXINT32, false, PG_FAULT_RAISE("40001"));
+        break;
+    case FAULT_COMMIT_FAILS:
+        pg_fault_rows(pf, PG_FAULT_TABLE, 1, true, PG_FAULT_RAISE("P0001"));
+        break;
+    case FAULT_STATEMENT_TIMEOUT:
+        pg_fault_rows(pf, PG_FAULT_TABLE, 1, false, PG_FAULT_SLEEP("30"));
+        break;
+    case FAULT_SESSION_ENDED:
+        pg_fault_rows(pf, PG_FAULT_TABLE, 1, false, PG_FAULT_TERMINATE);
+        break;
+    case FAULT_SESSION_ENDED_AT_COMMIT:
+        pg_fault_rows(pf, PG_FAULT_TABLE, 1, true, PG_FAULT_TERMINATE);
+        break;
+    case FAULT_RESTART:
+        pg_fault_disconnect(pf);
+        break;
+    case FAULT_SERVER_DOWN:
+        pg_fault_role(pf, "NOLOGIN");
+        break;
+    }
+}
+
+static void
+lift_fault_pg(struct fixture *f, enum fault fault)
+{
+    switch (fault) {
+    case FAULT_BUSY:
+        f->pg_lock = pg_fault_unlock(f->pg_lock);
+        break;
+    case FAULT_READONLY:
+        pg_fault_role(&f->pg, "RESET default_transaction_read_only");
+        break;
+    case FAULT_SERVER_DOWN:
+        pg_fault_role(&f->pg, "LOGIN");
+        break;
+    case FAULT_FULL:
+    case FAULT_RACE_ONCE:
+    case FAULT_RACE_AT_COMMIT:
+    case FAULT_RACE_LOST:
+    case FAULT_COMMIT_FAILS:
+    case FAULT_STATEMENT_TIMEOUT:
+    case FAULT_SESSION_ENDED:
+    case FAULT_SESSION_ENDED_AT_COMMIT:
+        pg_fault_rows_end(&f->pg, PG_FAULT_TABLE);
+        break;
+    case FAULT_NONE:
+    case FAULT_RESTART:
+        break;
+    }
 }
 
 static void
 make_fault(struct fixture *f, enum fault fault)
 {
+    if (IS_PG(f)) {
+        make_fault_pg(f, fault);
+        return;
+    }
     switch (fault) {
     case FAULT_NONE:
         break;
@@ -1350,7 +1637,60 @@ make_fault(struct fixture *f, enum fault fault)
     case FAULT_READONLY:
         sqlite_hook_exec(f->writer, f->db, "PRAGMA query_only = ON");
         break;
+    default:
+        g_error("fault %d is PostgreSQL's alone", fault);
     }
+}
+
+static void
+lift_fault(struct fixture *f, enum fault fault)
+{
+    if (IS_PG(f)) {
+        lift_fault_pg(f, fault);
+        return;
+    }
+    switch (fault) {
+    case FAULT_BUSY:
+        g_assert_cmpint(sqlite3_exec(f->lock, "ROLLBACK", NULL, NULL, NULL), ==, SQLITE_OK);
+        sqlite3_close(f->lock);
+        f->lock = NULL;
+        break;
+    case FAULT_FULL:
+        sqlite_hook_exec(f->writer, f->db, "PRAGMA max_page_count = 1073741823");
+        break;
+    default:
+        /* query_only stays: the writer, the only way onto its connection,
+         * cannot begin a transaction to turn it off.  No row has a session
+         * after it. */
+        break;
+    }
+}
+
+/* What the database holds: tickets, messages, messages kept apart, outbox rows. */
+struct counts {
+    gint64 n[4];
+};
+
+static struct counts
+count_rows(const struct fixture *f)
+{
+    g_autoptr(GError) error = NULL;
+    struct db *db = db_open(f->cfg->database, DB_READ_ONLY, 1000, &error);
+    struct db_stmt *s;
+    struct counts c;
+
+    g_assert_no_error(error);
+    s = db_prepare(db,
+                   "SELECT (SELECT count(*) FROM tickets), (SELECT count(*) FROM messages),"
+                   " (SELECT count(*) FROM unattached), (SELECT count(*) FROM outbox)",
+                   &error);
+    g_assert_no_error(error);
+    g_assert_cmpint(db_step(s, &error), ==, DB_ROW);
+    for (guint i = 0; i < G_N_ELEMENTS(c.n); i++)
+        c.n[i] = db_column_int64(s, (int)i);
+    db_reset(s);
+    db_close(db);
+    return c;
 }
 
 /* What ticketctl would show: the tickets, and TKT-1's status and messages. */
@@ -1368,7 +1708,7 @@ check_database(const struct fixture *f, const struct row *r)
     g_assert_no_error(error);
     g_assert_cmpuint(tickets->len, ==, r->tickets);
     if (r->tickets > 0) {
-        t = store_ticket_get_by_tag(st, "TKT-1", &error);
+        t = store_ticket_get_by_tag(st, r->tag != NULL ? r->tag : "TKT-1", &error);
         g_assert_nonnull(t);
         g_assert_cmpstr(ticket_status_name(t->status), ==, ticket_status_name(r->status));
         g_assert_cmpstr(t->requester, ==, "jan@acme.test");
@@ -1383,6 +1723,10 @@ check_database(const struct fixture *f, const struct row *r)
         ticket_free(t);
     }
     store_close(st);
+    if (r->outbox > 0)
+        g_assert_cmpint(count_rows(f).n[3], ==, r->outbox);
+    if (r->attempts > 0)
+        g_assert_cmpint(pg_fault_fired(&f->pg, PG_FAULT_TABLE), ==, r->attempts);
 }
 
 static void
@@ -1391,20 +1735,203 @@ test_row(struct fixture *f, gconstpointer data)
     const struct row *r = data;
     guint n = 0;
 
+    if (SKIPPED(f))
+        return;
     g_test_message("%s", r->fact);
     while (n < G_N_ELEMENTS(r->s) && r->s[n].client != NULL)
         n++;
     for (guint i = 0; i < n; i++) {
-        if (i == n - 1)
+        bool faulty = i + 1 == (r->fault_at > 0 ? r->fault_at : n);
+        bool deferred = strstr(r->s[i].transcript, "EOM: tempfail") != NULL;
+        struct counts before = { { 0 } };
+
+        if (deferred)
+            before = count_rows(f);
+        if (faulty)
             make_fault(f, r->fault);
         check_session(&r->s[i]);
-    }
-    if (f->lock != NULL) {
-        sqlite3_exec(f->lock, "ROLLBACK", NULL, NULL, NULL);
-        sqlite3_close(f->lock);
-        f->lock = NULL;
+        if (faulty)
+            lift_fault(f, r->fault);
+        /* A 451 leaves nothing behind: the retry finds nothing half done. */
+        if (deferred) {
+            struct counts after = count_rows(f);
+            for (guint k = 0; k < G_N_ELEMENTS(before.n); k++)
+                g_assert_cmpint(after.n[k], ==, before.n[k]);
+        }
     }
     check_database(f, r);
+}
+
+/* ---- many sessions at once ---- */
+
+#define CONCURRENT_MAILS 6
+
+/* One SMTP session on a thread of its own, as libmilter runs them. */
+struct concurrent {
+    struct session s;
+    char *message;
+    char *transcript;
+    char *ticket_id;
+    GThread *thread;
+};
+
+static gpointer
+concurrent_main(gpointer data)
+{
+    struct concurrent *c = data;
+    struct smfi_str ctx;
+
+    ctx_init(&ctx);
+    read_body(&ctx, read_headers(&ctx, c->message), 0);
+    c->transcript = run_session(&c->s, &ctx);
+    c->ticket_id = g_strdup(delivered_header(&ctx, "X-Ticket-ID"));
+    ctx_clear(&ctx);
+    return NULL;
+}
+
+/* Customers' mails that arrive together, each of them twice (a client
+ * that retried while its first try was still being stored), from as many
+ * senders (each is acknowledged): every copy is accepted only once it is
+ * committed, the two copies of a mail name one ticket, and each mail is
+ * one ticket with one message and one acknowledgement, whatever batches
+ * the writer made of them, and whatever batch it had to run again (the
+ * row's fault). */
+static void
+test_concurrent(struct fixture *f, gconstpointer data)
+{
+    const struct row *r = data;
+    struct concurrent c[2 * CONCURRENT_MAILS];
+    g_autoptr(GHashTable) tags = g_hash_table_new(g_str_hash, g_str_equal);
+    char *senders[CONCURRENT_MAILS];
+    struct counts after;
+
+    if (SKIPPED(f))
+        return;
+    g_test_message("%s", r->fact);
+    for (guint i = 0; i < G_N_ELEMENTS(c); i++) {
+        guint mail = i % CONCURRENT_MAILS;
+        if (i < CONCURRENT_MAILS)
+            senders[mail] = g_strdup_printf("user%u@acme.test", mail);
+        c[i] = (struct concurrent){
+            .s = { .client = CUSTOMER_CLIENT, .mail_from = senders[mail], .rcpt = { SUPPORT } },
+            .message = g_strdup_printf("From: <%s>\nTo: " SUPPORT "\n"
+                                       "Subject: Printer %u offline\nMessage-ID: <c%u@acme.test>\n"
+                                       "\nPrinter %u on the second floor is offline.\n",
+                                       senders[mail], mail, mail, mail),
+        };
+    }
+    make_fault(f, r->fault);
+    for (guint i = 0; i < G_N_ELEMENTS(c); i++)
+        c[i].thread = g_thread_new("session", concurrent_main, &c[i]);
+    for (guint i = 0; i < G_N_ELEMENTS(c); i++)
+        g_thread_join(c[i].thread);
+    lift_fault(f, r->fault);
+    for (guint i = 0; i < G_N_ELEMENTS(c); i++) {
+        g_assert_cmpstr(c[i].transcript, ==, RCPT_OK(SUPPORT) "DATA: continue\nEOM: continue\n");
+        g_assert_nonnull(c[i].ticket_id);
+        g_assert_cmpstr(c[i].ticket_id, ==, c[i % CONCURRENT_MAILS].ticket_id);
+        g_hash_table_add(tags, c[i].ticket_id);
+    }
+    g_assert_cmpuint(g_hash_table_size(tags), ==, CONCURRENT_MAILS);
+    after = count_rows(f);
+    g_assert_cmpint(after.n[0], ==, CONCURRENT_MAILS);
+    g_assert_cmpint(after.n[1], ==, CONCURRENT_MAILS);
+    g_assert_cmpint(after.n[3], ==, CONCURRENT_MAILS);
+    if (r->attempts > 0)
+        g_assert_cmpint(pg_fault_fired(&f->pg, PG_FAULT_TABLE), ==, r->attempts);
+    for (guint i = 0; i < G_N_ELEMENTS(c); i++) {
+        g_free(c[i].message);
+        g_free(c[i].transcript);
+        g_free(c[i].ticket_id);
+    }
+    for (guint i = 0; i < CONCURRENT_MAILS; i++)
+        g_free(senders[i]);
+}
+
+static const struct row concurrent_row = { .fact = "sessions at once" };
+/* The first COMMIT that carries a message loses a race: that batch, with
+ * whatever copies it holds, is run again; every stored message meets the
+ * check once more when it is committed. */
+static const struct row concurrent_replay_row = {
+    .fact = "sessions at once, and the COMMIT of the first batch with one of them loses a race",
+    .fault = FAULT_RACE_AT_COMMIT,
+    .attempts = 1 + CONCURRENT_MAILS,
+};
+
+/* ---- two hosts, one message ---- */
+
+/* Another daemon on the same database has the same message in its
+ * transaction, not yet committed, when ours takes it: our look-up does not
+ * see it, our insert of its key waits for the other's commit and then
+ * finds the key taken (23505); the writer decides again and sees a
+ * duplicate.  The client is accepted with the other's ticket, and the
+ * database holds one ticket, one message, one acknowledgement. */
+static const struct row other_host_row = {
+    .fact = "the same message on another host, committed while ours waits for it",
+    /* Ours waits for the other's commit, which waits for the test to see it waiting. */
+    .busy_ms = 5000,
+};
+
+static void
+test_other_host_race(struct fixture *f, gconstpointer data)
+{
+    const char *rcpt[] = { SUPPORT };
+    g_autoptr(GPtrArray) recipients = g_ptr_array_new();
+    g_autoptr(GDateTime) now = g_date_time_new_now_utc();
+    g_autoptr(GError) error = NULL;
+    g_autofree char *ours = NULL;
+    struct mail *mail = NULL;
+    struct store *other = NULL;
+    struct counts after;
+    struct concurrent c = {
+        .s = { .client = CUSTOMER_CLIENT, .mail_from = "jan@acme.test", .rcpt = { SUPPORT } },
+        .message = g_strdup(CUSTOMER_MAIL),
+    };
+
+    if (SKIPPED(f)) {
+        g_free(c.message);
+        return;
+    }
+    g_ptr_array_add(recipients, (gpointer)rcpt[0]);
+    mail = parser_mail_parse(CUSTOMER_MAIL, strlen(CUSTOMER_MAIL), &error);
+    g_assert_no_error(error);
+    struct ingest_job job = {
+        .cfg = f->cfg,
+        .keys = f->keys,
+        .mail = mail,
+        .raw = CUSTOMER_MAIL,
+        .raw_len = strlen(CUSTOMER_MAIL),
+        .queue_id = "4XyZ1",
+        .envelope_from = "jan@acme.test",
+        .client_addr = CUSTOMER_CLIENT,
+        .recipients = recipients,
+        .now = now,
+    };
+    other = store_open(f->pg.setup, STORE_READ_WRITE, 5000, &error);
+    g_assert_no_error(error);
+    g_assert_true(store_begin(other, &error));
+    g_assert_true(ingest_job_run(other, &job, &error));
+    g_assert_no_error(error);
+
+    c.thread = g_thread_new("session", concurrent_main, &c);
+    ours = g_strdup_printf("usename = '%s'", f->pg.role);
+    pg_fault_wait_locked(&f->pg, ours);
+    g_assert_true(store_commit(other, &error));
+    g_assert_no_error(error);
+    g_thread_join(c.thread);
+
+    g_assert_cmpstr(c.transcript, ==, RCPT_OK(SUPPORT) "DATA: continue\nEOM: continue\n");
+    g_assert_cmpstr(c.ticket_id, ==, job.tag);
+    after = count_rows(f);
+    g_assert_cmpint(after.n[0], ==, 1);
+    g_assert_cmpint(after.n[1], ==, 1);
+    g_assert_cmpint(after.n[3], ==, 1);
+    ingest_job_clear(&job);
+    parser_mail_free(mail);
+    store_close(other);
+    g_free(c.message);
+    g_free(c.transcript);
+    g_free(c.ticket_id);
 }
 
 /* A client that names more recipients than the milter keeps hears 452
@@ -1619,6 +2146,14 @@ test_negotiate_delrcpt(void)
     ctx_clear(&ctx);
 }
 
+/* Whether what R shows is in the store: a ticket it made, or a fault of
+ * the store's; such a row runs on PostgreSQL too. */
+static bool
+is_about_store(const struct row *r)
+{
+    return r->tickets > 0 || r->fault != FAULT_NONE;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1638,5 +2173,24 @@ main(int argc, char **argv)
                fixture_teardown);
     g_test_add("/milter/budget-release", struct fixture, &budget_row, fixture_setup,
                test_budget_release, fixture_teardown);
+    g_test_add("/milter/concurrent", struct fixture, &concurrent_row, fixture_setup,
+               test_concurrent, fixture_teardown);
+    /* The same rows on PostgreSQL keep their numbers. */
+    for (guint i = 0; i < G_N_ELEMENTS(rows); i++) {
+        g_autofree char *name = g_strdup_printf("/milter/pg/%02u", i + 1);
+        if (is_about_store(&rows[i]))
+            g_test_add(name, struct fixture, &rows[i], fixture_setup_pg, test_row,
+                       fixture_teardown);
+    }
+    g_test_add("/milter/pg/concurrent", struct fixture, &concurrent_row, fixture_setup_pg,
+               test_concurrent, fixture_teardown);
+    g_test_add("/milter/pg/concurrent-replayed", struct fixture, &concurrent_replay_row,
+               fixture_setup_pg, test_concurrent, fixture_teardown);
+    g_test_add("/milter/pg/other-host-race", struct fixture, &other_host_row, fixture_setup_pg,
+               test_other_host_race, fixture_teardown);
+    for (guint i = 0; i < G_N_ELEMENTS(pg_rows); i++) {
+        g_autofree char *name = g_strdup_printf("/milter/pg/fault/%02u", i + 1);
+        g_test_add(name, struct fixture, &pg_rows[i], fixture_setup_pg, test_row, fixture_teardown);
+    }
     return g_test_run();
 }
