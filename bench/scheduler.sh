@@ -255,18 +255,12 @@ pg_main() {
     echo "# load $(cut -d' ' -f1-3 /proc/loadavg) at the end, the CPUs $(machine_busy 5)% busy with" \
         "other work"
     python3 - "$RES" "$DUE" "$(getconf CLK_TCK)" <<'PY'
-import statistics, sys
+import sys
+sys.dont_write_bytecode = True
+sys.path.insert(0, "bench")
+from rounds import load, median, num
 res, due, hz = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-runs = {}
-for line in open(res):
-    d = dict(kv.split("=", 1) for kv in line.split())
-    runs.setdefault(d["cfg"], []).append(d)
-
-def num(d, k):
-    try:
-        return float(d.get(k, "nan"))
-    except ValueError:
-        return float("nan")
+runs = load(res)
 
 def seconds(d):
     return num(d, "last_us") / 1e6 - num(d, "at")
@@ -281,9 +275,7 @@ def ms(key):
     return lambda d: 1000.0 * num(d, key) / hz / due
 
 def med(cfg, f):
-    v = [f(d) for d in runs.get(cfg, [])]
-    v = [x for x in v if x == x]
-    return statistics.median(v) if v else float("nan")
+    return median(f(d) for d in runs.get(cfg, []))
 
 def rounds(cfg, f, fmt):
     return " ".join(fmt % f(d) for d in runs.get(cfg, []))

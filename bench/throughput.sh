@@ -274,23 +274,15 @@ bench_rounds "$ROUNDS" "$RES" $CONFIGS
 echo "# load $(cut -d' ' -f1-3 /proc/loadavg) at the end, the CPUs $(machine_busy 5)% busy with other work"
 
 python3 - "$RES" "$N" "$(getconf CLK_TCK)" "$(nproc)" "$SOCKETS" "$RELAY" <<'PY'
-import statistics, sys
+import sys
+sys.dont_write_bytecode = True
+sys.path.insert(0, "bench")
+from rounds import load, median, num
 res, n, hz, cpus, sockets, relay = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5].split(), sys.argv[6]
-runs = {}
-for line in open(res):
-    d = dict(kv.split("=", 1) for kv in line.split())
-    runs.setdefault(d["cfg"], []).append(d)
-
-def num(d, k):
-    try:
-        return float(d.get(k, "nan"))
-    except ValueError:
-        return float("nan")
+runs = load(res)
 
 def med(cfg, key, f=lambda d, k: num(d, k)):
-    v = [f(d, key) for d in runs.get(cfg, [])]
-    v = [x for x in v if x == x]
-    return statistics.median(v) if v else float("nan")
+    return median(f(d, key) for d in runs.get(cfg, []))
 
 def rounds(cfg, key, fmt="%.0f", f=None):
     f = f or (lambda d, k: num(d, k))
