@@ -149,7 +149,7 @@ claim_cost(const char *target, int claims, int batch)
     check(rd != NULL, error);
     for (int k = 0; k < claims; k++) {
         g_autoptr(GPtrArray) rows = NULL;
-        gint64 first = 0, t0, t1, t2, t3;
+        gint64 first = 0, taken, t0, t1, t2, t3;
         int seen;
 
         t0 = g_get_monotonic_time();
@@ -157,20 +157,20 @@ claim_cost(const char *target, int claims, int batch)
         t1 = g_get_monotonic_time();
         check(store_begin(st, &error), error);
         t2 = g_get_monotonic_time();
-        rows = store_outbox_claim(st, CLAIM_NOW, "smtp", (guint)batch, claimant, CLAIM_LEASE,
-                                  &error);
+        rows =
+            store_outbox_claim(st, CLAIM_NOW, "smtp", (guint)batch, claimant, CLAIM_LEASE, &error);
         t3 = g_get_monotonic_time();
         check(rows != NULL, error);
         check(store_commit(st, &error), error);
         t_read += t1 - t0;
         t_stmt += t3 - t2;
         t_tx += g_get_monotonic_time() - t1;
-        if (seen != batch || (int)rows->len != batch ||
-            ((struct outbox_row *)g_ptr_array_index(rows, 0))->id != first) {
-            fprintf(stderr, "db-cost: claim %d took %u rows from %" G_GINT64_FORMAT
-                            ", the read saw %d from %" G_GINT64_FORMAT "\n",
-                    k, rows->len, ((struct outbox_row *)g_ptr_array_index(rows, 0))->id, seen,
-                    first);
+        taken = rows->len > 0 ? ((struct outbox_row *)g_ptr_array_index(rows, 0))->id : 0;
+        if (seen != batch || (int)rows->len != batch || taken != first) {
+            fprintf(stderr,
+                    "db-cost: claim %d took %u rows from %" G_GINT64_FORMAT
+                    ", the read saw %d from %" G_GINT64_FORMAT "\n",
+                    k, rows->len, taken, seen, first);
             return 1;
         }
 
