@@ -5,8 +5,8 @@
 # file and on a private PostgreSQL cluster over its unix socket
 # (tests/pg-cluster; skipped, and said, where no server is installed).
 # Then the cost of the dispatcher's claim of a batch of due outbox rows
-# (db-cost --claim: store_outbox_claim in a write transaction of its own,
-# against the plain read of the same rows it replaced), DB_CLAIMS (200)
+# (bench/claim-cost.c: store_outbox_claim in a write transaction of its
+# own, against the plain read of the same rows it replaced), DB_CLAIMS (200)
 # claims for each batch size in DB_CLAIM_BATCHES ("1 4 16 64"; the
 # dispatcher's is 16), on each backend.
 #   bench/db.sh [N [BATCH]]
@@ -32,11 +32,14 @@ trap 'exit 130' INT TERM
 
 [ -f "$BUILD/libticket.a" ] || make -s BUILD="$BUILD" "$BUILD/libticket.a" || exit 1
 # The Makefile's PKGS, continuation lines and all.
-PKGS=$(awk '/^PKGS *:=/ { f = 1; sub(/^PKGS *:= */, "") }
-            f { more = sub(/\\$/, ""); printf "%s ", $0; if (!more) exit }' Makefile)
+PKGS=$(awk '/^PKGS *:=/ { on = 1; sub(/^PKGS *:= */, "") }
+            on { more = sub(/\\$/, ""); printf "%s ", $0; if (!more) exit }' Makefile)
 # shellcheck disable=SC2086
 cc -std=c11 -O2 -g -D_GNU_SOURCE -I. $(pkg-config --cflags $PKGS) -o "$WORK/db-cost" \
     bench/db-cost.c "$BUILD/libticket.a" $(pkg-config --libs $PKGS) -lpthread || exit 1
+# shellcheck disable=SC2086
+cc -std=c11 -O2 -g -D_GNU_SOURCE -I. $(pkg-config --cflags $PKGS) -o "$WORK/claim-cost" \
+    bench/claim-cost.c "$BUILD/libticket.a" $(pkg-config --libs $PKGS) -lpthread || exit 1
 
 result() {
     awk -v name="$1" '
@@ -45,7 +48,7 @@ result() {
                      name, t["insert"], t["select"] }' "$WORK/out"
 }
 
-# claims NAME TARGET: db-cost --claim for each batch size, a table and
+# claims NAME TARGET: claim-cost for each batch size, a table and
 # a RESULT line.  Each batch size on a new file or database: the rows an
 # earlier one claimed and sent would be in the way of the next (on
 # PostgreSQL their dead index entries stay until a vacuum).
@@ -59,7 +62,7 @@ claims() {
             t=$(echo "$2" | sed "s|^postgresql:///[^?]*|postgresql:///claim_$b|")
             ;;
         esac
-        "$WORK/db-cost" --claim "$t" "$CLAIMS" "$b" >>"$WORK/claims" || return 1
+        "$WORK/claim-cost" "$t" "$CLAIMS" "$b" >>"$WORK/claims" || return 1
     done
     awk -v name="$1" -v claims="$CLAIMS" '
         $1 == "CLAIM" { n++; b[n] = $2; tx[n] = $3; st[n] = $4; rd[n] = $5; mk[n] = $6 }
