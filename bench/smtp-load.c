@@ -3,7 +3,8 @@
  * own sender, with every transaction timed.
  *
  *   smtp-load [-s SESSIONS] [-m COUNT] [-l BYTES] [-x TAG] [-d DOMAIN]
- *             [-t RCPT] [-o OTHER -p PERCENT] [-r RATE] [-w FILE] HOST:PORT
+ *             [-t RCPT] [-o OTHER -p PERCENT] [-r RATE] [-w FILE]
+ *             HOST:PORT[,PORT...]
  *
  * Like Postfix's smtp-source it runs SESSIONS transactions at a time, each
  * on a connection of its own (connect, HELO, MAIL, RCPT, DATA, QUIT: what
@@ -14,7 +15,9 @@
  * instead of RCPT (mail for someone else on the same server).  With -r the
  * messages start at RATE per second in all (message I not before I/RATE
  * seconds after the first), so that a latency is measured below the
- * server's saturation.
+ * server's saturation.  With several ports (at most PORTS_MAX), message I
+ * goes to the (I mod K)th of the K: one load spread evenly over as many
+ * servers at once, all of it timed by one clock.
  *
  * A transaction is timed from the connect to the 250 after the message's
  * final dot; with -w every latency goes to FILE, one "index microseconds
@@ -37,9 +40,11 @@
 
 #define LINE_MAX_LEN 4096
 #define ERRORS_SHOWN 5
+#define PORTS_MAX 16
 
 static const char *opt_host = "127.0.0.1";
-static const char *opt_port;
+static const char *opt_ports[PORTS_MAX];
+static int opt_nports;
 static int opt_sessions = 1;
 static long opt_count = 1;
 static long opt_size = 2048;
@@ -77,14 +82,14 @@ struct conn {
 };
 
 static int
-conn_open(struct conn *c)
+conn_open(struct conn *c, const char *port)
 {
     struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
     struct addrinfo *res = NULL;
 
     c->len = 0;
     c->fd = -1;
-    if (getaddrinfo(opt_host, opt_port, &hints, &res) != 0 || res == NULL)
+    if (getaddrinfo(opt_host, port, &hints, &res) != 0 || res == NULL)
         return -1;
     c->fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, res->ai_protocol);
     if (c->fd >= 0 && connect(c->fd, res->ai_addr, res->ai_addrlen) != 0) {
@@ -186,7 +191,7 @@ transaction(long i)
 
     if (opt_other != NULL && (i % 100) >= 100 - opt_percent)
         rcpt = opt_other;
-    if (conn_open(&c) != 0) {
+    if (conn_open(&c, opt_ports[i % opt_nports]) != 0) {
         report(i, "connect", NULL);
         return -1;
     }
@@ -303,7 +308,8 @@ static void
 usage(void)
 {
     fprintf(stderr, "usage: smtp-load [-s SESSIONS] [-m COUNT] [-l BYTES] [-x TAG] [-d DOMAIN]"
-                    " [-t RCPT] [-o OTHER -p PERCENT] [-r RATE] [-w FILE] HOST:PORT\n");
+                    " [-t RCPT] [-o OTHER -p PERCENT] [-r RATE] [-w FILE]"
+                    " HOST:PORT[,PORT...]\n");
     exit(2);
 }
 
@@ -360,7 +366,13 @@ main(int argc, char **argv)
     if (colon == NULL)
         usage();
     *colon = '\0';
-    opt_port = colon + 1;
+    for (char *p = strtok(colon + 1, ","); p != NULL; p = strtok(NULL, ",")) {
+        if (opt_nports == PORTS_MAX)
+            usage();
+        opt_ports[opt_nports++] = p;
+    }
+    if (opt_nports == 0)
+        usage();
 
     body_text = make_body(opt_size);
     time_t t = time(NULL);

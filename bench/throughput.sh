@@ -21,6 +21,16 @@
 #                a second client sends one acknowledgement-sized message per
 #                message to the relay; everything but the work itself
 #   tm-SOCK      ticket-milter
+#   tmpg-SOCK    ticket-milter on PostgreSQL ([milter] database a URI): a
+#                private cluster (tests/pg-cluster) started once for the
+#                whole bench and stopped by its pid at the end, a fresh
+#                database in it for every run
+#   tmpg2-SOCK   two MX hosts on that one database: two Postfix, two
+#                daemons, message I to the first host when I is even, to
+#                the second when odd, all of it at once from one
+#                smtp-load (BENCH_SESSIONS in all, not per host): the rate
+#                is every message over the seconds from the first connect
+#                to the last 250 of either host
 #   *-mixed      the same server with BENCH_OTHER_PERCENT (90) % of the
 #                mail for an address that is no support address
 #   before-SOCK  with BENCH_BEFORE=DIR, ticket-milter as built in DIR (an
@@ -31,19 +41,31 @@
 # deployment first).  BENCH_ROUNDS (4) rounds run every configuration once,
 # in an order that turns from round to round, so that whatever else the
 # machine does weighs on all alike; medians are reported, and every round.
-# BENCH_CONFIGS names a few of them instead (e.g. "alone tm-unix").
+# BENCH_CONFIGS names a few of them instead (e.g. "alone tm-unix"; any
+# tmpg and tmpg2 *-mixed form works too).  The PostgreSQL ones run by
+# default on the first socket type (the default run takes about 13 minutes
+# on 2 CPUs); without a PostgreSQL server they are left out, and said.
 #
 # After a ticket-milter run the bench waits for the outbox and checks that
 # every message is a ticket, that every ticket got exactly one
 # acknowledgement in the sink (by its In-Reply-To), and that nothing was
-# refused.  The acknowledgements go to the relay named by BENCH_RELAY:
+# refused; on PostgreSQL also that every message was stored once and
+# every ticket has one acknowledgement row in the outbox (and with two
+# hosts which daemon sent how many).  The acknowledgements go to the
+# relay named by BENCH_RELAY:
 # "sink" (default) sends them to the sink directly, the relay outside the
 # Postfix measured; "postfix" sends them back through the same Postfix's
 # second listener, so that its cost of relaying them is measured too.
 #
 # CPU: the daemon's (utime + stime of the process, /proc/PID/stat) from the
 # start of the run until its last acknowledgement was accepted, per
-# message; the whole machine's (/proc/stat busy ticks) over the run.
+# message; the whole machine's (/proc/stat busy ticks) over the run.  On
+# PostgreSQL the database works outside the daemon, so its server's CPU
+# (the cluster's postmaster and every process of it: the backends that
+# serve the daemons, and its background workers) is counted too, from
+# /proc by the postmaster's pid: the table's daemon column is then the
+# daemons' and the server's together, comparable with SQLite's in-process
+# work, and each part is shown apart below it.
 #
 # Targets (issue 13): ticket-milter >= 0.90x the no-op milter's rate on the
 # unix socket with every ticket committed and acknowledged, >= 0.98x on the
@@ -60,7 +82,8 @@ RELAY=${BENCH_RELAY:-sink}
 WARM=50
 RES=$(mktemp /tmp/tm-bench.XXXXXX)
 TOOLS=$(mktemp -d /tmp/tm-bench-tools.XXXXXX)
-trap 'rm -rf "$RES" "$TOOLS"' EXIT
+trap 'rm -rf "$RES" "$TOOLS"; bench_pg_stop' EXIT
+trap 'exit 1' INT TERM
 
 # shellcheck disable=SC2046
 cc -O2 -o "$TOOLS/noop-milter" bench/noop-milter.c $(pkg-config --cflags --libs milter) \
@@ -76,7 +99,7 @@ for sock in $SOCKETS; do
     CONFIGS="$CONFIGS tm-$sock"
 done
 first_sock=$(echo "$SOCKETS" | awk '{ print $1 }')
-CONFIGS="$CONFIGS noop-$first_sock-mixed tm-$first_sock-mixed"
+CONFIGS="$CONFIGS tmpg-$first_sock tmpg2-$first_sock noop-$first_sock-mixed tm-$first_sock-mixed"
 if [ -n "${BENCH_BEFORE:-}" ]; then
     [ -x "$BENCH_BEFORE/ticket-milter" ] || { echo "# no $BENCH_BEFORE/ticket-milter"; exit 1; }
     for sock in $SOCKETS; do
@@ -86,6 +109,19 @@ if [ -n "${BENCH_BEFORE:-}" ]; then
 fi
 # BENCH_CONFIGS: only these (e.g. "alone tm-unix").
 CONFIGS=${BENCH_CONFIGS:-$CONFIGS}
+case " $CONFIGS" in
+*" tmpg"*)
+    bench_pg_start
+    case $? in
+    0) ;;
+    2)
+        echo "# no PostgreSQL server installed: the tmpg configurations are left out"
+        CONFIGS=$(for c in $CONFIGS; do case $c in tmpg*) ;; *) echo "$c" ;; esac; done)
+        ;;
+    *) echo "# the private PostgreSQL cluster did not start"; exit 1 ;;
+    esac
+    ;;
+esac
 
 busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
 proc_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
@@ -107,24 +143,43 @@ run() {
         E2E_SOCKET=$sock
         E2E_RELAY=$RELAY
         E2E_SINK=one
+        # tm: ticket-milter runs, and its tickets are checked; pg: on
+        # PostgreSQL; hosts: how many.
+        tm=
+        pg=
+        hosts=1
         case $kind in
-        before) BUILD=$BENCH_BEFORE; kind=tm ;;
+        tm) tm=1 ;;
+        before) BUILD=$BENCH_BEFORE; kind=tm; tm=1 ;;
+        tmpg) tm=1; pg=1; E2E_DATABASE=pg ;;
+        tmpg2) tm=1; pg=1; hosts=2; E2E_DATABASE=pg ;;
         alone) E2E_NO_MILTER=1; E2E_SOCKET=unix ;;
         noop) E2E_MILTER_CMD=$TOOLS/noop-milter ;;
         noopc) E2E_MILTER_CMD="$TOOLS/noop-milter -c" ;;
         ceiling) E2E_MILTER_CMD="$TOOLS/noop-milter -c -e" ;;
         esac
         e2e_setup >/dev/null || { echo "# $cfg: the private Postfix did not start"; exit 1; }
-        "$TOOLS/smtp-load" -s "$S" -m "$WARM" -l "$SIZE" -x "w$tag" "127.0.0.1:$SMTP_PORT" \
-            >/dev/null 2>&1
-        if [ "$kind" = tm ]; then
+        target=127.0.0.1:$SMTP_PORT
+        if [ "$hosts" = 2 ]; then
+            e2e_second_host >/dev/null || { echo "# $cfg: the second host did not start"; exit 1; }
+            target=$target,$SMTP_PORT_B
+        fi
+        "$TOOLS/smtp-load" -s "$S" -m "$WARM" -l "$SIZE" -x "w$tag" "$target" >/dev/null 2>&1
+        if [ -n "$tm" ]; then
             wait_for "$WARM" 60 sql "SELECT count(*) FROM outbox WHERE status = 'sent'"
         fi
         sleep 1
         pid=${MILTER_PID:-}
+        # The daemons' ticks: the first host's, and the second's if any.
+        daemon_ticks() {
+            d_t=$(proc_ticks "$pid")
+            [ -n "${MILTER_PID_B:-}" ] && d_t=$((d_t + $(proc_ticks "$MILTER_PID_B")))
+            echo "$d_t"
+        }
         b0=$(busy_ticks)
         c0=0
-        [ -n "$pid" ] && c0=$(proc_ticks "$pid")
+        [ -n "$pid" ] && c0=$(daemon_ticks)
+        [ -n "$pg" ] && pg_cpu_snapshot "$E2E_DIR/pg-cpu.0"
         t0=$(now)
         if [ "$kind" = ceiling ]; then
             relay_port=$SINK_PORT
@@ -134,7 +189,7 @@ run() {
             acks_pid=$!
         fi
         # shellcheck disable=SC2086
-        "$TOOLS/smtp-load" -s "$S" -m "$N" -l "$SIZE" -x "$tag" $mixed "127.0.0.1:$SMTP_PORT" \
+        "$TOOLS/smtp-load" -s "$S" -m "$N" -l "$SIZE" -x "$tag" $mixed "$target" \
             >"$E2E_DIR/load.out" 2>"$E2E_DIR/load.err"
         if [ "$kind" = ceiling ]; then
             wait "$acks_pid"
@@ -143,21 +198,24 @@ run() {
         fi
         b1=$(busy_ticks)
         c1=0
-        [ -n "$pid" ] && c1=$(proc_ticks "$pid")
+        [ -n "$pid" ] && c1=$(daemon_ticks)
         get() { awk -v k="$1" '$1 == k { print $2 }' "$E2E_DIR/load.out"; }
         extra=${extra:-}
-        if [ "$kind" = tm ]; then
+        if [ -n "$tm" ]; then
             expected=$N
             [ -n "$mixed" ] && expected=$(python3 -c "import sys; n, p = int(sys.argv[1]), int(sys.argv[2]); print(sum(1 for i in range(n) if i % 100 < 100 - p))" "$N" "$OTHER")
+            ofrun="FROM outbox o JOIN tickets t ON t.id = o.ticket_id WHERE t.requester LIKE '$tag-%'"
             acked() {
-                sql "SELECT count(*) FROM outbox o JOIN tickets t ON t.id = o.ticket_id
-                     WHERE o.template = 'ack-new' AND o.status = 'sent'
-                     AND t.requester LIKE '$tag-%'"
+                sql "SELECT count(*) $ofrun AND o.template = 'ack-new' AND o.status = 'sent'"
             }
+            # On PostgreSQL every look at the database is work for a
+            # backend, counted with the server's CPU: the sink is watched
+            # until everything is in, and the database asked after that.
+            [ -n "$pg" ] && wait_for "$((2 * WARM + N + expected))" 120 sink_count
             wait_for "$expected" 120 acked
-            c1=$(proc_ticks "$pid")
-            last_us=$(sql "SELECT max(o.sent_us) FROM outbox o JOIN tickets t ON t.id = o.ticket_id
-                           WHERE o.template = 'ack-new' AND t.requester LIKE '$tag-%'")
+            c1=$(daemon_ticks)
+            [ -n "$pg" ] && pg_cpu_snapshot "$E2E_DIR/pg-cpu.1"
+            last_us=$(sql "SELECT max(o.sent_us) $ofrun AND o.template = 'ack-new'")
             # The warm-up's copies and acks, the run's copies and its acks.
             wait_for "$((2 * WARM + N + expected))" 60 sink_count
             check=$(python3 - "$SINK_DIR" "$tag" "$expected" "$N" "$OTHER" "${mixed:+1}" <<'PY'
@@ -182,9 +240,22 @@ print("acks_in_sink=%d acks_missing=%d acks_twice=%d" % (len(acks), missing, twi
 PY
 )
             tickets=$(sql "SELECT count(*) FROM tickets WHERE requester LIKE '$tag-%'")
-            tempfails=$(grep -c 'tempfail' "$E2E_DIR/milter.log")
+            # shellcheck disable=SC2086
+            tempfails=$(cat "$E2E_DIR/milter.log" ${B_DIR:+"$B_DIR/milter.log"} | grep -c 'tempfail')
             extra="tickets=$tickets want=$expected tempfails=$tempfails $check"
             extra="$extra ack_seconds=$(python3 -c "import sys; print('%.3f' % (int(sys.argv[1]) / 1e6 - float(sys.argv[2])))" "${last_us:-0}" "$t0")"
+            if [ -n "$pg" ]; then
+                mfrun="FROM messages m JOIN tickets t ON t.id = m.ticket_id WHERE t.requester LIKE '$tag-%'"
+                extra="$extra stored=$(sql "SELECT count(*) $mfrun")"
+                extra="$extra stored_distinct=$(sql "SELECT count(DISTINCT m.message_id) $mfrun")"
+                extra="$extra ack_rows=$(sql "SELECT count(*) $ofrun AND o.kind = 'ack'")"
+                # Which daemon sent how many acknowledgements, most first.
+                extra="$extra ack_split=$(sql "SELECT string_agg(n::text, '/' ORDER BY n DESC)
+                    FROM (SELECT count(*) AS n $ofrun AND o.kind = 'ack' AND o.status = 'sent'
+                          GROUP BY o.claimed_by) x")"
+                extra="$extra pg_ticks=$(pg_cpu_ticks "$E2E_DIR/pg-cpu.0" "$E2E_DIR/pg-cpu.1")"
+                extra="$extra hosts=$hosts"
+            fi
         fi
         echo "cfg=$cfg round=$round rate=$(get rate) seconds=$(get seconds) sent=$(get sent)" \
             "errors=$(get errors) p50=$(get p50_ms) p99=$(get p99_ms)" \
@@ -201,23 +272,15 @@ bench_rounds "$ROUNDS" "$RES" $CONFIGS
 echo "# load $(cut -d' ' -f1-3 /proc/loadavg) at the end, the CPUs $(machine_busy 5)% busy with other work"
 
 python3 - "$RES" "$N" "$(getconf CLK_TCK)" "$(nproc)" "$SOCKETS" "$RELAY" <<'PY'
-import statistics, sys
+import sys
+sys.dont_write_bytecode = True
+sys.path.insert(0, "bench")
+from rounds import load, median, num
 res, n, hz, cpus, sockets, relay = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5].split(), sys.argv[6]
-runs = {}
-for line in open(res):
-    d = dict(kv.split("=", 1) for kv in line.split())
-    runs.setdefault(d["cfg"], []).append(d)
-
-def num(d, k):
-    try:
-        return float(d.get(k, "nan"))
-    except ValueError:
-        return float("nan")
+runs = load(res)
 
 def med(cfg, key, f=lambda d, k: num(d, k)):
-    v = [f(d, key) for d in runs.get(cfg, [])]
-    v = [x for x in v if x == x]
-    return statistics.median(v) if v else float("nan")
+    return median(f(d, key) for d in runs.get(cfg, []))
 
 def rounds(cfg, key, fmt="%.0f", f=None):
     f = f or (lambda d, k: num(d, k))
@@ -231,6 +294,14 @@ def msgs(d):
 def cpu(d, k):
     return 1000.0 * num(d, k) / hz / n
 
+def is_pg(cfg):
+    return cfg.split("-")[0] in ("tmpg", "tmpg2")
+
+def cpu_all(d, k):
+    # On PostgreSQL the database's work is the server's: the daemons' CPU
+    # and the server's together stand beside SQLite's daemon alone.
+    return cpu(d, k) + (cpu(d, "pg_ticks") if "pg_ticks" in d else 0.0)
+
 failed = []
 for cfg, ds in sorted(runs.items()):
     for d in ds:
@@ -243,24 +314,38 @@ for cfg, ds in sorted(runs.items()):
                 failed.append("%s round %s: tickets %s/%d, acks in sink %s, missing %s, twice %s, tempfails %s"
                               % (cfg, d["round"], d["tickets"], want, d["acks_in_sink"], d["acks_missing"],
                                  d["acks_twice"], d["tempfails"]))
+            if is_pg(cfg) and (int(d["stored"]) != want or int(d["stored_distinct"]) != want
+                               or int(d["ack_rows"]) != want):
+                failed.append("%s round %s: messages stored %s (%s distinct), acknowledgement rows %s, of %d"
+                              % (cfg, d["round"], d["stored"], d["stored_distinct"], d["ack_rows"], want))
 
 print("%-16s %8s  %-32s %9s %9s %9s  %s" % ("configuration", "msg/s", "rounds", "p50 ms", "p99 ms",
                                            "busy ms", "daemon CPU ms/msg (rounds)"))
 order = ["alone"] + [c for s in sockets for c in ("noop-" + s, "noopc-" + s, "ceiling-" + s, "before-" + s,
-                                                  "tm-" + s)] + \
-        ["noop-%s-mixed" % sockets[0], "before-%s-mixed" % sockets[0], "tm-%s-mixed" % sockets[0]]
+                                                  "tm-" + s, "tmpg-" + s, "tmpg2-" + s)] + \
+        ["noop-%s-mixed" % sockets[0], "before-%s-mixed" % sockets[0], "tm-%s-mixed" % sockets[0]] + \
+        ["%s-%s-mixed" % (k, s) for s in sockets for k in ("tmpg", "tmpg2")]
 for cfg in order:
     if cfg not in runs:
         continue
     daemon = ""
     if cfg != "alone":
-        daemon = "%.3f (%s)" % (med(cfg, "daemon_ticks", lambda d, k: cpu(d, k)),
-                                rounds(cfg, "daemon_ticks", "%.3f", lambda d, k: cpu(d, k)))
+        daemon = "%.3f (%s)" % (med(cfg, "daemon_ticks", cpu_all), rounds(cfg, "daemon_ticks", "%.3f", cpu_all))
     print("%-16s %8.1f  %-32s %9.1f %9.1f %9.2f  %s" % (
         cfg, med(cfg, "rate"), rounds(cfg, "rate"), med(cfg, "p50"), med(cfg, "p99"),
         med(cfg, "busy_ticks", lambda d, k: cpu(d, k)), daemon))
+pg_cfgs = [c for c in order if c in runs and is_pg(c)]
+if pg_cfgs:
+    print("# %s: the daemon column is the daemons' CPU and the PostgreSQL server's together;"
+          " apart, ms a message (rounds):" % ", ".join(pg_cfgs))
+for cfg in pg_cfgs:
+    print("%-16s %s %.3f (%s) + postgres %.3f (%s); acknowledgements sent per daemon: %s" % (
+        cfg, "daemons" if runs[cfg][0].get("hosts") == "2" else "daemon",
+        med(cfg, "daemon_ticks", lambda d, k: cpu(d, k)), rounds(cfg, "daemon_ticks", "%.3f", lambda d, k: cpu(d, k)),
+        med(cfg, "pg_ticks", lambda d, k: cpu(d, k)), rounds(cfg, "pg_ticks", "%.3f", lambda d, k: cpu(d, k)),
+        " ".join(d.get("ack_split", "?") for d in runs[cfg])))
 for cfg in order:
-    if cfg.split("-")[0] in ("tm", "before", "ceiling") and cfg in runs:
+    if cfg.split("-")[0] in ("tm", "tmpg", "tmpg2", "before", "ceiling") and cfg in runs:
         print("%-16s all acknowledgements in: %.1f msg/s (rounds %s)" % (
             cfg, med(cfg, "ack_seconds", lambda d, k: n / num(d, k)),
             rounds(cfg, "ack_seconds", "%.0f", lambda d, k: n / num(d, k))))
@@ -303,6 +388,24 @@ for s in sockets + ["%s-mixed" % sockets[0]]:
               " %.3f ms a message; this one %.0f msg/s (%.2fx), %.3f ms" % (
                   s, med(b, "rate"), ratio(b, noop), med(b, "daemon_ticks", lambda d, k: cpu(d, k)),
                   med(tm, "rate"), ratio(tm, noop), med(tm, "daemon_ticks", lambda d, k: cpu(d, k))))
+for s in sockets:
+    one, two, tm, noop = "tmpg-" + s, "tmpg2-" + s, "tm-" + s, "noop-" + s
+    if one not in runs and two not in runs:
+        continue
+    parts = []
+    for c, what in ((one, "one host"), (two, "two hosts")):
+        if c not in runs:
+            continue
+        vs = ", %.2fx SQLite's" % ratio(c, tm) if tm in runs else ""
+        vs += ", %.2fx the no-op milter" % ratio(c, noop) if noop in runs else ""
+        parts.append("%s %.0f msg/s%s, CPU %.3f ms a message (daemon%s %.3f + postgres %.3f)" % (
+            what, med(c, "rate"), vs, med(c, "daemon_ticks", cpu_all), "s" if c == two else "",
+            med(c, "daemon_ticks", lambda d, k: cpu(d, k)), med(c, "pg_ticks", lambda d, k: cpu(d, k))))
+    if tm in runs:
+        parts.append("SQLite %.0f msg/s, %.3f ms" % (med(tm, "rate"), med(tm, "daemon_ticks", lambda d, k: cpu(d, k))))
+    bad = [f for f in failed if f.split()[0] in (one, two)]
+    print("RESULT throughput-%s-postgresql: %s; every message stored once and every ticket acknowledged once: %s"
+          % (s, "; ".join(parts), "yes" if not bad else "NO"))
 tm, noop = "tm-%s-mixed" % sockets[0], "noop-%s-mixed" % sockets[0]
 if tm in runs and noop in runs:
     print("RESULT throughput-mixed: %d%% of the mail for others: no-op milter %.0f msg/s, ticket-milter %.0f"

@@ -27,7 +27,10 @@
 # $E2E_DIR/pg, stopped by its pid at teardown), DB its URI, the secret in
 # $E2E_DIR/secret as a URI wants it named.  sql and db_exec then ask psql,
 # booleans read as SQLite's 1 and 0; on_sqlite says whether a check that
-# is about SQLite's files can run.
+# is about SQLite's files can run.  With E2E_PG_URI (the URI a running
+# cluster's tests/pg-cluster start printed: a benchmark's, for all its
+# runs) no cluster is started: e2e_setup creates a database of its own in
+# that one, named after its directory, and the teardown drops it.
 
 BUILD=${BUILD:-build}
 E2E_ROOT=$(pwd)
@@ -277,7 +280,12 @@ e2e_setup() {
     chown postfix "$SINK_DIR"
     CONF=$E2E_DIR/ticket-milter.conf
     DB=$E2E_DIR/tickets.db
-    if [ "${E2E_DATABASE:-sqlite}" = pg ]; then
+    if [ "${E2E_DATABASE:-sqlite}" = pg ] && [ -n "${E2E_PG_URI:-}" ]; then
+        E2E_PG_DB=$(basename "$E2E_DIR" | tr -c 'A-Za-z0-9\n' _)
+        psql -X -q -v ON_ERROR_STOP=1 -d "$E2E_PG_URI" -c "CREATE DATABASE \"$E2E_PG_DB\"" ||
+            { echo "# cannot create a database in the cluster of $E2E_PG_URI"; return 1; }
+        DB=$(echo "$E2E_PG_URI" | sed "s|^postgresql:///[^?]*|postgresql:///$E2E_PG_DB|")
+    elif [ "${E2E_DATABASE:-sqlite}" = pg ]; then
         PG_DIR=$E2E_DIR/pg
         mkdir -p "$PG_DIR"
         if ! DB=$("$E2E_ROOT/tests/pg-cluster" start "$PG_DIR" 2>"$E2E_DIR/pg-cluster.log"); then
@@ -361,6 +369,9 @@ e2e_teardown() {
     milter_stop
     sink_stop
     [ -n "${PG_DIR:-}" ] && "$E2E_ROOT/tests/pg-cluster" stop "$PG_DIR" >/dev/null 2>&1
+    # The daemons are gone; a backend of theirs may still be closing.
+    [ -n "${E2E_PG_DB:-}" ] && psql -X -q -d "$E2E_PG_URI" \
+        -c "DROP DATABASE IF EXISTS \"$E2E_PG_DB\" WITH (FORCE)" >/dev/null 2>&1
     # Under "make asan" the daemon reports memory errors and leaks on exit;
     # under "make tsan" outside tests/run (which collects them) races.
     if grep -q -E 'ERROR: (Address|Leak)Sanitizer|WARNING: ThreadSanitizer|runtime error:' "$E2E_DIR/milter.log" ${B_DIR:+"$B_DIR/milter.log"} 2>/dev/null; then
@@ -466,6 +477,74 @@ machine_busy() {
     sleep "$1"
     b_s1=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat)
     echo "$b_s0 $b_s1" | awk '{ printf "%.0f", 100 * ($3 - $1) / ($4 - $2) }'
+}
+
+# bench_pg_start: a private PostgreSQL cluster for every run of a
+# benchmark (tests/pg-cluster in a directory of its own): E2E_PG_URI for
+# e2e_setup, whose runs each make a database of their own in it, and
+# BENCH_PG_PID, its postmaster.  bench_pg_stop stops it by that pid (the
+# caller's EXIT trap) and removes the directory.  Returns 2 when no
+# PostgreSQL server is installed, 1 when it did not start.
+bench_pg_start() {
+    BENCH_PG_DIR=$(mktemp -d /tmp/tm-bench-pg.XXXXXX)
+    E2E_PG_URI=$("$E2E_ROOT/tests/pg-cluster" start "$BENCH_PG_DIR" 2>"$BENCH_PG_DIR.log")
+    b_rc=$?
+    if [ "$b_rc" -ne 0 ]; then
+        [ "$b_rc" -eq 2 ] || sed 's/^/# pg-cluster: /' "$BENCH_PG_DIR.log" | tail -n 20
+        rm -rf "$BENCH_PG_DIR" "$BENCH_PG_DIR.log"
+        BENCH_PG_DIR=
+        return "$b_rc"
+    fi
+    rm -f "$BENCH_PG_DIR.log"
+    BENCH_PG_PID=$(cat "$BENCH_PG_DIR/pid")
+    export E2E_PG_URI BENCH_PG_DIR BENCH_PG_PID
+}
+
+bench_pg_stop() {
+    [ -n "${BENCH_PG_DIR:-}" ] || return 0
+    "$E2E_ROOT/tests/pg-cluster" stop "$BENCH_PG_DIR" >/dev/null 2>&1
+    rm -rf "$BENCH_PG_DIR"
+    BENCH_PG_DIR=
+}
+
+# pg_cpu_snapshot FILE: the CPU clock ticks of the cluster's server
+# processes now, for pg_cpu_ticks: the postmaster's own and its reaped
+# children's ("pm TICKS"), and each live child's ("PID TICKS"), the
+# backends that serve the daemons and the server's background workers.
+pg_cpu_snapshot() {
+    python3 - "$BENCH_PG_PID" >"$1" <<'PY'
+import os, sys
+pm = sys.argv[1]
+for pid in os.listdir("/proc"):
+    if not pid.isdigit():
+        continue
+    try:
+        with open("/proc/%s/stat" % pid) as f:
+            s = f.read()
+    except OSError:
+        continue
+    # After the command's name in parentheses: state, ppid, ...; utime,
+    # stime, cutime and cstime are fields 14 to 17 of the line.
+    v = s[s.rindex(")") + 2:].split()
+    if pid == pm:
+        print("pm", sum(int(x) for x in v[11:15]))
+    elif v[1] == pm:
+        print(pid, int(v[11]) + int(v[12]))
+PY
+}
+
+# pg_cpu_ticks BEFORE AFTER: the server's ticks between two snapshots.  A
+# child that ended in between is in the postmaster's cutime and cstime
+# with all its life, so what it had used before is taken off again.
+pg_cpu_ticks() {
+    awk 'NR == FNR { before[$1] = $2; next }
+         { after[$1] = $2; total += $2 - ($1 in before ? before[$1] : 0) }
+         END {
+             for (p in before)
+                 if (p != "pm" && !(p in after))
+                     total -= before[p]
+             print total
+         }' "$1" "$2"
 }
 
 # bench_rounds ROUNDS RES CONFIG...: ROUNDS rounds that each run the
