@@ -121,6 +121,7 @@ pg_error_code(const char *sqlstate, bool broken)
         { "57014", STORE_ERROR_BUSY },        /* query_canceled: statement_timeout */
         { "53100", STORE_ERROR_FULL },        /* disk_full */
         { "25006", STORE_ERROR_READONLY },    /* read_only_sql_transaction, a standby */
+        { "42501", STORE_ERROR_READONLY },    /* insufficient_privilege: a grant taken back */
         { "XX001", STORE_ERROR_CORRUPT },     /* data_corrupted */
         { "XX002", STORE_ERROR_CORRUPT },     /* index_corrupted */
         { "57P01", STORE_ERROR_UNAVAILABLE }, /* admin_shutdown, pg_terminate_backend */

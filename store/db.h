@@ -25,7 +25,8 @@
  *   STORE_ERROR_BUSY        locked past the timeout (SQLite), lock or
  *                           statement timeout (PostgreSQL 55P03, 57014)
  *   STORE_ERROR_FULL        disk or quota full (SQLITE_FULL, ENOSPC; 53100)
- *   STORE_ERROR_READONLY    not writable (file modes; 25006, a standby)
+ *   STORE_ERROR_READONLY    not writable (file modes; 25006, a standby;
+ *                           42501, the role's rights)
  *   STORE_ERROR_CORRUPT     not a database, or damaged (XX001, XX002)
  *   STORE_ERROR_UNAVAILABLE the server cannot be reached, or the
  *                           connection broke (08*, 57P01-57P03): the

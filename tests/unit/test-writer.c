@@ -666,6 +666,25 @@ test_readonly_connection(struct fixture *f, gconstpointer data)
     g_assert_false(meta_stored(f->path, "k"));
 }
 
+/* A role that has lost its right to write the table (42501, a grant
+ * taken back by an administrator): READONLY as well, nothing stored. */
+static void
+test_pg_no_privilege(struct fixture *f, gconstpointer data)
+{
+    struct meta_job j = { .key = "k" };
+    g_autoptr(GError) error = NULL;
+    g_autofree char *sql = NULL;
+
+    if (SKIPPED(f))
+        return;
+    sql = g_strdup_printf("REVOKE INSERT, UPDATE ON %s.meta FROM %s", f->pg.schema, f->pg.role);
+    pg_fixture_exec(f->pg.admin, sql);
+    g_assert_false(store_writer_run(f->w, meta_job, &j, &error));
+    g_assert_error(error, STORE_ERROR, STORE_ERROR_READONLY);
+    g_assert_nonnull(strstr(error->message, "[42501]"));
+    g_assert_false(meta_stored(f->path, "k"));
+}
+
 /* ---- PostgreSQL: races, retried ---- */
 
 /* A statement that loses a race once (40001): the batch runs again from
@@ -970,6 +989,7 @@ main(int argc, char **argv)
     ADD_PG("error/statement-timeout", test_pg_statement_timeout);
     ADD_PG("error/full", test_full);
     ADD_PG("error/readonly-connection", test_readonly_connection);
+    ADD_PG("error/no-privilege", test_pg_no_privilege);
     ADD_PG("retry/once", test_pg_retry_once);
     ADD_PG("retry/replay-after-commit", test_pg_replay_after_commit);
     ADD_PG("retry/bounded", test_pg_retry_bounded);
