@@ -368,16 +368,9 @@ group_row(GString *out, const struct report_view *v, const char *name, const cha
 static void
 groups_table(GString *out, const struct report_view *v, const char *first)
 {
-    const char *h[] = { first,
-                        report_word(v, "opened"),
-                        report_word(v, "resolved"),
-                        report_word(v, "open_at_end"),
-                        report_word(v, "response"),
-                        report_word(v, "update"),
-                        report_word(v, "resolution"),
-                        report_word(v, "breaches"),
-                        report_word(v, "escalations") };
+    const char *h[REPORT_GROUP_COLUMNS];
 
+    report_group_headings(v, first, h);
     g_string_append_printf(out, "<p class=\"legend\">%s / %s / %s, %s</p><table>",
                            report_word(v, "met"), report_word(v, "missed"),
                            report_word(v, "running"), report_word(v, "share_met"));

@@ -117,6 +117,20 @@ report_word(const struct report_view *v, const char *key)
     return key;
 }
 
+void
+report_group_headings(const struct report_view *v, const char *first,
+                      const char *headings[REPORT_GROUP_COLUMNS])
+{
+    static const char *const keys[REPORT_GROUP_COLUMNS - 1] = {
+        "opened", "resolved",   "open_at_end", "response",
+        "update", "resolution", "breaches",    "escalations",
+    };
+
+    headings[0] = first;
+    for (guint i = 0; i < G_N_ELEMENTS(keys); i++)
+        headings[i + 1] = report_word(v, keys[i]);
+}
+
 static GDateTime *
 in_zone(gint64 t, const char *zone)
 {

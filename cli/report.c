@@ -269,20 +269,12 @@ static void
 groups_text(GString *out, const struct report_view *v, const char *title,
             const struct report_group *const *groups, guint n)
 {
-    const char *headings[] = {
-        title,
-        report_word(v, "opened"),
-        report_word(v, "resolved"),
-        report_word(v, "open_at_end"),
-        report_word(v, "response"),
-        report_word(v, "update"),
-        report_word(v, "resolution"),
-        report_word(v, "breaches"),
-        report_word(v, "escalations"),
-    };
-    struct table *t = table_new(headings, G_N_ELEMENTS(headings));
+    const char *headings[REPORT_GROUP_COLUMNS];
+    struct table *t;
     g_autofree char *text = NULL;
 
+    report_group_headings(v, title, headings);
+    t = table_new(headings, G_N_ELEMENTS(headings));
     table_set_limit(t, 0, 24);
     for (guint c = 1; c < G_N_ELEMENTS(headings); c++)
         table_set_right(t, c);

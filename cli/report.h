@@ -24,6 +24,12 @@ struct report_view {
 
 /* The word or phrase KEY in V's language (English when it has none). */
 const char *report_word(const struct report_view *v, const char *key);
+
+/* The columns of a table of groups (by customer, by severity): FIRST,
+ * then the counts and goals, in V's language, into HEADINGS. */
+#define REPORT_GROUP_COLUMNS 9
+void report_group_headings(const struct report_view *v, const char *first,
+                           const char *headings[REPORT_GROUP_COLUMNS]);
 /* Whether LANGUAGE is one the report speaks. */
 bool report_language_known(const char *language);
 
