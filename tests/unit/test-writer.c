@@ -648,22 +648,30 @@ test_full(struct fixture *f, gconstpointer data)
     g_assert_true(meta_stored(f->path, "big"));
 }
 
+/* A job's run fails with READONLY, its message saying WORDS, and its
+ * row is not stored. */
+static void
+refused_as_readonly(struct fixture *f, const char *words)
+{
+    struct meta_job j = { .key = "k" };
+    g_autoptr(GError) error = NULL;
+
+    g_assert_false(store_writer_run(f->w, meta_job, &j, &error));
+    g_assert_error(error, STORE_ERROR, STORE_ERROR_READONLY);
+    g_assert_nonnull(strstr(error->message, words));
+    g_assert_false(meta_stored(f->path, "k"));
+}
+
 /* A connection that may not write (as on a file system remounted
  * read-only under the daemon, or a PostgreSQL server that became a
  * standby): the job fails with READONLY, and nothing is stored. */
 static void
 test_readonly_connection(struct fixture *f, gconstpointer data)
 {
-    struct meta_job j = { .key = "k" };
-    g_autoptr(GError) error = NULL;
-
     if (SKIPPED(f))
         return;
     writes_forbidden(f);
-    g_assert_false(store_writer_run(f->w, meta_job, &j, &error));
-    g_assert_error(error, STORE_ERROR, STORE_ERROR_READONLY);
-    g_assert_nonnull(strstr(error->message, "database is not writable"));
-    g_assert_false(meta_stored(f->path, "k"));
+    refused_as_readonly(f, "database is not writable");
 }
 
 /* A role that has lost its right to write the table (42501, a grant
@@ -671,18 +679,13 @@ test_readonly_connection(struct fixture *f, gconstpointer data)
 static void
 test_pg_no_privilege(struct fixture *f, gconstpointer data)
 {
-    struct meta_job j = { .key = "k" };
-    g_autoptr(GError) error = NULL;
     g_autofree char *sql = NULL;
 
     if (SKIPPED(f))
         return;
     sql = g_strdup_printf("REVOKE INSERT, UPDATE ON %s.meta FROM %s", f->pg.schema, f->pg.role);
     pg_fixture_exec(f->pg.admin, sql);
-    g_assert_false(store_writer_run(f->w, meta_job, &j, &error));
-    g_assert_error(error, STORE_ERROR, STORE_ERROR_READONLY);
-    g_assert_nonnull(strstr(error->message, "[42501]"));
-    g_assert_false(meta_stored(f->path, "k"));
+    refused_as_readonly(f, "[42501]");
 }
 
 /* ---- PostgreSQL: races, retried ---- */
