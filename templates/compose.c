@@ -111,7 +111,8 @@ is_plain_name(const char *text)
     return true;
 }
 
-/* Whether ADDR is local@domain of RFC 5322's atext and dots alone. */
+/* Whether ADDR is local@domain, each a dot-atom of RFC 5322 (atext
+ * with single dots between, none at an end): what needs no quoting. */
 static bool
 is_plain_address(const char *addr)
 {
@@ -119,9 +120,14 @@ is_plain_address(const char *addr)
 
     if (at == NULL || at == addr || at[1] == '\0' || strchr(at + 1, '@') != NULL)
         return false;
-    for (const char *p = addr; *p != '\0'; p++)
-        if (*p != '@' && !g_ascii_isalnum(*p) && strchr(".!#$%&'*+/=?^_`{|}~-", *p) == NULL)
+    for (const char *p = addr; *p != '\0'; p++) {
+        bool edge = p == addr || p[-1] == '@' || p[1] == '\0' || p[1] == '@';
+        if (*p == '.' && (edge || p[1] == '.'))
             return false;
+        if (*p != '@' && *p != '.' && !g_ascii_isalnum(*p) &&
+            strchr("!#$%&'*+/=?^_`{|}~-", *p) == NULL)
+            return false;
+    }
     return true;
 }
 

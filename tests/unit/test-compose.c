@@ -11,13 +11,13 @@
 #include "templates/compose.h"
 
 static char *
-compose(const char *subject, const char *to_name, const char *body)
+compose_to(const char *subject, const char *to_name, const char *to, const char *body)
 {
     g_autoptr(GDateTime) date = g_date_time_new_utc(2026, 11, 24, 9, 0, 0);
     g_autoptr(GPtrArray) refs = g_ptr_array_new();
     struct outbound_mail m = {
         .from = "Support <support@example.com>",
-        .to = (const char *const[]){ "jan@acme.test", NULL },
+        .to = (const char *const[]){ to, NULL },
         .to_name = to_name,
         .reply_to = "support+tkt-1.0123456789abcdef@example.com",
         .subject = subject,
@@ -34,6 +34,12 @@ compose(const char *subject, const char *to_name, const char *body)
     g_ptr_array_add(refs, "root@acme.test");
     g_ptr_array_add(refs, "orig@acme.test");
     return compose_mail(&m);
+}
+
+static char *
+compose(const char *subject, const char *to_name, const char *body)
+{
+    return compose_to(subject, to_name, "jan@acme.test", body);
 }
 
 /* The header block, unfolded, one header a line. */
@@ -80,11 +86,19 @@ test_display_names(void)
         "A very long display name that goes on and on past the fold",
     };
 
-    for (gsize i = 0; i < G_N_ELEMENTS(names); i++) {
-        g_autofree char *text = compose("s", names[i], "Hello\n");
+    static const char *const addrs[] = {
+        "jan@acme.test", "jan+1@acme.test", "o'neil@acme.test", "a..b@acme.test",
+        ".a@acme.test",  "a.@acme.test",    "a@.acme.test",     "a@acme.test.",
+    };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(names) + G_N_ELEMENTS(addrs); i++) {
+        bool is_name = i < G_N_ELEMENTS(names);
+        const char *name = is_name ? names[i] : "Jan";
+        const char *addr = is_name ? "jan@acme.test" : addrs[i - G_N_ELEMENTS(names)];
+        g_autofree char *text = compose_to("s", name, addr, "Hello\n");
         g_auto(GStrv) h = headers(text);
         InternetAddressList *list = internet_address_list_new();
-        InternetAddress *ia = internet_address_mailbox_new(names[i], "jan@acme.test");
+        InternetAddress *ia = internet_address_mailbox_new(name, addr);
         g_autoptr(GString) want = g_string_new("To: ");
         g_autoptr(GRegex) fold = g_regex_new("\r?\n[ \t]+", 0, 0, NULL);
         g_autofree char *unfolded = NULL;
