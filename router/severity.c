@@ -118,6 +118,8 @@ struct severity_rules {
     GRegex *impact;
     GRegex *urgency;
     GHashTable *function_words; /* word -> GINT_TO_POINTER(language + 1) */
+    /* By length, a bit per first letter a..z of some function word. */
+    guint32 function_word_starts[FUNCTION_WORD_MAX + 1];
 };
 
 static void
@@ -185,8 +187,13 @@ severity_rules_new(void)
     r->function_words = g_hash_table_new(g_str_hash, g_str_equal);
     for (int l = 0; l < LANG_COUNT; l++) {
         for (const char *const *w = function_words[l]; *w != NULL; w++) {
-            /* A word in both lists would count for both and tell nothing. */
+            /* A word in both lists would count for both and tell nothing;
+             * count_function_words looks up short lower-case ASCII only. */
             g_assert(!g_hash_table_contains(r->function_words, *w));
+            g_assert(strlen(*w) <= FUNCTION_WORD_MAX);
+            for (const char *c = *w; *c != '\0'; c++)
+                g_assert(g_ascii_islower(*c));
+            r->function_word_starts[strlen(*w)] |= 1u << ((*w)[0] - 'a');
             g_hash_table_insert(r->function_words, (gpointer)*w, GINT_TO_POINTER(l + 1));
         }
         r->keywords[l] = phrase_array();
@@ -518,6 +525,60 @@ match_value(const GMatchInfo *m, const GArray *aliases, char **what)
     return 0;
 }
 
+/* The body's field lines, by which of the field expressions could match. */
+enum field_kind {
+    FIELD_SEVERITY = 1 << 0,
+    FIELD_IMPACT = 1 << 1,
+    FIELD_URGENCY = 1 << 2,
+};
+
+/* Whether P starts with WORD, ASCII case-insensitively. A byte that is not
+ * ASCII may be a letter's caseless equivalent to the expression (a long s,
+ * the Kelvin sign), so it is taken to match. */
+static bool
+may_start_with(const char *p, const char *word)
+{
+    for (; *word != '\0'; p++, word++) {
+        if ((unsigned char)*p >= 0x80)
+            return true;
+        if (g_ascii_tolower(*p) != *word)
+            return false;
+    }
+    return true;
+}
+
+/* Which of the field expressions (r->field, r->impact, r->urgency) could
+ * match TEXT: each needs a line that starts, after blanks and quote marks,
+ * with one of its words. One pass over the text instead of an expression's
+ * try at every line, most mail having no such line. Every place where an
+ * expression's ^ could match is looked at: after any line break PCRE may
+ * count (\n \r \v \f, and a byte that ends NEL or a line or paragraph
+ * separator). */
+static unsigned
+field_lines(const char *text)
+{
+    static const struct {
+        const char *word; /* a prefix of each of the expression's words */
+        unsigned kind;
+    } starts[] = {
+        { "prio", FIELD_SEVERITY }, { "sev", FIELD_SEVERITY },  { "ernst", FIELD_SEVERITY },
+        { "impact", FIELD_IMPACT }, { "urgen", FIELD_URGENCY },
+    };
+    unsigned kinds = 0;
+
+    for (const unsigned char *p = (const unsigned char *)text;; p++) {
+        const char *q = (const char *)p + strspn((const char *)p, " \t>");
+        for (guint i = 0; i < G_N_ELEMENTS(starts); i++)
+            if (may_start_with(q, starts[i].word))
+                kinds |= starts[i].kind;
+        while (*p != '\0' && *p != '\n' && *p != '\r' && *p != '\v' && *p != '\f' && *p != 0x85 &&
+               *p != 0xA8 && *p != 0xA9)
+            p++;
+        if (*p == '\0')
+            return kinds;
+    }
+}
+
 /* Runs RE over TEXT; the first match that names a severity. */
 static int
 find(const GRegex *re, const char *text, const GArray *aliases, char **what)
@@ -537,7 +598,7 @@ find(const GRegex *re, const char *text, const GArray *aliases, char **what)
 
 /* A subject tag or a body field: true and OUT filled when there is one. */
 static bool
-judge_tags(const struct severity_rules *r, const char *subject, const char *body,
+judge_tags(const struct severity_rules *r, const char *subject, const char *body, unsigned fields,
            struct severity_verdict *out)
 {
     g_autofree char *what = NULL;
@@ -547,7 +608,8 @@ judge_tags(const struct severity_rules *r, const char *subject, const char *body
         (s = find(r->subject_word, subject, r->aliases, &what)) > 0) {
         out->source = SEVERITY_SUBJECT;
         out->reason = g_strdup_printf("subject tag \"%s\"", what);
-    } else if ((s = find(r->field, body, r->aliases, &what)) > 0) {
+    } else if ((fields & FIELD_SEVERITY) != 0 &&
+               (s = find(r->field, body, r->aliases, &what)) > 0) {
         out->source = SEVERITY_FIELD;
         out->reason = g_strdup_printf("body field \"%s\"", g_strstrip(what));
     } else {
@@ -589,10 +651,11 @@ level(const GRegex *re, const char *text)
  * lets the customer give urgency and either side impact): the other axis
  * is then the plan default, which has four levels to the matrix's three. */
 static bool
-judge_matrix(const struct severity_rules *r, const char *body, int plan_default,
+judge_matrix(const struct severity_rules *r, const char *body, unsigned fields, int plan_default,
              struct severity_verdict *out)
 {
-    int impact = level(r->impact, body), urgency = level(r->urgency, body);
+    int impact = (fields & FIELD_IMPACT) != 0 ? level(r->impact, body) : 0;
+    int urgency = (fields & FIELD_URGENCY) != 0 ? level(r->urgency, body) : 0;
     const int assumed = CLAMP(plan_default, 1, 3);
     const char *const from_default = " from the plan default";
 
@@ -612,46 +675,56 @@ judge_matrix(const struct severity_rules *r, const char *body, int plan_default,
 /* ---- language and keywords ---- */
 
 /* Adds to COUNTS the function words among the words of S, read up to
- * LIMIT bytes. S is valid UTF-8. */
+ * LIMIT bytes. S is valid UTF-8. A word is a run of letters and marks,
+ * lower-cased. Every function word is short ASCII, so a word that holds a
+ * letter whose lower case is not ASCII, or that is longer, is passed over
+ * without a look-up; ASCII bytes, most of most mail, are read without the
+ * Unicode tables (the same words, several times faster). */
 static void
-count_function_words(GHashTable *words, const char *s, gsize limit, guint counts[LANG_COUNT])
+count_function_words(const struct severity_rules *r, const char *s, gsize limit,
+                     guint counts[LANG_COUNT])
 {
-    char word[FUNCTION_WORD_MAX + 8];
-    gsize n = 0;
-    bool is_too_long = false;
+    char word[FUNCTION_WORD_MAX + 1];
+    gsize n = 0, i = 0;
+    bool can_match = true;
 
-    for (const char *p = s;; p = g_utf8_next_char(p)) {
-        gunichar c = *p != '\0' && (gsize)(p - s) < limit ? g_utf8_get_char(p) : 0;
-        /* Most mail is mostly ASCII: its letters are looked up without
-         * the Unicode tables (the same answer, several times faster). */
-        if (c != 0 && c < 0x80) {
-            if (g_ascii_isalpha(c)) {
-                if (n < FUNCTION_WORD_MAX)
-                    word[n++] = g_ascii_tolower((char)c);
-                else
-                    is_too_long = true;
-                continue;
-            }
-        } else if (c != 0 && (g_unichar_isalpha(c) || g_unichar_ismark(c))) {
-            char buf[8];
-            gint len = g_unichar_to_utf8(g_unichar_tolower(c), buf);
-            if (n + (gsize)len <= FUNCTION_WORD_MAX) {
-                memcpy(word + n, buf, (gsize)len);
-                n += (gsize)len;
-            } else {
-                is_too_long = true;
-            }
+    for (;;) {
+        unsigned char b = i < limit ? (unsigned char)s[i] : 0;
+        int letter = -1; /* the lower-cased ASCII letter, else -1 */
+        bool in_word;
+
+        if (b < 0x80) {
+            in_word = g_ascii_isalpha(b);
+            if (in_word)
+                letter = b | 0x20; /* an ASCII letter's lower case */
+            i++;
+        } else {
+            gunichar c = g_utf8_get_char(s + i);
+            in_word = g_unichar_isalpha(c) || g_unichar_ismark(c);
+            gunichar lower = in_word ? g_unichar_tolower(c) : 0;
+            if (lower < 0x80 && g_ascii_islower((char)lower))
+                letter = (int)lower; /* the Kelvin sign is a k */
+            i = (gsize)(g_utf8_next_char(s + i) - s);
+        }
+        if (in_word) {
+            if (letter < 0 || n >= FUNCTION_WORD_MAX)
+                can_match = false;
+            else
+                word[n] = (char)letter;
+            n++;
             continue;
         }
-        if (n > 0 && !is_too_long) {
+        /* Most words need no look-up: no function word has their length
+         * and first letter. */
+        if (n > 0 && can_match && (r->function_word_starts[n] >> (word[0] - 'a') & 1) != 0) {
             word[n] = '\0';
-            gpointer l = g_hash_table_lookup(words, word);
+            gpointer l = g_hash_table_lookup(r->function_words, word);
             if (l != NULL)
                 counts[GPOINTER_TO_INT(l) - 1]++;
         }
         n = 0;
-        is_too_long = false;
-        if (c == 0)
+        can_match = true;
+        if (b == 0)
             return;
     }
 }
@@ -662,8 +735,8 @@ judge_language(const struct severity_rules *r, const char *subject, const char *
 {
     guint counts[LANG_COUNT] = { 0 };
 
-    count_function_words(r->function_words, subject, SEVERITY_SUBJECT_MAX, counts);
-    count_function_words(r->function_words, body, SEVERITY_GUESS_MAX, counts);
+    count_function_words(r, subject, SEVERITY_SUBJECT_MAX, counts);
+    count_function_words(r, body, SEVERITY_GUESS_MAX, counts);
     for (int l = 0; l < LANG_COUNT; l++) {
         bool is_clear = counts[l] >= LANGUAGE_MIN_HITS;
         for (int o = 0; o < LANG_COUNT; o++)
@@ -834,11 +907,13 @@ severity_judge(const struct severity_rules *r, const char *subject, const char *
     g_autofree char *subj = bounded_utf8(subject, SEVERITY_SUBJECT_MAX);
     g_autofree char *body = bounded_utf8(text, SEVERITY_TEXT_MAX);
     enum language lang;
+    unsigned fields;
 
     g_assert(plan_default >= 1 && plan_default <= 4);
     lang = judge_language(r, subj, body, language_hint);
     *out = (struct severity_verdict){ .language = language_names[lang] };
-    if (judge_tags(r, subj, body, out) || judge_matrix(r, body, plan_default, out))
+    fields = field_lines(body);
+    if (judge_tags(r, subj, body, fields, out) || judge_matrix(r, body, fields, plan_default, out))
         return;
     judge_keywords(r, lang, subj, body, plan_default, out);
 }

@@ -87,6 +87,33 @@ static const struct {
       NULL },
     { "Crash", "Severity: 3\nThe app crashed.", NULL, 0, 0, 3, FIELD, "body field \"Severity: 3\"",
       NULL },
+    /* a field line starts after any line break the expressions know, and
+     * after blanks and quote marks; not in the middle of a line */
+    { "Question", "Thanks.\rSeverity: 1\r", NULL, 0, 0, 1, FIELD, "body field \"Severity: 1\"",
+      NULL },
+    { "Question", "Intro\fPriority: 2\n", NULL, 0, 0, 2, FIELD, "body field \"Priority: 2\"",
+      NULL },
+    { "Question", "x\vSeverity: 2\n", NULL, 0, 0, 2, FIELD, "body field \"Severity: 2\"", NULL },
+    { "Question", "x\xc2\x85Severity: 2\n", NULL, 0, 0, 2, FIELD, "body field \"Severity: 2\"",
+      NULL },
+    { "Question", "x\xe2\x80\xa8Severity: 2\n", NULL, 0, 0, 2, FIELD, "body field \"Severity: 2\"",
+      NULL },
+    { "Question", "Hi\n\tPRIO: 2\n", NULL, 0, 0, 2, FIELD, "body field \"PRIO: 2\"", NULL },
+    { "Question", "caf\xc3\xa9\nSev: 2\n", NULL, 0, 0, 2, FIELD, "body field \"Sev: 2\"", NULL },
+    { "Question", "Ernst: 1", NULL, 0, 0, 1, FIELD, "body field \"Ernst: 1\"", NULL },
+    /* caseless in Unicode: a long s is an s */
+    { "Question",
+      "\xc5\xbf"
+      "everity: 1\n",
+      NULL, 0, 0, 1, FIELD,
+      "body field \"\xc5\xbf"
+      "everity: 1\"",
+      NULL },
+    { "Question", "see Severity: 1 below\n", NULL, 0, 0, 3, DEFAULT, "plan default", NULL },
+    { "Question", "Hi\n>> \t> Urgency: U-1\n", NULL, 0, 0, 2, MATRIX,
+      "impact I-3 from the plan default, urgency U-1", NULL },
+    { "Question", "Text\nIMPACT: I-1", NULL, 0, 0, 2, MATRIX,
+      "impact I-1, urgency U-3 from the plan default", NULL },
     /* impact x urgency, both */
     { "Impact question", "Impact: I-1\nUrgency: U-2\n", NULL, 0, 0, 1, MATRIX,
       "impact I-1, urgency U-2", NULL },
