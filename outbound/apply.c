@@ -181,6 +181,10 @@ write_timers(struct store *st, const struct decision *d, GError **error)
 {
     for (guint i = 0; i < d->timers->len; i++) {
         const struct timer_order *t = g_ptr_array_index(d->timers, i);
+        /* A ticket created now has no timer yet (its number is new: the
+         * store never gives one out twice), so there is none to clear. */
+        if (t->due == NULL && d->action == ROUTER_CREATE)
+            continue;
         bool ok = t->due != NULL ? store_timer_set(st, d->ticket_id, t->kind, t->due, error)
                                  : store_timer_clear(st, d->ticket_id, t->kind, error);
         if (!ok)
