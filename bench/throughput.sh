@@ -127,6 +127,33 @@ busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
 proc_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 now() { date +%s.%N; }
 
+# sink_acks TAG N OTHER MIXED: how the acknowledgements in the sink answer
+# the N messages of the run TAG (In-Reply-To <TAG.I@acme.test>), of them
+# only those for support when MIXED is set (OTHER % are not):
+# "acks_in_sink=K acks_missing=K acks_twice=K".
+sink_acks() {
+    python3 - "$SINK_DIR" "$@" <<'PY'
+import email, os, re, sys
+sink, tag, n, other, mixed = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+acks = {}
+# The sink's one file: every message starts with its X-Client-Addr line.
+data = open(os.path.join(sink, "all"), "rb").read()
+for part in re.split(rb"(?m)^(?=X-Client-Addr: )", data):
+    if not part:
+        continue
+    m = email.message_from_bytes(part)
+    if m.get("Auto-Submitted") != "auto-replied":
+        continue
+    irt = (m.get("In-Reply-To") or "").strip()
+    if irt.startswith("<%s." % tag):
+        acks[irt] = acks.get(irt, 0) + 1
+expect = ["<%s.%d@acme.test>" % (tag, i) for i in range(n) if not mixed or i % 100 < 100 - other]
+missing = sum(1 for e in expect if e not in acks)
+twice = sum(1 for v in acks.values() if v > 1)
+print("acks_in_sink=%d acks_missing=%d acks_twice=%d" % (len(acks), missing, twice))
+PY
+}
+
 # run CONFIG ROUND: one run on a Postfix of its own; a line of "key=value"
 # for $RES, or a line starting with "#" that says what went wrong.
 run() {
@@ -218,27 +245,7 @@ run() {
             last_us=$(sql "SELECT max(o.sent_us) $ofrun AND o.template = 'ack-new'")
             # The warm-up's copies and acks, the run's copies and its acks.
             wait_for "$((2 * WARM + N + expected))" 60 sink_count
-            check=$(python3 - "$SINK_DIR" "$tag" "$expected" "$N" "$OTHER" "${mixed:+1}" <<'PY'
-import email, os, re, sys
-sink, tag, want, n, other, mixed = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
-acks = {}
-# The sink's one file: every message starts with its X-Client-Addr line.
-data = open(os.path.join(sink, "all"), "rb").read()
-for part in re.split(rb"(?m)^(?=X-Client-Addr: )", data):
-    if not part:
-        continue
-    m = email.message_from_bytes(part)
-    if m.get("Auto-Submitted") != "auto-replied":
-        continue
-    irt = (m.get("In-Reply-To") or "").strip()
-    if irt.startswith("<%s." % tag):
-        acks[irt] = acks.get(irt, 0) + 1
-expect = ["<%s.%d@acme.test>" % (tag, i) for i in range(n) if not mixed or i % 100 < 100 - other]
-missing = sum(1 for e in expect if e not in acks)
-twice = sum(1 for v in acks.values() if v > 1)
-print("acks_in_sink=%d acks_missing=%d acks_twice=%d" % (len(acks), missing, twice))
-PY
-)
+            check=$(sink_acks "$tag" "$N" "$OTHER" "${mixed:+1}")
             tickets=$(sql "SELECT count(*) FROM tickets WHERE requester LIKE '$tag-%'")
             # shellcheck disable=SC2086
             tempfails=$(cat "$E2E_DIR/milter.log" ${B_DIR:+"$B_DIR/milter.log"} | grep -c 'tempfail')
