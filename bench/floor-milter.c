@@ -8,11 +8,11 @@
  *
  *   floor-milter -d DB_PATH -r HOST:PORT SOCKET   e.g. unix:/run/floor.sock
  *
- * The milter threads negotiate as noop-milter -c -e does (no HELO, no
- * unknown commands, no replies to the connect, the headers and the body),
- * and keep each message as milter/callbacks.c keeps it: the envelope
- * sender and recipients, every header as "Name: value\r\n", the body, in
- * one buffer.  At its end a message goes to the one writer thread, and the
+ * The milter threads negotiate as ticket-milter and noop-milter -c do
+ * (bench/content-steps.h: no HELO, no unknown commands, no replies to the
+ * connect, the headers and the body), and keep each message as
+ * milter/callbacks.c keeps it: the envelope sender and recipients, every
+ * header as "Name: value\r\n", the body, in one buffer.  At its end a message goes to the one writer thread, and the
  * milter thread waits for its commit before it accepts the message with
  * ticket-milter's edits (an X-Ticket-ID header added, the Subject
  * changed).  The writer takes every job waiting, at most WRITER_MAX_BATCH,
@@ -24,14 +24,18 @@
  * thread, which sends each in an SMTP transaction of its own on one
  * libcurl handle it keeps, and with it the connection to the relay; then
  * it marks the rows it sent with one UPDATE, a job for the writer as the
- * dispatcher's outcomes are in ticket-milter.
+ * dispatcher's outcomes are in ticket-milter (outbound/dispatch.c): it
+ * shares the writer's next commit with the messages waiting, and is a
+ * transaction of its own only when none waits.
  *
  * Owns the database at DB_PATH (its tables are made when missing) and the
  * socket: a unix one is made for the group postfix (mode 0660), as
  * ticket-milter's is in a deployment.
  *
  * Edge cases: a message with no Message-ID is acknowledged without an
- * In-Reply-To; one over MESSAGE_MAX bytes is not kept and is deferred.  At
+ * In-Reply-To; one over MESSAGE_MAX bytes is not kept and is deferred.
+ * Every message is acknowledged, a bounce too (the relay refuses the
+ * null recipient, which is said on stderr): the benchmark sends none.  At
  * a stop (SIGTERM) the acknowledgements queued are sent and marked before
  * the writer ends; a message still in flight then is not waited for.
  *
@@ -53,6 +57,8 @@
 #include <glib.h>
 #include <libmilter/mfapi.h>
 #include <sqlite3.h>
+
+#include "content-steps.h"
 
 /* Jobs in one transaction, as store/writer.c takes them. */
 #define WRITER_MAX_BATCH 64
@@ -134,8 +140,6 @@ static struct writer writer;
 static struct sender sender;
 static struct job writer_stop = { .kind = JOB_STOP };
 static struct ack sender_stop;
-static unsigned long noreply;
-static bool has_leading_space;
 static gint acks_made;
 
 static struct message *
@@ -161,6 +165,26 @@ ack_free(struct ack *ack)
     g_free(ack->body);
     g_free(ack);
     return NULL;
+}
+
+/* Takes what waits in QUEUE into BATCH: at least one item, waited for,
+ * and at most MAX.  STOP, which ends the queue, is not taken: it sets
+ * *IS_STOPPING.  Returns how many were taken. */
+static guint
+take_batch(GAsyncQueue *queue, gconstpointer stop, gpointer *batch, guint max, bool *is_stopping)
+{
+    gpointer item = g_async_queue_pop(queue);
+    guint n = 0;
+
+    while (item != NULL) {
+        if (item == stop) {
+            *is_stopping = true;
+            break;
+        }
+        batch[n++] = item;
+        item = n < max ? g_async_queue_try_pop(queue) : NULL;
+    }
+    return n;
 }
 
 /* ---- the writer ---- */
@@ -237,13 +261,15 @@ mark_sent(const struct job *job)
  * all of them are committed or none.  The acknowledgements of the
  * messages committed go to the sender. */
 static void
-writer_batch(struct job **batch, guint n)
+writer_batch(gpointer *batch, guint n)
 {
     g_autofree char *error = NULL;
     bool ok = sqlite3_exec(writer.db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
 
-    for (guint i = 0; ok && i < n; i++)
-        ok = batch[i]->kind == JOB_STORE ? store_message(batch[i]) : mark_sent(batch[i]);
+    for (guint i = 0; ok && i < n; i++) {
+        struct job *job = batch[i];
+        ok = job->kind == JOB_STORE ? store_message(job) : mark_sent(job);
+    }
     if (ok)
         ok = sqlite3_exec(writer.db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK;
     if (!ok) {
@@ -252,34 +278,25 @@ writer_batch(struct job **batch, guint n)
             sqlite3_exec(writer.db, "ROLLBACK", NULL, NULL, NULL);
     }
     for (guint i = 0; i < n; i++) {
-        if (ok && batch[i]->kind == JOB_STORE)
-            g_async_queue_push(sender.queue, g_steal_pointer(&batch[i]->ack));
-        job_finish(batch[i], error);
+        struct job *job = batch[i];
+        if (ok && job->kind == JOB_STORE)
+            g_async_queue_push(sender.queue, g_steal_pointer(&job->ack));
+        job_finish(job, error);
     }
 }
 
 static gpointer
 writer_main(gpointer data)
 {
-    struct job *batch[WRITER_MAX_BATCH];
+    gpointer batch[WRITER_MAX_BATCH];
     bool is_stopping = false;
 
     (void)data;
     while (!is_stopping) {
-        struct job *job = g_async_queue_pop(writer.queue);
-        guint n = 0;
+        guint n = take_batch(writer.queue, &writer_stop, batch, WRITER_MAX_BATCH, &is_stopping);
 
-        if (job == &writer_stop)
-            break;
-        batch[n++] = job;
-        while (n < WRITER_MAX_BATCH && (job = g_async_queue_try_pop(writer.queue)) != NULL) {
-            if (job == &writer_stop) {
-                is_stopping = true;
-                break;
-            }
-            batch[n++] = job;
-        }
-        writer_batch(batch, n);
+        if (n > 0)
+            writer_batch(batch, n);
     }
     return NULL;
 }
@@ -390,14 +407,15 @@ sender_send(const struct ack *ack)
 
 /* Sends the N acknowledgements of BATCH and marks those the relay took. */
 static void
-sender_batch(struct ack **batch, guint n)
+sender_batch(gpointer *batch, guint n)
 {
     g_autoptr(GString) ids = g_string_new("[");
 
-    for (guint i = 0; i < n; i++)
-        if (sender_send(batch[i]))
-            g_string_append_printf(ids, "%s%" G_GINT64_FORMAT, ids->len > 1 ? "," : "",
-                                   batch[i]->id);
+    for (guint i = 0; i < n; i++) {
+        const struct ack *ack = batch[i];
+        if (sender_send(ack))
+            g_string_append_printf(ids, "%s%" G_GINT64_FORMAT, ids->len > 1 ? "," : "", ack->id);
+    }
     g_string_append_c(ids, ']');
     if (ids->len > 2) {
         struct job mark = { .kind = JOB_MARK, .sent_ids = ids->str };
@@ -411,25 +429,15 @@ sender_batch(struct ack **batch, guint n)
 static gpointer
 sender_main(gpointer data)
 {
-    struct ack *batch[SENDER_MAX_BATCH];
+    gpointer batch[SENDER_MAX_BATCH];
     bool is_stopping = false;
 
     (void)data;
     while (!is_stopping) {
-        struct ack *ack = g_async_queue_pop(sender.queue);
-        guint n = 0;
+        guint n = take_batch(sender.queue, &sender_stop, batch, SENDER_MAX_BATCH, &is_stopping);
 
-        if (ack == &sender_stop)
-            break;
-        batch[n++] = ack;
-        while (n < SENDER_MAX_BATCH && (ack = g_async_queue_try_pop(sender.queue)) != NULL) {
-            if (ack == &sender_stop) {
-                is_stopping = true;
-                break;
-            }
-            batch[n++] = ack;
-        }
-        sender_batch(batch, n);
+        if (n > 0)
+            sender_batch(batch, n);
         for (guint i = 0; i < n; i++)
             ack_free(batch[i]);
     }
@@ -561,41 +569,6 @@ keep_crlf(struct message *msg, const char *text)
     keep(msg, start, strlen(start));
 }
 
-static sfsistat
-go_on(unsigned long step)
-{
-    return noreply & step ? SMFIS_NOREPLY : SMFIS_CONTINUE;
-}
-
-static sfsistat
-on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2, unsigned long f3,
-             unsigned long *pf0, unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
-{
-    /* noop-milter -c's steps: those ticket-milter skips and does not answer. */
-    const unsigned long skip = SMFIP_NOHELO | SMFIP_NOUNKNOWN;
-    const unsigned long nr = SMFIP_NR_CONN | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY;
-
-    (void)ctx;
-    (void)f2;
-    (void)f3;
-    *pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY);
-    *pf1 = f1 & (skip | nr | SMFIP_HDR_LEADSPC);
-    noreply = f1 & nr;
-    has_leading_space = (f1 & SMFIP_HDR_LEADSPC) != 0;
-    *pf2 = 0;
-    *pf3 = 0;
-    return SMFIS_CONTINUE;
-}
-
-static sfsistat
-on_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *addr)
-{
-    (void)ctx;
-    (void)host;
-    (void)addr;
-    return go_on(SMFIP_NR_CONN);
-}
-
 /* ADDR as the envelope has it, without the angle brackets. */
 static char *
 envelope_address(const char *addr)
@@ -659,7 +632,7 @@ on_header(SMFICTX *ctx, char *name, char *value)
     /* With SMFIP_HDR_LEADSPC the value keeps the space after the colon:
      * the copy is byte for byte. */
     keep(msg, name, strlen(name));
-    keep(msg, has_leading_space ? ":" : ": ", has_leading_space ? 1 : 2);
+    keep(msg, content_leading_space ? ":" : ": ", content_leading_space ? 1 : 2);
     keep_crlf(msg, value);
     keep(msg, "\r\n", 2);
     /* The two headers the acknowledgement repeats, on one line each. */
@@ -667,7 +640,7 @@ on_header(SMFICTX *ctx, char *name, char *value)
         msg->message_id = one_line(value);
     else if (msg->subject == NULL && g_ascii_strcasecmp(name, "Subject") == 0)
         msg->subject = one_line(value);
-    return go_on(SMFIP_NR_HDR);
+    return content_go_on(SMFIP_NR_HDR);
 }
 
 static sfsistat
@@ -678,7 +651,7 @@ on_eoh(SMFICTX *ctx)
     if (msg == NULL)
         return SMFIS_TEMPFAIL;
     keep(msg, "\r\n", 2);
-    return go_on(SMFIP_NR_EOH);
+    return content_go_on(SMFIP_NR_EOH);
 }
 
 static sfsistat
@@ -689,7 +662,7 @@ on_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
     if (msg == NULL)
         return SMFIS_TEMPFAIL;
     keep(msg, chunk, len);
-    return go_on(SMFIP_NR_BODY);
+    return content_go_on(SMFIP_NR_BODY);
 }
 
 /* Stores the message and its acknowledgement and waits for the commit;
@@ -736,9 +709,9 @@ on_end(SMFICTX *ctx)
 static struct smfiDesc desc = {
     .xxfi_name = "floor-milter",
     .xxfi_version = SMFI_VERSION,
-    .xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY,
-    .xxfi_negotiate = on_negotiate,
-    .xxfi_connect = on_connect,
+    .xxfi_flags = CONTENT_ACTIONS,
+    .xxfi_negotiate = content_negotiate,
+    .xxfi_connect = content_connect,
     .xxfi_envfrom = on_envfrom,
     .xxfi_envrcpt = on_envrcpt,
     .xxfi_data = on_data,
