@@ -10,7 +10,8 @@
  * the MTA to send nothing else: no envelope, no header, no body.  With -c
  * it is a content milter that reads what ticket-milter reads (envelope,
  * every header, the body) and throws it away, negotiating the same steps
- * without replies (SMFIP_NR_*): the protocol cost of reading a message.
+ * without replies (SMFIP_NR_*; bench/content-steps.h): the protocol cost
+ * of reading a message.
  * With -e as well it makes the edits ticket-milter makes to a new ticket's
  * copy (an X-Ticket-ID header added, the Subject changed) with a fixed
  * tag: the protocol cost of tagging it.
@@ -27,7 +28,8 @@
 
 #include <libmilter/mfapi.h>
 
-static unsigned long noreply;
+#include "content-steps.h"
+
 static int edits;
 
 static sfsistat
@@ -38,40 +40,6 @@ on_eom(SMFICTX *ctx)
         smfi_chgheader(ctx, "Subject", 1, " [TKT-1] the subject of the message");
     }
     return SMFIS_ACCEPT;
-}
-
-static sfsistat
-go_on(unsigned long step)
-{
-    return noreply & step ? SMFIS_NOREPLY : SMFIS_CONTINUE;
-}
-
-static sfsistat
-on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2, unsigned long f3,
-             unsigned long *pf0, unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
-{
-    /* The steps ticket-milter skips and does not answer. */
-    const unsigned long skip = SMFIP_NOHELO | SMFIP_NOUNKNOWN;
-    const unsigned long nr = SMFIP_NR_CONN | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY;
-
-    (void)ctx;
-    (void)f2;
-    (void)f3;
-    *pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY);
-    *pf1 = f1 & (skip | nr | SMFIP_HDR_LEADSPC);
-    noreply = f1 & nr;
-    *pf2 = 0;
-    *pf3 = 0;
-    return SMFIS_CONTINUE;
-}
-
-static sfsistat
-on_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *addr)
-{
-    (void)ctx;
-    (void)host;
-    (void)addr;
-    return go_on(SMFIP_NR_CONN);
 }
 
 static sfsistat
@@ -95,14 +63,14 @@ on_header(SMFICTX *ctx, char *name, char *value)
     (void)ctx;
     (void)name;
     (void)value;
-    return go_on(SMFIP_NR_HDR);
+    return content_go_on(SMFIP_NR_HDR);
 }
 
 static sfsistat
 on_eoh(SMFICTX *ctx)
 {
     (void)ctx;
-    return go_on(SMFIP_NR_EOH);
+    return content_go_on(SMFIP_NR_EOH);
 }
 
 static sfsistat
@@ -111,7 +79,7 @@ on_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
     (void)ctx;
     (void)chunk;
     (void)len;
-    return go_on(SMFIP_NR_BODY);
+    return content_go_on(SMFIP_NR_BODY);
 }
 
 static struct smfiDesc desc = {
@@ -132,9 +100,9 @@ main(int argc, char **argv)
         argc--;
     }
     if (argc == 3 && strcmp(argv[1], "-c") == 0) {
-        desc.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY;
-        desc.xxfi_negotiate = on_negotiate;
-        desc.xxfi_connect = on_connect;
+        desc.xxfi_flags = CONTENT_ACTIONS;
+        desc.xxfi_negotiate = content_negotiate;
+        desc.xxfi_connect = content_connect;
         desc.xxfi_envfrom = on_envelope;
         desc.xxfi_envrcpt = on_envelope;
         desc.xxfi_data = on_data;

@@ -20,6 +20,12 @@
 #                also makes ticket-milter's edits (noop-milter -c -e), while
 #                a second client sends one acknowledgement-sized message per
 #                message to the relay; everything but the work itself
+#   floor-SOCK   the least any milter doing this job could cost:
+#                bench/floor-milter.c reads, edits, stores each message
+#                durably before its reply (SQLite set up as ticket-milter
+#                sets it up, group commit by one writer thread), and sends
+#                its acknowledgement to the relay itself (libcurl, one kept
+#                connection); no parsing, no decisions, no index
 #   tm-SOCK      ticket-milter
 #   tmpg-SOCK    ticket-milter on PostgreSQL ([milter] database a URI): a
 #                private cluster (tests/pg-cluster) started once for the
@@ -51,8 +57,10 @@
 # acknowledgement in the sink (by its In-Reply-To), and that nothing was
 # refused; on PostgreSQL also that every message was stored once and
 # every ticket has one acknowledgement row in the outbox (and with two
-# hosts which daemon sent how many).  The acknowledgements go to the
-# relay named by BENCH_RELAY:
+# hosts which daemon sent how many).  After a floor run likewise: every
+# message stored once with one acknowledgement row, marked sent, every
+# acknowledgement once in the sink, nothing refused.  The
+# acknowledgements go to the relay named by BENCH_RELAY:
 # "sink" (default) sends them to the sink directly, the relay outside the
 # Postfix measured; "postfix" sends them back through the same Postfix's
 # second listener, so that its cost of relaying them is measured too.
@@ -88,6 +96,21 @@ trap 'exit 1' INT TERM
 # shellcheck disable=SC2046
 cc -O2 -o "$TOOLS/noop-milter" bench/noop-milter.c $(pkg-config --cflags --libs milter) \
     -lpthread || { echo "# cannot build bench/noop-milter.c"; exit 1; }
+# shellcheck disable=SC2046
+cc -O2 -g -o "$TOOLS/floor-milter" bench/floor-milter.c \
+    $(pkg-config --cflags --libs milter glib-2.0 sqlite3 libcurl) -lpthread ||
+    { echo "# cannot build bench/floor-milter.c"; exit 1; }
+# The floor's database is in the run's directory and its relay is the
+# run's, both known only once e2e_setup has made them: lib.sh runs
+# E2E_MILTER_CMD with the socket spec last, and this finds the rest in
+# what e2e_setup exports.
+cat >"$TOOLS/floor-run" <<EOF
+#!/bin/sh
+relay=\$SINK_PORT
+[ "\$1" = postfix ] && relay=\$OUT_PORT
+exec "$TOOLS/floor-milter" -d "\$E2E_DIR/floor.db" -r "127.0.0.1:\$relay" "\$2"
+EOF
+chmod +x "$TOOLS/floor-run"
 cc -O2 -o "$TOOLS/smtp-load" bench/smtp-load.c -lpthread ||
     { echo "# cannot build bench/smtp-load.c"; exit 1; }
 [ "$RELAY" = sink ] || [ "$RELAY" = postfix ] || { echo "# BENCH_RELAY: sink or postfix"; exit 1; }
@@ -95,7 +118,7 @@ cc -O2 -o "$TOOLS/smtp-load" bench/smtp-load.c -lpthread ||
 CONFIGS="alone"
 for sock in $SOCKETS; do
     CONFIGS="$CONFIGS noop-$sock"
-    [ "$sock" = "$(echo "$SOCKETS" | awk '{ print $1 }')" ] && CONFIGS="$CONFIGS noopc-$sock ceiling-$sock"
+    [ "$sock" = "$(echo "$SOCKETS" | awk '{ print $1 }')" ] && CONFIGS="$CONFIGS noopc-$sock ceiling-$sock floor-$sock"
     CONFIGS="$CONFIGS tm-$sock"
 done
 first_sock=$(echo "$SOCKETS" | awk '{ print $1 }')
@@ -127,6 +150,36 @@ busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
 proc_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 now() { date +%s.%N; }
 
+# sink_acks TAG N OTHER MIXED: how the acknowledgements in the sink answer
+# the N messages of the run TAG (In-Reply-To <TAG.I@acme.test>), of them
+# only those for support when MIXED is set (OTHER % are not):
+# "acks_in_sink=K acks_missing=K acks_twice=K".
+sink_acks() {
+    python3 - "$SINK_DIR" "$@" <<'PY'
+import email, os, re, sys
+sink, tag, n, other, mixed = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+acks = {}
+# The sink's one file: every message starts with its X-Client-Addr line.
+data = open(os.path.join(sink, "all"), "rb").read()
+for part in re.split(rb"(?m)^(?=X-Client-Addr: )", data):
+    if not part:
+        continue
+    m = email.message_from_bytes(part)
+    if m.get("Auto-Submitted") != "auto-replied":
+        continue
+    irt = (m.get("In-Reply-To") or "").strip()
+    if irt.startswith("<%s." % tag):
+        acks[irt] = acks.get(irt, 0) + 1
+expect = ["<%s.%d@acme.test>" % (tag, i) for i in range(n) if not mixed or i % 100 < 100 - other]
+missing = sum(1 for e in expect if e not in acks)
+twice = sum(1 for v in acks.values() if v > 1)
+print("acks_in_sink=%d acks_missing=%d acks_twice=%d" % (len(acks), missing, twice))
+PY
+}
+
+# floor_sql QUERY: one value from the floor-milter's database.
+floor_sql() { sqlite3 -readonly "$E2E_DIR/floor.db" "$1"; }
+
 # run CONFIG ROUND: one run on a Postfix of its own; a line of "key=value"
 # for $RES, or a line starting with "#" that says what went wrong.
 run() {
@@ -157,6 +210,7 @@ run() {
         noop) E2E_MILTER_CMD=$TOOLS/noop-milter ;;
         noopc) E2E_MILTER_CMD="$TOOLS/noop-milter -c" ;;
         ceiling) E2E_MILTER_CMD="$TOOLS/noop-milter -c -e" ;;
+        floor) E2E_MILTER_CMD="$TOOLS/floor-run $RELAY" ;;
         esac
         e2e_setup >/dev/null || { echo "# $cfg: the private Postfix did not start"; exit 1; }
         target=127.0.0.1:$SMTP_PORT
@@ -167,6 +221,8 @@ run() {
         "$TOOLS/smtp-load" -s "$S" -m "$WARM" -l "$SIZE" -x "w$tag" "$target" >/dev/null 2>&1
         if [ -n "$tm" ]; then
             wait_for "$WARM" 60 sql "SELECT count(*) FROM outbox WHERE status = 'sent'"
+        elif [ "$kind" = floor ]; then
+            wait_for "$WARM" 60 floor_sql "SELECT count(*) FROM outbox WHERE status = 'sent'"
         fi
         sleep 1
         pid=${MILTER_PID:-}
@@ -201,6 +257,21 @@ run() {
         [ -n "$pid" ] && c1=$(daemon_ticks)
         get() { awk -v k="$1" '$1 == k { print $2 }' "$E2E_DIR/load.out"; }
         extra=${extra:-}
+        if [ "$kind" = floor ]; then
+            ofrun="FROM outbox o JOIN messages m ON m.id = o.message_id WHERE m.sender LIKE '$tag-%'"
+            floor_acked() { floor_sql "SELECT count(*) $ofrun AND o.status = 'sent'"; }
+            # Its CPU until the last acknowledgement was taken and marked;
+            # the time is that of the look that saw it, 0.2 s late at most.
+            wait_for "$N" 120 floor_acked
+            t1=$(now)
+            c1=$(daemon_ticks)
+            wait_for "$((2 * WARM + 2 * N))" 60 sink_count
+            extra="stored=$(floor_sql "SELECT count(*) FROM messages WHERE sender LIKE '$tag-%'")"
+            extra="$extra stored_distinct=$(floor_sql "SELECT count(DISTINCT sender) FROM messages WHERE sender LIKE '$tag-%'")"
+            extra="$extra ack_rows=$(floor_sql "SELECT count(*) $ofrun") acks_sent=$(floor_acked)"
+            extra="$extra tempfails=$(grep -c 'tempfail' "$E2E_DIR/milter.log") $(sink_acks "$tag" "$N" 0 "")"
+            extra="$extra ack_seconds=$(python3 -c "import sys; print('%.3f' % (float(sys.argv[1]) - float(sys.argv[2])))" "$t1" "$t0")"
+        fi
         if [ -n "$tm" ]; then
             expected=$N
             [ -n "$mixed" ] && expected=$(python3 -c "import sys; n, p = int(sys.argv[1]), int(sys.argv[2]); print(sum(1 for i in range(n) if i % 100 < 100 - p))" "$N" "$OTHER")
@@ -218,27 +289,7 @@ run() {
             last_us=$(sql "SELECT max(o.sent_us) $ofrun AND o.template = 'ack-new'")
             # The warm-up's copies and acks, the run's copies and its acks.
             wait_for "$((2 * WARM + N + expected))" 60 sink_count
-            check=$(python3 - "$SINK_DIR" "$tag" "$expected" "$N" "$OTHER" "${mixed:+1}" <<'PY'
-import email, os, re, sys
-sink, tag, want, n, other, mixed = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
-acks = {}
-# The sink's one file: every message starts with its X-Client-Addr line.
-data = open(os.path.join(sink, "all"), "rb").read()
-for part in re.split(rb"(?m)^(?=X-Client-Addr: )", data):
-    if not part:
-        continue
-    m = email.message_from_bytes(part)
-    if m.get("Auto-Submitted") != "auto-replied":
-        continue
-    irt = (m.get("In-Reply-To") or "").strip()
-    if irt.startswith("<%s." % tag):
-        acks[irt] = acks.get(irt, 0) + 1
-expect = ["<%s.%d@acme.test>" % (tag, i) for i in range(n) if not mixed or i % 100 < 100 - other]
-missing = sum(1 for e in expect if e not in acks)
-twice = sum(1 for v in acks.values() if v > 1)
-print("acks_in_sink=%d acks_missing=%d acks_twice=%d" % (len(acks), missing, twice))
-PY
-)
+            check=$(sink_acks "$tag" "$N" "$OTHER" "${mixed:+1}")
             tickets=$(sql "SELECT count(*) FROM tickets WHERE requester LIKE '$tag-%'")
             # shellcheck disable=SC2086
             tempfails=$(cat "$E2E_DIR/milter.log" ${B_DIR:+"$B_DIR/milter.log"} | grep -c 'tempfail')
@@ -318,10 +369,20 @@ for cfg, ds in sorted(runs.items()):
                                or int(d["ack_rows"]) != want):
                 failed.append("%s round %s: messages stored %s (%s distinct), acknowledgement rows %s, of %d"
                               % (cfg, d["round"], d["stored"], d["stored_distinct"], d["ack_rows"], want))
+        if cfg.startswith("floor"):
+            counts = ("stored", "stored_distinct", "ack_rows", "acks_sent", "acks_in_sink")
+            if any(num(d, k) != n for k in counts) or any(num(d, k) != 0 for k in
+                                                          ("acks_missing", "acks_twice", "tempfails")):
+                failed.append("%s round %s: of %d messages stored %s (%s distinct), acknowledgement rows %s,"
+                              " marked sent %s, in the sink %s, missing %s, twice %s; tempfails %s"
+                              % (cfg, d["round"], n, d.get("stored"), d.get("stored_distinct"), d.get("ack_rows"),
+                                 d.get("acks_sent"), d.get("acks_in_sink"), d.get("acks_missing"),
+                                 d.get("acks_twice"), d.get("tempfails")))
 
 print("%-16s %8s  %-32s %9s %9s %9s  %s" % ("configuration", "msg/s", "rounds", "p50 ms", "p99 ms",
                                            "busy ms", "daemon CPU ms/msg (rounds)"))
-order = ["alone"] + [c for s in sockets for c in ("noop-" + s, "noopc-" + s, "ceiling-" + s, "before-" + s,
+order = ["alone"] + [c for s in sockets for c in ("noop-" + s, "noopc-" + s, "ceiling-" + s, "floor-" + s,
+                                                  "before-" + s,
                                                   "tm-" + s, "tmpg-" + s, "tmpg2-" + s)] + \
         ["noop-%s-mixed" % sockets[0], "before-%s-mixed" % sockets[0], "tm-%s-mixed" % sockets[0]] + \
         ["%s-%s-mixed" % (k, s) for s in sockets for k in ("tmpg", "tmpg2")]
@@ -345,7 +406,7 @@ for cfg in pg_cfgs:
         med(cfg, "pg_ticks", lambda d, k: cpu(d, k)), rounds(cfg, "pg_ticks", "%.3f", lambda d, k: cpu(d, k)),
         " ".join(d.get("ack_split", "?") for d in runs[cfg])))
 for cfg in order:
-    if cfg.split("-")[0] in ("tm", "tmpg", "tmpg2", "before", "ceiling") and cfg in runs:
+    if cfg.split("-")[0] in ("tm", "tmpg", "tmpg2", "before", "ceiling", "floor") and cfg in runs:
         print("%-16s all acknowledgements in: %.1f msg/s (rounds %s)" % (
             cfg, med(cfg, "ack_seconds", lambda d, k: n / num(d, k)),
             rounds(cfg, "ack_seconds", "%.0f", lambda d, k: n / num(d, k))))
@@ -381,6 +442,25 @@ for s in sockets:
     print("RESULT throughput-%s-cpu: daemon CPU per new ticket %.3f ms (target <= 0.8), no-op milter %.3f ms"
           % (s, med(tm, "daemon_ticks", lambda d, k: cpu(d, k)),
              med(noop, "daemon_ticks", lambda d, k: cpu(d, k))))
+for s in sockets:
+    f, tm = "floor-" + s, "tm-" + s
+    if f not in runs:
+        continue
+    fcpu = med(f, "daemon_ticks", lambda d, k: cpu(d, k))
+    beside = ["%s %.3f ms" % (c.split("-")[0], med(c, "daemon_ticks", lambda d, k: cpu(d, k)))
+              for c in ("noopc-" + s, "ceiling-" + s) if c in runs]
+    vs = ""
+    if tm in runs:
+        tcpu = med(tm, "daemon_ticks", lambda d, k: cpu(d, k))
+        vs = "; ticket-milter %.0f msg/s, %.3f ms, %.2fx the floor's CPU (target <= 0.8 ms)" % (
+            med(tm, "rate"), tcpu, tcpu / fcpu)
+    bad = [x for x in failed if x.split()[0] == f]
+    print("RESULT throughput-%s-floor: reading, tagging, storing each message durably before its reply and"
+          " sending its acknowledgement, doing nothing else: %.0f msg/s, all acks in at %.0f msg/s, CPU %.3f ms"
+          " a message (rounds %s)%s%s; every message stored once and acknowledged once: %s" % (
+              s, med(f, "rate"), med(f, "ack_seconds", lambda d, k: n / num(d, k)), fcpu,
+              rounds(f, "daemon_ticks", "%.3f", lambda d, k: cpu(d, k)),
+              " (" + ", ".join(beside) + ")" if beside else "", vs, "yes" if not bad else "NO"))
 for s in sockets + ["%s-mixed" % sockets[0]]:
     b, tm, noop = "before-" + s, "tm-" + s, "noop-" + s
     if b in runs and tm in runs:
