@@ -16,10 +16,10 @@
 #                asks Postfix for nothing else (the ceiling)
 #   noopc-SOCK   the same with -c: reads the envelope, headers and body as
 #                ticket-milter does, and throws them away
-#   ceiling-SOCK the least any milter doing this job could cost: noopc that
-#                also makes ticket-milter's edits (noop-milter -c -e), while
-#                a second client sends one acknowledgement-sized message per
-#                message to the relay; everything but the work itself
+#   ceiling-SOCK the milter protocol's part of this job: noopc that also
+#                makes ticket-milter's edits (noop-milter -c -e), while a
+#                second client, whose CPU is not counted, sends one
+#                acknowledgement-sized message per message to the relay
 #   floor-SOCK   the least any milter doing this job could cost:
 #                bench/floor-milter.c reads, edits, stores each message
 #                durably before its reply (SQLite set up as ticket-milter
