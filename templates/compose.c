@@ -83,12 +83,36 @@ append_crlf(GString *out, const char *text)
     }
 }
 
+/* Whether "NAME: TEXT" needs no encoding and no folding: TEXT is words
+ * of printable ASCII one space apart, holds nothing that could be read as
+ * an encoded word, and the line is well short of the fold. */
+static bool
+is_plain_text(const char *name, const char *text)
+{
+    gsize len = 0;
+
+    if (*text == '\0' || strstr(text, "=?") != NULL)
+        return false;
+    for (const char *p = text; *p != '\0'; p++, len++)
+        if (!(*p > 0x20 && *p < 0x7f) && !(*p == ' ' && p[1] > 0x20 && p[1] < 0x7f))
+            return false;
+    return strlen(name) + 2 + len <= FOLD_AT - 8;
+}
+
 /* "NAME: VALUE" for an unstructured VALUE (UTF-8): RFC 2047 words where it
  * is not ASCII, folded. */
 static void
 add_text(GString *out, const char *name, const char *value)
 {
     g_autofree char *v = one_line(value);
+
+    /* Most values are short ASCII, which GMime's encoder and folder give
+     * back as they are, at a cost the rest of the headers do not come
+     * near. */
+    if (is_plain_text(name, v)) {
+        g_string_append_printf(out, "%s: %s\r\n", name, v);
+        return;
+    }
     g_autofree char *encoded = g_mime_utils_header_encode_text(format_options(), v, "utf-8");
     g_autofree char *line = g_strdup_printf("%s: %s", name, encoded);
     g_autofree char *folded = g_mime_utils_unstructured_header_fold(NULL, format_options(), line);

@@ -113,6 +113,76 @@ test_display_names(void)
     }
 }
 
+/* The Subject header of TEXT, continuation lines and all. */
+static char *
+subject_header(const char *text)
+{
+    const char *start = strstr(text, "\r\nSubject: ");
+    const char *end;
+
+    g_assert_nonnull(start);
+    start += 2;
+    for (end = start; !(end[0] == '\r' && end[1] == '\n' && end[2] != ' ' && end[2] != '\t'); end++)
+        ;
+    return g_strndup(start, (gsize)(end - start));
+}
+
+/* Every subject is written as GMime's own encoder and folder write it,
+ * the plain ones that compose writes itself as well as the rest. */
+static void
+test_subjects(void)
+{
+    g_autofree char *long_ascii = g_strnfill(120, 'x');
+    g_autofree char *edge = g_strnfill(59, 'y');
+    g_autofree char *past_edge = g_strnfill(70, 'z');
+    g_autofree char *words =
+        g_strjoin(" ", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+                  "ten", "eleven", "twelve", "thirteen", "fourteen", NULL);
+    const char *const subjects[] = {
+        "Question",
+        "[TKT-1] Received: printer",
+        "Re: [TKT-12] Invoice (March) \"urgent\" <x@y>; a, b",
+        "50% off! #1 & ~tilde~ {braces} |pipe| `tick` \\back",
+        "a=?b",
+        "=?utf-8?q?x?=",
+        "ends with =?",
+        "Hello  world",
+        "caf\u00e9 is open",
+        "\u00dcber alles",
+        "x",
+        "",
+        long_ascii,
+        edge,
+        past_edge,
+        words,
+    };
+    GMimeFormatOptions *fo = g_mime_format_options_clone(NULL);
+
+    g_mime_format_options_set_newline_format(fo, GMIME_NEWLINE_FORMAT_DOS);
+    for (gsize i = 0; i < G_N_ELEMENTS(subjects); i++) {
+        g_autofree char *text = compose(subjects[i], "Jan", "Hello\n");
+        g_autofree char *got = subject_header(text);
+        g_autofree char *encoded = g_mime_utils_header_encode_text(fo, subjects[i], "utf-8");
+        g_autofree char *line = g_strdup_printf("Subject: %s", encoded);
+        g_autofree char *want = g_mime_utils_unstructured_header_fold(NULL, fo, line);
+
+        g_auto(GStrv) lines = NULL;
+        g_autofree char *want_crlf = NULL;
+
+        /* The folder writes bare LFs; mail goes out with CRLF. */
+        while (*want != '\0' && strchr("\r\n", want[strlen(want) - 1]) != NULL)
+            want[strlen(want) - 1] = '\0';
+        lines = g_strsplit(want, "\n", -1);
+        for (char **l = lines; *l != NULL; l++)
+            if (**l != '\0' && (*l)[strlen(*l) - 1] == '\r')
+                (*l)[strlen(*l) - 1] = '\0';
+        want_crlf = g_strjoinv("\r\n", lines);
+        g_test_message("%s -> %s", subjects[i], got);
+        g_assert_cmpstr(got, ==, want_crlf);
+    }
+    g_mime_format_options_free(fo);
+}
+
 static void
 test_headers(void)
 {
@@ -238,6 +308,7 @@ main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     parser_init();
     g_test_add_func("/compose/headers", test_headers);
+    g_test_add_func("/compose/subjects", test_subjects);
     g_test_add_func("/compose/display-names", test_display_names);
     g_test_add_func("/compose/no-injection", test_no_injection);
     g_test_add_func("/compose/encoding", test_encoding);
