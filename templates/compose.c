@@ -96,7 +96,7 @@ is_plain_text(const char *name, const char *text)
     for (const char *p = text; *p != '\0'; p++, len++)
         if (!(*p > 0x20 && *p < 0x7f) && !(*p == ' ' && p[1] > 0x20 && p[1] < 0x7f))
             return false;
-    return strlen(name) + 2 + len <= FOLD_AT - 8;
+    return strlen(name) + 2 + len <= FOLD_AT;
 }
 
 /* "NAME: VALUE" for an unstructured VALUE (UTF-8): RFC 2047 words where it

@@ -157,12 +157,23 @@ test_subjects(void)
         words,
     };
     GMimeFormatOptions *fo = g_mime_format_options_clone(NULL);
+    g_autoptr(GPtrArray) all = g_ptr_array_new_with_free_func(g_free);
 
+    for (gsize i = 0; i < G_N_ELEMENTS(subjects); i++)
+        g_ptr_array_add(all, g_strdup(subjects[i]));
+    /* Lines of words from well short of the fold to past it. */
+    for (gsize len = 60; len <= 90; len++) {
+        GString *w = g_string_new(NULL);
+        while (w->len + strlen("Subject: ") < len)
+            g_string_append(w, w->len % 7 == 6 ? " " : "w");
+        g_ptr_array_add(all, g_string_free(w, FALSE));
+    }
     g_mime_format_options_set_newline_format(fo, GMIME_NEWLINE_FORMAT_DOS);
-    for (gsize i = 0; i < G_N_ELEMENTS(subjects); i++) {
-        g_autofree char *text = compose(subjects[i], "Jan", "Hello\n");
+    for (guint i = 0; i < all->len; i++) {
+        const char *subject = g_ptr_array_index(all, i);
+        g_autofree char *text = compose(subject, "Jan", "Hello\n");
         g_autofree char *got = subject_header(text);
-        g_autofree char *encoded = g_mime_utils_header_encode_text(fo, subjects[i], "utf-8");
+        g_autofree char *encoded = g_mime_utils_header_encode_text(fo, subject, "utf-8");
         g_autofree char *line = g_strdup_printf("Subject: %s", encoded);
         g_autofree char *want = g_mime_utils_unstructured_header_fold(NULL, fo, line);
 
@@ -177,7 +188,7 @@ test_subjects(void)
             if (**l != '\0' && (*l)[strlen(*l) - 1] == '\r')
                 (*l)[strlen(*l) - 1] = '\0';
         want_crlf = g_strjoinv("\r\n", lines);
-        g_test_message("%s -> %s", subjects[i], got);
+        g_test_message("%s -> %s", subject, got);
         g_assert_cmpstr(got, ==, want_crlf);
     }
     g_mime_format_options_free(fo);
