@@ -85,7 +85,7 @@ append_crlf(GString *out, const char *text)
 
 /* Whether "NAME: TEXT" needs no encoding and no folding: TEXT is words
  * of printable ASCII one space apart, holds nothing that could be read as
- * an encoded word, and the line is well short of the fold. */
+ * an encoded word, and the line is no longer than the fold. */
 static bool
 is_plain_text(const char *name, const char *text)
 {
