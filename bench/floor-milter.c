@@ -12,21 +12,22 @@
  * (bench/content-steps.h: no HELO, no unknown commands, no replies to the
  * connect, the headers and the body), and keep each message as
  * milter/callbacks.c keeps it: the envelope sender and recipients, every
- * header as "Name: value\r\n", the body, in one buffer.  At its end a message goes to the one writer thread, and the
- * milter thread waits for its commit before it accepts the message with
- * ticket-milter's edits (an X-Ticket-ID header added, the Subject
- * changed).  The writer takes every job waiting, at most WRITER_MAX_BATCH,
- * into one transaction (group commit, as store/writer.c): for a message a
- * row in messages and a row in outbox holding its acknowledgement (about
- * 1 KB, to the envelope sender, In-Reply-To its Message-ID); then COMMIT,
- * with ticket-milter's SQLite settings (WAL, synchronous=FULL: on disk
- * before the 250).  The committed acknowledgements go to the one sender
- * thread, which sends each in an SMTP transaction of its own on one
- * libcurl handle it keeps, and with it the connection to the relay; then
- * it marks the rows it sent with one UPDATE, a job for the writer as the
- * dispatcher's outcomes are in ticket-milter (outbound/dispatch.c): it
- * shares the writer's next commit with the messages waiting, and is a
- * transaction of its own only when none waits.
+ * header as "Name: value\r\n", the body, in one buffer.  At its end a
+ * message goes to the one writer thread, and the milter thread waits for
+ * its commit before it accepts the message with ticket-milter's edits (an
+ * X-Ticket-ID header added, the Subject changed).  The writer takes every
+ * job waiting, at most WRITER_MAX_BATCH, into one transaction (group
+ * commit, as store/writer.c): for a message a row in messages and a row in
+ * outbox holding its acknowledgement (about 1 KB, to the envelope sender,
+ * In-Reply-To its Message-ID); then COMMIT, with ticket-milter's SQLite
+ * settings (WAL, synchronous=FULL: on disk before the 250).  The committed
+ * acknowledgements go to the one sender thread, which sends each in an
+ * SMTP transaction of its own on one libcurl handle it keeps, and with it
+ * the connection to the relay; then it marks the rows it sent with one
+ * UPDATE, a job for the writer as the dispatcher's outcomes are in
+ * ticket-milter (outbound/dispatch.c): it shares the writer's next commit
+ * with the messages waiting, and is a transaction of its own only when
+ * none waits.
  *
  * Owns the database at DB_PATH (its tables are made when missing) and the
  * socket: a unix one is made for the group postfix (mode 0660), as
